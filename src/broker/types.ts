@@ -1,0 +1,150 @@
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
+
+/**
+ * An OpenID token for a user's Cognito identity, as returned by
+ * GetOpenIdTokenForDeveloperIdentity and cached by the broker.
+ */
+export interface IdentityToken {
+  /** The Cognito identity id, `REGION:GUID`. */
+  readonly identityId: string;
+  /** The OpenID Connect token (a JWT). Secret: never log it. */
+  readonly token: string;
+  /** When the token expires, epoch milliseconds (from the JWT's `exp` when readable). */
+  readonly expiresAt: number;
+  /** The identity pool the identity belongs to. */
+  readonly identityPoolId: string;
+  /** The key under which the token goes in a `Logins` map (`cognito-identity.amazonaws.com`). */
+  readonly loginsKey: string;
+}
+
+/** Temporary AWS credentials for a user's identity, from GetCredentialsForIdentity. */
+export interface IdentityCredentials {
+  readonly identityId: string;
+  readonly accessKeyId: string;
+  /** Secret: never log it. */
+  readonly secretAccessKey: string;
+  /** Secret: never log it. */
+  readonly sessionToken: string;
+  /** When the credentials expire, epoch milliseconds. */
+  readonly expiration: number;
+}
+
+/** What {@link Broker.describeIdentity} returns. */
+export interface IdentityDescription {
+  readonly identityId: string;
+  /** Provider names of the linked public logins (never their tokens). */
+  readonly logins: readonly string[];
+  /** Epoch milliseconds, when known. */
+  readonly creationDate?: number;
+  readonly lastModifiedDate?: number;
+}
+
+/** Per-call options shared by the user operations. */
+export interface UserCallOptions {
+  /** Abort the call (and the wait for a shared upstream call) when this signal fires. */
+  readonly signal?: AbortSignal;
+}
+
+/** What {@link Broker.stats} returns: counters since the broker was created. */
+export interface BrokerStats {
+  readonly tokens: CacheStats;
+  readonly credentials: CacheStats;
+  /** Upstream Cognito calls, by operation name (e.g. `GetOpenIdTokenForDeveloperIdentity`). */
+  readonly upstreamCalls: Readonly<Record<string, number>>;
+  /** Upstream calls that failed, by operation name. */
+  readonly upstreamErrors: Readonly<Record<string, number>>;
+  /** Upstream calls currently in flight. */
+  readonly inFlight: number;
+}
+
+export interface CacheStats {
+  /** Served from the cache with no upstream wait. */
+  readonly hits: number;
+  /** Had to wait for an upstream call (cold, expired, or joined an in-flight call). */
+  readonly misses: number;
+  /** Background refreshes started ahead of expiry. */
+  readonly refreshes: number;
+  /** Entries evicted because the cache was full. */
+  readonly evictions: number;
+  /** Entries currently held. */
+  readonly size: number;
+}
+
+/** The developer-authenticated identity broker. Created by `createBroker()`. */
+export interface Broker {
+  /** The pool this broker serves. */
+  readonly identityPoolId: string;
+  /** The pool's region, derived from its id. */
+  readonly region: string;
+  /** The `Logins` key for Cognito's own tokens in this region. */
+  readonly loginsKey: string;
+
+  /**
+   * The user's identity id and an OpenID token valid for at least the skew grace.
+   * Cached, single-flight, refreshed ahead of expiry.
+   * @throws BrokerError
+   */
+  getToken(userId: string, options?: UserCallOptions): Promise<IdentityToken>;
+
+  /**
+   * Temporary AWS credentials for the user's identity. Cached until `Expiration − grace`.
+   * @throws BrokerError
+   */
+  getCredentials(userId: string, options?: UserCallOptions): Promise<IdentityCredentials>;
+
+  /** An AWS SDK v3 credential provider that acts as the user, built on the same cache. */
+  credentialProvider(userId: string): AwsCredentialIdentityProvider;
+
+  /**
+   * Links a public-provider login (e.g. `graph.facebook.com`) to the user's identity.
+   * @throws BrokerError `ERR_CONFLICT` when the login is linked to another identity,
+   *   `ERR_LIMIT_EXCEEDED` at 20 logins, `ERR_PROVIDER_TOKEN_REJECTED` for a bad provider token.
+   */
+  linkLogin(userId: string, provider: string, providerToken: string): Promise<IdentityDescription>;
+
+  /** Unlinks a public-provider login from the user's identity. @throws BrokerError */
+  unlinkLogin(userId: string, provider: string): Promise<IdentityDescription>;
+
+  /** Unlinks the developer user from its identity (the identity keeps its other logins). @throws BrokerError */
+  unlinkDeveloperUser(userId: string): Promise<void>;
+
+  /**
+   * Merges `sourceUserId`'s identity into `userId`'s: the source developer user moves to the
+   * destination identity and the source identity is disabled. The caller must have proven that
+   * both users are the same person. @throws BrokerError
+   */
+  mergeUsers(userId: string, sourceUserId: string): Promise<{ identityId: string }>;
+
+  /** The identity of a developer user, or null when the user has none yet. @throws BrokerError */
+  lookupIdentity(userId: string): Promise<string | null>;
+
+  /** The developer user ids linked to an identity, paged. @throws BrokerError */
+  lookupUsers(
+    identityId: string,
+    options?: { maxResults?: number; nextToken?: string },
+  ): Promise<{ userIds: string[]; nextToken?: string }>;
+
+  /** The user's identity id and linked logins. @throws BrokerError */
+  describeIdentity(userId: string): Promise<IdentityDescription>;
+
+  /**
+   * A new guest (unauthenticated) identity, or the given one, with credentials.
+   * Requires a pool that allows unauthenticated identities. @throws BrokerError
+   */
+  getGuestCredentials(guestIdentityId?: string): Promise<IdentityCredentials>;
+
+  /**
+   * Upgrades a guest identity at login: links the user to the guest identity, so the user keeps
+   * the guest's identity id. When the user already has an identity, the guest is left alone and the
+   * user's identity is returned. @throws BrokerError
+   */
+  upgradeGuest(userId: string, guestIdentityId: string): Promise<IdentityToken>;
+
+  /** Drops every cache entry of the user (logout). Never calls Cognito. */
+  forgetUser(userId: string): void;
+
+  /** Counters for tests, benchmarks and metrics. */
+  stats(): BrokerStats;
+}
+
+export type { AwsCredentialIdentity, AwsCredentialIdentityProvider };
