@@ -1,0 +1,76 @@
+import type { RequestHandler } from 'express';
+import type { Logger } from 'pino';
+import { isBrokerError } from '../errors.js';
+import { asyncHandler } from './async-handler.js';
+import { clearGuestId, isIdentityId, readGuestId } from './guest-session.js';
+import { assertRouteOptions, type RouteOptions } from './route-options.js';
+import { defaultGetUserId, requireUserId } from './user-id.js';
+
+/** Options of {@link afterLogin}. */
+export interface AfterLoginOptions extends RouteOptions {
+  /** Where failures are logged (by code). Default: not logged. */
+  readonly logger?: Logger;
+}
+
+/** What {@link afterLogin} leaves in `res.locals.cognito` for the app's login response. */
+export interface AfterLoginResult {
+  /** The user's identity id, when it could be resolved. */
+  readonly identityId?: string;
+  /** True when a guest identity was upgraded (the user now owns it). */
+  readonly guestUpgraded: boolean;
+}
+
+function bodyGuestId(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const v = (body as { guestIdentityId?: unknown }).guestIdentityId;
+  return isIdentityId(v) ? v : undefined;
+}
+
+/**
+ * A step to put right after `passport.authenticate(...)` on the login route. It warms the user's
+ * token (so the first `/credentials` does not wait on Cognito) and, when the client presents a
+ * guest identity (kept in the session by `POST /guest`, or `guestIdentityId` in the login body for
+ * clients without a session), links it to the user so they keep the guest's identity. An identity
+ * that already belongs to another developer user is never linked. Never fails the login: Cognito
+ * errors are logged and the request continues. Leaves an {@link AfterLoginResult} in
+ * `res.locals.cognito`.
+ * @throws TypeError on invalid options.
+ */
+export function afterLogin(options: AfterLoginOptions): RequestHandler {
+  assertRouteOptions(options);
+  const { broker } = options;
+  const getUserId = options.getUserId ?? defaultGetUserId;
+  const log = options.logger?.child({ component: 'cognito-middleware' });
+  return asyncHandler(async (req, res, next) => {
+    let userId: string;
+    try {
+      userId = requireUserId(req, getUserId);
+    } catch {
+      next();
+      return;
+    }
+    const guestId = readGuestId(req) ?? bodyGuestId(req.body);
+    let result: AfterLoginResult = { guestUpgraded: false };
+    try {
+      if (guestId !== undefined) {
+        const { userIds } = await broker.lookupUsers(guestId);
+        if (userIds.length > 0 && !userIds.includes(userId)) {
+          log?.warn({ step: 'afterLogin' }, 'presented guest identity belongs to another user; not linked');
+          const t = await broker.getToken(userId);
+          result = { identityId: t.identityId, guestUpgraded: false };
+        } else {
+          const t = await broker.upgradeGuest(userId, guestId);
+          result = { identityId: t.identityId, guestUpgraded: t.identityId === guestId };
+        }
+        clearGuestId(req);
+      } else {
+        const t = await broker.getToken(userId);
+        result = { identityId: t.identityId, guestUpgraded: false };
+      }
+    } catch (err) {
+      log?.warn({ step: 'afterLogin', code: isBrokerError(err) ? err.code : 'ERR_INTERNAL' }, 'could not prepare the identity at login');
+    }
+    res.locals.cognito = result;
+    next();
+  });
+}
