@@ -1,0 +1,291 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import type { FaultSpec, PoolInfo } from './types.js';
+
+/** The path prefix of the control endpoint. */
+export const CONTROL_PREFIX = '/__emulator/';
+
+/** Largest request body the control endpoint reads. */
+export const CONTROL_BODY_LIMIT = 16 * 1024;
+
+/** What the control endpoint needs from a running emulator. */
+export interface ControlApi {
+  counters(): Record<string, number>;
+  resetCounters(): void;
+  /** @throws TypeError on an invalid spec (answered with 400). */
+  setFault(op: string, spec: FaultSpec | null): void;
+  clearFaults(): void;
+  /** @throws Error when the provider is not configured on any pool (answered with 400). */
+  mintProviderToken(provider: string, subject: string, opts?: { expiresInSeconds?: number }): string;
+  pools(): readonly PoolInfo[];
+}
+
+const nonNegative = z.number().nonnegative();
+const faultSpecSchema = z.strictObject({
+  throttleRps: nonNegative.optional(),
+  latencyMs: nonNegative.optional(),
+  error: z.string().min(1).max(128).optional(),
+  count: z.number().int().nonnegative().optional(),
+  rate: z.number().min(0).max(1).optional(),
+});
+const providerTokenSchema = z.strictObject({
+  provider: z.string().min(1).max(128),
+  subject: z.string().min(1).max(128),
+  expiresInSeconds: z.number().int().positive().max(366 * 86_400).optional(),
+});
+const OPERATION = /^(\*|[A-Za-z]{1,64})$/;
+
+class ControlError extends Error {
+  constructor(
+    readonly status: number,
+    readonly type: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Loopback peers only: 127.0.0.0/8, ::1 and their IPv4-mapped forms. */
+export function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return v4.startsWith('127.') || address === '::1';
+}
+
+function send(res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}): void {
+  res.statusCode = status;
+  res.setHeader('cache-control', 'no-store');
+  for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+  if (body === undefined) {
+    res.end();
+    return;
+  }
+  const text = JSON.stringify(body);
+  res.setHeader('content-type', 'application/json');
+  res.setHeader('content-length', Buffer.byteLength(text));
+  res.end(text);
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > CONTROL_BODY_LIMIT) {
+    req.resume();
+    throw new ControlError(413, 'PayloadTooLarge', `The body exceeds ${CONTROL_BODY_LIMIT} bytes.`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > CONTROL_BODY_LIMIT) {
+      throw new ControlError(413, 'PayloadTooLarge', `The body exceeds ${CONTROL_BODY_LIMIT} bytes.`);
+    }
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') return {};
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new ControlError(400, 'SerializationException', 'The body is not valid JSON.');
+  }
+}
+
+function parse<T>(schema: z.ZodType<T>, data: unknown): T {
+  const r = schema.safeParse(data);
+  if (r.success) return r.data;
+  const detail = r.error.issues.map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message));
+  throw new ControlError(400, 'ValidationException', detail.join('; '));
+}
+
+function methodNotAllowed(allow: string): never {
+  throw new ControlError(405, 'MethodNotAllowed', `Use ${allow}.`);
+}
+
+/**
+ * Serves the emulator's control endpoint (paths under `/__emulator/`), for loopback peers only:
+ *
+ * | request | answer |
+ * |---|---|
+ * | `GET /__emulator/counters` | `{ "<Operation>": calls, … }` |
+ * | `POST /__emulator/counters/reset` | 204 |
+ * | `PUT /__emulator/faults/<op or *>` with a JSON {@link FaultSpec} | `{ operation, fault }` |
+ * | `DELETE /__emulator/faults/<op or *>` | 204 |
+ * | `DELETE /__emulator/faults` | 204 |
+ * | `POST /__emulator/provider-token` `{ provider, subject, expiresInSeconds? }` | `{ token }` |
+ * | `GET /__emulator/pools` | `{ pools: PoolInfo[] }` |
+ *
+ * Errors are JSON `{ __type, message }`: 403 for other peers, 400 for bad bodies, 404, 405, 413.
+ * Never rejects.
+ */
+export async function handleControl(req: IncomingMessage, res: ServerResponse, api: ControlApi): Promise<void> {
+  try {
+    if (!isLoopback(req.socket.remoteAddress)) {
+      req.resume();
+      throw new ControlError(403, 'AccessDeniedException', 'The control endpoint only answers loopback clients.');
+    }
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname.startsWith(CONTROL_PREFIX) ? url.pathname.slice(CONTROL_PREFIX.length) : undefined;
+    const method = req.method ?? 'GET';
+    if (path === 'counters') {
+      if (method !== 'GET') methodNotAllowed('GET');
+      send(res, 200, api.counters());
+    } else if (path === 'counters/reset') {
+      if (method !== 'POST') methodNotAllowed('POST');
+      api.resetCounters();
+      send(res, 204);
+    } else if (path === 'faults') {
+      if (method !== 'DELETE') methodNotAllowed('DELETE');
+      api.clearFaults();
+      send(res, 204);
+    } else if (path?.startsWith('faults/')) {
+      let op: string;
+      try {
+        op = decodeURIComponent(path.slice('faults/'.length));
+      } catch {
+        op = '';
+      }
+      if (!OPERATION.test(op)) {
+        throw new ControlError(400, 'ValidationException', 'The operation must be an operation name or "*".');
+      }
+      if (method === 'PUT') {
+        const spec = parse(faultSpecSchema, await readJson(req));
+        try {
+          api.setFault(op, spec);
+        } catch (err) {
+          throw new ControlError(400, 'ValidationException', (err as Error).message);
+        }
+        send(res, 200, { operation: op, fault: spec });
+      } else if (method === 'DELETE') {
+        api.setFault(op, null);
+        send(res, 204);
+      } else {
+        methodNotAllowed('PUT or DELETE');
+      }
+    } else if (path === 'provider-token') {
+      if (method !== 'POST') methodNotAllowed('POST');
+      const body = parse(providerTokenSchema, await readJson(req));
+      let token: string;
+      try {
+        token = api.mintProviderToken(
+          body.provider,
+          body.subject,
+          body.expiresInSeconds === undefined ? undefined : { expiresInSeconds: body.expiresInSeconds },
+        );
+      } catch (err) {
+        throw new ControlError(400, 'InvalidParameterException', (err as Error).message);
+      }
+      send(res, 200, { token });
+    } else if (path === 'pools') {
+      if (method !== 'GET') methodNotAllowed('GET');
+      send(res, 200, { pools: api.pools() });
+    } else {
+      throw new ControlError(404, 'NotFound', `No control route ${url.pathname}.`);
+    }
+  } catch (err) {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const e =
+      err instanceof ControlError ? err : new ControlError(500, 'InternalErrorException', 'The control request failed.');
+    // Stop reading a body we refused, and close the connection so it cannot keep streaming.
+    send(res, e.status, { __type: e.type, message: e.message }, e.status === 413 ? { connection: 'close' } : {});
+  }
+}
+
+/** A control endpoint call that failed: `status` and `type` as the emulator answered. */
+export class EmulatorControlError extends Error {
+  readonly status: number;
+  readonly type: string;
+  constructor(status: number, type: string, message: string) {
+    super(`${type}: ${message}`);
+    this.name = 'EmulatorControlError';
+    this.status = status;
+    this.type = type;
+  }
+}
+
+/**
+ * A typed client of the control endpoint, for tests running in another process than the emulator
+ * (for instance against the `cognito-identity-emulator` bin).
+ */
+export class EmulatorControlClient {
+  readonly #base: string;
+  readonly #timeoutMs: number;
+
+  /**
+   * @param endpoint The emulator's endpoint, e.g. `http://127.0.0.1:4566`.
+   * @param options.timeoutMs Per-call timeout. Default 10 000 ms.
+   * @throws TypeError when `endpoint` is not an http(s) URL.
+   */
+  constructor(endpoint: string, options: { timeoutMs?: number } = {}) {
+    let url: URL;
+    try {
+      url = new URL(endpoint);
+    } catch {
+      throw new TypeError(`EmulatorControlClient: endpoint must be a URL, got ${JSON.stringify(endpoint)}`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new TypeError('EmulatorControlClient: endpoint must be an http(s) URL');
+    }
+    this.#base = url.origin;
+    this.#timeoutMs = options.timeoutMs ?? 10_000;
+  }
+
+  /** Calls per operation. */
+  async counters(): Promise<Record<string, number>> {
+    return (await this.#call('GET', 'counters')) as Record<string, number>;
+  }
+
+  async resetCounters(): Promise<void> {
+    await this.#call('POST', 'counters/reset');
+  }
+
+  /** Sets (or with `null`, clears) the fault of an operation or `*`. */
+  async setFault(op: string, spec: FaultSpec | null): Promise<void> {
+    const path = `faults/${encodeURIComponent(op)}`;
+    await (spec === null ? this.#call('DELETE', path) : this.#call('PUT', path, spec));
+  }
+
+  async clearFaults(): Promise<void> {
+    await this.#call('DELETE', 'faults');
+  }
+
+  /** A provider token the emulator accepts for `provider` and `subject`. */
+  async mintProviderToken(provider: string, subject: string, opts: { expiresInSeconds?: number } = {}): Promise<string> {
+    const out = (await this.#call('POST', 'provider-token', { provider, subject, ...opts })) as { token: string };
+    return out.token;
+  }
+
+  /** The seeded (or persisted) pools. */
+  async pools(): Promise<readonly PoolInfo[]> {
+    return ((await this.#call('GET', 'pools')) as { pools: PoolInfo[] }).pools;
+  }
+
+  async #call(method: string, path: string, body?: unknown): Promise<unknown> {
+    const init: RequestInit = { method, signal: AbortSignal.timeout(this.#timeoutMs) };
+    if (body !== undefined) {
+      init.body = JSON.stringify(body);
+      init.headers = { 'content-type': 'application/json' };
+    }
+    const res = await fetch(`${this.#base}${CONTROL_PREFIX}${path}`, init);
+    const text = await res.text();
+    let data: unknown = undefined;
+    if (text !== '') {
+      try {
+        data = JSON.parse(text) as unknown;
+      } catch {
+        data = undefined;
+      }
+    }
+    if (!res.ok) {
+      const e = (data ?? {}) as { __type?: unknown; message?: unknown };
+      throw new EmulatorControlError(
+        res.status,
+        typeof e.__type === 'string' ? e.__type : `HTTP${res.status}`,
+        typeof e.message === 'string' ? e.message : text.slice(0, 200),
+      );
+    }
+    return data;
+  }
+}
