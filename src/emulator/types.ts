@@ -83,7 +83,15 @@ export interface RunningEmulator {
    * Mints a provider token that the emulator accepts for `provider` (a pool's supported login
    * provider, e.g. `graph.facebook.com`) and `subject`. Tokens not minted here are refused.
    */
-  mintProviderToken(provider: string, subject: string, options?: { expiresInSeconds?: number }): string;
+  mintProviderToken(
+    provider: string,
+    subject: string,
+    options?: {
+      expiresInSeconds?: number;
+      /** The app id (`aud`); default: the one the first pool supporting `provider` configured. */
+      audience?: string;
+    },
+  ): string;
   /** Stops listening and closes every connection. Idempotent. */
   stop(): Promise<void>;
 }
