@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { handleControl, type ControlApi } from './control.js';
 import { FaultController } from './faults.js';
 import { createRequestHandler } from './server.js';
 import { CognitoIdentityService, type PoolRecord, type ServiceSnapshot } from './service.js';
@@ -161,9 +162,31 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     return mintProviderToken(signer, provider, subject, audience, opts?.expiresInSeconds ?? DEFAULT_PROVIDER_TOKEN_SECONDS, now());
   };
 
+  const controlApi: ControlApi = {
+    counters: () => faults.counters(),
+    resetCounters: () => {
+      faults.resetCounters();
+    },
+    setFault: (op, spec) => {
+      faults.set(op, spec);
+    },
+    clearFaults: () => {
+      faults.clear();
+    },
+    mintProviderToken: mint,
+    pools: () => svc.listPools().map(poolInfo),
+  };
+
   let endpoint = '';
   const handler = createRequestHandler(
-    { service: svc, faults, now, jwks: () => signer.jwks(), ...(options.strictSigV4 === undefined ? {} : { strictSigV4: options.strictSigV4 }) },
+    {
+      service: svc,
+      faults,
+      now,
+      jwks: () => signer.jwks(),
+      ...(options.strictSigV4 === undefined ? {} : { strictSigV4: options.strictSigV4 }),
+      ...(options.controlEndpoint === false ? {} : { control: (req, res) => handleControl(req, res, controlApi) }),
+    },
     () => endpoint,
   );
   const server: Server = createServer(handler);
@@ -201,15 +224,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     port,
     region,
     pools: seeded,
-    counters: () => faults.counters(),
+    counters: () => controlApi.counters(),
     resetCounters: () => {
-      faults.resetCounters();
+      controlApi.resetCounters();
     },
     setFault: (op, fault) => {
-      faults.set(op, fault);
+      controlApi.setFault(op, fault);
     },
     clearFaults: () => {
-      faults.clear();
+      controlApi.clearFaults();
     },
     mintProviderToken: mint,
     stop,
