@@ -38,7 +38,7 @@ const B64URL = /^[A-Za-z0-9_-]*$/;
 const MAX_TOKEN_LENGTH = 16_384;
 
 /** `us-east-1`, `us-gov-west-1`, `cn-north-1`, … (split, not one regex, to keep it linear). */
-function isRegion(v: unknown): v is string {
+export function isRegion(v: unknown): v is string {
   if (typeof v !== 'string' || v.length > 32) return false;
   const parts = v.split('-');
   const last = parts.pop() ?? '';
