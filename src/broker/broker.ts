@@ -1,0 +1,689 @@
+import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import {
+  CognitoIdentityClient,
+  DescribeIdentityCommand,
+  GetCredentialsForIdentityCommand,
+  GetIdCommand,
+  GetOpenIdTokenForDeveloperIdentityCommand,
+  LookupDeveloperIdentityCommand,
+  MergeDeveloperIdentitiesCommand,
+  UnlinkDeveloperIdentityCommand,
+  UnlinkIdentityCommand,
+  type GetOpenIdTokenForDeveloperIdentityResponse,
+} from '@aws-sdk/client-cognito-identity';
+import { BrokerError, isBrokerError, type BrokerErrorCode } from '../errors.js';
+import { abortable } from './abort.js';
+import { toBrokerError, upstreamErrorName, validationMember, type UpstreamErrorContext } from './error-mapping.js';
+import { readJwtTimes } from './jwt.js';
+import { brokerLogger } from './log.js';
+import { resolveBrokerOptions, type BrokerOptions, type CognitoSendClient, type PrincipalTags } from './options.js';
+import { RefreshingCache, type CacheEntryTimes } from './refreshing-cache.js';
+import type {
+  AwsCredentialIdentityProvider,
+  Broker,
+  BrokerStats,
+  IdentityCredentials,
+  IdentityDescription,
+  IdentityToken,
+  UserCallOptions,
+} from './types.js';
+
+/** A cached OpenID token of one developer user (with one set of principal tags). */
+interface TokenEntry extends CacheEntryTimes {
+  readonly userId: string;
+  readonly identityId: string;
+  readonly token: string;
+  /** Epoch ms, from the JWT's `exp` when readable, else send time + duration. */
+  readonly expiresAt: number;
+}
+
+interface TokenContext {
+  readonly userId: string;
+  readonly tags: PrincipalTags | undefined;
+}
+
+/** Cached credentials of one identity (and role). */
+interface CredentialsEntry extends CacheEntryTimes {
+  readonly identityId: string;
+  readonly guest: boolean;
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken: string;
+  /** Epoch ms, Cognito's `Expiration`. */
+  readonly expiration: number;
+}
+
+interface CredentialsContext {
+  readonly identityId: string;
+  readonly guest: boolean;
+  /** Cognito OpenID token for the `Logins` map; none for guests. */
+  readonly token: string | undefined;
+  /** The identity id came from the end user (a guest id). */
+  readonly clientInput: boolean;
+}
+
+const OP = Object.freeze({
+  token: 'GetOpenIdTokenForDeveloperIdentity',
+  credentials: 'GetCredentialsForIdentity',
+  getId: 'GetId',
+  describe: 'DescribeIdentity',
+  lookup: 'LookupDeveloperIdentity',
+  merge: 'MergeDeveloperIdentities',
+  unlinkDeveloper: 'UnlinkDeveloperIdentity',
+  unlink: 'UnlinkIdentity',
+});
+
+const IDENTITY_ID = /^[\w-]+:[0-9a-f-]+$/;
+const PROVIDER_NAME = /^[\w.:/-]{1,128}$/;
+/** Errors after which a user's identity is resolved again once (merged away, deleted, token refused). */
+const RE_RESOLVE: ReadonlySet<BrokerErrorCode> = new Set<BrokerErrorCode>([
+  'ERR_IDENTITY_DISABLED',
+  'ERR_NOT_FOUND',
+  'ERR_COGNITO_REJECTED',
+]);
+
+function badRequest(message: string): BrokerError {
+  return new BrokerError('ERR_BAD_REQUEST', message);
+}
+
+function checkUserId(userId: unknown, what = 'user id'): asserts userId is string {
+  if (typeof userId !== 'string' || userId.length === 0 || userId.length > 1024) {
+    throw badRequest(`The ${what} must be a string of 1–1024 characters`);
+  }
+}
+
+function checkIdentityId(identityId: unknown): asserts identityId is string {
+  if (typeof identityId !== 'string' || identityId.length > 55 || !IDENTITY_ID.test(identityId)) {
+    throw badRequest('The identity id is not valid');
+  }
+}
+
+function incomplete(operation: string): BrokerError {
+  return new BrokerError('ERR_COGNITO_UNAVAILABLE', 'The identity service returned an incomplete response', {
+    cause: new Error(`${operation} response is missing fields`),
+    retryable: true,
+  });
+}
+
+/**
+ * Creates the developer-authenticated identity broker. Validates `options` once and does no I/O: the
+ * default Cognito client is built on the first upstream call.
+ *
+ * Every upstream failure becomes a `BrokerError` (see `toBrokerError` for the codes); every wait can
+ * be cut short by `UserCallOptions.signal`, which rejects with the signal's reason.
+ *
+ * @throws TypeError when an option is invalid (the message names it).
+ */
+export function createBroker(options: BrokerOptions): Broker {
+  const o = resolveBrokerOptions(options);
+  const log = brokerLogger(o.logger);
+  const { clock } = o;
+  const graceMs = o.skewGraceSeconds * 1000;
+  const durationMs = o.tokenDurationSeconds * 1000;
+  const refreshAheadMs = o.refreshAheadSeconds * 1000;
+
+  let client: CognitoSendClient | undefined = o.client;
+  const cognito = (): CognitoSendClient => {
+    client ??= new CognitoIdentityClient({ region: o.region, retryMode: 'adaptive', maxAttempts: o.maxAttempts });
+    return client;
+  };
+
+  const upstreamCalls: Record<string, number> = {};
+  const upstreamErrors: Record<string, number> = {};
+  let inFlight = 0;
+  let skewWarned = false;
+
+  /**
+   * One upstream call with the per-call timeout, counters and log lines. `cancel` aborts it when its
+   * cache entry is dropped; that rejection is the signal's reason, not a BrokerError.
+   */
+  async function upstream<T>(
+    context: UpstreamErrorContext,
+    send: (abortSignal: AbortSignal) => Promise<T>,
+    cancel?: AbortSignal,
+  ): Promise<T> {
+    const { operation } = context;
+    upstreamCalls[operation] = (upstreamCalls[operation] ?? 0) + 1;
+    inFlight += 1;
+    const controller = new AbortController();
+    const timeoutReason = new DOMException(`${operation} timed out`, 'TimeoutError');
+    const timer = setTimeout(() => {
+      controller.abort(timeoutReason);
+    }, o.timeoutMs);
+    const onCancel = (): void => {
+      controller.abort(cancel?.reason);
+    };
+    if (cancel?.aborted === true) onCancel();
+    else cancel?.addEventListener('abort', onCancel, { once: true });
+    const started = performance.now();
+    try {
+      const out = await abortable(send(controller.signal), controller.signal);
+      log.debug({ operation, durationMs: Math.round(performance.now() - started) }, 'cognito call');
+      return out;
+    } catch (err) {
+      const durationMs = Math.round(performance.now() - started);
+      if (controller.signal.aborted && controller.signal.reason !== timeoutReason) {
+        log.debug({ operation, durationMs }, 'cognito call cancelled');
+        throw err;
+      }
+      upstreamErrors[operation] = (upstreamErrors[operation] ?? 0) + 1;
+      const mapped =
+        controller.signal.reason === timeoutReason
+          ? new BrokerError('ERR_COGNITO_TIMEOUT', 'The identity service did not answer in time', {
+              cause: err,
+              retryable: true,
+            })
+          : toBrokerError(err, context);
+      const fields = {
+        operation,
+        durationMs,
+        code: mapped.code,
+        errorName: upstreamErrorName(mapped),
+        retryable: mapped.retryable,
+      };
+      if (mapped.code === 'ERR_MISCONFIGURED') {
+        const cause = mapped.cause as { message?: unknown } | undefined;
+        const member = validationMember(typeof cause?.message === 'string' ? cause.message : '');
+        log.error(
+          { ...fields, ...(member === '' ? {} : { member }), identityPoolId: o.identityPoolId },
+          'cognito broker misconfigured: check identityPoolId, developerProviderName, roles and AWS credentials',
+        );
+      } else {
+        log.warn(fields, 'cognito call failed');
+      }
+      throw mapped;
+    } finally {
+      clearTimeout(timer);
+      cancel?.removeEventListener('abort', onCancel);
+      inFlight -= 1;
+    }
+  }
+
+  /** Refresh point of an entry obtained at `start` and servable until `validUntil`. */
+  function refreshPoint(start: number, validUntil: number): number {
+    if (refreshAheadMs === 0) return validUntil;
+    return Math.min(validUntil, Math.max(validUntil - refreshAheadMs, start + Math.floor((validUntil - start) / 2)));
+  }
+
+  function clockTooFar(what: string): BrokerError {
+    log.error({ operation: what, skewGraceSeconds: o.skewGraceSeconds }, 'cognito broker misconfigured: local clock is too far off');
+    return new BrokerError('ERR_MISCONFIGURED', 'The identity service is misconfigured', {
+      cause: new Error(`a fresh ${what} is already past its validity on the local clock`),
+    });
+  }
+
+  function tokenEntry(userId: string, out: GetOpenIdTokenForDeveloperIdentityResponse, sentAt: number): TokenEntry {
+    if (out.IdentityId === undefined || out.Token === undefined) throw incomplete(OP.token);
+    const { exp, iat } = readJwtTimes(out.Token);
+    let expiresAt = sentAt + durationMs;
+    let validUntil = expiresAt - graceMs;
+    if (exp !== undefined) {
+      expiresAt = exp * 1000;
+      // Also bound the life by the local send time plus the token's own lifetime: safe even when the
+      // local clock is slow by more than the grace.
+      const lifetimeMs = iat === undefined ? durationMs : Math.min(durationMs, (exp - iat) * 1000);
+      validUntil = Math.min(expiresAt, sentAt + lifetimeMs) - graceMs;
+    }
+    if (iat !== undefined && !skewWarned) {
+      // iat has whole-second resolution: allow one second on top of the grace.
+      const offsetMs = iat * 1000 - sentAt;
+      if (Math.abs(offsetMs) > graceMs + 1000) {
+        skewWarned = true;
+        log.warn(
+          { offsetSeconds: Math.round(offsetMs / 1000), skewGraceSeconds: o.skewGraceSeconds },
+          'clock skew exceeds grace: local clock differs from Cognito by more than skewGraceSeconds',
+        );
+      }
+    }
+    if (validUntil <= clock.now()) throw clockTooFar('token');
+    return Object.freeze({
+      userId,
+      identityId: out.IdentityId,
+      token: out.Token,
+      expiresAt,
+      validUntil,
+      refreshAt: refreshPoint(sentAt, validUntil),
+    });
+  }
+
+  function tagsFor(userId: string): PrincipalTags | undefined {
+    if (o.principalTags === undefined) return undefined;
+    try {
+      const tags = o.principalTags(userId);
+      return tags === undefined || Object.keys(tags).length === 0 ? undefined : tags;
+    } catch (err) {
+      throw new BrokerError('ERR_INTERNAL', 'principalTags failed', { cause: err });
+    }
+  }
+
+  function tagsHash(tags: PrincipalTags | undefined): string {
+    if (tags === undefined) return '';
+    const sorted = Object.keys(tags)
+      .sort()
+      .map((k) => [k, tags[k]]);
+    return createHash('sha256').update(JSON.stringify(sorted)).digest('base64url');
+  }
+
+  // JSON of a tuple: ids containing separators, quotes, unicode or any length cannot collide.
+  const tokenKey = (userId: string, tags: PrincipalTags | undefined): string =>
+    JSON.stringify(['token', o.identityPoolId, o.developerProviderName, userId, tagsHash(tags)]);
+  const credentialsKey = (identityId: string, guest: boolean): string =>
+    JSON.stringify(['credentials', identityId, guest ? 'unauthenticated' : 'authenticated', guest ? '' : (o.customRoleArn ?? '')]);
+
+  function tokenInput(userId: string, tags: PrincipalTags | undefined, extra: { IdentityId?: string; Logins?: Record<string, string> } = {}) {
+    return {
+      IdentityPoolId: o.identityPoolId,
+      Logins: { [o.developerProviderName]: userId, ...extra.Logins },
+      TokenDuration: o.tokenDurationSeconds,
+      ...(extra.IdentityId === undefined ? {} : { IdentityId: extra.IdentityId }),
+      ...(tags === undefined ? {} : { PrincipalTags: { ...tags } }),
+    };
+  }
+
+  const tokens = new RefreshingCache<TokenEntry, TokenContext>({
+    max: o.cacheMax,
+    clock,
+    load: async (_key, { userId, tags }, signal) => {
+      const sentAt = clock.now();
+      const out = await upstream(
+        { operation: OP.token },
+        (abortSignal) => cognito().send(new GetOpenIdTokenForDeveloperIdentityCommand(tokenInput(userId, tags)), { abortSignal }),
+        signal,
+      );
+      return tokenEntry(userId, out, sentAt);
+    },
+  });
+
+  const credentials = new RefreshingCache<CredentialsEntry, CredentialsContext>({
+    max: o.cacheMax,
+    clock,
+    load: async (_key, ctx, signal) => {
+      const sentAt = clock.now();
+      const out = await upstream(
+        { operation: OP.credentials, clientInput: ctx.clientInput },
+        (abortSignal) =>
+          cognito().send(
+            new GetCredentialsForIdentityCommand({
+              IdentityId: ctx.identityId,
+              ...(ctx.token === undefined ? {} : { Logins: { [o.loginsKey]: ctx.token } }),
+              ...(ctx.guest || o.customRoleArn === undefined ? {} : { CustomRoleArn: o.customRoleArn }),
+            }),
+            { abortSignal },
+          ),
+        signal,
+      );
+      const c = out.Credentials;
+      if (
+        c?.AccessKeyId === undefined ||
+        c.SecretKey === undefined ||
+        c.SessionToken === undefined ||
+        !(c.Expiration instanceof Date)
+      ) {
+        throw incomplete(OP.credentials);
+      }
+      const expiration = c.Expiration.getTime();
+      const validUntil = expiration - graceMs;
+      if (validUntil <= clock.now()) throw clockTooFar('credentials');
+      return Object.freeze({
+        identityId: ctx.identityId,
+        guest: ctx.guest,
+        accessKeyId: c.AccessKeyId,
+        secretAccessKey: c.SecretKey,
+        sessionToken: c.SessionToken,
+        expiration,
+        validUntil,
+        refreshAt: refreshPoint(sentAt, validUntil),
+      });
+    },
+  });
+
+  /**
+   * Drops every cache entry of the given users and identities, including loads in progress (their
+   * waiters read again). Identities of the users' cached tokens are dropped too.
+   */
+  function invalidate(operation: string, userIds: readonly string[], identityIds: readonly (string | undefined)[]): void {
+    const users = new Set(userIds);
+    const ids = new Set(identityIds.filter((id): id is string => id !== undefined));
+    const tokenEntries = tokens.entries();
+    for (const [, value] of tokenEntries) {
+      if (value !== undefined && users.has(value.userId)) ids.add(value.identityId);
+    }
+    let droppedTokens = 0;
+    for (const [key, value, loading] of tokenEntries) {
+      if (
+        (value !== undefined && (users.has(value.userId) || ids.has(value.identityId))) ||
+        (loading !== undefined && users.has(loading.userId))
+      ) {
+        tokens.delete(key);
+        droppedTokens += 1;
+      }
+    }
+    let droppedCredentials = 0;
+    for (const [key, value, loading] of credentials.entries()) {
+      if ((value !== undefined && ids.has(value.identityId)) || (loading !== undefined && ids.has(loading.identityId))) {
+        credentials.delete(key);
+        droppedCredentials += 1;
+      }
+    }
+    log.debug({ operation, tokens: droppedTokens, credentials: droppedCredentials }, 'cache entries dropped');
+  }
+
+  /** Drops only the entries that just failed (so concurrent re-resolutions do not cancel each other). */
+  function dropFailed(token: TokenEntry): void {
+    for (const [key, value] of tokens.entries()) {
+      if (value !== undefined && value.userId === token.userId && value.token === token.token) tokens.delete(key);
+    }
+    for (const [key, value] of credentials.entries()) {
+      if (value !== undefined && !value.guest && value.identityId === token.identityId) credentials.delete(key);
+    }
+  }
+
+  async function tokenFor(userId: string, signal?: AbortSignal): Promise<TokenEntry> {
+    checkUserId(userId);
+    const tags = tagsFor(userId);
+    const started = performance.now();
+    const { value, hit } = await tokens.get(tokenKey(userId, tags), { userId, tags }, signal);
+    log.debug(
+      { operation: 'getToken', cache: hit ? 'hit' : 'miss', durationMs: Math.round(performance.now() - started) },
+      'token served',
+    );
+    return value;
+  }
+
+  /** Runs `fn` with the user's token; if Cognito says the identity is gone, re-resolves once. */
+  async function withIdentity<T>(operation: string, userId: string, fn: (token: TokenEntry) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const token = await tokenFor(userId, signal);
+    try {
+      return await fn(token);
+    } catch (err) {
+      if (!isBrokerError(err) || !RE_RESOLVE.has(err.code)) throw err;
+      log.info({ operation, code: err.code }, 'identity re-resolved');
+      dropFailed(token);
+      return fn(await tokenFor(userId, signal));
+    }
+  }
+
+  const publicToken = (t: TokenEntry): IdentityToken =>
+    Object.freeze({
+      identityId: t.identityId,
+      token: t.token,
+      expiresAt: t.expiresAt,
+      identityPoolId: o.identityPoolId,
+      loginsKey: o.loginsKey,
+    });
+
+  const publicCredentials = (c: CredentialsEntry): IdentityCredentials =>
+    Object.freeze({
+      identityId: c.identityId,
+      accessKeyId: c.accessKeyId,
+      secretAccessKey: c.secretAccessKey,
+      sessionToken: c.sessionToken,
+      expiration: c.expiration,
+    });
+
+  async function describe(identityId: string, clientInput = false): Promise<IdentityDescription> {
+    const out = await upstream({ operation: OP.describe, clientInput }, (abortSignal) =>
+      cognito().send(new DescribeIdentityCommand({ IdentityId: identityId }), { abortSignal }),
+    );
+    return Object.freeze({
+      identityId: out.IdentityId ?? identityId,
+      logins: Object.freeze([...(out.Logins ?? [])]),
+      ...(out.CreationDate instanceof Date ? { creationDate: out.CreationDate.getTime() } : {}),
+      ...(out.LastModifiedDate instanceof Date ? { lastModifiedDate: out.LastModifiedDate.getTime() } : {}),
+    });
+  }
+
+  function checkProvider(provider: unknown): asserts provider is string {
+    if (typeof provider !== 'string' || !PROVIDER_NAME.test(provider)) throw badRequest('The provider name is not valid');
+    if (provider === o.loginsKey || provider === o.developerProviderName) {
+      throw badRequest('The provider cannot be linked or unlinked here');
+    }
+  }
+
+  async function lookupIdentity(userId: string, useCache = true): Promise<string | null> {
+    checkUserId(userId);
+    if (useCache) {
+      const cached = tokens.peekValid(tokenKey(userId, tagsFor(userId)));
+      if (cached !== undefined) return cached.identityId;
+    }
+    try {
+      const out = await upstream({ operation: OP.lookup }, (abortSignal) =>
+        cognito().send(
+          new LookupDeveloperIdentityCommand({ IdentityPoolId: o.identityPoolId, DeveloperUserIdentifier: userId, MaxResults: 1 }),
+          { abortSignal },
+        ),
+      );
+      return out.IdentityId ?? null;
+    } catch (err) {
+      if (isBrokerError(err) && err.code === 'ERR_NOT_FOUND') return null;
+      throw err;
+    }
+  }
+
+  async function getCredentials(userId: string, options?: UserCallOptions): Promise<IdentityCredentials> {
+    const started = performance.now();
+    const value = await withIdentity(
+      'getCredentials',
+      userId,
+      async (token) => {
+        const read = await credentials.get(
+          credentialsKey(token.identityId, false),
+          { identityId: token.identityId, guest: false, token: token.token, clientInput: false },
+          options?.signal,
+        );
+        log.debug(
+          { operation: 'getCredentials', cache: read.hit ? 'hit' : 'miss', durationMs: Math.round(performance.now() - started) },
+          'credentials served',
+        );
+        return read.value;
+      },
+      options?.signal,
+    );
+    return publicCredentials(value);
+  }
+
+  const broker: Broker = {
+    identityPoolId: o.identityPoolId,
+    region: o.region,
+    loginsKey: o.loginsKey,
+
+    async getToken(userId, options) {
+      return publicToken(await tokenFor(userId, options?.signal));
+    },
+
+    getCredentials,
+
+    credentialProvider(userId): AwsCredentialIdentityProvider {
+      checkUserId(userId);
+      return async () => {
+        const c = await getCredentials(userId);
+        return {
+          accessKeyId: c.accessKeyId,
+          secretAccessKey: c.secretAccessKey,
+          sessionToken: c.sessionToken,
+          expiration: new Date(c.expiration),
+        };
+      };
+    },
+
+    async linkLogin(userId, provider, providerToken) {
+      checkProvider(provider);
+      if (typeof providerToken !== 'string' || providerToken.length === 0 || providerToken.length > 50_000) {
+        throw badRequest('The provider token is not valid');
+      }
+      return withIdentity('linkLogin', userId, async (token) => {
+        const tags = tagsFor(userId);
+        const out = await upstream({ operation: OP.token, providerToken: true }, (abortSignal) =>
+          cognito().send(
+            new GetOpenIdTokenForDeveloperIdentityCommand(
+              tokenInput(userId, tags, { IdentityId: token.identityId, Logins: { [provider]: providerToken } }),
+            ),
+            { abortSignal },
+          ),
+        );
+        invalidate('linkLogin', [userId], [token.identityId, out.IdentityId]);
+        return describe(out.IdentityId ?? token.identityId);
+      });
+    },
+
+    async unlinkLogin(userId, provider) {
+      checkProvider(provider);
+      return withIdentity('unlinkLogin', userId, async (token) => {
+        await upstream({ operation: OP.unlink, clientInput: true }, (abortSignal) =>
+          cognito().send(
+            new UnlinkIdentityCommand({
+              IdentityId: token.identityId,
+              Logins: { [o.loginsKey]: token.token },
+              LoginsToRemove: [provider],
+            }),
+            { abortSignal },
+          ),
+        );
+        invalidate('unlinkLogin', [userId], [token.identityId]);
+        return describe(token.identityId);
+      });
+    },
+
+    async unlinkDeveloperUser(userId) {
+      // A fresh lookup, not the cache: unlinking the wrong identity would be worse than one call.
+      const identityId = await lookupIdentity(userId, false);
+      if (identityId !== null) {
+        await upstream({ operation: OP.unlinkDeveloper }, (abortSignal) =>
+          cognito().send(
+            new UnlinkDeveloperIdentityCommand({
+              IdentityId: identityId,
+              IdentityPoolId: o.identityPoolId,
+              DeveloperProviderName: o.developerProviderName,
+              DeveloperUserIdentifier: userId,
+            }),
+            { abortSignal },
+          ),
+        );
+      }
+      invalidate('unlinkDeveloperUser', [userId], [identityId ?? undefined]);
+    },
+
+    async mergeUsers(userId, sourceUserId) {
+      checkUserId(userId);
+      checkUserId(sourceUserId, 'source user id');
+      if (userId === sourceUserId) throw badRequest('A user cannot be merged into itself');
+      // Makes sure the destination has an identity (usually a cache hit) and names it for invalidation.
+      const destination = await tokenFor(userId);
+      const source = tokens.peekValid(tokenKey(sourceUserId, tagsFor(sourceUserId)));
+      const out = await upstream({ operation: OP.merge, clientInput: true }, (abortSignal) =>
+        cognito().send(
+          new MergeDeveloperIdentitiesCommand({
+            SourceUserIdentifier: sourceUserId,
+            DestinationUserIdentifier: userId,
+            DeveloperProviderName: o.developerProviderName,
+            IdentityPoolId: o.identityPoolId,
+          }),
+          { abortSignal },
+        ),
+      );
+      invalidate('mergeUsers', [userId, sourceUserId], [destination.identityId, source?.identityId, out.IdentityId]);
+      return { identityId: out.IdentityId ?? destination.identityId };
+    },
+
+    lookupIdentity: (userId) => lookupIdentity(userId),
+
+    async lookupUsers(identityId, options = {}) {
+      checkIdentityId(identityId);
+      const { maxResults, nextToken } = options;
+      if (maxResults !== undefined && (!Number.isInteger(maxResults) || maxResults < 1 || maxResults > 60)) {
+        throw badRequest('maxResults must be an integer in [1, 60]');
+      }
+      if (nextToken !== undefined && (typeof nextToken !== 'string' || nextToken.length === 0 || nextToken.length > 100_000)) {
+        throw badRequest('nextToken is not valid');
+      }
+      const out = await upstream({ operation: OP.lookup, clientInput: true }, (abortSignal) =>
+        cognito().send(
+          new LookupDeveloperIdentityCommand({
+            IdentityPoolId: o.identityPoolId,
+            IdentityId: identityId,
+            MaxResults: maxResults ?? 60,
+            ...(nextToken === undefined ? {} : { NextToken: nextToken }),
+          }),
+          { abortSignal },
+        ),
+      );
+      const userIds = [...(out.DeveloperUserIdentifierList ?? [])];
+      return out.NextToken === undefined || out.NextToken === '' ? { userIds } : { userIds, nextToken: out.NextToken };
+    },
+
+    async describeIdentity(userId) {
+      return withIdentity('describeIdentity', userId, (token) => describe(token.identityId));
+    },
+
+    async getGuestCredentials(guestIdentityId) {
+      let identityId = guestIdentityId;
+      if (identityId === undefined) {
+        const out = await upstream({ operation: OP.getId }, (abortSignal) =>
+          cognito().send(new GetIdCommand({ IdentityPoolId: o.identityPoolId }), { abortSignal }),
+        );
+        if (out.IdentityId === undefined) throw incomplete(OP.getId);
+        identityId = out.IdentityId;
+      } else {
+        checkIdentityId(identityId);
+      }
+      const read = await credentials.get(credentialsKey(identityId, true), {
+        identityId,
+        guest: true,
+        token: undefined,
+        clientInput: guestIdentityId !== undefined,
+      });
+      log.debug({ operation: 'getGuestCredentials', cache: read.hit ? 'hit' : 'miss' }, 'credentials served');
+      return publicCredentials(read.value);
+    },
+
+    async upgradeGuest(userId, guestIdentityId) {
+      checkUserId(userId);
+      checkIdentityId(guestIdentityId);
+      if ((await lookupIdentity(userId)) !== null) return publicToken(await tokenFor(userId));
+      // Only a real guest may be upgraded: linking a user to an identity that already has logins would
+      // hand that identity to whoever sent its id.
+      const guest = await describe(guestIdentityId, true);
+      if (guest.logins.length > 0) {
+        throw new BrokerError('ERR_FORBIDDEN', 'The identity is not a guest identity');
+      }
+      const tags = tagsFor(userId);
+      const sentAt = clock.now();
+      let out: GetOpenIdTokenForDeveloperIdentityResponse;
+      try {
+        out = await upstream({ operation: OP.token, clientInput: true }, (abortSignal) =>
+          cognito().send(
+            new GetOpenIdTokenForDeveloperIdentityCommand(tokenInput(userId, tags, { IdentityId: guestIdentityId })),
+            { abortSignal },
+          ),
+        );
+      } catch (err) {
+        // The user got an identity meanwhile (another request): keep it, leave the guest alone.
+        if (isBrokerError(err) && upstreamErrorName(err) === 'DeveloperUserAlreadyRegisteredException') {
+          return publicToken(await tokenFor(userId));
+        }
+        throw err;
+      }
+      invalidate('upgradeGuest', [userId], [guestIdentityId, out.IdentityId]);
+      const entry = tokenEntry(userId, out, sentAt);
+      tokens.set(tokenKey(userId, tags), entry);
+      return publicToken(entry);
+    },
+
+    forgetUser(userId) {
+      if (typeof userId !== 'string') return;
+      invalidate('forgetUser', [userId], []);
+    },
+
+    stats(): BrokerStats {
+      return {
+        tokens: tokens.stats(),
+        credentials: credentials.stats(),
+        upstreamCalls: { ...upstreamCalls },
+        upstreamErrors: { ...upstreamErrors },
+        inFlight,
+      };
+    },
+  };
+  return Object.freeze(broker);
+}

@@ -1,0 +1,173 @@
+import { LRUCache } from 'lru-cache';
+import { BrokerError, isBrokerError } from '../errors.js';
+import { abortable, abortReason } from './abort.js';
+import type { Clock } from './clock.js';
+import type { CacheStats } from './types.js';
+
+/** The times every cached value carries, epoch milliseconds on the broker's clock. */
+export interface CacheEntryTimes {
+  /** The value is served only while `clock.now() < validUntil` (expiry minus the skew grace). */
+  readonly validUntil: number;
+  /** From this point on, a read serves the value and starts one background refresh. `≤ validUntil`. */
+  readonly refreshAt: number;
+}
+
+/**
+ * Loads a fresh value for `key`. `signal` aborts when the entry is dropped or evicted while loading,
+ * `stale` is the entry being refreshed, if any. Must return a value with `validUntil > clock.now()`.
+ */
+export type CacheLoader<V, C> = (key: string, context: C, signal: AbortSignal, stale: V | undefined) => Promise<V>;
+
+/** Options of {@link RefreshingCache}. */
+export interface RefreshingCacheOptions<V, C> {
+  /** Most entries held; least recently used beyond it are evicted. */
+  readonly max: number;
+  /** The broker's clock, also given to lru-cache as `perf`. */
+  readonly clock: Clock;
+  /** Loads a value on a miss or a refresh. */
+  readonly load: CacheLoader<V, C>;
+}
+
+/** What {@link RefreshingCache.get} returns. */
+export interface CacheRead<V> {
+  readonly value: V;
+  /** True when the value came from the cache without waiting for a load. */
+  readonly hit: boolean;
+}
+
+/** Flights of one key that may be cancelled (entry dropped or evicted) before a waiter retries. */
+const MAX_ATTEMPTS = 4;
+
+/**
+ * A bounded, single-flight, refresh-ahead cache over lru-cache's `fetch()`:
+ *
+ * - concurrent reads of a missing key share one `load` (lru-cache's in-flight promise);
+ * - each entry's lru-cache `ttl` is its `refreshAt`; after it, a read gets the still-valid entry at
+ *   once (`allowStale`) and lru-cache starts one background load, which readers during the load also
+ *   skip;
+ * - every value is re-checked against `clock.now() < validUntil` before it is returned, so nothing
+ *   past its validity is ever served, whatever lru-cache offers; a reader that gets such a value waits
+ *   for the load instead;
+ * - a failed load reaches every waiter of that flight and is never cached; a failed background
+ *   refresh keeps the old entry (`noDeleteOnFetchRejection`), so the next read tries again.
+ */
+export class RefreshingCache<V extends CacheEntryTimes, C extends object> {
+  readonly #lru: LRUCache<string, V, C>;
+  readonly #fetch: (key: string, options: LRUCache.FetchOptionsWithContext<string, V, C>) => Promise<V | undefined>;
+  readonly #clock: Clock;
+  /** Contexts of loads in progress: lru-cache's iterators skip keys that are loading. */
+  readonly #loading = new Map<string, { readonly context: C }>();
+  #hits = 0;
+  #misses = 0;
+  #refreshes = 0;
+  #evictions = 0;
+
+  constructor(options: RefreshingCacheOptions<V, C>) {
+    const { clock, load } = options;
+    this.#clock = clock;
+    this.#lru = new LRUCache<string, V, C>({
+      max: options.max,
+      // Same clock for lru-cache's staleness as for our validity checks; no 1 ms caching of now().
+      perf: clock,
+      ttlResolution: 0,
+      allowStale: true,
+      noDeleteOnFetchRejection: true,
+      dispose: (_value, _key, reason) => {
+        if (reason === 'evict') this.#evictions += 1;
+      },
+      fetchMethod: async (key, stale, { signal, options: fetchOptions, context }) => {
+        const record = { context };
+        this.#loading.set(key, record);
+        if (stale !== undefined && clock.now() < stale.validUntil) this.#refreshes += 1;
+        try {
+          const value = await load(key, context, signal, stale);
+          fetchOptions.ttl = ttlFor(value, clock.now());
+          return value;
+        } finally {
+          if (this.#loading.get(key) === record) this.#loading.delete(key);
+        }
+      },
+    });
+    // lru-cache types fetch()'s options with a conditional type on the context type, which TypeScript
+    // cannot resolve for a generic C; with an object C it is FetchOptionsWithContext.
+    this.#fetch = (key, fetchOptions) => this.#lru.fetch(key, fetchOptions as never);
+  }
+
+  /**
+   * The valid value for `key`, from the cache or from one shared load.
+   * @throws BrokerError from the load; `signal.reason` when `signal` aborts (the shared load goes on).
+   */
+  async get(key: string, context: C, signal?: AbortSignal): Promise<CacheRead<V>> {
+    let mustWait = false;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+      const status: LRUCache.Status<string, V, C> = {};
+      let value: V | undefined;
+      try {
+        const pending = mustWait
+          ? this.#fetch(key, { context, status, allowStale: false, forceRefresh: true })
+          : this.#fetch(key, { context, status });
+        value = await abortable(pending, signal);
+      } catch (err) {
+        if (signal?.aborted === true) throw abortReason(signal);
+        if (isBrokerError(err)) throw err;
+        // The flight was cancelled because its entry was dropped or evicted: read again.
+        mustWait = false;
+        continue;
+      }
+      if (value !== undefined && this.#clock.now() < value.validUntil) {
+        const hit = !mustWait && (status.fetch === 'hit' || status.returnedStale === true);
+        if (hit) this.#hits += 1;
+        else this.#misses += 1;
+        return { value, hit };
+      }
+      // Nothing, or a value past its validity (lru-cache offered it as stale): wait for a fresh one.
+      mustWait = true;
+    }
+    throw new BrokerError('ERR_INTERNAL', 'The cache could not keep an entry long enough to serve it', {
+      retryable: true,
+    });
+  }
+
+  /** The value for `key` when one is cached and valid now; never loads. Does not count as a hit. */
+  peekValid(key: string): V | undefined {
+    const value = this.#lru.peek(key, { allowStale: true });
+    return value !== undefined && this.#clock.now() < value.validUntil ? value : undefined;
+  }
+
+  /** Stores a value obtained outside a load (it replaces, and cancels, any load of the key). */
+  set(key: string, value: V): void {
+    this.#loading.delete(key);
+    this.#lru.set(key, value, { ttl: ttlFor(value, this.#clock.now()) });
+  }
+
+  /**
+   * Every key with its cached value (`undefined` while a first load runs) and the context of a load
+   * in progress, if any. A snapshot: safe to delete while iterating.
+   */
+  entries(): [key: string, value: V | undefined, loading: C | undefined][] {
+    const keys = new Set<string>([...this.#lru.keys(), ...this.#loading.keys()]);
+    return [...keys].map((key) => [key, this.#lru.peek(key, { allowStale: true }), this.#loading.get(key)?.context]);
+  }
+
+  /** Drops `key` (and cancels its load: waiters read again). */
+  delete(key: string): void {
+    this.#loading.delete(key);
+    this.#lru.delete(key);
+  }
+
+  /** Counters and size. */
+  stats(): CacheStats {
+    return {
+      hits: this.#hits,
+      misses: this.#misses,
+      refreshes: this.#refreshes,
+      evictions: this.#evictions,
+      size: this.#lru.size,
+    };
+  }
+}
+
+/** lru-cache ttl for a value stored at `now`: until its refresh point, at least 1 ms. */
+function ttlFor(value: CacheEntryTimes, now: number): number {
+  return Math.max(1, Math.ceil(value.refreshAt - now));
+}
