@@ -1,0 +1,242 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { describeSessionToken } from '../../src/emulator/index.js';
+import { AUTH_ROLE, DEV_PROVIDER, devPool, rejection, setup, UNAUTH_ROLE, type Fixture } from './emulator-fixture.js';
+
+const COGNITO = 'cognito-identity.amazonaws.com';
+const ROLE_A = 'arn:aws:iam::123456789012:role/RoleA';
+const ROLE_B = 'arn:aws:iam::123456789012:role/RoleB';
+
+describe('emulator: GetCredentialsForIdentity', () => {
+  let f: Fixture;
+  let poolId: string;
+  before(async () => {
+    f = await setup();
+    poolId = await devPool(f.client, { allowUnauth: true });
+  });
+  after(async () => {
+    await f.stop();
+  });
+
+  const devToken = async (user: string, pool = poolId, extra: { TokenDuration?: number; PrincipalTags?: Record<string, string> } = {}) =>
+    f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: pool, Logins: { [DEV_PROVIDER]: user }, ...extra });
+
+  it('issues STS-shaped credentials for the authenticated role, expiring in one hour', async () => {
+    const t = await devToken('alice');
+    const out = await f.client.getCredentialsForIdentity({ IdentityId: t.IdentityId!, Logins: { [COGNITO]: t.Token! } });
+    assert.equal(out.IdentityId, t.IdentityId);
+    const c = out.Credentials!;
+    assert.match(c.AccessKeyId!, /^ASIA[A-Z2-7]{16}$/);
+    assert.equal(c.SecretKey!.length, 40);
+    assert.ok(c.SessionToken!.length > 400);
+    assert.equal(c.Expiration!.getTime(), (Math.floor(f.clock.now() / 1000) + 3600) * 1000);
+    assert.equal(describeSessionToken(c.SessionToken!)?.roleArn, AUTH_ROLE);
+    const again = await f.client.getCredentialsForIdentity({ IdentityId: t.IdentityId!, Logins: { [COGNITO]: t.Token! } });
+    assert.notEqual(again.Credentials!.AccessKeyId, c.AccessKeyId);
+  });
+
+  it('sends the expiration as epoch seconds on the wire', async () => {
+    const t = await devToken('wire');
+    const res = await fetch(f.emu.endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'AWSCognitoIdentityService.GetCredentialsForIdentity' },
+      body: JSON.stringify({ IdentityId: t.IdentityId, Logins: { [COGNITO]: t.Token } }),
+    });
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { Credentials: { Expiration: unknown } };
+    assert.equal(typeof body.Credentials.Expiration, 'number');
+  });
+
+  it('refuses an expired token, and accepts it until the exact expiry', async () => {
+    const t = await devToken('bob', poolId, { TokenDuration: 60 });
+    f.clock.advance(59);
+    await f.client.getCredentialsForIdentity({ IdentityId: t.IdentityId!, Logins: { [COGNITO]: t.Token! } });
+    f.clock.advance(1);
+    const err = await rejection(f.client.getCredentialsForIdentity({ IdentityId: t.IdentityId!, Logins: { [COGNITO]: t.Token! } }));
+    assert.equal(err.name, 'NotAuthorizedException');
+    assert.match(err.message, /^Invalid login token\. Token expired/);
+  });
+
+  it('refuses a token for another identity (subject) or another pool (audience), and a tampered one', async () => {
+    const a = await devToken('carol');
+    const b = await devToken('dave');
+    const sub = await rejection(f.client.getCredentialsForIdentity({ IdentityId: b.IdentityId!, Logins: { [COGNITO]: a.Token! } }));
+    assert.equal(sub.name, 'NotAuthorizedException');
+
+    const otherPool = await devPool(f.client, { name: 'other' });
+    const o = await devToken('carol', otherPool);
+    const [h, p, s] = o.Token!.split('.') as [string, string, string];
+    const claims = JSON.parse(Buffer.from(p, 'base64url').toString()) as Record<string, unknown>;
+    // Audience: the real token of pool 2 sent for an identity of pool 1 with the same subject is impossible, so
+    // tamper the subject; the signature check must refuse it.
+    const tampered = `${h}.${Buffer.from(JSON.stringify({ ...claims, sub: a.IdentityId })).toString('base64url')}.${s}`;
+    const sig = await rejection(f.client.getCredentialsForIdentity({ IdentityId: a.IdentityId!, Logins: { [COGNITO]: tampered } }));
+    assert.equal(sig.name, 'NotAuthorizedException');
+    const aud = await rejection(f.client.getCredentialsForIdentity({ IdentityId: o.IdentityId!, Logins: { [COGNITO]: a.Token! } }));
+    assert.equal(aud.name, 'NotAuthorizedException');
+    assert.equal(aud.message, 'Invalid login token. Incorrect audience.');
+    const garbage = await rejection(f.client.getCredentialsForIdentity({ IdentityId: a.IdentityId!, Logins: { [COGNITO]: 'not-a-jwt' } }));
+    assert.equal(garbage.name, 'NotAuthorizedException');
+  });
+
+  it('refuses an unknown identity and a login of an unsupported provider', async () => {
+    const missing = await rejection(
+      f.client.getCredentialsForIdentity({ IdentityId: 'us-east-1:00000000-0000-0000-0000-000000000000', Logins: { [COGNITO]: 'x' } }),
+    );
+    assert.equal(missing.name, 'ResourceNotFoundException');
+    const t = await devToken('erin');
+    const unsupported = await rejection(f.client.getCredentialsForIdentity({ IdentityId: t.IdentityId!, Logins: { 'accounts.google.com': 'x' } }));
+    assert.equal(unsupported.name, 'NotAuthorizedException');
+    const noLogins = await rejection(f.client.getCredentialsForIdentity({ IdentityId: t.IdentityId! }));
+    assert.equal(noLogins.name, 'NotAuthorizedException');
+  });
+
+  it('gives guests the unauthenticated role only where the pool allows them', async () => {
+    const guest = await f.client.getId({ IdentityPoolId: poolId });
+    const creds = await f.client.getCredentialsForIdentity({ IdentityId: guest.IdentityId! });
+    assert.equal(describeSessionToken(creds.Credentials!.SessionToken!)?.roleArn, UNAUTH_ROLE);
+    const tok = await f.client.getOpenIdToken({ IdentityId: guest.IdentityId! });
+    const viaToken = await f.client.getCredentialsForIdentity({ IdentityId: guest.IdentityId!, Logins: { [COGNITO]: tok.Token! } });
+    assert.equal(describeSessionToken(viaToken.Credentials!.SessionToken!)?.roleArn, UNAUTH_ROLE);
+
+    await f.client.updateIdentityPool({
+      IdentityPoolId: poolId,
+      IdentityPoolName: 'dev pool',
+      AllowUnauthenticatedIdentities: false,
+      DeveloperProviderName: DEV_PROVIDER,
+      SupportedLoginProviders: { 'graph.facebook.com': 'fb-app-1' },
+    });
+    try {
+      const err = await rejection(f.client.getCredentialsForIdentity({ IdentityId: guest.IdentityId! }));
+      assert.equal(err.name, 'NotAuthorizedException');
+      assert.equal(err.message, 'Unauthenticated access is not supported for this identity pool.');
+    } finally {
+      await f.client.updateIdentityPool({
+        IdentityPoolId: poolId,
+        IdentityPoolName: 'dev pool',
+        AllowUnauthenticatedIdentities: true,
+        DeveloperProviderName: DEV_PROVIDER,
+        SupportedLoginProviders: { 'graph.facebook.com': 'fb-app-1' },
+      });
+    }
+  });
+
+  it('answers InvalidIdentityPoolConfigurationException when the pool has no role', async () => {
+    const bare = (await f.client.createIdentityPool({ IdentityPoolName: 'bare', AllowUnauthenticatedIdentities: true, DeveloperProviderName: DEV_PROVIDER }))
+      .IdentityPoolId!;
+    const t = await devToken('frank', bare);
+    const err = await rejection(f.client.getCredentialsForIdentity({ IdentityId: t.IdentityId!, Logins: { [COGNITO]: t.Token! } }));
+    assert.equal(err.name, 'InvalidIdentityPoolConfigurationException');
+    const guest = await f.client.getId({ IdentityPoolId: bare });
+    const err2 = await rejection(f.client.getCredentialsForIdentity({ IdentityId: guest.IdentityId! }));
+    assert.equal(err2.name, 'InvalidIdentityPoolConfigurationException');
+  });
+
+  it('accepts a CustomRoleArn from the pool roles or role mappings, and refuses any other', async () => {
+    const t = await devToken('gina');
+    const ok = await f.client.getCredentialsForIdentity({ IdentityId: t.IdentityId!, Logins: { [COGNITO]: t.Token! }, CustomRoleArn: AUTH_ROLE });
+    assert.equal(describeSessionToken(ok.Credentials!.SessionToken!)?.roleArn, AUTH_ROLE);
+    const err = await rejection(
+      f.client.getCredentialsForIdentity({ IdentityId: t.IdentityId!, Logins: { [COGNITO]: t.Token! }, CustomRoleArn: ROLE_A }),
+    );
+    assert.equal(err.name, 'NotAuthorizedException');
+    const short = await rejection(f.client.getCredentialsForIdentity({ IdentityId: t.IdentityId!, Logins: { [COGNITO]: t.Token! }, CustomRoleArn: 'arn:x' }));
+    assert.equal(short.name, 'ValidationException');
+    assert.match(short.message, /at 'customRoleArn' failed to satisfy constraint: Member must have length greater than or equal to 20$/);
+  });
+
+  it('resolves roles from Rules role mappings on the token claims, with AmbiguousRoleResolution', async () => {
+    const pool = await devPool(f.client, { name: 'mapped' });
+    await f.client.setIdentityPoolRoles({
+      IdentityPoolId: pool,
+      Roles: { authenticated: AUTH_ROLE },
+      RoleMappings: {
+        [DEV_PROVIDER]: {
+          Type: 'Rules',
+          AmbiguousRoleResolution: 'AuthenticatedRole',
+          RulesConfiguration: {
+            Rules: [
+              { Claim: 'team', MatchType: 'Equals', Value: 'red', RoleARN: ROLE_A },
+              { Claim: 'team', MatchType: 'StartsWith', Value: 'bl', RoleARN: ROLE_B },
+            ],
+          },
+        },
+      },
+    });
+    const red = await devToken('r1', pool, { PrincipalTags: { team: 'red' } });
+    const blue = await devToken('b1', pool, { PrincipalTags: { team: 'blue' } });
+    const none = await devToken('n1', pool);
+    const roleOf = async (t: { IdentityId?: string; Token?: string }, custom?: string) =>
+      describeSessionToken(
+        (
+          await f.client.getCredentialsForIdentity({
+            IdentityId: t.IdentityId!,
+            Logins: { [COGNITO]: t.Token! },
+            ...(custom ? { CustomRoleArn: custom } : {}),
+          })
+        ).Credentials!.SessionToken!,
+      )?.roleArn;
+    assert.equal(await roleOf(red), ROLE_A);
+    assert.equal(await roleOf(blue), ROLE_B);
+    assert.equal(await roleOf(none), AUTH_ROLE);
+    // A mapping role is an allowed CustomRoleArn.
+    assert.equal(await roleOf(none, ROLE_B), ROLE_B);
+
+    const roles = await f.client.getIdentityPoolRoles({ IdentityPoolId: pool });
+    assert.equal(roles.RoleMappings?.[DEV_PROVIDER]?.Type, 'Rules');
+
+    await f.client.setIdentityPoolRoles({
+      IdentityPoolId: pool,
+      Roles: { authenticated: AUTH_ROLE },
+      RoleMappings: {
+        [DEV_PROVIDER]: {
+          Type: 'Rules',
+          AmbiguousRoleResolution: 'Deny',
+          RulesConfiguration: { Rules: [{ Claim: 'team', MatchType: 'Equals', Value: 'red', RoleARN: ROLE_A }] },
+        },
+      },
+    });
+    assert.equal(await roleOf(red), ROLE_A);
+    const denied = await rejection(f.client.getCredentialsForIdentity({ IdentityId: none.IdentityId!, Logins: { [COGNITO]: none.Token! } }));
+    assert.equal(denied.name, 'NotAuthorizedException');
+  });
+
+  it('resolves Token role mappings for public providers from the provider token claims', async () => {
+    const pool = await devPool(f.client, { name: 'token-mapped' });
+    await f.client.setIdentityPoolRoles({
+      IdentityPoolId: pool,
+      Roles: { authenticated: AUTH_ROLE },
+      RoleMappings: { 'graph.facebook.com': { Type: 'Token', AmbiguousRoleResolution: 'Deny' } },
+    });
+    const fb = f.emu.mintProviderToken('graph.facebook.com', 'fb-token-mapped', { audience: 'fb-app-1' });
+    const id = (await f.client.getId({ IdentityPoolId: pool, Logins: { 'graph.facebook.com': fb } })).IdentityId!;
+    // Emulator provider tokens carry no cognito:roles claim: ambiguous, and this mapping denies.
+    const err = await rejection(f.client.getCredentialsForIdentity({ IdentityId: id, Logins: { 'graph.facebook.com': fb } }));
+    assert.equal(err.name, 'NotAuthorizedException');
+  });
+
+  it('validates role mappings when they are set', async () => {
+    const noRules = await rejection(
+      f.client.setIdentityPoolRoles({
+        IdentityPoolId: poolId,
+        Roles: { authenticated: AUTH_ROLE },
+        RoleMappings: { [DEV_PROVIDER]: { Type: 'Rules', AmbiguousRoleResolution: 'Deny' } },
+      }),
+    );
+    assert.equal(noRules.name, 'InvalidParameterException');
+    const noResolution = await rejection(
+      f.client.setIdentityPoolRoles({ IdentityPoolId: poolId, Roles: {}, RoleMappings: { [DEV_PROVIDER]: { Type: 'Token' } } }),
+    );
+    assert.equal(noResolution.name, 'InvalidParameterException');
+    const badArn = await rejection(
+      f.client.setIdentityPoolRoles({ IdentityPoolId: poolId, Roles: { authenticated: 'arn:aws:s3:::bucket/not-a-role' } }),
+    );
+    assert.equal(badArn.name, 'InvalidParameterException');
+    const badKey = await rejection(f.client.setIdentityPoolRoles({ IdentityPoolId: poolId, Roles: { admin: AUTH_ROLE } }));
+    assert.equal(badKey.name, 'ValidationException');
+    const missing = await rejection(
+      f.client.setIdentityPoolRoles({ IdentityPoolId: 'us-east-1:00000000-0000-0000-0000-000000000000', Roles: {} }),
+    );
+    assert.equal(missing.name, 'ResourceNotFoundException');
+  });
+});
