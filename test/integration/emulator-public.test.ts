@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { claimsOf, DEV_PROVIDER, devPool, FB_APP, rejection, setup, type Fixture } from './emulator-fixture.js';
+
+const COGNITO = 'cognito-identity.amazonaws.com';
+const FB = 'graph.facebook.com';
+
+describe('emulator: public operations (GetId, GetOpenIdToken, UnlinkIdentity)', () => {
+  let f: Fixture;
+  let poolId: string;
+  let closedPool: string;
+  before(async () => {
+    f = await setup();
+    poolId = await devPool(f.client, { allowUnauth: true });
+    closedPool = await devPool(f.client, { name: 'closed' });
+  });
+  after(async () => {
+    await f.stop();
+  });
+
+  it('creates a new guest identity per GetId call where guests are allowed', async () => {
+    const a = await f.client.getId({ IdentityPoolId: poolId });
+    const b = await f.client.getId({ IdentityPoolId: poolId, AccountId: '123456789012' });
+    assert.match(a.IdentityId!, /^us-east-1:[0-9a-f-]{36}$/);
+    assert.notEqual(a.IdentityId, b.IdentityId);
+    const err = await rejection(f.client.getId({ IdentityPoolId: closedPool }));
+    assert.equal(err.name, 'NotAuthorizedException');
+    assert.equal(err.message, 'Unauthenticated access is not supported for this identity pool.');
+    const missing = await rejection(f.client.getId({ IdentityPoolId: 'us-east-1:00000000-0000-0000-0000-000000000000' }));
+    assert.equal(missing.name, 'ResourceNotFoundException');
+  });
+
+  it('issues a 15-minute unauthenticated token to a guest', async () => {
+    const { IdentityId } = await f.client.getId({ IdentityPoolId: poolId });
+    const out = await f.client.getOpenIdToken({ IdentityId: IdentityId! });
+    assert.equal(out.IdentityId, IdentityId);
+    const c = claimsOf(out.Token!);
+    assert.deepEqual(c.amr, ['unauthenticated']);
+    assert.equal(c.aud, poolId);
+    assert.equal(c.sub, IdentityId);
+    assert.equal((c.exp as number) - (c.iat as number), 900);
+  });
+
+  it('maps one provider login to one identity, and refuses forged or foreign provider tokens', async () => {
+    const token = f.emu.mintProviderToken(FB, 'fb-1');
+    const a = await f.client.getId({ IdentityPoolId: poolId, Logins: { [FB]: token } });
+    const b = await f.client.getId({ IdentityPoolId: poolId, Logins: { [FB]: f.emu.mintProviderToken(FB, 'fb-1') } });
+    assert.equal(a.IdentityId, b.IdentityId);
+    const tok = await f.client.getOpenIdToken({ IdentityId: a.IdentityId!, Logins: { [FB]: token } });
+    const guid = poolId.split(':')[1]!;
+    assert.deepEqual(claimsOf(tok.Token!).amr, ['authenticated', FB, `${FB}:us-east-1:${guid}:fb-1`]);
+    await f.client.getCredentialsForIdentity({ IdentityId: a.IdentityId!, Logins: { [FB]: token } });
+
+    const [h, p] = token.split('.') as [string, string, string];
+    const forged = `${h}.${p}.${Buffer.alloc(256, 1).toString('base64url')}`;
+    assert.equal((await rejection(f.client.getId({ IdentityPoolId: poolId, Logins: { [FB]: forged } }))).name, 'NotAuthorizedException');
+    const wrongApp = f.emu.mintProviderToken(FB, 'fb-1', { audience: 'another-app' });
+    assert.equal((await rejection(f.client.getId({ IdentityPoolId: poolId, Logins: { [FB]: wrongApp } }))).name, 'NotAuthorizedException');
+    const expired = f.emu.mintProviderToken(FB, 'fb-1', { expiresInSeconds: 10 });
+    f.clock.advance(11);
+    assert.equal((await rejection(f.client.getId({ IdentityPoolId: poolId, Logins: { [FB]: expired } }))).name, 'NotAuthorizedException');
+    const unsupported = await rejection(f.client.getId({ IdentityPoolId: poolId, Logins: { 'accounts.google.com': 'x' } }));
+    assert.equal(unsupported.name, 'NotAuthorizedException');
+    assert.equal(unsupported.message, 'Token is not from a supported provider of this identity pool.');
+    const dev = await rejection(f.client.getId({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'u' } }));
+    assert.equal(dev.name, 'NotAuthorizedException');
+    const cognito = await rejection(f.client.getId({ IdentityPoolId: poolId, Logins: { [COGNITO]: tok.Token! } }));
+    assert.equal(cognito.name, 'NotAuthorizedException');
+    assert.equal(cognito.message, "Invalid login token. Can't pass in a Cognito token.");
+  });
+
+  it('links a provider login to a guest identity through GetOpenIdToken, and refuses conflicts', async () => {
+    const guest = (await f.client.getId({ IdentityPoolId: poolId })).IdentityId!;
+    const fb = f.emu.mintProviderToken(FB, 'fb-guest');
+    await f.client.getOpenIdToken({ IdentityId: guest, Logins: { [FB]: fb } });
+    assert.deepEqual((await f.client.describeIdentity({ IdentityId: guest })).Logins, [FB]);
+    // Now authenticated: a guest token request is refused.
+    assert.equal((await rejection(f.client.getOpenIdToken({ IdentityId: guest }))).name, 'NotAuthorizedException');
+    // Same login for another identity: conflict.
+    const other = (await f.client.getId({ IdentityPoolId: poolId })).IdentityId!;
+    const conflict = await rejection(f.client.getOpenIdToken({ IdentityId: other, Logins: { [FB]: fb } }));
+    assert.equal(conflict.name, 'ResourceConflictException');
+    // Another Facebook user for an identity that already has one: conflict.
+    const second = await rejection(f.client.getOpenIdToken({ IdentityId: guest, Logins: { [FB]: f.emu.mintProviderToken(FB, 'fb-other') } }));
+    assert.equal(second.name, 'ResourceConflictException');
+    const missing = await rejection(f.client.getOpenIdToken({ IdentityId: 'us-east-1:00000000-0000-0000-0000-000000000000' }));
+    assert.equal(missing.name, 'ResourceNotFoundException');
+  });
+
+  it('refuses guest tokens where the pool does not allow guests', async () => {
+    const pool = (await f.client.createIdentityPool({ IdentityPoolName: 'flip', AllowUnauthenticatedIdentities: true })).IdentityPoolId!;
+    const guest = (await f.client.getId({ IdentityPoolId: pool })).IdentityId!;
+    await f.client.updateIdentityPool({ IdentityPoolId: pool, IdentityPoolName: 'flip', AllowUnauthenticatedIdentities: false });
+    const err = await rejection(f.client.getOpenIdToken({ IdentityId: guest }));
+    assert.equal(err.name, 'NotAuthorizedException');
+  });
+
+  it('unlinks a public login with its provider token or a Cognito token; the last unlink disables the identity', async () => {
+    const fb = f.emu.mintProviderToken(FB, 'fb-unlink');
+    const dev = await f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'unlinker', [FB]: fb } });
+    const id = dev.IdentityId!;
+    // Wrong proof: a token of another Facebook user.
+    const wrong = await rejection(
+      f.client.unlinkIdentity({ IdentityId: id, Logins: { [FB]: f.emu.mintProviderToken(FB, 'fb-x') }, LoginsToRemove: [FB] }),
+    );
+    assert.equal(wrong.name, 'NotAuthorizedException');
+    const refuseDev = await rejection(f.client.unlinkIdentity({ IdentityId: id, Logins: { [COGNITO]: dev.Token! }, LoginsToRemove: [DEV_PROVIDER] }));
+    assert.equal(refuseDev.name, 'InvalidParameterException');
+    await f.client.unlinkIdentity({ IdentityId: id, Logins: { [COGNITO]: dev.Token! }, LoginsToRemove: [FB] });
+    assert.deepEqual((await f.client.describeIdentity({ IdentityId: id })).Logins, [DEV_PROVIDER]);
+    // The login is free again.
+    const fresh = (await f.client.getId({ IdentityPoolId: poolId, Logins: { [FB]: fb } })).IdentityId!;
+    assert.notEqual(fresh, id);
+    await f.client.unlinkIdentity({ IdentityId: fresh, Logins: { [FB]: fb }, LoginsToRemove: [FB] });
+    const gone = await rejection(f.client.getOpenIdToken({ IdentityId: fresh, Logins: { [FB]: fb } }));
+    assert.equal(gone.name, 'NotAuthorizedException');
+    assert.equal(gone.message, `Access to Identity '${fresh}' is forbidden.`);
+    const missing = await rejection(
+      f.client.unlinkIdentity({ IdentityId: 'us-east-1:00000000-0000-0000-0000-000000000000', Logins: { [FB]: fb }, LoginsToRemove: [FB] }),
+    );
+    assert.equal(missing.name, 'ResourceNotFoundException');
+    const noLogins = await rejection(f.client.unlinkIdentity({ IdentityId: id, Logins: {}, LoginsToRemove: [FB] }));
+    assert.equal(noLogins.name, 'NotAuthorizedException');
+  });
+
+  it('public operations need no SigV4, developer operations do', async () => {
+    const post = (target: string, body: unknown) =>
+      fetch(f.emu.endpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `AWSCognitoIdentityService.${target}` },
+        body: JSON.stringify(body),
+      });
+    const ok = await post('GetId', { IdentityPoolId: poolId });
+    assert.equal(ok.status, 200);
+    const dev = await post('LookupDeveloperIdentity', { IdentityPoolId: poolId, DeveloperUserIdentifier: 'x' });
+    assert.equal(dev.status, 400);
+    assert.equal(dev.headers.get('x-amzn-errortype'), 'MissingAuthenticationTokenException');
+  });
+
+  it('uses the app id of the pool that supports the provider when minting', () => {
+    const t = f.emu.mintProviderToken(FB, 'fb-aud');
+    assert.equal(claimsOf(t).aud, FB_APP);
+    assert.throws(() => f.emu.mintProviderToken('www.amazon.com', 's'), TypeError);
+  });
+});
