@@ -7,7 +7,7 @@ const COGNITO = 'cognito-identity.amazonaws.com';
 const ROLE_A = 'arn:aws:iam::123456789012:role/RoleA';
 const ROLE_B = 'arn:aws:iam::123456789012:role/RoleB';
 
-describe('emulator: GetCredentialsForIdentity', () => {
+void describe('emulator: GetCredentialsForIdentity', () => {
   let f: Fixture;
   let poolId: string;
   before(async () => {
@@ -21,7 +21,7 @@ describe('emulator: GetCredentialsForIdentity', () => {
   const devToken = async (user: string, pool = poolId, extra: { TokenDuration?: number; PrincipalTags?: Record<string, string> } = {}) =>
     f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: pool, Logins: { [DEV_PROVIDER]: user }, ...extra });
 
-  it('issues STS-shaped credentials for the authenticated role, expiring in one hour', async () => {
+  void it('issues STS-shaped credentials for the authenticated role, expiring in one hour', async () => {
     const t = await devToken('alice');
     const out = await f.client.getCredentialsForIdentity({ IdentityId: t.IdentityId!, Logins: { [COGNITO]: t.Token! } });
     assert.equal(out.IdentityId, t.IdentityId);
@@ -35,7 +35,7 @@ describe('emulator: GetCredentialsForIdentity', () => {
     assert.notEqual(again.Credentials!.AccessKeyId, c.AccessKeyId);
   });
 
-  it('sends the expiration as epoch seconds on the wire', async () => {
+  void it('sends the expiration as epoch seconds on the wire', async () => {
     const t = await devToken('wire');
     const res = await fetch(f.emu.endpoint, {
       method: 'POST',
@@ -47,7 +47,7 @@ describe('emulator: GetCredentialsForIdentity', () => {
     assert.equal(typeof body.Credentials.Expiration, 'number');
   });
 
-  it('refuses an expired token, and accepts it until the exact expiry', async () => {
+  void it('refuses an expired token, and accepts it until the exact expiry', async () => {
     const t = await devToken('bob', poolId, { TokenDuration: 60 });
     f.clock.advance(59);
     await f.client.getCredentialsForIdentity({ IdentityId: t.IdentityId!, Logins: { [COGNITO]: t.Token! } });
@@ -57,7 +57,7 @@ describe('emulator: GetCredentialsForIdentity', () => {
     assert.match(err.message, /^Invalid login token\. Token expired/);
   });
 
-  it('refuses a token for another identity (subject) or another pool (audience), and a tampered one', async () => {
+  void it('refuses a token for another identity (subject) or another pool (audience), and a tampered one', async () => {
     const a = await devToken('carol');
     const b = await devToken('dave');
     const sub = await rejection(f.client.getCredentialsForIdentity({ IdentityId: b.IdentityId!, Logins: { [COGNITO]: a.Token! } }));
@@ -79,7 +79,7 @@ describe('emulator: GetCredentialsForIdentity', () => {
     assert.equal(garbage.name, 'NotAuthorizedException');
   });
 
-  it('refuses an unknown identity and a login of an unsupported provider', async () => {
+  void it('refuses an unknown identity and a login of an unsupported provider', async () => {
     const missing = await rejection(
       f.client.getCredentialsForIdentity({ IdentityId: 'us-east-1:00000000-0000-0000-0000-000000000000', Logins: { [COGNITO]: 'x' } }),
     );
@@ -91,7 +91,7 @@ describe('emulator: GetCredentialsForIdentity', () => {
     assert.equal(noLogins.name, 'NotAuthorizedException');
   });
 
-  it('gives guests the unauthenticated role only where the pool allows them', async () => {
+  void it('gives guests the unauthenticated role only where the pool allows them', async () => {
     const guest = await f.client.getId({ IdentityPoolId: poolId });
     const creds = await f.client.getCredentialsForIdentity({ IdentityId: guest.IdentityId! });
     assert.equal(describeSessionToken(creds.Credentials!.SessionToken!)?.roleArn, UNAUTH_ROLE);
@@ -121,7 +121,7 @@ describe('emulator: GetCredentialsForIdentity', () => {
     }
   });
 
-  it('answers InvalidIdentityPoolConfigurationException when the pool has no role', async () => {
+  void it('answers InvalidIdentityPoolConfigurationException when the pool has no role', async () => {
     const bare = (await f.client.createIdentityPool({ IdentityPoolName: 'bare', AllowUnauthenticatedIdentities: true, DeveloperProviderName: DEV_PROVIDER }))
       .IdentityPoolId!;
     const t = await devToken('frank', bare);
@@ -132,7 +132,7 @@ describe('emulator: GetCredentialsForIdentity', () => {
     assert.equal(err2.name, 'InvalidIdentityPoolConfigurationException');
   });
 
-  it('accepts a CustomRoleArn from the pool roles or role mappings, and refuses any other', async () => {
+  void it('accepts a CustomRoleArn from the pool roles or role mappings, and refuses any other', async () => {
     const t = await devToken('gina');
     const ok = await f.client.getCredentialsForIdentity({ IdentityId: t.IdentityId!, Logins: { [COGNITO]: t.Token! }, CustomRoleArn: AUTH_ROLE });
     assert.equal(describeSessionToken(ok.Credentials!.SessionToken!)?.roleArn, AUTH_ROLE);
@@ -145,7 +145,7 @@ describe('emulator: GetCredentialsForIdentity', () => {
     assert.match(short.message, /at 'customRoleArn' failed to satisfy constraint: Member must have length greater than or equal to 20$/);
   });
 
-  it('resolves roles from Rules role mappings on the token claims, with AmbiguousRoleResolution', async () => {
+  void it('resolves roles from Rules role mappings on the token claims, with AmbiguousRoleResolution', async () => {
     const pool = await devPool(f.client, { name: 'mapped' });
     await f.client.setIdentityPoolRoles({
       IdentityPoolId: pool,
@@ -201,7 +201,7 @@ describe('emulator: GetCredentialsForIdentity', () => {
     assert.equal(denied.name, 'NotAuthorizedException');
   });
 
-  it('resolves Token role mappings for public providers from the provider token claims', async () => {
+  void it('resolves Token role mappings for public providers from the provider token claims', async () => {
     const pool = await devPool(f.client, { name: 'token-mapped' });
     await f.client.setIdentityPoolRoles({
       IdentityPoolId: pool,
@@ -215,7 +215,7 @@ describe('emulator: GetCredentialsForIdentity', () => {
     assert.equal(err.name, 'NotAuthorizedException');
   });
 
-  it('validates role mappings when they are set', async () => {
+  void it('validates role mappings when they are set', async () => {
     const noRules = await rejection(
       f.client.setIdentityPoolRoles({
         IdentityPoolId: poolId,

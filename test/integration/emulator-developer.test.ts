@@ -5,7 +5,7 @@ import { claimsOf, DEV_PROVIDER, devPool, rejection, setup, type Fixture } from 
 
 const COGNITO = 'cognito-identity.amazonaws.com';
 
-describe('emulator: developer-authenticated identities', () => {
+void describe('emulator: developer-authenticated identities', () => {
   let f: Fixture;
   let poolId: string;
   before(async () => {
@@ -16,7 +16,7 @@ describe('emulator: developer-authenticated identities', () => {
     await f.stop();
   });
 
-  it('issues an RS512 token with the service claims, verifiable against the JWKS', async () => {
+  void it('issues an RS512 token with the service claims, verifiable against the JWKS', async () => {
     const out = await f.client.getOpenIdTokenForDeveloperIdentity({
       IdentityPoolId: poolId,
       Logins: { [DEV_PROVIDER]: 'alice' },
@@ -41,7 +41,7 @@ describe('emulator: developer-authenticated identities', () => {
     assert.deepEqual(payload['https://aws.amazon.com/tags'], { principal_tags: { team: ['blue'] } });
   });
 
-  it('defaults TokenDuration to 900 s and returns the same identity for the same user', async () => {
+  void it('defaults TokenDuration to 900 s and returns the same identity for the same user', async () => {
     const a = await f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'bob' } });
     const b = await f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'bob' } });
     const c = await f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'carol' } });
@@ -52,7 +52,7 @@ describe('emulator: developer-authenticated identities', () => {
     assert.equal(claims['https://aws.amazon.com/tags'], undefined);
   });
 
-  it('refuses out-of-range TokenDuration and too many logins with ValidationException', async () => {
+  void it('refuses out-of-range TokenDuration and too many logins with ValidationException', async () => {
     const e1 = await rejection(
       f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'x' }, TokenDuration: 86401 }),
     );
@@ -67,7 +67,7 @@ describe('emulator: developer-authenticated identities', () => {
     assert.match(e2.message, /at 'logins' failed to satisfy constraint: Member must have length less than or equal to 10$/);
   });
 
-  it('refuses a wrong or missing developer provider, two developer providers and Cognito tokens', async () => {
+  void it('refuses a wrong or missing developer provider, two developer providers and Cognito tokens', async () => {
     const wrong = await rejection(f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { 'other.app': 'u' } }));
     assert.equal(wrong.name, 'NotAuthorizedException');
     assert.equal(wrong.message, 'This identity pool does not support the specified developer provider.');
@@ -95,7 +95,7 @@ describe('emulator: developer-authenticated identities', () => {
     assert.equal(unknownIdentity.name, 'ResourceNotFoundException');
   });
 
-  it('upgrades a guest identity by linking with IdentityId', async () => {
+  void it('upgrades a guest identity by linking with IdentityId', async () => {
     const guest = await f.client.getId({ IdentityPoolId: poolId });
     const before = await f.client.describeIdentity({ IdentityId: guest.IdentityId! });
     assert.deepEqual(before.Logins ?? [], []);
@@ -112,7 +112,7 @@ describe('emulator: developer-authenticated identities', () => {
     assert.equal(look.IdentityId, guest.IdentityId);
   });
 
-  it('throws DeveloperUserAlreadyRegisteredException when the user belongs to another identity', async () => {
+  void it('throws DeveloperUserAlreadyRegisteredException when the user belongs to another identity', async () => {
     const a = await f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'erin' } });
     const b = await f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'frank' } });
     assert.notEqual(a.IdentityId, b.IdentityId);
@@ -123,7 +123,7 @@ describe('emulator: developer-authenticated identities', () => {
     assert.equal(err.$metadata.httpStatusCode, 400);
   });
 
-  it('throws ResourceConflictException when a public login is linked to another identity', async () => {
+  void it('throws ResourceConflictException when a public login is linked to another identity', async () => {
     const fb = f.emu.mintProviderToken('graph.facebook.com', 'fb-123');
     const viaFb = await f.client.getId({ IdentityPoolId: poolId, Logins: { 'graph.facebook.com': fb } });
     const other = await f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'gina' } });
@@ -150,7 +150,7 @@ describe('emulator: developer-authenticated identities', () => {
     assert.deepEqual([...(desc.Logins ?? [])].sort(), ['graph.facebook.com', DEV_PROVIDER]);
   });
 
-  it('refuses a forged provider token in Logins', async () => {
+  void it('refuses a forged provider token in Logins', async () => {
     const fb = f.emu.mintProviderToken('graph.facebook.com', 'fb-forged');
     const [h, p, s] = fb.split('.') as [string, string, string];
     const claims = JSON.parse(Buffer.from(p, 'base64url').toString()) as Record<string, unknown>;
@@ -161,7 +161,7 @@ describe('emulator: developer-authenticated identities', () => {
     assert.equal(err.name, 'NotAuthorizedException');
   });
 
-  it('limits an identity to 20 linked logins', async () => {
+  void it('limits an identity to 20 linked logins', async () => {
     const first = await f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'many-0' } });
     for (let i = 1; i < 20; i++) {
       await f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: `many-${i}-src` } });
@@ -181,7 +181,7 @@ describe('emulator: developer-authenticated identities', () => {
   });
 });
 
-describe('emulator: lookup, merge, unlink, list and delete', () => {
+void describe('emulator: lookup, merge, unlink, list and delete', () => {
   let f: Fixture;
   let poolId: string;
   before(async () => {
@@ -192,7 +192,7 @@ describe('emulator: lookup, merge, unlink, list and delete', () => {
     await f.stop();
   });
 
-  it('looks up by user and by identity, pages the user list, and reports the errors', async () => {
+  void it('looks up by user and by identity, pages the user list, and reports the errors', async () => {
     const a = await f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'u1' } });
     for (const u of ['u2', 'u3']) {
       await f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: u } });
@@ -212,7 +212,7 @@ describe('emulator: lookup, merge, unlink, list and delete', () => {
       IdentityPoolId: poolId,
       IdentityId: a.IdentityId!,
       MaxResults: 2,
-      NextToken: page1.NextToken!,
+      NextToken: page1.NextToken,
     });
     assert.deepEqual(page2.DeveloperUserIdentifierList, ['u3']);
     assert.equal(page2.NextToken, undefined);
@@ -236,7 +236,7 @@ describe('emulator: lookup, merge, unlink, list and delete', () => {
     assert.equal(v.name, 'ValidationException');
   });
 
-  it('merges: the source user moves, the source identity is disabled', async () => {
+  void it('merges: the source user moves, the source identity is disabled', async () => {
     const dst = await f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'm-dst' } });
     const src = await f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'm-src' } });
     const merged = await f.client.mergeDeveloperIdentities({
@@ -278,7 +278,7 @@ describe('emulator: lookup, merge, unlink, list and delete', () => {
     assert.equal(wrongProvider.name, 'NotAuthorizedException');
   });
 
-  it('refuses to merge identities linked to different users of one public provider', async () => {
+  void it('refuses to merge identities linked to different users of one public provider', async () => {
     const fbA = f.emu.mintProviderToken('graph.facebook.com', 'fb-a');
     const fbB = f.emu.mintProviderToken('graph.facebook.com', 'fb-b');
     await f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'c-a', 'graph.facebook.com': fbA } });
@@ -294,7 +294,7 @@ describe('emulator: lookup, merge, unlink, list and delete', () => {
     assert.equal(err.name, 'ResourceConflictException');
   });
 
-  it('unlinks a developer user; unlinking the last login makes the identity inaccessible', async () => {
+  void it('unlinks a developer user; unlinking the last login makes the identity inaccessible', async () => {
     const a = await f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'ul-1' } });
     const b = await f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'ul-2' } });
     const conflict = await rejection(
@@ -333,7 +333,7 @@ describe('emulator: lookup, merge, unlink, list and delete', () => {
     assert.deepEqual(emptied.DeveloperUserIdentifierList, []);
   });
 
-  it('lists identities with paging and HideDisabled, and deletes identities', async () => {
+  void it('lists identities with paging and HideDisabled, and deletes identities', async () => {
     const pool2 = (await f.client.createIdentityPool({ IdentityPoolName: 'list', AllowUnauthenticatedIdentities: false, DeveloperProviderName: 'list.app' }))
       .IdentityPoolId!;
     const ids: string[] = [];
@@ -374,7 +374,7 @@ describe('emulator: lookup, merge, unlink, list and delete', () => {
     assert.equal(none.name, 'ValidationException');
   });
 
-  it('describes an unknown identity as ResourceNotFoundException', async () => {
+  void it('describes an unknown identity as ResourceNotFoundException', async () => {
     const err = await rejection(f.client.describeIdentity({ IdentityId: 'us-east-1:00000000-0000-0000-0000-000000000001' }));
     assert.equal(err.name, 'ResourceNotFoundException');
     const bad = await rejection(f.client.describeIdentity({ IdentityId: 'not-an-id' }));

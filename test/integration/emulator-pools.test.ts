@@ -5,7 +5,7 @@ import { DEV_PROVIDER, rejection, setup, type Fixture } from './emulator-fixture
 
 const MISSING_POOL = 'us-east-1:00000000-0000-0000-0000-000000000000';
 
-describe('emulator: identity pools, tags and principal tags', () => {
+void describe('emulator: identity pools, tags and principal tags', () => {
   let f: Fixture;
   before(async () => {
     f = await setup();
@@ -14,7 +14,7 @@ describe('emulator: identity pools, tags and principal tags', () => {
     await f.stop();
   });
 
-  it('creates, describes, updates and deletes a pool', async () => {
+  void it('creates, describes, updates and deletes a pool', async () => {
     const created = await f.client.createIdentityPool({
       IdentityPoolName: 'my pool',
       AllowUnauthenticatedIdentities: true,
@@ -36,7 +36,7 @@ describe('emulator: identity pools, tags and principal tags', () => {
     assert.deepEqual(described.SupportedLoginProviders, { 'graph.facebook.com': 'app1' });
     assert.deepEqual(described.OpenIdConnectProviderARNs, ['arn:aws:iam::123456789012:oidc-provider/example.com']);
     assert.equal(described.CognitoIdentityProviders?.[0]?.ClientId, 'client1');
-    assert.equal(described.CognitoIdentityProviders?.[0]?.ServerSideTokenCheck, false);
+    assert.equal(described.CognitoIdentityProviders[0].ServerSideTokenCheck, false);
     assert.deepEqual(described.SamlProviderARNs, ['arn:aws:iam::123456789012:saml-provider/idp']);
     assert.deepEqual(described.IdentityPoolTags, { env: 'test' });
 
@@ -67,7 +67,7 @@ describe('emulator: identity pools, tags and principal tags', () => {
     );
   });
 
-  it('validates CreateIdentityPool input like the service', async () => {
+  void it('validates CreateIdentityPool input like the service', async () => {
     const err = await rejection(f.client.createIdentityPool({ IdentityPoolName: 'bad/name', AllowUnauthenticatedIdentities: false }));
     assert.equal(err.name, 'ValidationException');
     assert.equal(err.$metadata.httpStatusCode, 400);
@@ -88,7 +88,7 @@ describe('emulator: identity pools, tags and principal tags', () => {
     assert.equal(tooMany.name, 'InvalidParameterException');
   });
 
-  it('lists pools with opaque NextTokens', async () => {
+  void it('lists pools with opaque NextTokens', async () => {
     const names = ['l-a', 'l-b', 'l-c', 'l-d', 'l-e'];
     const ids: string[] = [];
     for (const n of names) ids.push((await f.client.createIdentityPool({ IdentityPoolName: n, AllowUnauthenticatedIdentities: false })).IdentityPoolId!);
@@ -111,7 +111,7 @@ describe('emulator: identity pools, tags and principal tags', () => {
     assert.equal(zero.name, 'ValidationException');
   });
 
-  it('tags by pool ARN: tag, untag, list, with the 50-tag limit and reserved prefix', async () => {
+  void it('tags by pool ARN: tag, untag, list, with the 50-tag limit and reserved prefix', async () => {
     const id = (await f.client.createIdentityPool({ IdentityPoolName: 'tags', AllowUnauthenticatedIdentities: false, IdentityPoolTags: { a: '1' } }))
       .IdentityPoolId!;
     const arn = `arn:aws:cognito-identity:us-east-1:${EMULATOR_ACCOUNT_ID}:identitypool/${id}`;
@@ -138,7 +138,7 @@ describe('emulator: identity pools, tags and principal tags', () => {
     assert.equal(shortArn.name, 'ValidationException');
   });
 
-  it('stores principal tag attribute maps per provider', async () => {
+  void it('stores principal tag attribute maps per provider', async () => {
     const id = (await f.client.createIdentityPool({ IdentityPoolName: 'ptags', AllowUnauthenticatedIdentities: false })).IdentityPoolId!;
     const empty = await f.client.getPrincipalTagAttributeMap({ IdentityPoolId: id, IdentityProviderName: 'graph.facebook.com' });
     assert.equal(empty.UseDefaults, false);
@@ -167,7 +167,7 @@ describe('emulator: identity pools, tags and principal tags', () => {
     assert.equal(v.name, 'ValidationException');
   });
 
-  it('returns roles and refuses an unknown pool in GetIdentityPoolRoles', async () => {
+  void it('returns roles and refuses an unknown pool in GetIdentityPoolRoles', async () => {
     const id = (await f.client.createIdentityPool({ IdentityPoolName: 'roles', AllowUnauthenticatedIdentities: false })).IdentityPoolId!;
     const empty = await f.client.getIdentityPoolRoles({ IdentityPoolId: id });
     assert.deepEqual(empty.Roles, {});

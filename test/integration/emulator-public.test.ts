@@ -5,7 +5,7 @@ import { claimsOf, DEV_PROVIDER, devPool, FB_APP, rejection, setup, type Fixture
 const COGNITO = 'cognito-identity.amazonaws.com';
 const FB = 'graph.facebook.com';
 
-describe('emulator: public operations (GetId, GetOpenIdToken, UnlinkIdentity)', () => {
+void describe('emulator: public operations (GetId, GetOpenIdToken, UnlinkIdentity)', () => {
   let f: Fixture;
   let poolId: string;
   let closedPool: string;
@@ -18,7 +18,7 @@ describe('emulator: public operations (GetId, GetOpenIdToken, UnlinkIdentity)', 
     await f.stop();
   });
 
-  it('creates a new guest identity per GetId call where guests are allowed', async () => {
+  void it('creates a new guest identity per GetId call where guests are allowed', async () => {
     const a = await f.client.getId({ IdentityPoolId: poolId });
     const b = await f.client.getId({ IdentityPoolId: poolId, AccountId: '123456789012' });
     assert.match(a.IdentityId!, /^us-east-1:[0-9a-f-]{36}$/);
@@ -30,7 +30,7 @@ describe('emulator: public operations (GetId, GetOpenIdToken, UnlinkIdentity)', 
     assert.equal(missing.name, 'ResourceNotFoundException');
   });
 
-  it('issues a 15-minute unauthenticated token to a guest', async () => {
+  void it('issues a 15-minute unauthenticated token to a guest', async () => {
     const { IdentityId } = await f.client.getId({ IdentityPoolId: poolId });
     const out = await f.client.getOpenIdToken({ IdentityId: IdentityId! });
     assert.equal(out.IdentityId, IdentityId);
@@ -41,7 +41,7 @@ describe('emulator: public operations (GetId, GetOpenIdToken, UnlinkIdentity)', 
     assert.equal((c.exp as number) - (c.iat as number), 900);
   });
 
-  it('maps one provider login to one identity, and refuses forged or foreign provider tokens', async () => {
+  void it('maps one provider login to one identity, and refuses forged or foreign provider tokens', async () => {
     const token = f.emu.mintProviderToken(FB, 'fb-1');
     const a = await f.client.getId({ IdentityPoolId: poolId, Logins: { [FB]: token } });
     const b = await f.client.getId({ IdentityPoolId: poolId, Logins: { [FB]: f.emu.mintProviderToken(FB, 'fb-1') } });
@@ -69,7 +69,7 @@ describe('emulator: public operations (GetId, GetOpenIdToken, UnlinkIdentity)', 
     assert.equal(cognito.message, "Invalid login token. Can't pass in a Cognito token.");
   });
 
-  it('links a provider login to a guest identity through GetOpenIdToken, and refuses conflicts', async () => {
+  void it('links a provider login to a guest identity through GetOpenIdToken, and refuses conflicts', async () => {
     const guest = (await f.client.getId({ IdentityPoolId: poolId })).IdentityId!;
     const fb = f.emu.mintProviderToken(FB, 'fb-guest');
     await f.client.getOpenIdToken({ IdentityId: guest, Logins: { [FB]: fb } });
@@ -87,7 +87,7 @@ describe('emulator: public operations (GetId, GetOpenIdToken, UnlinkIdentity)', 
     assert.equal(missing.name, 'ResourceNotFoundException');
   });
 
-  it('refuses guest tokens where the pool does not allow guests', async () => {
+  void it('refuses guest tokens where the pool does not allow guests', async () => {
     const pool = (await f.client.createIdentityPool({ IdentityPoolName: 'flip', AllowUnauthenticatedIdentities: true })).IdentityPoolId!;
     const guest = (await f.client.getId({ IdentityPoolId: pool })).IdentityId!;
     await f.client.updateIdentityPool({ IdentityPoolId: pool, IdentityPoolName: 'flip', AllowUnauthenticatedIdentities: false });
@@ -95,7 +95,7 @@ describe('emulator: public operations (GetId, GetOpenIdToken, UnlinkIdentity)', 
     assert.equal(err.name, 'NotAuthorizedException');
   });
 
-  it('unlinks a public login with its provider token or a Cognito token; the last unlink disables the identity', async () => {
+  void it('unlinks a public login with its provider token or a Cognito token; the last unlink disables the identity', async () => {
     const fb = f.emu.mintProviderToken(FB, 'fb-unlink');
     const dev = await f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'unlinker', [FB]: fb } });
     const id = dev.IdentityId!;
@@ -123,7 +123,7 @@ describe('emulator: public operations (GetId, GetOpenIdToken, UnlinkIdentity)', 
     assert.equal(noLogins.name, 'NotAuthorizedException');
   });
 
-  it('public operations need no SigV4, developer operations do', async () => {
+  void it('public operations need no SigV4, developer operations do', async () => {
     const post = (target: string, body: unknown) =>
       fetch(f.emu.endpoint, {
         method: 'POST',
@@ -137,7 +137,7 @@ describe('emulator: public operations (GetId, GetOpenIdToken, UnlinkIdentity)', 
     assert.equal(dev.headers.get('x-amzn-errortype'), 'MissingAuthenticationTokenException');
   });
 
-  it('uses the app id of the pool that supports the provider when minting', () => {
+  void it('uses the app id of the pool that supports the provider when minting', () => {
     const t = f.emu.mintProviderToken(FB, 'fb-aud');
     assert.equal(claimsOf(t).aud, FB_APP);
     assert.throws(() => f.emu.mintProviderToken('www.amazon.com', 's'), TypeError);

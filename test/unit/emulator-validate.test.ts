@@ -5,22 +5,22 @@ import { SerializationError, Validator, validationMessage } from '../../src/emul
 const v = new Validator();
 const msg = (shape: string, input: unknown): string => validationMessage(v.validate(shape, input));
 
-describe('emulator validation messages', () => {
-  it('reports a pattern violation exactly as the service does', () => {
+void describe('emulator validation messages', () => {
+  void it('reports a pattern violation exactly as the service does', () => {
     assert.equal(
       msg('DescribeIdentityPoolInput', { IdentityPoolId: 'us-east-1_abc' }),
       "1 validation error detected: Value 'us-east-1_abc' at 'identityPoolId' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w-]+:[0-9a-f-]+",
     );
   });
 
-  it('reports a missing required member as null', () => {
+  void it('reports a missing required member as null', () => {
     assert.equal(
       msg('DescribeIdentityPoolInput', {}),
       "1 validation error detected: Value null at 'identityPoolId' failed to satisfy constraint: Member must not be null",
     );
   });
 
-  it('reports lengths, and counts several errors joined by "; "', () => {
+  void it('reports lengths, and counts several errors joined by "; "', () => {
     const long = `us-east-1:${'a'.repeat(50)}`;
     assert.equal(
       msg('DescribeIdentityInput', { IdentityId: long }),
@@ -35,7 +35,7 @@ describe('emulator validation messages', () => {
     );
   });
 
-  it('reports integer ranges', () => {
+  void it('reports integer ranges', () => {
     assert.equal(
       msg('ListIdentityPoolsInput', { MaxResults: 61 }),
       "1 validation error detected: Value '61' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 60",
@@ -46,7 +46,7 @@ describe('emulator validation messages', () => {
     );
   });
 
-  it('reports list and map sizes, list members and map keys and values', () => {
+  void it('reports list and map sizes, list members and map keys and values', () => {
     assert.equal(
       msg('DeleteIdentitiesInput', { IdentityIdsToDelete: [] }),
       "1 validation error detected: Value '[]' at 'identityIdsToDelete' failed to satisfy constraint: Member must have length greater than or equal to 1",
@@ -70,7 +70,7 @@ describe('emulator validation messages', () => {
     );
   });
 
-  it('reports enums and nested members with their full path', () => {
+  void it('reports enums and nested members with their full path', () => {
     assert.equal(
       msg('SetIdentityPoolRolesInput', {
         IdentityPoolId: 'us-east-1:1',
@@ -82,11 +82,11 @@ describe('emulator validation messages', () => {
     );
   });
 
-  it('accepts valid input', () => {
+  void it('accepts valid input', () => {
     assert.deepEqual(v.validate('GetOpenIdTokenForDeveloperIdentityInput', { IdentityPoolId: 'us-east-1:0a-1', Logins: { 'login.app': 'u' }, TokenDuration: 86400 }), []);
   });
 
-  it('throws SerializationError on a wrong JSON type', () => {
+  void it('throws SerializationError on a wrong JSON type', () => {
     assert.throws(() => v.validate('ListIdentityPoolsInput', { MaxResults: '5' }), SerializationError);
     assert.throws(() => v.validate('GetIdInput', { IdentityPoolId: 5 }), SerializationError);
     assert.throws(() => v.validate('GetIdInput', { IdentityPoolId: 'a:1', Logins: ['x'] }), SerializationError);

@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { CognitoIdentity } from '@aws-sdk/client-cognito-identity';
+import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
+import { DEV_PROVIDER } from './emulator-fixture.js';
+
+const COGNITO = 'cognito-identity.amazonaws.com';
+
+function clientFor(emu: RunningEmulator): CognitoIdentity {
+  return new CognitoIdentity({ endpoint: emu.endpoint, region: emu.region, credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, maxAttempts: 1 });
+}
+
+void describe('emulator: state file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cognito-emu-'));
+  after(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  void it('keeps pools, identities, users and signing keys across a restart', async () => {
+    const stateFile = join(dir, 'state.json');
+    const seed = [{ name: 'app', developerProviderName: DEV_PROVIDER, allowUnauthenticatedIdentities: true }];
+    const first = await startEmulator({ stateFile, seed });
+    const c1 = clientFor(first);
+    const poolId = first.pools[0]!.identityPoolId;
+    const t = await c1.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'alice' }, TokenDuration: 3600 });
+    const guest = await c1.getId({ IdentityPoolId: poolId });
+    const arn = `arn:aws:cognito-identity:us-east-1:123456789012:identitypool/${poolId}`;
+    await c1.tagResource({ ResourceArn: arn, Tags: { env: 'dev' } });
+    c1.destroy();
+    await first.stop();
+    const saved = readFileSync(stateFile, 'utf8');
+    assert.ok(saved.includes(t.IdentityId!));
+
+    const second = await startEmulator({ stateFile, seed });
+    const c2 = clientFor(second);
+    try {
+      assert.equal(second.pools[0]!.identityPoolId, poolId, 'seeding is idempotent by name');
+      assert.equal((await c2.listIdentityPools({ MaxResults: 60 })).IdentityPools?.length, 1);
+      const again = await c2.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'alice' } });
+      assert.equal(again.IdentityId, t.IdentityId);
+      // A token signed before the restart still verifies.
+      const creds = await c2.getCredentialsForIdentity({ IdentityId: t.IdentityId!, Logins: { [COGNITO]: t.Token! } });
+      assert.match(creds.Credentials!.AccessKeyId!, /^ASIA/);
+      const desc = await c2.describeIdentity({ IdentityId: guest.IdentityId! });
+      assert.equal(desc.IdentityId, guest.IdentityId);
+      assert.deepEqual((await c2.listTagsForResource({ ResourceArn: arn })).Tags, { env: 'dev' });
+      assert.deepEqual(second.pools[0]!.roles, first.pools[0]!.roles);
+    } finally {
+      c2.destroy();
+      await second.stop();
+    }
+  });
+
+  void it('refuses a damaged state file and leaves it untouched', async () => {
+    const stateFile = join(dir, 'damaged.json');
+    writeFileSync(stateFile, '{"version": 1, "region": "us-east-1", "serv');
+    await assert.rejects(startEmulator({ stateFile }), /damaged/);
+    assert.equal(readFileSync(stateFile, 'utf8'), '{"version": 1, "region": "us-east-1", "serv');
+    const incomplete = join(dir, 'incomplete.json');
+    writeFileSync(incomplete, '{"version": 1}');
+    await assert.rejects(startEmulator({ stateFile: incomplete }), /damaged/);
+    assert.equal(readFileSync(incomplete, 'utf8'), '{"version": 1}');
+  });
+
+  void it('refuses a state file of another region', async () => {
+    const stateFile = join(dir, 'region.json');
+    const emu = await startEmulator({ stateFile, region: 'eu-west-1' });
+    await emu.stop();
+    await assert.rejects(startEmulator({ stateFile, region: 'us-east-1' }), /region eu-west-1/);
+    const back = await startEmulator({ stateFile });
+    assert.equal(back.region, 'eu-west-1');
+    await back.stop();
+  });
+
+  void it('writes changes without waiting for stop()', async () => {
+    const stateFile = join(dir, 'live.json');
+    const emu = await startEmulator({ stateFile });
+    const c = clientFor(emu);
+    try {
+      const pool = await c.createIdentityPool({ IdentityPoolName: 'live', AllowUnauthenticatedIdentities: false });
+      const deadline = Date.now() + 5000;
+      let text = '';
+      while (Date.now() < deadline) {
+        try {
+          text = readFileSync(stateFile, 'utf8');
+        } catch {
+          text = '';
+        }
+        if (text.includes(pool.IdentityPoolId!)) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.ok(text.includes(pool.IdentityPoolId!));
+    } finally {
+      c.destroy();
+      await emu.stop();
+    }
+  });
+});
