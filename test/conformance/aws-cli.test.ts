@@ -36,11 +36,15 @@ const skipReason =
 
 /** Runs `/usr/bin/aws … cognito-identity <args>` against the emulator with an isolated environment. */
 function makeCli(emulator: RunningEmulator, home: string) {
-  return (args: readonly string[], credentials: { accessKeyId: string; secretAccessKey: string } = KEY): Promise<CliResult> =>
+  return (
+    args: readonly string[],
+    credentials: { accessKeyId: string; secretAccessKey: string } = KEY,
+    globalArgs: readonly string[] = [],
+  ): Promise<CliResult> =>
     new Promise((resolve) => {
       execFile(
         AWS,
-        ['--endpoint-url', emulator.endpoint, '--region', REGION, '--output', 'json', 'cognito-identity', ...args],
+        ['--endpoint-url', emulator.endpoint, '--region', REGION, '--output', 'json', ...globalArgs, 'cognito-identity', ...args],
         {
           timeout: CLI_TIMEOUT_MS,
           // Nothing inherited from the developer's shell: no profiles, no real credentials, no pager.
@@ -161,7 +165,12 @@ void test('the developer-authenticated flow through the AWS CLI', { skip: skipRe
 
   // The token: RS512, kid, verified against the JWKS the emulator serves, with the service's claims.
   assert.deepEqual(decodeProtectedHeader(aliceToken), { kid: `${REGION}-1`, typ: 'JWS', alg: 'RS512' });
-  const jwks = createRemoteJWKSet(new URL(`${emulator.endpoint}/.well-known/jwks_uri`));
+  // Found the way an OpenID client finds it: through the discovery document.
+  const discovery = (await (await fetch(`${emulator.endpoint}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+  assert.equal(discovery.issuer, 'https://cognito-identity.amazonaws.com');
+  assert.equal(discovery.jwks_uri, `${emulator.endpoint}/.well-known/jwks_uri`);
+  assert.deepEqual(discovery.id_token_signing_alg_values_supported, ['RS512']);
+  const jwks = createRemoteJWKSet(new URL(discovery.jwks_uri));
   const { payload } = await jwtVerify(aliceToken, jwks, {
     issuer: 'https://cognito-identity.amazonaws.com',
     audience: poolId,
@@ -313,6 +322,17 @@ void test('the developer-authenticated flow through the AWS CLI', { skip: skipRe
   });
   empty(await aws(['untag-resource', '--resource-arn', arn, '--tag-keys', 'owner']));
   assert.deepEqual(json(await aws(['list-tags-for-resource', '--resource-arn', arn])), { Tags: { team: 'identity', env: 'test' } });
+
+  // Developer operations need SigV4; the public ones do not.
+  failed(
+    await aws(['list-identity-pools', '--max-results', '10'], KEY, ['--no-sign-request']),
+    'MissingAuthenticationTokenException',
+    'Missing Authentication Token',
+  );
+  assert.equal(
+    json(await aws(['get-credentials-for-identity', '--identity-id', aliceId, '--logins', `cognito-identity.amazonaws.com=${aliceToken}`], KEY, ['--no-sign-request'])).IdentityId,
+    aliceId,
+  );
 
   // Strict SigV4: a wrong secret and an unknown key are refused as AWS refuses them.
   failed(
