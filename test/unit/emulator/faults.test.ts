@@ -67,16 +67,17 @@ void test('error with rate fails that fraction, drawing from the injected random
 void test('latency delays the answer; the longer of op and * applies', async () => {
   const f = new FaultController();
   f.set('GetId', { latencyMs: 30 });
-  f.set('*', { latencyMs: 80, error: 'InternalErrorException' });
+  f.set('*', { latencyMs: 400, error: 'InternalErrorException' });
   let t = performance.now();
   const r = await f.apply('GetId', T0);
-  assert.ok(performance.now() - t >= 75, 'waited the * latency');
+  assert.ok(performance.now() - t >= 395, 'waited the * latency');
   assert.equal(r?.type, 'InternalErrorException');
   f.set('*', null);
   t = performance.now();
   assert.equal(await f.apply('GetId', T0), null);
   const took = performance.now() - t;
-  assert.ok(took >= 25 && took < 75, `took ${took}`);
+  // Far below the * latency even on a loaded machine.
+  assert.ok(took >= 25 && took < 350, `took ${took}`);
 });
 
 void test('the op fault is checked before the * fault', async () => {
