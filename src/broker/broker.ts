@@ -10,6 +10,7 @@ import {
   MergeDeveloperIdentitiesCommand,
   UnlinkDeveloperIdentityCommand,
   UnlinkIdentityCommand,
+  type GetCredentialsForIdentityResponse,
   type GetOpenIdTokenForDeveloperIdentityResponse,
 } from '@aws-sdk/client-cognito-identity';
 import { BrokerError, isBrokerError, type BrokerErrorCode } from '../errors.js';
@@ -56,9 +57,9 @@ interface CredentialsEntry extends CacheEntryTimes {
 
 interface CredentialsContext {
   readonly identityId: string;
+  /** The user whose token goes in the `Logins` map; `undefined` for guests. */
+  readonly userId: string | undefined;
   readonly guest: boolean;
-  /** Cognito OpenID token for the `Logins` map; none for guests. */
-  readonly token: string | undefined;
   /** The identity id came from the end user (a guest id). */
   readonly clientInput: boolean;
 }
@@ -97,6 +98,12 @@ function checkIdentityId(identityId: unknown): asserts identityId is string {
   if (typeof identityId !== 'string' || identityId.length > 55 || !IDENTITY_ID.test(identityId)) {
     throw badRequest('The identity id is not valid');
   }
+}
+
+function identityChanged(): BrokerError {
+  return new BrokerError('ERR_IDENTITY_DISABLED', 'The identity of the user changed', {
+    cause: new Error('the user now resolves to another identity (merged)'),
+  });
 }
 
 function incomplete(operation: string): BrokerError {
@@ -299,20 +306,37 @@ export function createBroker(options: BrokerOptions): Broker {
     max: o.cacheMax,
     clock,
     load: async (_key, ctx, signal) => {
+      // A valid token is needed only now, when credentials are loaded: cached credentials outlive
+      // tokens, and serving them must not cost a GetOpenIdTokenForDeveloperIdentity call.
+      let token: string | undefined;
+      if (ctx.userId !== undefined) {
+        const t = await tokenFor(ctx.userId, signal);
+        if (t.identityId !== ctx.identityId) throw identityChanged();
+        token = t.token;
+      }
       const sentAt = clock.now();
-      const out = await upstream(
-        { operation: OP.credentials, clientInput: ctx.clientInput },
-        (abortSignal) =>
-          cognito().send(
-            new GetCredentialsForIdentityCommand({
-              IdentityId: ctx.identityId,
-              ...(ctx.token === undefined ? {} : { Logins: { [o.loginsKey]: ctx.token } }),
-              ...(ctx.guest || o.customRoleArn === undefined ? {} : { CustomRoleArn: o.customRoleArn }),
-            }),
-            { abortSignal },
-          ),
-        signal,
-      );
+      let out: GetCredentialsForIdentityResponse;
+      try {
+        out = await upstream(
+          { operation: OP.credentials, clientInput: ctx.clientInput },
+          (abortSignal) =>
+            cognito().send(
+              new GetCredentialsForIdentityCommand({
+                IdentityId: ctx.identityId,
+                ...(token === undefined ? {} : { Logins: { [o.loginsKey]: token } }),
+                ...(ctx.guest || o.customRoleArn === undefined ? {} : { CustomRoleArn: o.customRoleArn }),
+              }),
+              { abortSignal },
+            ),
+          signal,
+        );
+      } catch (err) {
+        // Also in a background refresh: forget the user's token so the next read re-resolves.
+        if (ctx.userId !== undefined && isBrokerError(err) && RE_RESOLVE.has(err.code)) {
+          dropUserIdentity(ctx.userId, ctx.identityId, false);
+        }
+        throw err;
+      }
       const c = out.Credentials;
       if (
         c?.AccessKeyId === undefined ||
@@ -369,13 +393,18 @@ export function createBroker(options: BrokerOptions): Broker {
     log.debug({ operation, tokens: droppedTokens, credentials: droppedCredentials }, 'cache entries dropped');
   }
 
-  /** Drops only the entries that just failed (so concurrent re-resolutions do not cancel each other). */
-  function dropFailed(token: TokenEntry): void {
+  /**
+   * Drops the user's token entries for `identityId` (and, with `credentialsToo`, that identity's
+   * cached credentials) after Cognito refused it. Loads in progress are left alone, so concurrent
+   * re-resolutions do not cancel each other.
+   */
+  function dropUserIdentity(userId: string, identityId: string, credentialsToo: boolean): void {
     for (const [key, value] of tokens.entries()) {
-      if (value !== undefined && value.userId === token.userId && value.token === token.token) tokens.delete(key);
+      if (value !== undefined && value.userId === userId && value.identityId === identityId) tokens.delete(key);
     }
+    if (!credentialsToo) return;
     for (const [key, value] of credentials.entries()) {
-      if (value !== undefined && !value.guest && value.identityId === token.identityId) credentials.delete(key);
+      if (value !== undefined && !value.guest && value.identityId === identityId) credentials.delete(key);
     }
   }
 
@@ -399,7 +428,7 @@ export function createBroker(options: BrokerOptions): Broker {
     } catch (err) {
       if (!isBrokerError(err) || !RE_RESOLVE.has(err.code)) throw err;
       log.info({ operation, code: err.code }, 'identity re-resolved');
-      dropFailed(token);
+      dropUserIdentity(userId, token.identityId, true);
       return fn(await tokenFor(userId, signal));
     }
   }
@@ -462,25 +491,31 @@ export function createBroker(options: BrokerOptions): Broker {
   }
 
   async function getCredentials(userId: string, options?: UserCallOptions): Promise<IdentityCredentials> {
+    checkUserId(userId);
+    const signal = options?.signal;
     const started = performance.now();
-    const value = await withIdentity(
-      'getCredentials',
-      userId,
-      async (token) => {
+    for (let attempt = 0; ; attempt += 1) {
+      // The identity id from any token entry of the user, even one past its validity: credentials
+      // are keyed by identity and usually outlive the token.
+      const known = tokens.peek(tokenKey(userId, tagsFor(userId)));
+      const identityId = known?.identityId ?? (await tokenFor(userId, signal)).identityId;
+      try {
         const read = await credentials.get(
-          credentialsKey(token.identityId, false),
-          { identityId: token.identityId, guest: false, token: token.token, clientInput: false },
-          options?.signal,
+          credentialsKey(identityId, false),
+          { identityId, userId, guest: false, clientInput: false },
+          signal,
         );
         log.debug(
           { operation: 'getCredentials', cache: read.hit ? 'hit' : 'miss', durationMs: Math.round(performance.now() - started) },
           'credentials served',
         );
-        return read.value;
-      },
-      options?.signal,
-    );
-    return publicCredentials(value);
+        return publicCredentials(read.value);
+      } catch (err) {
+        if (attempt > 0 || !isBrokerError(err) || !RE_RESOLVE.has(err.code)) throw err;
+        log.info({ operation: 'getCredentials', code: err.code }, 'identity re-resolved');
+        dropUserIdentity(userId, identityId, true);
+      }
+    }
   }
 
   const broker: Broker = {
@@ -629,8 +664,8 @@ export function createBroker(options: BrokerOptions): Broker {
       }
       const read = await credentials.get(credentialsKey(identityId, true), {
         identityId,
+        userId: undefined,
         guest: true,
-        token: undefined,
         clientInput: guestIdentityId !== undefined,
       });
       log.debug({ operation: 'getGuestCredentials', cache: read.hit ? 'hit' : 'miss' }, 'credentials served');

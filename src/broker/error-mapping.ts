@@ -111,7 +111,7 @@ function misconfigured(err: unknown): BrokerError {
  * | NotAuthorizedException with a provider token | ERR_PROVIDER_TOKEN_REJECTED | 401 | no |
  * | NotAuthorizedException on GetCredentialsForIdentity for an end user's guest id | ERR_FORBIDDEN | 403 | no |
  * | NotAuthorizedException on GetCredentialsForIdentity/UnlinkIdentity (our token refused) | ERR_COGNITO_REJECTED | 502 | no |
- * | NotAuthorizedException "unauthenticated" (guests not allowed), other NotAuthorized on developer calls | ERR_MISCONFIGURED | 500 | no |
+ * | NotAuthorizedException "unauthenticated" (guests not allowed) or about roles, other NotAuthorized on developer calls | ERR_MISCONFIGURED | 500 | no |
  * | ResourceNotFoundException naming the pool | ERR_MISCONFIGURED | 500 | no |
  * | ResourceNotFoundException (identity, user) | ERR_NOT_FOUND | 404 | no |
  * | InvalidIdentityPoolConfigurationException, AWS credential/signature errors | ERR_MISCONFIGURED | 500 | no |
@@ -159,7 +159,8 @@ export function toBrokerError(err: unknown, context: UpstreamErrorContext): Brok
       if (saysIdentityDisabled(message)) {
         return new BrokerError('ERR_IDENTITY_DISABLED', 'The identity is disabled', { cause: err });
       }
-      if (/unauthenticated/i.test(message)) return misconfigured(err);
+      // Guests not allowed by the pool, or a role the pool will not give: the deployment's fault.
+      if (/unauthenticated|\brole\b/i.test(message)) return misconfigured(err);
       if (context.providerToken === true && !/not authorized to perform|developer/i.test(message)) {
         return new BrokerError('ERR_PROVIDER_TOKEN_REJECTED', 'The provider token was not accepted', { cause: err });
       }
@@ -173,7 +174,8 @@ export function toBrokerError(err: unknown, context: UpstreamErrorContext): Brok
       }
       return misconfigured(err);
     case 'ResourceNotFoundException':
-      if (/identity ?pool/i.test(message) || (message === '' && !clientInput)) return misconfigured(err);
+      // "IdentityPool 'x' not found." is the pool; "Identity 'x' not found in IdentityPool 'y'." is not.
+      if (/^identity ?pool\b/i.test(message) || (message === '' && !clientInput)) return misconfigured(err);
       return new BrokerError('ERR_NOT_FOUND', 'The identity or user was not found', { cause: err });
     case 'InvalidIdentityPoolConfigurationException':
       return misconfigured(err);

@@ -134,6 +134,11 @@ export class RefreshingCache<V extends CacheEntryTimes, C extends object> {
     return value !== undefined && this.#clock.now() < value.validUntil ? value : undefined;
   }
 
+  /** The value for `key` if one is cached, even past its validity (e.g. to learn an id); never loads. */
+  peek(key: string): V | undefined {
+    return this.#lru.peek(key, { allowStale: true });
+  }
+
   /** Stores a value obtained outside a load (it replaces, and cancels, any load of the key). */
   set(key: string, value: V): void {
     this.#loading.delete(key);

@@ -1,0 +1,31 @@
+import type { Clock } from '../../src/broker/clock.js';
+
+/** 2026-01-01T00:00:00Z. Never 0: lru-cache treats a start time of 0 as "no TTL". */
+export const CLOCK_START_MS = Date.UTC(2026, 0, 1);
+
+/** A {@link Clock} that only moves when a test moves it. */
+export class ManualClock implements Clock {
+  #ms: number;
+
+  constructor(startMs = CLOCK_START_MS) {
+    this.#ms = startMs;
+  }
+
+  now(): number {
+    return this.#ms;
+  }
+
+  /** Moves the clock forward (or back, with a negative value) by `ms` milliseconds. */
+  advance(ms: number): void {
+    this.#ms += ms;
+  }
+
+  /** Moves the clock forward by `s` seconds. */
+  advanceSeconds(s: number): void {
+    this.#ms += s * 1000;
+  }
+
+  set(ms: number): void {
+    this.#ms = ms;
+  }
+}
