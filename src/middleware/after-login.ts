@@ -30,8 +30,8 @@ function bodyGuestId(body: unknown): string | undefined {
  * A step to put right after `passport.authenticate(...)` on the login route. It warms the user's
  * token (so the first `/credentials` does not wait on Cognito) and, when the client presents a
  * guest identity (kept in the session by `POST /guest`, or `guestIdentityId` in the login body for
- * clients without a session), links it to the user so they keep the guest's identity. An identity
- * that already belongs to another developer user is never linked. Never fails the login: Cognito
+ * clients without a session), links it to the user so they keep the guest's identity (the broker
+ * refuses any identity that is not a guest). Never fails the login: Cognito
  * errors are logged and the request continues. Leaves an {@link AfterLoginResult} in
  * `res.locals.cognito`.
  * @throws TypeError on invalid options.
@@ -51,24 +51,24 @@ export function afterLogin(options: AfterLoginOptions): RequestHandler {
     }
     const guestId = readGuestId(req) ?? bodyGuestId(req.body);
     let result: AfterLoginResult = { guestUpgraded: false };
-    try {
-      if (guestId !== undefined) {
-        const { userIds } = await broker.lookupUsers(guestId);
-        if (userIds.length > 0 && !userIds.includes(userId)) {
-          log?.warn({ step: 'afterLogin' }, 'presented guest identity belongs to another user; not linked');
-          const t = await broker.getToken(userId);
-          result = { identityId: t.identityId, guestUpgraded: false };
-        } else {
-          const t = await broker.upgradeGuest(userId, guestId);
-          result = { identityId: t.identityId, guestUpgraded: t.identityId === guestId };
-        }
-        clearGuestId(req);
-      } else {
+    if (guestId !== undefined) {
+      clearGuestId(req);
+      try {
+        // The broker refuses an identity that is not a guest (one with logins), so a presented id
+        // can never hand someone else's identity to this user.
+        const t = await broker.upgradeGuest(userId, guestId);
+        result = { identityId: t.identityId, guestUpgraded: t.identityId === guestId };
+      } catch (err) {
+        log?.warn({ step: 'afterLogin', code: isBrokerError(err) ? err.code : 'ERR_INTERNAL' }, 'guest identity not upgraded');
+      }
+    }
+    if (result.identityId === undefined) {
+      try {
         const t = await broker.getToken(userId);
         result = { identityId: t.identityId, guestUpgraded: false };
+      } catch (err) {
+        log?.warn({ step: 'afterLogin', code: isBrokerError(err) ? err.code : 'ERR_INTERNAL' }, 'could not warm the token at login');
       }
-    } catch (err) {
-      log?.warn({ step: 'afterLogin', code: isBrokerError(err) ? err.code : 'ERR_INTERNAL' }, 'could not prepare the identity at login');
     }
     res.locals.cognito = result;
     next();

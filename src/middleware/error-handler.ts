@@ -98,7 +98,10 @@ export function brokerErrorHandler(options: ErrorHandlerOptions = {}): ErrorRequ
       const cause: unknown = isBrokerError(err) ? err.cause : err;
       const name: unknown = typeof cause === 'object' && cause !== null ? (cause as { name?: unknown }).name : undefined;
       const causeName = typeof name === 'string' ? name : undefined;
-      log.error({ code: body.code, status: body.status, method: req.method, route: req.baseUrl + req.path, causeName }, 'request failed');
+      // A non-BrokerError here is a bug in the app or the middleware: its stack is needed to fix it,
+      // and our code never puts secrets in error messages.
+      const stack = !isBrokerError(err) && err instanceof Error ? err.stack : undefined;
+      log.error({ code: body.code, status: body.status, method: req.method, route: req.baseUrl + req.path, causeName, stack }, 'request failed');
     }
     sendProblem(res, body, headers);
   };

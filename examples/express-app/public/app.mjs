@@ -1,0 +1,217 @@
+/* global document, fetch */
+// The demo page: plain DOM and fetch against the example app's routes. Secrets are never put in the DOM.
+
+const $ = (id) => document.getElementById(id);
+let provider = 'graph.facebook.com';
+
+function show(message, isError = false) {
+  const el = $('status');
+  el.textContent = message;
+  el.classList.toggle('error', isError);
+  el.hidden = false;
+}
+
+function clearStatus() {
+  $('status').hidden = true;
+}
+
+async function call(method, path, body) {
+  const res = await fetch(path, {
+    method,
+    credentials: 'same-origin',
+    headers: body === undefined ? { Accept: 'application/json' } : { 'Content-Type': 'application/json', Accept: 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (res.status === 204) return null;
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) {
+    const err = new Error(data.detail ?? data.title ?? `HTTP ${res.status}`);
+    err.code = data.code ?? `HTTP_${res.status}`;
+    err.status = res.status;
+    throw err;
+  }
+  return data;
+}
+
+function fail(err) {
+  show(`${err.message} (${err.code})`, true);
+}
+
+function formatExpiry(iso) {
+  const d = new Date(iso);
+  const minutes = Math.round((d.getTime() - Date.now()) / 60000);
+  const time = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' }).format(d);
+  return `${time} (in ${minutes} min)`;
+}
+
+function mask(secret) {
+  return `${'•'.repeat(12)} (${secret.length} characters, hidden)`;
+}
+
+function renderLogins(logins) {
+  const list = $('logins-list');
+  list.replaceChildren();
+  if (logins.length === 0) {
+    const none = document.createElement('span');
+    none.className = 'muted';
+    none.textContent = 'none';
+    list.append(none);
+  }
+  for (const name of logins) {
+    const chip = document.createElement('span');
+    chip.className = 'chip';
+    chip.textContent = name;
+    list.append(chip);
+  }
+  const linked = logins.includes(provider);
+  const state = $('provider-state');
+  state.textContent = linked ? 'linked' : 'not linked';
+  state.classList.toggle('on', linked);
+  $('link-provider').disabled = linked;
+  $('unlink-provider').disabled = !linked;
+}
+
+function resetCredentials() {
+  for (const id of ['access-key-id', 'secret-access-key', 'session-token', 'expiration', 'identity-id', 'identity-pool-id']) {
+    $(id).textContent = '—';
+  }
+}
+
+async function refreshIdentity() {
+  const identity = await call('GET', '/aws/identity');
+  $('identity-id').textContent = identity.identityId;
+  renderLogins(identity.logins);
+  const token = await call('GET', '/aws/token');
+  $('identity-pool-id').textContent = token.identityPoolId;
+}
+
+function signedIn(user) {
+  $('current-user').textContent = `${user.name} (${user.username})`;
+  $('session').hidden = false;
+  $('signed-out').hidden = true;
+  $('signed-in').hidden = false;
+  $('guest-panel').hidden = true;
+  return refreshIdentity();
+}
+
+function signedOut() {
+  $('session').hidden = true;
+  $('signed-out').hidden = false;
+  $('signed-in').hidden = true;
+  resetCredentials();
+}
+
+$('login-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  clearStatus();
+  try {
+    const { user, identityId } = await call('POST', '/login', { username: $('username').value, password: $('password').value });
+    $('password').value = '';
+    await signedIn(user);
+    show(`Signed in. Identity ${identityId ?? ''}`.trim());
+  } catch (err) {
+    if (err.code === 'ERR_UNAUTHENTICATED') show('Wrong username or password.', true);
+    else fail(err);
+  }
+});
+
+$('guest-button').addEventListener('click', async () => {
+  clearStatus();
+  try {
+    const c = await call('POST', '/aws/guest');
+    $('guest-identity-id').textContent = c.identityId;
+    $('guest-access-key-id').textContent = c.accessKeyId;
+    $('guest-expiration').textContent = formatExpiry(c.expiration);
+    $('guest-panel').hidden = false;
+    show('Guest credentials issued.');
+  } catch (err) {
+    fail(err);
+  }
+});
+
+$('logout').addEventListener('click', async () => {
+  try {
+    await call('POST', '/logout');
+    signedOut();
+    show('Signed out.');
+  } catch (err) {
+    fail(err);
+  }
+});
+
+$('refresh-identity').addEventListener('click', () => {
+  clearStatus();
+  refreshIdentity().catch(fail);
+});
+
+$('get-credentials').addEventListener('click', async () => {
+  clearStatus();
+  try {
+    const c = await call('GET', '/aws/credentials');
+    $('access-key-id').textContent = c.accessKeyId;
+    $('secret-access-key').textContent = mask(c.secretAccessKey);
+    $('session-token').textContent = mask(c.sessionToken);
+    $('expiration').textContent = formatExpiry(c.expiration);
+    show('Credentials fetched.');
+  } catch (err) {
+    fail(err);
+  }
+});
+
+$('link-provider').addEventListener('click', async () => {
+  clearStatus();
+  try {
+    const minted = await call('POST', '/demo/provider-token');
+    const identity = await call('POST', '/aws/logins', { provider: minted.provider, token: minted.token });
+    renderLogins(identity.logins);
+    show(`Linked ${provider}.`);
+  } catch (err) {
+    fail(err);
+  }
+});
+
+$('unlink-provider').addEventListener('click', async () => {
+  clearStatus();
+  try {
+    const identity = await call('DELETE', `/aws/logins/${encodeURIComponent(provider)}`);
+    renderLogins(identity.logins);
+    show(`Unlinked ${provider}.`);
+  } catch (err) {
+    fail(err);
+  }
+});
+
+$('merge-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  clearStatus();
+  try {
+    const { identityId } = await call('POST', '/aws/merge', { username: $('merge-username').value, password: $('merge-password').value });
+    $('merge-password').value = '';
+    await refreshIdentity();
+    show(`Merged: ${$('merge-username').value} now shares identity ${identityId}.`);
+  } catch (err) {
+    fail(err);
+  }
+});
+
+async function start() {
+  try {
+    const config = await call('GET', '/demo/config');
+    provider = config.provider;
+    $('provider-name').textContent = provider;
+    $('provider-label').textContent = provider;
+    $('guest-button').hidden = !config.guests;
+    $('link-provider').hidden = !config.canMintProviderTokens;
+  } catch (err) {
+    fail(err);
+  }
+  try {
+    const { user } = await call('GET', '/me');
+    await signedIn(user);
+  } catch (err) {
+    if (err.code === 'ERR_UNAUTHENTICATED') signedOut();
+    else fail(err);
+  }
+}
+
+start();

@@ -1,0 +1,291 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import request from 'supertest';
+import type { AppDeps } from '../../examples/express-app/app.js';
+import { DEMO_POOL, DEMO_PROVIDER, startStack, type AppStack } from '../helpers/app-stack.js';
+import { assertProblem } from '../helpers/problem-assert.js';
+
+const DEV_PROVIDER = DEMO_POOL.developerProviderName;
+
+type Agent = ReturnType<typeof request.agent>;
+
+async function withStack(fn: (s: AppStack) => Promise<void>, deps: Partial<AppDeps> = {}): Promise<void> {
+  const stack = await startStack(deps);
+  try {
+    await fn(stack);
+  } finally {
+    await stack.stop();
+  }
+}
+
+async function login(stack: AppStack, username: string, password: string): Promise<{ agent: Agent; identityId: string }> {
+  const agent = request.agent(stack.app);
+  const res = await agent.post('/login').send({ username, password });
+  assert.equal(res.status, 200, res.text);
+  const body = res.body as { user: { id: string }; identityId: string };
+  assert.match(body.identityId, /^us-east-1:[0-9a-f-]+$/);
+  return { agent, identityId: body.identityId };
+}
+
+const alice = (s: AppStack) => login(s, 'alice', 'alice-demo-pass');
+const bob = (s: AppStack) => login(s, 'bob', 'bob-demo-pass');
+
+function decodeJwtPayload(jwt: string): Record<string, unknown> {
+  const part = jwt.split('.')[1]!;
+  return JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>;
+}
+
+void describe('example app /aws routes on the emulator', () => {
+  void it('answers 401 problem+json with a Bearer challenge on every route when nobody is logged in', () =>
+    withStack(async (s) => {
+      for (const [method, path] of [
+        ['get', '/aws/credentials'],
+        ['get', '/aws/token'],
+        ['get', '/aws/identity'],
+        ['post', '/aws/logins'],
+        ['delete', `/aws/logins/${DEMO_PROVIDER}`],
+        ['post', '/aws/merge'],
+      ] as const) {
+        const res = await request(s.app)[method](path).send(method === 'get' || method === 'delete' ? undefined : {});
+        assertProblem(res, 401, 'ERR_UNAUTHENTICATED');
+        assert.match(String(res.headers['www-authenticate']), /^Bearer realm="aws"/);
+      }
+    }));
+
+  void it('serves the token with identity, pool and logins key, no-store', () =>
+    withStack(async (s) => {
+      const { agent, identityId } = await alice(s);
+      const res = await agent.get('/aws/token');
+      assert.equal(res.status, 200);
+      assert.equal(res.headers['cache-control'], 'no-store');
+      const body = res.body as Record<string, unknown>;
+      assert.deepEqual(Object.keys(body).sort(), ['expiresAt', 'expiresIn', 'identityId', 'identityPoolId', 'loginsKey', 'token']);
+      assert.equal(body.identityId, identityId);
+      assert.equal(body.identityPoolId, s.emulator.pools[0]!.identityPoolId);
+      assert.equal(body.loginsKey, 'cognito-identity.amazonaws.com');
+      assert.ok(typeof body.expiresIn === 'number' && body.expiresIn > 0 && body.expiresIn <= 900);
+      assert.ok(Math.abs(Date.parse(String(body.expiresAt)) - (Date.now() + body.expiresIn * 1000)) < 2000);
+      assert.equal(decodeJwtPayload(String(body.token)).sub, identityId);
+    }));
+
+  void it('serves credentials for the logged-in user with expiration, no-store', () =>
+    withStack(async (s) => {
+      const { agent, identityId } = await alice(s);
+      const res = await agent.get('/aws/credentials');
+      assert.equal(res.status, 200);
+      assert.equal(res.headers['cache-control'], 'no-store');
+      const c = res.body as Record<string, string>;
+      assert.deepEqual(Object.keys(c).sort(), ['accessKeyId', 'expiration', 'identityId', 'secretAccessKey', 'sessionToken']);
+      assert.equal(c.identityId, identityId);
+      assert.match(c.accessKeyId!, /^[A-Z0-9]{16,}$/);
+      assert.ok(c.secretAccessKey!.length > 10 && c.sessionToken!.length > 10);
+      assert.ok(Date.parse(c.expiration!) > Date.now() + 30 * 60_000);
+    }));
+
+  void it('describes the identity and links and unlinks an allowed provider login', () =>
+    withStack(async (s) => {
+      const { agent, identityId } = await alice(s);
+      const before = await agent.get('/aws/identity');
+      assert.equal(before.status, 200);
+      // DescribeIdentity lists the developer provider too, as Cognito does.
+      assert.deepEqual(before.body, { ...(before.body as object), identityId, logins: [DEV_PROVIDER] });
+      const minted = await agent.post('/demo/provider-token');
+      assert.equal(minted.status, 200);
+      const providerToken = (minted.body as { token: string }).token;
+      const linked = await agent.post('/aws/logins').send({ provider: DEMO_PROVIDER, token: providerToken });
+      assert.equal(linked.status, 200, linked.text);
+      assert.equal((linked.body as { identityId: string }).identityId, identityId);
+      assert.deepEqual([...(linked.body as { logins: string[] }).logins].sort(), [DEMO_PROVIDER, DEV_PROVIDER]);
+      assert.deepEqual([...((await agent.get('/aws/identity')).body as { logins: string[] }).logins].sort(), [DEMO_PROVIDER, DEV_PROVIDER]);
+      const unlinked = await agent.delete(`/aws/logins/${DEMO_PROVIDER}`);
+      assert.equal(unlinked.status, 200, unlinked.text);
+      assert.deepEqual((unlinked.body as { logins: string[] }).logins, [DEV_PROVIDER]);
+      assert.equal((linked.text + unlinked.text).includes(providerToken.slice(-20)), false);
+    }));
+
+  void it('refuses a provider outside the allow-list with 403', () =>
+    withStack(async (s) => {
+      const { agent } = await alice(s);
+      const token = s.emulator.mintProviderToken(DEMO_PROVIDER, 'someone');
+      assertProblem(await agent.post('/aws/logins').send({ provider: 'accounts.google.com', token }), 403, 'ERR_FORBIDDEN');
+      assertProblem(await agent.delete('/aws/logins/accounts.google.com'), 403, 'ERR_FORBIDDEN');
+    }));
+
+  void it('answers 400 for a bad body and for malformed JSON, 413 for an oversized body', () =>
+    withStack(async (s) => {
+      const { agent } = await alice(s);
+      const missing = await agent.post('/aws/logins').send({ provider: DEMO_PROVIDER });
+      assertProblem(missing, 400, 'ERR_BAD_REQUEST');
+      assert.match((missing.body as { detail: string }).detail, /token/);
+      assertProblem(await agent.post('/aws/logins').send({ provider: 42, token: 'x' }), 400, 'ERR_BAD_REQUEST');
+      assertProblem(await agent.post('/aws/logins').set('Content-Type', 'application/json').send('{"provider":'), 400, 'ERR_BAD_REQUEST');
+      assertProblem(await agent.post('/aws/logins').set('Content-Type', 'text/plain').send('provider=x'), 400, 'ERR_BAD_REQUEST');
+      const big = await agent.post('/aws/logins').send({ provider: DEMO_PROVIDER, token: 'x'.repeat(20_000) });
+      assertProblem(big, 413, 'ERR_PAYLOAD_TOO_LARGE');
+    }));
+
+  void it('refuses cross-site state-changing requests on a cookie session with 403', () =>
+    withStack(async (s) => {
+      const { agent } = await alice(s);
+      const token = s.emulator.mintProviderToken(DEMO_PROVIDER, 'cross-site');
+      const body = { provider: DEMO_PROVIDER, token };
+      assertProblem(await agent.post('/aws/logins').set('Origin', 'https://evil.example').send(body), 403, 'ERR_FORBIDDEN');
+      assertProblem(await agent.post('/aws/logins').set('Sec-Fetch-Site', 'cross-site').send(body), 403, 'ERR_FORBIDDEN');
+      assertProblem(await agent.post('/aws/logins').set('Origin', 'null').send(body), 403, 'ERR_FORBIDDEN');
+      assertProblem(await agent.delete(`/aws/logins/${DEMO_PROVIDER}`).set('Sec-Fetch-Site', 'same-site'), 403, 'ERR_FORBIDDEN');
+      assertProblem(await agent.post('/aws/merge').set('Origin', 'https://evil.example').send({}), 403, 'ERR_FORBIDDEN');
+      assertProblem(await agent.post('/logout').set('Origin', 'https://evil.example'), 403, 'ERR_FORBIDDEN');
+      // Reads are not state-changing; a same-origin write passes.
+      assert.equal((await agent.get('/aws/identity').set('Sec-Fetch-Site', 'cross-site')).status, 200);
+      const ok = await agent.post('/aws/logins').set('Sec-Fetch-Site', 'same-origin').set('Origin', 'http://x').send(body);
+      assert.equal(ok.status, 200, ok.text);
+      const host = await agent.delete(`/aws/logins/${DEMO_PROVIDER}`).set('Origin', 'http://app.local:3000').set('Host', 'app.local:3000');
+      assert.equal(host.status, 200, host.text);
+    }));
+
+  void it('answers 409 when the login is already linked to another identity', () =>
+    withStack(async (s) => {
+      const a = await alice(s);
+      const b = await bob(s);
+      const token = s.emulator.mintProviderToken(DEMO_PROVIDER, 'shared-person');
+      assert.equal((await a.agent.post('/aws/logins').send({ provider: DEMO_PROVIDER, token })).status, 200);
+      const res = await b.agent.post('/aws/logins').send({ provider: DEMO_PROVIDER, token });
+      assertProblem(res, 409, 'ERR_CONFLICT');
+      assert.equal(res.text.includes(a.identityId), false);
+      assert.deepEqual(((await b.agent.get('/aws/identity')).body as { logins: string[] }).logins, [DEV_PROVIDER]);
+    }));
+
+  void it('answers 503 with Retry-After when Cognito throttles', () =>
+    withStack(async (s) => {
+      const agent = request.agent(s.app);
+      s.emulator.setFault('GetOpenIdTokenForDeveloperIdentity', { error: 'TooManyRequestsException' });
+      // Login still succeeds: afterLogin only warms the token and logs the failure.
+      assert.equal((await agent.post('/login').send({ username: 'bob', password: 'bob-demo-pass' })).status, 200);
+      const res = await agent.get('/aws/token');
+      assertProblem(res, 503, 'ERR_COGNITO_THROTTLED');
+      assert.ok(Number(res.headers['retry-after']) >= 1);
+      assertProblem(await agent.get('/aws/credentials'), 503, 'ERR_COGNITO_THROTTLED');
+      s.emulator.clearFaults();
+      assert.equal((await agent.get('/aws/token')).status, 200);
+    }));
+
+  void it('refuses a merge without proof (403) and merges with proof of the other account', () =>
+    withStack(async (s) => {
+      const a = await alice(s);
+      const work = await login(s, 'alice.work', 'alice-work-pass');
+      assert.notEqual(work.identityId, a.identityId);
+      assertProblem(await a.agent.post('/aws/merge').send({}), 403, 'ERR_FORBIDDEN');
+      assertProblem(await a.agent.post('/aws/merge').send({ userId: 'user-alice-work' }), 403, 'ERR_FORBIDDEN');
+      assertProblem(await a.agent.post('/aws/merge').send({ username: 'alice.work', password: 'wrong' }), 403, 'ERR_FORBIDDEN');
+      assertProblem(await a.agent.post('/aws/merge').send({ username: 'alice', password: 'alice-demo-pass' }), 400, 'ERR_BAD_REQUEST');
+      const merged = await a.agent.post('/aws/merge').send({ username: 'alice.work', password: 'alice-work-pass' });
+      assert.equal(merged.status, 200, merged.text);
+      assert.deepEqual(merged.body, { identityId: a.identityId });
+      const again = await login(s, 'alice.work', 'alice-work-pass');
+      assert.equal(again.identityId, a.identityId);
+    }));
+
+  void it('never reaches another user’s identity through body, query, headers or a presented guest id', () =>
+    withStack(async (s) => {
+      const a = await alice(s);
+      const b = await bob(s);
+      assert.notEqual(a.identityId, b.identityId);
+      const viaQuery = await b.agent.get('/aws/credentials?userId=user-alice&identityId=' + encodeURIComponent(a.identityId));
+      assert.equal((viaQuery.body as { identityId: string }).identityId, b.identityId);
+      const viaHeader = await b.agent.get('/aws/token').set('X-User-Id', 'user-alice');
+      assert.equal((viaHeader.body as { identityId: string }).identityId, b.identityId);
+      const guest = await request(s.app).post('/aws/guest').send({ identityId: a.identityId });
+      assert.equal(guest.status, 200, guest.text);
+      assert.notEqual((guest.body as { identityId: string }).identityId, a.identityId);
+      // A mobile login presenting Alice's identity as its "guest" identity keeps Bob on his own.
+      const mobile = await request(s.app).post('/api/tokens').send({ username: 'bob', password: 'bob-demo-pass', guestIdentityId: a.identityId });
+      assert.equal(mobile.status, 200, mobile.text);
+      assert.equal((mobile.body as { identityId: string }).identityId, b.identityId);
+      assert.equal(((await a.agent.get('/aws/token')).body as { identityId: string }).identityId, a.identityId);
+    }));
+
+  void it('serves guest credentials, keeps the guest in the session and upgrades it at login', () =>
+    withStack(async (s) => {
+      const agent = request.agent(s.app);
+      const g1 = await agent.post('/aws/guest');
+      assert.equal(g1.status, 200, g1.text);
+      assert.equal(g1.headers['cache-control'], 'no-store');
+      const guestId = (g1.body as { identityId: string }).identityId;
+      const g2 = await agent.post('/aws/guest');
+      assert.equal((g2.body as { identityId: string }).identityId, guestId);
+      const res = await agent.post('/login').send({ username: 'bob', password: 'bob-demo-pass' });
+      assert.equal(res.status, 200);
+      assert.equal((res.body as { identityId: string }).identityId, guestId);
+      assert.equal(((await agent.get('/aws/token')).body as { identityId: string }).identityId, guestId);
+    }));
+
+  void it('forgets the user at logout and then answers 401', () =>
+    withStack(async (s) => {
+      const { agent } = await alice(s);
+      assert.equal((await agent.get('/aws/credentials')).status, 200);
+      const out = await agent.post('/logout');
+      assert.equal(out.status, 204);
+      assert.deepEqual(s.forgotten, ['user-alice']);
+      assertProblem(await agent.get('/aws/credentials'), 401, 'ERR_UNAUTHENTICATED');
+    }));
+
+  void it('rate-limits linking per user with 429 and Retry-After', () =>
+    withStack(
+      async (s) => {
+        const a = await alice(s);
+        const b = await bob(s);
+        const body = { provider: 'accounts.google.com', token: 'x' };
+        // Forbidden providers do not count; allowed ones do.
+        assertProblem(await a.agent.post('/aws/logins').send(body), 403, 'ERR_FORBIDDEN');
+        for (let i = 0; i < 2; i++) {
+          assert.equal((await a.agent.delete(`/aws/logins/${DEMO_PROVIDER}`)).status, 200);
+        }
+        const limited = await a.agent.delete(`/aws/logins/${DEMO_PROVIDER}`);
+        assertProblem(limited, 429, 'ERR_RATE_LIMITED');
+        assert.ok(Number(limited.headers['retry-after']) >= 1 && Number(limited.headers['retry-after']) <= 60);
+        assertProblem(await a.agent.post('/aws/merge').send({ username: 'bob', password: 'bob-demo-pass' }), 429, 'ERR_RATE_LIMITED');
+        // Another user has their own budget.
+        assert.equal((await b.agent.delete(`/aws/logins/${DEMO_PROVIDER}`)).status, 200);
+      },
+      { rateLimit: { max: 2, windowSeconds: 60 } },
+    ));
+
+  void it('lets a mobile client log in with a bearer token and refuses a bad one with 401', () =>
+    withStack(async (s) => {
+      const login = await request(s.app).post('/api/tokens').send({ username: 'alice', password: 'alice-demo-pass' });
+      assert.equal(login.status, 200, login.text);
+      assert.equal(login.headers['set-cookie'], undefined);
+      const { accessToken, identityId } = login.body as { accessToken: string; identityId: string };
+      const tok = await request(s.app).get('/aws/token').set('Authorization', `Bearer ${accessToken}`);
+      assert.equal(tok.status, 200);
+      assert.equal((tok.body as { identityId: string }).identityId, identityId);
+      // No cookie: the same-origin check does not apply to bearer clients.
+      const guest = await request(s.app).delete(`/aws/logins/${DEMO_PROVIDER}`).set('Authorization', `Bearer ${accessToken}`).set('Origin', 'capacitor://localhost');
+      assert.equal(guest.status, 200, guest.text);
+      const bad = await request(s.app).get('/aws/token').set('Authorization', 'Bearer not-a-real-token');
+      assertProblem(bad, 401, 'ERR_UNAUTHENTICATED');
+      assertProblem(await request(s.app).post('/api/tokens').send({ username: 'alice', password: 'nope' }), 401, 'ERR_UNAUTHENTICATED');
+    }));
+
+  void it('answers 401 for a wrong password at login and 404 problem for an unknown route', () =>
+    withStack(async (s) => {
+      assertProblem(await request(s.app).post('/login').send({ username: 'alice', password: 'wrong' }), 401, 'ERR_UNAUTHENTICATED');
+      assertProblem(await request(s.app).get('/nope'), 404, 'ERR_NOT_FOUND');
+    }));
+
+  void it('never writes a token, secret, provider token, password or cookie to the log', () =>
+    withStack(async (s) => {
+      const { agent } = await alice(s);
+      const token = (await agent.get('/aws/token')).body as { token: string };
+      const creds = (await agent.get('/aws/credentials')).body as { secretAccessKey: string; sessionToken: string };
+      const providerToken = s.emulator.mintProviderToken(DEMO_PROVIDER, 'log-check');
+      await agent.post('/aws/logins').send({ provider: DEMO_PROVIDER, token: providerToken });
+      s.emulator.setFault('*', { error: 'InternalErrorException' });
+      await agent.delete(`/aws/logins/${DEMO_PROVIDER}`);
+      const log = s.logText();
+      assert.ok(log.length > 0);
+      for (const secret of [token.token, creds.secretAccessKey, creds.sessionToken, providerToken, 'alice-demo-pass', 'demo.sid=']) {
+        assert.equal(log.includes(secret), false, `log contains ${secret.slice(0, 12)}…`);
+      }
+    }));
+});
