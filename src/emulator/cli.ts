@@ -33,9 +33,6 @@ async function main(): Promise<void> {
     return;
   }
   const running = emulator;
-  process.stdout.write(`${running.endpoint}\n`);
-  for (const pool of running.pools) process.stdout.write(`${JSON.stringify(pool)}\n`);
-
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping) {
@@ -58,6 +55,9 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // Only now announce the endpoint: a client that reads it may signal us at once.
+  process.stdout.write(`${running.endpoint}\n`);
+  for (const pool of running.pools) process.stdout.write(`${JSON.stringify(pool)}\n`);
 }
 
 main().catch((err: unknown) => {
