@@ -140,6 +140,8 @@ export function createBroker(options: BrokerOptions): Broker {
   const upstreamErrors: Record<string, number> = {};
   let inFlight = 0;
   let skewWarned = false;
+  /** Cognito's clock minus ours, ms, from the latest token's `iat` (0 until a token was seen). */
+  let clockOffsetMs = 0;
 
   /**
    * One upstream call with the per-call timeout, counters and log lines. `cancel` aborts it when its
@@ -232,9 +234,10 @@ export function createBroker(options: BrokerOptions): Broker {
       const lifetimeMs = iat === undefined ? durationMs : Math.min(durationMs, (exp - iat) * 1000);
       validUntil = Math.min(expiresAt, sentAt + lifetimeMs) - graceMs;
     }
+    if (iat !== undefined) clockOffsetMs = iat * 1000 - sentAt;
     if (iat !== undefined && !skewWarned) {
       // iat has whole-second resolution: allow one second on top of the grace.
-      const offsetMs = iat * 1000 - sentAt;
+      const offsetMs = clockOffsetMs;
       if (Math.abs(offsetMs) > graceMs + 1000) {
         skewWarned = true;
         log.warn(
@@ -347,7 +350,9 @@ export function createBroker(options: BrokerOptions): Broker {
         throw incomplete(OP.credentials);
       }
       const expiration = c.Expiration.getTime();
-      const validUntil = expiration - graceMs;
+      // Expiration is on Cognito's clock: when that runs ahead of ours, stop serving earlier by the
+      // measured offset, so even a skew beyond the grace never hands out expired credentials.
+      const validUntil = expiration - Math.max(0, clockOffsetMs) - graceMs;
       if (validUntil <= clock.now()) throw clockTooFar('credentials');
       return Object.freeze({
         identityId: ctx.identityId,

@@ -37,8 +37,10 @@ export interface BrokerOptions {
   /**
    * Clock-skew grace, seconds: a token is served only while `now < exp − grace` and credentials only
    * while `now < Expiration − grace`, so a local clock off from Cognito's by up to this much never
-   * hands out anything Cognito or AWS would reject as expired. A larger offset (token `iat` against
-   * the local send time) is logged once as a warning. Integer ≥ 0 and less than half of
+   * hands out anything Cognito or AWS would reject as expired. Beyond that, two extra bounds keep a
+   * slow local clock safe: a token also stops at `send time + (exp − iat) − grace`, and credentials
+   * stop earlier by the offset measured from the latest token's `iat` when Cognito's clock is ahead.
+   * An offset larger than the grace is logged once as a warning. Integer ≥ 0 and less than half of
    * `tokenDurationSeconds`. Default `300` (the service's advice).
    */
   readonly skewGraceSeconds?: number;
