@@ -136,14 +136,10 @@ export function createApp(deps: AppDeps): Express {
   const bearerOrSession = auth.authenticate('bearer', { session: false, failWithError: true }) as RequestHandler;
   const json = express.json({ limit: 4096 });
 
+  // 200 with user null when logged out, so the page's first probe is not an error.
   app.get('/me', (req, res) => {
     res.set('Cache-Control', 'no-store');
-    const user = publicUser(req.user);
-    if (user === null) {
-      sendProblem(res, problem('ERR_UNAUTHENTICATED', 401, 'Log in first.'));
-      return;
-    }
-    res.json({ user });
+    res.json({ user: publicUser(req.user) });
   });
 
   app.get('/demo/config', (_req, res) => {

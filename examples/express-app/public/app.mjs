@@ -45,7 +45,7 @@ function formatExpiry(iso) {
 }
 
 function mask(secret) {
-  return `${'•'.repeat(12)} (${secret.length} characters, hidden)`;
+  return `${'•'.repeat(10)}  hidden (${secret.length} chars)`;
 }
 
 function renderLogins(logins) {
@@ -207,10 +207,10 @@ async function start() {
   }
   try {
     const { user } = await call('GET', '/me');
-    await signedIn(user);
+    if (user === null) signedOut();
+    else await signedIn(user);
   } catch (err) {
-    if (err.code === 'ERR_UNAUTHENTICATED') signedOut();
-    else fail(err);
+    fail(err);
   }
 }
 
