@@ -8,6 +8,8 @@ export { brokerErrorHandler, toProblem } from './error-handler.js';
 export type { ErrorHandlerOptions, ProblemResponse } from './error-handler.js';
 export { GUEST_SESSION_KEY } from './guest-session.js';
 export { guestRoute } from './guest-route.js';
+export { jsonBody } from './json-body.js';
+export type { JsonBodyOptions } from './json-body.js';
 export type { GuestRouteOptions } from './guest-route.js';
 export { identityRoute } from './identity-route.js';
 export type { IdentityResponse } from './identity-route.js';

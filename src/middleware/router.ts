@@ -1,4 +1,4 @@
-import express, { type RequestHandler, type Router } from 'express';
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import type { Broker } from '../broker/types.js';
 import { afterLogin } from './after-login.js';
@@ -6,16 +6,75 @@ import { credentialsRoute } from './credentials-route.js';
 import { sameOriginOnly } from './csrf.js';
 import { brokerErrorHandler } from './error-handler.js';
 import { guestRoute } from './guest-route.js';
+import { jsonBody } from './json-body.js';
 import { identityRoute } from './identity-route.js';
 import { linkLoginRoute } from './link-login-route.js';
 import { forgetOnLogout } from './logout.js';
 import { mergeRoute, type VerifyMergeSource } from './merge-route.js';
 import { normaliseProviders } from './providers.js';
 import { createRateLimiter, type MiddlewareClock, type RateLimitOptions } from './rate-limit.js';
+import { BrokerError } from '../errors.js';
 import { assertOptionalFunction, assertRouteOptions } from './route-options.js';
 import { tokenRoute } from './token-route.js';
 import { unlinkLoginRoute } from './unlink-login-route.js';
 import type { GetUserId } from './user-id.js';
+
+interface Route {
+  readonly method: string;
+  readonly path: RegExp;
+  readonly handlers: readonly RequestHandler[];
+}
+
+/** Runs `handlers` in order; an error goes to `onError`; falling off the end goes to `next`. */
+function runChain(
+  handlers: readonly RequestHandler[],
+  onError: ErrorRequestHandler,
+  req: Request,
+  res: Response,
+  next: NextFunction,
+): void {
+  let i = 0;
+  const step = (err?: unknown): void => {
+    if (err !== undefined && err !== null && err !== 'route' && err !== 'router') {
+      void onError(err, req, res, next);
+      return;
+    }
+    const h = handlers[i++];
+    if (h === undefined || err === 'route' || err === 'router') {
+      next();
+      return;
+    }
+    try {
+      void h(req, res, step);
+    } catch (e) {
+      step(e ?? new Error('handler threw'));
+    }
+  };
+  step();
+}
+
+/** Matches the request against the routes (paths relative to the mount point, case-insensitive). */
+function dispatch(routes: readonly Route[], onError: ErrorRequestHandler, req: Request, res: Response, next: NextFunction): void {
+  const method = req.method === 'HEAD' ? 'GET' : req.method;
+  const path = req.path;
+  for (const route of routes) {
+    if (route.method !== method) continue;
+    const m = route.path.exec(path);
+    if (m === null) continue;
+    const provider = m.groups?.provider;
+    if (provider !== undefined) {
+      try {
+        req.params = { ...req.params, provider: decodeURIComponent(provider) };
+      } catch {
+        void onError(new BrokerError('ERR_BAD_REQUEST', 'The provider in the path is not valid.'), req, res, next);
+        return;
+      }
+    }
+    runChain(route.handlers, onError, req, res, next);
+    return;
+  }
+  next();
+}
 
 /** Options of {@link cognitoRouter}. */
 export interface CognitoRouterOptions {
@@ -47,8 +106,12 @@ export interface CognitoRouterOptions {
   readonly clock?: MiddlewareClock;
 }
 
-/** The router, plus the login and logout steps bound to the same options. */
-export interface CognitoRouter extends Router {
+/**
+ * The router: an Express middleware function (it dispatches its few routes itself, so the package
+ * loads no Express code at runtime and works on Express 4 and 5), plus the login and logout steps
+ * bound to the same options.
+ */
+export interface CognitoRouter extends RequestHandler {
   /** {@link afterLogin} with the router's broker, `getUserId` and logger. */
   afterLogin(): RequestHandler;
   /** {@link forgetOnLogout} with the router's broker and `getUserId`. */
@@ -66,6 +129,7 @@ export interface CognitoRouter extends Router {
  * @throws TypeError when an option is invalid.
  */
 export function cognitoRouter(options: CognitoRouterOptions): CognitoRouter {
+  if (typeof options !== 'object' || (options as unknown) === null) throw new TypeError('cognitoRouter needs options');
   assertRouteOptions(options);
   normaliseProviders(options.allowedProviders);
   assertOptionalFunction(options.verifyMergeSource, 'verifyMergeSource');
@@ -84,30 +148,41 @@ export function cognitoRouter(options: CognitoRouterOptions): CognitoRouter {
   const guestLimiter =
     limits === undefined ? undefined : createRateLimiter({ ...limits, max: (limits.max ?? 10) * 3 });
   const sameOrigin = sameOriginOnly(options.trustedOrigins === undefined ? {} : { trustedOrigins: options.trustedOrigins });
-  const json = express.json({ limit: bodyLimitBytes, type: ['application/json', 'application/*+json'], strict: true });
+  const json = jsonBody({ limitBytes: bodyLimitBytes });
   const base = { broker: options.broker, ...(options.getUserId ? { getUserId: options.getUserId } : {}), ...(options.clock ? { clock: options.clock } : {}) };
   const logins = { ...base, allowedProviders: options.allowedProviders, ...(rateLimiter ? { rateLimiter } : {}) };
 
-  const router = express.Router();
-  router.get('/credentials', credentialsRoute(base));
-  router.get('/token', tokenRoute(base));
-  router.get('/identity', identityRoute(base));
-  router.post('/logins', sameOrigin, json, linkLoginRoute(logins));
-  router.delete('/logins/:provider', sameOrigin, unlinkLoginRoute(logins));
-  router.post(
-    '/merge',
-    sameOrigin,
-    json,
-    mergeRoute({
-      ...base,
-      ...(options.verifyMergeSource ? { verifyMergeSource: options.verifyMergeSource } : {}),
-      ...(rateLimiter ? { rateLimiter } : {}),
-    }),
-  );
+  const routes: Route[] = [
+    { method: 'GET', path: /^\/credentials\/?$/i, handlers: [credentialsRoute(base)] },
+    { method: 'GET', path: /^\/token\/?$/i, handlers: [tokenRoute(base)] },
+    { method: 'GET', path: /^\/identity\/?$/i, handlers: [identityRoute(base)] },
+    { method: 'POST', path: /^\/logins\/?$/i, handlers: [sameOrigin, json, linkLoginRoute(logins)] },
+    { method: 'DELETE', path: /^\/logins\/(?<provider>[^/]+)\/?$/i, handlers: [sameOrigin, unlinkLoginRoute(logins)] },
+    {
+      method: 'POST',
+      path: /^\/merge\/?$/i,
+      handlers: [
+        sameOrigin,
+        json,
+        mergeRoute({
+          ...base,
+          ...(options.verifyMergeSource ? { verifyMergeSource: options.verifyMergeSource } : {}),
+          ...(rateLimiter ? { rateLimiter } : {}),
+        }),
+      ],
+    },
+  ];
   if (options.allowGuests === true) {
-    router.post('/guest', sameOrigin, guestRoute({ ...base, ...(guestLimiter ? { rateLimiter: guestLimiter } : {}) }));
+    routes.push({
+      method: 'POST',
+      path: /^\/guest\/?$/i,
+      handlers: [sameOrigin, guestRoute({ ...base, ...(guestLimiter ? { rateLimiter: guestLimiter } : {}) })],
+    });
   }
-  router.use(brokerErrorHandler(options.logger ? { logger: options.logger } : {}));
+  const onError = brokerErrorHandler(options.logger ? { logger: options.logger } : {});
+  const router: RequestHandler = (req, res, next) => {
+    dispatch(routes, onError, req, res, next);
+  };
 
   const loginStep = afterLogin({ ...base, ...(options.logger ? { logger: options.logger } : {}) });
   const logoutStep = forgetOnLogout(base);
