@@ -49,7 +49,8 @@ const MAX_ATTEMPTS = 4;
  *   past its validity is ever served, whatever lru-cache offers; a reader that gets such a value waits
  *   for the load instead;
  * - a failed load reaches every waiter of that flight and is never cached; a failed background
- *   refresh keeps the old entry (`noDeleteOnFetchRejection`), so the next read tries again.
+ *   refresh keeps the old entry (`noDeleteOnFetchRejection`), and the next refresh starts after a
+ *   pause (a tenth of the remaining validity, 1–10 s) rather than on every read.
  */
 export class RefreshingCache<V extends CacheEntryTimes, C extends object> {
   readonly #lru: LRUCache<string, V, C>;
@@ -57,6 +58,8 @@ export class RefreshingCache<V extends CacheEntryTimes, C extends object> {
   readonly #clock: Clock;
   /** Contexts of loads in progress: lru-cache's iterators skip keys that are loading. */
   readonly #loading = new Map<string, { readonly context: C }>();
+  /** Keys whose background refresh failed, and when the next may start (bounded like the cache). */
+  readonly #retryAt: LRUCache<string, number>;
   #hits = 0;
   #misses = 0;
   #refreshes = 0;
@@ -65,6 +68,7 @@ export class RefreshingCache<V extends CacheEntryTimes, C extends object> {
   constructor(options: RefreshingCacheOptions<V, C>) {
     const { clock, load } = options;
     this.#clock = clock;
+    this.#retryAt = new LRUCache<string, number>({ max: options.max });
     this.#lru = new LRUCache<string, V, C>({
       max: options.max,
       // Same clock for lru-cache's staleness as for our validity checks; no 1 ms caching of now().
@@ -82,7 +86,14 @@ export class RefreshingCache<V extends CacheEntryTimes, C extends object> {
         try {
           const value = await load(key, context, signal, stale);
           fetchOptions.ttl = ttlFor(value, clock.now());
+          this.#retryAt.delete(key);
           return value;
+        } catch (err) {
+          // A failed refresh of a still-valid entry: keep serving it, and pause before the next
+          // attempt so that every read during an outage or throttling does not become a call.
+          const now = clock.now();
+          if (stale !== undefined && now < stale.validUntil) this.#retryAt.set(key, now + retryDelay(stale, now));
+          throw err;
         } finally {
           if (this.#loading.get(key) === record) this.#loading.delete(key);
         }
@@ -99,6 +110,14 @@ export class RefreshingCache<V extends CacheEntryTimes, C extends object> {
    */
   async get(key: string, context: C, signal?: AbortSignal): Promise<CacheRead<V>> {
     let mustWait = false;
+    const paused = this.#retryAt.get(key);
+    if (paused !== undefined && this.#clock.now() < paused) {
+      const value = this.#lru.peek(key, { allowStale: true });
+      if (value !== undefined && this.#clock.now() < value.validUntil) {
+        this.#hits += 1;
+        return { value, hit: true };
+      }
+    }
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
       const status: LRUCache.Status<string, V, C> = {};
       let value: V | undefined;
@@ -157,6 +176,7 @@ export class RefreshingCache<V extends CacheEntryTimes, C extends object> {
   /** Drops `key` (and cancels its load: waiters read again). */
   delete(key: string): void {
     this.#loading.delete(key);
+    this.#retryAt.delete(key);
     this.#lru.delete(key);
   }
 
@@ -170,6 +190,11 @@ export class RefreshingCache<V extends CacheEntryTimes, C extends object> {
       size: this.#lru.size,
     };
   }
+}
+
+/** Pause after a failed background refresh: a tenth of the remaining validity, within 1–10 s. */
+function retryDelay(stale: CacheEntryTimes, now: number): number {
+  return Math.min(10_000, Math.max(1000, Math.floor((stale.validUntil - now) / 10)));
 }
 
 /** lru-cache ttl for a value stored at `now`: until its refresh point, at least 1 ms. */

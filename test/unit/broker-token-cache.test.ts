@@ -94,6 +94,24 @@ void describe('broker token cache', () => {
     assert.notEqual(fresh.token, first.token);
   });
 
+  void it('pauses after a failed background refresh instead of calling on every read', async () => {
+    const { broker, fake, clock } = brokerFixture();
+    const first = await broker.getToken('alice');
+    clock.advance(540_001);
+    fake.failNext(OP, sdkError('TooManyRequestsException', 'Rate exceeded'));
+    await broker.getToken('alice');
+    await settle();
+    assert.equal(fake.count(OP), 2);
+    for (let i = 0; i < 50; i += 1) assert.equal((await broker.getToken('alice')).token, first.token);
+    await settle();
+    assert.equal(fake.count(OP), 2, 'no call during the pause (a tenth of the remaining 60 s)');
+    clock.advance(5_999);
+    await broker.getToken('alice');
+    await settle();
+    assert.equal(fake.count(OP), 3, 'the refresh is tried again after the pause');
+    assert.notEqual((await broker.getToken('alice')).token, first.token);
+  });
+
   void it('makes callers wait for the new token once the old one is past exp − grace', async () => {
     const { broker, fake, clock } = brokerFixture();
     const first = await broker.getToken('alice');
