@@ -3,7 +3,7 @@ import { pino, type Logger } from 'pino';
 import { redactPaths } from '../../src/broker/log.js';
 
 /** A pino logger (with the broker's redaction paths) that writes to an in-memory array of lines. */
-export function memoryLogger(): { logger: Logger; lines: string[]; text(): string } {
+export function memoryLogger(): { logger: Logger; lines: string[]; text: () => string } {
   const lines: string[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _enc, cb) {

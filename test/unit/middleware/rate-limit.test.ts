@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { createRateLimiter } from '../../../src/middleware/index.js';
+import { isBrokerError } from '../../../src/errors.js';
+
+function manualClock(start = 1_000_000): { now(): number; advance(ms: number): void } {
+  let t = start;
+  return { now: () => t, advance: (ms) => (t += ms) };
+}
+
+void it('allows max calls per window per key, then throws ERR_RATE_LIMITED with the seconds left', () => {
+  const clock = manualClock();
+  const limiter = createRateLimiter({ max: 3, windowSeconds: 60, clock });
+  for (let i = 0; i < 3; i++) limiter.consume('alice');
+  clock.advance(15_500);
+  assert.throws(
+    () => {
+      limiter.consume('alice');
+    },
+    (err: unknown) => isBrokerError(err) && err.code === 'ERR_RATE_LIMITED' && err.status === 429 && err.retryAfterSeconds === 45,
+  );
+  limiter.consume('bob');
+  clock.advance(44_500);
+  limiter.consume('alice');
+});
+
+void it('keeps at most maxUsers windows (the least recently seen are dropped)', () => {
+  const clock = manualClock();
+  const limiter = createRateLimiter({ max: 1, windowSeconds: 60, maxUsers: 2, clock });
+  limiter.consume('a');
+  limiter.consume('b');
+  limiter.consume('c'); // evicts a
+  limiter.consume('a'); // a starts a fresh window
+  assert.throws(() => {
+    limiter.consume('c');
+  });
+});
