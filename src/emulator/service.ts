@@ -14,6 +14,8 @@ const MAX_LINKED_LOGINS = 20;
 const MAX_TAGS = 50;
 /** The OpenID token lifetime of GetOpenIdToken, and the default of GetOpenIdTokenForDeveloperIdentity. */
 const DEFAULT_TOKEN_SECONDS = 900;
+/** Most tokens kept for reuse within one second. */
+const TOKEN_CACHE_MAX = 10_000;
 const TAGS_CLAIM = 'https://aws.amazon.com/tags';
 const ROLE_ARN = /^arn:aws[\w-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 
@@ -147,6 +149,13 @@ export class CognitoIdentityService {
   readonly #pools = new Map<string, Pool>();
   readonly #identities = new Map<string, Identity>();
   #seq = 0;
+  /**
+   * Tokens signed during the current second, by claims. RS512 (PKCS#1 v1.5) signatures are
+   * deterministic, so the same claims give the same token: reusing it changes nothing on the wire
+   * and saves the RSA signature on repeated calls for one user.
+   */
+  #tokenCache = new Map<string, string>();
+  #tokenCacheSecond = -1;
   /** Operation name → handler. */
   readonly handlers: Readonly<Record<string, Handler>>;
 
@@ -378,7 +387,17 @@ export class CognitoIdentityService {
       for (const [k, v] of Object.entries(principalTags)) tags[k] = [v];
       claims[TAGS_CLAIM] = { principal_tags: tags };
     }
-    return this.#signer.sign(claims, { issuer: this.#issuer });
+    if (iat !== this.#tokenCacheSecond || this.#tokenCache.size >= TOKEN_CACHE_MAX) {
+      this.#tokenCache = new Map();
+      this.#tokenCacheSecond = iat;
+    }
+    const key = JSON.stringify(claims);
+    let token = this.#tokenCache.get(key);
+    if (token === undefined) {
+      token = this.#signer.sign(claims, { issuer: this.#issuer });
+      this.#tokenCache.set(key, token);
+    }
+    return token;
   }
 
   /**
