@@ -392,12 +392,11 @@ export class CognitoIdentityService {
       this.#tokenCacheSecond = iat;
     }
     const key = JSON.stringify(claims);
-    let token = this.#tokenCache.get(key);
-    if (token === undefined) {
-      token = this.#signer.sign(claims, { issuer: this.#issuer });
-      this.#tokenCache.set(key, token);
-    }
-    return token;
+    const cached = this.#tokenCache.get(key);
+    if (cached !== undefined) return cached;
+    const signed = this.#signer.sign(claims, { issuer: this.#issuer });
+    this.#tokenCache.set(key, signed);
+    return signed;
   }
 
   /**
