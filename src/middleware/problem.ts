@@ -71,7 +71,10 @@ export function sendProblem(res: Response, body: Problem, headers: ProblemHeader
     res.set('Retry-After', String(seconds));
   }
   if (body.status === 401) {
-    res.set('WWW-Authenticate', headers.wwwAuthenticate ?? 'Bearer realm="aws"');
+    // Keep a challenge an authentication step already set (passport sets the strategy's own).
+    const existing = res.getHeader('WWW-Authenticate');
+    if (headers.wwwAuthenticate !== undefined) res.set('WWW-Authenticate', headers.wwwAuthenticate);
+    else if (existing === undefined) res.set('WWW-Authenticate', 'Bearer realm="aws"');
   }
   res.type(PROBLEM_CONTENT_TYPE);
   res.send(JSON.stringify(body));

@@ -264,6 +264,7 @@ void describe('example app /aws routes on the emulator', () => {
       assert.equal(guest.status, 200, guest.text);
       const bad = await request(s.app).get('/aws/token').set('Authorization', 'Bearer not-a-real-token');
       assertProblem(bad, 401, 'ERR_UNAUTHENTICATED');
+      assert.equal(bad.headers['www-authenticate'], 'Bearer realm="aws", error="invalid_token"');
       assertProblem(await request(s.app).post('/api/tokens').send({ username: 'alice', password: 'nope' }), 401, 'ERR_UNAUTHENTICATED');
     }));
 
