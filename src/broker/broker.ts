@@ -554,6 +554,7 @@ export function createBroker(options: BrokerOptions): Broker {
       }
       return withIdentity('linkLogin', userId, async (token) => {
         const tags = tagsFor(userId);
+        const sentAt = clock.now();
         const out = await upstream({ operation: OP.token, providerToken: true }, (abortSignal) =>
           cognito().send(
             new GetOpenIdTokenForDeveloperIdentityCommand(
@@ -563,6 +564,8 @@ export function createBroker(options: BrokerOptions): Broker {
           ),
         );
         invalidate('linkLogin', [userId], [token.identityId, out.IdentityId]);
+        // The link answers with a fresh token for the identity as it is now: keep it.
+        tokens.set(tokenKey(userId, tags), tokenEntry(userId, out, sentAt));
         return describe(out.IdentityId ?? token.identityId);
       });
     },

@@ -22,8 +22,10 @@ void describe('broker account operations', () => {
     });
     assert.equal(d.identityId, t.identityId);
     assert.ok(d.logins.includes(FB));
+    const after = await broker.getToken('alice');
+    assert.notEqual(after.token, t.token, 'the old token was dropped');
+    assert.equal(fake.count(TOKEN), 2, 'the token the link returned is reused');
     await broker.getCredentials('alice');
-    assert.equal(fake.count(TOKEN), 3, 'the token was dropped');
     assert.equal(fake.count(CREDS), 2, 'the credentials were dropped');
   });
 

@@ -208,6 +208,33 @@ void describe('broker token cache', () => {
     assert.equal(fake.count(OP), 1);
   });
 
+  void it('does not cache a load that was in flight when the user was forgotten', async () => {
+    const { broker, fake } = brokerFixture();
+    const release = fake.hold(OP);
+    const p = broker.getToken('alice');
+    await settle();
+    broker.forgetUser('alice');
+    await settle();
+    release();
+    const t = await p;
+    assert.equal(fake.count(OP), 2, 'the waiter read again after the drop');
+    assert.equal((await broker.getToken('alice')).token, t.token);
+    assert.equal(fake.count(OP), 2);
+  });
+
+  void it('starts refreshing short-lived tokens no earlier than half their servable life', async () => {
+    const { broker, fake, clock } = brokerFixture({ tokenDurationSeconds: 100, skewGraceSeconds: 10, refreshAheadSeconds: 60 });
+    await broker.getToken('alice'); // servable 90 s; refresh-ahead would say 30 s, the floor says 45 s
+    clock.advance(45_000);
+    await broker.getToken('alice');
+    await settle();
+    assert.equal(fake.count(OP), 1);
+    clock.advance(1);
+    await broker.getToken('alice');
+    await settle();
+    assert.equal(fake.count(OP), 2);
+  });
+
   void it('refuses an empty or over-long user id without calling Cognito', async () => {
     const { broker, fake } = brokerFixture();
     for (const bad of ['', 'x'.repeat(1025), 42]) {
