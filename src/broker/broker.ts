@@ -171,9 +171,9 @@ export function createBroker(options: BrokerOptions): Broker {
       log.debug({ operation, durationMs: Math.round(performance.now() - started) }, 'cognito call');
       return out;
     } catch (err) {
-      const durationMs = Math.round(performance.now() - started);
+      const elapsedMs = Math.round(performance.now() - started);
       if (controller.signal.aborted && controller.signal.reason !== timeoutReason) {
-        log.debug({ operation, durationMs }, 'cognito call cancelled');
+        log.debug({ operation, durationMs: elapsedMs }, 'cognito call cancelled');
         throw err;
       }
       upstreamErrors[operation] = (upstreamErrors[operation] ?? 0) + 1;
@@ -186,7 +186,7 @@ export function createBroker(options: BrokerOptions): Broker {
           : toBrokerError(err, context);
       const fields = {
         operation,
-        durationMs,
+        durationMs: elapsedMs,
         code: mapped.code,
         errorName: upstreamErrorName(mapped),
         retryable: mapped.retryable,
