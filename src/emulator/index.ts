@@ -1,3 +1,29 @@
+/**
+ * An offline Amazon Cognito Identity service (`cognito-identity-broker/emulator`) that the AWS SDK
+ * and CLI talk to with an endpoint override: all 23 operations over AWS JSON 1.1, validated against
+ * the service model, with RS512 tokens (`/.well-known/jwks_uri`) and STS-shaped credentials.
+ *
+ * Behaviour worth knowing (where the real service is undocumented, the emulator picks one rule):
+ * - Developer operations need a SigV4 `Authorization` header (strict mode verifies it); GetId,
+ *   GetOpenIdToken, GetCredentialsForIdentity and UnlinkIdentity are unsigned.
+ * - Public provider logins (`graph.facebook.com`, …) are accepted only with tokens minted by
+ *   {@link RunningEmulator.mintProviderToken} for the app id the pool configured.
+ * - UnlinkIdentity authenticates with `Logins` holding either the provider token of a login linked
+ *   to the identity, or a Cognito OpenID token for the identity under `cognito-identity.amazonaws.com`.
+ *   Removing a provider that is not linked is a no-op; the developer provider is removed only with
+ *   UnlinkDeveloperIdentity (InvalidParameterException otherwise).
+ * - MergeDeveloperIdentities moves every login of the source identity (developer users and public
+ *   logins) to the destination and disables the source; different users of one public provider
+ *   on both sides give ResourceConflictException.
+ * - An identity whose last login is unlinked is disabled: "Access to Identity '…' is forbidden.".
+ * - More than 20 linked logins give LimitExceededException; more than 50 tags, or `aws:` tag keys,
+ *   InvalidParameterException; DeleteIdentities reports unknown ids with ErrorCode `AccessDenied`.
+ * - GetCredentialsForIdentity: CustomRoleArn must be the pool's role for the identity's kind or a
+ *   role of a role mapping (or a `cognito:roles` claim), else NotAuthorizedException. Rules mappings
+ *   are looked up by the providers in the token's `amr` (the developer provider for developer
+ *   identities) and match on the token's claims and principal tags. The SessionToken embeds the
+ *   role: read it with {@link describeSessionToken}.
+ */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { handleControl, type ControlApi } from './control.js';
@@ -5,7 +31,7 @@ import { FaultController } from './faults.js';
 import { createRequestHandler } from './server.js';
 import { CognitoIdentityService, type PoolRecord, type ServiceSnapshot } from './service.js';
 import { readStateFile, StateFileWriter } from './state-file.js';
-import { mintProviderToken, TokenSigner } from './tokens.js';
+import { cognitoIssuer, mintProviderToken, TokenSigner } from './tokens.js';
 import type { EmulatorClock, EmulatorOptions, PoolInfo, RunningEmulator, SeedPool } from './types.js';
 
 export type {
@@ -184,6 +210,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       faults,
       now,
       jwks: () => signer.jwks(),
+      issuer: cognitoIssuer(region),
       ...(options.strictSigV4 === undefined ? {} : { strictSigV4: options.strictSigV4 }),
       ...(options.controlEndpoint === false ? {} : { control: (req, res) => handleControl(req, res, controlApi) }),
     },

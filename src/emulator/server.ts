@@ -13,7 +13,6 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 
 const JSON_11 = 'application/x-amz-json-1.1';
 const TARGET_PREFIX = `${MODEL.targetPrefix}.`;
-const COGNITO_ISSUER_URL = 'https://cognito-identity.amazonaws.com';
 
 /** What the request handler needs. */
 export interface ServerDeps {
@@ -26,6 +25,8 @@ export interface ServerDeps {
   readonly now: () => number;
   /** The JWKS served at `/.well-known/jwks_uri`. */
   readonly jwks: () => unknown;
+  /** The `iss` of the emulator's tokens, served in the discovery document. */
+  readonly issuer: string;
   /** Handles `/__emulator/*`; when absent those paths are 404. */
   readonly control?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 }
@@ -198,7 +199,7 @@ export function createRequestHandler(deps: ServerDeps, endpoint: () => string): 
     } else if (req.method === 'GET' && path === '/.well-known/openid-configuration') {
       const base = hostOf(req, endpoint());
       const doc = {
-        issuer: COGNITO_ISSUER_URL,
+        issuer: deps.issuer,
         jwks_uri: `${base}/.well-known/jwks_uri`,
         authorization_endpoint: `${base}/authorize`,
         response_types_supported: ['id_token'],

@@ -410,7 +410,7 @@ export class CognitoIdentityService {
       if (owner !== undefined && owner !== ident.id) {
         throw new ServiceError(
           'DeveloperUserAlreadyRegisteredException',
-          'The developer user identifier is already registered with a different identity.',
+          'The provided developer user identifier is already registered with Cognito under a different identity ID.',
         );
       }
       if (owner === undefined) added += 1;

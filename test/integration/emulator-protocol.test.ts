@@ -150,6 +150,30 @@ void describe('emulator: options and lifecycle', () => {
     }
   });
 
+  void it('uses the China Logins key and issuer in cn regions', async () => {
+    const emu = await startEmulator({ region: 'cn-north-1', seed: [{ name: 'p', developerProviderName: DEV_PROVIDER }] });
+    const client = new CognitoIdentity({ endpoint: emu.endpoint, region: 'cn-north-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, maxAttempts: 1 });
+    try {
+      const t = await client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: emu.pools[0]!.identityPoolId, Logins: { [DEV_PROVIDER]: 'u' } });
+      const claims = JSON.parse(Buffer.from(t.Token!.split('.')[1]!, 'base64url').toString()) as { iss: string };
+      assert.equal(claims.iss, 'https://cognito-identity.cn-north-1.amazonaws.com.cn');
+      const creds = await client.getCredentialsForIdentity({
+        IdentityId: t.IdentityId!,
+        Logins: { 'cognito-identity.cn-north-1.amazonaws.com.cn': t.Token! },
+      });
+      assert.match(creds.Credentials!.AccessKeyId!, /^ASIA/);
+      await assert.rejects(
+        client.getCredentialsForIdentity({ IdentityId: t.IdentityId!, Logins: { 'cognito-identity.amazonaws.com': t.Token! } }),
+        { name: 'NotAuthorizedException' },
+      );
+      const conf = (await (await fetch(`${emu.endpoint}/.well-known/openid-configuration`)).json()) as { issuer: string };
+      assert.equal(conf.issuer, 'https://cognito-identity.cn-north-1.amazonaws.com.cn');
+    } finally {
+      client.destroy();
+      await emu.stop();
+    }
+  });
+
   void it('does not serve the control endpoint when disabled', async () => {
     const emu = await startEmulator({ controlEndpoint: false });
     try {
