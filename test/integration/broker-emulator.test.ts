@@ -2,7 +2,7 @@
 // emulator's per-operation call counters.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { CognitoIdentityClient, GetCredentialsForIdentityCommand } from '@aws-sdk/client-cognito-identity';
+import { CognitoIdentityClient, GetCredentialsForIdentityCommand, ListIdentityPoolsCommand } from '@aws-sdk/client-cognito-identity';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
 import { createBroker, isBrokerError, type Broker, type BrokerOptions } from '../../src/index.js';
 import { captureLogs } from '../helpers/broker-log-capture.js';
@@ -308,6 +308,35 @@ void describe('broker against the emulator', () => {
       // Another user cannot take it over as a "guest".
       const takeover = await rejectionOf(broker.upgradeGuest('mallory', guest.identityId));
       assert.ok(isBrokerError(takeover) && takeover.code === 'ERR_FORBIDDEN');
+    } finally {
+      await f.stop();
+    }
+  });
+
+  void it('gives server code an SDK credential provider that acts as the user, from the same cache', async () => {
+    const f = await fixture();
+    try {
+      const broker = f.broker();
+      const c = await broker.getCredentials('erin');
+      remember(c.secretAccessKey, c.sessionToken);
+      const provider = broker.credentialProvider('erin');
+      const client = new CognitoIdentityClient({
+        region: f.emu.region,
+        endpoint: f.emu.endpoint,
+        credentials: provider,
+        maxAttempts: 1,
+      });
+      try {
+        for (let i = 0; i < 5; i += 1) {
+          const out = await client.send(new ListIdentityPoolsCommand({ MaxResults: 10 }));
+          assert.ok((out.IdentityPools ?? []).some((p) => p.IdentityPoolId === f.poolId));
+        }
+        const resolved = await client.config.credentials();
+        assert.equal(resolved.accessKeyId, c.accessKeyId);
+        assert.equal(f.emu.counters()[CREDS], 1, 'the provider is served from the broker cache');
+      } finally {
+        client.destroy();
+      }
     } finally {
       await f.stop();
     }
