@@ -88,6 +88,23 @@ void describe('emulator: identity pools, tags and principal tags', () => {
     assert.equal(tooMany.name, 'InvalidParameterException');
   });
 
+  void it('answers LimitExceededException past 1000 pools in the account', async () => {
+    const own = await setup();
+    try {
+      await Promise.all(
+        Array.from({ length: 10 }, async (_, w) => {
+          for (let i = 0; i < 100; i++) {
+            await own.client.createIdentityPool({ IdentityPoolName: `p${w}-${i}`, AllowUnauthenticatedIdentities: false });
+          }
+        }),
+      );
+      const err = await rejection(own.client.createIdentityPool({ IdentityPoolName: 'one too many', AllowUnauthenticatedIdentities: false }));
+      assert.equal(err.name, 'LimitExceededException');
+    } finally {
+      await own.stop();
+    }
+  });
+
   void it('lists pools with opaque NextTokens', async () => {
     const names = ['l-a', 'l-b', 'l-c', 'l-d', 'l-e'];
     const ids: string[] = [];

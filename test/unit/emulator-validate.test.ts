@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { MODEL } from '../../src/emulator/model.js';
 import { SerializationError, Validator, validationMessage } from '../../src/emulator/validate.js';
 
 const v = new Validator();
@@ -90,5 +91,20 @@ void describe('emulator validation messages', () => {
     assert.throws(() => v.validate('ListIdentityPoolsInput', { MaxResults: '5' }), SerializationError);
     assert.throws(() => v.validate('GetIdInput', { IdentityPoolId: 5 }), SerializationError);
     assert.throws(() => v.validate('GetIdInput', { IdentityPoolId: 'a:1', Logins: ['x'] }), SerializationError);
+  });
+});
+
+void describe('emulator service model', () => {
+  void it('holds the 23 operations, with exactly the four public ones unsigned', () => {
+    assert.equal(Object.keys(MODEL.operations).length, 23);
+    const publicOps = Object.entries(MODEL.operations)
+      .filter(([, op]) => op.public)
+      .map(([name]) => name)
+      .sort();
+    assert.deepEqual(publicOps, ['GetCredentialsForIdentity', 'GetId', 'GetOpenIdToken', 'UnlinkIdentity']);
+    assert.equal(MODEL.targetPrefix, 'AWSCognitoIdentityService');
+    for (const op of Object.values(MODEL.operations)) {
+      if (op.input !== null) assert.ok(MODEL.shapes[op.input], op.input);
+    }
   });
 });
