@@ -49,3 +49,26 @@ void it('the mobile-client example fails clearly on a wrong password', async () 
     await stack.stop();
   }
 });
+
+void it('the mobile-client example keeps its guest identity when it logs in with guestIdentityId', async () => {
+  const stack = await startStack();
+  const { server, url } = await listen(stack);
+  try {
+    const guest = await fetch(`${url}/aws/guest`, { method: 'POST' });
+    assert.equal(guest.status, 200);
+    const { identityId: guestId } = (await guest.json()) as { identityId: string };
+    const c = await runMobileClient({
+      appUrl: url,
+      username: 'bob',
+      password: 'bob-demo-pass',
+      cognitoEndpoint: stack.emulator.endpoint,
+      guestIdentityId: guestId,
+    });
+    assert.equal(c.identityId, guestId);
+    assert.equal((await stack.broker.getToken('user-bob')).identityId, guestId);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    await stack.stop();
+  }
+});
