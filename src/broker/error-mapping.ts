@@ -74,6 +74,24 @@ export function validationMember(message: string): string {
   return /\bat '([\w.]+)'/.exec(message)?.[1] ?? '';
 }
 
+/** `Value '<anything>' at '<member>'` in a validation message: the value may be a token or a user id. */
+const QUOTED_VALUE = /Value '[\s\S]*?' at '/g;
+
+/**
+ * Removes the values Cognito quotes in validation messages (`Value '<value>' at 'logins'`) from an
+ * upstream error's `message` and `stack`, in place, so that logging the error — pino's `err`
+ * serializer prints the whole `cause` chain — cannot leak a token, a `Logins` map or a user id.
+ * The member names stay. Returns `err`.
+ */
+export function scrubUpstreamError<E>(err: E): E {
+  if (!(err instanceof Error) || !err.message.includes("Value '")) return err;
+  const original = err.message;
+  const scrubbed = original.replace(QUOTED_VALUE, "Value '***' at '");
+  err.message = scrubbed;
+  if (typeof err.stack === 'string') err.stack = err.stack.split(original).join(scrubbed);
+  return err;
+}
+
 /** Whether a Cognito message says the identity was disabled or is forbidden (merged away). */
 export function saysIdentityDisabled(message: string): boolean {
   return /\bforbidden\b|\bdisabled\b/i.test(message);
@@ -99,7 +117,8 @@ function misconfigured(err: unknown): BrokerError {
 /**
  * Maps anything an upstream Cognito call threw (an SDK service exception, a network error, a
  * timeout) to a {@link BrokerError}, keeping the original as `cause`. The one place that decides
- * codes; messages are generic and never contain the SDK's message, which may quote a value.
+ * codes; messages are generic and never contain the SDK's message, which may quote a value (and the
+ * quoted values are scrubbed from the cause too, see {@link scrubUpstreamError}).
  *
  * | Cognito / transport | code | status | retryable |
  * |---|---|---|---|
@@ -127,7 +146,7 @@ function misconfigured(err: unknown): BrokerError {
  */
 export function toBrokerError(err: unknown, context: UpstreamErrorContext): BrokerError {
   if (isBrokerError(err)) return err;
-  const s = shape(err);
+  const s = shape(scrubUpstreamError(err));
   const name = str(s.name);
   const message = str(s.message);
   const httpStatus = typeof s.$metadata?.httpStatusCode === 'number' ? s.$metadata.httpStatusCode : 0;

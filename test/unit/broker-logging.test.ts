@@ -94,6 +94,23 @@ void describe('broker logging and clock skew', () => {
     assert.ok(logs.lines().length > 10, 'the scenario did log');
   });
 
+  void it('scrubs quoted values from the cause, so logging the error with pino’s err serializer is safe', async () => {
+    const { broker, fake } = brokerFixture();
+    const token = (await broker.getToken('alice')).token;
+    fake.failNext(
+      'UnlinkIdentity',
+      sdkError('ValidationException', `1 validation error detected: Value '{cognito-identity.amazonaws.com=${token}}' at 'logins' failed to satisfy constraint`),
+    );
+    const err = await rejectionOf(broker.unlinkLogin('alice', 'graph.facebook.com'));
+    assert.ok(isBrokerError(err));
+    const lines: string[] = [];
+    const app = pino({}, { write: (s: string) => { lines.push(s); } });
+    app.error({ err }, 'request failed');
+    const text = lines.join('');
+    assert.ok(!text.includes(token), 'no token in the serialized error chain');
+    assert.match(text, /at 'logins'/, 'the member name stays');
+  });
+
   void it('exports redaction paths that hide tokens, logins and secrets in an app’s own logs', () => {
     const lines: string[] = [];
     const app = pino(
