@@ -1,0 +1,147 @@
+// The server under test, in its own process: the example app (session + passport + cognitoRouter)
+// with a real broker, talking to the emulator process over HTTP with the real SDK (or, for the
+// 100,000-user figures, to an in-process fake that returns real-sized payloads). It adds one
+// baseline route at the Cognito router's mount point, `/aws/baseline`, so that both routes run
+// through exactly the same middleware (session, passport, the bearer check) and differ only in the
+// handler.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CognitoIdentityClient } from '@aws-sdk/client-cognito-identity';
+import type { Express, NextFunction, Request, Response } from 'express';
+import { createApp } from '../examples/express-app/app.js';
+import type { DemoUser } from '../examples/express-app/users.js';
+import { createBroker } from '../src/broker/broker.js';
+import type { CognitoSendClient } from '../src/broker/options.js';
+import { offsetClock } from './lib/clock.js';
+import { fakeCognito } from './lib/fake-cognito.js';
+import { serveParent } from './lib/ipc.js';
+import { BASELINE_PATH, userId, userName, userPassword } from './lib/users.js';
+
+/** How the orchestrator configures this process (JSON in argv[2]). */
+export interface AppServerConfig {
+  /** App accounts `user0…user{n-1}`, password `pw-{i}`. */
+  readonly users: number;
+  /** The emulator to talk to, or `fake` for the in-process fake. */
+  readonly upstream: { readonly endpoint: string; readonly region: string } | 'fake';
+  readonly identityPoolId: string;
+  readonly developerProviderName: string;
+  /** Broker cache bound. Default the broker's. */
+  readonly cacheMax?: number;
+}
+
+
+const config = JSON.parse(process.argv[2] ?? '{}') as AppServerConfig;
+const clock = offsetClock();
+
+let client: CognitoSendClient & { destroy?: () => void };
+let fakeCounters: (() => Record<string, number>) | undefined;
+if (config.upstream === 'fake') {
+  const fake = fakeCognito({ clock, identityPoolId: config.identityPoolId, developerProviderName: config.developerProviderName });
+  client = fake.client;
+  fakeCounters = fake.counters;
+} else {
+  // What createBroker builds by default (adaptive retries, 3 attempts), pointed at the emulator.
+  client = new CognitoIdentityClient({
+    region: config.upstream.region,
+    endpoint: config.upstream.endpoint,
+    credentials: { accessKeyId: 'AKIDEXAMPLEDEVELOPER', secretAccessKey: 'emulator-developer-secret' },
+    retryMode: 'adaptive',
+    maxAttempts: 3,
+  });
+}
+
+const broker = createBroker({
+  identityPoolId: config.identityPoolId,
+  developerProviderName: config.developerProviderName,
+  client,
+  clock,
+  ...(config.cacheMax === undefined ? {} : { cache: { max: config.cacheMax } }),
+});
+
+const users: DemoUser[] = [];
+for (let i = 0; i < config.users; i++) {
+  users.push({ id: userId(i), username: userName(i), name: `Bench User ${i}`, password: userPassword(i) });
+}
+const app: Express = createApp({ broker, sessionSecret: 'bench-session-secret-0123456789', users, allowGuests: false });
+
+// The baseline: a body the size and shape of GET /credentials, behind the same session, passport
+// and router. The sizes come from a real credentials response at the first request.
+let baselineBody: Record<string, string> | undefined;
+function baseline(req: Request, res: Response): void {
+  if (req.user === undefined) {
+    res.status(401).end();
+    return;
+  }
+  res.set('Cache-Control', 'no-store');
+  res.json(baselineBody);
+}
+
+// The Cognito router's layer (it carries afterLogin/logout) gets a wrapper that answers the baseline
+// path itself and hands everything else to the router: one string comparison on the measured path.
+interface Layer {
+  handle: unknown;
+}
+type Handle = (req: Request, res: Response, next: NextFunction) => void;
+const appStack = (app as unknown as { router: { stack: Layer[] } }).router.stack;
+const awsLayer = appStack.find((l) => typeof (l.handle as { afterLogin?: unknown }).afterLogin === 'function');
+if (awsLayer === undefined) throw new Error('the example app no longer mounts cognitoRouter: update bench/app-server.ts');
+const aws = awsLayer.handle as Handle;
+awsLayer.handle = function awsWithBaseline(req: Request, res: Response, next: NextFunction): void {
+  if (req.path === BASELINE_PATH && req.method === 'GET') baseline(req, res);
+  else aws(req, res, next);
+};
+
+const server = createServer(app);
+server.keepAliveTimeout = 65_000;
+await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+const { port } = server.address() as AddressInfo;
+
+/** What `stats` returns. */
+export interface AppServerStats {
+  readonly broker: ReturnType<typeof broker.stats>;
+  readonly fake?: Record<string, number>;
+  readonly heapUsed: number;
+}
+
+serveParent(
+  {
+    setClockOffset: (ms: number) => {
+      clock.setOffset(ms);
+    },
+    stats: (): AppServerStats => ({
+      broker: broker.stats(),
+      ...(fakeCounters === undefined ? {} : { fake: fakeCounters() }),
+      heapUsed: process.memoryUsage().heapUsed,
+    }),
+    setBaselineBody: (body: Record<string, string>) => {
+      baselineBody = Object.fromEntries(Object.entries(body).map(([k, v]) => [k, 'x'.repeat(v.length)]));
+    },
+    /** Drops every cached entry of users [from, to): cold caches with sessions kept. */
+    forget: ({ from, to }: { from: number; to: number }) => {
+      for (let i = from; i < to; i++) broker.forgetUser(userId(i));
+    },
+    /** Caches credentials of users [from, to) directly through the broker, `concurrency` at a time. */
+    fill: async ({ from, to, concurrency }: { from: number; to: number; concurrency: number }) => {
+      let next = from;
+      const worker = async (): Promise<void> => {
+        while (next < to) {
+          const i = next++;
+          await broker.getCredentials(userId(i));
+        }
+      };
+      await Promise.all(Array.from({ length: concurrency }, worker));
+    },
+    gc: () => {
+      const gc = (globalThis as { gc?: () => void }).gc;
+      gc?.();
+      return process.memoryUsage().heapUsed;
+    },
+    stop: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+      (client as { destroy?: () => void }).destroy?.();
+      setTimeout(() => process.exit(0), 20);
+    },
+  },
+  { port },
+);

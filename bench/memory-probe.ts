@@ -1,0 +1,89 @@
+// The memory figure, in a child started with --expose-gc: a broker over the real-sized fake Cognito,
+// filled with N users' tokens and credentials; heap after full GC, per user.
+import { createBroker } from '../src/broker/broker.js';
+import { offsetClock } from './lib/clock.js';
+import { fakeCognito } from './lib/fake-cognito.js';
+import { serveParent } from './lib/ipc.js';
+import { userId } from './lib/users.js';
+
+/** What `run` reports. */
+export interface MemoryReport {
+  readonly users: number;
+  readonly max: number;
+  readonly heapBefore: number;
+  readonly heapAfter: number;
+  readonly bytesPerUser: number;
+  /** Characters of one user's token and credential strings (the payload). */
+  readonly payloadChars: number;
+  readonly tokenChars: number;
+  readonly sessionTokenChars: number;
+  /** Largest size either cache reached while filling past `max`. */
+  readonly largestSize: number;
+  readonly evictions: number;
+  readonly upstreamCalls: Record<string, number>;
+}
+
+const POOL = 'us-east-1:0f0e0d0c-0b0a-4999-8888-777766665555';
+const PROVIDER = 'login.bench.app';
+
+function fullGc(): number {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) throw new Error('run with --expose-gc');
+  for (let i = 0; i < 3; i++) gc();
+  return process.memoryUsage().heapUsed;
+}
+
+async function run({ users, extra }: { users: number; extra: number }): Promise<MemoryReport> {
+  const clock = offsetClock();
+  const fake = fakeCognito({ clock, identityPoolId: POOL, developerProviderName: PROVIDER });
+  const broker = createBroker({ identityPoolId: POOL, developerProviderName: PROVIDER, client: fake.client, clock, cache: { max: users } });
+  // Warm the code paths (and their lazily built structures) with one user, then forget it.
+  const sample = await broker.getCredentials('warm-up-user');
+  const token = await broker.getToken('warm-up-user');
+  broker.forgetUser('warm-up-user');
+  const heapBefore = fullGc();
+  let largestSize = 0;
+  const fill = async (from: number, to: number): Promise<void> => {
+    let next = from;
+    const worker = async (): Promise<void> => {
+      while (next < to) {
+        const i = next++;
+        await broker.getCredentials(userId(i));
+        if (i % 1000 === 0) {
+          const s = broker.stats();
+          largestSize = Math.max(largestSize, s.tokens.size, s.credentials.size);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 64 }, worker));
+  };
+  await fill(0, users);
+  const heapAfter = fullGc();
+  await fill(users, users + extra);
+  const s = broker.stats();
+  largestSize = Math.max(largestSize, s.tokens.size, s.credentials.size);
+  return {
+    users,
+    max: users,
+    heapBefore,
+    heapAfter,
+    bytesPerUser: (heapAfter - heapBefore) / users,
+    payloadChars:
+      token.token.length + token.identityId.length + sample.accessKeyId.length + sample.secretAccessKey.length + sample.sessionToken.length,
+    tokenChars: token.token.length,
+    sessionTokenChars: sample.sessionToken.length,
+    largestSize,
+    evictions: s.tokens.evictions + s.credentials.evictions,
+    upstreamCalls: { ...s.upstreamCalls },
+  };
+}
+
+serveParent(
+  {
+    run,
+    stop: () => {
+      setTimeout(() => process.exit(0), 20);
+    },
+  },
+  { pid: process.pid },
+);

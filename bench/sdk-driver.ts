@@ -1,0 +1,71 @@
+// The emulator figure's client, in its own process (run with --cpu-prof): the real AWS SDK calling
+// GetOpenIdTokenForDeveloperIdentity, then GetCredentialsForIdentity, as fast as `concurrency` allows.
+import { performance } from 'node:perf_hooks';
+import {
+  CognitoIdentityClient,
+  GetCredentialsForIdentityCommand,
+  GetOpenIdTokenForDeveloperIdentityCommand,
+} from '@aws-sdk/client-cognito-identity';
+import type { EmulatorReady } from './emulator-server.js';
+import { serveParent } from './lib/ipc.js';
+
+/** One phase: calls per second and its bounds on the monotonic clock (µs, as in .cpuprofile files). */
+export interface DriverPhase {
+  readonly calls: number;
+  readonly seconds: number;
+  readonly callsPerSecond: number;
+  readonly startUs: number;
+  readonly endUs: number;
+}
+
+const monoUs = (): number => Number(process.hrtime.bigint() / 1000n);
+
+async function run({ emulator, seconds, concurrency }: { emulator: EmulatorReady; seconds: number; concurrency: number }) {
+  const client = new CognitoIdentityClient({
+    region: emulator.region,
+    endpoint: emulator.endpoint,
+    credentials: { accessKeyId: 'AKIDEXAMPLEDEVELOPER', secretAccessKey: 'emulator-developer-secret' },
+    maxAttempts: 1,
+  });
+  const tokens: { id: string; token: string }[] = [];
+  const phase = async (call: (i: number) => Promise<void>, warmUpSeconds: number): Promise<DriverPhase> => {
+    let n = 0;
+    let stopAt = performance.now() + warmUpSeconds * 1000;
+    const loop = async (): Promise<void> => {
+      while (performance.now() < stopAt) await call(n++);
+    };
+    await Promise.all(Array.from({ length: concurrency }, loop));
+    n = 0;
+    const startUs = monoUs();
+    const t0 = performance.now();
+    stopAt = t0 + seconds * 1000;
+    await Promise.all(Array.from({ length: concurrency }, loop));
+    const elapsed = (performance.now() - t0) / 1000;
+    return { calls: n, seconds: elapsed, callsPerSecond: n / elapsed, startUs, endUs: monoUs() };
+  };
+  const openId = await phase(async (i) => {
+    const out = await client.send(
+      new GetOpenIdTokenForDeveloperIdentityCommand({
+        IdentityPoolId: emulator.identityPoolId,
+        Logins: { [emulator.developerProviderName]: `driver-user-${i % 5000}` },
+      }),
+    );
+    if (tokens.length < 5000) tokens.push({ id: out.IdentityId!, token: out.Token! });
+  }, 1);
+  const credentials = await phase(async (i) => {
+    const t = tokens[i % tokens.length]!;
+    await client.send(new GetCredentialsForIdentityCommand({ IdentityId: t.id, Logins: { 'cognito-identity.amazonaws.com': t.token } }));
+  }, 1);
+  client.destroy();
+  return { openId, credentials };
+}
+
+serveParent(
+  {
+    run,
+    stop: () => {
+      setTimeout(() => process.exit(0), 20);
+    },
+  },
+  { pid: process.pid },
+);
