@@ -183,6 +183,11 @@ void describe('example app /aws routes on the emulator', () => {
       assert.deepEqual(merged.body, { identityId: a.identityId });
       const again = await login(s, 'alice.work', 'alice-work-pass');
       assert.equal(again.identityId, a.identityId);
+      // An account that never had an identity is merged too (it gets one, then it is merged).
+      assert.equal(await s.broker.lookupIdentity('user-bob'), null);
+      const fresh = await a.agent.post('/aws/merge').send({ username: 'bob', password: 'bob-demo-pass' });
+      assert.equal(fresh.status, 200, fresh.text);
+      assert.equal((await s.broker.getToken('user-bob')).identityId, a.identityId);
     }));
 
   void it('never reaches another user’s identity through body, query, headers or a presented guest id', () =>

@@ -104,3 +104,39 @@ void it('logs in, gets credentials, links and unlinks a login, and logs out in C
     await context.close();
   }
 });
+
+void it('keeps a guest identity at sign-in and merges a second account in Chromium', { timeout: 90_000 }, async () => {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  try {
+    await page.goto(baseUrl + '/');
+    await page.click('#guest-button');
+    await page.locator('#status', { hasText: 'Guest credentials issued.' }).waitFor();
+    const guestId = await page.locator('#guest-identity-id').innerText();
+    assert.match(guestId, /^us-east-1:[0-9a-f-]+$/);
+
+    await page.fill('#username', 'bob');
+    await page.fill('#password', 'bob-demo-pass');
+    await page.click('#login-button');
+    await page.locator('#identity-id', { hasText: guestId }).waitFor();
+    assert.equal((await stack.broker.getToken('user-bob')).identityId, guestId);
+
+    // alice.work has never used the app: the merge gives it an identity and merges that.
+    assert.equal(await stack.broker.lookupIdentity('user-alice-work'), null);
+    await page.fill('#merge-username', 'alice.work');
+    await page.fill('#merge-password', 'alice-work-pass');
+    await page.click('#merge-button');
+    await page.locator('#status', { hasText: 'Merged' }).waitFor();
+    assert.equal(await page.locator('#status').getAttribute('class'), 'status');
+    assert.equal((await stack.broker.getToken('user-alice-work')).identityId, guestId);
+    await page.screenshot({ path: join(ARTIFACTS, 'browser-merged.png'), fullPage: true });
+
+    await page.fill('#merge-username', 'alice');
+    await page.fill('#merge-password', 'wrong-password');
+    await page.click('#merge-button');
+    await page.locator('#status.error', { hasText: 'ERR_FORBIDDEN' }).waitFor();
+  } finally {
+    await context.close();
+  }
+});
