@@ -21,7 +21,6 @@ const BROKER_METHODS = [
   'describeIdentity',
   'getGuestCredentials',
   'upgradeGuest',
-  'lookupUsers',
   'forgetUser',
 ] as const;
 
