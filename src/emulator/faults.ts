@@ -146,12 +146,17 @@ export class FaultController {
     this.#counters = Object.create(null) as Record<string, number>;
   }
 
+  /** Counts a call of `op` that is answered before faults apply (refused authentication). */
+  count(op: string): void {
+    this.#counters[op] = (this.#counters[op] ?? 0) + 1;
+  }
+
   /**
    * Counts a call of `op`, decides its fate at arrival time `nowMs`, waits any configured latency,
    * then returns the error to answer with, or null to serve the call normally.
    */
   async apply(op: string, nowMs: number = this.#clock.now()): Promise<InjectedError | null> {
-    this.#counters[op] = (this.#counters[op] ?? 0) + 1;
+    this.count(op);
     let latency = 0;
     let result: InjectedError | null = null;
     for (const key of [op, ALL_OPERATIONS]) {

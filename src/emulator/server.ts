@@ -127,17 +127,20 @@ export function createRequestHandler(deps: ServerDeps, endpoint: () => string): 
       sendError(res, 400, 'SerializationException', `Unsupported Content-Type '${ct ?? ''}': expected ${JSON_11}.`);
       return;
     }
+    // AWS authenticates before it throttles or fails a call: an unsigned call never uses up the
+    // throttle budget nor sees an injected fault.
+    if (!op.public) {
+      const auth = checkSigV4({ method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers, body }, deps.strictSigV4, deps.now());
+      if (!auth.ok) {
+        deps.faults.count(op.name);
+        sendError(res, 400, auth.type, auth.message);
+        return;
+      }
+    }
     const fault = await deps.faults.apply(op.name, deps.now());
     if (fault !== null) {
       sendError(res, fault.status, fault.type, fault.message);
       return;
-    }
-    if (!op.public) {
-      const auth = checkSigV4({ method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers, body }, deps.strictSigV4, deps.now());
-      if (!auth.ok) {
-        sendError(res, 400, auth.type, auth.message);
-        return;
-      }
     }
     let input: unknown;
     try {
