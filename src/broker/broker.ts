@@ -613,18 +613,29 @@ export function createBroker(options: BrokerOptions): Broker {
       if (userId === sourceUserId) throw badRequest('A user cannot be merged into itself');
       // Makes sure the destination has an identity (usually a cache hit) and names it for invalidation.
       const destination = await tokenFor(userId);
-      const source = tokens.peekValid(tokenKey(sourceUserId, tagsFor(sourceUserId)));
-      const out = await upstream({ operation: OP.merge, clientInput: true }, (abortSignal) =>
-        cognito().send(
-          new MergeDeveloperIdentitiesCommand({
-            SourceUserIdentifier: sourceUserId,
-            DestinationUserIdentifier: userId,
-            DeveloperProviderName: o.developerProviderName,
-            IdentityPoolId: o.identityPoolId,
-          }),
-          { abortSignal },
-        ),
-      );
+      let source: TokenEntry | undefined = tokens.peekValid(tokenKey(sourceUserId, tagsFor(sourceUserId)));
+      const merge = () =>
+        upstream({ operation: OP.merge, clientInput: true }, (abortSignal) =>
+          cognito().send(
+            new MergeDeveloperIdentitiesCommand({
+              SourceUserIdentifier: sourceUserId,
+              DestinationUserIdentifier: userId,
+              DeveloperProviderName: o.developerProviderName,
+              IdentityPoolId: o.identityPoolId,
+            }),
+            { abortSignal },
+          ),
+        );
+      let out: Awaited<ReturnType<typeof merge>>;
+      try {
+        out = await merge();
+      } catch (err) {
+        // The destination exists (resolved above), so ResourceNotFound means the source user never
+        // had an identity: Cognito can only merge registered users. Register it, then merge.
+        if (!isBrokerError(err) || err.code !== 'ERR_NOT_FOUND') throw err;
+        source = await tokenFor(sourceUserId);
+        out = await merge();
+      }
       invalidate('mergeUsers', [userId, sourceUserId], [destination.identityId, source?.identityId, out.IdentityId]);
       return { identityId: out.IdentityId ?? destination.identityId };
     },

@@ -110,8 +110,9 @@ export interface Broker {
 
   /**
    * Merges `sourceUserId`'s identity into `userId`'s: the source developer user moves to the
-   * destination identity and the source identity is disabled. The caller must have proven that
-   * both users are the same person. @throws BrokerError
+   * destination identity and the source identity is disabled. A source user that never had an
+   * identity is registered first, then merged. The caller must have proven that both users are the
+   * same person. @throws BrokerError
    */
   mergeUsers(userId: string, sourceUserId: string): Promise<{ identityId: string }>;
 

@@ -1,5 +1,5 @@
 import type { Request, RequestHandler } from 'express';
-import { BrokerError, isBrokerError } from '../errors.js';
+import { BrokerError } from '../errors.js';
 import { asyncHandler } from './async-handler.js';
 import type { RateLimiter } from './rate-limit.js';
 import { assertOptionalFunction, assertRouteOptions, type RouteOptions } from './route-options.js';
@@ -42,17 +42,7 @@ export function mergeRoute(options: MergeRouteOptions): RequestHandler {
     if (source === userId) {
       throw new BrokerError('ERR_BAD_REQUEST', 'An account cannot be merged into itself.');
     }
-    let merged: { identityId: string };
-    try {
-      merged = await broker.mergeUsers(userId, source);
-    } catch (err) {
-      // The other account never had an identity (Cognito answers ResourceNotFound). The person
-      // still wants both accounts on one identity: give the source one, then merge it.
-      if (!isBrokerError(err) || err.code !== 'ERR_NOT_FOUND') throw err;
-      await broker.getToken(source);
-      merged = await broker.mergeUsers(userId, source);
-    }
-    const { identityId } = merged;
+    const { identityId } = await broker.mergeUsers(userId, source);
     res.set('Cache-Control', 'no-store');
     res.json({ identityId });
   });
