@@ -6,7 +6,6 @@
 // handler.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CognitoIdentityClient } from '@aws-sdk/client-cognito-identity';
 import type { Express, NextFunction, Request, Response } from 'express';
 import { createApp } from '../examples/express-app/app.js';
 import type { DemoUser } from '../examples/express-app/users.js';
@@ -33,27 +32,26 @@ export interface AppServerConfig {
 const config = JSON.parse(process.argv[2] ?? '{}') as AppServerConfig;
 const clock = offsetClock();
 
-let client: CognitoSendClient & { destroy?: () => void };
+let client: CognitoSendClient | undefined;
 let fakeCounters: (() => Record<string, number>) | undefined;
 if (config.upstream === 'fake') {
   const fake = fakeCognito({ clock, identityPoolId: config.identityPoolId, developerProviderName: config.developerProviderName });
   client = fake.client;
   fakeCounters = fake.counters;
 } else {
-  // What createBroker builds by default (adaptive retries, 3 attempts), pointed at the emulator.
-  client = new CognitoIdentityClient({
-    region: config.upstream.region,
-    endpoint: config.upstream.endpoint,
-    credentials: { accessKeyId: 'AKIDEXAMPLEDEVELOPER', secretAccessKey: 'emulator-developer-secret' },
-    retryMode: 'adaptive',
-    maxAttempts: 3,
-  });
+  // No client option: the broker builds its default client (retries, timeouts as shipped), which
+  // finds the emulator and the developer credentials through the SDK's standard environment variables.
+  process.env.AWS_ENDPOINT_URL_COGNITO_IDENTITY = config.upstream.endpoint;
+  process.env.AWS_ACCESS_KEY_ID = 'AKIDEXAMPLEDEVELOPER';
+  process.env.AWS_SECRET_ACCESS_KEY = 'emulator-developer-secret';
+  delete process.env.AWS_PROFILE;
+  delete process.env.AWS_SESSION_TOKEN;
 }
 
 const broker = createBroker({
   identityPoolId: config.identityPoolId,
   developerProviderName: config.developerProviderName,
-  client,
+  ...(client === undefined ? {} : { client }),
   clock,
   ...(config.cacheMax === undefined ? {} : { cache: { max: config.cacheMax } }),
 });
@@ -139,7 +137,6 @@ serveParent(
     stop: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => { resolve(); }));
-      (client as { destroy?: () => void }).destroy?.();
       setTimeout(() => process.exit(0), 20);
     },
   },

@@ -59,13 +59,15 @@ async function startStack(o: { users: number; upstream: 'emulator' | 'fake'; cac
     identityPoolId: 'us-east-1:0f0e0d0c-0b0a-4999-8888-777766665555',
     developerProviderName: 'login.bench.app',
   };
+  // BENCH_PROF=app profiles the app process (written to bench/results/profiles/app on stop).
+  const prof = process.env.BENCH_PROF === 'app' ? ['--cpu-prof', `--cpu-prof-dir=${join(RESULTS, 'profiles', 'app')}`] : [];
   const app = await forkChild<{ port: number }>('app-server.ts', {
     users: o.users,
     upstream: emulator === undefined ? 'fake' : { endpoint: emulator.ready.endpoint, region: emulator.ready.region },
     identityPoolId: pool.identityPoolId,
     developerProviderName: pool.developerProviderName,
     ...(o.cacheMax === undefined ? {} : { cacheMax: o.cacheMax }),
-  });
+  }, prof);
   return {
     emulator,
     app,
@@ -224,6 +226,14 @@ async function refreshWithoutWaiting(capacity: number): Promise<void> {
       const countersBefore = sum(await s.counters());
       let jumpedAt = Number.NaN;
       let jumping = false;
+      const cpu = (): Promise<number[]> =>
+        Promise.all([s.app, s.emulator!].map(async (c) => {
+          const u = await c.call<NodeJS.CpuUsage>('cpu');
+          return (u.user + u.system) / 1000;
+        }));
+      const cpuStart = await cpu();
+      const t0 = performance.now();
+      let cpuJump: Promise<number[]> | undefined;
       const r = await runLoad({
         port: s.port,
         path: CREDENTIALS_PATH,
@@ -237,10 +247,16 @@ async function refreshWithoutWaiting(capacity: number): Promise<void> {
           // Put the clock 2 s before the cohort's first refresh point: all pass it within the window.
           offset = cohortClock + CREDENTIALS_REFRESH_MS - 2000 - Date.now();
           jumpedAt = elapsed;
+          cpuJump = cpu();
           void s.setClockOffset(offset);
         },
       });
       check(r, 'refresh');
+      const cpuEnd = await cpu();
+      const cpuMid = await cpuJump!;
+      const busy = (i: number, a: number[], b: number[], ms: number): string => `${fmt(((b[i]! - a[i]!) / ms) * 100, 0)} %`;
+      const windowWall = performance.now() - t0 - jumpedAt;
+      const cpuText = `app CPU ${busy(0, cpuStart, cpuMid, jumpedAt)} → ${busy(0, cpuMid, cpuEnd, windowWall)}, emulator ${busy(1, cpuStart, cpuMid, jumpedAt)} → ${busy(1, cpuMid, cpuEnd, windowWall)}`;
       cohortClock += CREDENTIALS_REFRESH_MS;
       const after = await s.stats();
       const calls = sum(await s.counters()) - countersBefore;
@@ -254,7 +270,7 @@ async function refreshWithoutWaiting(capacity: number): Promise<void> {
       slow.push(slowCount);
       detail.push(
         `steady p99 ${fmt(percentile(steady, 99))} ms (${steady.length} req), window p99 ${fmt(percentile(during, 99))} ms (${during.length} req), ` +
-          `${refreshed} refreshes, ${calls} Cognito calls, ${misses} cache misses, ${slowCount} responses ≥ ${latencyMs} ms`,
+          `${refreshed} refreshes, ${calls} Cognito calls, ${misses} cache misses, ${slowCount} responses ≥ ${latencyMs} ms, ${cpuText}`,
       );
       log(`refresh round ${round + 1}: ${detail[detail.length - 1]!}`);
       if (refreshed < users) notes.push(`refresh round ${round + 1}: only ${refreshed} of ${users} entries refreshed in the window`);

@@ -40,13 +40,12 @@ export function fakeCognito(options: FakeCognitoOptions): { client: CognitoSendC
       sub: identityId,
       aud: options.identityPoolId,
       amr: ['authenticated', options.developerProviderName, `${options.developerProviderName}:${REGION}:${poolGuid}:${userId}`],
-      'https://aws.amazon.com/tags': { principal_tags: { plan: ['standard'], team: ['mobile'] } },
+      'https://aws.amazon.com/tags': { principal_tags: { plan: ['standard'] } },
       iss: 'https://cognito-identity.amazonaws.com',
-      'https://cognito-identity.amazonaws.com/identity-pool-arn': `arn:aws:cognito-identity:${REGION}:123456789012:identitypool/${options.identityPoolId}`,
       exp: iat + (input.TokenDuration ?? 900),
       iat,
     };
-    // A 4096-bit RS512 signature is 512 bytes: 683 base64url characters; real tokens are ~900 in all.
+    // A 2048-bit RS512 signature is 256 bytes: 342 base64url characters; real tokens are ~900 in all.
     const jwt = `${header}.${b64url(claims)}.${randomBytes(256).toString('base64url')}`;
     return JSON.parse(JSON.stringify({ IdentityId: identityId, Token: jwt })) as { IdentityId: string; Token: string };
   }
