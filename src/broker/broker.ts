@@ -12,6 +12,7 @@ import {
   UnlinkIdentityCommand,
   type GetCredentialsForIdentityResponse,
   type GetOpenIdTokenForDeveloperIdentityResponse,
+  type IdentityDescription as CognitoIdentityDescription,
 } from '@aws-sdk/client-cognito-identity';
 import { BrokerError, isBrokerError, type BrokerErrorCode } from '../errors.js';
 import { abortable } from './abort.js';
@@ -132,7 +133,10 @@ export function createBroker(options: BrokerOptions): Broker {
 
   let client: CognitoSendClient | undefined = o.client;
   const cognito = (): CognitoSendClient => {
-    client ??= new CognitoIdentityClient({ region: o.region, retryMode: 'adaptive', maxAttempts: o.maxAttempts });
+    // 'standard', not 'adaptive': under a burst past the quota, adaptive's client-side rate limiter
+    // queues calls inside the SDK and backs off below the quota, so callers hit timeoutMs (504);
+    // standard fails fast with ERR_COGNITO_THROTTLED (503 + Retry-After) and keeps the quota in use.
+    client ??= new CognitoIdentityClient({ region: o.region, retryMode: 'standard', maxAttempts: o.maxAttempts });
     return client;
   };
 
@@ -456,13 +460,20 @@ export function createBroker(options: BrokerOptions): Broker {
       expiration: c.expiration,
     });
 
-  async function describe(identityId: string, clientInput = false): Promise<IdentityDescription> {
+  /** DescribeIdentity as Cognito answers it: `Logins` includes the developer provider. */
+  async function describeRaw(identityId: string, clientInput = false): Promise<{ identityId: string; allLogins: readonly string[]; out: CognitoIdentityDescription }> {
     const out = await upstream({ operation: OP.describe, clientInput }, (abortSignal) =>
       cognito().send(new DescribeIdentityCommand({ IdentityId: identityId }), { abortSignal }),
     );
+    return { identityId: out.IdentityId ?? identityId, allLogins: [...(out.Logins ?? [])], out };
+  }
+
+  /** The public description: the developer provider is the broker's business, not a linked login. */
+  async function describe(identityId: string): Promise<IdentityDescription> {
+    const { identityId: id, allLogins, out } = await describeRaw(identityId);
     return Object.freeze({
-      identityId: out.IdentityId ?? identityId,
-      logins: Object.freeze([...(out.Logins ?? [])]),
+      identityId: id,
+      logins: Object.freeze(allLogins.filter((p) => p !== o.developerProviderName)),
       ...(out.CreationDate instanceof Date ? { creationDate: out.CreationDate.getTime() } : {}),
       ...(out.LastModifiedDate instanceof Date ? { lastModifiedDate: out.LastModifiedDate.getTime() } : {}),
     });
@@ -697,8 +708,8 @@ export function createBroker(options: BrokerOptions): Broker {
       if ((await lookupIdentity(userId)) !== null) return publicToken(await tokenFor(userId));
       // Only a real guest may be upgraded: linking a user to an identity that already has logins would
       // hand that identity to whoever sent its id.
-      const guest = await describe(guestIdentityId, true);
-      if (guest.logins.length > 0) {
+      const guest = await describeRaw(guestIdentityId, true);
+      if (guest.allLogins.length > 0) {
         throw new BrokerError('ERR_FORBIDDEN', 'The identity is not a guest identity');
       }
       const tags = tagsFor(userId);

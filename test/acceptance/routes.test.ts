@@ -2,10 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import request from 'supertest';
 import type { AppDeps } from '../../examples/express-app/app.js';
-import { DEMO_POOL, DEMO_PROVIDER, startStack, type AppStack } from '../helpers/app-stack.js';
+import { DEMO_PROVIDER, startStack, type AppStack } from '../helpers/app-stack.js';
 import { assertProblem } from '../helpers/problem-assert.js';
-
-const DEV_PROVIDER = DEMO_POOL.developerProviderName;
 
 type Agent = ReturnType<typeof request.agent>;
 
@@ -88,18 +86,18 @@ void describe('example app /aws routes on the emulator', () => {
       const before = await agent.get('/aws/identity');
       assert.equal(before.status, 200);
       // DescribeIdentity lists the developer provider too, as Cognito does.
-      assert.deepEqual(before.body, { ...(before.body as object), identityId, logins: [DEV_PROVIDER] });
+      assert.deepEqual(before.body, { ...(before.body as object), identityId, logins: [] });
       const minted = await agent.post('/demo/provider-token');
       assert.equal(minted.status, 200);
       const providerToken = (minted.body as { token: string }).token;
       const linked = await agent.post('/aws/logins').send({ provider: DEMO_PROVIDER, token: providerToken });
       assert.equal(linked.status, 200, linked.text);
       assert.equal((linked.body as { identityId: string }).identityId, identityId);
-      assert.deepEqual([...(linked.body as { logins: string[] }).logins].sort(), [DEMO_PROVIDER, DEV_PROVIDER]);
-      assert.deepEqual([...((await agent.get('/aws/identity')).body as { logins: string[] }).logins].sort(), [DEMO_PROVIDER, DEV_PROVIDER]);
+      assert.deepEqual([...(linked.body as { logins: string[] }).logins].sort(), [DEMO_PROVIDER]);
+      assert.deepEqual([...((await agent.get('/aws/identity')).body as { logins: string[] }).logins].sort(), [DEMO_PROVIDER]);
       const unlinked = await agent.delete(`/aws/logins/${DEMO_PROVIDER}`);
       assert.equal(unlinked.status, 200, unlinked.text);
-      assert.deepEqual((unlinked.body as { logins: string[] }).logins, [DEV_PROVIDER]);
+      assert.deepEqual((unlinked.body as { logins: string[] }).logins, []);
       assert.equal((linked.text + unlinked.text).includes(providerToken.slice(-20)), false);
     }));
 
@@ -152,7 +150,7 @@ void describe('example app /aws routes on the emulator', () => {
       const res = await b.agent.post('/aws/logins').send({ provider: DEMO_PROVIDER, token });
       assertProblem(res, 409, 'ERR_CONFLICT');
       assert.equal(res.text.includes(a.identityId), false);
-      assert.deepEqual(((await b.agent.get('/aws/identity')).body as { logins: string[] }).logins, [DEV_PROVIDER]);
+      assert.deepEqual(((await b.agent.get('/aws/identity')).body as { logins: string[] }).logins, []);
     }));
 
   void it('answers 503 with Retry-After when Cognito throttles', () =>
