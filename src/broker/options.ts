@@ -56,7 +56,7 @@ export interface BrokerOptions {
   readonly cache?: BrokerCacheOptions;
   /**
    * The Cognito Identity client. Default: a `CognitoIdentityClient` for the pool's region with
-   * `retryMode: 'adaptive'` and `maxAttempts`, built on the first upstream call (never at
+   * `retryMode: 'standard'` and `maxAttempts`, built on the first upstream call (never at
    * construction) and never touching global SDK configuration.
    */
   readonly client?: CognitoSendClient;
