@@ -76,6 +76,8 @@ const OP = Object.freeze({
   unlink: 'UnlinkIdentity',
 });
 
+/** Share of an entry's servable life over which refresh points are spread (see `refreshPoint`). */
+const REFRESH_SPREAD = 0.1;
 const IDENTITY_ID = /^[\w-]+:[0-9a-f-]+$/;
 const PROVIDER_NAME = /^[\w.:/-]{1,128}$/;
 /** Errors after which a user's identity is resolved again once (merged away, deleted, token refused). */
@@ -213,10 +215,18 @@ export function createBroker(options: BrokerOptions): Broker {
     }
   }
 
-  /** Refresh point of an entry obtained at `start` and servable until `validUntil`. */
+  /**
+   * Refresh point of an entry obtained at `start` and servable until `validUntil`: at random in the
+   * last tenth of its life before the refresh-ahead point (never before half its life). Entries loaded
+   * together (at start-up, after a deploy) would otherwise all refresh at the same moment, every hour:
+   * a burst of CPU in this process and of calls against Cognito's 50 rps quota.
+   */
   function refreshPoint(start: number, validUntil: number): number {
     if (refreshAheadMs === 0) return validUntil;
-    return Math.min(validUntil, Math.max(validUntil - refreshAheadMs, start + Math.floor((validUntil - start) / 2)));
+    const floor = start + Math.floor((validUntil - start) / 2);
+    const latest = Math.min(validUntil, Math.max(validUntil - refreshAheadMs, floor));
+    const earliest = Math.max(floor, latest - Math.floor((validUntil - start) * REFRESH_SPREAD));
+    return earliest + Math.floor(Math.random() * (latest - earliest));
   }
 
   function clockTooFar(what: string): BrokerError {
