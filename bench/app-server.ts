@@ -6,12 +6,13 @@
 // handler.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
 import type { Express, NextFunction, Request, Response } from 'express';
 import { createApp } from '../examples/express-app/app.js';
 import type { DemoUser } from '../examples/express-app/users.js';
 import { createBroker } from '../src/broker/broker.js';
 import type { CognitoSendClient } from '../src/broker/options.js';
-import { offsetClock } from './lib/clock.js';
+import { offsetClock, type ClockSetting } from './lib/clock.js';
 import { fakeCognito } from './lib/fake-cognito.js';
 import { serveParent } from './lib/ipc.js';
 import { BASELINE_PATH, userId, userName, userPassword } from './lib/users.js';
@@ -48,7 +49,10 @@ if (config.upstream === 'fake') {
   delete process.env.AWS_SESSION_TOKEN;
 }
 
+// BENCH_LOG=warn (or debug…) shows the broker's and the app's log lines on stderr.
+const logger = process.env.BENCH_LOG === undefined ? undefined : pino({ level: process.env.BENCH_LOG }, pino.destination(2));
 const broker = createBroker({
+  ...(logger === undefined ? {} : { logger }),
   identityPoolId: config.identityPoolId,
   developerProviderName: config.developerProviderName,
   ...(client === undefined ? {} : { client }),
@@ -60,7 +64,7 @@ const users: DemoUser[] = [];
 for (let i = 0; i < config.users; i++) {
   users.push({ id: userId(i), username: userName(i), name: `Bench User ${i}`, password: userPassword(i) });
 }
-const app: Express = createApp({ broker, sessionSecret: 'bench-session-secret-0123456789', users, allowGuests: false });
+const app: Express = createApp({ ...(logger === undefined ? {} : { logger }), broker, sessionSecret: 'bench-session-secret-0123456789', users, allowGuests: false });
 
 // The baseline: a body the size and shape of GET /credentials, behind the same session, passport
 // and router. The sizes come from a real credentials response at the first request.
@@ -103,8 +107,8 @@ export interface AppServerStats {
 
 serveParent(
   {
-    setClockOffset: (ms: number) => {
-      clock.setOffset(ms);
+    setClock: (setting: ClockSetting) => {
+      clock.set(setting);
     },
     stats: (): AppServerStats => ({
       broker: broker.stats(),

@@ -1,7 +1,7 @@
 // The emulator in its own process (as Cognito is remote): bench/run.ts forks it, reads its endpoint
 // over IPC, moves its clock, reads counters and sets faults. Run with --cpu-prof for the emulator figure.
 import { startEmulator, type FaultSpec } from '../src/emulator/index.js';
-import { offsetClock } from './lib/clock.js';
+import { offsetClock, type ClockSetting } from './lib/clock.js';
 import { serveParent } from './lib/ipc.js';
 
 /** What the orchestrator gets when the emulator is ready. */
@@ -24,8 +24,8 @@ const pool = emulator.pools[0]!;
 
 serveParent(
   {
-    setClockOffset: (ms: number) => {
-      clock.setOffset(ms);
+    setClock: (setting: ClockSetting) => {
+      clock.set(setting);
     },
     counters: () => emulator.counters(),
     resetCounters: () => {

@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { AppServerStats } from './app-server.js';
 import type { EmulatorReady } from './emulator-server.js';
+import type { ClockSetting } from './lib/clock.js';
 import { inclusiveShare } from './lib/cpuprofile.js';
 import { forkChild, liveChildren, type Child } from './lib/ipc.js';
 import { failures, getAll, latenciesBetween, login, loginAll, runLoad, type LoadResult } from './lib/load.js';
@@ -44,8 +45,8 @@ interface Stack {
   readonly port: number;
   stats(): Promise<AppServerStats>;
   counters(): Promise<Record<string, number>>;
-  /** Moves both clocks (broker and emulator) to `ms` ahead of the wall clock. */
-  setClockOffset(ms: number): Promise<void>;
+  /** Sets both clocks (broker and emulator). */
+  setClock(setting: ClockSetting): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -74,8 +75,8 @@ async function startStack(o: { users: number; upstream: 'emulator' | 'fake'; cac
     port: app.ready.port,
     stats: () => app.call<AppServerStats>('stats'),
     counters: async () => (emulator === undefined ? ((await app.call<AppServerStats>('stats')).fake ?? {}) : emulator.call('counters')),
-    async setClockOffset(ms) {
-      await Promise.all([app.call('setClockOffset', ms), emulator?.call('setClockOffset', ms)]);
+    async setClock(setting) {
+      await Promise.all([app.call('setClock', setting), emulator?.call('setClock', setting)]);
     },
     async stop() {
       await app.stop();
@@ -199,41 +200,58 @@ async function upstreamEconomy(): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // 3. Refresh without waiting: steady load while every credential passes its refresh point.
 
-/** Credentials are refreshed 60 s before `Expiration − 300 s`, i.e. ~3,240 s after they were issued. */
-const CREDENTIALS_REFRESH_MS = (3600 - 300 - 60) * 1000;
+/**
+ * Credentials from Cognito last 3,600 s; the broker serves them until `Expiration − 300 s` and
+ * refreshes them at the latest 60 s before that, i.e. 3,240 s after they were issued. The sweep
+ * starts a little before the earliest refresh point any broker version could pick (half the
+ * servable life, 1,650 s, is the floor) and ends before any entry stops being servable.
+ */
+const CREDENTIALS_SERVABLE_MS = (3600 - 300) * 1000;
+const SWEEP_FROM_MS = CREDENTIALS_SERVABLE_MS * 0.85;
+const SWEEP_TO_MS = CREDENTIALS_SERVABLE_MS - 30_000;
 
 async function refreshWithoutWaiting(capacity: number): Promise<void> {
   const users = 500;
   const rate = Math.max(200, Math.round(capacity * 0.5));
   const latencyMs = 100;
-  await withStack({ users, upstream: 'emulator' }, async (s) => {
-    const cookies = await loginAll(s.port, users);
-    // The cohort's credentials are issued now: remember when, on the shared clock.
-    let cohortClock = Date.now();
-    await getAll(s.port, CREDENTIALS_PATH, cookies);
-    // A slow Cognito: any request that waits on it takes ≥ latencyMs.
-    await s.emulator!.call('setFault', { op: '*', spec: { latencyMs } });
-    let offset = 0;
-    const steadyMs = ROUND_SECONDS * 1000;
-    const windowMs = 6000;
-    check(await runLoad({ port: s.port, path: CREDENTIALS_PATH, cookies, connections: CONNECTIONS, duration: 2, overallRate: rate }), 'warm-up');
-    const ratios: number[] = [];
-    const waited: number[] = [];
-    const slow: number[] = [];
-    const detail: string[] = [];
-    for (let round = 0; round < 3; round++) {
+  const steadyMs = (QUICK ? 3 : 5) * 1000;
+  // The sweep takes sweepWallMs; the window goes on at normal speed while the last refreshes finish.
+  const sweepWallMs = 8000;
+  const windowMs = 12_000;
+  const ratios: number[] = [];
+  const waited: number[] = [];
+  const slow: number[] = [];
+  const detail: string[] = [];
+  let sweptPerSecond = 0;
+  // A fresh cohort each round: users log in and get credentials at once, as after a deploy.
+  for (let round = 0; round < 3; round++) {
+    await withStack({ users, upstream: 'emulator' }, async (s) => {
+      const cookies = await loginAll(s.port, users);
+      const issuedFrom = Date.now();
+      await getAll(s.port, CREDENTIALS_PATH, cookies);
+      const issuedTo = Date.now();
+      // A slow Cognito: any request that waits on it takes ≥ latencyMs.
+      await s.emulator!.call('setFault', { op: '*', spec: { latencyMs } });
+      check(await runLoad({ port: s.port, path: CREDENTIALS_PATH, cookies, connections: CONNECTIONS, duration: 2, overallRate: rate }), 'warm-up');
       const before = await s.stats();
       const countersBefore = sum(await s.counters());
-      let jumpedAt = Number.NaN;
-      let jumping = false;
       const cpu = (): Promise<number[]> =>
-        Promise.all([s.app, s.emulator!].map(async (c) => {
-          const u = await c.call<NodeJS.CpuUsage>('cpu');
-          return (u.user + u.system) / 1000;
-        }));
+        Promise.all(
+          [s.app, s.emulator!].map(async (c) => {
+            const u = await c.call<NodeJS.CpuUsage>('cpu');
+            return (u.user + u.system) / 1000;
+          }),
+        );
       const cpuStart = await cpu();
       const t0 = performance.now();
+      let jumpedAt = Number.NaN;
+      let jumping = false;
       let cpuJump: Promise<number[]> | undefined;
+      // Sweep the clock from before the cohort's earliest possible refresh point to just before the
+      // last entry would stop being servable, within the window, at a constant rate.
+      const sweepMs = SWEEP_TO_MS - SWEEP_FROM_MS + (issuedTo - issuedFrom);
+      const clockRate = sweepMs / sweepWallMs;
+      sweptPerSecond = clockRate;
       const r = await runLoad({
         port: s.port,
         path: CREDENTIALS_PATH,
@@ -244,11 +262,10 @@ async function refreshWithoutWaiting(capacity: number): Promise<void> {
         onTick: (elapsed) => {
           if (jumping || elapsed < steadyMs) return;
           jumping = true;
-          // Put the clock 2 s before the cohort's first refresh point: all pass it within the window.
-          offset = cohortClock + CREDENTIALS_REFRESH_MS - 2000 - Date.now();
+          const wall = Date.now();
           jumpedAt = elapsed;
           cpuJump = cpu();
-          void s.setClockOffset(offset);
+          void s.setClock({ offsetMs: issuedFrom + SWEEP_FROM_MS - wall, rate: clockRate, fromWallMs: wall, forWallMs: sweepWallMs });
         },
       });
       check(r, 'refresh');
@@ -257,7 +274,6 @@ async function refreshWithoutWaiting(capacity: number): Promise<void> {
       const busy = (i: number, a: number[], b: number[], ms: number): string => `${fmt(((b[i]! - a[i]!) / ms) * 100, 0)} %`;
       const windowWall = performance.now() - t0 - jumpedAt;
       const cpuText = `app CPU ${busy(0, cpuStart, cpuMid, jumpedAt)} → ${busy(0, cpuMid, cpuEnd, windowWall)}, emulator ${busy(1, cpuStart, cpuMid, jumpedAt)} → ${busy(1, cpuMid, cpuEnd, windowWall)}`;
-      cohortClock += CREDENTIALS_REFRESH_MS;
       const after = await s.stats();
       const calls = sum(await s.counters()) - countersBefore;
       const steady = latenciesBetween(r, 1000, jumpedAt);
@@ -270,30 +286,33 @@ async function refreshWithoutWaiting(capacity: number): Promise<void> {
       slow.push(slowCount);
       detail.push(
         `steady p99 ${fmt(percentile(steady, 99))} ms (${steady.length} req), window p99 ${fmt(percentile(during, 99))} ms (${during.length} req), ` +
-          `${refreshed} refreshes, ${calls} Cognito calls, ${misses} cache misses, ${slowCount} responses ≥ ${latencyMs} ms, ${cpuText}`,
+          `${refreshed} refreshes, ${calls} Cognito calls (broker: ${sum(after.broker.upstreamCalls) - sum(before.broker.upstreamCalls)}), ${misses} cache misses, ${slowCount} responses ≥ ${latencyMs} ms, ${cpuText}` +
+          (sum(after.broker.upstreamErrors) > sum(before.broker.upstreamErrors) ? `, upstream errors ${JSON.stringify(after.broker.upstreamErrors)}` : ''),
       );
       log(`refresh round ${round + 1}: ${detail[detail.length - 1]!}`);
       if (refreshed < users) notes.push(`refresh round ${round + 1}: only ${refreshed} of ${users} entries refreshed in the window`);
-    }
-    await s.emulator!.call('clearFaults');
-    const sp = spread(ratios);
-    const maxWaited = Math.max(...waited, ...slow);
-    rows.push({
-      figure: 'refresh without waiting: p99',
-      how: `${users} users at ${rate} req/s (half of capacity), clock moved so that every credential passes its refresh point; Cognito answers in ${latencyMs} ms; p99 in the 6 s window ÷ p99 before`,
-      measured: fmtSpread(sp),
-      goal: '≤ 1.25',
-      pass: sp.median <= 1.25,
     });
-    rows.push({
-      figure: 'refresh without waiting: waits',
-      how: `requests that waited on Cognito: credential cache misses in the window (broker stats), and responses ≥ ${latencyMs} ms`,
-      measured: `${waited.join(', ')} misses; ${slow.join(', ')} slow`,
-      goal: '0',
-      pass: maxWaited === 0,
-    });
-    notes.push(`refresh (rate ${rate} req/s): ${detail.join('; ')}`);
+  }
+  const sp = spread(ratios);
+  const maxWaited = Math.max(...waited);
+  rows.push({
+    figure: 'refresh without waiting: p99',
+    how:
+      `${users} users whose credentials were issued together; ${rate} req/s (half of capacity); then the clock sweeps ` +
+      `${fmt((SWEEP_TO_MS - SWEEP_FROM_MS) / 60_000, 1)} min of credential life (${fmt(SWEEP_FROM_MS / 60_000, 1)}–${fmt(SWEEP_TO_MS / 60_000, 1)} min, past every refresh point) in ${sweepWallMs / 1000} s ` +
+      `(×${fmt(sweptPerSecond, 0)}), then runs at normal speed; window ${windowMs / 1000} s; Cognito answers in ${latencyMs} ms; p99 in the window ÷ p99 before`,
+    measured: fmtSpread(sp),
+    goal: '≤ 1.25',
+    pass: sp.median <= 1.25,
   });
+  rows.push({
+    figure: 'refresh without waiting: waits',
+    how: `requests that waited on Cognito: credential cache misses in the window (broker stats); for reference, responses ≥ ${latencyMs} ms (what any wait would take)`,
+    measured: `${waited.join(', ')} (≥ ${latencyMs} ms: ${slow.join(', ')})`,
+    goal: '0',
+    pass: maxWaited === 0,
+  });
+  notes.push(`refresh (rate ${rate} req/s): ${detail.join('; ')}`);
 }
 
 // ---------------------------------------------------------------------------------------------
