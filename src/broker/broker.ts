@@ -634,7 +634,13 @@ export function createBroker(options: BrokerOptions): Broker {
       if (userId === sourceUserId) throw badRequest('A user cannot be merged into itself');
       // Makes sure the destination has an identity (usually a cache hit) and names it for invalidation.
       const destination = await tokenFor(userId);
-      let source: TokenEntry | undefined = tokens.peekValid(tokenKey(sourceUserId, tagsFor(sourceUserId)));
+      // Cognito moves every login of the source identity, other users' included: their cache entries
+      // point at that identity, so name it even when the source user is not cached (one lookup).
+      let source: { identityId: string } | undefined = tokens.peek(tokenKey(sourceUserId, tagsFor(sourceUserId)));
+      if (source === undefined) {
+        const found = await lookupIdentity(sourceUserId, false);
+        if (found !== null) source = { identityId: found };
+      }
       const merge = () =>
         upstream({ operation: OP.merge, clientInput: true }, (abortSignal) =>
           cognito().send(

@@ -36,4 +36,19 @@ void describe('broker mergeUsers', () => {
       assert.deepEqual([...(await b.lookupUsers(dest.identityId)).userIds].sort(), ['dest-user', 'never-seen-user']);
       assert.equal((await b.getToken('never-seen-user')).identityId, dest.identityId);
     }));
+
+  void it('drops every cached user of the source identity, even when the source user itself was not cached', () =>
+    withBroker(async (b) => {
+      const shared = await b.getToken('source');
+      await b.mergeUsers('source', 'companion');
+      // companion now shares the source identity and is cached on it; the source user is not cached.
+      assert.equal((await b.getToken('companion')).identityId, shared.identityId);
+      b.forgetUser('source');
+      const dest = await b.getToken('dest');
+      assert.equal((await b.mergeUsers('dest', 'source')).identityId, dest.identityId);
+      // Cognito moved every login of the source identity, companion included.
+      assert.deepEqual([...(await b.lookupUsers(dest.identityId)).userIds].sort(), ['companion', 'dest', 'source']);
+      assert.equal((await b.getToken('companion')).identityId, dest.identityId);
+      assert.equal((await b.getCredentials('companion')).identityId, dest.identityId);
+    }));
 });
