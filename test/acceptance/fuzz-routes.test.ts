@@ -244,7 +244,7 @@ void describe('fuzzing the example app and the middleware routes', () => {
 
   void it('answers a body just under the router limit normally (not 413)', async () => {
     const payload = JSON.stringify({ provider: DEMO_PROVIDER, token: 'a'.repeat(ROUTER_LIMIT - 60) });
-    assert.ok(payload.length <= ROUTER_LIMIT);
+    assert.ok(payload.length <= ROUTER_LIMIT, 'under the limit');
     const res = await request(base).post('/aws/logins').set('Authorization', `Bearer ${bearer}`).set('Content-Type', 'application/json').send(payload);
     ledger.observe(res);
     assert.notEqual(res.status, 413);

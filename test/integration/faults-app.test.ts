@@ -68,7 +68,7 @@ async function run(op: Op, bearer: string, u: DemoUser, partner?: DemoUser): Pro
       req = agent.delete(`/aws/logins/${DEMO_PROVIDER}`);
       break;
     case 'merge':
-      assert.ok(partner);
+      assert.ok(partner, 'merge needs a partner');
       req = agent.post('/aws/merge').send({ username: partner.username, password: partner.password });
       break;
   }
