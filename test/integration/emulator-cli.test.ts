@@ -109,6 +109,30 @@ void test('the bin prints its endpoint, serves the real SDK, and stops with 0 on
   assert.equal(code, 0, emu.stderr());
 });
 
+/**
+ * Waits until the child serves HTTP (its signal handlers are installed before it prints, but under a
+ * loaded machine the first request proves the event loop is running), then sends `signal` and waits
+ * a bounded time for the exit, so that a hang fails with the child's stderr instead of the runner's
+ * timeout.
+ */
+async function stopWith(run: Running, signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  const res = await fetch(`${run.endpoint}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(START_TIMEOUT_MS) });
+  await res.arrayBuffer();
+  assert.equal(res.status, 200);
+  run.child.kill(signal);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(new Error(`bin did not exit within ${START_TIMEOUT_MS} ms of ${signal}; stderr: ${run.stderr()}`));
+    }, START_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([run.exit, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 void test('SIGINT also stops it with 0, and a state file keeps the seeded pool across restarts', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'cib-cli-'));
   t.after(() => {
@@ -116,13 +140,11 @@ void test('SIGINT also stops it with 0, and a state file keeps the seeded pool a
   });
   const stateFile = join(dir, 'state.json');
   const first = await startCli(t, ['--state-file', stateFile, '--seed', 'kept:login.kept'], 1);
-  first.child.kill('SIGINT');
-  assert.equal((await first.exit).code, 0, first.stderr());
+  assert.deepEqual(await stopWith(first, 'SIGINT'), { code: 0, signal: null }, first.stderr());
   assert.equal((JSON.parse(readFileSync(stateFile, 'utf8')) as { version: number }).version, 1);
   const second = await startCli(t, ['--state-file', stateFile, '--seed', 'kept:login.kept'], 1);
   assert.equal(second.pools[0]?.identityPoolId, first.pools[0]?.identityPoolId);
-  second.child.kill('SIGTERM');
-  assert.equal((await second.exit).code, 0, second.stderr());
+  assert.deepEqual(await stopWith(second, 'SIGTERM'), { code: 0, signal: null }, second.stderr());
 });
 
 void test('bad arguments exit with 2 and a clear message on stderr; --help exits with 0', async () => {
