@@ -4,7 +4,9 @@
 // baseline route at the Cognito router's mount point, `/aws/baseline`, so that both routes run
 // through exactly the same middleware (session, passport, the bearer check) and differ only in the
 // handler.
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { Session } from 'node:inspector';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import type { Express, NextFunction, Request, Response } from 'express';
@@ -105,6 +107,16 @@ export interface AppServerStats {
   readonly heapUsed: number;
 }
 
+let profiler: Session | undefined;
+function post(session: Session, method: string, params?: object): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    session.post(method, params, (err, result) => {
+      if (err === null) resolve(result);
+      else reject(err);
+    });
+  });
+}
+
 serveParent(
   {
     setClock: (setting: ClockSetting) => {
@@ -132,6 +144,21 @@ serveParent(
         }
       };
       await Promise.all(Array.from({ length: concurrency }, worker));
+    },
+    /** Starts V8's CPU profiler (for a profile of one phase; see profileStop). */
+    profileStart: async () => {
+      profiler ??= new Session();
+      profiler.connect();
+      await post(profiler, 'Profiler.enable');
+      await post(profiler, 'Profiler.setSamplingInterval', { interval: 100 });
+      await post(profiler, 'Profiler.start');
+    },
+    /** Stops the profiler and writes the profile to `file`. */
+    profileStop: async (file: string) => {
+      if (profiler === undefined) throw new Error('profileStart first');
+      const { profile } = (await post(profiler, 'Profiler.stop')) as { profile: unknown };
+      profiler.disconnect();
+      writeFileSync(file, JSON.stringify(profile));
     },
     gc: () => {
       const gc = (globalThis as { gc?: () => void }).gc;

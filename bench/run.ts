@@ -20,8 +20,8 @@ import type { DriverPhase } from './sdk-driver.js';
 
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
 const QUICK = process.env.BENCH_QUICK === '1';
-const ROUNDS = QUICK ? 3 : 5;
-const ROUND_SECONDS = QUICK ? 2 : 4;
+const ROUNDS = QUICK ? 3 : 7;
+const ROUND_SECONDS = QUICK ? 2 : 3;
 const CONNECTIONS = 20;
 const CREDENTIALS_PATH = '/aws/credentials';
 
@@ -121,22 +121,30 @@ async function hotPath(): Promise<{ capacity: number }> {
     const rps: number[] = [];
     const p99: number[] = [];
     const rpsA: number[] = [];
+    const cpuRatio: number[] = [];
     const detail: string[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       // Alternate the order so that neither side always runs first.
       const order = round % 2 === 0 ? ['a', 'b'] : ['b', 'a'];
       const res: Record<string, LoadResult> = {};
+      const cpuPerRequest: Record<string, number> = {};
       for (const side of order) {
+        const c0 = await s.app.call<NodeJS.CpuUsage>('cpu');
         const r = await load(side === 'a' ? CREDENTIALS_PATH : `/aws${BASELINE_PATH}`, ROUND_SECONDS);
+        const c1 = await s.app.call<NodeJS.CpuUsage>('cpu');
         check(r, `hot path ${side}`);
         res[side] = r;
+        cpuPerRequest[side] = (c1.user + c1.system - c0.user - c0.system) / r.requests;
       }
       const a = res.a!;
       const b = res.b!;
       rps.push(a.rps / b.rps);
       p99.push(a.p99 / b.p99);
       rpsA.push(a.rps);
-      detail.push(`${fmt(a.rps, 0)}/${fmt(b.rps, 0)} req/s, p99 ${fmt(a.p99)}/${fmt(b.p99)} ms`);
+      cpuRatio.push(cpuPerRequest.a! / cpuPerRequest.b!);
+      detail.push(
+        `${fmt(a.rps, 0)}/${fmt(b.rps, 0)} req/s, p99 ${fmt(a.p99)}/${fmt(b.p99)} ms, app CPU ${fmt(cpuPerRequest.a!, 0)}/${fmt(cpuPerRequest.b!, 0)} µs per request`,
+      );
       log(`hot path round ${round + 1}: credentials ${detail[detail.length - 1]!} (credentials/baseline)`);
     }
     const after = await s.stats();
@@ -157,8 +165,36 @@ async function hotPath(): Promise<{ capacity: number }> {
       goal: '≤ 1.10',
       pass: p.median <= 1.1,
     });
+    const cpu = spread(cpuRatio);
+    rows.push({
+      figure: 'hot-path overhead: CPU',
+      how: 'same rounds, CPU time of the app process per request (less sensitive to other load on the machine)',
+      measured: fmtSpread(cpu),
+      goal: 'reported',
+      pass: undefined,
+    });
     notes.push(`hot path rounds (credentials/baseline): ${detail.join('; ')}; credential cache misses during the rounds: ${misses}`);
     return { capacity: percentile(Float64Array.from(rpsA).sort(), 50) };
+  });
+}
+
+/** `npm run bench -- profile-hot`: a CPU profile of each side of the hot path, for comparing. */
+async function profileHotPath(): Promise<void> {
+  const users = 1000;
+  await withStack({ users, upstream: 'emulator' }, async (s) => {
+    const cookies = await loginAll(s.port, users);
+    const body = (await getAll(s.port, CREDENTIALS_PATH, cookies)) as Record<string, string>;
+    await s.app.call('setBaselineBody', body);
+    const dir = join(RESULTS, 'profiles');
+    mkdirSync(dir, { recursive: true });
+    for (const [name, path] of [['credentials', CREDENTIALS_PATH], ['baseline', `/aws${BASELINE_PATH}`]] as const) {
+      check(await runLoad({ port: s.port, path, cookies, connections: CONNECTIONS, duration: 3 }), 'warm-up');
+      await s.app.call('profileStart');
+      const r = await runLoad({ port: s.port, path, cookies, connections: CONNECTIONS, duration: 8 });
+      const file = join(dir, `hot-${name}.cpuprofile`);
+      await s.app.call('profileStop', file);
+      notes.push(`profile of ${path}: ${r.requests} requests, ${fmt(r.rps, 0)} req/s → ${file}`);
+    }
   });
 }
 
@@ -530,6 +566,8 @@ async function main(): Promise<void> {
     ['burst', loginBurst],
     ['emulator', emulatorSpeed],
   ];
+  // On request only: not a figure.
+  if (only.includes('profile-hot')) figures.push(['profile-hot', profileHotPath]);
   for (const [name, fn] of figures) {
     if (!want(name)) continue;
     log(`figure: ${name}`);
