@@ -27,7 +27,7 @@ const OPS: readonly Op[] = ['token', 'credentials', 'identity', 'link', 'unlink'
 
 let s: SecurityStack;
 const ledger = new SecretLedger();
-const users = hostileUsers(24);
+const users = hostileUsers(32);
 let nextUser = 0;
 let faultsInjected = 0;
 let requests = 0;
@@ -147,12 +147,18 @@ void describe('faults through the example app', () => {
           codes[`cold ${op}`] = outcome(await run(op, coldBearer, cold, partner));
           codes[`warm ${op}`] = outcome(await run(op, warmBearer, warm, partner));
         }
+        // An anonymous visitor asking for guest credentials needs Cognito too.
+        const guest = await request(s.app).post('/aws/guest').timeout(CLIENT_DEADLINE_MS);
+        requests += 1;
+        ledger.observe(guest);
+        codes.guest = outcome(guest);
         // The cached entries keep serving: no request waits on Cognito while a valid entry exists.
         assert.equal(codes['warm token'], 'OK');
         assert.equal(codes['warm credentials'], 'OK');
         // Everything that needed Cognito failed with the phase's code and status.
         const expected = `${phase.status} ${phase.code}`;
         for (const op of OPS) assert.equal(codes[`cold ${op}`], expected, `cold ${op}`);
+        assert.equal(codes.guest, expected, 'guest');
         for (const op of ['identity', 'link', 'unlink', 'merge']) assert.equal(codes[`warm ${op}`], expected, `warm ${op}`);
         // No cache entry was born of a failure.
         const statsDuring = s.broker.stats();
@@ -172,6 +178,9 @@ void describe('faults through the example app', () => {
         assert.equal(merged.status, 200, merged.text);
         assert.equal((merged.body as { identityId: string }).identityId, (token.body as { identityId: string }).identityId);
         assert.equal((await run('identity', warmBearer, warm)).status, 200);
+        const guestAgain = await request(s.app).post('/aws/guest').timeout(CLIENT_DEADLINE_MS);
+        ledger.observe(guestAgain);
+        assert.equal(guestAgain.status, 200, guestAgain.text);
         t.diagnostic(`${phase.name}: ${JSON.stringify(codes)}`);
       }));
   }
@@ -191,6 +200,35 @@ void describe('faults through the example app', () => {
       s.emulator().clearFaults();
       for (const [i, b] of bearers.entries()) assert.equal((await run('token', b, burst[i]!)).status, 200);
       t.diagnostic(`burst: ${codes.join(' ')}`);
+    }));
+
+  void it('under intermittent failures (a third of all calls), concurrent mixed requests end in 200 or an upstream problem', (t: TestContext) =>
+    withCrashWatch(async () => {
+      const group = Array.from({ length: 4 }, () => freshUser());
+      const bearers = await Promise.all(group.map((u) => login(u)));
+      s.emulator().setFault('*', { error: 'InternalErrorException', rate: 1 / 3 });
+      const plan = Array.from({ length: 48 }, (_, n) => ({ i: n % group.length, op: OPS[(n * 7) % OPS.length]! }));
+      const seen: Record<string, number> = {};
+      // One request per user at a time (their link state is a sequence), all users at once.
+      await Promise.all(
+        group.map(async (u, i) => {
+          for (const p of plan.filter((x) => x.i === i)) {
+            const res = await run(p.op, bearers[i]!, u, group[(i + 1) % group.length]);
+            const key = res.status === 200 ? 'OK' : res.status < 500 && res.status !== 429 ? `${res.status} ${problemCode(res)}` : outcome(res);
+            seen[key] = (seen[key] ?? 0) + 1;
+          }
+        }),
+      );
+      s.emulator().clearFaults();
+      // Only semantic refusals may be 4xx: a link of an identity that already has the login, a merge
+      // of users already merged.
+      for (const k of Object.keys(seen)) assert.ok(k === 'OK' || /^(5\d\d|429) ERR_COGNITO_/.test(k) || k === '409 ERR_CONFLICT' || k === '400 ERR_BAD_REQUEST', k);
+      assert.ok((seen['502 ERR_COGNITO_UNAVAILABLE'] ?? 0) > 0, 'faults were injected');
+      for (const [i, b] of bearers.entries()) {
+        const res = await run('token', b, group[i]!);
+        assert.equal(res.status, 200, res.text);
+      }
+      t.diagnostic(`intermittent: ${JSON.stringify(seen)}`);
     }));
 
   void it('never logs or answers with a secret seen during the fault runs', (t: TestContext) => {
