@@ -231,6 +231,25 @@ void describe('faults through the example app', () => {
       t.diagnostic(`intermittent: ${JSON.stringify(seen)}`);
     }));
 
+  void it('a client that hangs up during a slow Cognito call leaves no unhandled rejection, and the next request succeeds', () =>
+    withCrashWatch(async () => {
+      const u = freshUser();
+      const bearerToken = await login(u);
+      s.broker.forgetUser(u.id);
+      s.emulator().setFault('*', { latencyMs: BROKER_TIMEOUT_MS * 3 });
+      const hungUp = await Promise.allSettled(
+        ['token', 'credentials', 'identity'].map((op) =>
+          request(s.app).get(`/aws/${op}`).set('Authorization', `Bearer ${bearerToken}`).timeout(BROKER_TIMEOUT_MS / 4),
+        ),
+      );
+      assert.ok(hungUp.every((r) => r.status === 'rejected'), 'the client gave up first');
+      // Let the broker's own timeout fire for the abandoned requests.
+      await new Promise((r) => setTimeout(r, BROKER_TIMEOUT_MS * 2));
+      s.emulator().clearFaults();
+      const res = await run('credentials', bearerToken, u);
+      assert.equal(res.status, 200, res.text);
+    }));
+
   void it('never logs or answers with a secret seen during the fault runs', (t: TestContext) => {
     assert.ok(ledger.size > 20, 'the ledger saw secrets');
     ledger.assertNoLeak(s.logText());
