@@ -86,6 +86,14 @@ export class SecretLedger {
     return this.#secrets.size;
   }
 
+  /** Characters held by the ledger (test memory, not the product's). */
+  get chars(): number {
+    let n = 0;
+    for (const x of this.#secrets) n += x.length;
+    for (const e of this.#errorBodies) n += e.length;
+    return n;
+  }
+
   get errorResponses(): number {
     return this.#errorBodies.length;
   }
