@@ -7,6 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { Session } from 'node:inspector';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import type { Express, NextFunction, Request, Response } from 'express';
@@ -105,7 +106,23 @@ export interface AppServerStats {
   readonly broker: ReturnType<typeof broker.stats>;
   readonly fake?: Record<string, number>;
   readonly heapUsed: number;
+  readonly gcMs: Record<string, number>;
 }
+
+// Time spent in garbage collection, by kind (minor = scavenge, major = mark-compact, incremental…).
+const gcMs: Record<string, number> = {};
+const GC_KINDS: Record<number, string> = {
+  [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
+  [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
+  [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+  [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak',
+};
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    const kind = GC_KINDS[(entry as unknown as { detail: { kind: number } }).detail.kind] ?? 'other';
+    gcMs[kind] = (gcMs[kind] ?? 0) + entry.duration;
+  }
+}).observe({ entryTypes: ['gc'] });
 
 let profiler: Session | undefined;
 function post(session: Session, method: string, params?: object): Promise<unknown> {
@@ -126,6 +143,7 @@ serveParent(
       broker: broker.stats(),
       ...(fakeCounters === undefined ? {} : { fake: fakeCounters() }),
       heapUsed: process.memoryUsage().heapUsed,
+      gcMs: { ...gcMs },
     }),
     setBaselineBody: (body: Record<string, string>) => {
       baselineBody = Object.fromEntries(Object.entries(body).map(([k, v]) => [k, 'x'.repeat(v.length)]));
