@@ -2,12 +2,13 @@
 // emulator's per-operation call counters.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { CognitoIdentityClient, GetCredentialsForIdentityCommand, ListIdentityPoolsCommand } from '@aws-sdk/client-cognito-identity';
+import { GetCredentialsForIdentityCommand, ListIdentityPoolsCommand } from '@aws-sdk/client-cognito-identity';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
 import { createBroker, isBrokerError, type Broker, type BrokerOptions } from '../../src/index.js';
 import { captureLogs } from '../helpers/broker-log-capture.js';
 import { ManualClock } from '../helpers/broker-manual-clock.js';
 import { rejectionOf, settle } from '../helpers/broker-fixture.js';
+import { emulatorClient } from '../helpers/emulator-sdk.js';
 
 const DEV = 'login.example.app';
 const FB = 'graph.facebook.com';
@@ -23,7 +24,7 @@ const measured: Record<string, Record<string, number>> = {};
 
 interface Fixture {
   readonly emu: RunningEmulator;
-  readonly sdk: CognitoIdentityClient;
+  readonly sdk: ReturnType<typeof emulatorClient>;
   readonly poolId: string;
   readonly emuClock: ManualClock;
   broker(options?: Partial<BrokerOptions>): Broker;
@@ -48,13 +49,7 @@ async function fixture(sdkOptions: { maxAttempts?: number } = {}): Promise<Fixtu
       },
     ],
   });
-  const sdk = new CognitoIdentityClient({
-    region: emu.region,
-    endpoint: emu.endpoint,
-    credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' },
-    retryMode: 'standard',
-    maxAttempts: sdkOptions.maxAttempts ?? 1,
-  });
+  const sdk = emulatorClient(emu, { retryMode: 'standard', maxAttempts: sdkOptions.maxAttempts ?? 1 });
   const poolId = emu.pools[0]!.identityPoolId;
   return {
     emu,
@@ -320,12 +315,7 @@ void describe('broker against the emulator', () => {
       const c = await broker.getCredentials('erin');
       remember(c.secretAccessKey, c.sessionToken);
       const provider = broker.credentialProvider('erin');
-      const client = new CognitoIdentityClient({
-        region: f.emu.region,
-        endpoint: f.emu.endpoint,
-        credentials: provider,
-        maxAttempts: 1,
-      });
+      const client = emulatorClient(f.emu, { credentials: provider });
       try {
         for (let i = 0; i < 5; i += 1) {
           const out = await client.send(new ListIdentityPoolsCommand({ MaxResults: 10 }));

@@ -1,30 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CognitoIdentityClient } from '@aws-sdk/client-cognito-identity';
-import { createBroker } from '../../src/broker/broker.js';
 import type { Broker } from '../../src/broker/types.js';
-import { startEmulator } from '../../src/emulator/index.js';
 import type { RunningEmulator } from '../../src/emulator/types.js';
+import { withEmulatorBroker } from '../helpers/emulator-sdk.js';
 
 const DEV = 'login.fixes.app';
 const FB = 'graph.facebook.com';
 
-async function withBroker(fn: (b: Broker, emu: RunningEmulator) => Promise<void>): Promise<void> {
-  const emu = await startEmulator({
-    seed: [{ name: 'fixes', developerProviderName: DEV, allowUnauthenticatedIdentities: true, supportedLoginProviders: { [FB]: 'fb-app' } }],
-  });
-  const client = new CognitoIdentityClient({
-    region: emu.region,
-    endpoint: emu.endpoint,
-    credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
-    maxAttempts: 1,
-  });
-  try {
-    await fn(createBroker({ identityPoolId: emu.pools[0]!.identityPoolId, developerProviderName: DEV, client }), emu);
-  } finally {
-    client.destroy();
-    await emu.stop();
-  }
+const SEED = { seed: [{ name: 'fixes', developerProviderName: DEV, allowUnauthenticatedIdentities: true, supportedLoginProviders: { [FB]: 'fb-app' } }] };
+
+function withBroker(fn: (b: Broker, emu: RunningEmulator) => Promise<void>): Promise<void> {
+  return withEmulatorBroker(SEED, fn);
 }
 
 void describe('broker mergeUsers', () => {

@@ -5,11 +5,12 @@
 // session token was issued for): nobody ever receives another user's identity.
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
-import { CognitoIdentityClient, LookupDeveloperIdentityCommand } from '@aws-sdk/client-cognito-identity';
+import { LookupDeveloperIdentityCommand } from '@aws-sdk/client-cognito-identity';
 import fc from 'fast-check';
 import request, { type Response } from 'supertest';
 import { createBroker } from '../../src/broker/broker.js';
 import { describeSessionToken, startEmulator } from '../../src/emulator/index.js';
+import { emulatorClient } from '../helpers/emulator-sdk.js';
 import {
   DEMO_POOL,
   DEMO_PROVIDER,
@@ -46,12 +47,7 @@ function jwtClaims(jwt: string): Record<string, unknown> {
 async function runSequence(actions: readonly { kind: Kind; user: number; other: number }[]): Promise<void> {
   const users = hostileUsers(USERS);
   const s: SecurityStack = await startSecurityStack({ users });
-  const truthClient = new CognitoIdentityClient({
-    region: s.emulator().region,
-    endpoint: s.emulator().endpoint,
-    credentials: { accessKeyId: 'AKIDTRUTH', secretAccessKey: 'truth-secret' },
-    maxAttempts: 1,
-  });
+  const truthClient = emulatorClient(s.emulator());
   const agents = new Map<number, Agent>();
   const linkedSubject = new Map<number, string>();
   const keyOwner = new Map<string, string>();
@@ -238,12 +234,7 @@ void describe('isolation between users', () => {
         { name: 'pool-b', developerProviderName: 'login.a.b' },
       ],
     });
-    const client = new CognitoIdentityClient({
-      region: emu.region,
-      endpoint: emu.endpoint,
-      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
-      maxAttempts: 1,
-    });
+    const client = emulatorClient(emu);
     try {
       const [a, b] = emu.pools.map((p) => createBroker({ identityPoolId: p.identityPoolId, developerProviderName: p.developerProviderName!, client }));
       const ids = ['u', 'b|u', 'login.a.b', 'login.a', '"]', 'ü', 'x'.repeat(1024)];
