@@ -1,4 +1,4 @@
-import { CognitoIdentityClient } from '@aws-sdk/client-cognito-identity';
+import { emulatorClient } from './emulator-sdk.js';
 import type { Express } from 'express';
 import { createApp, type AppDeps } from '../../examples/express-app/app.js';
 import { createBroker } from '../../src/broker/broker.js';
@@ -36,12 +36,7 @@ export async function startStack(appDeps: Partial<AppDeps> = {}): Promise<AppSta
   const logger = memory.logger;
   const pool = emulator.pools[0]!;
   // maxAttempts 1: throttling tests see the error at once instead of after SDK backoff.
-  const client = new CognitoIdentityClient({
-    region: emulator.region,
-    endpoint: emulator.endpoint,
-    credentials: { accessKeyId: 'AKIDEXAMPLEDEVELOPER', secretAccessKey: 'emulator-developer-secret' },
-    maxAttempts: 1,
-  });
+  const client = emulatorClient(emulator);
   const real = createBroker({
     identityPoolId: pool.identityPoolId,
     developerProviderName: DEMO_POOL.developerProviderName,

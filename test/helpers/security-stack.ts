@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CognitoIdentityClient } from '@aws-sdk/client-cognito-identity';
+import { emulatorClient } from './emulator-sdk.js';
 import type { Express } from 'express';
 import type { Response } from 'supertest';
 import { createApp, type AppDeps } from '../../examples/express-app/app.js';
@@ -199,12 +199,7 @@ export async function startSecurityStack(options: SecurityStackOptions = {}): Pr
   const memory = memoryLogger();
   const pool = emulator.pools[0]!;
   // maxAttempts 1: each fault reaches the broker at once instead of after SDK backoff.
-  const client = new CognitoIdentityClient({
-    region: emulator.region,
-    endpoint: emulator.endpoint,
-    credentials: { accessKeyId: 'AKIDEXAMPLEDEVELOPER', secretAccessKey: 'emulator-developer-secret' },
-    maxAttempts: 1,
-  });
+  const client = emulatorClient(emulator);
   const broker = createBroker({
     identityPoolId: pool.identityPoolId,
     developerProviderName: DEMO_POOL.developerProviderName,
