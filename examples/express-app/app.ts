@@ -118,7 +118,16 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.use(pinoHttp({ logger, autoLogging: { ignore: (req) => req.url === '/favicon.ico' } }));
   app.use(securityHeaders);
-  app.use(express.static(PUBLIC_DIR, { index: 'index.html', maxAge: 0 }));
+  // The page's files, before the session so they create none; API paths skip the file lookup
+  // (an fs.stat per request on the credentials hot path otherwise).
+  const page = express.static(PUBLIC_DIR, { index: 'index.html', maxAge: 0 });
+  app.use((req, res, next) => {
+    if (req.path.startsWith('/aws/') || req.path.startsWith('/api/')) {
+      next();
+      return;
+    }
+    page(req, res, next);
+  });
   app.use(
     session({
       name: SESSION_COOKIE,
