@@ -39,14 +39,17 @@ function firstHeader(req: Request, name: string): string | undefined {
 }
 
 /**
- * Decides whether a state-changing request is cross-site. Only requests that carry a cookie are
- * checked: without one there is no ambient session to abuse (bearer-token clients pass). A
- * browser's `Sec-Fetch-Site` decides when present; otherwise the `Origin` header must name the
- * request's own host or a trusted origin. Non-browser clients that send neither pass.
+ * Decides whether a state-changing request is cross-site. Whether or not it carries a cookie: a
+ * browser with no session yet is exactly the victim of login CSRF (a cross-site form logging it
+ * into the attacker's account). Only a request with an `Authorization` header and no cookie is
+ * exempt (a bearer client, not a browser sending ambient credentials; a cross-site page cannot set
+ * that header without a CORS preflight). A browser's `Sec-Fetch-Site` decides when present;
+ * otherwise the `Origin` header must name the request's own host or a trusted origin. Non-browser
+ * clients that send neither header (curl, mobile apps) pass.
  */
 export function isCrossSiteRequest(req: Request, trusted: ReadonlySet<string>): boolean {
   if (SAFE_METHODS.has(req.method)) return false;
-  if (firstHeader(req, 'cookie') === undefined) return false;
+  if (firstHeader(req, 'authorization') !== undefined && firstHeader(req, 'cookie') === undefined) return false;
   const origin = firstHeader(req, 'origin');
   const site = firstHeader(req, 'sec-fetch-site');
   if (origin !== undefined && trusted.has(origin)) return false;
@@ -63,8 +66,9 @@ export function isCrossSiteRequest(req: Request, trusted: ReadonlySet<string>): 
 }
 
 /**
- * Refuses cross-site state-changing requests on cookie sessions with 403 `ERR_FORBIDDEN`
- * (see {@link isCrossSiteRequest}). Safe methods always pass.
+ * Refuses cross-site state-changing requests with 403 `ERR_FORBIDDEN`, with or without a session
+ * cookie, so it also stops login CSRF (see {@link isCrossSiteRequest}). Safe methods and bearer
+ * requests without a cookie always pass.
  * @throws TypeError when `trustedOrigins` is malformed.
  */
 export function sameOriginOnly(options: SameOriginOptions = {}): RequestHandler {

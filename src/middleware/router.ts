@@ -125,7 +125,8 @@ export interface CognitoRouter extends RequestHandler {
  * Routes: `GET /credentials`, `GET /token`, `GET /identity`, `POST /logins`,
  * `DELETE /logins/:provider`, `POST /merge`, and `POST /guest` when `allowGuests`. Every response
  * has `Cache-Control: no-store`; every error is `application/problem+json` with a stable `code`.
- * State-changing routes refuse cross-site requests on cookie sessions (403).
+ * State-changing routes refuse cross-site browser requests (403), with or without a session cookie;
+ * bearer requests without a cookie pass.
  * @throws TypeError when an option is invalid.
  */
 export function cognitoRouter(options: CognitoRouterOptions): CognitoRouter {

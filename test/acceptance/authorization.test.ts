@@ -172,6 +172,36 @@ void describe('authorization', () => {
     assert.equal(ok.status, 200, ok.text);
   });
 
+  void it('refuses a cross-site login or guest request from a browser that has no cookie yet (login CSRF)', async () => {
+    const cross: [string, string][] = [
+      ['Origin', 'https://evil.example'],
+      ['Origin', 'null'],
+      ['Sec-Fetch-Site', 'cross-site'],
+      ['Sec-Fetch-Site', 'same-site'],
+    ];
+    await noUpstream(async () => {
+      for (const [name, value] of cross) {
+        // A victim with no session yet: a cross-site form must not log them into the attacker's account.
+        const json = await request(s.app).post('/login').set(name, value).send({ username: 'alice', password: 'alice-demo-pass' });
+        refused(json, 403, 'ERR_FORBIDDEN');
+        assert.equal(json.headers['set-cookie'], undefined);
+        const form = await request(s.app).post('/login').set(name, value).type('form').send('username=alice&password=alice-demo-pass');
+        refused(form, 403, 'ERR_FORBIDDEN');
+        assert.equal(form.headers['set-cookie'], undefined);
+        const guest = await request(s.app).post('/aws/guest').set(name, value);
+        refused(guest, 403, 'ERR_FORBIDDEN');
+        assert.equal(guest.headers['set-cookie'], undefined);
+      }
+    });
+    // Clients that send neither header (curl, the mobile example) and the page itself still log in.
+    const plain = await request(s.app).post('/login').send({ username: 'alice', password: 'alice-demo-pass' });
+    ledger.observe(plain);
+    assert.equal(plain.status, 200, plain.text);
+    const same = await request(s.app).post('/login').set('Sec-Fetch-Site', 'same-origin').send({ username: 'alice', password: 'alice-demo-pass' });
+    ledger.observe(same);
+    assert.equal(same.status, 200, same.text);
+  });
+
   void it('never trusts an identity id sent by the client: body, query and headers move nothing', async () => {
     const victim = await login('alice', 'alice-demo-pass');
     const attacker = await login('bob', 'bob-demo-pass');
