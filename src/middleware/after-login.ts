@@ -2,7 +2,7 @@ import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { isBrokerError } from '../errors.js';
 import { asyncHandler } from './async-handler.js';
-import { clearGuestId, isIdentityId, readGuestId } from './guest-session.js';
+import { clearGuestId, isIdentityId, isPermanentGuestFailure, readGuestId } from './guest-session.js';
 import { assertRouteOptions, type RouteOptions } from './route-options.js';
 import { defaultGetUserId, requireUserId } from './user-id.js';
 
@@ -31,7 +31,10 @@ function bodyGuestId(body: unknown): string | undefined {
  * token (so the first `/credentials` does not wait on Cognito) and, when the client presents a
  * guest identity (kept in the session by `POST /guest`, or `guestIdentityId` in the login body for
  * clients without a session), links it to the user so they keep the guest's identity (the broker
- * refuses any identity that is not a guest). Never fails the login: Cognito
+ * refuses any identity that is not a guest). The guest id leaves the session once the upgrade
+ * succeeded or failed for good (not a guest any more, deleted, invalid); after a temporary failure
+ * (throttling, timeout) it stays, the token is not warmed (that would give the user a new identity
+ * and orphan the guest) and the next login tries again. Never fails the login: Cognito
  * errors are logged and the request continues. Leaves an {@link AfterLoginResult} in
  * `res.locals.cognito`.
  * @throws TypeError on invalid options.
@@ -51,18 +54,25 @@ export function afterLogin(options: AfterLoginOptions): RequestHandler {
     }
     const guestId = readGuestId(req) ?? bodyGuestId(req.body);
     let result: AfterLoginResult = { guestUpgraded: false };
+    let retryGuestLater = false;
     if (guestId !== undefined) {
-      clearGuestId(req);
       try {
         // The broker refuses an identity that is not a guest (one with logins), so a presented id
         // can never hand someone else's identity to this user.
         const t = await broker.upgradeGuest(userId, guestId);
         result = { identityId: t.identityId, guestUpgraded: t.identityId === guestId };
+        clearGuestId(req);
       } catch (err) {
+        // Forget the guest only when it can never be upgraded; after a temporary failure
+        // (throttling, timeout) keep it so that the next login tries again.
+        if (isPermanentGuestFailure(err)) clearGuestId(req);
+        else retryGuestLater = true;
         log?.warn({ step: 'afterLogin', code: isBrokerError(err) ? err.code : 'ERR_INTERNAL' }, 'guest identity not upgraded');
       }
     }
-    if (result.identityId === undefined) {
+    // Warming the token now would give a user without an identity a new one, orphaning the guest
+    // that is still to be upgraded: skip it after a temporary upgrade failure.
+    if (result.identityId === undefined && !retryGuestLater) {
       try {
         const t = await broker.getToken(userId);
         result = { identityId: t.identityId, guestUpgraded: false };

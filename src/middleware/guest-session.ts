@@ -1,4 +1,5 @@
 import type { Request } from 'express';
+import { isBrokerError } from '../errors.js';
 
 /** The session key under which the guest identity id is kept for cookie clients. */
 export const GUEST_SESSION_KEY = 'cognitoGuestIdentityId';
@@ -36,4 +37,22 @@ export function writeGuestId(req: Request, identityId: string): boolean {
 export function clearGuestId(req: Request): void {
   const s = sessionOf(req);
   if (s !== undefined) Reflect.deleteProperty(s, GUEST_SESSION_KEY);
+}
+
+/** Broker error codes after which a guest identity id can never be used again by this session. */
+const PERMANENT_GUEST_FAILURES: ReadonlySet<string> = new Set([
+  'ERR_FORBIDDEN', // no longer a guest: upgraded by someone else, or has logins
+  'ERR_CONFLICT',
+  'ERR_NOT_FOUND', // deleted
+  'ERR_BAD_REQUEST', // not a valid identity id for this pool
+  'ERR_IDENTITY_DISABLED',
+]);
+
+/**
+ * True when `err` says the guest identity itself is unusable for good (not a guest any more,
+ * deleted, invalid), as opposed to a temporary failure (throttling, timeout, Cognito down) after
+ * which the same guest id should be tried again.
+ */
+export function isPermanentGuestFailure(err: unknown): boolean {
+  return isBrokerError(err) && PERMANENT_GUEST_FAILURES.has(err.code);
 }

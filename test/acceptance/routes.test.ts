@@ -222,6 +222,24 @@ void describe('example app /aws routes on the emulator', () => {
       assert.equal(((await agent.get('/aws/token')).body as { identityId: string }).identityId, guestId);
     }));
 
+  void it('keeps the guest identity when Cognito throttles its upgrade at login, and upgrades it at the next login', () =>
+    withStack(async (s) => {
+      const agent = request.agent(s.app);
+      const g = await agent.post('/aws/guest');
+      assert.equal(g.status, 200, g.text);
+      const guestId = (g.body as { identityId: string }).identityId;
+      // The upgrade's own call (GetOpenIdTokenForDeveloperIdentity on the guest) is throttled once.
+      s.emulator.setFault('GetOpenIdTokenForDeveloperIdentity', { error: 'TooManyRequestsException', count: 1 });
+      const first = await agent.post('/login').send({ username: 'bob', password: 'bob-demo-pass' });
+      assert.equal(first.status, 200, first.text);
+      assert.equal((first.body as { identityId: string | null }).identityId, null);
+      s.emulator.clearFaults();
+      const again = await agent.post('/login').send({ username: 'bob', password: 'bob-demo-pass' });
+      assert.equal(again.status, 200, again.text);
+      assert.equal((again.body as { identityId: string }).identityId, guestId);
+      assert.equal(((await agent.get('/aws/token')).body as { identityId: string }).identityId, guestId);
+    }));
+
   void it('forgets the user at logout and then answers 401', () =>
     withStack(async (s) => {
       const { agent } = await alice(s);
