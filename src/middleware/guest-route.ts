@@ -1,7 +1,8 @@
 import type { RequestHandler } from 'express';
 import { asyncHandler } from './async-handler.js';
+import type { IdentityCredentials } from '../broker/types.js';
 import { credentialsBody } from './credentials-route.js';
-import { readGuestId, writeGuestId } from './guest-session.js';
+import { clearGuestId, isPermanentGuestFailure, readGuestId, writeGuestId } from './guest-session.js';
 import type { RateLimiter } from './rate-limit.js';
 import { assertRouteOptions, type RouteOptions } from './route-options.js';
 
@@ -14,7 +15,10 @@ export interface GuestRouteOptions extends RouteOptions {
 /**
  * `POST /guest`: credentials for a guest (unauthenticated) identity. Cookie clients keep the guest
  * identity id in their session (and get the same identity back); clients without a session get
- * the id in the body and present it at login as `guestIdentityId` to keep it. Never accepts an
+ * the id in the body and present it at login as `guestIdentityId` to keep it. When the session's
+ * guest is gone for good (upgraded by someone else, deleted: 403/404 from the broker), it is
+ * dropped and a new guest identity issued (counted by the rate limiter like any new one); after a
+ * temporary failure the error is answered and the session keeps its guest. Never accepts an
  * identity id from the request, so no one can ask for someone else's identity here.
  * @throws TypeError on invalid options. Request-time errors go to `next(err)`.
  */
@@ -23,8 +27,21 @@ export function guestRoute(options: GuestRouteOptions): RequestHandler {
   const { broker, rateLimiter } = options;
   return asyncHandler(async (req, res) => {
     const existing = readGuestId(req);
-    if (existing === undefined) rateLimiter?.consume(`guest:${req.ip ?? 'unknown'}`);
-    const c = await broker.getGuestCredentials(existing);
+    let c: IdentityCredentials | undefined;
+    if (existing !== undefined) {
+      try {
+        c = await broker.getGuestCredentials(existing);
+      } catch (err) {
+        // Temporary failures (throttling, timeout) go to the client and the session keeps its
+        // guest; a guest that is gone for good is dropped and replaced below.
+        if (!isPermanentGuestFailure(err)) throw err;
+        clearGuestId(req);
+      }
+    }
+    if (c === undefined) {
+      rateLimiter?.consume(`guest:${req.ip ?? 'unknown'}`);
+      c = await broker.getGuestCredentials(undefined);
+    }
     writeGuestId(req, c.identityId);
     res.set('Cache-Control', 'no-store');
     res.json(credentialsBody(c));

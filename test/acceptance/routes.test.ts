@@ -240,6 +240,25 @@ void describe('example app /aws routes on the emulator', () => {
       assert.equal(((await agent.get('/aws/token')).body as { identityId: string }).identityId, guestId);
     }));
 
+  void it('gives a session a new guest identity when its guest was upgraded by someone else', () =>
+    withStack(async (s) => {
+      const agent = request.agent(s.app);
+      const g1 = await agent.post('/aws/guest');
+      assert.equal(g1.status, 200, g1.text);
+      const guestId = (g1.body as { identityId: string }).identityId;
+      // Another client presents the same guest id at login and takes the identity.
+      const mobile = await request(s.app).post('/api/tokens').send({ username: 'alice', password: 'alice-demo-pass', guestIdentityId: guestId });
+      assert.equal(mobile.status, 200, mobile.text);
+      assert.equal((mobile.body as { identityId: string }).identityId, guestId);
+      const g2 = await agent.post('/aws/guest');
+      assert.equal(g2.status, 200, g2.text);
+      const next = (g2.body as { identityId: string }).identityId;
+      assert.notEqual(next, guestId);
+      // The session now keeps the new guest, and the next call returns it.
+      const g3 = await agent.post('/aws/guest');
+      assert.equal((g3.body as { identityId: string }).identityId, next);
+    }));
+
   void it('forgets the user at logout and then answers 401', () =>
     withStack(async (s) => {
       const { agent } = await alice(s);

@@ -139,3 +139,34 @@ void it('refuses a compressed body and a non-object JSON body with 400', async (
   );
   assertProblem(await request(app).post('/aws/logins').set('x-test-user', 'u1').set('Content-Type', 'application/json').send('"x"'), 400, 'ERR_BAD_REQUEST');
 });
+
+void it('POST /guest replaces a session guest that Cognito reports deleted or no longer a guest, and keeps it on a temporary failure', async () => {
+  const broker = createFakeBroker();
+  const session: Record<string, unknown> = {};
+  const app = express();
+  // A stand-in for express-session: one session shared by every request of this test.
+  app.use((req, _res, next) => {
+    (req as { session?: unknown }).session = session;
+    next();
+  });
+  app.use('/aws', cognitoRouter({ broker, allowedProviders: [], allowGuests: true }));
+  const first = await request(app).post('/aws/guest');
+  assert.equal(first.status, 200, first.text);
+  const guestId = (first.body as { identityId: string }).identityId;
+  // Throttled: the answer is 503 and the session keeps its guest.
+  broker.failNext('getGuestCredentials', new BrokerError('ERR_COGNITO_THROTTLED', 'Cognito is throttling.', { retryAfterSeconds: 2 }));
+  assertProblem(await request(app).post('/aws/guest'), 503, 'ERR_COGNITO_THROTTLED');
+  const same = await request(app).post('/aws/guest');
+  assert.equal((same.body as { identityId: string }).identityId, guestId);
+  // Deleted, then no longer a guest: each time a new guest identity, kept in the session.
+  let current = guestId;
+  for (const err of [new BrokerError('ERR_NOT_FOUND', 'No such identity.'), new BrokerError('ERR_FORBIDDEN', 'Not a guest.')]) {
+    broker.failNext('getGuestCredentials', err);
+    const res = await request(app).post('/aws/guest');
+    assert.equal(res.status, 200, res.text);
+    const next = (res.body as { identityId: string }).identityId;
+    assert.notEqual(next, current);
+    assert.equal(session.cognitoGuestIdentityId, next);
+    current = next;
+  }
+});
