@@ -1,6 +1,7 @@
 import type { RequestHandler } from 'express';
 import type { IdentityDescription } from '../broker/types.js';
 import { asyncHandler } from './async-handler.js';
+import type { RateLimiter } from './rate-limit.js';
 import { assertRouteOptions, type RouteOptions } from './route-options.js';
 import { defaultGetUserId, requireUserId } from './user-id.js';
 
@@ -25,16 +26,27 @@ export function identityBody(d: IdentityDescription): IdentityResponse {
   };
 }
 
+/** Options of {@link identityRoute}. */
+export interface IdentityRouteOptions extends RouteOptions {
+  /**
+   * Counts each request per user before it reaches Cognito: every one costs a `DescribeIdentity`
+   * call, which has an account-wide quota. Past the limit: 429 `ERR_RATE_LIMITED` with `Retry-After`.
+   */
+  readonly rateLimiter?: RateLimiter;
+}
+
 /**
- * `GET /identity`: the logged-in user's identity id and linked logins.
+ * `GET /identity`: the logged-in user's identity id and linked logins (one `DescribeIdentity` call
+ * per request, so limited per user when a `rateLimiter` is given).
  * @throws TypeError on invalid options. Request-time errors go to `next(err)` as `BrokerError`s.
  */
-export function identityRoute(options: RouteOptions): RequestHandler {
+export function identityRoute(options: IdentityRouteOptions): RequestHandler {
   assertRouteOptions(options);
-  const { broker } = options;
+  const { broker, rateLimiter } = options;
   const getUserId = options.getUserId ?? defaultGetUserId;
   return asyncHandler(async (req, res) => {
     const userId = requireUserId(req, getUserId);
+    rateLimiter?.consume(userId);
     const d = await broker.describeIdentity(userId);
     res.set('Cache-Control', 'no-store');
     res.json(identityBody(d));

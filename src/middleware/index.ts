@@ -12,7 +12,7 @@ export { jsonBody } from './json-body.js';
 export type { JsonBodyOptions } from './json-body.js';
 export type { GuestRouteOptions } from './guest-route.js';
 export { identityRoute } from './identity-route.js';
-export type { IdentityResponse } from './identity-route.js';
+export type { IdentityResponse, IdentityRouteOptions } from './identity-route.js';
 export { linkLoginRoute } from './link-login-route.js';
 export type { LoginRouteOptions } from './link-login-route.js';
 export { forgetOnLogout } from './logout.js';

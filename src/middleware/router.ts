@@ -91,7 +91,10 @@ export interface CognitoRouterOptions {
   readonly verifyMergeSource?: VerifyMergeSource;
   /**
    * Per-user limit on linking, unlinking and merging (and per client address on new guest
-   * identities). Default `{ max: 10, windowSeconds: 60 }`; `false` turns it off.
+   * identities). Default `{ max: 10, windowSeconds: 60 }`; `false` turns it off. `GET /identity`
+   * (one Cognito `DescribeIdentity` call per request, an account-wide quota) has its own per-user
+   * budget of three times `max` per window, apart from the linking budget. Past a limit: 429
+   * `ERR_RATE_LIMITED` with `Retry-After`, before any Cognito call.
    */
   readonly rateLimit?: RateLimitOptions | false;
   /** Origins besides the request's own host allowed to send state-changing requests. Default none. */
@@ -148,6 +151,8 @@ export function cognitoRouter(options: CognitoRouterOptions): CognitoRouter {
   const rateLimiter = limits === undefined ? undefined : createRateLimiter(limits);
   const guestLimiter =
     limits === undefined ? undefined : createRateLimiter({ ...limits, max: (limits.max ?? 10) * 3 });
+  const identityLimiter =
+    limits === undefined ? undefined : createRateLimiter({ ...limits, max: (limits.max ?? 10) * 3 });
   const sameOrigin = sameOriginOnly(options.trustedOrigins === undefined ? {} : { trustedOrigins: options.trustedOrigins });
   const json = jsonBody({ limitBytes: bodyLimitBytes });
   const base = { broker: options.broker, ...(options.getUserId ? { getUserId: options.getUserId } : {}), ...(options.clock ? { clock: options.clock } : {}) };
@@ -156,7 +161,7 @@ export function cognitoRouter(options: CognitoRouterOptions): CognitoRouter {
   const routes: Route[] = [
     { method: 'GET', path: /^\/credentials\/?$/i, handlers: [credentialsRoute(base)] },
     { method: 'GET', path: /^\/token\/?$/i, handlers: [tokenRoute(base)] },
-    { method: 'GET', path: /^\/identity\/?$/i, handlers: [identityRoute(base)] },
+    { method: 'GET', path: /^\/identity\/?$/i, handlers: [identityRoute({ ...base, ...(identityLimiter ? { rateLimiter: identityLimiter } : {}) })] },
     { method: 'POST', path: /^\/logins\/?$/i, handlers: [sameOrigin, json, linkLoginRoute(logins)] },
     { method: 'DELETE', path: /^\/logins\/(?<provider>[^/]+)\/?$/i, handlers: [sameOrigin, unlinkLoginRoute(logins)] },
     {

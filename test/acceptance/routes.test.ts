@@ -290,6 +290,26 @@ void describe('example app /aws routes on the emulator', () => {
       { rateLimit: { max: 2, windowSeconds: 60 } },
     ));
 
+  void it('rate-limits GET /aws/identity per user with 429 and Retry-After, apart from the linking budget', () =>
+    withStack(
+      async (s) => {
+        const a = await alice(s);
+        const b = await bob(s);
+        s.emulator.resetCounters();
+        // Three times the router's rateLimit.max per window: 6 describes, then 429.
+        for (let i = 0; i < 6; i++) assert.equal((await a.agent.get('/aws/identity')).status, 200);
+        const limited = await a.agent.get('/aws/identity');
+        assertProblem(limited, 429, 'ERR_RATE_LIMITED');
+        assert.ok(Number(limited.headers['retry-after']) >= 1 && Number(limited.headers['retry-after']) <= 60);
+        // The refused request reached no DescribeIdentity.
+        assert.equal(s.emulator.counters().DescribeIdentity, 6);
+        // Another user has their own budget, and the user's link budget is untouched.
+        assert.equal((await b.agent.get('/aws/identity')).status, 200);
+        assert.equal((await a.agent.delete(`/aws/logins/${DEMO_PROVIDER}`)).status, 200);
+      },
+      { rateLimit: { max: 2, windowSeconds: 60 } },
+    ));
+
   void it('lets a mobile client log in with a bearer token and refuses a bad one with 401', () =>
     withStack(async (s) => {
       const login = await request(s.app).post('/api/tokens').send({ username: 'alice', password: 'alice-demo-pass' });
