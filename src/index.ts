@@ -62,6 +62,7 @@ export {
   type GetUserId,
   type GuestRouteOptions,
   type IdentityResponse,
+  type IdentityRouteOptions,
   type JsonBodyOptions,
   type LoginRouteOptions,
   type MergeRouteOptions,
