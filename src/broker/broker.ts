@@ -289,11 +289,15 @@ export function createBroker(options: BrokerOptions): Broker {
     return createHash('sha256').update(JSON.stringify(sorted)).digest('base64url');
   }
 
-  // JSON of a tuple: ids containing separators, quotes, unicode or any length cannot collide.
+  // Keys are per broker, so the pool, provider and role (the same for every entry) are not in them.
+  // The common key is the id itself, sharing the string the entry holds: one string fewer per cached
+  // user. Every other key is the JSON of a tuple, which starts with '[', and an id that starts with
+  // '[' always takes the tuple form: ids containing separators, quotes, unicode or any length cannot
+  // collide.
   const tokenKey = (userId: string, tags: PrincipalTags | undefined): string =>
-    JSON.stringify(['token', o.identityPoolId, o.developerProviderName, userId, tagsHash(tags)]);
+    tags === undefined && !userId.startsWith('[') ? userId : JSON.stringify([userId, tagsHash(tags)]);
   const credentialsKey = (identityId: string, guest: boolean): string =>
-    JSON.stringify(['credentials', identityId, guest ? 'unauthenticated' : 'authenticated', guest ? '' : (o.customRoleArn ?? '')]);
+    guest || identityId.startsWith('[') ? JSON.stringify([identityId, guest]) : identityId;
 
   function tokenInput(userId: string, tags: PrincipalTags | undefined, extra: { IdentityId?: string; Logins?: Record<string, string> } = {}) {
     return {
@@ -432,10 +436,13 @@ export function createBroker(options: BrokerOptions): Broker {
     const tags = tagsFor(userId);
     const started = performance.now();
     const { value, hit } = await tokens.get(tokenKey(userId, tags), { userId, tags }, signal);
-    log.debug(
-      { operation: 'getToken', cache: hit ? 'hit' : 'miss', durationMs: Math.round(performance.now() - started) },
-      'token served',
-    );
+    // Guarded: the fields object would be built on every read even with debug off (hot path).
+    if (log.isLevelEnabled('debug')) {
+      log.debug(
+        { operation: 'getToken', cache: hit ? 'hit' : 'miss', durationMs: Math.round(performance.now() - started) },
+        'token served',
+      );
+    }
     return value;
   }
 
@@ -531,10 +538,12 @@ export function createBroker(options: BrokerOptions): Broker {
           { identityId, userId, guest: false, clientInput: false },
           signal,
         );
-        log.debug(
-          { operation: 'getCredentials', cache: read.hit ? 'hit' : 'miss', durationMs: Math.round(performance.now() - started) },
-          'credentials served',
-        );
+        if (log.isLevelEnabled('debug')) {
+          log.debug(
+            { operation: 'getCredentials', cache: read.hit ? 'hit' : 'miss', durationMs: Math.round(performance.now() - started) },
+            'credentials served',
+          );
+        }
         return publicCredentials(read.value);
       } catch (err) {
         if (attempt > 0 || !isBrokerError(err) || !RE_RESOLVE.has(err.code)) throw err;

@@ -118,6 +118,15 @@ export class RefreshingCache<V extends CacheEntryTimes, C extends object> {
         return { value, hit: true };
       }
     }
+    // The common case, a fresh entry (before its refresh point, no load running): served as fetch()
+    // would serve it (a hit, moved to the tail), without fetch()'s option, status and promise objects.
+    if (signal?.aborted !== true && !this.#loading.has(key) && this.#lru.has(key)) {
+      const value = this.#lru.get(key);
+      if (value !== undefined && this.#clock.now() < value.validUntil) {
+        this.#hits += 1;
+        return { value, hit: true };
+      }
+    }
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
       const status: LRUCache.Status<string, V, C> = {};
       let value: V | undefined;
