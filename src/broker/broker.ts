@@ -148,6 +148,8 @@ export function createBroker(options: BrokerOptions): Broker {
   let skewWarned = false;
   /** Cognito's clock minus ours, ms, from the latest token's `iat` (0 until a token was seen). */
   let clockOffsetMs = 0;
+  /** Guest identity ids with an upgrade running in this process (running ones only: bounded by concurrency). */
+  const upgrading = new Set<string>();
 
   /**
    * One upstream call with the per-call timeout, counters and log lines. `cancel` aborts it when its
@@ -544,6 +546,39 @@ export function createBroker(options: BrokerOptions): Broker {
     }
   }
 
+  /**
+   * After linking `userId` to a guest identity: its developer users must be exactly [userId]. Another
+   * instance of the broker may have linked another user between our guest check and our link (the
+   * per-process guard cannot see that); then this user's link is undone and the upgrade fails with
+   * ERR_CONFLICT, so that no identity is ever shared by two users.
+   */
+  async function checkSoleUser(userId: string, identityId: string): Promise<void> {
+    const out = await upstream({ operation: OP.lookup }, (abortSignal) =>
+      cognito().send(new LookupDeveloperIdentityCommand({ IdentityPoolId: o.identityPoolId, IdentityId: identityId, MaxResults: 60 }), {
+        abortSignal,
+      }),
+    );
+    const users = out.DeveloperUserIdentifierList ?? [];
+    if (users.length === 1 && users[0] === userId && (out.NextToken === undefined || out.NextToken === '')) return;
+    log.warn({ operation: 'upgradeGuest', developerUsers: users.length }, 'guest identity upgraded concurrently: link undone');
+    try {
+      await upstream({ operation: OP.unlinkDeveloper }, (abortSignal) =>
+        cognito().send(
+          new UnlinkDeveloperIdentityCommand({
+            IdentityId: identityId,
+            IdentityPoolId: o.identityPoolId,
+            DeveloperProviderName: o.developerProviderName,
+            DeveloperUserIdentifier: userId,
+          }),
+          { abortSignal },
+        ),
+      );
+    } finally {
+      invalidate('upgradeGuest', [userId], [identityId]);
+    }
+    throw new BrokerError('ERR_CONFLICT', 'The guest identity was upgraded by another request');
+  }
+
   const broker: Broker = {
     identityPoolId: o.identityPoolId,
     region: o.region,
@@ -721,34 +756,45 @@ export function createBroker(options: BrokerOptions): Broker {
     async upgradeGuest(userId, guestIdentityId) {
       checkUserId(userId);
       checkIdentityId(guestIdentityId);
-      if ((await lookupIdentity(userId)) !== null) return publicToken(await tokenFor(userId));
-      // Only a real guest may be upgraded: linking a user to an identity that already has logins would
-      // hand that identity to whoever sent its id.
-      const guest = await describeRaw(guestIdentityId, true);
-      if (guest.allLogins.length > 0) {
-        throw new BrokerError('ERR_FORBIDDEN', 'The identity is not a guest identity');
+      // One upgrade of a guest at a time in this process: the guest check and the link below are two
+      // calls, and two users passing the check together would both be linked to the one identity.
+      if (upgrading.has(guestIdentityId)) {
+        throw new BrokerError('ERR_CONFLICT', 'The guest identity is being upgraded by another request');
       }
-      const tags = tagsFor(userId);
-      const sentAt = clock.now();
-      let out: GetOpenIdTokenForDeveloperIdentityResponse;
+      upgrading.add(guestIdentityId);
       try {
-        out = await upstream({ operation: OP.token, clientInput: true }, (abortSignal) =>
-          cognito().send(
-            new GetOpenIdTokenForDeveloperIdentityCommand(tokenInput(userId, tags, { IdentityId: guestIdentityId })),
-            { abortSignal },
-          ),
-        );
-      } catch (err) {
-        // The user got an identity meanwhile (another request): keep it, leave the guest alone.
-        if (isBrokerError(err) && upstreamErrorName(err) === 'DeveloperUserAlreadyRegisteredException') {
-          return publicToken(await tokenFor(userId));
+        if ((await lookupIdentity(userId)) !== null) return publicToken(await tokenFor(userId));
+        // Only a real guest may be upgraded: linking a user to an identity that already has logins would
+        // hand that identity to whoever sent its id.
+        const guest = await describeRaw(guestIdentityId, true);
+        if (guest.allLogins.length > 0) {
+          throw new BrokerError('ERR_FORBIDDEN', 'The identity is not a guest identity');
         }
-        throw err;
+        const tags = tagsFor(userId);
+        const sentAt = clock.now();
+        let out: GetOpenIdTokenForDeveloperIdentityResponse;
+        try {
+          out = await upstream({ operation: OP.token, clientInput: true }, (abortSignal) =>
+            cognito().send(
+              new GetOpenIdTokenForDeveloperIdentityCommand(tokenInput(userId, tags, { IdentityId: guestIdentityId })),
+              { abortSignal },
+            ),
+          );
+        } catch (err) {
+          // The user got an identity meanwhile (another request): keep it, leave the guest alone.
+          if (isBrokerError(err) && upstreamErrorName(err) === 'DeveloperUserAlreadyRegisteredException') {
+            return publicToken(await tokenFor(userId));
+          }
+          throw err;
+        }
+        invalidate('upgradeGuest', [userId], [guestIdentityId, out.IdentityId]);
+        await checkSoleUser(userId, out.IdentityId ?? guestIdentityId);
+        const entry = tokenEntry(userId, out, sentAt);
+        tokens.set(tokenKey(userId, tags), entry);
+        return publicToken(entry);
+      } finally {
+        upgrading.delete(guestIdentityId);
       }
-      invalidate('upgradeGuest', [userId], [guestIdentityId, out.IdentityId]);
-      const entry = tokenEntry(userId, out, sentAt);
-      tokens.set(tokenKey(userId, tags), entry);
-      return publicToken(entry);
     },
 
     forgetUser(userId) {
