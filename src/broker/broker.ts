@@ -63,6 +63,8 @@ interface CredentialsContext {
   readonly guest: boolean;
   /** The identity id came from the end user (a guest id). */
   readonly clientInput: boolean;
+  /** The principal tags the credentials are for (in the key too): the load uses a token with these. */
+  readonly tags: PrincipalTags | undefined;
 }
 
 const OP = Object.freeze({
@@ -294,8 +296,9 @@ export function createBroker(options: BrokerOptions): Broker {
   // JSON of a tuple: ids containing separators, quotes, unicode or any length cannot collide.
   const tokenKey = (userId: string, tags: PrincipalTags | undefined): string =>
     JSON.stringify(['token', o.identityPoolId, o.developerProviderName, userId, tagsHash(tags)]);
-  const credentialsKey = (identityId: string, guest: boolean): string =>
-    JSON.stringify(['credentials', identityId, guest ? 'unauthenticated' : 'authenticated', guest ? '' : (o.customRoleArn ?? '')]);
+  // With the tag hash: credentials carry the token's principal tags as session tags.
+  const credentialsKey = (identityId: string, guest: boolean, tags: PrincipalTags | undefined): string =>
+    JSON.stringify(['credentials', identityId, guest ? 'unauthenticated' : 'authenticated', guest ? '' : (o.customRoleArn ?? ''), tagsHash(tags)]);
 
   function tokenInput(userId: string, tags: PrincipalTags | undefined, extra: { IdentityId?: string; Logins?: Record<string, string> } = {}) {
     return {
@@ -329,7 +332,7 @@ export function createBroker(options: BrokerOptions): Broker {
       // tokens, and serving them must not cost a GetOpenIdTokenForDeveloperIdentity call.
       let token: string | undefined;
       if (ctx.userId !== undefined) {
-        const t = await tokenFor(ctx.userId, signal);
+        const t = await tokenFor(ctx.userId, signal, { tags: ctx.tags });
         if (t.identityId !== ctx.identityId) throw identityChanged();
         token = t.token;
       }
@@ -429,9 +432,10 @@ export function createBroker(options: BrokerOptions): Broker {
     }
   }
 
-  async function tokenFor(userId: string, signal?: AbortSignal): Promise<TokenEntry> {
+  /** The user's token, with `tagged.tags` when given, else with the user's principal tags now. */
+  async function tokenFor(userId: string, signal?: AbortSignal, tagged?: { readonly tags: PrincipalTags | undefined }): Promise<TokenEntry> {
     checkUserId(userId);
-    const tags = tagsFor(userId);
+    const tags = tagged === undefined ? tagsFor(userId) : tagged.tags;
     const started = performance.now();
     const { value, hit } = await tokens.get(tokenKey(userId, tags), { userId, tags }, signal);
     log.debug(
@@ -525,12 +529,13 @@ export function createBroker(options: BrokerOptions): Broker {
     for (let attempt = 0; ; attempt += 1) {
       // The identity id from any token entry of the user, even one past its validity: credentials
       // are keyed by identity and usually outlive the token.
-      const known = tokens.peek(tokenKey(userId, tagsFor(userId)));
-      const identityId = known?.identityId ?? (await tokenFor(userId, signal)).identityId;
+      const tags = tagsFor(userId);
+      const known = tokens.peek(tokenKey(userId, tags));
+      const identityId = known?.identityId ?? (await tokenFor(userId, signal, { tags })).identityId;
       try {
         const read = await credentials.get(
-          credentialsKey(identityId, false),
-          { identityId, userId, guest: false, clientInput: false },
+          credentialsKey(identityId, false, tags),
+          { identityId, userId, guest: false, clientInput: false, tags },
           signal,
         );
         log.debug(
@@ -743,11 +748,12 @@ export function createBroker(options: BrokerOptions): Broker {
       } else {
         checkIdentityId(identityId);
       }
-      const read = await credentials.get(credentialsKey(identityId, true), {
+      const read = await credentials.get(credentialsKey(identityId, true, undefined), {
         identityId,
         userId: undefined,
         guest: true,
         clientInput: guestIdentityId !== undefined,
+        tags: undefined,
       });
       log.debug({ operation: 'getGuestCredentials', cache: read.hit ? 'hit' : 'miss' }, 'credentials served');
       return publicCredentials(read.value);

@@ -81,7 +81,8 @@ export interface BrokerOptions {
   readonly logger?: Logger;
   /**
    * Principal tags to put in a user's token (`PrincipalTags`), or `undefined` for none. Called on
-   * every token request; users whose tags differ get separate cache entries. Default: no tags.
+   * every token and credentials request; tokens and credentials for different tags are cached apart
+   * (credentials are loaded with a token carrying the same tags). Default: no tags.
    */
   readonly principalTags?: (userId: string) => PrincipalTags | undefined;
   /**
