@@ -277,12 +277,25 @@ export function createBroker(options: BrokerOptions): Broker {
 
   function tagsFor(userId: string): PrincipalTags | undefined {
     if (o.principalTags === undefined) return undefined;
+    let tags: PrincipalTags | undefined;
     try {
-      const tags = o.principalTags(userId);
-      return tags === undefined || Object.keys(tags).length === 0 ? undefined : tags;
+      tags = o.principalTags(userId);
     } catch (err) {
       throw new BrokerError('ERR_INTERNAL', 'principalTags failed', { cause: err });
     }
+    // An async function's Promise has no own keys: it would silently mean "no tags". Refuse it.
+    if (typeof (tags as { then?: unknown } | undefined)?.then === 'function') {
+      // No unhandled rejection from the refused Promise.
+      Promise.resolve(tags).catch(() => undefined);
+      log.error(
+        { operation: 'principalTags' },
+        'cognito broker misconfigured: principalTags returned a Promise; it must return the tags synchronously',
+      );
+      throw new BrokerError('ERR_MISCONFIGURED', 'The identity service is misconfigured', {
+        cause: new TypeError('principalTags must return the tags (or undefined), not a Promise'),
+      });
+    }
+    return tags === undefined || Object.keys(tags).length === 0 ? undefined : tags;
   }
 
   function tagsHash(tags: PrincipalTags | undefined): string {

@@ -83,6 +83,10 @@ export interface BrokerOptions {
    * Principal tags to put in a user's token (`PrincipalTags`), or `undefined` for none. Called on
    * every token and credentials request; tokens and credentials for different tags are cached apart
    * (credentials are loaded with a token carrying the same tags). Default: no tags.
+   *
+   * Must be synchronous: a returned Promise (an `async` function) is refused with `BrokerError`
+   * `ERR_MISCONFIGURED` (500, logged at error level) on every call that needs the tags, rather than
+   * silently dropping them. Resolve tags ahead of time (for example at login) if they need I/O.
    */
   readonly principalTags?: (userId: string) => PrincipalTags | undefined;
   /**
