@@ -65,6 +65,8 @@ interface CredentialsContext {
   readonly clientInput: boolean;
   /** The principal tags the credentials are for (in the key too): the load uses a token with these. */
   readonly tags: PrincipalTags | undefined;
+  /** The caller's token for the identity, used by the load while still valid (it may be evicted meanwhile). */
+  readonly token?: TokenEntry;
 }
 
 const OP = Object.freeze({
@@ -345,7 +347,7 @@ export function createBroker(options: BrokerOptions): Broker {
       // tokens, and serving them must not cost a GetOpenIdTokenForDeveloperIdentity call.
       let token: string | undefined;
       if (ctx.userId !== undefined) {
-        const t = await tokenFor(ctx.userId, signal, { tags: ctx.tags });
+        const t = ctx.token !== undefined && clock.now() < ctx.token.validUntil ? ctx.token : await tokenFor(ctx.userId, signal, { tags: ctx.tags });
         if (t.identityId !== ctx.identityId) throw identityChanged();
         token = t.token;
       }
@@ -543,12 +545,12 @@ export function createBroker(options: BrokerOptions): Broker {
       // The identity id from any token entry of the user, even one past its validity: credentials
       // are keyed by identity and usually outlive the token.
       const tags = tagsFor(userId);
-      const known = tokens.peek(tokenKey(userId, tags));
-      const identityId = known?.identityId ?? (await tokenFor(userId, signal, { tags })).identityId;
+      const known = tokens.peek(tokenKey(userId, tags)) ?? (await tokenFor(userId, signal, { tags }));
+      const identityId = known.identityId;
       try {
         const read = await credentials.get(
           credentialsKey(identityId, false, tags),
-          { identityId, userId, guest: false, clientInput: false, tags },
+          { identityId, userId, guest: false, clientInput: false, tags, token: known },
           signal,
         );
         log.debug(

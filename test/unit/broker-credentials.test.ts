@@ -57,6 +57,21 @@ void describe('broker credentials', () => {
     assert.equal(fake.count(CREDS), 1);
   });
 
+  void it('serves 40 concurrent first requests of 40 users with cache.max 10, one token call each', async () => {
+    const { broker, fake } = brokerFixture({ cache: { max: 10 } });
+    const release = fake.hold(TOKEN);
+    const all = Promise.allSettled(Array.from({ length: 40 }, (_, i) => broker.getCredentials(`u${i}`)));
+    await settle();
+    release();
+    const results = await all;
+    const failed = results.flatMap((r) => (r.status === 'rejected' ? [String((r.reason as { code?: unknown }).code)] : []));
+    assert.deepEqual(failed, [], 'no first load is lost to eviction');
+    assert.equal(fake.count(TOKEN), 40);
+    assert.equal(fake.count(CREDS), 40);
+    const stats = broker.stats();
+    assert.ok(stats.tokens.size <= 10 && stats.credentials.size <= 10, 'the cache bound holds');
+  });
+
   void it('reuses credentials until Expiration − grace and not a millisecond later', async () => {
     const { broker, fake, clock } = brokerFixture({ refreshAheadSeconds: 0 });
     const first = await broker.getCredentials('alice');
