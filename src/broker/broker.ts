@@ -63,6 +63,10 @@ interface CredentialsContext {
   readonly guest: boolean;
   /** The identity id came from the end user (a guest id). */
   readonly clientInput: boolean;
+  /** The principal tags the credentials are for (in the key too): the load uses a token with these. */
+  readonly tags: PrincipalTags | undefined;
+  /** The caller's token for the identity, used by the load while still valid (it may be evicted meanwhile). */
+  readonly token?: TokenEntry;
 }
 
 const OP = Object.freeze({
@@ -148,6 +152,8 @@ export function createBroker(options: BrokerOptions): Broker {
   let skewWarned = false;
   /** Cognito's clock minus ours, ms, from the latest token's `iat` (0 until a token was seen). */
   let clockOffsetMs = 0;
+  /** Guest identity ids with an upgrade running in this process (running ones only: bounded by concurrency). */
+  const upgrading = new Set<string>();
 
   /**
    * One upstream call with the per-call timeout, counters and log lines. `cancel` aborts it when its
@@ -273,12 +279,25 @@ export function createBroker(options: BrokerOptions): Broker {
 
   function tagsFor(userId: string): PrincipalTags | undefined {
     if (o.principalTags === undefined) return undefined;
+    let tags: PrincipalTags | undefined;
     try {
-      const tags = o.principalTags(userId);
-      return tags === undefined || Object.keys(tags).length === 0 ? undefined : tags;
+      tags = o.principalTags(userId);
     } catch (err) {
       throw new BrokerError('ERR_INTERNAL', 'principalTags failed', { cause: err });
     }
+    // An async function's Promise has no own keys: it would silently mean "no tags". Refuse it.
+    if (typeof (tags as { then?: unknown } | undefined)?.then === 'function') {
+      // No unhandled rejection from the refused Promise.
+      Promise.resolve(tags).catch(() => undefined);
+      log.error(
+        { operation: 'principalTags' },
+        'cognito broker misconfigured: principalTags returned a Promise; it must return the tags synchronously',
+      );
+      throw new BrokerError('ERR_MISCONFIGURED', 'The identity service is misconfigured', {
+        cause: new TypeError('principalTags must return the tags (or undefined), not a Promise'),
+      });
+    }
+    return tags === undefined || Object.keys(tags).length === 0 ? undefined : tags;
   }
 
   function tagsHash(tags: PrincipalTags | undefined): string {
@@ -296,8 +315,9 @@ export function createBroker(options: BrokerOptions): Broker {
   // collide.
   const tokenKey = (userId: string, tags: PrincipalTags | undefined): string =>
     tags === undefined && !userId.startsWith('[') ? userId : JSON.stringify([userId, tagsHash(tags)]);
-  const credentialsKey = (identityId: string, guest: boolean): string =>
-    guest || identityId.startsWith('[') ? JSON.stringify([identityId, guest]) : identityId;
+  // With the tag hash: credentials carry the token's principal tags as session tags.
+  const credentialsKey = (identityId: string, guest: boolean, tags: PrincipalTags | undefined): string =>
+    !guest && tags === undefined && !identityId.startsWith('[') ? identityId : JSON.stringify([identityId, guest, tagsHash(tags)]);
 
   function tokenInput(userId: string, tags: PrincipalTags | undefined, extra: { IdentityId?: string; Logins?: Record<string, string> } = {}) {
     return {
@@ -331,7 +351,7 @@ export function createBroker(options: BrokerOptions): Broker {
       // tokens, and serving them must not cost a GetOpenIdTokenForDeveloperIdentity call.
       let token: string | undefined;
       if (ctx.userId !== undefined) {
-        const t = await tokenFor(ctx.userId, signal);
+        const t = ctx.token !== undefined && clock.now() < ctx.token.validUntil ? ctx.token : await tokenFor(ctx.userId, signal, { tags: ctx.tags });
         if (t.identityId !== ctx.identityId) throw identityChanged();
         token = t.token;
       }
@@ -431,9 +451,10 @@ export function createBroker(options: BrokerOptions): Broker {
     }
   }
 
-  async function tokenFor(userId: string, signal?: AbortSignal): Promise<TokenEntry> {
+  /** The user's token, with `tagged.tags` when given, else with the user's principal tags now. */
+  async function tokenFor(userId: string, signal?: AbortSignal, tagged?: { readonly tags: PrincipalTags | undefined }): Promise<TokenEntry> {
     checkUserId(userId);
-    const tags = tagsFor(userId);
+    const tags = tagged === undefined ? tagsFor(userId) : tagged.tags;
     const started = performance.now();
     const { value, hit } = await tokens.get(tokenKey(userId, tags), { userId, tags }, signal);
     // Guarded: the fields object would be built on every read even with debug off (hot path).
@@ -530,12 +551,13 @@ export function createBroker(options: BrokerOptions): Broker {
     for (let attempt = 0; ; attempt += 1) {
       // The identity id from any token entry of the user, even one past its validity: credentials
       // are keyed by identity and usually outlive the token.
-      const known = tokens.peek(tokenKey(userId, tagsFor(userId)));
-      const identityId = known?.identityId ?? (await tokenFor(userId, signal)).identityId;
+      const tags = tagsFor(userId);
+      const known = tokens.peek(tokenKey(userId, tags)) ?? (await tokenFor(userId, signal, { tags }));
+      const identityId = known.identityId;
       try {
         const read = await credentials.get(
-          credentialsKey(identityId, false),
-          { identityId, userId, guest: false, clientInput: false },
+          credentialsKey(identityId, false, tags),
+          { identityId, userId, guest: false, clientInput: false, tags, token: known },
           signal,
         );
         if (log.isLevelEnabled('debug')) {
@@ -551,6 +573,39 @@ export function createBroker(options: BrokerOptions): Broker {
         dropUserIdentity(userId, identityId, true);
       }
     }
+  }
+
+  /**
+   * After linking `userId` to a guest identity: its developer users must be exactly [userId]. Another
+   * instance of the broker may have linked another user between our guest check and our link (the
+   * per-process guard cannot see that); then this user's link is undone and the upgrade fails with
+   * ERR_CONFLICT, so that no identity is ever shared by two users.
+   */
+  async function checkSoleUser(userId: string, identityId: string): Promise<void> {
+    const out = await upstream({ operation: OP.lookup }, (abortSignal) =>
+      cognito().send(new LookupDeveloperIdentityCommand({ IdentityPoolId: o.identityPoolId, IdentityId: identityId, MaxResults: 60 }), {
+        abortSignal,
+      }),
+    );
+    const users = out.DeveloperUserIdentifierList ?? [];
+    if (users.length === 1 && users[0] === userId && (out.NextToken === undefined || out.NextToken === '')) return;
+    log.warn({ operation: 'upgradeGuest', developerUsers: users.length }, 'guest identity upgraded concurrently: link undone');
+    try {
+      await upstream({ operation: OP.unlinkDeveloper }, (abortSignal) =>
+        cognito().send(
+          new UnlinkDeveloperIdentityCommand({
+            IdentityId: identityId,
+            IdentityPoolId: o.identityPoolId,
+            DeveloperProviderName: o.developerProviderName,
+            DeveloperUserIdentifier: userId,
+          }),
+          { abortSignal },
+        ),
+      );
+    } finally {
+      invalidate('upgradeGuest', [userId], [identityId]);
+    }
+    throw new BrokerError('ERR_CONFLICT', 'The guest identity was upgraded by another request');
   }
 
   const broker: Broker = {
@@ -717,11 +772,12 @@ export function createBroker(options: BrokerOptions): Broker {
       } else {
         checkIdentityId(identityId);
       }
-      const read = await credentials.get(credentialsKey(identityId, true), {
+      const read = await credentials.get(credentialsKey(identityId, true, undefined), {
         identityId,
         userId: undefined,
         guest: true,
         clientInput: guestIdentityId !== undefined,
+        tags: undefined,
       });
       log.debug({ operation: 'getGuestCredentials', cache: read.hit ? 'hit' : 'miss' }, 'credentials served');
       return publicCredentials(read.value);
@@ -730,34 +786,45 @@ export function createBroker(options: BrokerOptions): Broker {
     async upgradeGuest(userId, guestIdentityId) {
       checkUserId(userId);
       checkIdentityId(guestIdentityId);
-      if ((await lookupIdentity(userId)) !== null) return publicToken(await tokenFor(userId));
-      // Only a real guest may be upgraded: linking a user to an identity that already has logins would
-      // hand that identity to whoever sent its id.
-      const guest = await describeRaw(guestIdentityId, true);
-      if (guest.allLogins.length > 0) {
-        throw new BrokerError('ERR_FORBIDDEN', 'The identity is not a guest identity');
+      // One upgrade of a guest at a time in this process: the guest check and the link below are two
+      // calls, and two users passing the check together would both be linked to the one identity.
+      if (upgrading.has(guestIdentityId)) {
+        throw new BrokerError('ERR_CONFLICT', 'The guest identity is being upgraded by another request');
       }
-      const tags = tagsFor(userId);
-      const sentAt = clock.now();
-      let out: GetOpenIdTokenForDeveloperIdentityResponse;
+      upgrading.add(guestIdentityId);
       try {
-        out = await upstream({ operation: OP.token, clientInput: true }, (abortSignal) =>
-          cognito().send(
-            new GetOpenIdTokenForDeveloperIdentityCommand(tokenInput(userId, tags, { IdentityId: guestIdentityId })),
-            { abortSignal },
-          ),
-        );
-      } catch (err) {
-        // The user got an identity meanwhile (another request): keep it, leave the guest alone.
-        if (isBrokerError(err) && upstreamErrorName(err) === 'DeveloperUserAlreadyRegisteredException') {
-          return publicToken(await tokenFor(userId));
+        if ((await lookupIdentity(userId)) !== null) return publicToken(await tokenFor(userId));
+        // Only a real guest may be upgraded: linking a user to an identity that already has logins would
+        // hand that identity to whoever sent its id.
+        const guest = await describeRaw(guestIdentityId, true);
+        if (guest.allLogins.length > 0) {
+          throw new BrokerError('ERR_FORBIDDEN', 'The identity is not a guest identity');
         }
-        throw err;
+        const tags = tagsFor(userId);
+        const sentAt = clock.now();
+        let out: GetOpenIdTokenForDeveloperIdentityResponse;
+        try {
+          out = await upstream({ operation: OP.token, clientInput: true }, (abortSignal) =>
+            cognito().send(
+              new GetOpenIdTokenForDeveloperIdentityCommand(tokenInput(userId, tags, { IdentityId: guestIdentityId })),
+              { abortSignal },
+            ),
+          );
+        } catch (err) {
+          // The user got an identity meanwhile (another request): keep it, leave the guest alone.
+          if (isBrokerError(err) && upstreamErrorName(err) === 'DeveloperUserAlreadyRegisteredException') {
+            return publicToken(await tokenFor(userId));
+          }
+          throw err;
+        }
+        invalidate('upgradeGuest', [userId], [guestIdentityId, out.IdentityId]);
+        await checkSoleUser(userId, out.IdentityId ?? guestIdentityId);
+        const entry = tokenEntry(userId, out, sentAt);
+        tokens.set(tokenKey(userId, tags), entry);
+        return publicToken(entry);
+      } finally {
+        upgrading.delete(guestIdentityId);
       }
-      invalidate('upgradeGuest', [userId], [guestIdentityId, out.IdentityId]);
-      const entry = tokenEntry(userId, out, sentAt);
-      tokens.set(tokenKey(userId, tags), entry);
-      return publicToken(entry);
     },
 
     forgetUser(userId) {

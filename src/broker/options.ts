@@ -81,7 +81,12 @@ export interface BrokerOptions {
   readonly logger?: Logger;
   /**
    * Principal tags to put in a user's token (`PrincipalTags`), or `undefined` for none. Called on
-   * every token request; users whose tags differ get separate cache entries. Default: no tags.
+   * every token and credentials request; tokens and credentials for different tags are cached apart
+   * (credentials are loaded with a token carrying the same tags). Default: no tags.
+   *
+   * Must be synchronous: a returned Promise (an `async` function) is refused with `BrokerError`
+   * `ERR_MISCONFIGURED` (500, logged at error level) on every call that needs the tags, rather than
+   * silently dropping them. Resolve tags ahead of time (for example at login) if they need I/O.
    */
   readonly principalTags?: (userId: string) => PrincipalTags | undefined;
   /**

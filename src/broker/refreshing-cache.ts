@@ -41,7 +41,8 @@ const MAX_ATTEMPTS = 4;
 /**
  * A bounded, single-flight, refresh-ahead cache over lru-cache's `fetch()`:
  *
- * - concurrent reads of a missing key share one `load` (lru-cache's in-flight promise);
+ * - concurrent reads of a missing key share one `load`, held outside the LRU until it settles (only
+ *   values go into the LRU): more concurrent first loads than `max` cannot evict each other;
  * - each entry's lru-cache `ttl` is its `refreshAt`; after it, a read gets the still-valid entry at
  *   once (`allowStale`) and lru-cache starts one background load, which readers during the load also
  *   skip;
@@ -56,6 +57,9 @@ export class RefreshingCache<V extends CacheEntryTimes, C extends object> {
   readonly #lru: LRUCache<string, V, C>;
   readonly #fetch: (key: string, options: LRUCache.FetchOptionsWithContext<string, V, C>) => Promise<V | undefined>;
   readonly #clock: Clock;
+  readonly #load: CacheLoader<V, C>;
+  /** First loads (no entry in the LRU) in progress: settled ones leave, so bounded by concurrency. */
+  readonly #flights = new Map<string, { readonly controller: AbortController; readonly promise: Promise<V> }>();
   /** Contexts of loads in progress: lru-cache's iterators skip keys that are loading. */
   readonly #loading = new Map<string, { readonly context: C }>();
   /** Keys whose background refresh failed, and when the next may start (bounded like the cache). */
@@ -68,6 +72,7 @@ export class RefreshingCache<V extends CacheEntryTimes, C extends object> {
   constructor(options: RefreshingCacheOptions<V, C>) {
     const { clock, load } = options;
     this.#clock = clock;
+    this.#load = load;
     this.#retryAt = new LRUCache<string, number>({ max: options.max });
     this.#lru = new LRUCache<string, V, C>({
       max: options.max,
@@ -131,9 +136,12 @@ export class RefreshingCache<V extends CacheEntryTimes, C extends object> {
       const status: LRUCache.Status<string, V, C> = {};
       let value: V | undefined;
       try {
-        const pending = mustWait
-          ? this.#fetch(key, { context, status, allowStale: false, forceRefresh: true })
-          : this.#fetch(key, { context, status });
+        const first = this.#flights.has(key) || this.#lru.peek(key, { allowStale: true }) === undefined;
+        const pending = first
+          ? this.#firstLoad(key, context)
+          : mustWait
+            ? this.#fetch(key, { context, status, allowStale: false, forceRefresh: true })
+            : this.#fetch(key, { context, status });
         value = await abortable(pending, signal);
       } catch (err) {
         if (signal?.aborted === true) throw abortReason(signal);
@@ -151,9 +159,48 @@ export class RefreshingCache<V extends CacheEntryTimes, C extends object> {
       // Nothing, or a value past its validity (lru-cache offered it as stale): wait for a fresh one.
       mustWait = true;
     }
-    throw new BrokerError('ERR_INTERNAL', 'The cache could not keep an entry long enough to serve it', {
+    // Every flight was cancelled (its entry dropped or evicted each time): a passing condition.
+    throw new BrokerError('ERR_COGNITO_UNAVAILABLE', 'The identity service is busy, try again', {
+      cause: new Error('the cache could not keep an entry long enough to serve it'),
+      status: 503,
       retryable: true,
+      retryAfterSeconds: 1,
     });
+  }
+
+  /** Joins or starts the first load of `key`; its value goes into the LRU when it settles. */
+  #firstLoad(key: string, context: C): Promise<V> {
+    const running = this.#flights.get(key);
+    if (running !== undefined) return running.promise;
+    const controller = new AbortController();
+    const { signal } = controller;
+    const record = { context };
+    const promise = Promise.resolve()
+      .then(() => this.#load(key, context, signal, undefined))
+      .then((value) => {
+        // Dropped (or replaced) while loading: waiters read again.
+        if (signal.aborted) throw abortReason(signal);
+        this.#lru.set(key, value, { ttl: ttlFor(value, this.#clock.now()) });
+        this.#retryAt.delete(key);
+        return value;
+      })
+      .finally(() => {
+        if (this.#flights.get(key)?.controller === controller) this.#flights.delete(key);
+        if (this.#loading.get(key) === record) this.#loading.delete(key);
+      });
+    // Waiters handle the outcome; this only keeps a flight nobody waits for anymore from being unhandled.
+    promise.catch(() => undefined);
+    this.#flights.set(key, { controller, promise });
+    this.#loading.set(key, record);
+    return promise;
+  }
+
+  /** Cancels the first load of `key`, if one runs. */
+  #cancelFlight(key: string): void {
+    const flight = this.#flights.get(key);
+    if (flight === undefined) return;
+    this.#flights.delete(key);
+    flight.controller.abort(new Error('cache entry dropped while loading'));
   }
 
   /** The value for `key` when one is cached and valid now; never loads. Does not count as a hit. */
@@ -169,6 +216,7 @@ export class RefreshingCache<V extends CacheEntryTimes, C extends object> {
 
   /** Stores a value obtained outside a load (it replaces, and cancels, any load of the key). */
   set(key: string, value: V): void {
+    this.#cancelFlight(key);
     this.#loading.delete(key);
     this.#lru.set(key, value, { ttl: ttlFor(value, this.#clock.now()) });
   }
@@ -184,6 +232,7 @@ export class RefreshingCache<V extends CacheEntryTimes, C extends object> {
 
   /** Drops `key` (and cancels its load: waiters read again). */
   delete(key: string): void {
+    this.#cancelFlight(key);
     this.#loading.delete(key);
     this.#retryAt.delete(key);
     this.#lru.delete(key);

@@ -18,6 +18,26 @@ void describe('broker credentials', () => {
     assert.equal(c.expiration, fake.clock.now() + 3_600_000);
   });
 
+  void it('loads new credentials when the user’s principal tags change, with a token carrying the new tags', async () => {
+    let tier = 'admin';
+    const { broker, fake } = brokerFixture({ principalTags: () => ({ tier }) });
+    const first = await broker.getCredentials('alice');
+    assert.equal((await broker.getCredentials('alice')).accessKeyId, first.accessKeyId, 'same tags: cached');
+    tier = 'basic';
+    const second = await broker.getCredentials('alice');
+    assert.notEqual(second.accessKeyId, first.accessKeyId, 'credentials minted under the old tags are not served');
+    assert.equal(fake.count(TOKEN), 2);
+    assert.equal(fake.count(CREDS), 2);
+    assert.deepEqual(
+      fake.inputs(TOKEN).map((i) => i.PrincipalTags),
+      [{ tier: 'admin' }, { tier: 'basic' }],
+    );
+    const token = await broker.getToken('alice');
+    assert.deepEqual(fake.inputs(CREDS)[1]!.Logins, { [LOGINS_KEY]: token.token }, 'the new-tag token is exchanged');
+    tier = 'admin';
+    assert.equal((await broker.getCredentials('alice')).accessKeyId, first.accessKeyId, 'old-tag entry still valid for old tags');
+  });
+
   void it('passes customRoleArn to GetCredentialsForIdentity', async () => {
     const role = 'arn:aws:iam::123456789012:role/Reader';
     const { broker, fake } = brokerFixture({ customRoleArn: role });
@@ -35,6 +55,21 @@ void describe('broker credentials', () => {
     assert.equal(new Set(creds.map((c) => c.accessKeyId)).size, 1);
     assert.equal(fake.count(TOKEN), 1);
     assert.equal(fake.count(CREDS), 1);
+  });
+
+  void it('serves 40 concurrent first requests of 40 users with cache.max 10, one token call each', async () => {
+    const { broker, fake } = brokerFixture({ cache: { max: 10 } });
+    const release = fake.hold(TOKEN);
+    const all = Promise.allSettled(Array.from({ length: 40 }, (_, i) => broker.getCredentials(`u${i}`)));
+    await settle();
+    release();
+    const results = await all;
+    const failed = results.flatMap((r) => (r.status === 'rejected' ? [String((r.reason as { code?: unknown }).code)] : []));
+    assert.deepEqual(failed, [], 'no first load is lost to eviction');
+    assert.equal(fake.count(TOKEN), 40);
+    assert.equal(fake.count(CREDS), 40);
+    const stats = broker.stats();
+    assert.ok(stats.tokens.size <= 10 && stats.credentials.size <= 10, 'the cache bound holds');
   });
 
   void it('reuses credentials until Expiration − grace and not a millisecond later', async () => {

@@ -7,6 +7,20 @@ import { brokerFixture, rejectionOf, settle, stateOf } from '../helpers/broker-f
 const OP = 'GetOpenIdTokenForDeveloperIdentity';
 
 void describe('broker token cache', () => {
+  void it('refuses a principalTags that returns a Promise with ERR_MISCONFIGURED instead of dropping the tags', async () => {
+    // Deliberately mistyped: a principalTags returning a Promise, as a JavaScript caller could pass.
+    const principalTags = (() => Promise.resolve({ tier: 'admin' })) as unknown as (userId: string) => Record<string, string>;
+    const { broker, fake, logs } = brokerFixture({ principalTags });
+    for (const call of [() => broker.getToken('alice'), () => broker.getCredentials('alice')]) {
+      const err = await rejectionOf(call());
+      assert.ok(isBrokerError(err) && err.code === 'ERR_MISCONFIGURED' && err.status === 500, String(err));
+      assert.ok(err.cause instanceof TypeError);
+    }
+    assert.equal(fake.calls.length, 0, 'no token without its tags');
+    const errors = logs.lines().filter((l) => l.level === 50 && /principalTags returned a Promise/.test(l.msg));
+    assert.equal(errors.length, 2);
+  });
+
   void it('asks Cognito for the user’s token with the developer login and duration', async () => {
     const { broker, fake } = brokerFixture({ tokenDurationSeconds: 1200 });
     const t = await broker.getToken('alice');
