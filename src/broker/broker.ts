@@ -451,6 +451,21 @@ export function createBroker(options: BrokerOptions): Broker {
     }
   }
 
+  /** UnlinkDeveloperIdentity of `userId` from `identityId` (this broker's pool and provider). */
+  async function unlinkDeveloper(identityId: string, userId: string): Promise<void> {
+    await upstream({ operation: OP.unlinkDeveloper }, (abortSignal) =>
+      cognito().send(
+        new UnlinkDeveloperIdentityCommand({
+          IdentityId: identityId,
+          IdentityPoolId: o.identityPoolId,
+          DeveloperProviderName: o.developerProviderName,
+          DeveloperUserIdentifier: userId,
+        }),
+        { abortSignal },
+      ),
+    );
+  }
+
   /** The user's token, with `tagged.tags` when given, else with the user's principal tags now. */
   async function tokenFor(userId: string, signal?: AbortSignal, tagged?: { readonly tags: PrincipalTags | undefined }): Promise<TokenEntry> {
     checkUserId(userId);
@@ -591,17 +606,7 @@ export function createBroker(options: BrokerOptions): Broker {
     if (users.length === 1 && users[0] === userId && (out.NextToken === undefined || out.NextToken === '')) return;
     log.warn({ operation: 'upgradeGuest', developerUsers: users.length }, 'guest identity upgraded concurrently: link undone');
     try {
-      await upstream({ operation: OP.unlinkDeveloper }, (abortSignal) =>
-        cognito().send(
-          new UnlinkDeveloperIdentityCommand({
-            IdentityId: identityId,
-            IdentityPoolId: o.identityPoolId,
-            DeveloperProviderName: o.developerProviderName,
-            DeveloperUserIdentifier: userId,
-          }),
-          { abortSignal },
-        ),
-      );
+      await unlinkDeveloper(identityId, userId);
     } finally {
       invalidate('upgradeGuest', [userId], [identityId]);
     }
@@ -677,17 +682,7 @@ export function createBroker(options: BrokerOptions): Broker {
       // A fresh lookup, not the cache: unlinking the wrong identity would be worse than one call.
       const identityId = await lookupIdentity(userId, false);
       if (identityId !== null) {
-        await upstream({ operation: OP.unlinkDeveloper }, (abortSignal) =>
-          cognito().send(
-            new UnlinkDeveloperIdentityCommand({
-              IdentityId: identityId,
-              IdentityPoolId: o.identityPoolId,
-              DeveloperProviderName: o.developerProviderName,
-              DeveloperUserIdentifier: userId,
-            }),
-            { abortSignal },
-          ),
-        );
+        await unlinkDeveloper(identityId, userId);
       }
       invalidate('unlinkDeveloperUser', [userId], [identityId ?? undefined]);
     },
