@@ -20,6 +20,7 @@ import { toBrokerError, upstreamErrorName, validationMember, type UpstreamErrorC
 import { readJwtTimes } from './jwt.js';
 import { brokerLogger } from './log.js';
 import { resolveBrokerOptions, type BrokerOptions, type CognitoSendClient, type PrincipalTags } from './options.js';
+import { packCredentials, packString, registerCredentialsBodyReader, unpackCredentials, unpackString } from './packed.js';
 import { RefreshingCache, type CacheEntryTimes } from './refreshing-cache.js';
 import type {
   AwsCredentialIdentityProvider,
@@ -35,7 +36,8 @@ import type {
 interface TokenEntry extends CacheEntryTimes {
   readonly userId: string;
   readonly identityId: string;
-  readonly token: string;
+  /** The OpenID token, off the JS heap (see packed.ts): read it with `unpackString`. */
+  readonly token: Buffer;
   /** Epoch ms, from the JWT's `exp` when readable, else send time + duration. */
   readonly expiresAt: number;
 }
@@ -49,9 +51,8 @@ interface TokenContext {
 interface CredentialsEntry extends CacheEntryTimes {
   readonly identityId: string;
   readonly guest: boolean;
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
-  readonly sessionToken: string;
+  /** The credentials as the JSON body the credentials route sends, off the JS heap (see packed.ts). */
+  readonly body: Buffer;
   /** Epoch ms, Cognito's `Expiration`. */
   readonly expiration: number;
 }
@@ -270,14 +271,15 @@ export function createBroker(options: BrokerOptions): Broker {
     return Object.freeze({
       userId,
       identityId: out.IdentityId,
-      token: out.Token,
+      token: packString(out.Token),
       expiresAt,
       validUntil,
       refreshAt: refreshPoint(sentAt, validUntil),
     });
   }
 
-  function tagsFor(userId: string): PrincipalTags | undefined {
+  /** The user's principal tags now. `quiet`: a refusal is not logged (the caller falls back to a path that logs it). */
+  function tagsFor(userId: string, quiet = false): PrincipalTags | undefined {
     if (o.principalTags === undefined) return undefined;
     let tags: PrincipalTags | undefined;
     try {
@@ -289,7 +291,7 @@ export function createBroker(options: BrokerOptions): Broker {
     if (typeof (tags as { then?: unknown } | undefined)?.then === 'function') {
       // No unhandled rejection from the refused Promise.
       Promise.resolve(tags).catch(() => undefined);
-      log.error(
+      if (!quiet) log.error(
         { operation: 'principalTags' },
         'cognito broker misconfigured: principalTags returned a Promise; it must return the tags synchronously',
       );
@@ -353,7 +355,7 @@ export function createBroker(options: BrokerOptions): Broker {
       if (ctx.userId !== undefined) {
         const t = ctx.token !== undefined && clock.now() < ctx.token.validUntil ? ctx.token : await tokenFor(ctx.userId, signal, { tags: ctx.tags });
         if (t.identityId !== ctx.identityId) throw identityChanged();
-        token = t.token;
+        token = unpackString(t.token);
       }
       const sentAt = clock.now();
       let out: GetCredentialsForIdentityResponse;
@@ -395,9 +397,13 @@ export function createBroker(options: BrokerOptions): Broker {
       return Object.freeze({
         identityId: ctx.identityId,
         guest: ctx.guest,
-        accessKeyId: c.AccessKeyId,
-        secretAccessKey: c.SecretKey,
-        sessionToken: c.SessionToken,
+        body: packCredentials({
+          identityId: ctx.identityId,
+          accessKeyId: c.AccessKeyId,
+          secretAccessKey: c.SecretKey,
+          sessionToken: c.SessionToken,
+          expiration,
+        }),
         expiration,
         validUntil,
         refreshAt: refreshPoint(sentAt, validUntil),
@@ -498,20 +504,13 @@ export function createBroker(options: BrokerOptions): Broker {
   const publicToken = (t: TokenEntry): IdentityToken =>
     Object.freeze({
       identityId: t.identityId,
-      token: t.token,
+      token: unpackString(t.token),
       expiresAt: t.expiresAt,
       identityPoolId: o.identityPoolId,
       loginsKey: o.loginsKey,
     });
 
-  const publicCredentials = (c: CredentialsEntry): IdentityCredentials =>
-    Object.freeze({
-      identityId: c.identityId,
-      accessKeyId: c.accessKeyId,
-      secretAccessKey: c.secretAccessKey,
-      sessionToken: c.sessionToken,
-      expiration: c.expiration,
-    });
+  const publicCredentials = (c: CredentialsEntry): IdentityCredentials => unpackCredentials(c.body, c.expiration);
 
   /** DescribeIdentity as Cognito answers it: `Logins` includes the developer provider. */
   async function describeRaw(identityId: string, clientInput = false): Promise<{ identityId: string; allLogins: readonly string[]; out: CognitoIdentityDescription }> {
@@ -591,6 +590,29 @@ export function createBroker(options: BrokerOptions): Broker {
   }
 
   /**
+   * The credentials route's fast path (see packed.ts): the cached body of the user's credentials
+   * when they are fresh, synchronously; `undefined` whenever `getCredentials` would do more (no
+   * entry, a refresh due, a load running, an invalid user id, failing `principalTags`).
+   */
+  function credentialsBodyNow(userId: string): Buffer | undefined {
+    if (typeof userId !== 'string' || userId.length === 0 || userId.length > 1024) return undefined;
+    let tags: PrincipalTags | undefined;
+    if (o.principalTags !== undefined) {
+      try {
+        tags = tagsFor(userId, true);
+      } catch {
+        return undefined;
+      }
+    }
+    const known = tokens.peek(tokenKey(userId, tags));
+    if (known === undefined) return undefined;
+    const value = credentials.getFresh(credentialsKey(known.identityId, false, tags));
+    if (value === undefined) return undefined;
+    if (log.isLevelEnabled('debug')) log.debug({ operation: 'getCredentials', cache: 'hit', durationMs: 0 }, 'credentials served');
+    return value.body;
+  }
+
+  /**
    * After linking `userId` to a guest identity: its developer users must be exactly [userId]. Another
    * instance of the broker may have linked another user between our guest check and our link (the
    * per-process guard cannot see that); then this user's link is undone and the upgrade fails with
@@ -667,7 +689,7 @@ export function createBroker(options: BrokerOptions): Broker {
           cognito().send(
             new UnlinkIdentityCommand({
               IdentityId: token.identityId,
-              Logins: { [o.loginsKey]: token.token },
+              Logins: { [o.loginsKey]: unpackString(token.token) },
               LoginsToRemove: [provider],
             }),
             { abortSignal },
@@ -837,5 +859,6 @@ export function createBroker(options: BrokerOptions): Broker {
       };
     },
   };
+  registerCredentialsBodyReader(broker, credentialsBodyNow);
   return Object.freeze(broker);
 }

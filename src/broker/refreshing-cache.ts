@@ -123,14 +123,9 @@ export class RefreshingCache<V extends CacheEntryTimes, C extends object> {
         return { value, hit: true };
       }
     }
-    // The common case, a fresh entry (before its refresh point, no load running): served as fetch()
-    // would serve it (a hit, moved to the tail), without fetch()'s option, status and promise objects.
-    if (signal?.aborted !== true && !this.#loading.has(key) && this.#lru.has(key)) {
-      const value = this.#lru.get(key);
-      if (value !== undefined && this.#clock.now() < value.validUntil) {
-        this.#hits += 1;
-        return { value, hit: true };
-      }
+    if (signal?.aborted !== true) {
+      const value = this.getFresh(key);
+      if (value !== undefined) return { value, hit: true };
     }
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
       const status: LRUCache.Status<string, V, C> = {};
@@ -166,6 +161,20 @@ export class RefreshingCache<V extends CacheEntryTimes, C extends object> {
       retryable: true,
       retryAfterSeconds: 1,
     });
+  }
+
+  /**
+   * The common case, synchronously: the value for `key` when it is fresh (cached, before its refresh
+   * point, no load running), served as fetch() would serve it (a hit, moved to the tail) without
+   * fetch()'s option, status and promise objects. `undefined` when a read needs more (a load, a
+   * refresh, a value past its refresh point): then {@link get}. Never loads.
+   */
+  getFresh(key: string): V | undefined {
+    if (this.#loading.has(key) || !this.#lru.has(key)) return undefined;
+    const value = this.#lru.get(key);
+    if (value === undefined || this.#clock.now() >= value.validUntil) return undefined;
+    this.#hits += 1;
+    return value;
   }
 
   /** Joins or starts the first load of `key`; its value goes into the LRU when it settles. */

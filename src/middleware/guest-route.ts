@@ -1,10 +1,11 @@
 import type { RequestHandler } from 'express';
 import { asyncHandler } from './async-handler.js';
 import type { IdentityCredentials } from '../broker/types.js';
-import { credentialsBody } from './credentials-route.js';
+import { credentialsBody } from '../broker/packed.js';
 import { clearGuestId, isPermanentGuestFailure, readGuestId, writeGuestId } from './guest-session.js';
 import type { RateLimiter } from './rate-limit.js';
 import { assertRouteOptions, type RouteOptions } from './route-options.js';
+import { sendNoStoreJson } from './send-json.js';
 
 /** Options of {@link guestRoute}. */
 export interface GuestRouteOptions extends RouteOptions {
@@ -43,7 +44,6 @@ export function guestRoute(options: GuestRouteOptions): RequestHandler {
       c = await broker.getGuestCredentials(undefined);
     }
     writeGuestId(req, c.identityId);
-    res.set('Cache-Control', 'no-store');
-    res.json(credentialsBody(c));
+    sendNoStoreJson(res, JSON.stringify(credentialsBody(c)));
   });
 }

@@ -1,6 +1,7 @@
 import type { RequestHandler } from 'express';
 import { asyncHandler } from './async-handler.js';
 import { assertRouteOptions, type RouteOptions } from './route-options.js';
+import { sendNoStoreJson } from './send-json.js';
 import { defaultGetUserId, requireUserId } from './user-id.js';
 
 /** The body of `GET /token`. */
@@ -40,7 +41,6 @@ export function tokenRoute(options: RouteOptions): RequestHandler {
       identityPoolId: t.identityPoolId,
       loginsKey: t.loginsKey,
     };
-    res.set('Cache-Control', 'no-store');
-    res.json(body);
+    sendNoStoreJson(res, JSON.stringify(body));
   });
 }
