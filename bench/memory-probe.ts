@@ -1,5 +1,6 @@
 // The memory figure, in a child started with --expose-gc: a broker over the real-sized fake Cognito,
-// filled with N users' tokens and credentials; heap after full GC, per user.
+// filled with N users' tokens and credentials; memory after full GC, per user: the JS heap plus the
+// buffers outside it (the broker keeps tokens and credentials in buffers: src/broker/packed.ts).
 import { createBroker } from '../src/broker/broker.js';
 import { offsetClock } from './lib/clock.js';
 import { fakeCognito } from './lib/fake-cognito.js';
@@ -12,7 +13,10 @@ export interface MemoryReport {
   readonly max: number;
   readonly heapBefore: number;
   readonly heapAfter: number;
+  /** Heap + off-heap buffers (`arrayBuffers`), per user. */
   readonly bytesPerUser: number;
+  readonly heapBytesPerUser: number;
+  readonly bufferBytesPerUser: number;
   /** Characters of one user's token and credential strings (the payload). */
   readonly payloadChars: number;
   readonly tokenChars: number;
@@ -26,11 +30,12 @@ export interface MemoryReport {
 const POOL = 'us-east-1:0f0e0d0c-0b0a-4999-8888-777766665555';
 const PROVIDER = 'login.bench.app';
 
-function fullGc(): number {
+function fullGc(): { heap: number; buffers: number } {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc === undefined) throw new Error('run with --expose-gc');
   for (let i = 0; i < 3; i++) gc();
-  return process.memoryUsage().heapUsed;
+  const m = process.memoryUsage();
+  return { heap: m.heapUsed, buffers: m.arrayBuffers };
 }
 
 async function run({ users, extra }: { users: number; extra: number }): Promise<MemoryReport> {
@@ -41,7 +46,7 @@ async function run({ users, extra }: { users: number; extra: number }): Promise<
   const sample = await broker.getCredentials('warm-up-user');
   const token = await broker.getToken('warm-up-user');
   broker.forgetUser('warm-up-user');
-  const heapBefore = fullGc();
+  const before = fullGc();
   let largestSize = 0;
   const fill = async (from: number, to: number): Promise<void> => {
     let next = from;
@@ -58,16 +63,18 @@ async function run({ users, extra }: { users: number; extra: number }): Promise<
     await Promise.all(Array.from({ length: 64 }, worker));
   };
   await fill(0, users);
-  const heapAfter = fullGc();
+  const after = fullGc();
   await fill(users, users + extra);
   const s = broker.stats();
   largestSize = Math.max(largestSize, s.tokens.size, s.credentials.size);
   return {
     users,
     max: users,
-    heapBefore,
-    heapAfter,
-    bytesPerUser: (heapAfter - heapBefore) / users,
+    heapBefore: before.heap,
+    heapAfter: after.heap,
+    bytesPerUser: (after.heap + after.buffers - before.heap - before.buffers) / users,
+    heapBytesPerUser: (after.heap - before.heap) / users,
+    bufferBytesPerUser: (after.buffers - before.buffers) / users,
     payloadChars:
       token.token.length + token.identityId.length + sample.accessKeyId.length + sample.secretAccessKey.length + sample.sessionToken.length,
     tokenChars: token.token.length,

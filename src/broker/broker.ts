@@ -37,7 +37,7 @@ interface TokenEntry extends CacheEntryTimes {
   readonly userId: string;
   readonly identityId: string;
   /** The OpenID token, off the JS heap (see packed.ts): read it with `unpackString`. */
-  readonly token: Buffer;
+  readonly token: ArrayBuffer;
   /** Epoch ms, from the JWT's `exp` when readable, else send time + duration. */
   readonly expiresAt: number;
 }
@@ -52,7 +52,7 @@ interface CredentialsEntry extends CacheEntryTimes {
   readonly identityId: string;
   readonly guest: boolean;
   /** The credentials as the JSON body the credentials route sends, off the JS heap (see packed.ts). */
-  readonly body: Buffer;
+  readonly body: ArrayBuffer;
   /** Epoch ms, Cognito's `Expiration`. */
   readonly expiration: number;
 }
@@ -609,7 +609,7 @@ export function createBroker(options: BrokerOptions): Broker {
     const value = credentials.getFresh(credentialsKey(known.identityId, false, tags));
     if (value === undefined) return undefined;
     if (log.isLevelEnabled('debug')) log.debug({ operation: 'getCredentials', cache: 'hit', durationMs: 0 }, 'credentials served');
-    return value.body;
+    return Buffer.from(value.body);
   }
 
   /**
