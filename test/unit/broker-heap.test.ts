@@ -1,0 +1,35 @@
+// The broker keeps cached tokens and credentials outside the JS heap (src/broker/packed.ts): a heap
+// snapshot (often taken to debug memory and handed around) must not contain them.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { it } from 'node:test';
+import { writeHeapSnapshot } from 'node:v8';
+import { brokerFixture } from '../helpers/broker-fixture.js';
+
+void it('keeps cached tokens, secret keys and session tokens out of heap snapshots', async () => {
+  const { broker, fake } = brokerFixture();
+  await broker.getCredentials('alice');
+  // Kept as bytes (outside the heap), so that the test itself does not put them in the snapshot.
+  const cached = fake.secrets.map((s) => Buffer.from(s));
+  assert.equal(cached.length, 4, 'token nonce, token, secret key, session token');
+  fake.secrets.length = 0;
+  fake.calls.length = 0;
+  // A control: secrets the test holds as strings are found, so the search below can find them.
+  const held = await broker.getCredentials('bob');
+  const heldNeedles = [held.secretAccessKey, held.sessionToken].map((s) => Buffer.from(s));
+  fake.secrets.length = 0;
+  fake.calls.length = 0;
+
+  const dir = mkdtempSync(join(tmpdir(), 'broker-heap-'));
+  try {
+    const snapshot = readFileSync(writeHeapSnapshot(join(dir, 'broker.heapsnapshot')));
+    for (const needle of heldNeedles) assert.notEqual(snapshot.indexOf(needle), -1, 'control: a held secret is in the snapshot');
+    for (const needle of cached) assert.equal(snapshot.indexOf(needle), -1, `a cached secret (${String(needle.length)} bytes) is in the heap`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.equal(broker.stats().credentials.size, 2, 'both users are still cached');
+  assert.ok(held.expiration > 0);
+});
