@@ -178,6 +178,23 @@ serveParent(
       profiler.disconnect();
       writeFileSync(file, JSON.stringify(profile));
     },
+    /**
+     * Starts V8's sampling heap profiler. Samples are dropped when their object is collected, so
+     * what the profile holds at the stop is what survived: live, or promoted and not yet collected.
+     */
+    heapSampleStart: async () => {
+      profiler ??= new Session();
+      profiler.connect();
+      await post(profiler, 'HeapProfiler.enable');
+      await post(profiler, 'HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMajorGC: process.env.BENCH_HEAP_PROMOTED === '1' });
+    },
+    /** Stops the sampling heap profiler and writes the profile to `file`. */
+    heapSampleStop: async (file: string) => {
+      if (profiler === undefined) throw new Error('heapSampleStart first');
+      const { profile } = (await post(profiler, 'HeapProfiler.stopSampling')) as { profile: unknown };
+      profiler.disconnect();
+      writeFileSync(file, JSON.stringify(profile));
+    },
     gc: () => {
       const gc = (globalThis as { gc?: () => void }).gc;
       gc?.();

@@ -198,6 +198,27 @@ async function profileHotPath(): Promise<void> {
   });
 }
 
+/**
+ * `npm run bench -- profile-heap`: a sampling heap profile of the app under the hot path's load,
+ * taken after 8 s without a forced GC: it holds what the requests left behind (live, or promoted to
+ * the old generation and not yet collected), by allocation stack.
+ */
+async function profileHeap(): Promise<void> {
+  const users = 1000;
+  await withStack({ users, upstream: 'emulator' }, async (s) => {
+    const cookies = await loginAll(s.port, users);
+    await getAll(s.port, CREDENTIALS_PATH, cookies);
+    const dir = join(RESULTS, 'profiles');
+    mkdirSync(dir, { recursive: true });
+    check(await runLoad({ port: s.port, path: CREDENTIALS_PATH, cookies, connections: CONNECTIONS, duration: 3 }), 'warm-up');
+    await s.app.call('heapSampleStart');
+    const r = await runLoad({ port: s.port, path: CREDENTIALS_PATH, cookies, connections: CONNECTIONS, duration: 8 });
+    const file = join(dir, 'hot-credentials.heapprofile');
+    await s.app.call('heapSampleStop', file);
+    notes.push(`heap profile of ${CREDENTIALS_PATH}: ${r.requests} requests → ${file}`);
+  });
+}
+
 // ---------------------------------------------------------------------------------------------
 // 2. Upstream economy: 10,000 requests from 200 users on cold caches = 2 Cognito calls per user.
 
@@ -611,6 +632,7 @@ async function main(): Promise<void> {
   ];
   // On request only: not a figure.
   if (only.includes('profile-hot')) figures.push(['profile-hot', profileHotPath]);
+  if (only.includes('profile-heap')) figures.push(['profile-heap', profileHeap]);
   for (const [name, fn] of figures) {
     if (!want(name)) continue;
     log(`figure: ${name}`);
