@@ -13,7 +13,7 @@ export function packString(s: string): ArrayBuffer {
   const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(s, 'utf8'));
   // Every byte is written: the buffer is exactly the string's UTF-8 length.
   bytes.write(s, 'utf8');
-  return bytes.buffer as ArrayBuffer;
+  return bytes.buffer;
 }
 
 /** The string {@link packString} packed. */
