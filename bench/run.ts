@@ -267,7 +267,11 @@ const CREDENTIALS_SERVABLE_MS = (3600 - 300) * 1000;
 const SWEEP_FROM_MS = CREDENTIALS_SERVABLE_MS * 0.85;
 const SWEEP_TO_MS = CREDENTIALS_SERVABLE_MS - 30_000;
 
+/** BENCH_PROF=refresh-window: a CPU profile of the app during each refresh window. */
+const PROFILE_WINDOW = process.env.BENCH_PROF === 'refresh-window';
+
 async function refreshWithoutWaiting(capacity: number): Promise<void> {
+  if (PROFILE_WINDOW) mkdirSync(join(RESULTS, 'profiles'), { recursive: true });
   const users = 500;
   const rate = Math.max(200, Math.round(capacity * 0.5));
   const latencyMs = 100;
@@ -309,6 +313,7 @@ async function refreshWithoutWaiting(capacity: number): Promise<void> {
       let jumping = false;
       let cpuJump: Promise<number[]> | undefined;
       let cpuEndOfWindow: Promise<number[]> | undefined;
+      let profiled: Promise<unknown> | undefined;
       // Sweep the clock from before the cohort's earliest possible refresh point to just before the
       // last entry would stop being servable, within the window, at a constant rate.
       const sweepMs = SWEEP_TO_MS - SWEEP_FROM_MS + (issuedTo - issuedFrom);
@@ -322,16 +327,21 @@ async function refreshWithoutWaiting(capacity: number): Promise<void> {
         duration: (steadyMs + windowMs + afterMs) / 1000,
         overallRate: rate,
         onTick: (elapsed) => {
-          if (elapsed >= steadyMs + windowMs && cpuEndOfWindow === undefined) cpuEndOfWindow = cpu();
+          if (elapsed >= steadyMs + windowMs && cpuEndOfWindow === undefined) {
+            cpuEndOfWindow = cpu();
+            if (PROFILE_WINDOW) profiled = s.app.call('profileStop', join(RESULTS, 'profiles', `refresh-window-${round + 1}.cpuprofile`));
+          }
           if (jumping || elapsed < steadyMs) return;
           jumping = true;
           const wall = Date.now();
           jumpedAt = elapsed;
           cpuJump = cpu();
+          if (PROFILE_WINDOW) void s.app.call('profileStart');
           void s.setClock({ offsetMs: issuedFrom + SWEEP_FROM_MS - wall, rate: clockRate, fromWallMs: wall, forWallMs: sweepWallMs });
         },
       });
       check(r, 'refresh');
+      await profiled;
       const cpuEnd = await cpuEndOfWindow!;
       const cpuMid = await cpuJump!;
       const busy = (i: number, a: number[], b: number[], ms: number): string => `${fmt(((b[i]! - a[i]!) / ms) * 100, 0)} %`;
