@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import {
-  CognitoIdentityClient,
   DescribeIdentityCommand,
   GetCredentialsForIdentityCommand,
   GetIdCommand,
@@ -16,6 +15,7 @@ import {
 } from '@aws-sdk/client-cognito-identity';
 import { BrokerError, isBrokerError, type BrokerErrorCode } from '../errors.js';
 import { abortable } from './abort.js';
+import { defaultCognitoClient } from './default-client.js';
 import { toBrokerError, upstreamErrorName, validationMember, type UpstreamErrorContext } from './error-mapping.js';
 import { readJwtTimes } from './jwt.js';
 import { brokerLogger } from './log.js';
@@ -140,10 +140,7 @@ export function createBroker(options: BrokerOptions): Broker {
 
   let client: CognitoSendClient | undefined = o.client;
   const cognito = (): CognitoSendClient => {
-    // 'standard', not 'adaptive': under a burst past the quota, adaptive's client-side rate limiter
-    // queues calls inside the SDK and backs off below the quota, so callers hit timeoutMs (504);
-    // standard fails fast with ERR_COGNITO_THROTTLED (503 + Retry-After) and keeps the quota in use.
-    client ??= new CognitoIdentityClient({ region: o.region, retryMode: 'standard', maxAttempts: o.maxAttempts });
+    client ??= defaultCognitoClient({ region: o.region, maxAttempts: o.maxAttempts, timeoutMs: o.timeoutMs });
     return client;
   };
 
