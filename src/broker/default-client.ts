@@ -1,5 +1,4 @@
 import { CognitoIdentityClient } from '@aws-sdk/client-cognito-identity';
-import { abortable } from './abort.js';
 import type { CognitoSendClient } from './options.js';
 
 /** Options of {@link defaultCognitoClient}, from the broker's resolved options. */
@@ -20,10 +19,12 @@ export interface DefaultClientOptions {
  * - `cacheMiddleware`: the SDK resolves each command type's middleware stack once instead of on
  *   every call, about a quarter of the SDK's CPU per call (bench: refresh without waiting). The SDK
  *   caches only for calls sent without per-call options, so a call's abort signal travels beside
- *   the command (keyed by its input) to a middleware of our own, which runs for every attempt: an
- *   aborted call settles at once and makes no further attempt.
- * - the socket of an attempt is closed after `timeoutMs` without an answer, so an aborted attempt
- *   does not hold a connection longer than the broker's own timeout.
+ *   the command (keyed by its input) to a middleware of our own that runs for every attempt, after
+ *   the retry middleware. It hands the signal to the HTTP handler with that attempt's request, so an
+ *   abort destroys the attempt's request as before; an attempt after an abort is refused with an
+ *   `AbortError`, which the SDK neither retries nor charges to its retry quota.
+ * - `requestTimeout` and `socketTimeout` of `timeoutMs`: no attempt waits longer than the broker's
+ *   own timeout for a connection, an answer or the rest of a body.
  */
 export function defaultCognitoClient(options: DefaultClientOptions): CognitoSendClient {
   const client = new CognitoIdentityClient({
@@ -31,19 +32,39 @@ export function defaultCognitoClient(options: DefaultClientOptions): CognitoSend
     retryMode: 'standard',
     maxAttempts: options.maxAttempts,
     cacheMiddleware: true,
-    requestHandler: { requestTimeout: options.timeoutMs, throwOnRequestTimeout: true },
+    requestHandler: { requestTimeout: options.timeoutMs, socketTimeout: options.timeoutMs, throwOnRequestTimeout: true },
   });
+  /** Abort signals of calls in progress, by their command's input. */
   const signals = new WeakMap<object, AbortSignal>();
+  /** Abort signals of attempts in progress, by the HTTP request the handler receives. */
+  const attempts = new WeakMap<object, AbortSignal>();
   client.middlewareStack.add(
     (next) => async (args) => {
       const signal = signals.get(args.input);
       if (signal === undefined) return next(args);
-      signal.throwIfAborted();
-      return abortable(next(args), signal);
+      if (signal.aborted) throw abortError(signal);
+      const request = args.request as object;
+      attempts.set(request, signal);
+      try {
+        return await next(args);
+      } finally {
+        attempts.delete(request);
+      }
     },
-    // After the retry middleware (high priority in the same step): once per attempt.
+    // After the retry and signing middleware (high priority and relative to retry, same step):
+    // once per attempt, with the request the HTTP handler receives.
     { step: 'finalizeRequest', priority: 'low', name: 'cognitoBrokerAbort' },
   );
+  // The handler gets the attempt's signal; the rest of the SDK's handler is used as it is.
+  const http = client.config.requestHandler;
+  type HandlerOptions = Parameters<typeof http.handle>[1] & { abortSignal?: AbortSignal };
+  client.config.requestHandler = Object.assign(Object.create(http) as typeof http, {
+    handle: (request: object, handlerOptions?: HandlerOptions) =>
+      http.handle(request as Parameters<typeof http.handle>[0], { ...handlerOptions, abortSignal: attempts.get(request) ?? handlerOptions?.abortSignal }),
+    destroy: () => {
+      http.destroy?.();
+    },
+  });
   const send = async (command: Parameters<CognitoSendClient['send']>[0], sendOptions?: { abortSignal?: AbortSignal }): Promise<unknown> => {
     const signal = sendOptions?.abortSignal;
     if (signal === undefined) return client.send(command);
@@ -56,4 +77,9 @@ export function defaultCognitoClient(options: DefaultClientOptions): CognitoSend
   };
   // The SDK's send() is overloaded per command; this one forwards every command unchanged.
   return { send: send as CognitoSendClient['send'] };
+}
+
+/** The error the SDK's own HTTP handler rejects an aborted request with: never retried. */
+function abortError(signal: AbortSignal): Error {
+  return Object.assign(new Error('Request aborted', { cause: signal.reason }), { name: 'AbortError' });
 }

@@ -170,8 +170,9 @@ export class RefreshingCache<V extends CacheEntryTimes, C extends object> {
    * refresh, a value past its refresh point): then {@link get}. Never loads.
    */
   getFresh(key: string): V | undefined {
-    if (this.#loading.has(key) || !this.#lru.has(key)) return undefined;
-    const value = this.#lru.get(key);
+    if (this.#loading.has(key)) return undefined;
+    // One read of the clock: a stale entry is left in place (its refresh starts on the slow path).
+    const value = this.#lru.get(key, { allowStale: false, noDeleteOnStaleGet: true });
     if (value === undefined || this.#clock.now() >= value.validUntil) return undefined;
     this.#hits += 1;
     return value;

@@ -67,6 +67,23 @@ void describe('broker: the default client', () => {
     assert.equal(emu.counters()[TOKEN], 1);
   });
 
+  void it('keeps retrying failed calls after many timeouts (an abort never spends the SDK retry quota)', async () => {
+    // Each retry of a timed-out call would take 14 of the SDK's 500 retry tokens: 20 calls, 2 retries each, would empty it.
+    emu.setFault(TOKEN, { latencyMs: 2500 });
+    const b = broker({ timeoutMs: 2000, maxAttempts: 3 });
+    const outcomes = await Promise.all(Array.from({ length: 20 }, (_, i) => b.getToken(`slow-${String(i)}`).then(() => 'ok', (e: unknown) => (isBrokerError(e) ? e.code : 'other'))));
+    assert.deepEqual(new Set(outcomes), new Set(['ERR_COGNITO_TIMEOUT']));
+    // Let the SDK's backoff timers of those calls run out.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    emu.clearFaults();
+    emu.resetCounters();
+    // A server error (retried after ~100–400 ms, well within the 2 s timeout).
+    emu.setFault(TOKEN, { error: 'InternalErrorException', count: 2 });
+    const token = await b.getToken('after-timeouts');
+    assert.match(token.identityId, /^us-east-1:/);
+    assert.equal(emu.counters()[TOKEN], 3, 'the failed call was retried');
+  });
+
   void it('makes no further attempt for a load cancelled while it waits to retry', async () => {
     emu.setFault(TOKEN, { error: 'TooManyRequestsException', count: 1 });
     const b = broker({ maxAttempts: 3 });
