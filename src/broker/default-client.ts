@@ -39,17 +39,20 @@ export function defaultCognitoClient(options: DefaultClientOptions): CognitoSend
   /** Abort signals of attempts in progress, by the HTTP request the handler receives. */
   const attempts = new WeakMap<object, AbortSignal>();
   client.middlewareStack.add(
-    (next) => async (args) => {
-      const signal = signals.get(args.input);
-      if (signal === undefined) return next(args);
-      if (signal.aborted) throw abortError(signal);
-      const request = args.request as object;
-      attempts.set(request, signal);
-      try {
-        return await next(args);
-      } finally {
-        attempts.delete(request);
-      }
+    (next, context) => {
+      forgetFirstCommand(context);
+      return async (args) => {
+        const signal = signals.get(args.input);
+        if (signal === undefined) return next(args);
+        if (signal.aborted) throw abortError(signal);
+        const request = args.request as object;
+        attempts.set(request, signal);
+        try {
+          return await next(args);
+        } finally {
+          attempts.delete(request);
+        }
+      };
     },
     // After the retry and signing middleware (high priority and relative to retry, same step):
     // once per attempt, with the request the HTTP handler receives.
@@ -77,6 +80,20 @@ export function defaultCognitoClient(options: DefaultClientOptions): CognitoSend
   };
   // The SDK's send() is overloaded per command; this one forwards every command unchanged.
   return { send: send as CognitoSendClient['send'] };
+}
+
+/**
+ * With `cacheMiddleware`, the context of a command type's cached stack (built once, with the first
+ * command of that type) keeps that command, and so its input, for the client's life: the first
+ * GetCredentialsForIdentity's OpenID token, say. Nothing reads more of it than its class; keep only
+ * that. (Runs when the stack is resolved, before the first call of the type.)
+ */
+function forgetFirstCommand(context: object): void {
+  const smithy = (context as Record<string, unknown>).__smithy_context;
+  if (typeof smithy !== 'object' || smithy === null) return;
+  const first = (smithy as { commandInstance?: unknown }).commandInstance;
+  if (typeof first !== 'object' || first === null) return;
+  (smithy as { commandInstance?: unknown }).commandInstance = Object.create(Object.getPrototypeOf(first) as object | null) as unknown;
 }
 
 /** The error the SDK's own HTTP handler rejects an aborted request with: never retried. */
