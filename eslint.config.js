@@ -2,12 +2,14 @@
 import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import security from 'eslint-plugin-security';
+import prettier from 'eslint-config-prettier';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'test/artifacts/**', 'bench/results/**'] },
   eslint.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   security.configs.recommended,
+  prettier,
   {
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },

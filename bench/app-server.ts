@@ -32,14 +32,17 @@ export interface AppServerConfig {
   readonly cacheMax?: number;
 }
 
-
 const config = JSON.parse(process.argv[2] ?? '{}') as AppServerConfig;
 const clock = offsetClock();
 
 let client: CognitoSendClient | undefined;
 let fakeCounters: (() => Record<string, number>) | undefined;
 if (config.upstream === 'fake') {
-  const fake = fakeCognito({ clock, identityPoolId: config.identityPoolId, developerProviderName: config.developerProviderName });
+  const fake = fakeCognito({
+    clock,
+    identityPoolId: config.identityPoolId,
+    developerProviderName: config.developerProviderName,
+  });
   client = fake.client;
   fakeCounters = fake.counters;
 } else {
@@ -53,7 +56,8 @@ if (config.upstream === 'fake') {
 }
 
 // BENCH_LOG=warn (or debug…) shows the broker's and the app's log lines on stderr.
-const logger = process.env.BENCH_LOG === undefined ? undefined : pino({ level: process.env.BENCH_LOG }, pino.destination(2));
+const logger =
+  process.env.BENCH_LOG === undefined ? undefined : pino({ level: process.env.BENCH_LOG }, pino.destination(2));
 const broker = createBroker({
   ...(logger === undefined ? {} : { logger }),
   identityPoolId: config.identityPoolId,
@@ -67,7 +71,13 @@ const users: DemoUser[] = [];
 for (let i = 0; i < config.users; i++) {
   users.push({ id: userId(i), username: userName(i), name: `Bench User ${i}`, password: userPassword(i) });
 }
-const app: Express = createApp({ ...(logger === undefined ? {} : { logger }), broker, sessionSecret: 'bench-session-secret-0123456789', users, allowGuests: false });
+const app: Express = createApp({
+  ...(logger === undefined ? {} : { logger }),
+  broker,
+  sessionSecret: 'bench-session-secret-0123456789',
+  users,
+  allowGuests: false,
+});
 
 // The baseline: a body the size and shape of GET /credentials, behind the same session, passport
 // and router. The sizes come from a real credentials response at the first request.
@@ -89,7 +99,8 @@ interface Layer {
 type Handle = (req: Request, res: Response, next: NextFunction) => void;
 const appStack = (app as unknown as { router: { stack: Layer[] } }).router.stack;
 const awsLayer = appStack.find((l) => typeof (l.handle as { afterLogin?: unknown }).afterLogin === 'function');
-if (awsLayer === undefined) throw new Error('the example app no longer mounts cognitoRouter: update bench/app-server.ts');
+if (awsLayer === undefined)
+  throw new Error('the example app no longer mounts cognitoRouter: update bench/app-server.ts');
 const aws = awsLayer.handle as Handle;
 awsLayer.handle = function awsWithBaseline(req: Request, res: Response, next: NextFunction): void {
   if (req.path === BASELINE_PATH && req.method === 'GET') baseline(req, res);
@@ -186,7 +197,10 @@ serveParent(
       profiler ??= new Session();
       profiler.connect();
       await post(profiler, 'HeapProfiler.enable');
-      await post(profiler, 'HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMajorGC: process.env.BENCH_HEAP_PROMOTED === '1' });
+      await post(profiler, 'HeapProfiler.startSampling', {
+        samplingInterval: 1024,
+        includeObjectsCollectedByMajorGC: process.env.BENCH_HEAP_PROMOTED === '1',
+      });
     },
     /** Stops the sampling heap profiler and writes the profile to `file`. */
     heapSampleStop: async (file: string) => {
@@ -202,7 +216,11 @@ serveParent(
     },
     stop: async () => {
       server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+      await new Promise<void>((resolve) =>
+        server.close(() => {
+          resolve();
+        }),
+      );
       setTimeout(() => process.exit(0), 20);
     },
   },

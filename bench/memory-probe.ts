@@ -41,7 +41,13 @@ function fullGc(): { heap: number; buffers: number } {
 async function run({ users, extra }: { users: number; extra: number }): Promise<MemoryReport> {
   const clock = offsetClock();
   const fake = fakeCognito({ clock, identityPoolId: POOL, developerProviderName: PROVIDER });
-  const broker = createBroker({ identityPoolId: POOL, developerProviderName: PROVIDER, client: fake.client, clock, cache: { max: users } });
+  const broker = createBroker({
+    identityPoolId: POOL,
+    developerProviderName: PROVIDER,
+    client: fake.client,
+    clock,
+    cache: { max: users },
+  });
   // Warm the code paths (and their lazily built structures) with one user, then forget it.
   const sample = await broker.getCredentials('warm-up-user');
   const token = await broker.getToken('warm-up-user');
@@ -76,7 +82,11 @@ async function run({ users, extra }: { users: number; extra: number }): Promise<
     heapBytesPerUser: (after.heap - before.heap) / users,
     bufferBytesPerUser: (after.buffers - before.buffers) / users,
     payloadChars:
-      token.token.length + token.identityId.length + sample.accessKeyId.length + sample.secretAccessKey.length + sample.sessionToken.length,
+      token.token.length +
+      token.identityId.length +
+      sample.accessKeyId.length +
+      sample.secretAccessKey.length +
+      sample.sessionToken.length,
     tokenChars: token.token.length,
     sessionTokenChars: sample.sessionToken.length,
     largestSize,

@@ -54,27 +54,38 @@ async function startEmulatorChild(nodeArgs: readonly string[] = []): Promise<Chi
   return forkChild<EmulatorReady>('emulator-server.ts', {}, nodeArgs);
 }
 
-async function startStack(o: { users: number; upstream: 'emulator' | 'fake'; cacheMax?: number; nodeArgs?: readonly string[] }): Promise<Stack> {
+async function startStack(o: {
+  users: number;
+  upstream: 'emulator' | 'fake';
+  cacheMax?: number;
+  nodeArgs?: readonly string[];
+}): Promise<Stack> {
   const emulator = o.upstream === 'emulator' ? await startEmulatorChild() : undefined;
   const pool = emulator?.ready ?? {
     identityPoolId: 'us-east-1:0f0e0d0c-0b0a-4999-8888-777766665555',
     developerProviderName: 'login.bench.app',
   };
   // BENCH_PROF=app profiles the app process (written to bench/results/profiles/app on stop).
-  const prof = process.env.BENCH_PROF === 'app' ? ['--cpu-prof', `--cpu-prof-dir=${join(RESULTS, 'profiles', 'app')}`] : [];
-  const app = await forkChild<{ port: number }>('app-server.ts', {
-    users: o.users,
-    upstream: emulator === undefined ? 'fake' : { endpoint: emulator.ready.endpoint, region: emulator.ready.region },
-    identityPoolId: pool.identityPoolId,
-    developerProviderName: pool.developerProviderName,
-    ...(o.cacheMax === undefined ? {} : { cacheMax: o.cacheMax }),
-  }, [...prof, ...(o.nodeArgs ?? [])]);
+  const prof =
+    process.env.BENCH_PROF === 'app' ? ['--cpu-prof', `--cpu-prof-dir=${join(RESULTS, 'profiles', 'app')}`] : [];
+  const app = await forkChild<{ port: number }>(
+    'app-server.ts',
+    {
+      users: o.users,
+      upstream: emulator === undefined ? 'fake' : { endpoint: emulator.ready.endpoint, region: emulator.ready.region },
+      identityPoolId: pool.identityPoolId,
+      developerProviderName: pool.developerProviderName,
+      ...(o.cacheMax === undefined ? {} : { cacheMax: o.cacheMax }),
+    },
+    [...prof, ...(o.nodeArgs ?? [])],
+  );
   return {
     emulator,
     app,
     port: app.ready.port,
     stats: () => app.call<AppServerStats>('stats'),
-    counters: async () => (emulator === undefined ? ((await app.call<AppServerStats>('stats')).fake ?? {}) : emulator.call('counters')),
+    counters: async () =>
+      emulator === undefined ? ((await app.call<AppServerStats>('stats')).fake ?? {}) : emulator.call('counters'),
     async setClock(setting) {
       await Promise.all([app.call('setClock', setting), emulator?.call('setClock', setting)]);
     },
@@ -100,7 +111,8 @@ function sum(record: Record<string, number>): number {
 
 function check(r: LoadResult, what: string): void {
   const bad = failures(r);
-  if (bad > 0) throw new Error(`${what}: ${bad} failed responses (${JSON.stringify(r.statusCodes)}, errors ${r.errors})`);
+  if (bad > 0)
+    throw new Error(`${what}: ${bad} failed responses (${JSON.stringify(r.statusCodes)}, errors ${r.errors})`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -113,7 +125,8 @@ async function hotPath(): Promise<{ capacity: number }> {
     const cookies = await loginAll(s.port, users);
     const body = (await getAll(s.port, CREDENTIALS_PATH, cookies)) as Record<string, string>;
     await s.app.call('setBaselineBody', body);
-    const load = (path: string, duration: number) => runLoad({ port: s.port, path, cookies, connections: CONNECTIONS, duration });
+    const load = (path: string, duration: number) =>
+      runLoad({ port: s.port, path, cookies, connections: CONNECTIONS, duration });
     log('hot path: warm-up');
     check(await load(CREDENTIALS_PATH, ROUND_SECONDS), 'warm-up');
     check(await load(`/aws${BASELINE_PATH}`, ROUND_SECONDS), 'warm-up');
@@ -173,7 +186,9 @@ async function hotPath(): Promise<{ capacity: number }> {
       goal: 'reported',
       pass: undefined,
     });
-    notes.push(`hot path rounds (credentials/baseline): ${detail.join('; ')}; credential cache misses during the rounds: ${misses}`);
+    notes.push(
+      `hot path rounds (credentials/baseline): ${detail.join('; ')}; credential cache misses during the rounds: ${misses}`,
+    );
     return { capacity: percentile(Float64Array.from(rpsA).sort(), 50) };
   });
 }
@@ -187,7 +202,10 @@ async function profileHotPath(): Promise<void> {
     await s.app.call('setBaselineBody', body);
     const dir = join(RESULTS, 'profiles');
     mkdirSync(dir, { recursive: true });
-    for (const [name, path] of [['credentials', CREDENTIALS_PATH], ['baseline', `/aws${BASELINE_PATH}`]] as const) {
+    for (const [name, path] of [
+      ['credentials', CREDENTIALS_PATH],
+      ['baseline', `/aws${BASELINE_PATH}`],
+    ] as const) {
       check(await runLoad({ port: s.port, path, cookies, connections: CONNECTIONS, duration: 3 }), 'warm-up');
       await s.app.call('profileStart');
       const r = await runLoad({ port: s.port, path, cookies, connections: CONNECTIONS, duration: 8 });
@@ -210,7 +228,10 @@ async function profileHeap(): Promise<void> {
     await getAll(s.port, CREDENTIALS_PATH, cookies);
     const dir = join(RESULTS, 'profiles');
     mkdirSync(dir, { recursive: true });
-    check(await runLoad({ port: s.port, path: CREDENTIALS_PATH, cookies, connections: CONNECTIONS, duration: 3 }), 'warm-up');
+    check(
+      await runLoad({ port: s.port, path: CREDENTIALS_PATH, cookies, connections: CONNECTIONS, duration: 3 }),
+      'warm-up',
+    );
     await s.app.call('heapSampleStart');
     const r = await runLoad({ port: s.port, path: CREDENTIALS_PATH, cookies, connections: CONNECTIONS, duration: 8 });
     const file = join(dir, 'hot-credentials.heapprofile');
@@ -234,7 +255,14 @@ async function upstreamEconomy(): Promise<void> {
       await s.app.call('forget', { from: 0, to: users });
       await s.emulator!.call('resetCounters');
       // Requests come in runs of 25 for one user, so many connections ask for the same cold user at once.
-      const r = await runLoad({ port: s.port, path: CREDENTIALS_PATH, cookies, connections: 100, amount: total, pick: (k) => Math.floor(k / 25) % users });
+      const r = await runLoad({
+        port: s.port,
+        path: CREDENTIALS_PATH,
+        cookies,
+        connections: 100,
+        amount: total,
+        pick: (k) => Math.floor(k / 25) % users,
+      });
       check(r, 'upstream economy');
       const counters = await s.counters();
       const calls = sum(counters);
@@ -298,7 +326,17 @@ async function refreshWithoutWaiting(capacity: number): Promise<void> {
       const issuedTo = Date.now();
       // A slow Cognito: any request that waits on it takes ≥ latencyMs.
       await s.emulator!.call('setFault', { op: '*', spec: { latencyMs } });
-      check(await runLoad({ port: s.port, path: CREDENTIALS_PATH, cookies, connections: CONNECTIONS, duration: 2, overallRate: rate }), 'warm-up');
+      check(
+        await runLoad({
+          port: s.port,
+          path: CREDENTIALS_PATH,
+          cookies,
+          connections: CONNECTIONS,
+          duration: 2,
+          overallRate: rate,
+        }),
+        'warm-up',
+      );
       const before = await s.stats();
       const countersBefore = sum(await s.counters());
       const cpu = (): Promise<number[]> =>
@@ -329,7 +367,8 @@ async function refreshWithoutWaiting(capacity: number): Promise<void> {
         onTick: (elapsed) => {
           if (elapsed >= steadyMs + windowMs && cpuEndOfWindow === undefined) {
             cpuEndOfWindow = cpu();
-            if (PROFILE_WINDOW) profiled = s.app.call('profileStop', join(RESULTS, 'profiles', `refresh-window-${round + 1}.cpuprofile`));
+            if (PROFILE_WINDOW)
+              profiled = s.app.call('profileStop', join(RESULTS, 'profiles', `refresh-window-${round + 1}.cpuprofile`));
           }
           if (jumping || elapsed < steadyMs) return;
           jumping = true;
@@ -337,19 +376,28 @@ async function refreshWithoutWaiting(capacity: number): Promise<void> {
           jumpedAt = elapsed;
           cpuJump = cpu();
           if (PROFILE_WINDOW) void s.app.call('profileStart');
-          void s.setClock({ offsetMs: issuedFrom + SWEEP_FROM_MS - wall, rate: clockRate, fromWallMs: wall, forWallMs: sweepWallMs });
+          void s.setClock({
+            offsetMs: issuedFrom + SWEEP_FROM_MS - wall,
+            rate: clockRate,
+            fromWallMs: wall,
+            forWallMs: sweepWallMs,
+          });
         },
       });
       check(r, 'refresh');
       await profiled;
       const cpuEnd = await cpuEndOfWindow!;
       const cpuMid = await cpuJump!;
-      const busy = (i: number, a: number[], b: number[], ms: number): string => `${fmt(((b[i]! - a[i]!) / ms) * 100, 0)} %`;
+      const busy = (i: number, a: number[], b: number[], ms: number): string =>
+        `${fmt(((b[i]! - a[i]!) / ms) * 100, 0)} %`;
       const windowWall = windowMs;
       const cpuText = `app CPU ${busy(0, cpuStart, cpuMid, jumpedAt)} → ${busy(0, cpuMid, cpuEnd, windowWall)}, emulator ${busy(1, cpuStart, cpuMid, jumpedAt)} → ${busy(1, cpuMid, cpuEnd, windowWall)}`;
       const after = await s.stats();
       const calls = sum(await s.counters()) - countersBefore;
-      const steady = sortedCopy([...latenciesBetween(r, 1000, jumpedAt), ...latenciesBetween(r, jumpedAt + windowMs, Number.POSITIVE_INFINITY)]);
+      const steady = sortedCopy([
+        ...latenciesBetween(r, 1000, jumpedAt),
+        ...latenciesBetween(r, jumpedAt + windowMs, Number.POSITIVE_INFINITY),
+      ]);
       const during = latenciesBetween(r, jumpedAt, jumpedAt + windowMs);
       const refreshed = after.broker.credentials.refreshes - before.broker.credentials.refreshes;
       const misses = after.broker.credentials.misses - before.broker.credentials.misses;
@@ -360,10 +408,13 @@ async function refreshWithoutWaiting(capacity: number): Promise<void> {
       detail.push(
         `steady p99 ${fmt(percentile(steady, 99))} ms (${steady.length} req), window p99 ${fmt(percentile(during, 99))} ms (${during.length} req), ` +
           `${refreshed} refreshes, ${calls} Cognito calls (broker: ${sum(after.broker.upstreamCalls) - sum(before.broker.upstreamCalls)}), ${misses} cache misses, ${slowCount} responses ≥ ${latencyMs} ms, ${cpuText}` +
-          (sum(after.broker.upstreamErrors) > sum(before.broker.upstreamErrors) ? `, upstream errors ${JSON.stringify(after.broker.upstreamErrors)}` : ''),
+          (sum(after.broker.upstreamErrors) > sum(before.broker.upstreamErrors)
+            ? `, upstream errors ${JSON.stringify(after.broker.upstreamErrors)}`
+            : ''),
       );
       log(`refresh round ${round + 1}: ${detail[detail.length - 1]!}`);
-      if (refreshed < users) notes.push(`refresh round ${round + 1}: only ${refreshed} of ${users} entries refreshed in the window`);
+      if (refreshed < users)
+        notes.push(`refresh round ${round + 1}: only ${refreshed} of ${users} entries refreshed in the window`);
     });
   }
   const sp = spread(ratios);
@@ -437,7 +488,10 @@ async function residentCache(): Promise<void> {
   const large = await startStack({ users: active, upstream: 'fake', cacheMax: big, nodeArgs: ['--expose-gc'] });
   try {
     const cookies: Record<string, string[]> = {};
-    for (const [name, s] of [['small', small], ['large', large]] as const) {
+    for (const [name, s] of [
+      ['small', small],
+      ['large', large],
+    ] as const) {
       cookies[name] = await loginAll(s.port, active);
       await getAll(s.port, CREDENTIALS_PATH, cookies[name]);
     }
@@ -446,7 +500,14 @@ async function residentCache(): Promise<void> {
     // Measure the steady state, not the aftermath of filling: collect the fill's garbage first.
     const heapAfterFill = [await small.app.call<number>('gc'), await large.app.call<number>('gc')];
     const sizes = [(await small.stats()).broker.credentials.size, (await large.stats()).broker.credentials.size];
-    const load = (s: Stack, name: string) => runLoad({ port: s.port, path: CREDENTIALS_PATH, cookies: cookies[name]!, connections: CONNECTIONS, duration: ROUND_SECONDS });
+    const load = (s: Stack, name: string) =>
+      runLoad({
+        port: s.port,
+        path: CREDENTIALS_PATH,
+        cookies: cookies[name]!,
+        connections: CONNECTIONS,
+        duration: ROUND_SECONDS,
+      });
     check(await load(small, 'small'), 'warm-up');
     check(await load(large, 'large'), 'warm-up');
     const ratios: number[] = [];
@@ -462,7 +523,9 @@ async function residentCache(): Promise<void> {
         const g1 = (await stack.stats()).gcMs;
         check(r, `resident ${name}`);
         res[name] = r;
-        gc[name] = ['minor', 'major', 'incremental'].map((k) => `${k} ${fmt(((g1[k] ?? 0) - (g0[k] ?? 0)) / r.seconds / 10, 1)} %`).join(', ');
+        gc[name] = ['minor', 'major', 'incremental']
+          .map((k) => `${k} ${fmt(((g1[k] ?? 0) - (g0[k] ?? 0)) / r.seconds / 10, 1)} %`)
+          .join(', ');
       }
       ratios.push(res.large!.p99 / res.small!.p99);
       detail.push(
@@ -479,7 +542,9 @@ async function residentCache(): Promise<void> {
       goal: '≤ 1.25',
       pass: sp.median <= 1.25,
     });
-    notes.push(`resident cache (100k/1k): ${detail.join('; ')}; heap after a full GC ${(heapAfterFill[1]! / 2 ** 20).toFixed(0)} MiB vs ${(heapAfterFill[0]! / 2 ** 20).toFixed(0)} MiB, in use at the end ${(heaps[1]! / 2 ** 20).toFixed(0)} MiB vs ${(heaps[0]! / 2 ** 20).toFixed(0)} MiB`);
+    notes.push(
+      `resident cache (100k/1k): ${detail.join('; ')}; heap after a full GC ${(heapAfterFill[1]! / 2 ** 20).toFixed(0)} MiB vs ${(heapAfterFill[0]! / 2 ** 20).toFixed(0)} MiB, in use at the end ${(heaps[1]! / 2 ** 20).toFixed(0)} MiB vs ${(heaps[0]! / 2 ** 20).toFixed(0)} MiB`,
+    );
   } finally {
     await small.stop();
     await large.stop();
@@ -566,7 +631,9 @@ async function loginBurst(): Promise<void> {
       goal: `all in ≤ ${limitMs / 1000} s`,
       pass: servedAt.length === users && last <= limitMs,
     });
-    notes.push(`login burst: ${JSON.stringify(statuses)}, ${retried} retries, emulator calls ${JSON.stringify(counters)}`);
+    notes.push(
+      `login burst: ${JSON.stringify(statuses)}, ${retried} retries, emulator calls ${JSON.stringify(counters)}`,
+    );
   });
 }
 
@@ -591,8 +658,13 @@ async function emulatorSpeed(): Promise<void> {
   } finally {
     await emulator.stop();
   }
-  const profile = (d: string): string => join(d, readdirSync(d).find((f) => f.endsWith('.cpuprofile'))!);
-  const rs512 = (f: { functionName: string; url: string }) => f.url.includes('/src/emulator/tokens') && f.functionName === 'sign';
+  const profile = (d: string): string =>
+    join(
+      d,
+      readdirSync(d).find((f) => f.endsWith('.cpuprofile'))!,
+    );
+  const rs512 = (f: { functionName: string; url: string }) =>
+    f.url.includes('/src/emulator/tokens') && f.functionName === 'sign';
   const sigv4 = (f: { functionName: string; url: string }) => f.url.includes('signature-v4');
   const emuOpenId = inclusiveShare(profile(emuDir), rs512, phases.openId.startUs, phases.openId.endUs);
   const drvOpenId = inclusiveShare(profile(drvDir), sigv4, phases.openId.startUs, phases.openId.endUs);
@@ -608,7 +680,7 @@ async function emulatorSpeed(): Promise<void> {
   rows.push({
     figure: 'emulator: GetCredentialsForIdentity',
     how: 'same, unsigned call; the emulator verifies the RS512 token',
-    measured: `${fmt(phases.credentials.callsPerSecond, 0)} calls/s; emulator CPU ${fmt(emuCreds.busyMs / 1000 / phases.credentials.seconds * 100, 0)} % of one core`,
+    measured: `${fmt(phases.credentials.callsPerSecond, 0)} calls/s; emulator CPU ${fmt((emuCreds.busyMs / 1000 / phases.credentials.seconds) * 100, 0)} % of one core`,
     goal: 'reported',
     pass: undefined,
   });
@@ -619,7 +691,9 @@ async function emulatorSpeed(): Promise<void> {
 function table(): string {
   const lines = ['| figure | how | measured: median [min–max] | goal | result |', '|---|---|---|---|---|'];
   for (const r of rows) {
-    lines.push(`| ${r.figure} | ${r.how} | ${r.measured} | ${r.goal} | ${r.pass === undefined ? '—' : r.pass ? 'PASS' : 'MISS'} |`);
+    lines.push(
+      `| ${r.figure} | ${r.how} | ${r.measured} | ${r.goal} | ${r.pass === undefined ? '—' : r.pass ? 'PASS' : 'MISS'} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -630,9 +704,12 @@ async function main(): Promise<void> {
   const want = (name: string): boolean => only.length === 0 || only.includes(name);
   let capacity = 4000;
   const figures: [string, () => Promise<void>][] = [
-    ['hot', async () => {
-      capacity = (await hotPath()).capacity;
-    }],
+    [
+      'hot',
+      async () => {
+        capacity = (await hotPath()).capacity;
+      },
+    ],
     ['economy', upstreamEconomy],
     ['refresh', () => refreshWithoutWaiting(capacity)],
     ['memory', memory],
@@ -649,7 +726,13 @@ async function main(): Promise<void> {
     try {
       await fn();
     } catch (err) {
-      rows.push({ figure: name, how: 'failed', measured: (err as Error).message.split('\n')[0] ?? '', goal: '', pass: false });
+      rows.push({
+        figure: name,
+        how: 'failed',
+        measured: (err as Error).message.split('\n')[0] ?? '',
+        goal: '',
+        pass: false,
+      });
       log(`${name} failed: ${(err as Error).stack ?? String(err)}`);
     }
   }

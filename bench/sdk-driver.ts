@@ -20,7 +20,15 @@ export interface DriverPhase {
 
 const monoUs = (): number => Number(process.hrtime.bigint() / 1000n);
 
-async function run({ emulator, seconds, concurrency }: { emulator: EmulatorReady; seconds: number; concurrency: number }) {
+async function run({
+  emulator,
+  seconds,
+  concurrency,
+}: {
+  emulator: EmulatorReady;
+  seconds: number;
+  concurrency: number;
+}) {
   const client = new CognitoIdentityClient({
     region: emulator.region,
     endpoint: emulator.endpoint,
@@ -54,7 +62,9 @@ async function run({ emulator, seconds, concurrency }: { emulator: EmulatorReady
   }, 1);
   const credentials = await phase(async (i) => {
     const t = tokens[i % tokens.length]!;
-    await client.send(new GetCredentialsForIdentityCommand({ IdentityId: t.id, Logins: { 'cognito-identity.amazonaws.com': t.token } }));
+    await client.send(
+      new GetCredentialsForIdentityCommand({ IdentityId: t.id, Logins: { 'cognito-identity.amazonaws.com': t.token } }),
+    );
   }, 1);
   client.destroy();
   return { openId, credentials };

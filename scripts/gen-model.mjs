@@ -42,4 +42,6 @@ import type { ServiceModel } from './model-types.js';
 export const MODEL: ServiceModel = ${JSON.stringify({ targetPrefix: model.metadata.targetPrefix, apiVersion: model.metadata.apiVersion, operations, shapes }, null, 2)};
 `;
 writeFileSync(join(root, 'src', 'emulator', 'model.ts'), text);
-console.log(`wrote src/emulator/model.ts: ${Object.keys(operations).length} operations, ${Object.keys(shapes).length} shapes`);
+console.log(
+  `wrote src/emulator/model.ts: ${Object.keys(operations).length} operations, ${Object.keys(shapes).length} shapes`,
+);

@@ -1,10 +1,4 @@
-export {
-  BrokerError,
-  isBrokerError,
-  STATUS_BY_CODE,
-  type BrokerErrorCode,
-  type BrokerErrorOptions,
-} from './errors.js';
+export { BrokerError, isBrokerError, STATUS_BY_CODE, type BrokerErrorCode, type BrokerErrorOptions } from './errors.js';
 export {
   createBroker,
   defaultLoginsKey,

@@ -28,7 +28,10 @@ export function fakeCognito(options: FakeCognitoOptions): { client: CognitoSendC
   const poolGuid = options.identityPoolId.split(':')[1] ?? '';
   const header = b64url({ kid: `${REGION}-1`, typ: 'JWS', alg: 'RS512' });
 
-  function token(input: { Logins: Record<string, string>; TokenDuration?: number }): { IdentityId: string; Token: string } {
+  function token(input: { Logins: Record<string, string>; TokenDuration?: number }): {
+    IdentityId: string;
+    Token: string;
+  } {
     const userId = input.Logins[options.developerProviderName] ?? '';
     let identityId = identities.get(userId);
     if (identityId === undefined) {
@@ -39,7 +42,11 @@ export function fakeCognito(options: FakeCognitoOptions): { client: CognitoSendC
     const claims = {
       sub: identityId,
       aud: options.identityPoolId,
-      amr: ['authenticated', options.developerProviderName, `${options.developerProviderName}:${REGION}:${poolGuid}:${userId}`],
+      amr: [
+        'authenticated',
+        options.developerProviderName,
+        `${options.developerProviderName}:${REGION}:${poolGuid}:${userId}`,
+      ],
       'https://aws.amazon.com/tags': { principal_tags: { plan: ['standard'] } },
       iss: 'https://cognito-identity.amazonaws.com',
       exp: iat + (input.TokenDuration ?? 900),
@@ -62,7 +69,10 @@ export function fakeCognito(options: FakeCognitoOptions): { client: CognitoSendC
         Expiration: Math.floor(options.clock.now() / 1000) + 3600,
       },
     });
-    const out = JSON.parse(body) as { IdentityId: string; Credentials: { Expiration: number } & Record<string, unknown> };
+    const out = JSON.parse(body) as {
+      IdentityId: string;
+      Credentials: { Expiration: number } & Record<string, unknown>;
+    };
     return { ...out, Credentials: { ...out.Credentials, Expiration: new Date(out.Credentials.Expiration * 1000) } };
   }
 
@@ -77,7 +87,11 @@ export function fakeCognito(options: FakeCognitoOptions): { client: CognitoSendC
         case 'GetCredentialsForIdentity':
           return Promise.resolve({ ...credentials(command.input as { IdentityId: string }), ...meta });
         default:
-          return Promise.reject(Object.assign(new Error(`${name} is not supported by the bench fake`), { name: 'InvalidParameterException' }));
+          return Promise.reject(
+            Object.assign(new Error(`${name} is not supported by the bench fake`), {
+              name: 'InvalidParameterException',
+            }),
+          );
       }
     }) as CognitoSendClient['send'],
   };

@@ -64,11 +64,20 @@ export const liveChildren = new Set<ChildProcess>();
  * Forks `module` (a path relative to bench/) under tsx with `nodeArgs`, passing `config` as JSON in
  * argv, and waits for its ready message.
  */
-export async function forkChild<R>(module: string, config: unknown, nodeArgs: readonly string[] = []): Promise<Child<R>> {
+export async function forkChild<R>(
+  module: string,
+  config: unknown,
+  nodeArgs: readonly string[] = [],
+): Promise<Child<R>> {
   const path = fileURLToPath(new URL(`../${module}`, import.meta.url));
   const child = fork(path, [JSON.stringify(config)], {
     // BENCH_CHILD_ARGS: extra node flags for every child, for diagnosis (e.g. --trace-gc-nvp).
-    execArgv: [...nodeArgs, ...(process.env.BENCH_CHILD_ARGS?.split(' ').filter((a) => a !== '') ?? []), '--import', 'tsx'],
+    execArgv: [
+      ...nodeArgs,
+      ...(process.env.BENCH_CHILD_ARGS?.split(' ').filter((a) => a !== '') ?? []),
+      '--import',
+      'tsx',
+    ],
     // The SDK's notice that Node 20 support ends in 2027 would interleave with the bench's output.
     env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

@@ -149,7 +149,12 @@ export async function loginAll(port: number, n: number, concurrency = 16): Promi
 }
 
 /** GET `path` once per cookie (`concurrency` at a time); returns the first body. Throws on a non-200. */
-export async function getAll(port: number, path: string, cookies: readonly string[], concurrency = 16): Promise<unknown> {
+export async function getAll(
+  port: number,
+  path: string,
+  cookies: readonly string[],
+  concurrency = 16,
+): Promise<unknown> {
   let next = 0;
   let first: unknown;
   const worker = async (): Promise<void> => {

@@ -24,7 +24,12 @@ export interface Spread {
 
 export function spread(values: readonly number[]): Spread {
   const s = sortedCopy(values);
-  return { median: percentile(s, 50), min: s[0] ?? Number.NaN, max: s[s.length - 1] ?? Number.NaN, rounds: [...values] };
+  return {
+    median: percentile(s, 50),
+    min: s[0] ?? Number.NaN,
+    max: s[s.length - 1] ?? Number.NaN,
+    rounds: [...values],
+  };
 }
 
 export function fmt(n: number, digits = 2): string {

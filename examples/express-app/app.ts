@@ -152,23 +152,20 @@ export function createApp(deps: AppDeps): Express {
   });
 
   app.get('/demo/config', (_req, res) => {
-    res.json({ provider: demoProvider, canMintProviderTokens: deps.mintProviderToken !== undefined, guests: allowGuests });
+    res.json({
+      provider: demoProvider,
+      canMintProviderTokens: deps.mintProviderToken !== undefined,
+      guests: allowGuests,
+    });
   });
 
   // Browser login: a session cookie. keepSessionInfo keeps the guest identity id across the
   // session regeneration passport does at login, so afterLogin() can upgrade it.
-  app.post(
-    '/login',
-    sameOrigin,
-    json,
-    localLogin,
-    aws.afterLogin(),
-    (req, res) => {
-      const result = res.locals.cognito as { identityId?: string } | undefined;
-      res.set('Cache-Control', 'no-store');
-      res.json({ user: publicUser(req.user), identityId: result?.identityId ?? null });
-    },
-  );
+  app.post('/login', sameOrigin, json, localLogin, aws.afterLogin(), (req, res) => {
+    const result = res.locals.cognito as { identityId?: string } | undefined;
+    res.set('Cache-Control', 'no-store');
+    res.json({ user: publicUser(req.user), identityId: result?.identityId ?? null });
+  });
 
   app.post('/logout', sameOrigin, aws.logout(), (req, res, next) => {
     req.logout((err) => {
@@ -203,7 +200,12 @@ export function createApp(deps: AppDeps): Express {
       const issued = tokens.issue(user.id);
       const result = res.locals.cognito as { identityId?: string } | undefined;
       res.set('Cache-Control', 'no-store');
-      res.json({ accessToken: issued.token, tokenType: 'Bearer', expiresIn: issued.expiresIn, identityId: result?.identityId ?? null });
+      res.json({
+        accessToken: issued.token,
+        tokenType: 'Bearer',
+        expiresIn: issued.expiresIn,
+        identityId: result?.identityId ?? null,
+      });
     },
   );
 

@@ -36,8 +36,13 @@ interface TokenBody {
 }
 
 async function postJson(url: string, body: unknown): Promise<unknown> {
-  const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-  if (!res.ok) throw new Error(`POST ${new URL(url).pathname} failed with ${res.status} ${(await res.text()).slice(0, 200)}`);
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok)
+    throw new Error(`POST ${new URL(url).pathname} failed with ${res.status} ${(await res.text()).slice(0, 200)}`);
   return res.json();
 }
 
@@ -74,7 +79,8 @@ export async function runMobileClient(options: MobileClientOptions): Promise<Mob
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const [appUrl = 'http://127.0.0.1:3000', username = 'alice', password = 'alice-demo-pass', cognitoEndpoint] = process.argv.slice(2);
+  const [appUrl = 'http://127.0.0.1:3000', username = 'alice', password = 'alice-demo-pass', cognitoEndpoint] =
+    process.argv.slice(2);
   runMobileClient({ appUrl, username, password, ...(cognitoEndpoint === undefined ? {} : { cognitoEndpoint }) }).then(
     (c) => {
       process.stdout.write(

@@ -20,7 +20,13 @@ import { toBrokerError, upstreamErrorName, validationMember, type UpstreamErrorC
 import { readJwtTimes } from './jwt.js';
 import { brokerLogger } from './log.js';
 import { resolveBrokerOptions, type BrokerOptions, type CognitoSendClient, type PrincipalTags } from './options.js';
-import { packCredentials, packString, registerCredentialsBodyReader, unpackCredentials, unpackString } from './packed.js';
+import {
+  packCredentials,
+  packString,
+  registerCredentialsBodyReader,
+  unpackCredentials,
+  unpackString,
+} from './packed.js';
 import { RefreshingCache, type CacheEntryTimes } from './refreshing-cache.js';
 import type {
   AwsCredentialIdentityProvider,
@@ -191,7 +197,10 @@ export function createBroker(options: BrokerOptions): Broker {
       }
       upstreamErrors[operation] = (upstreamErrors[operation] ?? 0) + 1;
       const mapped = timedOut
-        ? new BrokerError('ERR_COGNITO_TIMEOUT', 'The identity service did not answer in time', { cause: err, retryable: true })
+        ? new BrokerError('ERR_COGNITO_TIMEOUT', 'The identity service did not answer in time', {
+            cause: err,
+            retryable: true,
+          })
         : toBrokerError(err, context);
       const fields = {
         operation,
@@ -233,7 +242,10 @@ export function createBroker(options: BrokerOptions): Broker {
   }
 
   function clockTooFar(what: string): BrokerError {
-    log.error({ operation: what, skewGraceSeconds: o.skewGraceSeconds }, 'cognito broker misconfigured: local clock is too far off');
+    log.error(
+      { operation: what, skewGraceSeconds: o.skewGraceSeconds },
+      'cognito broker misconfigured: local clock is too far off',
+    );
     return new BrokerError('ERR_MISCONFIGURED', 'The identity service is misconfigured', {
       cause: new Error(`a fresh ${what} is already past its validity on the local clock`),
     });
@@ -287,10 +299,11 @@ export function createBroker(options: BrokerOptions): Broker {
     if (typeof (tags as { then?: unknown } | undefined)?.then === 'function') {
       // No unhandled rejection from the refused Promise.
       Promise.resolve(tags).catch(() => undefined);
-      if (!quiet) log.error(
-        { operation: 'principalTags' },
-        'cognito broker misconfigured: principalTags returned a Promise; it must return the tags synchronously',
-      );
+      if (!quiet)
+        log.error(
+          { operation: 'principalTags' },
+          'cognito broker misconfigured: principalTags returned a Promise; it must return the tags synchronously',
+        );
       throw new BrokerError('ERR_MISCONFIGURED', 'The identity service is misconfigured', {
         cause: new TypeError('principalTags must return the tags (or undefined), not a Promise'),
       });
@@ -315,9 +328,15 @@ export function createBroker(options: BrokerOptions): Broker {
     tags === undefined && !userId.startsWith('[') ? userId : JSON.stringify([userId, tagsHash(tags)]);
   // With the tag hash: credentials carry the token's principal tags as session tags.
   const credentialsKey = (identityId: string, guest: boolean, tags: PrincipalTags | undefined): string =>
-    !guest && tags === undefined && !identityId.startsWith('[') ? identityId : JSON.stringify([identityId, guest, tagsHash(tags)]);
+    !guest && tags === undefined && !identityId.startsWith('[')
+      ? identityId
+      : JSON.stringify([identityId, guest, tagsHash(tags)]);
 
-  function tokenInput(userId: string, tags: PrincipalTags | undefined, extra: { IdentityId?: string; Logins?: Record<string, string> } = {}) {
+  function tokenInput(
+    userId: string,
+    tags: PrincipalTags | undefined,
+    extra: { IdentityId?: string; Logins?: Record<string, string> } = {},
+  ) {
     return {
       IdentityPoolId: o.identityPoolId,
       Logins: { [o.developerProviderName]: userId, ...extra.Logins },
@@ -334,7 +353,8 @@ export function createBroker(options: BrokerOptions): Broker {
       const sentAt = clock.now();
       const out = await upstream(
         { operation: OP.token },
-        (abortSignal) => cognito().send(new GetOpenIdTokenForDeveloperIdentityCommand(tokenInput(userId, tags)), { abortSignal }),
+        (abortSignal) =>
+          cognito().send(new GetOpenIdTokenForDeveloperIdentityCommand(tokenInput(userId, tags)), { abortSignal }),
         signal,
       );
       return tokenEntry(userId, out, sentAt);
@@ -349,7 +369,10 @@ export function createBroker(options: BrokerOptions): Broker {
       // tokens, and serving them must not cost a GetOpenIdTokenForDeveloperIdentity call.
       let token: string | undefined;
       if (ctx.userId !== undefined) {
-        const t = ctx.token !== undefined && clock.now() < ctx.token.validUntil ? ctx.token : await tokenFor(ctx.userId, signal, { tags: ctx.tags });
+        const t =
+          ctx.token !== undefined && clock.now() < ctx.token.validUntil
+            ? ctx.token
+            : await tokenFor(ctx.userId, signal, { tags: ctx.tags });
         if (t.identityId !== ctx.identityId) throw identityChanged();
         token = unpackString(t.token);
       }
@@ -411,7 +434,11 @@ export function createBroker(options: BrokerOptions): Broker {
    * Drops every cache entry of the given users and identities, including loads in progress (their
    * waiters read again). Identities of the users' cached tokens are dropped too.
    */
-  function invalidate(operation: string, userIds: readonly string[], identityIds: readonly (string | undefined)[]): void {
+  function invalidate(
+    operation: string,
+    userIds: readonly string[],
+    identityIds: readonly (string | undefined)[],
+  ): void {
     const users = new Set(userIds);
     const ids = new Set(identityIds.filter((id): id is string => id !== undefined));
     const tokenEntries = tokens.entries();
@@ -430,7 +457,10 @@ export function createBroker(options: BrokerOptions): Broker {
     }
     let droppedCredentials = 0;
     for (const [key, value, loading] of credentials.entries()) {
-      if ((value !== undefined && ids.has(value.identityId)) || (loading !== undefined && ids.has(loading.identityId))) {
+      if (
+        (value !== undefined && ids.has(value.identityId)) ||
+        (loading !== undefined && ids.has(loading.identityId))
+      ) {
         credentials.delete(key);
         droppedCredentials += 1;
       }
@@ -469,7 +499,11 @@ export function createBroker(options: BrokerOptions): Broker {
   }
 
   /** The user's token, with `tagged.tags` when given, else with the user's principal tags now. */
-  async function tokenFor(userId: string, signal?: AbortSignal, tagged?: { readonly tags: PrincipalTags | undefined }): Promise<TokenEntry> {
+  async function tokenFor(
+    userId: string,
+    signal?: AbortSignal,
+    tagged?: { readonly tags: PrincipalTags | undefined },
+  ): Promise<TokenEntry> {
     checkUserId(userId);
     const tags = tagged === undefined ? tagsFor(userId) : tagged.tags;
     const started = performance.now();
@@ -485,7 +519,12 @@ export function createBroker(options: BrokerOptions): Broker {
   }
 
   /** Runs `fn` with the user's token; if Cognito says the identity is gone, re-resolves once. */
-  async function withIdentity<T>(operation: string, userId: string, fn: (token: TokenEntry) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  async function withIdentity<T>(
+    operation: string,
+    userId: string,
+    fn: (token: TokenEntry) => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
     const token = await tokenFor(userId, signal);
     try {
       return await fn(token);
@@ -509,7 +548,10 @@ export function createBroker(options: BrokerOptions): Broker {
   const publicCredentials = (c: CredentialsEntry): IdentityCredentials => unpackCredentials(c.body, c.expiration);
 
   /** DescribeIdentity as Cognito answers it: `Logins` includes the developer provider. */
-  async function describeRaw(identityId: string, clientInput = false): Promise<{ identityId: string; allLogins: readonly string[]; out: CognitoIdentityDescription }> {
+  async function describeRaw(
+    identityId: string,
+    clientInput = false,
+  ): Promise<{ identityId: string; allLogins: readonly string[]; out: CognitoIdentityDescription }> {
     const out = await upstream({ operation: OP.describe, clientInput }, (abortSignal) =>
       cognito().send(new DescribeIdentityCommand({ IdentityId: identityId }), { abortSignal }),
     );
@@ -528,7 +570,8 @@ export function createBroker(options: BrokerOptions): Broker {
   }
 
   function checkProvider(provider: unknown): asserts provider is string {
-    if (typeof provider !== 'string' || !PROVIDER_NAME.test(provider)) throw badRequest('The provider name is not valid');
+    if (typeof provider !== 'string' || !PROVIDER_NAME.test(provider))
+      throw badRequest('The provider name is not valid');
     if (provider === o.loginsKey || provider === o.developerProviderName) {
       throw badRequest('The provider cannot be linked or unlinked here');
     }
@@ -543,7 +586,11 @@ export function createBroker(options: BrokerOptions): Broker {
     try {
       const out = await upstream({ operation: OP.lookup }, (abortSignal) =>
         cognito().send(
-          new LookupDeveloperIdentityCommand({ IdentityPoolId: o.identityPoolId, DeveloperUserIdentifier: userId, MaxResults: 1 }),
+          new LookupDeveloperIdentityCommand({
+            IdentityPoolId: o.identityPoolId,
+            DeveloperUserIdentifier: userId,
+            MaxResults: 1,
+          }),
           { abortSignal },
         ),
       );
@@ -572,7 +619,11 @@ export function createBroker(options: BrokerOptions): Broker {
         );
         if (log.isLevelEnabled('debug')) {
           log.debug(
-            { operation: 'getCredentials', cache: read.hit ? 'hit' : 'miss', durationMs: Math.round(performance.now() - started) },
+            {
+              operation: 'getCredentials',
+              cache: read.hit ? 'hit' : 'miss',
+              durationMs: Math.round(performance.now() - started),
+            },
             'credentials served',
           );
         }
@@ -604,7 +655,8 @@ export function createBroker(options: BrokerOptions): Broker {
     if (known === undefined) return undefined;
     const value = credentials.getFresh(credentialsKey(known.identityId, false, tags));
     if (value === undefined) return undefined;
-    if (log.isLevelEnabled('debug')) log.debug({ operation: 'getCredentials', cache: 'hit', durationMs: 0 }, 'credentials served');
+    if (log.isLevelEnabled('debug'))
+      log.debug({ operation: 'getCredentials', cache: 'hit', durationMs: 0 }, 'credentials served');
     return Buffer.from(value.body);
   }
 
@@ -616,13 +668,23 @@ export function createBroker(options: BrokerOptions): Broker {
    */
   async function checkSoleUser(userId: string, identityId: string): Promise<void> {
     const out = await upstream({ operation: OP.lookup }, (abortSignal) =>
-      cognito().send(new LookupDeveloperIdentityCommand({ IdentityPoolId: o.identityPoolId, IdentityId: identityId, MaxResults: 60 }), {
-        abortSignal,
-      }),
+      cognito().send(
+        new LookupDeveloperIdentityCommand({
+          IdentityPoolId: o.identityPoolId,
+          IdentityId: identityId,
+          MaxResults: 60,
+        }),
+        {
+          abortSignal,
+        },
+      ),
     );
     const users = out.DeveloperUserIdentifierList ?? [];
     if (users.length === 1 && users[0] === userId && (out.NextToken === undefined || out.NextToken === '')) return;
-    log.warn({ operation: 'upgradeGuest', developerUsers: users.length }, 'guest identity upgraded concurrently: link undone');
+    log.warn(
+      { operation: 'upgradeGuest', developerUsers: users.length },
+      'guest identity upgraded concurrently: link undone',
+    );
     try {
       await unlinkDeveloper(identityId, userId);
     } finally {
@@ -752,7 +814,10 @@ export function createBroker(options: BrokerOptions): Broker {
       if (maxResults !== undefined && (!Number.isInteger(maxResults) || maxResults < 1 || maxResults > 60)) {
         throw badRequest('maxResults must be an integer in [1, 60]');
       }
-      if (nextToken !== undefined && (typeof nextToken !== 'string' || nextToken.length === 0 || nextToken.length > 100_000)) {
+      if (
+        nextToken !== undefined &&
+        (typeof nextToken !== 'string' || nextToken.length === 0 || nextToken.length > 100_000)
+      ) {
         throw badRequest('nextToken is not valid');
       }
       const out = await upstream({ operation: OP.lookup, clientInput: true }, (abortSignal) =>

@@ -32,7 +32,11 @@ export function defaultCognitoClient(options: DefaultClientOptions): CognitoSend
     retryMode: 'standard',
     maxAttempts: options.maxAttempts,
     cacheMiddleware: true,
-    requestHandler: { requestTimeout: options.timeoutMs, socketTimeout: options.timeoutMs, throwOnRequestTimeout: true },
+    requestHandler: {
+      requestTimeout: options.timeoutMs,
+      socketTimeout: options.timeoutMs,
+      throwOnRequestTimeout: true,
+    },
   });
   /** Abort signals of calls in progress, by their command's input. */
   const signals = new WeakMap<object, AbortSignal>();
@@ -63,12 +67,18 @@ export function defaultCognitoClient(options: DefaultClientOptions): CognitoSend
   type HandlerOptions = Parameters<typeof http.handle>[1] & { abortSignal?: AbortSignal };
   client.config.requestHandler = Object.assign(Object.create(http) as typeof http, {
     handle: (request: object, handlerOptions?: HandlerOptions) =>
-      http.handle(request as Parameters<typeof http.handle>[0], { ...handlerOptions, abortSignal: attempts.get(request) ?? handlerOptions?.abortSignal }),
+      http.handle(request as Parameters<typeof http.handle>[0], {
+        ...handlerOptions,
+        abortSignal: attempts.get(request) ?? handlerOptions?.abortSignal,
+      }),
     destroy: () => {
       http.destroy?.();
     },
   });
-  const send = async (command: Parameters<CognitoSendClient['send']>[0], sendOptions?: { abortSignal?: AbortSignal }): Promise<unknown> => {
+  const send = async (
+    command: Parameters<CognitoSendClient['send']>[0],
+    sendOptions?: { abortSignal?: AbortSignal },
+  ): Promise<unknown> => {
     const signal = sendOptions?.abortSignal;
     if (signal === undefined) return client.send(command);
     signals.set(command.input, signal);
@@ -93,7 +103,9 @@ function forgetFirstCommand(context: object): void {
   if (typeof smithy !== 'object' || smithy === null) return;
   const first = (smithy as { commandInstance?: unknown }).commandInstance;
   if (typeof first !== 'object' || first === null) return;
-  (smithy as { commandInstance?: unknown }).commandInstance = Object.create(Object.getPrototypeOf(first) as object | null) as unknown;
+  (smithy as { commandInstance?: unknown }).commandInstance = Object.create(
+    Object.getPrototypeOf(first) as object | null,
+  ) as unknown;
 }
 
 /** The error the SDK's own HTTP handler rejects an aborted request with: never retried. */

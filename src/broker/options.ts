@@ -124,9 +124,7 @@ export interface ResolvedBrokerOptions {
 
 /** Cognito's logins key for its own tokens, by region. */
 export function defaultLoginsKey(region: string): string {
-  return region.startsWith('cn-')
-    ? 'cognito-identity.cn-north-1.amazonaws.com.cn'
-    : 'cognito-identity.amazonaws.com';
+  return region.startsWith('cn-') ? 'cognito-identity.cn-north-1.amazonaws.com.cn' : 'cognito-identity.amazonaws.com';
 }
 
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set([

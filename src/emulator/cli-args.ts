@@ -70,16 +70,19 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
 
   const options: { -readonly [K in keyof EmulatorOptions]: EmulatorOptions[K] } = {};
   if (values.host !== undefined) {
-    if (!/^[\w.:-]{1,253}$/.test(values.host)) throw new CliUsageError(`--host ${JSON.stringify(values.host)} is not a host name or address`);
+    if (!/^[\w.:-]{1,253}$/.test(values.host))
+      throw new CliUsageError(`--host ${JSON.stringify(values.host)} is not a host name or address`);
     options.host = values.host;
   }
   if (values.port !== undefined) {
     const port = Number(values.port);
-    if (!/^\d{1,5}$/.test(values.port) || port > 65535) throw new CliUsageError(`--port must be an integer in [0, 65535], got ${JSON.stringify(values.port)}`);
+    if (!/^\d{1,5}$/.test(values.port) || port > 65535)
+      throw new CliUsageError(`--port must be an integer in [0, 65535], got ${JSON.stringify(values.port)}`);
     options.port = port;
   }
   if (values.region !== undefined) {
-    if (!isRegion(values.region)) throw new CliUsageError(`--region must look like us-east-1, got ${JSON.stringify(values.region)}`);
+    if (!isRegion(values.region))
+      throw new CliUsageError(`--region must look like us-east-1, got ${JSON.stringify(values.region)}`);
     options.region = values.region;
   }
   if (values['state-file'] !== undefined) {
@@ -93,14 +96,18 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
     const provider = spec.slice(0, eq);
     const appId = spec.slice(eq + 1);
     if (eq < 0 || !LOGIN_PROVIDER.test(provider) || !APP_ID.test(appId)) {
-      throw new CliUsageError(`--login-provider must be PROVIDER=APPID (e.g. graph.facebook.com=1234), got ${JSON.stringify(spec)}`);
+      throw new CliUsageError(
+        `--login-provider must be PROVIDER=APPID (e.g. graph.facebook.com=1234), got ${JSON.stringify(spec)}`,
+      );
     }
     supportedLoginProviders[provider] = appId;
   }
   const allowGuests = values['allow-guests'] === true;
   const seeds = values.seed ?? [];
   if (seeds.length === 0 && (allowGuests || Object.keys(supportedLoginProviders).length > 0)) {
-    throw new CliUsageError('--allow-guests and --login-provider apply to seeded pools: add --seed NAME[:DEVELOPER_PROVIDER]');
+    throw new CliUsageError(
+      '--allow-guests and --login-provider apply to seeded pools: add --seed NAME[:DEVELOPER_PROVIDER]',
+    );
   }
   const seed: SeedPool[] = [];
   const names = new Set<string>();
@@ -108,9 +115,14 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
     const colon = spec.indexOf(':');
     const name = colon < 0 ? spec : spec.slice(0, colon);
     const developerProviderName = colon < 0 ? undefined : spec.slice(colon + 1);
-    if (!POOL_NAME.test(name)) throw new CliUsageError(`--seed: pool name ${JSON.stringify(name)} must be 1-128 of letters, digits, spaces and +=,.@-_`);
+    if (!POOL_NAME.test(name))
+      throw new CliUsageError(
+        `--seed: pool name ${JSON.stringify(name)} must be 1-128 of letters, digits, spaces and +=,.@-_`,
+      );
     if (developerProviderName !== undefined && !DEVELOPER_PROVIDER.test(developerProviderName)) {
-      throw new CliUsageError(`--seed: developer provider ${JSON.stringify(developerProviderName)} must be 1-128 of letters, digits and ._-`);
+      throw new CliUsageError(
+        `--seed: developer provider ${JSON.stringify(developerProviderName)} must be 1-128 of letters, digits and ._-`,
+      );
     }
     if (names.has(name)) throw new CliUsageError(`--seed: pool ${JSON.stringify(name)} is given twice`);
     names.add(name);
@@ -118,7 +130,9 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
       name,
       ...(developerProviderName === undefined ? {} : { developerProviderName }),
       ...(allowGuests ? { allowUnauthenticatedIdentities: true } : {}),
-      ...(Object.keys(supportedLoginProviders).length > 0 ? { supportedLoginProviders: { ...supportedLoginProviders } } : {}),
+      ...(Object.keys(supportedLoginProviders).length > 0
+        ? { supportedLoginProviders: { ...supportedLoginProviders } }
+        : {}),
     });
   }
   if (seed.length > 0) options.seed = seed;

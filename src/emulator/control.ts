@@ -31,7 +31,12 @@ const faultSpecSchema = z.strictObject({
 const providerTokenSchema = z.strictObject({
   provider: z.string().min(1).max(128),
   subject: z.string().min(1).max(128),
-  expiresInSeconds: z.number().int().positive().max(366 * 86_400).optional(),
+  expiresInSeconds: z
+    .number()
+    .int()
+    .positive()
+    .max(366 * 86_400)
+    .optional(),
 });
 const OPERATION = /^(\*|[A-Za-z]{1,64})$/;
 
@@ -187,7 +192,9 @@ export async function handleControl(req: IncomingMessage, res: ServerResponse, a
       return;
     }
     const e =
-      err instanceof ControlError ? err : new ControlError(500, 'InternalErrorException', 'The control request failed.');
+      err instanceof ControlError
+        ? err
+        : new ControlError(500, 'InternalErrorException', 'The control request failed.');
     // Stop reading a body we refused, and close the connection so it cannot keep streaming.
     send(res, e.status, { __type: e.type, message: e.message }, e.status === 413 ? { connection: 'close' } : {});
   }
@@ -252,7 +259,11 @@ export class EmulatorControlClient {
   }
 
   /** A provider token the emulator accepts for `provider` and `subject`. */
-  async mintProviderToken(provider: string, subject: string, opts: { expiresInSeconds?: number } = {}): Promise<string> {
+  async mintProviderToken(
+    provider: string,
+    subject: string,
+    opts: { expiresInSeconds?: number } = {},
+  ): Promise<string> {
     const out = (await this.#call('POST', 'provider-token', { provider, subject, ...opts })) as { token: string };
     return out.token;
   }

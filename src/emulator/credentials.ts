@@ -48,7 +48,8 @@ export function describeSessionToken(sessionToken: string): SessionTokenInfo | u
     const raw = Buffer.from(sessionToken.slice(400), 'base64');
     if (raw[0] !== 0) return undefined;
     const v = JSON.parse(raw.subarray(1).toString('utf8')) as Record<string, unknown>;
-    if (v.m !== MARKER || typeof v.r !== 'string' || typeof v.i !== 'string' || typeof v.x !== 'number') return undefined;
+    if (v.m !== MARKER || typeof v.r !== 'string' || typeof v.i !== 'string' || typeof v.x !== 'number')
+      return undefined;
     return { roleArn: v.r, identityId: v.i, expiration: v.x };
   } catch {
     return undefined;

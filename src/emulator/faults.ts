@@ -57,7 +57,9 @@ export function validateFaultSpec(spec: unknown): Readonly<FaultSpec> {
     const v = s[name];
     if (v === undefined) return undefined;
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > max || (integer && !Number.isInteger(v))) {
-      throw new TypeError(`fault.${name} must be ${integer ? 'an integer' : 'a number'} in [0, ${max}], got ${typeof v === 'number' ? String(v) : JSON.stringify(v)}`);
+      throw new TypeError(
+        `fault.${name} must be ${integer ? 'an integer' : 'a number'} in [0, ${max}], got ${typeof v === 'number' ? String(v) : JSON.stringify(v)}`,
+      );
     }
     return v;
   };

@@ -65,7 +65,8 @@ function roleName(poolName: string, kind: 'Auth' | 'Unauth'): string {
 }
 
 function checkOptions(o: EmulatorOptions): void {
-  if (o.host !== undefined && (typeof o.host !== 'string' || o.host.length === 0)) throw new TypeError('host must be a non-empty string');
+  if (o.host !== undefined && (typeof o.host !== 'string' || o.host.length === 0))
+    throw new TypeError('host must be a non-empty string');
   if (o.port !== undefined && (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535)) {
     throw new TypeError('port must be an integer in [0, 65535]');
   }
@@ -79,14 +80,16 @@ function checkOptions(o: EmulatorOptions): void {
   if (o.seed !== undefined) {
     if (!Array.isArray(o.seed)) throw new TypeError('seed must be an array of pools');
     for (const s of o.seed as readonly SeedPool[]) {
-      if (typeof s.name !== 'string' || !/^[\w\s+=,.@-]{1,128}$/.test(s.name)) throw new TypeError(`seed pool name ${JSON.stringify(s.name)} is invalid`);
+      if (typeof s.name !== 'string' || !/^[\w\s+=,.@-]{1,128}$/.test(s.name))
+        throw new TypeError(`seed pool name ${JSON.stringify(s.name)} is invalid`);
       if (s.developerProviderName !== undefined && !/^[\w._-]{1,128}$/.test(s.developerProviderName)) {
         throw new TypeError(`seed developerProviderName ${JSON.stringify(s.developerProviderName)} is invalid`);
       }
     }
   }
   if (o.strictSigV4 !== undefined) {
-    if (!Array.isArray(o.strictSigV4)) throw new TypeError('strictSigV4 must be an array of {accessKeyId, secretAccessKey}');
+    if (!Array.isArray(o.strictSigV4))
+      throw new TypeError('strictSigV4 must be an array of {accessKeyId, secretAccessKey}');
     for (const c of o.strictSigV4 as readonly { accessKeyId?: unknown; secretAccessKey?: unknown }[]) {
       if (typeof c.accessKeyId !== 'string' || typeof c.secretAccessKey !== 'string' || c.accessKeyId === '') {
         throw new TypeError('strictSigV4 entries need accessKeyId and secretAccessKey strings');
@@ -124,11 +127,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     const raw = readStateFile(options.stateFile);
     if (raw !== undefined) {
       if (!isRecord(raw) || typeof raw.region !== 'string' || !isRecord(raw.service) || raw.signer === undefined) {
-        throw new Error(`emulator state file ${options.stateFile} is damaged (missing region, signer or service); it was left untouched: fix or delete it`);
+        throw new Error(
+          `emulator state file ${options.stateFile} is damaged (missing region, signer or service); it was left untouched: fix or delete it`,
+        );
       }
       saved = raw as unknown as PersistedState;
       if (options.region !== undefined && options.region !== saved.region) {
-        throw new Error(`emulator state file ${options.stateFile} was written for region ${saved.region}, not ${options.region}`);
+        throw new Error(
+          `emulator state file ${options.stateFile} was written for region ${saved.region}, not ${options.region}`,
+        );
       }
     }
   }
@@ -157,7 +164,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
         IdentityPoolName: seed.name,
         AllowUnauthenticatedIdentities: seed.allowUnauthenticatedIdentities ?? false,
         ...(seed.developerProviderName === undefined ? {} : { DeveloperProviderName: seed.developerProviderName }),
-        ...(seed.supportedLoginProviders === undefined ? {} : { SupportedLoginProviders: { ...seed.supportedLoginProviders } }),
+        ...(seed.supportedLoginProviders === undefined
+          ? {}
+          : { SupportedLoginProviders: { ...seed.supportedLoginProviders } }),
       }) as { IdentityPoolId: string };
       const roles = seed.roles ?? {
         authenticated: `arn:aws:iam::${svc.accountId}:role/${roleName(seed.name, 'Auth')}`,
@@ -184,8 +193,16 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
         }
       }
     }
-    if (audience === undefined) throw new TypeError(`no identity pool supports the login provider ${JSON.stringify(provider)}`);
-    return mintProviderToken(signer, provider, subject, audience, opts?.expiresInSeconds ?? DEFAULT_PROVIDER_TOKEN_SECONDS, now());
+    if (audience === undefined)
+      throw new TypeError(`no identity pool supports the login provider ${JSON.stringify(provider)}`);
+    return mintProviderToken(
+      signer,
+      provider,
+      subject,
+      audience,
+      opts?.expiresInSeconds ?? DEFAULT_PROVIDER_TOKEN_SECONDS,
+      now(),
+    );
   };
 
   const controlApi: ControlApi = {

@@ -3,1003 +3,912 @@ import type { ServiceModel } from './model-types.js';
 
 /** The compact Cognito Identity service model (23 operations). */
 export const MODEL: ServiceModel = {
-  "targetPrefix": "AWSCognitoIdentityService",
-  "apiVersion": "2014-06-30",
-  "operations": {
-    "CreateIdentityPool": {
-      "input": "CreateIdentityPoolInput",
-      "errors": [
-        "InvalidParameterException",
-        "NotAuthorizedException",
-        "ResourceConflictException",
-        "TooManyRequestsException",
-        "InternalErrorException",
-        "LimitExceededException"
+  targetPrefix: 'AWSCognitoIdentityService',
+  apiVersion: '2014-06-30',
+  operations: {
+    CreateIdentityPool: {
+      input: 'CreateIdentityPoolInput',
+      errors: [
+        'InvalidParameterException',
+        'NotAuthorizedException',
+        'ResourceConflictException',
+        'TooManyRequestsException',
+        'InternalErrorException',
+        'LimitExceededException',
       ],
-      "public": false
+      public: false,
     },
-    "DeleteIdentities": {
-      "input": "DeleteIdentitiesInput",
-      "errors": [
-        "InvalidParameterException",
-        "TooManyRequestsException",
-        "InternalErrorException"
-      ],
-      "public": false
+    DeleteIdentities: {
+      input: 'DeleteIdentitiesInput',
+      errors: ['InvalidParameterException', 'TooManyRequestsException', 'InternalErrorException'],
+      public: false,
     },
-    "DeleteIdentityPool": {
-      "input": "DeleteIdentityPoolInput",
-      "errors": [
-        "InvalidParameterException",
-        "ResourceNotFoundException",
-        "NotAuthorizedException",
-        "TooManyRequestsException",
-        "InternalErrorException"
+    DeleteIdentityPool: {
+      input: 'DeleteIdentityPoolInput',
+      errors: [
+        'InvalidParameterException',
+        'ResourceNotFoundException',
+        'NotAuthorizedException',
+        'TooManyRequestsException',
+        'InternalErrorException',
       ],
-      "public": false
+      public: false,
     },
-    "DescribeIdentity": {
-      "input": "DescribeIdentityInput",
-      "errors": [
-        "InvalidParameterException",
-        "ResourceNotFoundException",
-        "NotAuthorizedException",
-        "TooManyRequestsException",
-        "InternalErrorException"
+    DescribeIdentity: {
+      input: 'DescribeIdentityInput',
+      errors: [
+        'InvalidParameterException',
+        'ResourceNotFoundException',
+        'NotAuthorizedException',
+        'TooManyRequestsException',
+        'InternalErrorException',
       ],
-      "public": false
+      public: false,
     },
-    "DescribeIdentityPool": {
-      "input": "DescribeIdentityPoolInput",
-      "errors": [
-        "InvalidParameterException",
-        "ResourceNotFoundException",
-        "NotAuthorizedException",
-        "TooManyRequestsException",
-        "InternalErrorException"
+    DescribeIdentityPool: {
+      input: 'DescribeIdentityPoolInput',
+      errors: [
+        'InvalidParameterException',
+        'ResourceNotFoundException',
+        'NotAuthorizedException',
+        'TooManyRequestsException',
+        'InternalErrorException',
       ],
-      "public": false
+      public: false,
     },
-    "GetCredentialsForIdentity": {
-      "input": "GetCredentialsForIdentityInput",
-      "errors": [
-        "InvalidParameterException",
-        "ResourceNotFoundException",
-        "NotAuthorizedException",
-        "ResourceConflictException",
-        "TooManyRequestsException",
-        "InvalidIdentityPoolConfigurationException",
-        "InternalErrorException",
-        "ExternalServiceException"
+    GetCredentialsForIdentity: {
+      input: 'GetCredentialsForIdentityInput',
+      errors: [
+        'InvalidParameterException',
+        'ResourceNotFoundException',
+        'NotAuthorizedException',
+        'ResourceConflictException',
+        'TooManyRequestsException',
+        'InvalidIdentityPoolConfigurationException',
+        'InternalErrorException',
+        'ExternalServiceException',
       ],
-      "public": true
+      public: true,
     },
-    "GetId": {
-      "input": "GetIdInput",
-      "errors": [
-        "InvalidParameterException",
-        "ResourceNotFoundException",
-        "NotAuthorizedException",
-        "ResourceConflictException",
-        "TooManyRequestsException",
-        "InternalErrorException",
-        "LimitExceededException",
-        "ExternalServiceException"
+    GetId: {
+      input: 'GetIdInput',
+      errors: [
+        'InvalidParameterException',
+        'ResourceNotFoundException',
+        'NotAuthorizedException',
+        'ResourceConflictException',
+        'TooManyRequestsException',
+        'InternalErrorException',
+        'LimitExceededException',
+        'ExternalServiceException',
       ],
-      "public": true
+      public: true,
     },
-    "GetIdentityPoolRoles": {
-      "input": "GetIdentityPoolRolesInput",
-      "errors": [
-        "InvalidParameterException",
-        "ResourceNotFoundException",
-        "NotAuthorizedException",
-        "ResourceConflictException",
-        "TooManyRequestsException",
-        "InternalErrorException"
+    GetIdentityPoolRoles: {
+      input: 'GetIdentityPoolRolesInput',
+      errors: [
+        'InvalidParameterException',
+        'ResourceNotFoundException',
+        'NotAuthorizedException',
+        'ResourceConflictException',
+        'TooManyRequestsException',
+        'InternalErrorException',
       ],
-      "public": false
+      public: false,
     },
-    "GetOpenIdToken": {
-      "input": "GetOpenIdTokenInput",
-      "errors": [
-        "InvalidParameterException",
-        "ResourceNotFoundException",
-        "NotAuthorizedException",
-        "ResourceConflictException",
-        "TooManyRequestsException",
-        "InternalErrorException",
-        "ExternalServiceException"
+    GetOpenIdToken: {
+      input: 'GetOpenIdTokenInput',
+      errors: [
+        'InvalidParameterException',
+        'ResourceNotFoundException',
+        'NotAuthorizedException',
+        'ResourceConflictException',
+        'TooManyRequestsException',
+        'InternalErrorException',
+        'ExternalServiceException',
       ],
-      "public": true
+      public: true,
     },
-    "GetOpenIdTokenForDeveloperIdentity": {
-      "input": "GetOpenIdTokenForDeveloperIdentityInput",
-      "errors": [
-        "InvalidParameterException",
-        "ResourceNotFoundException",
-        "NotAuthorizedException",
-        "ResourceConflictException",
-        "TooManyRequestsException",
-        "InternalErrorException",
-        "DeveloperUserAlreadyRegisteredException"
+    GetOpenIdTokenForDeveloperIdentity: {
+      input: 'GetOpenIdTokenForDeveloperIdentityInput',
+      errors: [
+        'InvalidParameterException',
+        'ResourceNotFoundException',
+        'NotAuthorizedException',
+        'ResourceConflictException',
+        'TooManyRequestsException',
+        'InternalErrorException',
+        'DeveloperUserAlreadyRegisteredException',
       ],
-      "public": false
+      public: false,
     },
-    "GetPrincipalTagAttributeMap": {
-      "input": "GetPrincipalTagAttributeMapInput",
-      "errors": [
-        "InvalidParameterException",
-        "ResourceNotFoundException",
-        "NotAuthorizedException",
-        "TooManyRequestsException",
-        "InternalErrorException"
+    GetPrincipalTagAttributeMap: {
+      input: 'GetPrincipalTagAttributeMapInput',
+      errors: [
+        'InvalidParameterException',
+        'ResourceNotFoundException',
+        'NotAuthorizedException',
+        'TooManyRequestsException',
+        'InternalErrorException',
       ],
-      "public": false
+      public: false,
     },
-    "ListIdentities": {
-      "input": "ListIdentitiesInput",
-      "errors": [
-        "InvalidParameterException",
-        "ResourceNotFoundException",
-        "NotAuthorizedException",
-        "TooManyRequestsException",
-        "InternalErrorException"
+    ListIdentities: {
+      input: 'ListIdentitiesInput',
+      errors: [
+        'InvalidParameterException',
+        'ResourceNotFoundException',
+        'NotAuthorizedException',
+        'TooManyRequestsException',
+        'InternalErrorException',
       ],
-      "public": false
+      public: false,
     },
-    "ListIdentityPools": {
-      "input": "ListIdentityPoolsInput",
-      "errors": [
-        "InvalidParameterException",
-        "NotAuthorizedException",
-        "TooManyRequestsException",
-        "ResourceNotFoundException",
-        "InternalErrorException"
+    ListIdentityPools: {
+      input: 'ListIdentityPoolsInput',
+      errors: [
+        'InvalidParameterException',
+        'NotAuthorizedException',
+        'TooManyRequestsException',
+        'ResourceNotFoundException',
+        'InternalErrorException',
       ],
-      "public": false
+      public: false,
     },
-    "ListTagsForResource": {
-      "input": "ListTagsForResourceInput",
-      "errors": [
-        "InvalidParameterException",
-        "ResourceNotFoundException",
-        "NotAuthorizedException",
-        "TooManyRequestsException",
-        "InternalErrorException"
+    ListTagsForResource: {
+      input: 'ListTagsForResourceInput',
+      errors: [
+        'InvalidParameterException',
+        'ResourceNotFoundException',
+        'NotAuthorizedException',
+        'TooManyRequestsException',
+        'InternalErrorException',
       ],
-      "public": false
+      public: false,
     },
-    "LookupDeveloperIdentity": {
-      "input": "LookupDeveloperIdentityInput",
-      "errors": [
-        "InvalidParameterException",
-        "ResourceNotFoundException",
-        "NotAuthorizedException",
-        "ResourceConflictException",
-        "TooManyRequestsException",
-        "InternalErrorException"
+    LookupDeveloperIdentity: {
+      input: 'LookupDeveloperIdentityInput',
+      errors: [
+        'InvalidParameterException',
+        'ResourceNotFoundException',
+        'NotAuthorizedException',
+        'ResourceConflictException',
+        'TooManyRequestsException',
+        'InternalErrorException',
       ],
-      "public": false
+      public: false,
     },
-    "MergeDeveloperIdentities": {
-      "input": "MergeDeveloperIdentitiesInput",
-      "errors": [
-        "InvalidParameterException",
-        "ResourceNotFoundException",
-        "NotAuthorizedException",
-        "ResourceConflictException",
-        "TooManyRequestsException",
-        "InternalErrorException"
+    MergeDeveloperIdentities: {
+      input: 'MergeDeveloperIdentitiesInput',
+      errors: [
+        'InvalidParameterException',
+        'ResourceNotFoundException',
+        'NotAuthorizedException',
+        'ResourceConflictException',
+        'TooManyRequestsException',
+        'InternalErrorException',
       ],
-      "public": false
+      public: false,
     },
-    "SetIdentityPoolRoles": {
-      "input": "SetIdentityPoolRolesInput",
-      "errors": [
-        "InvalidParameterException",
-        "ResourceNotFoundException",
-        "NotAuthorizedException",
-        "ResourceConflictException",
-        "TooManyRequestsException",
-        "InternalErrorException",
-        "ConcurrentModificationException"
+    SetIdentityPoolRoles: {
+      input: 'SetIdentityPoolRolesInput',
+      errors: [
+        'InvalidParameterException',
+        'ResourceNotFoundException',
+        'NotAuthorizedException',
+        'ResourceConflictException',
+        'TooManyRequestsException',
+        'InternalErrorException',
+        'ConcurrentModificationException',
       ],
-      "public": false
+      public: false,
     },
-    "SetPrincipalTagAttributeMap": {
-      "input": "SetPrincipalTagAttributeMapInput",
-      "errors": [
-        "InvalidParameterException",
-        "ResourceNotFoundException",
-        "NotAuthorizedException",
-        "TooManyRequestsException",
-        "InternalErrorException"
+    SetPrincipalTagAttributeMap: {
+      input: 'SetPrincipalTagAttributeMapInput',
+      errors: [
+        'InvalidParameterException',
+        'ResourceNotFoundException',
+        'NotAuthorizedException',
+        'TooManyRequestsException',
+        'InternalErrorException',
       ],
-      "public": false
+      public: false,
     },
-    "TagResource": {
-      "input": "TagResourceInput",
-      "errors": [
-        "InvalidParameterException",
-        "ResourceNotFoundException",
-        "NotAuthorizedException",
-        "TooManyRequestsException",
-        "InternalErrorException"
+    TagResource: {
+      input: 'TagResourceInput',
+      errors: [
+        'InvalidParameterException',
+        'ResourceNotFoundException',
+        'NotAuthorizedException',
+        'TooManyRequestsException',
+        'InternalErrorException',
       ],
-      "public": false
+      public: false,
     },
-    "UnlinkDeveloperIdentity": {
-      "input": "UnlinkDeveloperIdentityInput",
-      "errors": [
-        "InvalidParameterException",
-        "ResourceNotFoundException",
-        "NotAuthorizedException",
-        "ResourceConflictException",
-        "TooManyRequestsException",
-        "InternalErrorException"
+    UnlinkDeveloperIdentity: {
+      input: 'UnlinkDeveloperIdentityInput',
+      errors: [
+        'InvalidParameterException',
+        'ResourceNotFoundException',
+        'NotAuthorizedException',
+        'ResourceConflictException',
+        'TooManyRequestsException',
+        'InternalErrorException',
       ],
-      "public": false
+      public: false,
     },
-    "UnlinkIdentity": {
-      "input": "UnlinkIdentityInput",
-      "errors": [
-        "InvalidParameterException",
-        "ResourceNotFoundException",
-        "NotAuthorizedException",
-        "ResourceConflictException",
-        "TooManyRequestsException",
-        "InternalErrorException",
-        "ExternalServiceException"
+    UnlinkIdentity: {
+      input: 'UnlinkIdentityInput',
+      errors: [
+        'InvalidParameterException',
+        'ResourceNotFoundException',
+        'NotAuthorizedException',
+        'ResourceConflictException',
+        'TooManyRequestsException',
+        'InternalErrorException',
+        'ExternalServiceException',
       ],
-      "public": true
+      public: true,
     },
-    "UntagResource": {
-      "input": "UntagResourceInput",
-      "errors": [
-        "InvalidParameterException",
-        "ResourceNotFoundException",
-        "NotAuthorizedException",
-        "TooManyRequestsException",
-        "InternalErrorException"
+    UntagResource: {
+      input: 'UntagResourceInput',
+      errors: [
+        'InvalidParameterException',
+        'ResourceNotFoundException',
+        'NotAuthorizedException',
+        'TooManyRequestsException',
+        'InternalErrorException',
       ],
-      "public": false
+      public: false,
     },
-    "UpdateIdentityPool": {
-      "input": "IdentityPool",
-      "errors": [
-        "InvalidParameterException",
-        "ResourceNotFoundException",
-        "NotAuthorizedException",
-        "ResourceConflictException",
-        "TooManyRequestsException",
-        "InternalErrorException",
-        "ConcurrentModificationException",
-        "LimitExceededException"
+    UpdateIdentityPool: {
+      input: 'IdentityPool',
+      errors: [
+        'InvalidParameterException',
+        'ResourceNotFoundException',
+        'NotAuthorizedException',
+        'ResourceConflictException',
+        'TooManyRequestsException',
+        'InternalErrorException',
+        'ConcurrentModificationException',
+        'LimitExceededException',
       ],
-      "public": false
-    }
+      public: false,
+    },
   },
-  "shapes": {
-    "ARNString": {
-      "type": "string",
-      "min": 20,
-      "max": 2048
+  shapes: {
+    ARNString: {
+      type: 'string',
+      min: 20,
+      max: 2048,
     },
-    "AccessKeyString": {
-      "type": "string"
+    AccessKeyString: {
+      type: 'string',
     },
-    "AccountId": {
-      "type": "string",
-      "min": 1,
-      "max": 15,
-      "pattern": "\\d+"
+    AccountId: {
+      type: 'string',
+      min: 1,
+      max: 15,
+      pattern: '\\d+',
     },
-    "AmbiguousRoleResolutionType": {
-      "type": "string",
-      "enum": [
-        "AuthenticatedRole",
-        "Deny"
-      ]
+    AmbiguousRoleResolutionType: {
+      type: 'string',
+      enum: ['AuthenticatedRole', 'Deny'],
     },
-    "ClaimName": {
-      "type": "string",
-      "min": 1,
-      "max": 64,
-      "pattern": "[\\p{L}\\p{M}\\p{S}\\p{N}\\p{P}]+"
+    ClaimName: {
+      type: 'string',
+      min: 1,
+      max: 64,
+      pattern: '[\\p{L}\\p{M}\\p{S}\\p{N}\\p{P}]+',
     },
-    "ClaimValue": {
-      "type": "string",
-      "min": 1,
-      "max": 128
+    ClaimValue: {
+      type: 'string',
+      min: 1,
+      max: 128,
     },
-    "ClassicFlow": {
-      "type": "boolean"
+    ClassicFlow: {
+      type: 'boolean',
     },
-    "CognitoIdentityProvider": {
-      "type": "structure",
-      "members": {
-        "ProviderName": "CognitoIdentityProviderName",
-        "ClientId": "CognitoIdentityProviderClientId",
-        "ServerSideTokenCheck": "CognitoIdentityProviderTokenCheck"
-      }
-    },
-    "CognitoIdentityProviderClientId": {
-      "type": "string",
-      "min": 1,
-      "max": 128,
-      "pattern": "[\\w_]+"
-    },
-    "CognitoIdentityProviderList": {
-      "type": "list",
-      "member": "CognitoIdentityProvider"
-    },
-    "CognitoIdentityProviderName": {
-      "type": "string",
-      "min": 1,
-      "max": 128,
-      "pattern": "[\\w._:/-]+"
-    },
-    "CognitoIdentityProviderTokenCheck": {
-      "type": "boolean"
-    },
-    "CreateIdentityPoolInput": {
-      "type": "structure",
-      "members": {
-        "IdentityPoolName": "IdentityPoolName",
-        "AllowUnauthenticatedIdentities": "IdentityPoolUnauthenticated",
-        "AllowClassicFlow": "ClassicFlow",
-        "SupportedLoginProviders": "IdentityProviders",
-        "DeveloperProviderName": "DeveloperProviderName",
-        "OpenIdConnectProviderARNs": "OIDCProviderList",
-        "CognitoIdentityProviders": "CognitoIdentityProviderList",
-        "SamlProviderARNs": "SAMLProviderList",
-        "IdentityPoolTags": "IdentityPoolTagsType"
+    CognitoIdentityProvider: {
+      type: 'structure',
+      members: {
+        ProviderName: 'CognitoIdentityProviderName',
+        ClientId: 'CognitoIdentityProviderClientId',
+        ServerSideTokenCheck: 'CognitoIdentityProviderTokenCheck',
       },
-      "required": [
-        "IdentityPoolName",
-        "AllowUnauthenticatedIdentities"
-      ]
     },
-    "Credentials": {
-      "type": "structure",
-      "members": {
-        "AccessKeyId": "AccessKeyString",
-        "SecretKey": "SecretKeyString",
-        "SessionToken": "SessionTokenString",
-        "Expiration": "DateType"
-      }
+    CognitoIdentityProviderClientId: {
+      type: 'string',
+      min: 1,
+      max: 128,
+      pattern: '[\\w_]+',
     },
-    "DateType": {
-      "type": "timestamp"
+    CognitoIdentityProviderList: {
+      type: 'list',
+      member: 'CognitoIdentityProvider',
     },
-    "DeleteIdentitiesInput": {
-      "type": "structure",
-      "members": {
-        "IdentityIdsToDelete": "IdentityIdList"
+    CognitoIdentityProviderName: {
+      type: 'string',
+      min: 1,
+      max: 128,
+      pattern: '[\\w._:/-]+',
+    },
+    CognitoIdentityProviderTokenCheck: {
+      type: 'boolean',
+    },
+    CreateIdentityPoolInput: {
+      type: 'structure',
+      members: {
+        IdentityPoolName: 'IdentityPoolName',
+        AllowUnauthenticatedIdentities: 'IdentityPoolUnauthenticated',
+        AllowClassicFlow: 'ClassicFlow',
+        SupportedLoginProviders: 'IdentityProviders',
+        DeveloperProviderName: 'DeveloperProviderName',
+        OpenIdConnectProviderARNs: 'OIDCProviderList',
+        CognitoIdentityProviders: 'CognitoIdentityProviderList',
+        SamlProviderARNs: 'SAMLProviderList',
+        IdentityPoolTags: 'IdentityPoolTagsType',
       },
-      "required": [
-        "IdentityIdsToDelete"
-      ]
+      required: ['IdentityPoolName', 'AllowUnauthenticatedIdentities'],
     },
-    "DeleteIdentitiesResponse": {
-      "type": "structure",
-      "members": {
-        "UnprocessedIdentityIds": "UnprocessedIdentityIdList"
-      }
-    },
-    "DeleteIdentityPoolInput": {
-      "type": "structure",
-      "members": {
-        "IdentityPoolId": "IdentityPoolId"
+    Credentials: {
+      type: 'structure',
+      members: {
+        AccessKeyId: 'AccessKeyString',
+        SecretKey: 'SecretKeyString',
+        SessionToken: 'SessionTokenString',
+        Expiration: 'DateType',
       },
-      "required": [
-        "IdentityPoolId"
-      ]
     },
-    "DescribeIdentityInput": {
-      "type": "structure",
-      "members": {
-        "IdentityId": "IdentityId"
+    DateType: {
+      type: 'timestamp',
+    },
+    DeleteIdentitiesInput: {
+      type: 'structure',
+      members: {
+        IdentityIdsToDelete: 'IdentityIdList',
       },
-      "required": [
-        "IdentityId"
-      ]
+      required: ['IdentityIdsToDelete'],
     },
-    "DescribeIdentityPoolInput": {
-      "type": "structure",
-      "members": {
-        "IdentityPoolId": "IdentityPoolId"
+    DeleteIdentitiesResponse: {
+      type: 'structure',
+      members: {
+        UnprocessedIdentityIds: 'UnprocessedIdentityIdList',
       },
-      "required": [
-        "IdentityPoolId"
-      ]
     },
-    "DeveloperProviderName": {
-      "type": "string",
-      "min": 1,
-      "max": 128,
-      "pattern": "[\\w._-]+"
-    },
-    "DeveloperUserIdentifier": {
-      "type": "string",
-      "min": 1,
-      "max": 1024
-    },
-    "DeveloperUserIdentifierList": {
-      "type": "list",
-      "member": "DeveloperUserIdentifier"
-    },
-    "ErrorCode": {
-      "type": "string",
-      "enum": [
-        "AccessDenied",
-        "InternalServerError"
-      ]
-    },
-    "GetCredentialsForIdentityInput": {
-      "type": "structure",
-      "members": {
-        "IdentityId": "IdentityId",
-        "Logins": "LoginsMap",
-        "CustomRoleArn": "ARNString"
+    DeleteIdentityPoolInput: {
+      type: 'structure',
+      members: {
+        IdentityPoolId: 'IdentityPoolId',
       },
-      "required": [
-        "IdentityId"
-      ]
+      required: ['IdentityPoolId'],
     },
-    "GetCredentialsForIdentityResponse": {
-      "type": "structure",
-      "members": {
-        "IdentityId": "IdentityId",
-        "Credentials": "Credentials"
-      }
-    },
-    "GetIdInput": {
-      "type": "structure",
-      "members": {
-        "AccountId": "AccountId",
-        "IdentityPoolId": "IdentityPoolId",
-        "Logins": "LoginsMap"
+    DescribeIdentityInput: {
+      type: 'structure',
+      members: {
+        IdentityId: 'IdentityId',
       },
-      "required": [
-        "IdentityPoolId"
-      ]
+      required: ['IdentityId'],
     },
-    "GetIdResponse": {
-      "type": "structure",
-      "members": {
-        "IdentityId": "IdentityId"
-      }
-    },
-    "GetIdentityPoolRolesInput": {
-      "type": "structure",
-      "members": {
-        "IdentityPoolId": "IdentityPoolId"
+    DescribeIdentityPoolInput: {
+      type: 'structure',
+      members: {
+        IdentityPoolId: 'IdentityPoolId',
       },
-      "required": [
-        "IdentityPoolId"
-      ]
+      required: ['IdentityPoolId'],
     },
-    "GetIdentityPoolRolesResponse": {
-      "type": "structure",
-      "members": {
-        "IdentityPoolId": "IdentityPoolId",
-        "Roles": "RolesMap",
-        "RoleMappings": "RoleMappingMap"
-      }
+    DeveloperProviderName: {
+      type: 'string',
+      min: 1,
+      max: 128,
+      pattern: '[\\w._-]+',
     },
-    "GetOpenIdTokenForDeveloperIdentityInput": {
-      "type": "structure",
-      "members": {
-        "IdentityPoolId": "IdentityPoolId",
-        "IdentityId": "IdentityId",
-        "Logins": "LoginsMap",
-        "PrincipalTags": "PrincipalTags",
-        "TokenDuration": "TokenDuration"
+    DeveloperUserIdentifier: {
+      type: 'string',
+      min: 1,
+      max: 1024,
+    },
+    DeveloperUserIdentifierList: {
+      type: 'list',
+      member: 'DeveloperUserIdentifier',
+    },
+    ErrorCode: {
+      type: 'string',
+      enum: ['AccessDenied', 'InternalServerError'],
+    },
+    GetCredentialsForIdentityInput: {
+      type: 'structure',
+      members: {
+        IdentityId: 'IdentityId',
+        Logins: 'LoginsMap',
+        CustomRoleArn: 'ARNString',
       },
-      "required": [
-        "IdentityPoolId",
-        "Logins"
-      ]
+      required: ['IdentityId'],
     },
-    "GetOpenIdTokenForDeveloperIdentityResponse": {
-      "type": "structure",
-      "members": {
-        "IdentityId": "IdentityId",
-        "Token": "OIDCToken"
-      }
-    },
-    "GetOpenIdTokenInput": {
-      "type": "structure",
-      "members": {
-        "IdentityId": "IdentityId",
-        "Logins": "LoginsMap"
+    GetCredentialsForIdentityResponse: {
+      type: 'structure',
+      members: {
+        IdentityId: 'IdentityId',
+        Credentials: 'Credentials',
       },
-      "required": [
-        "IdentityId"
-      ]
     },
-    "GetOpenIdTokenResponse": {
-      "type": "structure",
-      "members": {
-        "IdentityId": "IdentityId",
-        "Token": "OIDCToken"
-      }
-    },
-    "GetPrincipalTagAttributeMapInput": {
-      "type": "structure",
-      "members": {
-        "IdentityPoolId": "IdentityPoolId",
-        "IdentityProviderName": "IdentityProviderName"
+    GetIdInput: {
+      type: 'structure',
+      members: {
+        AccountId: 'AccountId',
+        IdentityPoolId: 'IdentityPoolId',
+        Logins: 'LoginsMap',
       },
-      "required": [
-        "IdentityPoolId",
-        "IdentityProviderName"
-      ]
+      required: ['IdentityPoolId'],
     },
-    "GetPrincipalTagAttributeMapResponse": {
-      "type": "structure",
-      "members": {
-        "IdentityPoolId": "IdentityPoolId",
-        "IdentityProviderName": "IdentityProviderName",
-        "UseDefaults": "UseDefaults",
-        "PrincipalTags": "PrincipalTags"
-      }
-    },
-    "HideDisabled": {
-      "type": "boolean"
-    },
-    "IdentitiesList": {
-      "type": "list",
-      "member": "IdentityDescription"
-    },
-    "IdentityDescription": {
-      "type": "structure",
-      "members": {
-        "IdentityId": "IdentityId",
-        "Logins": "LoginsList",
-        "CreationDate": "DateType",
-        "LastModifiedDate": "DateType"
-      }
-    },
-    "IdentityId": {
-      "type": "string",
-      "min": 1,
-      "max": 55,
-      "pattern": "[\\w-]+:[0-9a-f-]+"
-    },
-    "IdentityIdList": {
-      "type": "list",
-      "min": 1,
-      "max": 60,
-      "member": "IdentityId"
-    },
-    "IdentityPool": {
-      "type": "structure",
-      "members": {
-        "IdentityPoolId": "IdentityPoolId",
-        "IdentityPoolName": "IdentityPoolName",
-        "AllowUnauthenticatedIdentities": "IdentityPoolUnauthenticated",
-        "AllowClassicFlow": "ClassicFlow",
-        "SupportedLoginProviders": "IdentityProviders",
-        "DeveloperProviderName": "DeveloperProviderName",
-        "OpenIdConnectProviderARNs": "OIDCProviderList",
-        "CognitoIdentityProviders": "CognitoIdentityProviderList",
-        "SamlProviderARNs": "SAMLProviderList",
-        "IdentityPoolTags": "IdentityPoolTagsType"
+    GetIdResponse: {
+      type: 'structure',
+      members: {
+        IdentityId: 'IdentityId',
       },
-      "required": [
-        "IdentityPoolId",
-        "IdentityPoolName",
-        "AllowUnauthenticatedIdentities"
-      ]
     },
-    "IdentityPoolId": {
-      "type": "string",
-      "min": 1,
-      "max": 55,
-      "pattern": "[\\w-]+:[0-9a-f-]+"
-    },
-    "IdentityPoolName": {
-      "type": "string",
-      "min": 1,
-      "max": 128,
-      "pattern": "[\\w\\s+=,.@-]+"
-    },
-    "IdentityPoolShortDescription": {
-      "type": "structure",
-      "members": {
-        "IdentityPoolId": "IdentityPoolId",
-        "IdentityPoolName": "IdentityPoolName"
-      }
-    },
-    "IdentityPoolTagsListType": {
-      "type": "list",
-      "member": "TagKeysType"
-    },
-    "IdentityPoolTagsType": {
-      "type": "map",
-      "key": "TagKeysType",
-      "value": "TagValueType"
-    },
-    "IdentityPoolUnauthenticated": {
-      "type": "boolean"
-    },
-    "IdentityPoolsList": {
-      "type": "list",
-      "member": "IdentityPoolShortDescription"
-    },
-    "IdentityProviderId": {
-      "type": "string",
-      "min": 1,
-      "max": 128,
-      "pattern": "[\\w.;_/-]+"
-    },
-    "IdentityProviderName": {
-      "type": "string",
-      "min": 1,
-      "max": 128
-    },
-    "IdentityProviderToken": {
-      "type": "string",
-      "min": 1,
-      "max": 50000
-    },
-    "IdentityProviders": {
-      "type": "map",
-      "max": 10,
-      "key": "IdentityProviderName",
-      "value": "IdentityProviderId"
-    },
-    "ListIdentitiesInput": {
-      "type": "structure",
-      "members": {
-        "IdentityPoolId": "IdentityPoolId",
-        "MaxResults": "QueryLimit",
-        "NextToken": "PaginationKey",
-        "HideDisabled": "HideDisabled"
+    GetIdentityPoolRolesInput: {
+      type: 'structure',
+      members: {
+        IdentityPoolId: 'IdentityPoolId',
       },
-      "required": [
-        "IdentityPoolId",
-        "MaxResults"
-      ]
+      required: ['IdentityPoolId'],
     },
-    "ListIdentitiesResponse": {
-      "type": "structure",
-      "members": {
-        "IdentityPoolId": "IdentityPoolId",
-        "Identities": "IdentitiesList",
-        "NextToken": "PaginationKey"
-      }
-    },
-    "ListIdentityPoolsInput": {
-      "type": "structure",
-      "members": {
-        "MaxResults": "QueryLimit",
-        "NextToken": "PaginationKey"
+    GetIdentityPoolRolesResponse: {
+      type: 'structure',
+      members: {
+        IdentityPoolId: 'IdentityPoolId',
+        Roles: 'RolesMap',
+        RoleMappings: 'RoleMappingMap',
       },
-      "required": [
-        "MaxResults"
-      ]
     },
-    "ListIdentityPoolsResponse": {
-      "type": "structure",
-      "members": {
-        "IdentityPools": "IdentityPoolsList",
-        "NextToken": "PaginationKey"
-      }
-    },
-    "ListTagsForResourceInput": {
-      "type": "structure",
-      "members": {
-        "ResourceArn": "ARNString"
+    GetOpenIdTokenForDeveloperIdentityInput: {
+      type: 'structure',
+      members: {
+        IdentityPoolId: 'IdentityPoolId',
+        IdentityId: 'IdentityId',
+        Logins: 'LoginsMap',
+        PrincipalTags: 'PrincipalTags',
+        TokenDuration: 'TokenDuration',
       },
-      "required": [
-        "ResourceArn"
-      ]
+      required: ['IdentityPoolId', 'Logins'],
     },
-    "ListTagsForResourceResponse": {
-      "type": "structure",
-      "members": {
-        "Tags": "IdentityPoolTagsType"
-      }
-    },
-    "LoginsList": {
-      "type": "list",
-      "member": "IdentityProviderName"
-    },
-    "LoginsMap": {
-      "type": "map",
-      "max": 10,
-      "key": "IdentityProviderName",
-      "value": "IdentityProviderToken"
-    },
-    "LookupDeveloperIdentityInput": {
-      "type": "structure",
-      "members": {
-        "IdentityPoolId": "IdentityPoolId",
-        "IdentityId": "IdentityId",
-        "DeveloperUserIdentifier": "DeveloperUserIdentifier",
-        "MaxResults": "QueryLimit",
-        "NextToken": "PaginationKey"
+    GetOpenIdTokenForDeveloperIdentityResponse: {
+      type: 'structure',
+      members: {
+        IdentityId: 'IdentityId',
+        Token: 'OIDCToken',
       },
-      "required": [
-        "IdentityPoolId"
-      ]
     },
-    "LookupDeveloperIdentityResponse": {
-      "type": "structure",
-      "members": {
-        "IdentityId": "IdentityId",
-        "DeveloperUserIdentifierList": "DeveloperUserIdentifierList",
-        "NextToken": "PaginationKey"
-      }
-    },
-    "MappingRule": {
-      "type": "structure",
-      "members": {
-        "Claim": "ClaimName",
-        "MatchType": "MappingRuleMatchType",
-        "Value": "ClaimValue",
-        "RoleARN": "ARNString"
+    GetOpenIdTokenInput: {
+      type: 'structure',
+      members: {
+        IdentityId: 'IdentityId',
+        Logins: 'LoginsMap',
       },
-      "required": [
-        "Claim",
-        "MatchType",
-        "Value",
-        "RoleARN"
-      ]
+      required: ['IdentityId'],
     },
-    "MappingRuleMatchType": {
-      "type": "string",
-      "enum": [
-        "Equals",
-        "Contains",
-        "StartsWith",
-        "NotEqual"
-      ]
-    },
-    "MappingRulesList": {
-      "type": "list",
-      "min": 1,
-      "max": 400,
-      "member": "MappingRule"
-    },
-    "MergeDeveloperIdentitiesInput": {
-      "type": "structure",
-      "members": {
-        "SourceUserIdentifier": "DeveloperUserIdentifier",
-        "DestinationUserIdentifier": "DeveloperUserIdentifier",
-        "DeveloperProviderName": "DeveloperProviderName",
-        "IdentityPoolId": "IdentityPoolId"
+    GetOpenIdTokenResponse: {
+      type: 'structure',
+      members: {
+        IdentityId: 'IdentityId',
+        Token: 'OIDCToken',
       },
-      "required": [
-        "SourceUserIdentifier",
-        "DestinationUserIdentifier",
-        "DeveloperProviderName",
-        "IdentityPoolId"
-      ]
     },
-    "MergeDeveloperIdentitiesResponse": {
-      "type": "structure",
-      "members": {
-        "IdentityId": "IdentityId"
-      }
-    },
-    "OIDCProviderList": {
-      "type": "list",
-      "member": "ARNString"
-    },
-    "OIDCToken": {
-      "type": "string"
-    },
-    "PaginationKey": {
-      "type": "string",
-      "min": 1,
-      "max": 65535,
-      "pattern": "[\\S]+"
-    },
-    "PrincipalTagID": {
-      "type": "string",
-      "min": 1,
-      "max": 128
-    },
-    "PrincipalTagValue": {
-      "type": "string",
-      "min": 1,
-      "max": 256
-    },
-    "PrincipalTags": {
-      "type": "map",
-      "max": 50,
-      "key": "PrincipalTagID",
-      "value": "PrincipalTagValue"
-    },
-    "QueryLimit": {
-      "type": "integer",
-      "min": 1,
-      "max": 60
-    },
-    "RoleMapping": {
-      "type": "structure",
-      "members": {
-        "Type": "RoleMappingType",
-        "AmbiguousRoleResolution": "AmbiguousRoleResolutionType",
-        "RulesConfiguration": "RulesConfigurationType"
+    GetPrincipalTagAttributeMapInput: {
+      type: 'structure',
+      members: {
+        IdentityPoolId: 'IdentityPoolId',
+        IdentityProviderName: 'IdentityProviderName',
       },
-      "required": [
-        "Type"
-      ]
+      required: ['IdentityPoolId', 'IdentityProviderName'],
     },
-    "RoleMappingMap": {
-      "type": "map",
-      "max": 10,
-      "key": "IdentityProviderName",
-      "value": "RoleMapping"
-    },
-    "RoleMappingType": {
-      "type": "string",
-      "enum": [
-        "Token",
-        "Rules"
-      ]
-    },
-    "RoleType": {
-      "type": "string",
-      "min": 1,
-      "max": 128,
-      "pattern": "(un)?authenticated"
-    },
-    "RolesMap": {
-      "type": "map",
-      "max": 2,
-      "key": "RoleType",
-      "value": "ARNString"
-    },
-    "RulesConfigurationType": {
-      "type": "structure",
-      "members": {
-        "Rules": "MappingRulesList"
+    GetPrincipalTagAttributeMapResponse: {
+      type: 'structure',
+      members: {
+        IdentityPoolId: 'IdentityPoolId',
+        IdentityProviderName: 'IdentityProviderName',
+        UseDefaults: 'UseDefaults',
+        PrincipalTags: 'PrincipalTags',
       },
-      "required": [
-        "Rules"
-      ]
     },
-    "SAMLProviderList": {
-      "type": "list",
-      "member": "ARNString"
+    HideDisabled: {
+      type: 'boolean',
     },
-    "SecretKeyString": {
-      "type": "string"
+    IdentitiesList: {
+      type: 'list',
+      member: 'IdentityDescription',
     },
-    "SessionTokenString": {
-      "type": "string"
-    },
-    "SetIdentityPoolRolesInput": {
-      "type": "structure",
-      "members": {
-        "IdentityPoolId": "IdentityPoolId",
-        "Roles": "RolesMap",
-        "RoleMappings": "RoleMappingMap"
+    IdentityDescription: {
+      type: 'structure',
+      members: {
+        IdentityId: 'IdentityId',
+        Logins: 'LoginsList',
+        CreationDate: 'DateType',
+        LastModifiedDate: 'DateType',
       },
-      "required": [
-        "IdentityPoolId",
-        "Roles"
-      ]
     },
-    "SetPrincipalTagAttributeMapInput": {
-      "type": "structure",
-      "members": {
-        "IdentityPoolId": "IdentityPoolId",
-        "IdentityProviderName": "IdentityProviderName",
-        "UseDefaults": "UseDefaults",
-        "PrincipalTags": "PrincipalTags"
+    IdentityId: {
+      type: 'string',
+      min: 1,
+      max: 55,
+      pattern: '[\\w-]+:[0-9a-f-]+',
+    },
+    IdentityIdList: {
+      type: 'list',
+      min: 1,
+      max: 60,
+      member: 'IdentityId',
+    },
+    IdentityPool: {
+      type: 'structure',
+      members: {
+        IdentityPoolId: 'IdentityPoolId',
+        IdentityPoolName: 'IdentityPoolName',
+        AllowUnauthenticatedIdentities: 'IdentityPoolUnauthenticated',
+        AllowClassicFlow: 'ClassicFlow',
+        SupportedLoginProviders: 'IdentityProviders',
+        DeveloperProviderName: 'DeveloperProviderName',
+        OpenIdConnectProviderARNs: 'OIDCProviderList',
+        CognitoIdentityProviders: 'CognitoIdentityProviderList',
+        SamlProviderARNs: 'SAMLProviderList',
+        IdentityPoolTags: 'IdentityPoolTagsType',
       },
-      "required": [
-        "IdentityPoolId",
-        "IdentityProviderName"
-      ]
+      required: ['IdentityPoolId', 'IdentityPoolName', 'AllowUnauthenticatedIdentities'],
     },
-    "SetPrincipalTagAttributeMapResponse": {
-      "type": "structure",
-      "members": {
-        "IdentityPoolId": "IdentityPoolId",
-        "IdentityProviderName": "IdentityProviderName",
-        "UseDefaults": "UseDefaults",
-        "PrincipalTags": "PrincipalTags"
-      }
+    IdentityPoolId: {
+      type: 'string',
+      min: 1,
+      max: 55,
+      pattern: '[\\w-]+:[0-9a-f-]+',
     },
-    "String": {
-      "type": "string"
+    IdentityPoolName: {
+      type: 'string',
+      min: 1,
+      max: 128,
+      pattern: '[\\w\\s+=,.@-]+',
     },
-    "TagKeysType": {
-      "type": "string",
-      "min": 1,
-      "max": 128
-    },
-    "TagResourceInput": {
-      "type": "structure",
-      "members": {
-        "ResourceArn": "ARNString",
-        "Tags": "IdentityPoolTagsType"
+    IdentityPoolShortDescription: {
+      type: 'structure',
+      members: {
+        IdentityPoolId: 'IdentityPoolId',
+        IdentityPoolName: 'IdentityPoolName',
       },
-      "required": [
-        "ResourceArn",
-        "Tags"
-      ]
     },
-    "TagResourceResponse": {
-      "type": "structure",
-      "members": {}
+    IdentityPoolTagsListType: {
+      type: 'list',
+      member: 'TagKeysType',
     },
-    "TagValueType": {
-      "type": "string",
-      "min": 0,
-      "max": 256
+    IdentityPoolTagsType: {
+      type: 'map',
+      key: 'TagKeysType',
+      value: 'TagValueType',
     },
-    "TokenDuration": {
-      "type": "long",
-      "min": 1,
-      "max": 86400
+    IdentityPoolUnauthenticated: {
+      type: 'boolean',
     },
-    "UnlinkDeveloperIdentityInput": {
-      "type": "structure",
-      "members": {
-        "IdentityId": "IdentityId",
-        "IdentityPoolId": "IdentityPoolId",
-        "DeveloperProviderName": "DeveloperProviderName",
-        "DeveloperUserIdentifier": "DeveloperUserIdentifier"
+    IdentityPoolsList: {
+      type: 'list',
+      member: 'IdentityPoolShortDescription',
+    },
+    IdentityProviderId: {
+      type: 'string',
+      min: 1,
+      max: 128,
+      pattern: '[\\w.;_/-]+',
+    },
+    IdentityProviderName: {
+      type: 'string',
+      min: 1,
+      max: 128,
+    },
+    IdentityProviderToken: {
+      type: 'string',
+      min: 1,
+      max: 50000,
+    },
+    IdentityProviders: {
+      type: 'map',
+      max: 10,
+      key: 'IdentityProviderName',
+      value: 'IdentityProviderId',
+    },
+    ListIdentitiesInput: {
+      type: 'structure',
+      members: {
+        IdentityPoolId: 'IdentityPoolId',
+        MaxResults: 'QueryLimit',
+        NextToken: 'PaginationKey',
+        HideDisabled: 'HideDisabled',
       },
-      "required": [
-        "IdentityId",
-        "IdentityPoolId",
-        "DeveloperProviderName",
-        "DeveloperUserIdentifier"
-      ]
+      required: ['IdentityPoolId', 'MaxResults'],
     },
-    "UnlinkIdentityInput": {
-      "type": "structure",
-      "members": {
-        "IdentityId": "IdentityId",
-        "Logins": "LoginsMap",
-        "LoginsToRemove": "LoginsList"
+    ListIdentitiesResponse: {
+      type: 'structure',
+      members: {
+        IdentityPoolId: 'IdentityPoolId',
+        Identities: 'IdentitiesList',
+        NextToken: 'PaginationKey',
       },
-      "required": [
-        "IdentityId",
-        "Logins",
-        "LoginsToRemove"
-      ]
     },
-    "UnprocessedIdentityId": {
-      "type": "structure",
-      "members": {
-        "IdentityId": "IdentityId",
-        "ErrorCode": "ErrorCode"
-      }
-    },
-    "UnprocessedIdentityIdList": {
-      "type": "list",
-      "max": 60,
-      "member": "UnprocessedIdentityId"
-    },
-    "UntagResourceInput": {
-      "type": "structure",
-      "members": {
-        "ResourceArn": "ARNString",
-        "TagKeys": "IdentityPoolTagsListType"
+    ListIdentityPoolsInput: {
+      type: 'structure',
+      members: {
+        MaxResults: 'QueryLimit',
+        NextToken: 'PaginationKey',
       },
-      "required": [
-        "ResourceArn",
-        "TagKeys"
-      ]
+      required: ['MaxResults'],
     },
-    "UntagResourceResponse": {
-      "type": "structure",
-      "members": {}
+    ListIdentityPoolsResponse: {
+      type: 'structure',
+      members: {
+        IdentityPools: 'IdentityPoolsList',
+        NextToken: 'PaginationKey',
+      },
     },
-    "UseDefaults": {
-      "type": "boolean"
-    }
-  }
+    ListTagsForResourceInput: {
+      type: 'structure',
+      members: {
+        ResourceArn: 'ARNString',
+      },
+      required: ['ResourceArn'],
+    },
+    ListTagsForResourceResponse: {
+      type: 'structure',
+      members: {
+        Tags: 'IdentityPoolTagsType',
+      },
+    },
+    LoginsList: {
+      type: 'list',
+      member: 'IdentityProviderName',
+    },
+    LoginsMap: {
+      type: 'map',
+      max: 10,
+      key: 'IdentityProviderName',
+      value: 'IdentityProviderToken',
+    },
+    LookupDeveloperIdentityInput: {
+      type: 'structure',
+      members: {
+        IdentityPoolId: 'IdentityPoolId',
+        IdentityId: 'IdentityId',
+        DeveloperUserIdentifier: 'DeveloperUserIdentifier',
+        MaxResults: 'QueryLimit',
+        NextToken: 'PaginationKey',
+      },
+      required: ['IdentityPoolId'],
+    },
+    LookupDeveloperIdentityResponse: {
+      type: 'structure',
+      members: {
+        IdentityId: 'IdentityId',
+        DeveloperUserIdentifierList: 'DeveloperUserIdentifierList',
+        NextToken: 'PaginationKey',
+      },
+    },
+    MappingRule: {
+      type: 'structure',
+      members: {
+        Claim: 'ClaimName',
+        MatchType: 'MappingRuleMatchType',
+        Value: 'ClaimValue',
+        RoleARN: 'ARNString',
+      },
+      required: ['Claim', 'MatchType', 'Value', 'RoleARN'],
+    },
+    MappingRuleMatchType: {
+      type: 'string',
+      enum: ['Equals', 'Contains', 'StartsWith', 'NotEqual'],
+    },
+    MappingRulesList: {
+      type: 'list',
+      min: 1,
+      max: 400,
+      member: 'MappingRule',
+    },
+    MergeDeveloperIdentitiesInput: {
+      type: 'structure',
+      members: {
+        SourceUserIdentifier: 'DeveloperUserIdentifier',
+        DestinationUserIdentifier: 'DeveloperUserIdentifier',
+        DeveloperProviderName: 'DeveloperProviderName',
+        IdentityPoolId: 'IdentityPoolId',
+      },
+      required: ['SourceUserIdentifier', 'DestinationUserIdentifier', 'DeveloperProviderName', 'IdentityPoolId'],
+    },
+    MergeDeveloperIdentitiesResponse: {
+      type: 'structure',
+      members: {
+        IdentityId: 'IdentityId',
+      },
+    },
+    OIDCProviderList: {
+      type: 'list',
+      member: 'ARNString',
+    },
+    OIDCToken: {
+      type: 'string',
+    },
+    PaginationKey: {
+      type: 'string',
+      min: 1,
+      max: 65535,
+      pattern: '[\\S]+',
+    },
+    PrincipalTagID: {
+      type: 'string',
+      min: 1,
+      max: 128,
+    },
+    PrincipalTagValue: {
+      type: 'string',
+      min: 1,
+      max: 256,
+    },
+    PrincipalTags: {
+      type: 'map',
+      max: 50,
+      key: 'PrincipalTagID',
+      value: 'PrincipalTagValue',
+    },
+    QueryLimit: {
+      type: 'integer',
+      min: 1,
+      max: 60,
+    },
+    RoleMapping: {
+      type: 'structure',
+      members: {
+        Type: 'RoleMappingType',
+        AmbiguousRoleResolution: 'AmbiguousRoleResolutionType',
+        RulesConfiguration: 'RulesConfigurationType',
+      },
+      required: ['Type'],
+    },
+    RoleMappingMap: {
+      type: 'map',
+      max: 10,
+      key: 'IdentityProviderName',
+      value: 'RoleMapping',
+    },
+    RoleMappingType: {
+      type: 'string',
+      enum: ['Token', 'Rules'],
+    },
+    RoleType: {
+      type: 'string',
+      min: 1,
+      max: 128,
+      pattern: '(un)?authenticated',
+    },
+    RolesMap: {
+      type: 'map',
+      max: 2,
+      key: 'RoleType',
+      value: 'ARNString',
+    },
+    RulesConfigurationType: {
+      type: 'structure',
+      members: {
+        Rules: 'MappingRulesList',
+      },
+      required: ['Rules'],
+    },
+    SAMLProviderList: {
+      type: 'list',
+      member: 'ARNString',
+    },
+    SecretKeyString: {
+      type: 'string',
+    },
+    SessionTokenString: {
+      type: 'string',
+    },
+    SetIdentityPoolRolesInput: {
+      type: 'structure',
+      members: {
+        IdentityPoolId: 'IdentityPoolId',
+        Roles: 'RolesMap',
+        RoleMappings: 'RoleMappingMap',
+      },
+      required: ['IdentityPoolId', 'Roles'],
+    },
+    SetPrincipalTagAttributeMapInput: {
+      type: 'structure',
+      members: {
+        IdentityPoolId: 'IdentityPoolId',
+        IdentityProviderName: 'IdentityProviderName',
+        UseDefaults: 'UseDefaults',
+        PrincipalTags: 'PrincipalTags',
+      },
+      required: ['IdentityPoolId', 'IdentityProviderName'],
+    },
+    SetPrincipalTagAttributeMapResponse: {
+      type: 'structure',
+      members: {
+        IdentityPoolId: 'IdentityPoolId',
+        IdentityProviderName: 'IdentityProviderName',
+        UseDefaults: 'UseDefaults',
+        PrincipalTags: 'PrincipalTags',
+      },
+    },
+    String: {
+      type: 'string',
+    },
+    TagKeysType: {
+      type: 'string',
+      min: 1,
+      max: 128,
+    },
+    TagResourceInput: {
+      type: 'structure',
+      members: {
+        ResourceArn: 'ARNString',
+        Tags: 'IdentityPoolTagsType',
+      },
+      required: ['ResourceArn', 'Tags'],
+    },
+    TagResourceResponse: {
+      type: 'structure',
+      members: {},
+    },
+    TagValueType: {
+      type: 'string',
+      min: 0,
+      max: 256,
+    },
+    TokenDuration: {
+      type: 'long',
+      min: 1,
+      max: 86400,
+    },
+    UnlinkDeveloperIdentityInput: {
+      type: 'structure',
+      members: {
+        IdentityId: 'IdentityId',
+        IdentityPoolId: 'IdentityPoolId',
+        DeveloperProviderName: 'DeveloperProviderName',
+        DeveloperUserIdentifier: 'DeveloperUserIdentifier',
+      },
+      required: ['IdentityId', 'IdentityPoolId', 'DeveloperProviderName', 'DeveloperUserIdentifier'],
+    },
+    UnlinkIdentityInput: {
+      type: 'structure',
+      members: {
+        IdentityId: 'IdentityId',
+        Logins: 'LoginsMap',
+        LoginsToRemove: 'LoginsList',
+      },
+      required: ['IdentityId', 'Logins', 'LoginsToRemove'],
+    },
+    UnprocessedIdentityId: {
+      type: 'structure',
+      members: {
+        IdentityId: 'IdentityId',
+        ErrorCode: 'ErrorCode',
+      },
+    },
+    UnprocessedIdentityIdList: {
+      type: 'list',
+      max: 60,
+      member: 'UnprocessedIdentityId',
+    },
+    UntagResourceInput: {
+      type: 'structure',
+      members: {
+        ResourceArn: 'ARNString',
+        TagKeys: 'IdentityPoolTagsListType',
+      },
+      required: ['ResourceArn', 'TagKeys'],
+    },
+    UntagResourceResponse: {
+      type: 'structure',
+      members: {},
+    },
+    UseDefaults: {
+      type: 'boolean',
+    },
+  },
 };

@@ -37,7 +37,13 @@ interface OperationInfo {
   readonly public: boolean;
 }
 
-function send(res: ServerResponse, status: number, body: string, contentType: string, extra?: Record<string, string>): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body: string,
+  contentType: string,
+  extra?: Record<string, string>,
+): void {
   const headers: Record<string, string | number> = {
     'content-type': contentType,
     'content-length': Buffer.byteLength(body),
@@ -49,7 +55,13 @@ function send(res: ServerResponse, status: number, body: string, contentType: st
 }
 
 /** Sends the service's JSON error: `{"__type", "message"}` and `x-amzn-ErrorType`. */
-export function sendError(res: ServerResponse, status: number, type: string, message: string, extra?: Record<string, string>): void {
+export function sendError(
+  res: ServerResponse,
+  status: number,
+  type: string,
+  message: string,
+  extra?: Record<string, string>,
+): void {
   if (res.headersSent) {
     res.destroy();
     return;
@@ -98,7 +110,10 @@ function hostOf(req: IncomingMessage, fallback: string): string {
  * OpenID discovery documents, and the control endpoint. Every failure is a JSON error; the listener
  * never throws.
  */
-export function createRequestHandler(deps: ServerDeps, endpoint: () => string): (req: IncomingMessage, res: ServerResponse) => void {
+export function createRequestHandler(
+  deps: ServerDeps,
+  endpoint: () => string,
+): (req: IncomingMessage, res: ServerResponse) => void {
   const validator = deps.validator ?? new Validator();
   const operations = new Map<string, OperationInfo>();
   for (const [name, op] of Object.entries(MODEL.operations)) {
@@ -108,18 +123,27 @@ export function createRequestHandler(deps: ServerDeps, endpoint: () => string): 
   const handleApi = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > MAX_BODY_BYTES) {
-      sendError(res, 413, 'RequestEntityTooLargeException', `Request body exceeds ${MAX_BODY_BYTES} bytes.`, { connection: 'close' });
+      sendError(res, 413, 'RequestEntityTooLargeException', `Request body exceeds ${MAX_BODY_BYTES} bytes.`, {
+        connection: 'close',
+      });
       return;
     }
     const body = await readBody(req, MAX_BODY_BYTES);
     if (body === undefined) {
-      sendError(res, 413, 'RequestEntityTooLargeException', `Request body exceeds ${MAX_BODY_BYTES} bytes.`, { connection: 'close' });
+      sendError(res, 413, 'RequestEntityTooLargeException', `Request body exceeds ${MAX_BODY_BYTES} bytes.`, {
+        connection: 'close',
+      });
       return;
     }
     const target = req.headers['x-amz-target'];
     const op = typeof target === 'string' ? operations.get(target) : undefined;
     if (op === undefined) {
-      sendError(res, 400, 'UnknownOperationException', typeof target === 'string' ? `Unknown operation ${target}` : 'Missing X-Amz-Target header');
+      sendError(
+        res,
+        400,
+        'UnknownOperationException',
+        typeof target === 'string' ? `Unknown operation ${target}` : 'Missing X-Amz-Target header',
+      );
       return;
     }
     const ct = req.headers['content-type'];
@@ -130,7 +154,11 @@ export function createRequestHandler(deps: ServerDeps, endpoint: () => string): 
     // AWS authenticates before it throttles or fails a call: an unsigned call never uses up the
     // throttle budget nor sees an injected fault.
     if (!op.public) {
-      const auth = checkSigV4({ method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers, body }, deps.strictSigV4, deps.now());
+      const auth = checkSigV4(
+        { method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers, body },
+        deps.strictSigV4,
+        deps.now(),
+      );
       if (!auth.ok) {
         deps.faults.count(op.name);
         sendError(res, 400, auth.type, auth.message);
@@ -213,14 +241,24 @@ export function createRequestHandler(deps: ServerDeps, endpoint: () => string): 
       send(res, 200, JSON.stringify(doc), 'application/json');
       return;
     } else if (path === '/') {
-      sendError(res, 400, 'UnknownOperationException', `${req.method ?? 'GET'} is not supported: send POST / with X-Amz-Target.`);
+      sendError(
+        res,
+        400,
+        'UnknownOperationException',
+        `${req.method ?? 'GET'} is not supported: send POST / with X-Amz-Target.`,
+      );
       return;
     } else {
       sendError(res, 404, 'UnknownOperationException', `No route for ${req.method ?? 'GET'} ${path}.`);
       return;
     }
     work.catch((err: unknown) => {
-      sendError(res, 500, 'InternalErrorException', err instanceof Error ? `Internal error: ${err.message}` : 'Internal error');
+      sendError(
+        res,
+        500,
+        'InternalErrorException',
+        err instanceof Error ? `Internal error: ${err.message}` : 'Internal error',
+      );
     });
   };
 }

@@ -19,7 +19,8 @@ const TOKEN_CACHE_MAX = 10_000;
 const TAGS_CLAIM = 'https://aws.amazon.com/tags';
 const ROLE_ARN = /^arn:aws[\w-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 
-const LOGINS_DONT_MATCH = "Logins don't match. Please include at least one valid login for this identity or identity pool.";
+const LOGINS_DONT_MATCH =
+  "Logins don't match. Please include at least one valid login for this identity or identity pool.";
 const UNAUTH_NOT_SUPPORTED = 'Unauthenticated access is not supported for this identity pool.';
 const BAD_ROLES = 'Invalid identity pool configuration. Check assigned IAM roles for this pool.';
 
@@ -120,7 +121,10 @@ function encodeToken(cursor: number, scope: string): string {
 function decodeToken(nextToken: unknown, scope: string): number {
   if (nextToken === undefined) return 0;
   try {
-    const v = JSON.parse(Buffer.from(str(nextToken) ?? '', 'base64url').toString('utf8')) as { c?: unknown; s?: unknown };
+    const v = JSON.parse(Buffer.from(str(nextToken) ?? '', 'base64url').toString('utf8')) as {
+      c?: unknown;
+      s?: unknown;
+    };
     if (typeof v.c === 'number' && Number.isInteger(v.c) && v.c >= 0 && v.s === scope) return v.c;
   } catch {
     // fall through
@@ -251,7 +255,8 @@ export class CognitoIdentityService {
   /** The pool with this id, or a ResourceNotFoundException. */
   #pool(id: unknown): Pool {
     const pool = this.#pools.get(str(id) ?? '');
-    if (pool === undefined) throw new ServiceError('ResourceNotFoundException', `IdentityPool '${String(id)}' not found.`);
+    if (pool === undefined)
+      throw new ServiceError('ResourceNotFoundException', `IdentityPool '${String(id)}' not found.`);
     return pool;
   }
 
@@ -263,7 +268,8 @@ export class CognitoIdentityService {
 
   #usable(id: unknown): Identity {
     const ident = this.#identity(id);
-    if (ident.disabled) throw new ServiceError('NotAuthorizedException', `Access to Identity '${ident.id}' is forbidden.`);
+    if (ident.disabled)
+      throw new ServiceError('NotAuthorizedException', `Access to Identity '${ident.id}' is forbidden.`);
     return ident;
   }
 
@@ -333,20 +339,32 @@ export class CognitoIdentityService {
         continue;
       }
       if (!allow.dev) {
-        throw new ServiceError('NotAuthorizedException', 'Token is not from a supported provider of this identity pool.');
+        throw new ServiceError(
+          'NotAuthorizedException',
+          'Token is not from a supported provider of this identity pool.',
+        );
       }
       devKeys.push(provider);
     }
     if (allow.dev) {
       if (devKeys.length > 1) {
-        throw new ServiceError('InvalidParameterException', 'Only one developer provider is allowed in the Logins map.');
+        throw new ServiceError(
+          'InvalidParameterException',
+          'Only one developer provider is allowed in the Logins map.',
+        );
       }
       const devKey = devKeys[0];
       if (devKey === undefined) {
-        throw new ServiceError('InvalidParameterException', 'The Logins map must contain the developer provider of the identity pool.');
+        throw new ServiceError(
+          'InvalidParameterException',
+          'The Logins map must contain the developer provider of the identity pool.',
+        );
       }
       if (devKey !== pool.developerProviderName) {
-        throw new ServiceError('NotAuthorizedException', 'This identity pool does not support the specified developer provider.');
+        throw new ServiceError(
+          'NotAuthorizedException',
+          'This identity pool does not support the specified developer provider.',
+        );
       }
       parsed.dev = logins[devKey];
     }
@@ -358,13 +376,19 @@ export class CognitoIdentityService {
     const v = this.#signer.verify(token);
     if (!v.ok) throw new ServiceError('NotAuthorizedException', `Invalid login token. ${v.reason}.`);
     const c = v.claims;
-    if (c.iss !== this.#issuer) throw new ServiceError('NotAuthorizedException', "Invalid login token. Issuer doesn't match providerName");
+    if (c.iss !== this.#issuer)
+      throw new ServiceError('NotAuthorizedException', "Invalid login token. Issuer doesn't match providerName");
     const nowSec = this.#now() / 1000;
     if (typeof c.exp !== 'number' || c.exp <= nowSec) {
-      throw new ServiceError('NotAuthorizedException', `Invalid login token. Token expired: ${Math.floor(nowSec)} >= ${String(c.exp)}`);
+      throw new ServiceError(
+        'NotAuthorizedException',
+        `Invalid login token. Token expired: ${Math.floor(nowSec)} >= ${String(c.exp)}`,
+      );
     }
-    if (c.aud !== ident.poolId) throw new ServiceError('NotAuthorizedException', 'Invalid login token. Incorrect audience.');
-    if (c.sub !== ident.id) throw new ServiceError('NotAuthorizedException', 'Invalid login token. The token is for another identity.');
+    if (c.aud !== ident.poolId)
+      throw new ServiceError('NotAuthorizedException', 'Invalid login token. Incorrect audience.');
+    if (c.sub !== ident.id)
+      throw new ServiceError('NotAuthorizedException', 'Invalid login token. The token is for another identity.');
     return c;
   }
 
@@ -381,7 +405,14 @@ export class CognitoIdentityService {
     principalTags?: Record<string, string>,
   ): string {
     const iat = epochSeconds(this.#now());
-    const claims: Record<string, unknown> = { sub: ident.id, aud: pool.id, amr, iss: this.#issuer, exp: iat + durationSeconds, iat };
+    const claims: Record<string, unknown> = {
+      sub: ident.id,
+      aud: pool.id,
+      amr,
+      iss: this.#issuer,
+      exp: iat + durationSeconds,
+      iat,
+    };
     if (principalTags !== undefined && Object.keys(principalTags).length > 0) {
       const tags: Record<string, string[]> = {};
       for (const [k, v] of Object.entries(principalTags)) tags[k] = [v];
@@ -418,17 +449,26 @@ export class CognitoIdentityService {
     for (const p of publics) {
       const owner = pool.loginIndex.get(loginKey(p.provider, p.subject));
       if (owner !== undefined && owner !== ident.id) {
-        throw new ServiceError('ResourceConflictException', `The login for '${p.provider}' is already linked to another identity.`);
+        throw new ServiceError(
+          'ResourceConflictException',
+          `The login for '${p.provider}' is already linked to another identity.`,
+        );
       }
       const existing = ident.logins[p.provider];
       if (existing !== undefined && existing !== p.subject) {
-        throw new ServiceError('ResourceConflictException', `The identity is already linked to another '${p.provider}' user.`);
+        throw new ServiceError(
+          'ResourceConflictException',
+          `The identity is already linked to another '${p.provider}' user.`,
+        );
       }
       if (existing === undefined) added += 1;
     }
     if (added === 0) return false;
     if (this.#linkedCount(ident) + added > MAX_LINKED_LOGINS) {
-      throw new ServiceError('LimitExceededException', `An identity can have at most ${MAX_LINKED_LOGINS} linked logins.`);
+      throw new ServiceError(
+        'LimitExceededException',
+        `An identity can have at most ${MAX_LINKED_LOGINS} linked logins.`,
+      );
     }
     if (dev !== undefined && !pool.devIndex.has(dev)) {
       ident.devUsers.push(dev);
@@ -451,7 +491,10 @@ export class CognitoIdentityService {
       const o = pool.loginIndex.get(loginKey(p.provider, p.subject));
       if (o === undefined) continue;
       if (owner !== undefined && o !== owner) {
-        throw new ServiceError('ResourceConflictException', `The login for '${p.provider}' is already linked to another identity.`);
+        throw new ServiceError(
+          'ResourceConflictException',
+          `The login for '${p.provider}' is already linked to another identity.`,
+        );
       }
       owner = o;
     }
@@ -508,11 +551,18 @@ export class CognitoIdentityService {
       pool.developerProviderName = dev;
     }
     pool.supportedLoginProviders = providers;
-    pool.openIdConnectProviderARNs = Array.isArray(input.OpenIdConnectProviderARNs) ? [...(input.OpenIdConnectProviderARNs as string[])] : undefined;
-    pool.cognitoIdentityProviders = Array.isArray(input.CognitoIdentityProviders)
-      ? (input.CognitoIdentityProviders as Record<string, unknown>[]).map((p) => ({ ServerSideTokenCheck: false, ...p }))
+    pool.openIdConnectProviderARNs = Array.isArray(input.OpenIdConnectProviderARNs)
+      ? [...(input.OpenIdConnectProviderARNs as string[])]
       : undefined;
-    pool.samlProviderARNs = Array.isArray(input.SamlProviderARNs) ? [...(input.SamlProviderARNs as string[])] : undefined;
+    pool.cognitoIdentityProviders = Array.isArray(input.CognitoIdentityProviders)
+      ? (input.CognitoIdentityProviders as Record<string, unknown>[]).map((p) => ({
+          ServerSideTokenCheck: false,
+          ...p,
+        }))
+      : undefined;
+    pool.samlProviderARNs = Array.isArray(input.SamlProviderARNs)
+      ? [...(input.SamlProviderARNs as string[])]
+      : undefined;
     if (pool.openIdConnectProviderARNs === undefined) delete pool.openIdConnectProviderARNs;
     if (pool.cognitoIdentityProviders === undefined) delete pool.cognitoIdentityProviders;
     if (pool.samlProviderARNs === undefined) delete pool.samlProviderARNs;
@@ -620,16 +670,26 @@ export class CognitoIdentityService {
     const mappings = (input.RoleMappings ?? {}) as Record<string, RoleMapping>;
     for (const [provider, m] of Object.entries(mappings)) {
       if (m.AmbiguousRoleResolution === undefined) {
-        throw new ServiceError('InvalidParameterException', `AmbiguousRoleResolution must be specified for the role mapping of '${provider}'.`);
+        throw new ServiceError(
+          'InvalidParameterException',
+          `AmbiguousRoleResolution must be specified for the role mapping of '${provider}'.`,
+        );
       }
       if (m.Type === 'Rules' && m.RulesConfiguration === undefined) {
-        throw new ServiceError('InvalidParameterException', `RulesConfiguration must be specified for the Rules role mapping of '${provider}'.`);
+        throw new ServiceError(
+          'InvalidParameterException',
+          `RulesConfiguration must be specified for the Rules role mapping of '${provider}'.`,
+        );
       }
       if (m.Type === 'Token' && m.RulesConfiguration !== undefined) {
-        throw new ServiceError('InvalidParameterException', `RulesConfiguration is not allowed for the Token role mapping of '${provider}'.`);
+        throw new ServiceError(
+          'InvalidParameterException',
+          `RulesConfiguration is not allowed for the Token role mapping of '${provider}'.`,
+        );
       }
       for (const r of m.RulesConfiguration?.Rules ?? []) {
-        if (!ROLE_ARN.test(r.RoleARN)) throw new ServiceError('InvalidParameterException', `Invalid role ARN: ${r.RoleARN}`);
+        if (!ROLE_ARN.test(r.RoleARN))
+          throw new ServiceError('InvalidParameterException', `Invalid role ARN: ${r.RoleARN}`);
       }
     }
     pool.roles = roles;
@@ -658,7 +718,12 @@ export class CognitoIdentityService {
     const entry = { useDefaults: input.UseDefaults === true, principalTags: { ...strMap(input.PrincipalTags) } };
     pool.principalTagMaps[name] = entry;
     this.#changed();
-    return { IdentityPoolId: pool.id, IdentityProviderName: name, UseDefaults: entry.useDefaults, PrincipalTags: entry.principalTags };
+    return {
+      IdentityPoolId: pool.id,
+      IdentityProviderName: name,
+      UseDefaults: entry.useDefaults,
+      PrincipalTags: entry.principalTags,
+    };
   }
 
   // ---------------------------------------------------------------- tags
@@ -777,7 +842,8 @@ export class CognitoIdentityService {
     }
     const parsed = this.#parseLogins(pool, logins, { dev: false, cognito: false });
     const owner = this.#ownerOf(pool, undefined, parsed.publics);
-    if (owner?.disabled === true) throw new ServiceError('NotAuthorizedException', `Access to Identity '${owner.id}' is forbidden.`);
+    if (owner?.disabled === true)
+      throw new ServiceError('NotAuthorizedException', `Access to Identity '${owner.id}' is forbidden.`);
     const ident = owner ?? this.#newIdentity(pool);
     const changed = this.#link(pool, ident, undefined, parsed.publics);
     if (changed || owner === undefined) this.#changed();
@@ -812,11 +878,15 @@ export class CognitoIdentityService {
     if (input.IdentityId !== undefined) {
       ident = this.#usable(input.IdentityId);
       if (ident.poolId !== pool.id) {
-        throw new ServiceError('ResourceNotFoundException', `Identity '${ident.id}' not found in IdentityPool '${pool.id}'.`);
+        throw new ServiceError(
+          'ResourceNotFoundException',
+          `Identity '${ident.id}' not found in IdentityPool '${pool.id}'.`,
+        );
       }
     } else {
       const owner = this.#ownerOf(pool, dev, parsed.publics);
-      if (owner?.disabled === true) throw new ServiceError('NotAuthorizedException', `Access to Identity '${owner.id}' is forbidden.`);
+      if (owner?.disabled === true)
+        throw new ServiceError('NotAuthorizedException', `Access to Identity '${owner.id}' is forbidden.`);
       if (owner === undefined) {
         // Check the limits before creating anything.
         ident = this.#newIdentity(pool);
@@ -848,19 +918,30 @@ export class CognitoIdentityService {
     const byUser = str(input.DeveloperUserIdentifier);
     const byId = str(input.IdentityId);
     if (byUser === undefined && byId === undefined) {
-      throw new ServiceError('InvalidParameterException', 'Either IdentityId or DeveloperUserIdentifier must be specified.');
+      throw new ServiceError(
+        'InvalidParameterException',
+        'Either IdentityId or DeveloperUserIdentifier must be specified.',
+      );
     }
     let ident: Identity | undefined;
     if (byUser !== undefined) {
       const id = pool.devIndex.get(byUser);
-      if (id === undefined) throw new ServiceError('ResourceNotFoundException', 'The developer user identifier was not found in the identity pool.');
+      if (id === undefined)
+        throw new ServiceError(
+          'ResourceNotFoundException',
+          'The developer user identifier was not found in the identity pool.',
+        );
       if (byId !== undefined && byId !== id) {
-        throw new ServiceError('ResourceConflictException', 'The developer user identifier is not linked to the given identity.');
+        throw new ServiceError(
+          'ResourceConflictException',
+          'The developer user identifier is not linked to the given identity.',
+        );
       }
       ident = this.#identities.get(id);
     } else {
       ident = this.#identities.get(byId ?? '');
-      if (ident?.poolId !== pool.id) throw new ServiceError('ResourceNotFoundException', `Identity '${byId ?? ''}' not found.`);
+      if (ident?.poolId !== pool.id)
+        throw new ServiceError('ResourceNotFoundException', `Identity '${byId ?? ''}' not found.`);
     }
     if (ident === undefined) throw new ServiceError('ResourceNotFoundException', `Identity '${byId ?? ''}' not found.`);
     const max = typeof input.MaxResults === 'number' ? input.MaxResults : 60;
@@ -873,7 +954,10 @@ export class CognitoIdentityService {
 
   #checkDevProvider(pool: Pool, name: unknown): void {
     if (pool.developerProviderName === undefined || name !== pool.developerProviderName) {
-      throw new ServiceError('NotAuthorizedException', 'This identity pool does not support the specified developer provider.');
+      throw new ServiceError(
+        'NotAuthorizedException',
+        'This identity pool does not support the specified developer provider.',
+      );
     }
   }
 
@@ -886,8 +970,10 @@ export class CognitoIdentityService {
     this.#checkDevProvider(pool, input.DeveloperProviderName);
     const srcId = pool.devIndex.get(str(input.SourceUserIdentifier) ?? '');
     const dstId = pool.devIndex.get(str(input.DestinationUserIdentifier) ?? '');
-    if (srcId === undefined) throw new ServiceError('ResourceNotFoundException', 'The source developer user identifier was not found.');
-    if (dstId === undefined) throw new ServiceError('ResourceNotFoundException', 'The destination developer user identifier was not found.');
+    if (srcId === undefined)
+      throw new ServiceError('ResourceNotFoundException', 'The source developer user identifier was not found.');
+    if (dstId === undefined)
+      throw new ServiceError('ResourceNotFoundException', 'The destination developer user identifier was not found.');
     const dst = this.#usable(dstId);
     if (srcId === dstId) return { IdentityId: dst.id };
     const src = this.#usable(srcId);
@@ -899,7 +985,10 @@ export class CognitoIdentityService {
     }
     const moved = src.devUsers.length + Object.keys(src.logins).filter((p) => dst.logins[p] === undefined).length;
     if (this.#linkedCount(dst) + moved > MAX_LINKED_LOGINS) {
-      throw new ServiceError('LimitExceededException', `An identity can have at most ${MAX_LINKED_LOGINS} linked logins.`);
+      throw new ServiceError(
+        'LimitExceededException',
+        `An identity can have at most ${MAX_LINKED_LOGINS} linked logins.`,
+      );
     }
     for (const u of src.devUsers) {
       dst.devUsers.push(u);
@@ -924,11 +1013,17 @@ export class CognitoIdentityService {
     const pool = this.#pool(input.IdentityPoolId);
     this.#checkDevProvider(pool, input.DeveloperProviderName);
     const ident = this.#identity(input.IdentityId);
-    if (ident.poolId !== pool.id) throw new ServiceError('ResourceNotFoundException', `Identity '${ident.id}' not found.`);
+    if (ident.poolId !== pool.id)
+      throw new ServiceError('ResourceNotFoundException', `Identity '${ident.id}' not found.`);
     const user = str(input.DeveloperUserIdentifier) ?? '';
     const owner = pool.devIndex.get(user);
-    if (owner === undefined) throw new ServiceError('ResourceNotFoundException', 'The developer user identifier was not found.');
-    if (owner !== ident.id) throw new ServiceError('ResourceConflictException', 'The developer user identifier is linked to a different identity.');
+    if (owner === undefined)
+      throw new ServiceError('ResourceNotFoundException', 'The developer user identifier was not found.');
+    if (owner !== ident.id)
+      throw new ServiceError(
+        'ResourceConflictException',
+        'The developer user identifier is linked to a different identity.',
+      );
     ident.devUsers = ident.devUsers.filter((u) => u !== user);
     pool.devIndex.delete(user);
     this.#afterUnlink(ident);
@@ -958,7 +1053,10 @@ export class CognitoIdentityService {
     if (!proven) throw new ServiceError('NotAuthorizedException', LOGINS_DONT_MATCH);
     const remove = input.LoginsToRemove as string[];
     if (pool.developerProviderName !== undefined && remove.includes(pool.developerProviderName)) {
-      throw new ServiceError('InvalidParameterException', 'Developer provider logins are unlinked with UnlinkDeveloperIdentity.');
+      throw new ServiceError(
+        'InvalidParameterException',
+        'Developer provider logins are unlinked with UnlinkDeveloperIdentity.',
+      );
     }
     let changed = false;
     for (const provider of remove) {
@@ -1003,7 +1101,10 @@ export class CognitoIdentityService {
     }
     if (custom !== undefined) {
       if (!allowed.has(custom)) {
-        throw new ServiceError('NotAuthorizedException', 'The CustomRoleArn is not one of the roles this identity may assume.');
+        throw new ServiceError(
+          'NotAuthorizedException',
+          'The CustomRoleArn is not one of the roles this identity may assume.',
+        );
       }
       role = custom;
     }
@@ -1016,11 +1117,16 @@ export class CognitoIdentityService {
    * `cognito:preferred_role`/`cognito:roles` claims; Rules: the first matching rule, on the token's
    * claims and principal tags), with AmbiguousRoleResolution, else the pool's authenticated role.
    */
-  #resolveRole(pool: Pool, parsed: ParsedLogins, custom: string | undefined): { role: string | undefined; allowed: Set<string> } {
+  #resolveRole(
+    pool: Pool,
+    parsed: ParsedLogins,
+    custom: string | undefined,
+  ): { role: string | undefined; allowed: Set<string> } {
     const allowed = new Set<string>();
     const authRole = pool.roles.authenticated;
     if (authRole !== undefined) allowed.add(authRole);
-    for (const m of Object.values(pool.roleMappings)) for (const r of m.RulesConfiguration?.Rules ?? []) allowed.add(r.RoleARN);
+    for (const m of Object.values(pool.roleMappings))
+      for (const r of m.RulesConfiguration?.Rules ?? []) allowed.add(r.RoleARN);
     const candidates: { provider: string; claims: Record<string, unknown> }[] = [];
     if (parsed.cognito !== undefined) {
       const c = parsed.cognito.claims;
@@ -1028,7 +1134,8 @@ export class CognitoIdentityService {
       const flat: Record<string, unknown> = { ...c };
       const tagClaim = c[TAGS_CLAIM] as { principal_tags?: Record<string, string[]> } | undefined;
       for (const [k, v] of Object.entries(tagClaim?.principal_tags ?? {})) flat[k] = v[0];
-      for (const a of amr.slice(1)) if (typeof a === 'string' && !a.includes(':')) candidates.push({ provider: a, claims: flat });
+      for (const a of amr.slice(1))
+        if (typeof a === 'string' && !a.includes(':')) candidates.push({ provider: a, claims: flat });
     }
     for (const p of parsed.publics) {
       const v = this.#signer.verify(p.token);
@@ -1039,7 +1146,9 @@ export class CognitoIdentityService {
       if (m === undefined) continue;
       let role: string | undefined;
       if (m.Type === 'Token') {
-        const roles = Array.isArray(claims['cognito:roles']) ? (claims['cognito:roles'] as unknown[]).filter((r) => typeof r === 'string') : [];
+        const roles = Array.isArray(claims['cognito:roles'])
+          ? (claims['cognito:roles'] as unknown[]).filter((r) => typeof r === 'string')
+          : [];
         for (const r of roles) allowed.add(r);
         const preferred = str(claims['cognito:preferred_role']);
         if (preferred !== undefined) allowed.add(preferred);
@@ -1055,7 +1164,10 @@ export class CognitoIdentityService {
       }
       if (role === undefined) {
         if (m.AmbiguousRoleResolution === 'Deny') {
-          throw new ServiceError('NotAuthorizedException', 'No role mapping matched and the pool denies ambiguous role resolution.');
+          throw new ServiceError(
+            'NotAuthorizedException',
+            'No role mapping matched and the pool denies ambiguous role resolution.',
+          );
         }
         role = authRole;
       }
@@ -1066,7 +1178,11 @@ export class CognitoIdentityService {
 }
 
 function ruleMatches(rule: { MatchType: string; Value: string }, claim: unknown): boolean {
-  const values = Array.isArray(claim) ? claim.map(String) : claim === undefined ? [] : [typeof claim === 'string' ? claim : JSON.stringify(claim)];
+  const values = Array.isArray(claim)
+    ? claim.map(String)
+    : claim === undefined
+      ? []
+      : [typeof claim === 'string' ? claim : JSON.stringify(claim)];
   switch (rule.MatchType) {
     case 'Equals':
       return values.includes(rule.Value);

@@ -124,7 +124,10 @@ function parseAmzDate(v: string): number {
 }
 
 function formatAmzDate(ms: number): string {
-  return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 }
 
 /**
@@ -183,7 +186,11 @@ export function checkSigV4(
     };
   }
   if (Number.isNaN(signedAt)) {
-    return { ok: false, type: 'IncompleteSignatureException', message: `Date must be in ISO-8601 'basic format'. Got '${amzDate ?? httpDate ?? ''}'.` };
+    return {
+      ok: false,
+      type: 'IncompleteSignatureException',
+      message: `Date must be in ISO-8601 'basic format'. Got '${amzDate ?? httpDate ?? ''}'.`,
+    };
   }
   const now = formatAmzDate(nowMs);
   if (signedAt < nowMs - MAX_SKEW_MS) {

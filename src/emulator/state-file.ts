@@ -41,7 +41,9 @@ export function readStateFile(path: string): unknown {
     );
   }
   if (!isRecord(data)) {
-    throw new Error(`emulator state file ${path} is damaged (not a JSON object); it was left untouched: fix or delete it`);
+    throw new Error(
+      `emulator state file ${path} is damaged (not a JSON object); it was left untouched: fix or delete it`,
+    );
   }
   if (data.version !== STATE_FILE_VERSION) {
     throw new Error(
@@ -76,7 +78,8 @@ export class StateFileWriter {
 
   /** Does no I/O. */
   constructor(path: string, options: StateFileWriterOptions = {}) {
-    if (typeof path !== 'string' || path.length === 0) throw new TypeError('state file path must be a non-empty string');
+    if (typeof path !== 'string' || path.length === 0)
+      throw new TypeError('state file path must be a non-empty string');
     this.path = path;
     this.#onError = options.onError;
   }
@@ -141,7 +144,9 @@ export class StateFileWriter {
       await syncDir(dir);
     } catch (err) {
       if (!renamed) await unlink(tmp).catch(() => undefined);
-      throw new Error(`emulator state file ${this.path} could not be written: ${(err as Error).message}`, { cause: err });
+      throw new Error(`emulator state file ${this.path} could not be written: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
 }

@@ -144,7 +144,8 @@ export class TokenSigner {
         return fail(`keys[${i}].jwk must be an RSA key of at least ${RSA_BITS} bits`);
       }
       const key = makeKey(kid, privateKey);
-      if (!signsConsistently(key)) return fail(`keys[${i}].jwk is not a usable RSA private key (its parts do not match)`);
+      if (!signsConsistently(key))
+        return fail(`keys[${i}].jwk is not a usable RSA private key (its parts do not match)`);
       restored.push(key);
     });
     return new TokenSigner(region, restored);
@@ -255,8 +256,13 @@ export function mintProviderToken(
   expiresInSeconds: number,
   nowMs: number,
 ): string {
-  for (const [name, v] of [['provider', provider], ['subject', subject], ['audience', audience]] as const) {
-    if (typeof v !== 'string' || v.length === 0) throw new TypeError(`mintProviderToken: ${name} must be a non-empty string`);
+  for (const [name, v] of [
+    ['provider', provider],
+    ['subject', subject],
+    ['audience', audience],
+  ] as const) {
+    if (typeof v !== 'string' || v.length === 0)
+      throw new TypeError(`mintProviderToken: ${name} must be a non-empty string`);
   }
   if (!Number.isFinite(expiresInSeconds) || expiresInSeconds <= 0) {
     throw new TypeError('mintProviderToken: expiresInSeconds must be a positive number');

@@ -85,13 +85,15 @@ export class Validator {
         // Lengths count UTF-16 code units in Java too.
         if (max !== undefined && v.length > max) r.push(`Member must have length less than or equal to ${max}`);
         if (min !== undefined && v.length < min) r.push(`Member must have length greater than or equal to ${min}`);
-        if (re !== undefined && !re.test(v)) r.push(`Member must satisfy regular expression pattern: ${s.pattern ?? ''}`);
+        if (re !== undefined && !re.test(v))
+          r.push(`Member must satisfy regular expression pattern: ${s.pattern ?? ''}`);
         if (enumSet !== undefined && enumText !== undefined && !enumSet.has(v)) r.push(enumText);
         return r;
       };
     } else if (s.type === 'integer' || s.type === 'long') {
       c = (v) => {
-        if (typeof v !== 'number' || !Number.isInteger(v)) throw new SerializationError(`Expected an integer for ${name}`);
+        if (typeof v !== 'number' || !Number.isInteger(v))
+          throw new SerializationError(`Expected an integer for ${name}`);
         const r: string[] = [];
         if (max !== undefined && v > max) r.push(`Member must have value less than or equal to ${max}`);
         if (min !== undefined && v < min) r.push(`Member must have value greater than or equal to ${min}`);
@@ -125,8 +127,10 @@ export class Validator {
   #build(name: string): Check {
     const s = this.#shape(name);
     const sizeChecks = (n: number, value: unknown, path: string, out: string[]): void => {
-      if (s.max !== undefined && n > s.max) out.push(fail(value, path, `Member must have length less than or equal to ${s.max}`));
-      if (s.min !== undefined && n < s.min) out.push(fail(value, path, `Member must have length greater than or equal to ${s.min}`));
+      if (s.max !== undefined && n > s.max)
+        out.push(fail(value, path, `Member must have length less than or equal to ${s.max}`));
+      if (s.min !== undefined && n < s.min)
+        out.push(fail(value, path, `Member must have length greater than or equal to ${s.min}`));
     };
     switch (s.type) {
       case 'structure': {
@@ -138,7 +142,8 @@ export class Validator {
         }));
         return (value, path, out) => {
           if (value === undefined || value === null) return;
-          if (typeof value !== 'object' || Array.isArray(value)) throw new SerializationError(`Expected an object for ${name}`);
+          if (typeof value !== 'object' || Array.isArray(value))
+            throw new SerializationError(`Expected an object for ${name}`);
           const obj = value as Record<string, unknown>;
           for (const m of members) {
             const v = obj[m.name];
@@ -204,8 +209,10 @@ export class Validator {
               this.#check(valueShapeName)(v, `${path}.${k}.member`, out);
             }
           }
-          if (keyMsg !== undefined) out.push(fail(value, path, `Map keys must satisfy constraint: [${keyMsg.join(', ')}]`));
-          if (valueMsg !== undefined) out.push(fail(value, path, `Map value must satisfy constraint: [${valueMsg.join(', ')}]`));
+          if (keyMsg !== undefined)
+            out.push(fail(value, path, `Map keys must satisfy constraint: [${keyMsg.join(', ')}]`));
+          if (valueMsg !== undefined)
+            out.push(fail(value, path, `Map value must satisfy constraint: [${valueMsg.join(', ')}]`));
         };
       }
       default: {

@@ -67,7 +67,10 @@ export function afterLogin(options: AfterLoginOptions): RequestHandler {
         // (throttling, timeout) keep it so that the next login tries again.
         if (isPermanentGuestFailure(err)) clearGuestId(req);
         else retryGuestLater = true;
-        log?.warn({ step: 'afterLogin', code: isBrokerError(err) ? err.code : 'ERR_INTERNAL' }, 'guest identity not upgraded');
+        log?.warn(
+          { step: 'afterLogin', code: isBrokerError(err) ? err.code : 'ERR_INTERNAL' },
+          'guest identity not upgraded',
+        );
       }
     }
     // Warming the token now would give a user without an identity a new one, orphaning the guest
@@ -77,7 +80,10 @@ export function afterLogin(options: AfterLoginOptions): RequestHandler {
         const t = await broker.getToken(userId);
         result = { identityId: t.identityId, guestUpgraded: false };
       } catch (err) {
-        log?.warn({ step: 'afterLogin', code: isBrokerError(err) ? err.code : 'ERR_INTERNAL' }, 'could not warm the token at login');
+        log?.warn(
+          { step: 'afterLogin', code: isBrokerError(err) ? err.code : 'ERR_INTERNAL' },
+          'could not warm the token at login',
+        );
       }
     }
     res.locals.cognito = result;

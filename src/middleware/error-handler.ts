@@ -49,7 +49,10 @@ export function toProblem(err: unknown): ProblemResponse {
     const headers: ProblemHeaders = {
       ...(err.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: err.retryAfterSeconds }),
       ...(err.code === 'ERR_PROVIDER_TOKEN_REJECTED'
-        ? { wwwAuthenticate: 'Bearer realm="aws", error="invalid_token", error_description="The provider token was rejected"' }
+        ? {
+            wwwAuthenticate:
+              'Bearer realm="aws", error="invalid_token", error_description="The provider token was rejected"',
+          }
         : {}),
     };
     // 5xx messages may describe the server's configuration: keep them in the log only.
@@ -72,7 +75,13 @@ export function toProblem(err: unknown): ProblemResponse {
     }
     if (status !== undefined && status < 500) {
       const code: BrokerErrorCode =
-        status === 403 ? 'ERR_FORBIDDEN' : status === 404 ? 'ERR_NOT_FOUND' : status === 429 ? 'ERR_RATE_LIMITED' : 'ERR_BAD_REQUEST';
+        status === 403
+          ? 'ERR_FORBIDDEN'
+          : status === 404
+            ? 'ERR_NOT_FOUND'
+            : status === 429
+              ? 'ERR_RATE_LIMITED'
+              : 'ERR_BAD_REQUEST';
       return { body: problem(code, status === 403 || status === 404 || status === 429 ? status : 400), headers: {} };
     }
   }
@@ -96,12 +105,16 @@ export function brokerErrorHandler(options: ErrorHandlerOptions = {}): ErrorRequ
     const { body, headers } = toProblem(err);
     if (log !== undefined && body.status >= 500) {
       const cause: unknown = isBrokerError(err) ? err.cause : err;
-      const name: unknown = typeof cause === 'object' && cause !== null ? (cause as { name?: unknown }).name : undefined;
+      const name: unknown =
+        typeof cause === 'object' && cause !== null ? (cause as { name?: unknown }).name : undefined;
       const causeName = typeof name === 'string' ? name : undefined;
       // A non-BrokerError here is a bug in the app or the middleware: its stack is needed to fix it,
       // and our code never puts secrets in error messages.
       const stack = !isBrokerError(err) && err instanceof Error ? err.stack : undefined;
-      log.error({ code: body.code, status: body.status, method: req.method, route: req.baseUrl + req.path, causeName, stack }, 'request failed');
+      log.error(
+        { code: body.code, status: body.status, method: req.method, route: req.baseUrl + req.path, causeName, stack },
+        'request failed',
+      );
     }
     sendProblem(res, body, headers);
   };

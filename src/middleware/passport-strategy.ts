@@ -7,7 +7,10 @@ export interface BearerStrategyOptions<User> {
    * Resolves a bearer token to the app's user, or null/false when the token is unknown, expired or
    * revoked. Throw (reject) only for infrastructure faults: those become `error()`, not a 401.
    */
-  readonly verify: (token: string, req: Request) => Promise<User | null | false | undefined> | User | null | false | undefined;
+  readonly verify: (
+    token: string,
+    req: Request,
+  ) => Promise<User | null | false | undefined> | User | null | false | undefined;
   /**
    * What to do when the request has no `Authorization: Bearer` header: `'fail'` (401, the default)
    * or `'pass'`, which leaves `req.user` as the session set it, so one route serves cookie and
@@ -50,7 +53,8 @@ export class BearerStrategy<User = Express.User> extends passport.Strategy {
     const whenMissing: unknown = options.whenMissing ?? 'fail';
     if (whenMissing !== 'fail' && whenMissing !== 'pass') throw new TypeError("whenMissing must be 'fail' or 'pass'");
     const realm = options.realm ?? 'aws';
-    if (!/^[\w .-]{1,64}$/.test(realm)) throw new TypeError('realm must be 1–64 word characters, spaces, dots or dashes');
+    if (!/^[\w .-]{1,64}$/.test(realm))
+      throw new TypeError('realm must be 1–64 word characters, spaces, dots or dashes');
     this.name = options.name ?? 'bearer';
     this.verifyToken = options.verify;
     this.whenMissing = whenMissing;

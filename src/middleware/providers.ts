@@ -10,7 +10,9 @@ const MAX_PROVIDER_LENGTH = 128;
  */
 export function normaliseProviders(list: unknown): ReadonlySet<string> {
   if (!Array.isArray(list)) {
-    throw new TypeError('allowedProviders must be an array of provider names, e.g. ["graph.facebook.com"] (use [] for none)');
+    throw new TypeError(
+      'allowedProviders must be an array of provider names, e.g. ["graph.facebook.com"] (use [] for none)',
+    );
   }
   const out = new Set<string>();
   for (const p of list as readonly unknown[]) {

@@ -54,7 +54,13 @@ function runChain(
 }
 
 /** Matches the request against the routes (paths relative to the mount point, case-insensitive). */
-function dispatch(routes: readonly Route[], onError: ErrorRequestHandler, req: Request, res: Response, next: NextFunction): void {
+function dispatch(
+  routes: readonly Route[],
+  onError: ErrorRequestHandler,
+  req: Request,
+  res: Response,
+  next: NextFunction,
+): void {
   const method = req.method === 'HEAD' ? 'GET' : req.method;
   const path = req.path;
   for (const route of routes) {
@@ -144,24 +150,40 @@ export function cognitoRouter(options: CognitoRouterOptions): CognitoRouter {
   if (options.allowGuests !== undefined && typeof options.allowGuests !== 'boolean') {
     throw new TypeError('allowGuests must be a boolean');
   }
-  if (options.rateLimit !== undefined && options.rateLimit !== false && (typeof options.rateLimit !== 'object' || (options.rateLimit as unknown) === null)) {
+  if (
+    options.rateLimit !== undefined &&
+    options.rateLimit !== false &&
+    (typeof options.rateLimit !== 'object' || (options.rateLimit as unknown) === null)
+  ) {
     throw new TypeError('rateLimit must be an object or false');
   }
-  const limits = options.rateLimit === false ? undefined : { ...(options.clock ? { clock: options.clock } : {}), ...options.rateLimit };
+  const limits =
+    options.rateLimit === false
+      ? undefined
+      : { ...(options.clock ? { clock: options.clock } : {}), ...options.rateLimit };
   const rateLimiter = limits === undefined ? undefined : createRateLimiter(limits);
-  const guestLimiter =
-    limits === undefined ? undefined : createRateLimiter({ ...limits, max: (limits.max ?? 10) * 3 });
+  const guestLimiter = limits === undefined ? undefined : createRateLimiter({ ...limits, max: (limits.max ?? 10) * 3 });
   const identityLimiter =
     limits === undefined ? undefined : createRateLimiter({ ...limits, max: (limits.max ?? 10) * 3 });
-  const sameOrigin = sameOriginOnly(options.trustedOrigins === undefined ? {} : { trustedOrigins: options.trustedOrigins });
+  const sameOrigin = sameOriginOnly(
+    options.trustedOrigins === undefined ? {} : { trustedOrigins: options.trustedOrigins },
+  );
   const json = jsonBody({ limitBytes: bodyLimitBytes });
-  const base = { broker: options.broker, ...(options.getUserId ? { getUserId: options.getUserId } : {}), ...(options.clock ? { clock: options.clock } : {}) };
+  const base = {
+    broker: options.broker,
+    ...(options.getUserId ? { getUserId: options.getUserId } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+  };
   const logins = { ...base, allowedProviders: options.allowedProviders, ...(rateLimiter ? { rateLimiter } : {}) };
 
   const routes: Route[] = [
     { method: 'GET', path: /^\/credentials\/?$/i, handlers: [credentialsRoute(base)] },
     { method: 'GET', path: /^\/token\/?$/i, handlers: [tokenRoute(base)] },
-    { method: 'GET', path: /^\/identity\/?$/i, handlers: [identityRoute({ ...base, ...(identityLimiter ? { rateLimiter: identityLimiter } : {}) })] },
+    {
+      method: 'GET',
+      path: /^\/identity\/?$/i,
+      handlers: [identityRoute({ ...base, ...(identityLimiter ? { rateLimiter: identityLimiter } : {}) })],
+    },
     { method: 'POST', path: /^\/logins\/?$/i, handlers: [sameOrigin, json, linkLoginRoute(logins)] },
     { method: 'DELETE', path: /^\/logins\/(?<provider>[^/]+)\/?$/i, handlers: [sameOrigin, unlinkLoginRoute(logins)] },
     {

@@ -5,12 +5,23 @@ import { after, before, describe, it } from 'node:test';
 import { CognitoIdentityClient, LookupDeveloperIdentityCommand } from '@aws-sdk/client-cognito-identity';
 import request, { type Response } from 'supertest';
 import { DEMO_USERS } from '../../examples/express-app/users.js';
-import { DEMO_POOL, DEMO_PROVIDER, problemCode, SecretLedger, startSecurityStack, type SecurityStack } from '../helpers/security-stack.js';
+import {
+  DEMO_POOL,
+  DEMO_PROVIDER,
+  problemCode,
+  SecretLedger,
+  startSecurityStack,
+  type SecurityStack,
+} from '../helpers/security-stack.js';
 
 type Agent = ReturnType<typeof request.agent>;
 
 const FRESH = { id: 'user-fresh', username: 'fresh', name: 'Fresh', password: 'fresh-demo-pass' };
-const USERS = [...DEMO_USERS, FRESH, { id: 'user-fresh-2', username: 'fresh2', name: 'Fresh 2', password: 'fresh2-demo-pass' }];
+const USERS = [
+  ...DEMO_USERS,
+  FRESH,
+  { id: 'user-fresh-2', username: 'fresh2', name: 'Fresh 2', password: 'fresh2-demo-pass' },
+];
 
 let s: SecurityStack;
 let truthClient: CognitoIdentityClient;
@@ -34,7 +45,9 @@ async function bearer(username: string, password: string): Promise<string> {
 }
 
 async function usersOf(identityId: string): Promise<string[]> {
-  const out = await truthClient.send(new LookupDeveloperIdentityCommand({ IdentityPoolId: s.identityPoolId, IdentityId: identityId, MaxResults: 60 }));
+  const out = await truthClient.send(
+    new LookupDeveloperIdentityCommand({ IdentityPoolId: s.identityPoolId, IdentityId: identityId, MaxResults: 60 }),
+  );
   return [...(out.DeveloperUserIdentifierList ?? [])].sort();
 }
 
@@ -83,13 +96,33 @@ void describe('authorization', () => {
         { username: 'alice.work', password: 'alice-work-pass ' },
       ]) {
         refused(await alice.agent.post('/aws/merge').send(body), 403, 'ERR_FORBIDDEN');
-        refused(await request(s.app).post('/aws/merge').set('Authorization', `Bearer ${tok}`).send(body), 403, 'ERR_FORBIDDEN');
+        refused(
+          await request(s.app).post('/aws/merge').set('Authorization', `Bearer ${tok}`).send(body),
+          403,
+          'ERR_FORBIDDEN',
+        );
       }
       // Proof in the query string or headers is not proof.
-      refused(await alice.agent.post('/aws/merge?username=alice.work&password=alice-work-pass').send({}), 403, 'ERR_FORBIDDEN');
-      refused(await alice.agent.post('/aws/merge').set('X-Username', 'alice.work').set('X-Password', 'alice-work-pass').send({}), 403, 'ERR_FORBIDDEN');
+      refused(
+        await alice.agent.post('/aws/merge?username=alice.work&password=alice-work-pass').send({}),
+        403,
+        'ERR_FORBIDDEN',
+      );
+      refused(
+        await alice.agent
+          .post('/aws/merge')
+          .set('X-Username', 'alice.work')
+          .set('X-Password', 'alice-work-pass')
+          .send({}),
+        403,
+        'ERR_FORBIDDEN',
+      );
       // Nobody logged in: 401 even with a valid proof.
-      refused(await request(s.app).post('/aws/merge').send({ username: 'alice.work', password: 'alice-work-pass' }), 401, 'ERR_UNAUTHENTICATED');
+      refused(
+        await request(s.app).post('/aws/merge').send({ username: 'alice.work', password: 'alice-work-pass' }),
+        401,
+        'ERR_UNAUTHENTICATED',
+      );
     });
     assert.deepEqual(await usersOf(work.identityId), ['user-alice-work']);
     assert.deepEqual(await usersOf(alice.identityId), ['user-alice']);
@@ -121,7 +154,10 @@ void describe('authorization', () => {
         assert.ok(['ERR_FORBIDDEN', 'ERR_BAD_REQUEST'].includes(problemCode(link)), JSON.stringify(provider));
         const unlink = await alice.agent.delete(`/aws/logins/${encodeURIComponent(provider)}`);
         ledger.observe(unlink);
-        assert.ok(unlink.status === 403 || unlink.status === 400 || unlink.status === 404, `${JSON.stringify(provider)}: ${unlink.status}`);
+        assert.ok(
+          unlink.status === 403 || unlink.status === 400 || unlink.status === 404,
+          `${JSON.stringify(provider)}: ${unlink.status}`,
+        );
         problemCode(unlink);
       }
     });
@@ -147,28 +183,55 @@ void describe('authorization', () => {
     ];
     await noUpstream(async () => {
       for (const [name, value] of cross) {
-        refused(await bob.agent.post('/aws/logins').set(name, value).send({ provider: DEMO_PROVIDER, token }), 403, 'ERR_FORBIDDEN');
+        refused(
+          await bob.agent.post('/aws/logins').set(name, value).send({ provider: DEMO_PROVIDER, token }),
+          403,
+          'ERR_FORBIDDEN',
+        );
         // A bearer header does not make a request that also carries the cookie safe.
         refused(
-          await bob.agent.post('/aws/logins').set(name, value).set('Authorization', `Bearer ${tok}`).send({ provider: DEMO_PROVIDER, token }),
+          await bob.agent
+            .post('/aws/logins')
+            .set(name, value)
+            .set('Authorization', `Bearer ${tok}`)
+            .send({ provider: DEMO_PROVIDER, token }),
           403,
           'ERR_FORBIDDEN',
         );
         // A form post is what a cross-site page can send without a preflight.
-        refused(await bob.agent.post('/aws/logins').set(name, value).type('form').send(`provider=${DEMO_PROVIDER}&token=x`), 403, 'ERR_FORBIDDEN');
+        refused(
+          await bob.agent.post('/aws/logins').set(name, value).type('form').send(`provider=${DEMO_PROVIDER}&token=x`),
+          403,
+          'ERR_FORBIDDEN',
+        );
         refused(await bob.agent.delete(`/aws/logins/${DEMO_PROVIDER}`).set(name, value), 403, 'ERR_FORBIDDEN');
-        refused(await bob.agent.post('/aws/merge').set(name, value).send({ username: 'alice', password: 'alice-demo-pass' }), 403, 'ERR_FORBIDDEN');
+        refused(
+          await bob.agent.post('/aws/merge').set(name, value).send({ username: 'alice', password: 'alice-demo-pass' }),
+          403,
+          'ERR_FORBIDDEN',
+        );
         refused(await bob.agent.post('/aws/guest').set(name, value), 403, 'ERR_FORBIDDEN');
         // Login CSRF: a cross-site page must not log the browser into another account.
-        refused(await bob.agent.post('/login').set(name, value).send({ username: 'alice', password: 'alice-demo-pass' }), 403, 'ERR_FORBIDDEN');
+        refused(
+          await bob.agent.post('/login').set(name, value).send({ username: 'alice', password: 'alice-demo-pass' }),
+          403,
+          'ERR_FORBIDDEN',
+        );
         // A method override is not honoured.
-        const overridden = await bob.agent.post(`/aws/logins/${DEMO_PROVIDER}`).set('X-HTTP-Method-Override', 'DELETE').set(name, value);
+        const overridden = await bob.agent
+          .post(`/aws/logins/${DEMO_PROVIDER}`)
+          .set('X-HTTP-Method-Override', 'DELETE')
+          .set(name, value);
         ledger.observe(overridden);
         assert.ok(overridden.status === 403 || overridden.status === 404, String(overridden.status));
       }
     });
     // The same requests without a cookie (bearer clients) are not cross-site requests.
-    const ok = await request(s.app).post('/aws/logins').set('Origin', 'https://evil.example').set('Authorization', `Bearer ${tok}`).send({ provider: DEMO_PROVIDER, token });
+    const ok = await request(s.app)
+      .post('/aws/logins')
+      .set('Origin', 'https://evil.example')
+      .set('Authorization', `Bearer ${tok}`)
+      .send({ provider: DEMO_PROVIDER, token });
     assert.equal(ok.status, 200, ok.text);
   });
 
@@ -182,10 +245,17 @@ void describe('authorization', () => {
     await noUpstream(async () => {
       for (const [name, value] of cross) {
         // A victim with no session yet: a cross-site form must not log them into the attacker's account.
-        const json = await request(s.app).post('/login').set(name, value).send({ username: 'alice', password: 'alice-demo-pass' });
+        const json = await request(s.app)
+          .post('/login')
+          .set(name, value)
+          .send({ username: 'alice', password: 'alice-demo-pass' });
         refused(json, 403, 'ERR_FORBIDDEN');
         assert.equal(json.headers['set-cookie'], undefined);
-        const form = await request(s.app).post('/login').set(name, value).type('form').send('username=alice&password=alice-demo-pass');
+        const form = await request(s.app)
+          .post('/login')
+          .set(name, value)
+          .type('form')
+          .send('username=alice&password=alice-demo-pass');
         refused(form, 403, 'ERR_FORBIDDEN');
         assert.equal(form.headers['set-cookie'], undefined);
         const guest = await request(s.app).post('/aws/guest').set(name, value);
@@ -197,7 +267,10 @@ void describe('authorization', () => {
     const plain = await request(s.app).post('/login').send({ username: 'alice', password: 'alice-demo-pass' });
     ledger.observe(plain);
     assert.equal(plain.status, 200, plain.text);
-    const same = await request(s.app).post('/login').set('Sec-Fetch-Site', 'same-origin').send({ username: 'alice', password: 'alice-demo-pass' });
+    const same = await request(s.app)
+      .post('/login')
+      .set('Sec-Fetch-Site', 'same-origin')
+      .send({ username: 'alice', password: 'alice-demo-pass' });
     ledger.observe(same);
     assert.equal(same.status, 200, same.text);
   });
@@ -207,26 +280,40 @@ void describe('authorization', () => {
     const attacker = await login('bob', 'bob-demo-pass');
     const victimToken = s.emulator().mintProviderToken(DEMO_PROVIDER, 'victim-fb');
     ledger.add(victimToken);
-    assert.equal((await victim.agent.post('/aws/logins').send({ provider: DEMO_PROVIDER, token: victimToken })).status, 200);
+    assert.equal(
+      (await victim.agent.post('/aws/logins').send({ provider: DEMO_PROVIDER, token: victimToken })).status,
+      200,
+    );
     const vid = encodeURIComponent(victim.identityId);
-    const headers = { 'X-Identity-Id': victim.identityId, 'X-Amz-Identity-Id': victim.identityId, 'X-User-Id': 'user-alice' };
+    const headers = {
+      'X-Identity-Id': victim.identityId,
+      'X-Amz-Identity-Id': victim.identityId,
+      'X-User-Id': 'user-alice',
+    };
 
     // Unlinking "the victim's" login unlinks the attacker's own (he has none); the victim keeps hers.
-    const unlink = await attacker.agent.delete(`/aws/logins/${DEMO_PROVIDER}?identityId=${vid}&userId=user-alice`).set(headers);
+    const unlink = await attacker.agent
+      .delete(`/aws/logins/${DEMO_PROVIDER}?identityId=${vid}&userId=user-alice`)
+      .set(headers);
     ledger.observe(unlink);
     assert.deepEqual(((await victim.agent.get('/aws/identity')).body as { logins: string[] }).logins, [DEMO_PROVIDER]);
     // Linking with an identity id in the body links to the attacker's own identity.
     const own = s.emulator().mintProviderToken(DEMO_PROVIDER, 'attacker-fb');
     ledger.add(own);
-    const link = await attacker.agent
-      .post(`/aws/logins?identityId=${vid}`)
-      .set(headers)
-      .send({ provider: DEMO_PROVIDER, token: own, identityId: victim.identityId, IdentityId: victim.identityId, userId: 'user-alice' });
+    const link = await attacker.agent.post(`/aws/logins?identityId=${vid}`).set(headers).send({
+      provider: DEMO_PROVIDER,
+      token: own,
+      identityId: victim.identityId,
+      IdentityId: victim.identityId,
+      userId: 'user-alice',
+    });
     ledger.observe(link);
     assert.equal(link.status, 200, link.text);
     assert.equal((link.body as { identityId: string }).identityId, attacker.identityId);
     for (const path of ['/aws/token', '/aws/credentials', '/aws/identity']) {
-      const res = await attacker.agent.get(`${path}?identityId=${vid}&IdentityId=${vid}&userId=user-alice`).set(headers);
+      const res = await attacker.agent
+        .get(`${path}?identityId=${vid}&IdentityId=${vid}&userId=user-alice`)
+        .set(headers);
       ledger.observe(res);
       assert.equal((res.body as { identityId: string }).identityId, attacker.identityId, path);
     }
@@ -240,7 +327,9 @@ void describe('authorization', () => {
     s.emulator().resetCounters();
     // A user with no identity yet presents the victim's identity as "their guest identity", by body
     // (mobile) and after forging nothing else.
-    const mobile = await request(s.app).post('/api/tokens').send({ username: 'fresh', password: 'fresh-demo-pass', guestIdentityId: victim.identityId });
+    const mobile = await request(s.app)
+      .post('/api/tokens')
+      .send({ username: 'fresh', password: 'fresh-demo-pass', guestIdentityId: victim.identityId });
     ledger.observe(mobile);
     assert.equal(mobile.status, 200, mobile.text);
     assert.notEqual((mobile.body as { identityId: string }).identityId, victim.identityId);

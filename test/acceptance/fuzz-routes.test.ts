@@ -54,7 +54,16 @@ const ROUTES = [
 const headerValue = fc.string({ maxLength: 80 }).map((v) => v.replace(/[^\x20-\x7e]/g, 'x'));
 
 const providerName = fc.oneof(
-  fc.constantFrom(DEMO_PROVIDER, DEMO_POOL.developerProviderName, 'cognito-identity.amazonaws.com', 'accounts.google.com', 'GRAPH.FACEBOOK.COM', 'graph.facebook.com.', ' graph.facebook.com', ''),
+  fc.constantFrom(
+    DEMO_PROVIDER,
+    DEMO_POOL.developerProviderName,
+    'cognito-identity.amazonaws.com',
+    'accounts.google.com',
+    'GRAPH.FACEBOOK.COM',
+    'graph.facebook.com.',
+    ' graph.facebook.com',
+    '',
+  ),
   fc.string({ maxLength: 200, unit: 'grapheme' }),
 );
 
@@ -95,7 +104,12 @@ const contentType = fc.oneof(
   headerValue,
 );
 
-const identityIdish = fc.constantFrom('us-east-1:00000000-0000-4000-8000-000000000000', 'us-east-1:', '../', 'x'.repeat(60));
+const identityIdish = fc.constantFrom(
+  'us-east-1:00000000-0000-4000-8000-000000000000',
+  'us-east-1:',
+  '../',
+  'x'.repeat(60),
+);
 
 const bodyObject = fc.record(
   {
@@ -116,16 +130,39 @@ const body = fc.oneof(
   { weight: 4, arbitrary: bodyObject.map((b) => JSON.stringify(b)) },
   { weight: 2, arbitrary: fc.json({ maxDepth: 4 }) },
   { weight: 1, arbitrary: fc.string({ maxLength: 300, unit: 'binary' }) },
-  { weight: 1, arbitrary: fc.integer({ min: 0, max: 40_000 }).map((n) => JSON.stringify({ token: 'a'.repeat(n), provider: DEMO_PROVIDER })) },
-  { weight: 1, arbitrary: fc.constantFrom('', '{', '[]', 'null', '"x"', '{"a":'.repeat(2000), '\u0000', '{"provider":"graph.facebook.com","token":"\ud800"}') },
+  {
+    weight: 1,
+    arbitrary: fc
+      .integer({ min: 0, max: 40_000 })
+      .map((n) => JSON.stringify({ token: 'a'.repeat(n), provider: DEMO_PROVIDER })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      '',
+      '{',
+      '[]',
+      'null',
+      '"x"',
+      '{"a":'.repeat(2000),
+      '\u0000',
+      '{"provider":"graph.facebook.com","token":"\ud800"}',
+    ),
+  },
 );
 
-const randomMethod = fc.oneof({ weight: 8, arbitrary: fc.constantFrom('GET', 'POST', 'DELETE') }, { weight: 1, arbitrary: fc.constantFrom('PUT', 'PATCH', 'HEAD', 'OPTIONS') });
+const randomMethod = fc.oneof(
+  { weight: 8, arbitrary: fc.constantFrom('GET', 'POST', 'DELETE') },
+  { weight: 1, arbitrary: fc.constantFrom('PUT', 'PATCH', 'HEAD', 'OPTIONS') },
+);
 
 /** Mostly a real route (so that requests reach the handlers), sometimes anything. */
 const target = fc.oneof(
   { weight: 5, arbitrary: fc.constantFrom(...ROUTES).map(([method, p]) => ({ method: method, path: p })) },
-  { weight: 2, arbitrary: providerName.map((p) => ({ method: 'DELETE', path: `/aws/logins/${encodeURIComponent(p)}` })) },
+  {
+    weight: 2,
+    arbitrary: providerName.map((p) => ({ method: 'DELETE', path: `/aws/logins/${encodeURIComponent(p)}` })),
+  },
   { weight: 3, arbitrary: fc.record({ method: randomMethod, path }) },
 );
 
@@ -138,9 +175,17 @@ const fuzzCase = fc.record({
   ),
   contentType: fc.option(contentType, { nil: undefined }),
   contentEncoding: fc.option(fc.constantFrom('gzip', 'identity', 'br', 'x'), { nil: undefined, freq: 6 }),
-  origin: fc.option(fc.constantFrom('http://evil.example', 'null', 'http://127.0.0.1', 'not a url'), { nil: undefined }),
-  secFetchSite: fc.option(fc.constantFrom('cross-site', 'same-site', 'same-origin', 'none', 'garbage'), { nil: undefined }),
-  extra: fc.dictionary(fc.constantFrom('x-identity-id', 'x-forwarded-for', 'x-user-id', 'accept', 'x-amz-target', 'cookie2'), headerValue, { maxKeys: 3 }),
+  origin: fc.option(fc.constantFrom('http://evil.example', 'null', 'http://127.0.0.1', 'not a url'), {
+    nil: undefined,
+  }),
+  secFetchSite: fc.option(fc.constantFrom('cross-site', 'same-site', 'same-origin', 'none', 'garbage'), {
+    nil: undefined,
+  }),
+  extra: fc.dictionary(
+    fc.constantFrom('x-identity-id', 'x-forwarded-for', 'x-user-id', 'accept', 'x-amz-target', 'cookie2'),
+    headerValue,
+    { maxKeys: 3 },
+  ),
   body: fc.option(body, { nil: undefined, freq: 4 }),
 });
 
@@ -167,7 +212,11 @@ async function send(c: FuzzCase): Promise<Response> {
 }
 
 function checkResponse(c: FuzzCase, res: Response): void {
-  assert.ok(res.status < 500 || ['ERR_COGNITO_THROTTLED', 'ERR_COGNITO_UNAVAILABLE', 'ERR_COGNITO_TIMEOUT'].includes(problemCode(res)), `${res.status} ${res.text}`);
+  assert.ok(
+    res.status < 500 ||
+      ['ERR_COGNITO_THROTTLED', 'ERR_COGNITO_UNAVAILABLE', 'ERR_COGNITO_TIMEOUT'].includes(problemCode(res)),
+    `${res.status} ${res.text}`,
+  );
   if (res.status >= 400 && c.target.method !== 'HEAD') problemCode(res);
   if (res.status >= 300 && res.status < 400) assert.fail(`unexpected redirect ${res.status} for ${c.target.path}`);
 }
@@ -178,7 +227,9 @@ async function refreshLogins(): Promise<void> {
   assert.equal(tokenRes.status, 200);
   bearer = (tokenRes.body as { accessToken: string }).accessToken;
   ledger.add(bearer, `Bearer ${bearer}`);
-  const loginRes = await request(base).post('/login').send({ username: users[1]!.username, password: users[1]!.password });
+  const loginRes = await request(base)
+    .post('/login')
+    .send({ username: users[1]!.username, password: users[1]!.password });
   assert.equal(loginRes.status, 200);
   const set = loginRes.headers['set-cookie'] as unknown as string[];
   cookie = set[0]!.split(';')[0]!;
@@ -207,7 +258,8 @@ void describe('fuzzing the example app and the middleware routes', () => {
           checkResponse(c, res);
           // The logout route and merges change the session: keep the fixtures logged in.
           const p = c.target.path;
-          if (res.status < 300 && (p === '/logout' || p === '/aws/merge' || p === '/login' || p === '/aws/guest')) await refreshLogins();
+          if (res.status < 300 && (p === '/logout' || p === '/aws/merge' || p === '/login' || p === '/aws/guest'))
+            await refreshLogins();
         }),
         { seed: SEED, numRuns: RUNS, endOnFailure: true },
       );
@@ -220,14 +272,24 @@ void describe('fuzzing the example app and the middleware routes', () => {
       let n = 0;
       await fc.assert(
         fc.asyncProperty(
-          fc.constantFrom(['/aws/logins', ROUTER_LIMIT], ['/aws/merge', ROUTER_LIMIT], ['/login', APP_LIMIT], ['/api/tokens', APP_LIMIT]),
+          fc.constantFrom(
+            ['/aws/logins', ROUTER_LIMIT],
+            ['/aws/merge', ROUTER_LIMIT],
+            ['/login', APP_LIMIT],
+            ['/api/tokens', APP_LIMIT],
+          ),
           fc.integer({ min: 1, max: 200_000 }),
           fc.boolean(),
           fc.constantFrom('application/json', 'application/json; charset=utf-8', 'application/merge-patch+json'),
           async ([route, limit], extra, withBearer, type) => {
             // The app's own express.json() reads application/json only; the router reads any +json.
             if (route !== '/aws/logins' && route !== '/aws/merge' && type === 'application/merge-patch+json') return;
-            const payload = JSON.stringify({ provider: DEMO_PROVIDER, token: 'a'.repeat(limit + extra), username: 'u0', password: 'x' });
+            const payload = JSON.stringify({
+              provider: DEMO_PROVIDER,
+              token: 'a'.repeat(limit + extra),
+              username: 'u0',
+              password: 'x',
+            });
             let req = request(base).post(route).set('Content-Type', type).timeout(15_000);
             if (withBearer) req = req.set('Authorization', `Bearer ${bearer}`);
             const res = await req.send(payload);
@@ -245,7 +307,11 @@ void describe('fuzzing the example app and the middleware routes', () => {
   void it('answers a body just under the router limit normally (not 413)', async () => {
     const payload = JSON.stringify({ provider: DEMO_PROVIDER, token: 'a'.repeat(ROUTER_LIMIT - 60) });
     assert.ok(payload.length <= ROUTER_LIMIT, 'under the limit');
-    const res = await request(base).post('/aws/logins').set('Authorization', `Bearer ${bearer}`).set('Content-Type', 'application/json').send(payload);
+    const res = await request(base)
+      .post('/aws/logins')
+      .set('Authorization', `Bearer ${bearer}`)
+      .set('Content-Type', 'application/json')
+      .send(payload);
     ledger.observe(res);
     assert.notEqual(res.status, 413);
     assert.equal(problemCode(res), 'ERR_PROVIDER_TOKEN_REJECTED');

@@ -17,7 +17,12 @@ void it('the mobile-client example obtains credentials with fromCognitoIdentity 
   const { server, url } = await listen(stack);
   try {
     stack.emulator.resetCounters();
-    const c = await runMobileClient({ appUrl: url, username: 'alice', password: 'alice-demo-pass', cognitoEndpoint: stack.emulator.endpoint });
+    const c = await runMobileClient({
+      appUrl: url,
+      username: 'alice',
+      password: 'alice-demo-pass',
+      cognitoEndpoint: stack.emulator.endpoint,
+    });
     const own = await stack.broker.getToken('user-alice');
     assert.equal(c.identityId, own.identityId);
     assert.match(c.accessKeyId, /^[A-Z0-9]{16,}$/);
@@ -40,8 +45,14 @@ void it('the mobile-client example fails clearly on a wrong password', async () 
   const { server, url } = await listen(stack);
   try {
     await assert.rejects(
-      runMobileClient({ appUrl: url, username: 'alice', password: 'not-the-password-123', cognitoEndpoint: stack.emulator.endpoint }),
-      (err: Error) => err.message.startsWith('POST /api/tokens failed with 401') && !err.message.includes('not-the-password-123'),
+      runMobileClient({
+        appUrl: url,
+        username: 'alice',
+        password: 'not-the-password-123',
+        cognitoEndpoint: stack.emulator.endpoint,
+      }),
+      (err: Error) =>
+        err.message.startsWith('POST /api/tokens failed with 401') && !err.message.includes('not-the-password-123'),
     );
   } finally {
     server.closeAllConnections();

@@ -16,7 +16,11 @@ async function withStack(fn: (s: AppStack) => Promise<void>, deps: Partial<AppDe
   }
 }
 
-async function login(stack: AppStack, username: string, password: string): Promise<{ agent: Agent; identityId: string }> {
+async function login(
+  stack: AppStack,
+  username: string,
+  password: string,
+): Promise<{ agent: Agent; identityId: string }> {
   const agent = request.agent(stack.app);
   const res = await agent.post('/login').send({ username, password });
   assert.equal(res.status, 200, res.text);
@@ -44,7 +48,9 @@ void describe('example app /aws routes on the emulator', () => {
         ['delete', `/aws/logins/${DEMO_PROVIDER}`],
         ['post', '/aws/merge'],
       ] as const) {
-        const res = await request(s.app)[method](path).send(method === 'get' || method === 'delete' ? undefined : {});
+        const res = await request(s.app)
+          [method](path)
+          .send(method === 'get' || method === 'delete' ? undefined : {});
         assertProblem(res, 401, 'ERR_UNAUTHENTICATED');
         assert.match(String(res.headers['www-authenticate']), /^Bearer realm="aws"/);
       }
@@ -57,7 +63,14 @@ void describe('example app /aws routes on the emulator', () => {
       assert.equal(res.status, 200);
       assert.equal(res.headers['cache-control'], 'no-store');
       const body = res.body as Record<string, unknown>;
-      assert.deepEqual(Object.keys(body).sort(), ['expiresAt', 'expiresIn', 'identityId', 'identityPoolId', 'loginsKey', 'token']);
+      assert.deepEqual(Object.keys(body).sort(), [
+        'expiresAt',
+        'expiresIn',
+        'identityId',
+        'identityPoolId',
+        'loginsKey',
+        'token',
+      ]);
       assert.equal(body.identityId, identityId);
       assert.equal(body.identityPoolId, s.emulator.pools[0]!.identityPoolId);
       assert.equal(body.loginsKey, 'cognito-identity.amazonaws.com');
@@ -73,7 +86,13 @@ void describe('example app /aws routes on the emulator', () => {
       assert.equal(res.status, 200);
       assert.equal(res.headers['cache-control'], 'no-store');
       const c = res.body as Record<string, string>;
-      assert.deepEqual(Object.keys(c).sort(), ['accessKeyId', 'expiration', 'identityId', 'secretAccessKey', 'sessionToken']);
+      assert.deepEqual(Object.keys(c).sort(), [
+        'accessKeyId',
+        'expiration',
+        'identityId',
+        'secretAccessKey',
+        'sessionToken',
+      ]);
       assert.equal(c.identityId, identityId);
       assert.match(c.accessKeyId!, /^[A-Z0-9]{16,}$/);
       assert.ok(c.secretAccessKey!.length > 10 && c.sessionToken!.length > 10);
@@ -94,7 +113,9 @@ void describe('example app /aws routes on the emulator', () => {
       assert.equal(linked.status, 200, linked.text);
       assert.equal((linked.body as { identityId: string }).identityId, identityId);
       assert.deepEqual([...(linked.body as { logins: string[] }).logins].sort(), [DEMO_PROVIDER]);
-      assert.deepEqual([...((await agent.get('/aws/identity')).body as { logins: string[] }).logins].sort(), [DEMO_PROVIDER]);
+      assert.deepEqual([...((await agent.get('/aws/identity')).body as { logins: string[] }).logins].sort(), [
+        DEMO_PROVIDER,
+      ]);
       const unlinked = await agent.delete(`/aws/logins/${DEMO_PROVIDER}`);
       assert.equal(unlinked.status, 200, unlinked.text);
       assert.deepEqual((unlinked.body as { logins: string[] }).logins, []);
@@ -105,7 +126,11 @@ void describe('example app /aws routes on the emulator', () => {
     withStack(async (s) => {
       const { agent } = await alice(s);
       const token = s.emulator.mintProviderToken(DEMO_PROVIDER, 'someone');
-      assertProblem(await agent.post('/aws/logins').send({ provider: 'accounts.google.com', token }), 403, 'ERR_FORBIDDEN');
+      assertProblem(
+        await agent.post('/aws/logins').send({ provider: 'accounts.google.com', token }),
+        403,
+        'ERR_FORBIDDEN',
+      );
       assertProblem(await agent.delete('/aws/logins/accounts.google.com'), 403, 'ERR_FORBIDDEN');
     }));
 
@@ -116,8 +141,16 @@ void describe('example app /aws routes on the emulator', () => {
       assertProblem(missing, 400, 'ERR_BAD_REQUEST');
       assert.match((missing.body as { detail: string }).detail, /token/);
       assertProblem(await agent.post('/aws/logins').send({ provider: 42, token: 'x' }), 400, 'ERR_BAD_REQUEST');
-      assertProblem(await agent.post('/aws/logins').set('Content-Type', 'application/json').send('{"provider":'), 400, 'ERR_BAD_REQUEST');
-      assertProblem(await agent.post('/aws/logins').set('Content-Type', 'text/plain').send('provider=x'), 400, 'ERR_BAD_REQUEST');
+      assertProblem(
+        await agent.post('/aws/logins').set('Content-Type', 'application/json').send('{"provider":'),
+        400,
+        'ERR_BAD_REQUEST',
+      );
+      assertProblem(
+        await agent.post('/aws/logins').set('Content-Type', 'text/plain').send('provider=x'),
+        400,
+        'ERR_BAD_REQUEST',
+      );
       const big = await agent.post('/aws/logins').send({ provider: DEMO_PROVIDER, token: 'x'.repeat(20_000) });
       assertProblem(big, 413, 'ERR_PAYLOAD_TOO_LARGE');
     }));
@@ -127,17 +160,40 @@ void describe('example app /aws routes on the emulator', () => {
       const { agent } = await alice(s);
       const token = s.emulator.mintProviderToken(DEMO_PROVIDER, 'cross-site');
       const body = { provider: DEMO_PROVIDER, token };
-      assertProblem(await agent.post('/aws/logins').set('Origin', 'https://evil.example').send(body), 403, 'ERR_FORBIDDEN');
-      assertProblem(await agent.post('/aws/logins').set('Sec-Fetch-Site', 'cross-site').send(body), 403, 'ERR_FORBIDDEN');
+      assertProblem(
+        await agent.post('/aws/logins').set('Origin', 'https://evil.example').send(body),
+        403,
+        'ERR_FORBIDDEN',
+      );
+      assertProblem(
+        await agent.post('/aws/logins').set('Sec-Fetch-Site', 'cross-site').send(body),
+        403,
+        'ERR_FORBIDDEN',
+      );
       assertProblem(await agent.post('/aws/logins').set('Origin', 'null').send(body), 403, 'ERR_FORBIDDEN');
-      assertProblem(await agent.delete(`/aws/logins/${DEMO_PROVIDER}`).set('Sec-Fetch-Site', 'same-site'), 403, 'ERR_FORBIDDEN');
-      assertProblem(await agent.post('/aws/merge').set('Origin', 'https://evil.example').send({}), 403, 'ERR_FORBIDDEN');
+      assertProblem(
+        await agent.delete(`/aws/logins/${DEMO_PROVIDER}`).set('Sec-Fetch-Site', 'same-site'),
+        403,
+        'ERR_FORBIDDEN',
+      );
+      assertProblem(
+        await agent.post('/aws/merge').set('Origin', 'https://evil.example').send({}),
+        403,
+        'ERR_FORBIDDEN',
+      );
       assertProblem(await agent.post('/logout').set('Origin', 'https://evil.example'), 403, 'ERR_FORBIDDEN');
       // Reads are not state-changing; a same-origin write passes.
       assert.equal((await agent.get('/aws/identity').set('Sec-Fetch-Site', 'cross-site')).status, 200);
-      const ok = await agent.post('/aws/logins').set('Sec-Fetch-Site', 'same-origin').set('Origin', 'http://x').send(body);
+      const ok = await agent
+        .post('/aws/logins')
+        .set('Sec-Fetch-Site', 'same-origin')
+        .set('Origin', 'http://x')
+        .send(body);
       assert.equal(ok.status, 200, ok.text);
-      const host = await agent.delete(`/aws/logins/${DEMO_PROVIDER}`).set('Origin', 'http://app.local:3000').set('Host', 'app.local:3000');
+      const host = await agent
+        .delete(`/aws/logins/${DEMO_PROVIDER}`)
+        .set('Origin', 'http://app.local:3000')
+        .set('Host', 'app.local:3000');
       assert.equal(host.status, 200, host.text);
     }));
 
@@ -174,8 +230,16 @@ void describe('example app /aws routes on the emulator', () => {
       assert.notEqual(work.identityId, a.identityId);
       assertProblem(await a.agent.post('/aws/merge').send({}), 403, 'ERR_FORBIDDEN');
       assertProblem(await a.agent.post('/aws/merge').send({ userId: 'user-alice-work' }), 403, 'ERR_FORBIDDEN');
-      assertProblem(await a.agent.post('/aws/merge').send({ username: 'alice.work', password: 'wrong' }), 403, 'ERR_FORBIDDEN');
-      assertProblem(await a.agent.post('/aws/merge').send({ username: 'alice', password: 'alice-demo-pass' }), 400, 'ERR_BAD_REQUEST');
+      assertProblem(
+        await a.agent.post('/aws/merge').send({ username: 'alice.work', password: 'wrong' }),
+        403,
+        'ERR_FORBIDDEN',
+      );
+      assertProblem(
+        await a.agent.post('/aws/merge').send({ username: 'alice', password: 'alice-demo-pass' }),
+        400,
+        'ERR_BAD_REQUEST',
+      );
       const merged = await a.agent.post('/aws/merge').send({ username: 'alice.work', password: 'alice-work-pass' });
       assert.equal(merged.status, 200, merged.text);
       assert.deepEqual(merged.body, { identityId: a.identityId });
@@ -193,7 +257,9 @@ void describe('example app /aws routes on the emulator', () => {
       const a = await alice(s);
       const b = await bob(s);
       assert.notEqual(a.identityId, b.identityId);
-      const viaQuery = await b.agent.get('/aws/credentials?userId=user-alice&identityId=' + encodeURIComponent(a.identityId));
+      const viaQuery = await b.agent.get(
+        '/aws/credentials?userId=user-alice&identityId=' + encodeURIComponent(a.identityId),
+      );
       assert.equal((viaQuery.body as { identityId: string }).identityId, b.identityId);
       const viaHeader = await b.agent.get('/aws/token').set('X-User-Id', 'user-alice');
       assert.equal((viaHeader.body as { identityId: string }).identityId, b.identityId);
@@ -201,7 +267,9 @@ void describe('example app /aws routes on the emulator', () => {
       assert.equal(guest.status, 200, guest.text);
       assert.notEqual((guest.body as { identityId: string }).identityId, a.identityId);
       // A mobile login presenting Alice's identity as its "guest" identity keeps Bob on his own.
-      const mobile = await request(s.app).post('/api/tokens').send({ username: 'bob', password: 'bob-demo-pass', guestIdentityId: a.identityId });
+      const mobile = await request(s.app)
+        .post('/api/tokens')
+        .send({ username: 'bob', password: 'bob-demo-pass', guestIdentityId: a.identityId });
       assert.equal(mobile.status, 200, mobile.text);
       assert.equal((mobile.body as { identityId: string }).identityId, b.identityId);
       assert.equal(((await a.agent.get('/aws/token')).body as { identityId: string }).identityId, a.identityId);
@@ -247,7 +315,9 @@ void describe('example app /aws routes on the emulator', () => {
       assert.equal(g1.status, 200, g1.text);
       const guestId = (g1.body as { identityId: string }).identityId;
       // Another client presents the same guest id at login and takes the identity.
-      const mobile = await request(s.app).post('/api/tokens').send({ username: 'alice', password: 'alice-demo-pass', guestIdentityId: guestId });
+      const mobile = await request(s.app)
+        .post('/api/tokens')
+        .send({ username: 'alice', password: 'alice-demo-pass', guestIdentityId: guestId });
       assert.equal(mobile.status, 200, mobile.text);
       assert.equal((mobile.body as { identityId: string }).identityId, guestId);
       const g2 = await agent.post('/aws/guest');
@@ -283,7 +353,11 @@ void describe('example app /aws routes on the emulator', () => {
         const limited = await a.agent.delete(`/aws/logins/${DEMO_PROVIDER}`);
         assertProblem(limited, 429, 'ERR_RATE_LIMITED');
         assert.ok(Number(limited.headers['retry-after']) >= 1 && Number(limited.headers['retry-after']) <= 60);
-        assertProblem(await a.agent.post('/aws/merge').send({ username: 'bob', password: 'bob-demo-pass' }), 429, 'ERR_RATE_LIMITED');
+        assertProblem(
+          await a.agent.post('/aws/merge').send({ username: 'bob', password: 'bob-demo-pass' }),
+          429,
+          'ERR_RATE_LIMITED',
+        );
         // Another user has their own budget.
         assert.equal((await b.agent.delete(`/aws/logins/${DEMO_PROVIDER}`)).status, 200);
       },
@@ -320,17 +394,28 @@ void describe('example app /aws routes on the emulator', () => {
       assert.equal(tok.status, 200);
       assert.equal((tok.body as { identityId: string }).identityId, identityId);
       // No cookie: the same-origin check does not apply to bearer clients.
-      const guest = await request(s.app).delete(`/aws/logins/${DEMO_PROVIDER}`).set('Authorization', `Bearer ${accessToken}`).set('Origin', 'capacitor://localhost');
+      const guest = await request(s.app)
+        .delete(`/aws/logins/${DEMO_PROVIDER}`)
+        .set('Authorization', `Bearer ${accessToken}`)
+        .set('Origin', 'capacitor://localhost');
       assert.equal(guest.status, 200, guest.text);
       const bad = await request(s.app).get('/aws/token').set('Authorization', 'Bearer not-a-real-token');
       assertProblem(bad, 401, 'ERR_UNAUTHENTICATED');
       assert.equal(bad.headers['www-authenticate'], 'Bearer realm="aws", error="invalid_token"');
-      assertProblem(await request(s.app).post('/api/tokens').send({ username: 'alice', password: 'nope' }), 401, 'ERR_UNAUTHENTICATED');
+      assertProblem(
+        await request(s.app).post('/api/tokens').send({ username: 'alice', password: 'nope' }),
+        401,
+        'ERR_UNAUTHENTICATED',
+      );
     }));
 
   void it('answers 401 for a wrong password at login and 404 problem for an unknown route', () =>
     withStack(async (s) => {
-      assertProblem(await request(s.app).post('/login').send({ username: 'alice', password: 'wrong' }), 401, 'ERR_UNAUTHENTICATED');
+      assertProblem(
+        await request(s.app).post('/login').send({ username: 'alice', password: 'wrong' }),
+        401,
+        'ERR_UNAUTHENTICATED',
+      );
       assertProblem(await request(s.app).get('/nope'), 404, 'ERR_NOT_FOUND');
     }));
 
@@ -345,7 +430,14 @@ void describe('example app /aws routes on the emulator', () => {
       await agent.delete(`/aws/logins/${DEMO_PROVIDER}`);
       const log = s.logText();
       assert.ok(log.length > 0);
-      for (const secret of [token.token, creds.secretAccessKey, creds.sessionToken, providerToken, 'alice-demo-pass', 'demo.sid=']) {
+      for (const secret of [
+        token.token,
+        creds.secretAccessKey,
+        creds.sessionToken,
+        providerToken,
+        'alice-demo-pass',
+        'demo.sid=',
+      ]) {
         assert.equal(log.includes(secret), false, `log contains ${secret.slice(0, 12)}…`);
       }
     }));

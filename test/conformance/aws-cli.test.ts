@@ -44,7 +44,17 @@ function makeCli(emulator: RunningEmulator, home: string) {
     new Promise((resolve) => {
       execFile(
         AWS,
-        ['--endpoint-url', emulator.endpoint, '--region', REGION, '--output', 'json', ...globalArgs, 'cognito-identity', ...args],
+        [
+          '--endpoint-url',
+          emulator.endpoint,
+          '--region',
+          REGION,
+          '--output',
+          'json',
+          ...globalArgs,
+          'cognito-identity',
+          ...args,
+        ],
         {
           timeout: CLI_TIMEOUT_MS,
           // Nothing inherited from the developer's shell: no profiles, no real credentials, no pager.
@@ -113,10 +123,13 @@ void test('the developer-authenticated flow through the AWS CLI', { skip: skipRe
   const pool = json(
     await aws([
       'create-identity-pool',
-      '--identity-pool-name', 'conformance pool',
+      '--identity-pool-name',
+      'conformance pool',
       '--no-allow-unauthenticated-identities',
-      '--developer-provider-name', PROVIDER,
-      '--identity-pool-tags', 'team=identity',
+      '--developer-provider-name',
+      PROVIDER,
+      '--identity-pool-tags',
+      'team=identity',
     ]),
   );
   const poolId = pool.IdentityPoolId as string;
@@ -141,7 +154,15 @@ void test('the developer-authenticated flow through the AWS CLI', { skip: skipRe
   // Before roles are set, credentials cannot be issued; set and read them back.
   const authRole = `arn:aws:iam::${EMULATOR_ACCOUNT_ID}:role/ConformanceAuth`;
   const unauthRole = `arn:aws:iam::${EMULATOR_ACCOUNT_ID}:role/ConformanceUnauth`;
-  empty(await aws(['set-identity-pool-roles', '--identity-pool-id', poolId, '--roles', `authenticated=${authRole},unauthenticated=${unauthRole}`]));
+  empty(
+    await aws([
+      'set-identity-pool-roles',
+      '--identity-pool-id',
+      poolId,
+      '--roles',
+      `authenticated=${authRole},unauthenticated=${unauthRole}`,
+    ]),
+  );
   assert.deepEqual(json(await aws(['get-identity-pool-roles', '--identity-pool-id', poolId])), {
     IdentityPoolId: poolId,
     Roles: { authenticated: authRole, unauthenticated: unauthRole },
@@ -151,22 +172,36 @@ void test('the developer-authenticated flow through the AWS CLI', { skip: skipRe
   const alice = json(
     await aws([
       'get-open-id-token-for-developer-identity',
-      '--identity-pool-id', poolId,
-      '--logins', `${PROVIDER}=alice`,
-      '--token-duration', '600',
+      '--identity-pool-id',
+      poolId,
+      '--logins',
+      `${PROVIDER}=alice`,
+      '--token-duration',
+      '600',
     ]),
   );
   const aliceId = alice.IdentityId as string;
   const aliceToken = alice.Token as string;
   assert.match(aliceId, /^us-east-1:[0-9a-f-]{36}$/);
   assert.deepEqual(Object.keys(alice).sort(), ['IdentityId', 'Token']);
-  const again = json(await aws(['get-open-id-token-for-developer-identity', '--identity-pool-id', poolId, '--logins', `${PROVIDER}=alice`]));
+  const again = json(
+    await aws([
+      'get-open-id-token-for-developer-identity',
+      '--identity-pool-id',
+      poolId,
+      '--logins',
+      `${PROVIDER}=alice`,
+    ]),
+  );
   assert.equal(again.IdentityId, aliceId);
 
   // The token: RS512, kid, verified against the JWKS the emulator serves, with the service's claims.
   assert.deepEqual(decodeProtectedHeader(aliceToken), { kid: `${REGION}-1`, typ: 'JWS', alg: 'RS512' });
   // Found the way an OpenID client finds it: through the discovery document.
-  const discovery = (await (await fetch(`${emulator.endpoint}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+  const discovery = (await (await fetch(`${emulator.endpoint}/.well-known/openid-configuration`)).json()) as Record<
+    string,
+    unknown
+  >;
   assert.equal(discovery.issuer, 'https://cognito-identity.amazonaws.com');
   assert.equal(discovery.jwks_uri, `${emulator.endpoint}/.well-known/jwks_uri`);
   assert.deepEqual(discovery.id_token_signing_alg_values_supported, ['RS512']);
@@ -187,14 +222,28 @@ void test('the developer-authenticated flow through the AWS CLI', { skip: skipRe
 
   // A model range broken on the server side (the CLI does not check maxima itself).
   failed(
-    await aws(['get-open-id-token-for-developer-identity', '--identity-pool-id', poolId, '--logins', `${PROVIDER}=alice`, '--token-duration', '86401']),
+    await aws([
+      'get-open-id-token-for-developer-identity',
+      '--identity-pool-id',
+      poolId,
+      '--logins',
+      `${PROVIDER}=alice`,
+      '--token-duration',
+      '86401',
+    ]),
     'ValidationException',
     "Value '86401' at 'tokenDuration' failed to satisfy constraint: Member must have value less than or equal to 86400",
   );
 
   // get-credentials-for-identity: unsigned public call with the OpenID token.
   const creds = json(
-    await aws(['get-credentials-for-identity', '--identity-id', aliceId, '--logins', `cognito-identity.amazonaws.com=${aliceToken}`]),
+    await aws([
+      'get-credentials-for-identity',
+      '--identity-id',
+      aliceId,
+      '--logins',
+      `cognito-identity.amazonaws.com=${aliceToken}`,
+    ]),
   );
   assert.equal(creds.IdentityId, aliceId);
   const c = creds.Credentials as Record<string, unknown>;
@@ -205,18 +254,34 @@ void test('the developer-authenticated flow through the AWS CLI', { skip: skipRe
   const expiresIn = Date.parse(c.Expiration as string) - Date.now();
   assert.ok(expiresIn > 55 * 60_000 && expiresIn <= 61 * 60_000, `Expiration ${String(c.Expiration)}`);
   // A token for another identity is refused.
-  const bob = json(await aws(['get-open-id-token-for-developer-identity', '--identity-pool-id', poolId, '--logins', `${PROVIDER}=bob`]));
+  const bob = json(
+    await aws([
+      'get-open-id-token-for-developer-identity',
+      '--identity-pool-id',
+      poolId,
+      '--logins',
+      `${PROVIDER}=bob`,
+    ]),
+  );
   const bobId = bob.IdentityId as string;
   assert.notEqual(bobId, aliceId);
   failed(
-    await aws(['get-credentials-for-identity', '--identity-id', bobId, '--logins', `cognito-identity.amazonaws.com=${aliceToken}`]),
+    await aws([
+      'get-credentials-for-identity',
+      '--identity-id',
+      bobId,
+      '--logins',
+      `cognito-identity.amazonaws.com=${aliceToken}`,
+    ]),
     'NotAuthorizedException',
     /Invalid login token/,
   );
 
   // lookup-developer-identity, both ways.
   assert.deepEqual(
-    json(await aws(['lookup-developer-identity', '--identity-pool-id', poolId, '--developer-user-identifier', 'alice'])),
+    json(
+      await aws(['lookup-developer-identity', '--identity-pool-id', poolId, '--developer-user-identifier', 'alice']),
+    ),
     { IdentityId: aliceId, DeveloperUserIdentifierList: ['alice'] },
   );
   assert.deepEqual(
@@ -234,10 +299,14 @@ void test('the developer-authenticated flow through the AWS CLI', { skip: skipRe
     json(
       await aws([
         'merge-developer-identities',
-        '--source-user-identifier', 'bob',
-        '--destination-user-identifier', 'alice',
-        '--developer-provider-name', PROVIDER,
-        '--identity-pool-id', poolId,
+        '--source-user-identifier',
+        'bob',
+        '--destination-user-identifier',
+        'alice',
+        '--developer-provider-name',
+        PROVIDER,
+        '--identity-pool-id',
+        poolId,
       ]),
     ),
     { IdentityId: aliceId },
@@ -245,11 +314,25 @@ void test('the developer-authenticated flow through the AWS CLI', { skip: skipRe
   const merged = json(await aws(['lookup-developer-identity', '--identity-pool-id', poolId, '--identity-id', aliceId]));
   assert.deepEqual((merged.DeveloperUserIdentifierList as string[]).slice().sort(), ['alice', 'bob']);
   assert.equal(
-    json(await aws(['get-open-id-token-for-developer-identity', '--identity-pool-id', poolId, '--logins', `${PROVIDER}=bob`])).IdentityId,
+    json(
+      await aws([
+        'get-open-id-token-for-developer-identity',
+        '--identity-pool-id',
+        poolId,
+        '--logins',
+        `${PROVIDER}=bob`,
+      ]),
+    ).IdentityId,
     aliceId,
   );
   failed(
-    await aws(['get-credentials-for-identity', '--identity-id', bobId, '--logins', `cognito-identity.amazonaws.com=${bob.Token as string}`]),
+    await aws([
+      'get-credentials-for-identity',
+      '--identity-id',
+      bobId,
+      '--logins',
+      `cognito-identity.amazonaws.com=${bob.Token as string}`,
+    ]),
     'NotAuthorizedException',
     `Access to Identity '${bobId}' is forbidden.`,
   );
@@ -258,14 +341,19 @@ void test('the developer-authenticated flow through the AWS CLI', { skip: skipRe
   empty(
     await aws([
       'unlink-developer-identity',
-      '--identity-id', aliceId,
-      '--identity-pool-id', poolId,
-      '--developer-provider-name', PROVIDER,
-      '--developer-user-identifier', 'bob',
+      '--identity-id',
+      aliceId,
+      '--identity-pool-id',
+      poolId,
+      '--developer-provider-name',
+      PROVIDER,
+      '--developer-user-identifier',
+      'bob',
     ]),
   );
   assert.deepEqual(
-    json(await aws(['lookup-developer-identity', '--identity-pool-id', poolId, '--identity-id', aliceId])).DeveloperUserIdentifierList,
+    json(await aws(['lookup-developer-identity', '--identity-pool-id', poolId, '--identity-id', aliceId]))
+      .DeveloperUserIdentifierList,
     ['alice'],
   );
 
@@ -281,7 +369,17 @@ void test('the developer-authenticated flow through the AWS CLI', { skip: skipRe
   // list-identities, paged with --max-results / --next-token.
   const expected = new Set([aliceId]);
   for (const user of ['carol', 'dave', 'erin', 'frank']) {
-    expected.add(json(await aws(['get-open-id-token-for-developer-identity', '--identity-pool-id', poolId, '--logins', `${PROVIDER}=${user}`])).IdentityId as string);
+    expected.add(
+      json(
+        await aws([
+          'get-open-id-token-for-developer-identity',
+          '--identity-pool-id',
+          poolId,
+          '--logins',
+          `${PROVIDER}=${user}`,
+        ]),
+      ).IdentityId as string,
+    );
   }
   const seen: string[] = [];
   let nextToken: string | undefined;
@@ -290,8 +388,10 @@ void test('the developer-authenticated flow through the AWS CLI', { skip: skipRe
     const page = json(
       await aws([
         'list-identities',
-        '--identity-pool-id', poolId,
-        '--max-results', '2',
+        '--identity-pool-id',
+        poolId,
+        '--max-results',
+        '2',
         ...(nextToken === undefined ? [] : ['--next-token', nextToken]),
       ]),
     );
@@ -307,12 +407,19 @@ void test('the developer-authenticated flow through the AWS CLI', { skip: skipRe
   // Bob's merged-away identity may or may not be listed (it has no logins); every live one is.
   for (const id of expected) assert.ok(seen.includes(id), `${id} listed`);
   assert.ok(pages >= 3);
-  failed(await aws(['list-identities', '--identity-pool-id', poolId, '--max-results', '61']), 'ValidationException', /maxResults/);
+  failed(
+    await aws(['list-identities', '--identity-pool-id', poolId, '--max-results', '61']),
+    'ValidationException',
+    /maxResults/,
+  );
 
   // delete-identities
   const toDelete = [...expected].filter((id) => id !== aliceId).slice(0, 2);
-  assert.deepEqual(json(await aws(['delete-identities', '--identity-ids-to-delete', ...toDelete])), { UnprocessedIdentityIds: [] });
-  for (const id of toDelete) failed(await aws(['describe-identity', '--identity-id', id]), 'ResourceNotFoundException', /.+/);
+  assert.deepEqual(json(await aws(['delete-identities', '--identity-ids-to-delete', ...toDelete])), {
+    UnprocessedIdentityIds: [],
+  });
+  for (const id of toDelete)
+    failed(await aws(['describe-identity', '--identity-id', id]), 'ResourceNotFoundException', /.+/);
 
   // tag-resource / list-tags-for-resource / untag-resource on the pool ARN.
   const arn = `arn:aws:cognito-identity:${REGION}:${EMULATOR_ACCOUNT_ID}:identitypool/${poolId}`;
@@ -321,7 +428,9 @@ void test('the developer-authenticated flow through the AWS CLI', { skip: skipRe
     Tags: { team: 'identity', env: 'test', owner: 'conformance' },
   });
   empty(await aws(['untag-resource', '--resource-arn', arn, '--tag-keys', 'owner']));
-  assert.deepEqual(json(await aws(['list-tags-for-resource', '--resource-arn', arn])), { Tags: { team: 'identity', env: 'test' } });
+  assert.deepEqual(json(await aws(['list-tags-for-resource', '--resource-arn', arn])), {
+    Tags: { team: 'identity', env: 'test' },
+  });
 
   // Developer operations need SigV4; the public ones do not.
   failed(
@@ -330,7 +439,19 @@ void test('the developer-authenticated flow through the AWS CLI', { skip: skipRe
     'Missing Authentication Token',
   );
   assert.equal(
-    json(await aws(['get-credentials-for-identity', '--identity-id', aliceId, '--logins', `cognito-identity.amazonaws.com=${aliceToken}`], KEY, ['--no-sign-request'])).IdentityId,
+    json(
+      await aws(
+        [
+          'get-credentials-for-identity',
+          '--identity-id',
+          aliceId,
+          '--logins',
+          `cognito-identity.amazonaws.com=${aliceToken}`,
+        ],
+        KEY,
+        ['--no-sign-request'],
+      ),
+    ).IdentityId,
     aliceId,
   );
 
@@ -341,7 +462,10 @@ void test('the developer-authenticated flow through the AWS CLI', { skip: skipRe
     'The request signature we calculated does not match the signature you provided.',
   );
   failed(
-    await aws(['list-identity-pools', '--max-results', '10'], { accessKeyId: 'AKIDUNKNOWN', secretAccessKey: KEY.secretAccessKey }),
+    await aws(['list-identity-pools', '--max-results', '10'], {
+      accessKeyId: 'AKIDUNKNOWN',
+      secretAccessKey: KEY.secretAccessKey,
+    }),
     'UnrecognizedClientException',
     'The security token included in the request is invalid.',
   );

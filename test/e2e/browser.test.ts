@@ -47,63 +47,70 @@ async function status(page: Page): Promise<string> {
   return page.locator('#status').innerText();
 }
 
-void it('logs in, gets credentials, links and unlinks a login, and logs out in Chromium', { timeout: 90_000 }, async () => {
-  const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15_000);
-  const consoleErrors: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text());
-  });
-  try {
-    await page.goto(baseUrl + '/');
-    await page.locator('#signed-out').waitFor({ state: 'visible' });
+void it(
+  'logs in, gets credentials, links and unlinks a login, and logs out in Chromium',
+  { timeout: 90_000 },
+  async () => {
+    const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    const consoleErrors: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    });
+    try {
+      await page.goto(baseUrl + '/');
+      await page.locator('#signed-out').waitFor({ state: 'visible' });
 
-    await page.fill('#username', 'alice');
-    await page.fill('#password', 'alice-demo-pass');
-    await page.click('#login-button');
-    await page.locator('#signed-in').waitFor({ state: 'visible' });
-    assert.match(await status(page), /^Signed in/);
-    const own = await stack.broker.getToken('user-alice');
-    await page.locator('#identity-id', { hasText: own.identityId }).waitFor();
-    assert.equal(await page.locator('#current-user').innerText(), 'Alice Liddell (alice)');
+      await page.fill('#username', 'alice');
+      await page.fill('#password', 'alice-demo-pass');
+      await page.click('#login-button');
+      await page.locator('#signed-in').waitFor({ state: 'visible' });
+      assert.match(await status(page), /^Signed in/);
+      const own = await stack.broker.getToken('user-alice');
+      await page.locator('#identity-id', { hasText: own.identityId }).waitFor();
+      assert.equal(await page.locator('#current-user').innerText(), 'Alice Liddell (alice)');
 
-    await page.click('#get-credentials');
-    await page.locator('#status', { hasText: 'Credentials fetched.' }).waitFor();
-    const creds = await stack.broker.getCredentials('user-alice');
-    assert.equal(await page.locator('#access-key-id').innerText(), creds.accessKeyId);
-    const masked = await page.locator('#secret-access-key').innerText();
-    assert.match(masked, /^•+ +hidden \(\d+ chars\)$/);
-    const html = await page.content();
-    assert.equal(html.includes(creds.secretAccessKey), false, 'the secret key is never in the page');
-    assert.equal(html.includes(creds.sessionToken), false, 'the session token is never in the page');
-    assert.match(await page.locator('#expiration').innerText(), /in \d+ min/);
+      await page.click('#get-credentials');
+      await page.locator('#status', { hasText: 'Credentials fetched.' }).waitFor();
+      const creds = await stack.broker.getCredentials('user-alice');
+      assert.equal(await page.locator('#access-key-id').innerText(), creds.accessKeyId);
+      const masked = await page.locator('#secret-access-key').innerText();
+      assert.match(masked, /^•+ +hidden \(\d+ chars\)$/);
+      const html = await page.content();
+      assert.equal(html.includes(creds.secretAccessKey), false, 'the secret key is never in the page');
+      assert.equal(html.includes(creds.sessionToken), false, 'the session token is never in the page');
+      assert.match(await page.locator('#expiration').innerText(), /in \d+ min/);
 
-    await page.click('#link-provider');
-    await page.locator('#status', { hasText: 'Linked graph.facebook.com.' }).waitFor();
-    assert.equal(await page.locator('#provider-state').innerText(), 'linked');
-    assert.ok((await stack.broker.describeIdentity('user-alice')).logins.includes('graph.facebook.com'));
-    mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: join(ARTIFACTS, 'browser-signed-in.png'), fullPage: true });
+      await page.click('#link-provider');
+      await page.locator('#status', { hasText: 'Linked graph.facebook.com.' }).waitFor();
+      assert.equal(await page.locator('#provider-state').innerText(), 'linked');
+      assert.ok((await stack.broker.describeIdentity('user-alice')).logins.includes('graph.facebook.com'));
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS, 'browser-signed-in.png'), fullPage: true });
 
-    await page.click('#unlink-provider');
-    await page.locator('#status', { hasText: 'Unlinked graph.facebook.com.' }).waitFor();
-    assert.equal(await page.locator('#provider-state').innerText(), 'not linked');
-    assert.equal((await stack.broker.describeIdentity('user-alice')).logins.includes('graph.facebook.com'), false);
+      await page.click('#unlink-provider');
+      await page.locator('#status', { hasText: 'Unlinked graph.facebook.com.' }).waitFor();
+      assert.equal(await page.locator('#provider-state').innerText(), 'not linked');
+      assert.equal((await stack.broker.describeIdentity('user-alice')).logins.includes('graph.facebook.com'), false);
 
-    await page.click('#logout');
-    await page.locator('#signed-out').waitFor({ state: 'visible' });
-    assert.match(await status(page), /Signed out/);
-    assert.deepEqual(stack.forgotten, ['user-alice']);
-    const after = await page.evaluate(async () => (await fetch('/aws/credentials')).status);
-    assert.equal(after, 401);
-    await page.screenshot({ path: join(ARTIFACTS, 'browser-signed-out.png'), fullPage: true });
-    // The only console error expected is the 401 of that last probe.
-    assert.ok(consoleErrors.every((e) => e.includes('401')), consoleErrors.join('\n'));
-  } finally {
-    await context.close();
-  }
-});
+      await page.click('#logout');
+      await page.locator('#signed-out').waitFor({ state: 'visible' });
+      assert.match(await status(page), /Signed out/);
+      assert.deepEqual(stack.forgotten, ['user-alice']);
+      const after = await page.evaluate(async () => (await fetch('/aws/credentials')).status);
+      assert.equal(after, 401);
+      await page.screenshot({ path: join(ARTIFACTS, 'browser-signed-out.png'), fullPage: true });
+      // The only console error expected is the 401 of that last probe.
+      assert.ok(
+        consoleErrors.every((e) => e.includes('401')),
+        consoleErrors.join('\n'),
+      );
+    } finally {
+      await context.close();
+    }
+  },
+);
 
 void it('keeps a guest identity at sign-in and merges a second account in Chromium', { timeout: 90_000 }, async () => {
   const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });

@@ -98,7 +98,13 @@ export class FakeCognito {
     const promise = new Promise<void>((resolve) => {
       release = resolve;
     });
-    const gate = { promise, release: () => { this.#gates.delete(operation); release(); } };
+    const gate = {
+      promise,
+      release: () => {
+        this.#gates.delete(operation);
+        release();
+      },
+    };
     this.#gates.set(operation, gate);
     return gate.release;
   }
@@ -165,7 +171,8 @@ export class FakeCognito {
         if (userId === undefined) throw sdkError('InvalidParameterException', 'no developer login');
         let identityId = input.IdentityId as string | undefined;
         if (identityId !== undefined) {
-          if (this.disabled.has(identityId)) throw sdkError('NotAuthorizedException', `Access to Identity '${identityId}' is forbidden.`);
+          if (this.disabled.has(identityId))
+            throw sdkError('NotAuthorizedException', `Access to Identity '${identityId}' is forbidden.`);
           const owner = this.users.get(userId);
           if (owner !== undefined && owner !== identityId) {
             throw sdkError('DeveloperUserAlreadyRegisteredException', 'registered elsewhere');
@@ -178,16 +185,25 @@ export class FakeCognito {
         const linked = this.logins.get(identityId) ?? new Set<string>();
         for (const provider of Object.keys(logins)) if (provider !== DEV_PROVIDER) linked.add(provider);
         this.logins.set(identityId, linked);
-        return { IdentityId: identityId, Token: this.#token(identityId, (input.TokenDuration as number | undefined) ?? 900) };
+        return {
+          IdentityId: identityId,
+          Token: this.#token(identityId, (input.TokenDuration as number | undefined) ?? 900),
+        };
       }
       case 'GetCredentialsForIdentity': {
         const identityId = input.IdentityId as string;
-        if (this.disabled.has(identityId)) throw sdkError('NotAuthorizedException', `Access to Identity '${identityId}' is forbidden.`);
+        if (this.disabled.has(identityId))
+          throw sdkError('NotAuthorizedException', `Access to Identity '${identityId}' is forbidden.`);
         const cognitoToken = logins[LOGINS_KEY];
         if (typeof cognitoToken === 'string') {
-          const claims = JSON.parse(Buffer.from(cognitoToken.split('.')[1] ?? '', 'base64url').toString()) as { exp: number; sub: string };
-          if (claims.exp * 1000 <= this.serverNow()) throw sdkError('NotAuthorizedException', 'Invalid login token. Token expired.');
-          if (claims.sub !== identityId) throw sdkError('NotAuthorizedException', 'Invalid login token. The token is for another identity.');
+          const claims = JSON.parse(Buffer.from(cognitoToken.split('.')[1] ?? '', 'base64url').toString()) as {
+            exp: number;
+            sub: string;
+          };
+          if (claims.exp * 1000 <= this.serverNow())
+            throw sdkError('NotAuthorizedException', 'Invalid login token. Token expired.');
+          if (claims.sub !== identityId)
+            throw sdkError('NotAuthorizedException', 'Invalid login token. The token is for another identity.');
         } else if (!this.guests.has(identityId)) {
           throw sdkError('NotAuthorizedException', "Logins don't match.");
         }
@@ -216,11 +232,18 @@ export class FakeCognito {
       case 'LookupDeveloperIdentity': {
         if (typeof input.DeveloperUserIdentifier === 'string') {
           const id = this.users.get(input.DeveloperUserIdentifier);
-          if (id === undefined) throw sdkError('ResourceNotFoundException', 'The developer user identifier was not found in the identity pool.');
+          if (id === undefined)
+            throw sdkError(
+              'ResourceNotFoundException',
+              'The developer user identifier was not found in the identity pool.',
+            );
           return { IdentityId: id, DeveloperUserIdentifierList: [input.DeveloperUserIdentifier] };
         }
         const id = input.IdentityId as string;
-        const users = [...this.users.entries()].filter(([, v]) => v === id).map(([k]) => k).sort();
+        const users = [...this.users.entries()]
+          .filter(([, v]) => v === id)
+          .map(([k]) => k)
+          .sort();
         const start = typeof input.NextToken === 'string' ? Number(input.NextToken) : 0;
         const max = (input.MaxResults as number | undefined) ?? 60;
         const page = users.slice(start, start + max);

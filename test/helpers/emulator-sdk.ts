@@ -7,7 +7,10 @@ import { startEmulator } from '../../src/emulator/index.js';
 import type { EmulatorOptions, RunningEmulator } from '../../src/emulator/types.js';
 
 /** An SDK client for `emu` with dummy developer credentials and, unless overridden, no retries. */
-export function emulatorClient(emu: RunningEmulator, config: Partial<CognitoIdentityClientConfig> = {}): CognitoIdentityClient {
+export function emulatorClient(
+  emu: RunningEmulator,
+  config: Partial<CognitoIdentityClientConfig> = {},
+): CognitoIdentityClient {
   return new CognitoIdentityClient({
     region: emu.region,
     endpoint: emu.endpoint,

@@ -100,9 +100,12 @@ export class SecretLedger {
 
   /** Asserts that neither `logText` nor any error response seen contains a remembered secret. */
   assertNoLeak(logText: string): void {
-    const leaks = [...this.#find(logText)].map((x) => `log contains a secret of ${x.length} chars starting ${x.slice(0, 4)}…`);
+    const leaks = [...this.#find(logText)].map(
+      (x) => `log contains a secret of ${x.length} chars starting ${x.slice(0, 4)}…`,
+    );
     for (const e of this.#errorBodies) {
-      for (const x of this.#find(e)) leaks.push(`an error response contains a secret of ${x.length} chars starting ${x.slice(0, 4)}…`);
+      for (const x of this.#find(e))
+        leaks.push(`an error response contains a secret of ${x.length} chars starting ${x.slice(0, 4)}…`);
     }
     assert.deepEqual(leaks, []);
   }

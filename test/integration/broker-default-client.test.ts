@@ -32,7 +32,8 @@ void describe('broker: the default client', () => {
     emu.resetCounters();
   });
 
-  const broker = (options: Partial<BrokerOptions> = {}): Broker => createBroker({ identityPoolId: poolId, developerProviderName: DEV, ...options });
+  const broker = (options: Partial<BrokerOptions> = {}): Broker =>
+    createBroker({ identityPoolId: poolId, developerProviderName: DEV, ...options });
 
   void it('serves the developer flow with two calls per user, concurrent calls of one command included', async () => {
     const b = broker();
@@ -55,10 +56,12 @@ void describe('broker: the default client', () => {
   void it('gives up after timeoutMs with ERR_COGNITO_TIMEOUT and makes no attempt after that', async () => {
     emu.setFault(TOKEN, { latencyMs: 1500 });
     const started = Date.now();
-    const err = await broker({ timeoutMs: 200, maxAttempts: 3 }).getToken('slow').then(
-      () => assert.fail('expected a timeout'),
-      (e: unknown) => e,
-    );
+    const err = await broker({ timeoutMs: 200, maxAttempts: 3 })
+      .getToken('slow')
+      .then(
+        () => assert.fail('expected a timeout'),
+        (e: unknown) => e,
+      );
     const elapsed = Date.now() - started;
     assert.ok(isBrokerError(err) && err.code === 'ERR_COGNITO_TIMEOUT', String(err));
     assert.ok(elapsed >= 190 && elapsed < 1200, `answered after ${String(elapsed)} ms`);
@@ -71,7 +74,14 @@ void describe('broker: the default client', () => {
     // Each retry of a timed-out call would take 14 of the SDK's 500 retry tokens: 20 calls, 2 retries each, would empty it.
     emu.setFault(TOKEN, { latencyMs: 2500 });
     const b = broker({ timeoutMs: 2000, maxAttempts: 3 });
-    const outcomes = await Promise.all(Array.from({ length: 20 }, (_, i) => b.getToken(`slow-${String(i)}`).then(() => 'ok', (e: unknown) => (isBrokerError(e) ? e.code : 'other'))));
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        b.getToken(`slow-${String(i)}`).then(
+          () => 'ok',
+          (e: unknown) => (isBrokerError(e) ? e.code : 'other'),
+        ),
+      ),
+    );
     assert.deepEqual(new Set(outcomes), new Set(['ERR_COGNITO_TIMEOUT']));
     // Let the SDK's backoff timers of those calls run out.
     await new Promise((resolve) => setTimeout(resolve, 1500));

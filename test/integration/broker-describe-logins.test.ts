@@ -7,7 +7,16 @@ import { withEmulatorBroker } from '../helpers/emulator-sdk.js';
 const DEV = 'login.fixes.app';
 const FB = 'graph.facebook.com';
 
-const SEED = { seed: [{ name: 'fixes', developerProviderName: DEV, allowUnauthenticatedIdentities: true, supportedLoginProviders: { [FB]: 'fb-app' } }] };
+const SEED = {
+  seed: [
+    {
+      name: 'fixes',
+      developerProviderName: DEV,
+      allowUnauthenticatedIdentities: true,
+      supportedLoginProviders: { [FB]: 'fb-app' },
+    },
+  ],
+};
 
 function withBroker(fn: (b: Broker, emu: RunningEmulator) => Promise<void>): Promise<void> {
   return withEmulatorBroker(SEED, fn);

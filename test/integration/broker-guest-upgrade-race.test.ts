@@ -24,7 +24,10 @@ async function assertNoSharedIdentity(
       assert.equal(r.value.identityId, guestId);
       assert.deepEqual((await broker.lookupUsers(r.value.identityId)).userIds, [userId]);
     } else {
-      assert.ok(isBrokerError(r.reason) && r.reason.code === 'ERR_CONFLICT' && r.reason.status === 409, String(r.reason));
+      assert.ok(
+        isBrokerError(r.reason) && r.reason.code === 'ERR_CONFLICT' && r.reason.status === 409,
+        String(r.reason),
+      );
       const own = await broker.getToken(userId);
       assert.notEqual(own.identityId, guestId, 'the refused user gets an identity of its own');
       assert.deepEqual((await broker.lookupUsers(own.identityId)).userIds, [userId]);
@@ -49,7 +52,11 @@ void describe('broker upgradeGuest under concurrency', () => {
     withEmulatorBroker(SEED, async (first, emu) => {
       const client = emulatorClient(emu);
       try {
-        const second = createBroker({ identityPoolId: emu.pools[0]!.identityPoolId, developerProviderName: DEV, client });
+        const second = createBroker({
+          identityPoolId: emu.pools[0]!.identityPoolId,
+          developerProviderName: DEV,
+          client,
+        });
         emu.setFault('*', { latencyMs: 20 });
         for (let round = 0; round < 3; round += 1) {
           const guest = await first.getGuestCredentials();

@@ -6,7 +6,12 @@ import { startEmulator } from '../../src/emulator/index.js';
 // refused as unauthenticated even while a fault is set, and must not use up the throttle budget.
 const HEADERS = { 'content-type': 'application/x-amz-json-1.1' };
 
-async function call(endpoint: string, op: string, body: unknown, signed: boolean): Promise<{ status: number; type: string | null }> {
+async function call(
+  endpoint: string,
+  op: string,
+  body: unknown,
+  signed: boolean,
+): Promise<{ status: number; type: string | null }> {
   const res = await fetch(endpoint, {
     method: 'POST',
     headers: {
@@ -15,8 +20,12 @@ async function call(endpoint: string, op: string, body: unknown, signed: boolean
       ...(signed
         ? {
             authorization:
-              'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/cognito-identity/aws4_request, SignedHeaders=host;x-amz-date, Signature=' + '0'.repeat(64),
-            'x-amz-date': new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, ''),
+              'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/cognito-identity/aws4_request, SignedHeaders=host;x-amz-date, Signature=' +
+              '0'.repeat(64),
+            'x-amz-date': new Date()
+              .toISOString()
+              .replace(/[-:]/g, '')
+              .replace(/\.\d{3}/, ''),
           }
         : {}),
     },
@@ -32,10 +41,20 @@ void describe('emulator: authentication before faults', () => {
     try {
       const pool = emu.pools[0]!.identityPoolId;
       emu.setFault('GetOpenIdTokenForDeveloperIdentity', { error: 'InternalErrorException' });
-      const unsigned = await call(emu.endpoint, 'GetOpenIdTokenForDeveloperIdentity', { IdentityPoolId: pool, Logins: { 'login.p': 'u' } }, false);
+      const unsigned = await call(
+        emu.endpoint,
+        'GetOpenIdTokenForDeveloperIdentity',
+        { IdentityPoolId: pool, Logins: { 'login.p': 'u' } },
+        false,
+      );
       assert.equal(unsigned.status, 400);
       assert.equal(unsigned.type, 'MissingAuthenticationTokenException');
-      const signed = await call(emu.endpoint, 'GetOpenIdTokenForDeveloperIdentity', { IdentityPoolId: pool, Logins: { 'login.p': 'u' } }, true);
+      const signed = await call(
+        emu.endpoint,
+        'GetOpenIdTokenForDeveloperIdentity',
+        { IdentityPoolId: pool, Logins: { 'login.p': 'u' } },
+        true,
+      );
       assert.equal(signed.status, 500);
       assert.equal(signed.type, 'InternalErrorException');
       // Both calls were received and counted.
@@ -54,7 +73,12 @@ void describe('emulator: authentication before faults', () => {
         const r = await call(emu.endpoint, 'LookupDeveloperIdentity', { IdentityPoolId: pool, MaxResults: 1 }, false);
         assert.equal(r.type, 'MissingAuthenticationTokenException');
       }
-      const signed = await call(emu.endpoint, 'LookupDeveloperIdentity', { IdentityPoolId: pool, DeveloperUserIdentifier: 'nobody', MaxResults: 1 }, true);
+      const signed = await call(
+        emu.endpoint,
+        'LookupDeveloperIdentity',
+        { IdentityPoolId: pool, DeveloperUserIdentifier: 'nobody', MaxResults: 1 },
+        true,
+      );
       assert.notEqual(signed.type, 'TooManyRequestsException');
     } finally {
       await emu.stop();

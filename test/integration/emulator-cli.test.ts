@@ -71,7 +71,11 @@ async function startCli(t: TestContext, args: string[], poolCount: number): Prom
 }
 
 void test('the bin prints its endpoint, serves the real SDK, and stops with 0 on SIGTERM', async (t) => {
-  const emu = await startCli(t, ['--seed', 'cli pool:login.cli', '--allow-guests', '--login-provider', 'graph.facebook.com=app-1'], 1);
+  const emu = await startCli(
+    t,
+    ['--seed', 'cli pool:login.cli', '--allow-guests', '--login-provider', 'graph.facebook.com=app-1'],
+    1,
+  );
   assert.match(emu.endpoint, /^http:\/\/127\.0\.0\.1:\d+$/);
   assert.equal(emu.pools.length, 1);
   const pool = emu.pools[0]!;
@@ -79,16 +83,27 @@ void test('the bin prints its endpoint, serves the real SDK, and stops with 0 on
   assert.equal(pool.developerProviderName, 'login.cli');
   assert.match(pool.identityPoolId, /^us-east-1:[0-9a-f-]{36}$/);
 
-  const client = new CognitoIdentityClient({ endpoint: emu.endpoint, region: 'us-east-1', credentials: CREDS, maxAttempts: 1 });
+  const client = new CognitoIdentityClient({
+    endpoint: emu.endpoint,
+    region: 'us-east-1',
+    credentials: CREDS,
+    maxAttempts: 1,
+  });
   t.after(() => {
     client.destroy();
   });
   const dev = await client.send(
-    new GetOpenIdTokenForDeveloperIdentityCommand({ IdentityPoolId: pool.identityPoolId, Logins: { 'login.cli': 'user-1' } }),
+    new GetOpenIdTokenForDeveloperIdentityCommand({
+      IdentityPoolId: pool.identityPoolId,
+      Logins: { 'login.cli': 'user-1' },
+    }),
   );
   assert.match(dev.IdentityId ?? '', /^us-east-1:/);
   const creds = await client.send(
-    new GetCredentialsForIdentityCommand({ IdentityId: dev.IdentityId, Logins: { 'cognito-identity.amazonaws.com': dev.Token! } }),
+    new GetCredentialsForIdentityCommand({
+      IdentityId: dev.IdentityId,
+      Logins: { 'cognito-identity.amazonaws.com': dev.Token! },
+    }),
   );
   assert.match(creds.Credentials?.AccessKeyId ?? '', /^ASIA[A-Z0-9]{16}$/);
 
@@ -98,10 +113,14 @@ void test('the bin prints its endpoint, serves the real SDK, and stops with 0 on
   assert.equal(counters.GetOpenIdTokenForDeveloperIdentity, 1);
   assert.equal(counters.GetCredentialsForIdentity, 1);
   const fbToken = await control.mintProviderToken('graph.facebook.com', 'fb-user');
-  const fb = await client.send(new GetIdCommand({ IdentityPoolId: pool.identityPoolId, Logins: { 'graph.facebook.com': fbToken } }));
+  const fb = await client.send(
+    new GetIdCommand({ IdentityPoolId: pool.identityPoolId, Logins: { 'graph.facebook.com': fbToken } }),
+  );
   assert.match(fb.IdentityId ?? '', /^us-east-1:/);
   await control.setFault('GetId', { error: 'InternalErrorException', count: 1 });
-  await assert.rejects(client.send(new GetIdCommand({ IdentityPoolId: pool.identityPoolId })), { name: 'InternalErrorException' });
+  await assert.rejects(client.send(new GetIdCommand({ IdentityPoolId: pool.identityPoolId })), {
+    name: 'InternalErrorException',
+  });
 
   emu.child.kill('SIGTERM');
   const { code, signal } = await emu.exit;
@@ -115,8 +134,13 @@ void test('the bin prints its endpoint, serves the real SDK, and stops with 0 on
  * a bounded time for the exit, so that a hang fails with the child's stderr instead of the runner's
  * timeout.
  */
-async function stopWith(run: Running, signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  const res = await fetch(`${run.endpoint}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(START_TIMEOUT_MS) });
+async function stopWith(
+  run: Running,
+  signal: NodeJS.Signals,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  const res = await fetch(`${run.endpoint}/.well-known/openid-configuration`, {
+    signal: AbortSignal.timeout(START_TIMEOUT_MS),
+  });
   await res.arrayBuffer();
   assert.equal(res.status, 200);
   run.child.kill(signal);

@@ -18,12 +18,19 @@ void describe('emulator: GetCredentialsForIdentity', () => {
     await f.stop();
   });
 
-  const devToken = async (user: string, pool = poolId, extra: { TokenDuration?: number; PrincipalTags?: Record<string, string> } = {}) =>
+  const devToken = async (
+    user: string,
+    pool = poolId,
+    extra: { TokenDuration?: number; PrincipalTags?: Record<string, string> } = {},
+  ) =>
     f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: pool, Logins: { [DEV_PROVIDER]: user }, ...extra });
 
   void it('issues STS-shaped credentials for the authenticated role, expiring in one hour', async () => {
     const t = await devToken('alice');
-    const out = await f.client.getCredentialsForIdentity({ IdentityId: t.IdentityId!, Logins: { [COGNITO]: t.Token! } });
+    const out = await f.client.getCredentialsForIdentity({
+      IdentityId: t.IdentityId!,
+      Logins: { [COGNITO]: t.Token! },
+    });
     assert.equal(out.IdentityId, t.IdentityId);
     const c = out.Credentials!;
     assert.match(c.AccessKeyId!, /^ASIA[A-Z2-7]{16}$/);
@@ -31,7 +38,10 @@ void describe('emulator: GetCredentialsForIdentity', () => {
     assert.ok(c.SessionToken!.length > 400);
     assert.equal(c.Expiration!.getTime(), (Math.floor(f.clock.now() / 1000) + 3600) * 1000);
     assert.equal(describeSessionToken(c.SessionToken!)?.roleArn, AUTH_ROLE);
-    const again = await f.client.getCredentialsForIdentity({ IdentityId: t.IdentityId!, Logins: { [COGNITO]: t.Token! } });
+    const again = await f.client.getCredentialsForIdentity({
+      IdentityId: t.IdentityId!,
+      Logins: { [COGNITO]: t.Token! },
+    });
     assert.notEqual(again.Credentials!.AccessKeyId, c.AccessKeyId);
   });
 
@@ -39,7 +49,10 @@ void describe('emulator: GetCredentialsForIdentity', () => {
     const t = await devToken('wire');
     const res = await fetch(f.emu.endpoint, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'AWSCognitoIdentityService.GetCredentialsForIdentity' },
+      headers: {
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amz-target': 'AWSCognitoIdentityService.GetCredentialsForIdentity',
+      },
       body: JSON.stringify({ IdentityId: t.IdentityId, Logins: { [COGNITO]: t.Token } }),
     });
     assert.equal(res.status, 200);
@@ -52,7 +65,9 @@ void describe('emulator: GetCredentialsForIdentity', () => {
     f.clock.advance(59);
     await f.client.getCredentialsForIdentity({ IdentityId: t.IdentityId!, Logins: { [COGNITO]: t.Token! } });
     f.clock.advance(1);
-    const err = await rejection(f.client.getCredentialsForIdentity({ IdentityId: t.IdentityId!, Logins: { [COGNITO]: t.Token! } }));
+    const err = await rejection(
+      f.client.getCredentialsForIdentity({ IdentityId: t.IdentityId!, Logins: { [COGNITO]: t.Token! } }),
+    );
     assert.equal(err.name, 'NotAuthorizedException');
     assert.match(err.message, /^Invalid login token\. Token expired/);
   });
@@ -60,7 +75,9 @@ void describe('emulator: GetCredentialsForIdentity', () => {
   void it('refuses a token for another identity (subject) or another pool (audience), and a tampered one', async () => {
     const a = await devToken('carol');
     const b = await devToken('dave');
-    const sub = await rejection(f.client.getCredentialsForIdentity({ IdentityId: b.IdentityId!, Logins: { [COGNITO]: a.Token! } }));
+    const sub = await rejection(
+      f.client.getCredentialsForIdentity({ IdentityId: b.IdentityId!, Logins: { [COGNITO]: a.Token! } }),
+    );
     assert.equal(sub.name, 'NotAuthorizedException');
 
     const otherPool = await devPool(f.client, { name: 'other' });
@@ -70,22 +87,33 @@ void describe('emulator: GetCredentialsForIdentity', () => {
     // Audience: the real token of pool 2 sent for an identity of pool 1 with the same subject is impossible, so
     // tamper the subject; the signature check must refuse it.
     const tampered = `${h}.${Buffer.from(JSON.stringify({ ...claims, sub: a.IdentityId })).toString('base64url')}.${s}`;
-    const sig = await rejection(f.client.getCredentialsForIdentity({ IdentityId: a.IdentityId!, Logins: { [COGNITO]: tampered } }));
+    const sig = await rejection(
+      f.client.getCredentialsForIdentity({ IdentityId: a.IdentityId!, Logins: { [COGNITO]: tampered } }),
+    );
     assert.equal(sig.name, 'NotAuthorizedException');
-    const aud = await rejection(f.client.getCredentialsForIdentity({ IdentityId: o.IdentityId!, Logins: { [COGNITO]: a.Token! } }));
+    const aud = await rejection(
+      f.client.getCredentialsForIdentity({ IdentityId: o.IdentityId!, Logins: { [COGNITO]: a.Token! } }),
+    );
     assert.equal(aud.name, 'NotAuthorizedException');
     assert.equal(aud.message, 'Invalid login token. Incorrect audience.');
-    const garbage = await rejection(f.client.getCredentialsForIdentity({ IdentityId: a.IdentityId!, Logins: { [COGNITO]: 'not-a-jwt' } }));
+    const garbage = await rejection(
+      f.client.getCredentialsForIdentity({ IdentityId: a.IdentityId!, Logins: { [COGNITO]: 'not-a-jwt' } }),
+    );
     assert.equal(garbage.name, 'NotAuthorizedException');
   });
 
   void it('refuses an unknown identity and a login of an unsupported provider', async () => {
     const missing = await rejection(
-      f.client.getCredentialsForIdentity({ IdentityId: 'us-east-1:00000000-0000-0000-0000-000000000000', Logins: { [COGNITO]: 'x' } }),
+      f.client.getCredentialsForIdentity({
+        IdentityId: 'us-east-1:00000000-0000-0000-0000-000000000000',
+        Logins: { [COGNITO]: 'x' },
+      }),
     );
     assert.equal(missing.name, 'ResourceNotFoundException');
     const t = await devToken('erin');
-    const unsupported = await rejection(f.client.getCredentialsForIdentity({ IdentityId: t.IdentityId!, Logins: { 'accounts.google.com': 'x' } }));
+    const unsupported = await rejection(
+      f.client.getCredentialsForIdentity({ IdentityId: t.IdentityId!, Logins: { 'accounts.google.com': 'x' } }),
+    );
     assert.equal(unsupported.name, 'NotAuthorizedException');
     const noLogins = await rejection(f.client.getCredentialsForIdentity({ IdentityId: t.IdentityId! }));
     assert.equal(noLogins.name, 'NotAuthorizedException');
@@ -96,7 +124,10 @@ void describe('emulator: GetCredentialsForIdentity', () => {
     const creds = await f.client.getCredentialsForIdentity({ IdentityId: guest.IdentityId! });
     assert.equal(describeSessionToken(creds.Credentials!.SessionToken!)?.roleArn, UNAUTH_ROLE);
     const tok = await f.client.getOpenIdToken({ IdentityId: guest.IdentityId! });
-    const viaToken = await f.client.getCredentialsForIdentity({ IdentityId: guest.IdentityId!, Logins: { [COGNITO]: tok.Token! } });
+    const viaToken = await f.client.getCredentialsForIdentity({
+      IdentityId: guest.IdentityId!,
+      Logins: { [COGNITO]: tok.Token! },
+    });
     assert.equal(describeSessionToken(viaToken.Credentials!.SessionToken!)?.roleArn, UNAUTH_ROLE);
 
     await f.client.updateIdentityPool({
@@ -122,10 +153,17 @@ void describe('emulator: GetCredentialsForIdentity', () => {
   });
 
   void it('answers InvalidIdentityPoolConfigurationException when the pool has no role', async () => {
-    const bare = (await f.client.createIdentityPool({ IdentityPoolName: 'bare', AllowUnauthenticatedIdentities: true, DeveloperProviderName: DEV_PROVIDER }))
-      .IdentityPoolId!;
+    const bare = (
+      await f.client.createIdentityPool({
+        IdentityPoolName: 'bare',
+        AllowUnauthenticatedIdentities: true,
+        DeveloperProviderName: DEV_PROVIDER,
+      })
+    ).IdentityPoolId!;
     const t = await devToken('frank', bare);
-    const err = await rejection(f.client.getCredentialsForIdentity({ IdentityId: t.IdentityId!, Logins: { [COGNITO]: t.Token! } }));
+    const err = await rejection(
+      f.client.getCredentialsForIdentity({ IdentityId: t.IdentityId!, Logins: { [COGNITO]: t.Token! } }),
+    );
     assert.equal(err.name, 'InvalidIdentityPoolConfigurationException');
     const guest = await f.client.getId({ IdentityPoolId: bare });
     const err2 = await rejection(f.client.getCredentialsForIdentity({ IdentityId: guest.IdentityId! }));
@@ -134,15 +172,32 @@ void describe('emulator: GetCredentialsForIdentity', () => {
 
   void it('accepts a CustomRoleArn from the pool roles or role mappings, and refuses any other', async () => {
     const t = await devToken('gina');
-    const ok = await f.client.getCredentialsForIdentity({ IdentityId: t.IdentityId!, Logins: { [COGNITO]: t.Token! }, CustomRoleArn: AUTH_ROLE });
+    const ok = await f.client.getCredentialsForIdentity({
+      IdentityId: t.IdentityId!,
+      Logins: { [COGNITO]: t.Token! },
+      CustomRoleArn: AUTH_ROLE,
+    });
     assert.equal(describeSessionToken(ok.Credentials!.SessionToken!)?.roleArn, AUTH_ROLE);
     const err = await rejection(
-      f.client.getCredentialsForIdentity({ IdentityId: t.IdentityId!, Logins: { [COGNITO]: t.Token! }, CustomRoleArn: ROLE_A }),
+      f.client.getCredentialsForIdentity({
+        IdentityId: t.IdentityId!,
+        Logins: { [COGNITO]: t.Token! },
+        CustomRoleArn: ROLE_A,
+      }),
     );
     assert.equal(err.name, 'NotAuthorizedException');
-    const short = await rejection(f.client.getCredentialsForIdentity({ IdentityId: t.IdentityId!, Logins: { [COGNITO]: t.Token! }, CustomRoleArn: 'arn:x' }));
+    const short = await rejection(
+      f.client.getCredentialsForIdentity({
+        IdentityId: t.IdentityId!,
+        Logins: { [COGNITO]: t.Token! },
+        CustomRoleArn: 'arn:x',
+      }),
+    );
     assert.equal(short.name, 'ValidationException');
-    assert.match(short.message, /at 'customRoleArn' failed to satisfy constraint: Member must have length greater than or equal to 20$/);
+    assert.match(
+      short.message,
+      /at 'customRoleArn' failed to satisfy constraint: Member must have length greater than or equal to 20$/,
+    );
   });
 
   void it('resolves roles from Rules role mappings on the token claims, with AmbiguousRoleResolution', async () => {
@@ -197,7 +252,9 @@ void describe('emulator: GetCredentialsForIdentity', () => {
       },
     });
     assert.equal(await roleOf(red), ROLE_A);
-    const denied = await rejection(f.client.getCredentialsForIdentity({ IdentityId: none.IdentityId!, Logins: { [COGNITO]: none.Token! } }));
+    const denied = await rejection(
+      f.client.getCredentialsForIdentity({ IdentityId: none.IdentityId!, Logins: { [COGNITO]: none.Token! } }),
+    );
     assert.equal(denied.name, 'NotAuthorizedException');
   });
 
@@ -211,7 +268,9 @@ void describe('emulator: GetCredentialsForIdentity', () => {
     const fb = f.emu.mintProviderToken('graph.facebook.com', 'fb-token-mapped', { audience: 'fb-app-1' });
     const id = (await f.client.getId({ IdentityPoolId: pool, Logins: { 'graph.facebook.com': fb } })).IdentityId!;
     // Emulator provider tokens carry no cognito:roles claim: ambiguous, and this mapping denies.
-    const err = await rejection(f.client.getCredentialsForIdentity({ IdentityId: id, Logins: { 'graph.facebook.com': fb } }));
+    const err = await rejection(
+      f.client.getCredentialsForIdentity({ IdentityId: id, Logins: { 'graph.facebook.com': fb } }),
+    );
     assert.equal(err.name, 'NotAuthorizedException');
   });
 
@@ -225,14 +284,23 @@ void describe('emulator: GetCredentialsForIdentity', () => {
     );
     assert.equal(noRules.name, 'InvalidParameterException');
     const noResolution = await rejection(
-      f.client.setIdentityPoolRoles({ IdentityPoolId: poolId, Roles: {}, RoleMappings: { [DEV_PROVIDER]: { Type: 'Token' } } }),
+      f.client.setIdentityPoolRoles({
+        IdentityPoolId: poolId,
+        Roles: {},
+        RoleMappings: { [DEV_PROVIDER]: { Type: 'Token' } },
+      }),
     );
     assert.equal(noResolution.name, 'InvalidParameterException');
     const badArn = await rejection(
-      f.client.setIdentityPoolRoles({ IdentityPoolId: poolId, Roles: { authenticated: 'arn:aws:s3:::bucket/not-a-role' } }),
+      f.client.setIdentityPoolRoles({
+        IdentityPoolId: poolId,
+        Roles: { authenticated: 'arn:aws:s3:::bucket/not-a-role' },
+      }),
     );
     assert.equal(badArn.name, 'InvalidParameterException');
-    const badKey = await rejection(f.client.setIdentityPoolRoles({ IdentityPoolId: poolId, Roles: { admin: AUTH_ROLE } }));
+    const badKey = await rejection(
+      f.client.setIdentityPoolRoles({ IdentityPoolId: poolId, Roles: { admin: AUTH_ROLE } }),
+    );
     assert.equal(badKey.name, 'ValidationException');
     const missing = await rejection(
       f.client.setIdentityPoolRoles({ IdentityPoolId: 'us-east-1:00000000-0000-0000-0000-000000000000', Roles: {} }),

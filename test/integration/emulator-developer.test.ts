@@ -24,7 +24,9 @@ void describe('emulator: developer-authenticated identities', () => {
       PrincipalTags: { team: 'blue' },
     });
     assert.match(out.IdentityId!, /^us-east-1:[0-9a-f-]{36}$/);
-    const jwks = (await (await fetch(`${f.emu.endpoint}/.well-known/jwks_uri`)).json()) as Parameters<typeof createLocalJWKSet>[0];
+    const jwks = (await (await fetch(`${f.emu.endpoint}/.well-known/jwks_uri`)).json()) as Parameters<
+      typeof createLocalJWKSet
+    >[0];
     const { payload, protectedHeader } = await jwtVerify(out.Token!, createLocalJWKSet(jwks), {
       issuer: 'https://cognito-identity.amazonaws.com',
       audience: poolId,
@@ -42,9 +44,18 @@ void describe('emulator: developer-authenticated identities', () => {
   });
 
   void it('defaults TokenDuration to 900 s and returns the same identity for the same user', async () => {
-    const a = await f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'bob' } });
-    const b = await f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'bob' } });
-    const c = await f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'carol' } });
+    const a = await f.client.getOpenIdTokenForDeveloperIdentity({
+      IdentityPoolId: poolId,
+      Logins: { [DEV_PROVIDER]: 'bob' },
+    });
+    const b = await f.client.getOpenIdTokenForDeveloperIdentity({
+      IdentityPoolId: poolId,
+      Logins: { [DEV_PROVIDER]: 'bob' },
+    });
+    const c = await f.client.getOpenIdTokenForDeveloperIdentity({
+      IdentityPoolId: poolId,
+      Logins: { [DEV_PROVIDER]: 'carol' },
+    });
     assert.equal(a.IdentityId, b.IdentityId);
     assert.notEqual(a.IdentityId, c.IdentityId);
     const claims = claimsOf(a.Token!);
@@ -54,7 +65,11 @@ void describe('emulator: developer-authenticated identities', () => {
 
   void it('refuses out-of-range TokenDuration and too many logins with ValidationException', async () => {
     const e1 = await rejection(
-      f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'x' }, TokenDuration: 86401 }),
+      f.client.getOpenIdTokenForDeveloperIdentity({
+        IdentityPoolId: poolId,
+        Logins: { [DEV_PROVIDER]: 'x' },
+        TokenDuration: 86401,
+      }),
     );
     assert.equal(e1.name, 'ValidationException');
     assert.equal(
@@ -64,25 +79,39 @@ void describe('emulator: developer-authenticated identities', () => {
     const logins = Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`p${i}.example`, 't']));
     const e2 = await rejection(f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: logins }));
     assert.equal(e2.name, 'ValidationException');
-    assert.match(e2.message, /at 'logins' failed to satisfy constraint: Member must have length less than or equal to 10$/);
+    assert.match(
+      e2.message,
+      /at 'logins' failed to satisfy constraint: Member must have length less than or equal to 10$/,
+    );
   });
 
   void it('refuses a wrong or missing developer provider, two developer providers and Cognito tokens', async () => {
-    const wrong = await rejection(f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { 'other.app': 'u' } }));
+    const wrong = await rejection(
+      f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { 'other.app': 'u' } }),
+    );
     assert.equal(wrong.name, 'NotAuthorizedException');
     assert.equal(wrong.message, 'This identity pool does not support the specified developer provider.');
     const two = await rejection(
-      f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'u', 'other.app': 'u' } }),
+      f.client.getOpenIdTokenForDeveloperIdentity({
+        IdentityPoolId: poolId,
+        Logins: { [DEV_PROVIDER]: 'u', 'other.app': 'u' },
+      }),
     );
     assert.equal(two.name, 'InvalidParameterException');
     const none = await rejection(f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: {} }));
     assert.equal(none.name, 'InvalidParameterException');
     const cog = await rejection(
-      f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'u', [COGNITO]: 'x.y.z' } }),
+      f.client.getOpenIdTokenForDeveloperIdentity({
+        IdentityPoolId: poolId,
+        Logins: { [DEV_PROVIDER]: 'u', [COGNITO]: 'x.y.z' },
+      }),
     );
     assert.equal(cog.name, 'NotAuthorizedException');
     const missingPool = await rejection(
-      f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: 'us-east-1:00000000-0000-0000-0000-000000000000', Logins: { [DEV_PROVIDER]: 'u' } }),
+      f.client.getOpenIdTokenForDeveloperIdentity({
+        IdentityPoolId: 'us-east-1:00000000-0000-0000-0000-000000000000',
+        Logins: { [DEV_PROVIDER]: 'u' },
+      }),
     );
     assert.equal(missingPool.name, 'ResourceNotFoundException');
     const unknownIdentity = await rejection(
@@ -113,11 +142,21 @@ void describe('emulator: developer-authenticated identities', () => {
   });
 
   void it('throws DeveloperUserAlreadyRegisteredException when the user belongs to another identity', async () => {
-    const a = await f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'erin' } });
-    const b = await f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'frank' } });
+    const a = await f.client.getOpenIdTokenForDeveloperIdentity({
+      IdentityPoolId: poolId,
+      Logins: { [DEV_PROVIDER]: 'erin' },
+    });
+    const b = await f.client.getOpenIdTokenForDeveloperIdentity({
+      IdentityPoolId: poolId,
+      Logins: { [DEV_PROVIDER]: 'frank' },
+    });
     assert.notEqual(a.IdentityId, b.IdentityId);
     const err = await rejection(
-      f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, IdentityId: b.IdentityId!, Logins: { [DEV_PROVIDER]: 'erin' } }),
+      f.client.getOpenIdTokenForDeveloperIdentity({
+        IdentityPoolId: poolId,
+        IdentityId: b.IdentityId!,
+        Logins: { [DEV_PROVIDER]: 'erin' },
+      }),
     );
     assert.equal(err.name, 'DeveloperUserAlreadyRegisteredException');
     assert.equal(err.$metadata.httpStatusCode, 400);
@@ -126,7 +165,10 @@ void describe('emulator: developer-authenticated identities', () => {
   void it('throws ResourceConflictException when a public login is linked to another identity', async () => {
     const fb = f.emu.mintProviderToken('graph.facebook.com', 'fb-123');
     const viaFb = await f.client.getId({ IdentityPoolId: poolId, Logins: { 'graph.facebook.com': fb } });
-    const other = await f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'gina' } });
+    const other = await f.client.getOpenIdTokenForDeveloperIdentity({
+      IdentityPoolId: poolId,
+      Logins: { [DEV_PROVIDER]: 'gina' },
+    });
     const err = await rejection(
       f.client.getOpenIdTokenForDeveloperIdentity({
         IdentityPoolId: poolId,
@@ -137,7 +179,10 @@ void describe('emulator: developer-authenticated identities', () => {
     assert.equal(err.name, 'ResourceConflictException');
     // Without IdentityId, the login's identity and the user's identity disagree: a conflict too.
     const err2 = await rejection(
-      f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'gina', 'graph.facebook.com': fb } }),
+      f.client.getOpenIdTokenForDeveloperIdentity({
+        IdentityPoolId: poolId,
+        Logins: { [DEV_PROVIDER]: 'gina', 'graph.facebook.com': fb },
+      }),
     );
     assert.equal(err2.name, 'ResourceConflictException');
     // A new developer user with that login joins the login's identity.
@@ -156,15 +201,24 @@ void describe('emulator: developer-authenticated identities', () => {
     const claims = JSON.parse(Buffer.from(p, 'base64url').toString()) as Record<string, unknown>;
     const forged = `${h}.${Buffer.from(JSON.stringify({ ...claims, sub: 'someone-else' })).toString('base64url')}.${s}`;
     const err = await rejection(
-      f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'ivy', 'graph.facebook.com': forged } }),
+      f.client.getOpenIdTokenForDeveloperIdentity({
+        IdentityPoolId: poolId,
+        Logins: { [DEV_PROVIDER]: 'ivy', 'graph.facebook.com': forged },
+      }),
     );
     assert.equal(err.name, 'NotAuthorizedException');
   });
 
   void it('limits an identity to 20 linked logins', async () => {
-    const first = await f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'many-0' } });
+    const first = await f.client.getOpenIdTokenForDeveloperIdentity({
+      IdentityPoolId: poolId,
+      Logins: { [DEV_PROVIDER]: 'many-0' },
+    });
     for (let i = 1; i < 20; i++) {
-      await f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: `many-${i}-src` } });
+      await f.client.getOpenIdTokenForDeveloperIdentity({
+        IdentityPoolId: poolId,
+        Logins: { [DEV_PROVIDER]: `many-${i}-src` },
+      });
       await f.client.mergeDeveloperIdentities({
         IdentityPoolId: poolId,
         DeveloperProviderName: DEV_PROVIDER,
@@ -172,10 +226,18 @@ void describe('emulator: developer-authenticated identities', () => {
         DestinationUserIdentifier: 'many-0',
       });
     }
-    const look = await f.client.lookupDeveloperIdentity({ IdentityPoolId: poolId, IdentityId: first.IdentityId!, MaxResults: 60 });
+    const look = await f.client.lookupDeveloperIdentity({
+      IdentityPoolId: poolId,
+      IdentityId: first.IdentityId!,
+      MaxResults: 60,
+    });
     assert.equal(look.DeveloperUserIdentifierList?.length, 20);
     const err = await rejection(
-      f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, IdentityId: first.IdentityId!, Logins: { [DEV_PROVIDER]: 'many-21' } }),
+      f.client.getOpenIdTokenForDeveloperIdentity({
+        IdentityPoolId: poolId,
+        IdentityId: first.IdentityId!,
+        Logins: { [DEV_PROVIDER]: 'many-21' },
+      }),
     );
     assert.equal(err.name, 'LimitExceededException');
   });
@@ -193,7 +255,10 @@ void describe('emulator: lookup, merge, unlink, list and delete', () => {
   });
 
   void it('looks up by user and by identity, pages the user list, and reports the errors', async () => {
-    const a = await f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'u1' } });
+    const a = await f.client.getOpenIdTokenForDeveloperIdentity({
+      IdentityPoolId: poolId,
+      Logins: { [DEV_PROVIDER]: 'u1' },
+    });
     for (const u of ['u2', 'u3']) {
       await f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: u } });
       await f.client.mergeDeveloperIdentities({
@@ -205,7 +270,11 @@ void describe('emulator: lookup, merge, unlink, list and delete', () => {
     }
     const byUser = await f.client.lookupDeveloperIdentity({ IdentityPoolId: poolId, DeveloperUserIdentifier: 'u3' });
     assert.equal(byUser.IdentityId, a.IdentityId);
-    const page1 = await f.client.lookupDeveloperIdentity({ IdentityPoolId: poolId, IdentityId: a.IdentityId!, MaxResults: 2 });
+    const page1 = await f.client.lookupDeveloperIdentity({
+      IdentityPoolId: poolId,
+      IdentityId: a.IdentityId!,
+      MaxResults: 2,
+    });
     assert.deepEqual(page1.DeveloperUserIdentifierList, ['u1', 'u2']);
     assert.ok(page1.NextToken);
     const page2 = await f.client.lookupDeveloperIdentity({
@@ -217,28 +286,54 @@ void describe('emulator: lookup, merge, unlink, list and delete', () => {
     assert.deepEqual(page2.DeveloperUserIdentifierList, ['u3']);
     assert.equal(page2.NextToken, undefined);
 
-    assert.equal((await rejection(f.client.lookupDeveloperIdentity({ IdentityPoolId: poolId }))).name, 'InvalidParameterException');
     assert.equal(
-      (await rejection(f.client.lookupDeveloperIdentity({ IdentityPoolId: poolId, DeveloperUserIdentifier: 'nobody' }))).name,
+      (await rejection(f.client.lookupDeveloperIdentity({ IdentityPoolId: poolId }))).name,
+      'InvalidParameterException',
+    );
+    assert.equal(
+      (await rejection(f.client.lookupDeveloperIdentity({ IdentityPoolId: poolId, DeveloperUserIdentifier: 'nobody' })))
+        .name,
       'ResourceNotFoundException',
     );
-    const other = await f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'z9' } });
+    const other = await f.client.getOpenIdTokenForDeveloperIdentity({
+      IdentityPoolId: poolId,
+      Logins: { [DEV_PROVIDER]: 'z9' },
+    });
     assert.equal(
-      (await rejection(f.client.lookupDeveloperIdentity({ IdentityPoolId: poolId, IdentityId: other.IdentityId!, DeveloperUserIdentifier: 'u1' })))
-        .name,
+      (
+        await rejection(
+          f.client.lookupDeveloperIdentity({
+            IdentityPoolId: poolId,
+            IdentityId: other.IdentityId!,
+            DeveloperUserIdentifier: 'u1',
+          }),
+        )
+      ).name,
       'ResourceConflictException',
     );
     assert.equal(
-      (await rejection(f.client.lookupDeveloperIdentity({ IdentityPoolId: poolId, IdentityId: a.IdentityId!, NextToken: 'garbage' }))).name,
+      (
+        await rejection(
+          f.client.lookupDeveloperIdentity({ IdentityPoolId: poolId, IdentityId: a.IdentityId!, NextToken: 'garbage' }),
+        )
+      ).name,
       'InvalidParameterException',
     );
-    const v = await rejection(f.client.lookupDeveloperIdentity({ IdentityPoolId: poolId, DeveloperUserIdentifier: 'u1', MaxResults: 0 }));
+    const v = await rejection(
+      f.client.lookupDeveloperIdentity({ IdentityPoolId: poolId, DeveloperUserIdentifier: 'u1', MaxResults: 0 }),
+    );
     assert.equal(v.name, 'ValidationException');
   });
 
   void it('merges: the source user moves, the source identity is disabled', async () => {
-    const dst = await f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'm-dst' } });
-    const src = await f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'm-src' } });
+    const dst = await f.client.getOpenIdTokenForDeveloperIdentity({
+      IdentityPoolId: poolId,
+      Logins: { [DEV_PROVIDER]: 'm-dst' },
+    });
+    const src = await f.client.getOpenIdTokenForDeveloperIdentity({
+      IdentityPoolId: poolId,
+      Logins: { [DEV_PROVIDER]: 'm-src' },
+    });
     const merged = await f.client.mergeDeveloperIdentities({
       IdentityPoolId: poolId,
       DeveloperProviderName: DEV_PROVIDER,
@@ -246,7 +341,10 @@ void describe('emulator: lookup, merge, unlink, list and delete', () => {
       DestinationUserIdentifier: 'm-dst',
     });
     assert.equal(merged.IdentityId, dst.IdentityId);
-    const again = await f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'm-src' } });
+    const again = await f.client.getOpenIdTokenForDeveloperIdentity({
+      IdentityPoolId: poolId,
+      Logins: { [DEV_PROVIDER]: 'm-src' },
+    });
     assert.equal(again.IdentityId, dst.IdentityId);
     const forbidden = await rejection(
       f.client.getCredentialsForIdentity({ IdentityId: src.IdentityId!, Logins: { [COGNITO]: src.Token! } }),
@@ -254,7 +352,11 @@ void describe('emulator: lookup, merge, unlink, list and delete', () => {
     assert.equal(forbidden.name, 'NotAuthorizedException');
     assert.equal(forbidden.message, `Access to Identity '${src.IdentityId!}' is forbidden.`);
     const relink = await rejection(
-      f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, IdentityId: src.IdentityId!, Logins: { [DEV_PROVIDER]: 'm-new' } }),
+      f.client.getOpenIdTokenForDeveloperIdentity({
+        IdentityPoolId: poolId,
+        IdentityId: src.IdentityId!,
+        Logins: { [DEV_PROVIDER]: 'm-new' },
+      }),
     );
     assert.equal(relink.name, 'NotAuthorizedException');
 
@@ -281,8 +383,14 @@ void describe('emulator: lookup, merge, unlink, list and delete', () => {
   void it('refuses to merge identities linked to different users of one public provider', async () => {
     const fbA = f.emu.mintProviderToken('graph.facebook.com', 'fb-a');
     const fbB = f.emu.mintProviderToken('graph.facebook.com', 'fb-b');
-    await f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'c-a', 'graph.facebook.com': fbA } });
-    await f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'c-b', 'graph.facebook.com': fbB } });
+    await f.client.getOpenIdTokenForDeveloperIdentity({
+      IdentityPoolId: poolId,
+      Logins: { [DEV_PROVIDER]: 'c-a', 'graph.facebook.com': fbA },
+    });
+    await f.client.getOpenIdTokenForDeveloperIdentity({
+      IdentityPoolId: poolId,
+      Logins: { [DEV_PROVIDER]: 'c-b', 'graph.facebook.com': fbB },
+    });
     const err = await rejection(
       f.client.mergeDeveloperIdentities({
         IdentityPoolId: poolId,
@@ -295,8 +403,14 @@ void describe('emulator: lookup, merge, unlink, list and delete', () => {
   });
 
   void it('unlinks a developer user; unlinking the last login makes the identity inaccessible', async () => {
-    const a = await f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'ul-1' } });
-    const b = await f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'ul-2' } });
+    const a = await f.client.getOpenIdTokenForDeveloperIdentity({
+      IdentityPoolId: poolId,
+      Logins: { [DEV_PROVIDER]: 'ul-1' },
+    });
+    const b = await f.client.getOpenIdTokenForDeveloperIdentity({
+      IdentityPoolId: poolId,
+      Logins: { [DEV_PROVIDER]: 'ul-2' },
+    });
     const conflict = await rejection(
       f.client.unlinkDeveloperIdentity({
         IdentityPoolId: poolId,
@@ -323,29 +437,51 @@ void describe('emulator: lookup, merge, unlink, list and delete', () => {
     });
     const desc = await f.client.describeIdentity({ IdentityId: a.IdentityId! });
     assert.deepEqual(desc.Logins ?? [], []);
-    const denied = await rejection(f.client.getCredentialsForIdentity({ IdentityId: a.IdentityId!, Logins: { [COGNITO]: a.Token! } }));
+    const denied = await rejection(
+      f.client.getCredentialsForIdentity({ IdentityId: a.IdentityId!, Logins: { [COGNITO]: a.Token! } }),
+    );
     assert.equal(denied.name, 'NotAuthorizedException');
     assert.equal(denied.message, `Access to Identity '${a.IdentityId!}' is forbidden.`);
     // The user is free again: a new identity.
-    const fresh = await f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'ul-1' } });
+    const fresh = await f.client.getOpenIdTokenForDeveloperIdentity({
+      IdentityPoolId: poolId,
+      Logins: { [DEV_PROVIDER]: 'ul-1' },
+    });
     assert.notEqual(fresh.IdentityId, a.IdentityId);
     const emptied = await f.client.lookupDeveloperIdentity({ IdentityPoolId: poolId, IdentityId: a.IdentityId! });
     assert.deepEqual(emptied.DeveloperUserIdentifierList, []);
   });
 
   void it('lists identities with paging and HideDisabled, and deletes identities', async () => {
-    const pool2 = (await f.client.createIdentityPool({ IdentityPoolName: 'list', AllowUnauthenticatedIdentities: false, DeveloperProviderName: 'list.app' }))
-      .IdentityPoolId!;
+    const pool2 = (
+      await f.client.createIdentityPool({
+        IdentityPoolName: 'list',
+        AllowUnauthenticatedIdentities: false,
+        DeveloperProviderName: 'list.app',
+      })
+    ).IdentityPoolId!;
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
-      ids.push((await f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: pool2, Logins: { 'list.app': `l${i}` } })).IdentityId!);
+      ids.push(
+        (await f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: pool2, Logins: { 'list.app': `l${i}` } }))
+          .IdentityId!,
+      );
     }
-    await f.client.mergeDeveloperIdentities({ IdentityPoolId: pool2, DeveloperProviderName: 'list.app', SourceUserIdentifier: 'l1', DestinationUserIdentifier: 'l0' });
+    await f.client.mergeDeveloperIdentities({
+      IdentityPoolId: pool2,
+      DeveloperProviderName: 'list.app',
+      SourceUserIdentifier: 'l1',
+      DestinationUserIdentifier: 'l0',
+    });
     const seen: string[] = [];
     let token: string | undefined;
     let pages = 0;
     do {
-      const page = await f.client.listIdentities({ IdentityPoolId: pool2, MaxResults: 2, ...(token ? { NextToken: token } : {}) });
+      const page = await f.client.listIdentities({
+        IdentityPoolId: pool2,
+        MaxResults: 2,
+        ...(token ? { NextToken: token } : {}),
+      });
       assert.equal(page.IdentityPoolId, pool2);
       assert.ok((page.Identities?.length ?? 0) <= 2);
       for (const i of page.Identities ?? []) {
@@ -358,24 +494,43 @@ void describe('emulator: lookup, merge, unlink, list and delete', () => {
     assert.deepEqual(seen, ids);
     assert.equal(pages, 3);
     const visible = await f.client.listIdentities({ IdentityPoolId: pool2, MaxResults: 60, HideDisabled: true });
-    assert.deepEqual(visible.Identities?.map((i) => i.IdentityId), [ids[0], ids[2], ids[3], ids[4]]);
-    assert.equal((await rejection(f.client.listIdentities({ IdentityPoolId: pool2, MaxResults: 61 }))).name, 'ValidationException');
+    assert.deepEqual(
+      visible.Identities?.map((i) => i.IdentityId),
+      [ids[0], ids[2], ids[3], ids[4]],
+    );
+    assert.equal(
+      (await rejection(f.client.listIdentities({ IdentityPoolId: pool2, MaxResults: 61 }))).name,
+      'ValidationException',
+    );
 
     const missing = 'us-east-1:00000000-0000-0000-0000-000000000000';
     const del = await f.client.deleteIdentities({ IdentityIdsToDelete: [ids[3]!, missing] });
     assert.deepEqual(del.UnprocessedIdentityIds, [{ IdentityId: missing, ErrorCode: 'AccessDenied' }]);
-    assert.equal((await rejection(f.client.describeIdentity({ IdentityId: ids[3]! }))).name, 'ResourceNotFoundException');
-    const relogin = await f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: pool2, Logins: { 'list.app': 'l3' } });
+    assert.equal(
+      (await rejection(f.client.describeIdentity({ IdentityId: ids[3]! }))).name,
+      'ResourceNotFoundException',
+    );
+    const relogin = await f.client.getOpenIdTokenForDeveloperIdentity({
+      IdentityPoolId: pool2,
+      Logins: { 'list.app': 'l3' },
+    });
     assert.notEqual(relogin.IdentityId, ids[3]);
-    const tooMany = await rejection(f.client.deleteIdentities({ IdentityIdsToDelete: Array.from({ length: 61 }, () => missing) }));
+    const tooMany = await rejection(
+      f.client.deleteIdentities({ IdentityIdsToDelete: Array.from({ length: 61 }, () => missing) }),
+    );
     assert.equal(tooMany.name, 'ValidationException');
-    assert.match(tooMany.message, /at 'identityIdsToDelete' failed to satisfy constraint: Member must have length less than or equal to 60$/);
+    assert.match(
+      tooMany.message,
+      /at 'identityIdsToDelete' failed to satisfy constraint: Member must have length less than or equal to 60$/,
+    );
     const none = await rejection(f.client.deleteIdentities({ IdentityIdsToDelete: [] }));
     assert.equal(none.name, 'ValidationException');
   });
 
   void it('describes an unknown identity as ResourceNotFoundException', async () => {
-    const err = await rejection(f.client.describeIdentity({ IdentityId: 'us-east-1:00000000-0000-0000-0000-000000000001' }));
+    const err = await rejection(
+      f.client.describeIdentity({ IdentityId: 'us-east-1:00000000-0000-0000-0000-000000000001' }),
+    );
     assert.equal(err.name, 'ResourceNotFoundException');
     const bad = await rejection(f.client.describeIdentity({ IdentityId: 'not-an-id' }));
     assert.equal(bad.name, 'ValidationException');

@@ -17,7 +17,8 @@ void describe('emulator: faults and counters', () => {
     f.emu.resetCounters();
   });
 
-  const devCall = () => f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'u' } });
+  const devCall = () =>
+    f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'u' } });
 
   void it('counts calls per operation, including failed ones', async () => {
     await devCall();
@@ -74,7 +75,10 @@ void describe('emulator: faults and counters', () => {
       maxAttempts: 3,
     });
     try {
-      const out = await retrying.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'u' } });
+      const out = await retrying.getOpenIdTokenForDeveloperIdentity({
+        IdentityPoolId: poolId,
+        Logins: { [DEV_PROVIDER]: 'u' },
+      });
       assert.ok(out.Token);
       assert.equal(out.$metadata.attempts, 2);
       assert.equal(f.emu.counters().GetOpenIdTokenForDeveloperIdentity, 2);

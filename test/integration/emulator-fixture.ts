@@ -61,12 +61,17 @@ export async function devPool(
     SupportedLoginProviders: { 'graph.facebook.com': FB_APP },
   });
   const id = pool.IdentityPoolId!;
-  await client.setIdentityPoolRoles({ IdentityPoolId: id, Roles: { authenticated: AUTH_ROLE, unauthenticated: UNAUTH_ROLE } });
+  await client.setIdentityPoolRoles({
+    IdentityPoolId: id,
+    Roles: { authenticated: AUTH_ROLE, unauthenticated: UNAUTH_ROLE },
+  });
   return id;
 }
 
 /** The error an SDK promise rejects with (fails when it resolves). */
-export async function rejection(p: Promise<unknown>): Promise<{ name: string; message: string; $metadata: { httpStatusCode?: number } }> {
+export async function rejection(
+  p: Promise<unknown>,
+): Promise<{ name: string; message: string; $metadata: { httpStatusCode?: number } }> {
   try {
     await p;
   } catch (err) {

@@ -10,7 +10,12 @@ import { DEV_PROVIDER } from './emulator-fixture.js';
 const COGNITO = 'cognito-identity.amazonaws.com';
 
 function clientFor(emu: RunningEmulator): CognitoIdentity {
-  return new CognitoIdentity({ endpoint: emu.endpoint, region: emu.region, credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, maxAttempts: 1 });
+  return new CognitoIdentity({
+    endpoint: emu.endpoint,
+    region: emu.region,
+    credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+    maxAttempts: 1,
+  });
 }
 
 void describe('emulator: state file', () => {
@@ -25,7 +30,11 @@ void describe('emulator: state file', () => {
     const first = await startEmulator({ stateFile, seed });
     const c1 = clientFor(first);
     const poolId = first.pools[0]!.identityPoolId;
-    const t = await c1.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'alice' }, TokenDuration: 3600 });
+    const t = await c1.getOpenIdTokenForDeveloperIdentity({
+      IdentityPoolId: poolId,
+      Logins: { [DEV_PROVIDER]: 'alice' },
+      TokenDuration: 3600,
+    });
     const guest = await c1.getId({ IdentityPoolId: poolId });
     const arn = `arn:aws:cognito-identity:us-east-1:123456789012:identitypool/${poolId}`;
     await c1.tagResource({ ResourceArn: arn, Tags: { env: 'dev' } });
@@ -39,7 +48,10 @@ void describe('emulator: state file', () => {
     try {
       assert.equal(second.pools[0]!.identityPoolId, poolId, 'seeding is idempotent by name');
       assert.equal((await c2.listIdentityPools({ MaxResults: 60 })).IdentityPools?.length, 1);
-      const again = await c2.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'alice' } });
+      const again = await c2.getOpenIdTokenForDeveloperIdentity({
+        IdentityPoolId: poolId,
+        Logins: { [DEV_PROVIDER]: 'alice' },
+      });
       assert.equal(again.IdentityId, t.IdentityId);
       // A token signed before the restart still verifies.
       const creds = await c2.getCredentialsForIdentity({ IdentityId: t.IdentityId!, Logins: { [COGNITO]: t.Token! } });

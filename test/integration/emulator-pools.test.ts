@@ -22,7 +22,9 @@ void describe('emulator: identity pools, tags and principal tags', () => {
       DeveloperProviderName: DEV_PROVIDER,
       SupportedLoginProviders: { 'graph.facebook.com': 'app1' },
       OpenIdConnectProviderARNs: ['arn:aws:iam::123456789012:oidc-provider/example.com'],
-      CognitoIdentityProviders: [{ ProviderName: 'cognito-idp.us-east-1.amazonaws.com/us-east-1_abc', ClientId: 'client1' }],
+      CognitoIdentityProviders: [
+        { ProviderName: 'cognito-idp.us-east-1.amazonaws.com/us-east-1_abc', ClientId: 'client1' },
+      ],
       SamlProviderARNs: ['arn:aws:iam::123456789012:saml-provider/idp'],
       IdentityPoolTags: { env: 'test' },
     });
@@ -52,7 +54,12 @@ void describe('emulator: identity pools, tags and principal tags', () => {
     assert.equal(updated.OpenIdConnectProviderARNs, undefined);
     assert.deepEqual(updated.IdentityPoolTags, { env: 'test' });
     const changeDev = await rejection(
-      f.client.updateIdentityPool({ IdentityPoolId: id, IdentityPoolName: 'renamed', AllowUnauthenticatedIdentities: false, DeveloperProviderName: 'new.app' }),
+      f.client.updateIdentityPool({
+        IdentityPoolId: id,
+        IdentityPoolName: 'renamed',
+        AllowUnauthenticatedIdentities: false,
+        DeveloperProviderName: 'new.app',
+      }),
     );
     assert.equal(changeDev.name, 'InvalidParameterException');
 
@@ -60,15 +67,28 @@ void describe('emulator: identity pools, tags and principal tags', () => {
     const gone = await rejection(f.client.describeIdentityPool({ IdentityPoolId: id }));
     assert.equal(gone.name, 'ResourceNotFoundException');
     assert.equal(gone.message, `IdentityPool '${id}' not found.`);
-    assert.equal((await rejection(f.client.deleteIdentityPool({ IdentityPoolId: id }))).name, 'ResourceNotFoundException');
     assert.equal(
-      (await rejection(f.client.updateIdentityPool({ IdentityPoolId: id, IdentityPoolName: 'x', AllowUnauthenticatedIdentities: false }))).name,
+      (await rejection(f.client.deleteIdentityPool({ IdentityPoolId: id }))).name,
+      'ResourceNotFoundException',
+    );
+    assert.equal(
+      (
+        await rejection(
+          f.client.updateIdentityPool({
+            IdentityPoolId: id,
+            IdentityPoolName: 'x',
+            AllowUnauthenticatedIdentities: false,
+          }),
+        )
+      ).name,
       'ResourceNotFoundException',
     );
   });
 
   void it('validates CreateIdentityPool input like the service', async () => {
-    const err = await rejection(f.client.createIdentityPool({ IdentityPoolName: 'bad/name', AllowUnauthenticatedIdentities: false }));
+    const err = await rejection(
+      f.client.createIdentityPool({ IdentityPoolName: 'bad/name', AllowUnauthenticatedIdentities: false }),
+    );
     assert.equal(err.name, 'ValidationException');
     assert.equal(err.$metadata.httpStatusCode, 400);
     assert.equal(
@@ -84,7 +104,13 @@ void describe('emulator: identity pools, tags and principal tags', () => {
     );
     assert.equal(reserved.name, 'InvalidParameterException');
     const manyTags = Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, 'v']));
-    const tooMany = await rejection(f.client.createIdentityPool({ IdentityPoolName: 'p', AllowUnauthenticatedIdentities: false, IdentityPoolTags: manyTags }));
+    const tooMany = await rejection(
+      f.client.createIdentityPool({
+        IdentityPoolName: 'p',
+        AllowUnauthenticatedIdentities: false,
+        IdentityPoolTags: manyTags,
+      }),
+    );
     assert.equal(tooMany.name, 'InvalidParameterException');
   });
 
@@ -94,11 +120,16 @@ void describe('emulator: identity pools, tags and principal tags', () => {
       await Promise.all(
         Array.from({ length: 10 }, async (_, w) => {
           for (let i = 0; i < 100; i++) {
-            await own.client.createIdentityPool({ IdentityPoolName: `p${w}-${i}`, AllowUnauthenticatedIdentities: false });
+            await own.client.createIdentityPool({
+              IdentityPoolName: `p${w}-${i}`,
+              AllowUnauthenticatedIdentities: false,
+            });
           }
         }),
       );
-      const err = await rejection(own.client.createIdentityPool({ IdentityPoolName: 'one too many', AllowUnauthenticatedIdentities: false }));
+      const err = await rejection(
+        own.client.createIdentityPool({ IdentityPoolName: 'one too many', AllowUnauthenticatedIdentities: false }),
+      );
       assert.equal(err.name, 'LimitExceededException');
     } finally {
       await own.stop();
@@ -108,7 +139,11 @@ void describe('emulator: identity pools, tags and principal tags', () => {
   void it('lists pools with opaque NextTokens', async () => {
     const names = ['l-a', 'l-b', 'l-c', 'l-d', 'l-e'];
     const ids: string[] = [];
-    for (const n of names) ids.push((await f.client.createIdentityPool({ IdentityPoolName: n, AllowUnauthenticatedIdentities: false })).IdentityPoolId!);
+    for (const n of names)
+      ids.push(
+        (await f.client.createIdentityPool({ IdentityPoolName: n, AllowUnauthenticatedIdentities: false }))
+          .IdentityPoolId!,
+      );
     const seen: { IdentityPoolId?: string; IdentityPoolName?: string }[] = [];
     let token: string | undefined;
     do {
@@ -129,8 +164,13 @@ void describe('emulator: identity pools, tags and principal tags', () => {
   });
 
   void it('tags by pool ARN: tag, untag, list, with the 50-tag limit and reserved prefix', async () => {
-    const id = (await f.client.createIdentityPool({ IdentityPoolName: 'tags', AllowUnauthenticatedIdentities: false, IdentityPoolTags: { a: '1' } }))
-      .IdentityPoolId!;
+    const id = (
+      await f.client.createIdentityPool({
+        IdentityPoolName: 'tags',
+        AllowUnauthenticatedIdentities: false,
+        IdentityPoolTags: { a: '1' },
+      })
+    ).IdentityPoolId!;
     const arn = `arn:aws:cognito-identity:us-east-1:${EMULATOR_ACCOUNT_ID}:identitypool/${id}`;
     assert.match(EMULATOR_ACCOUNT_ID, /^\d{12}$/);
     await f.client.tagResource({ ResourceArn: arn, Tags: { b: '2', c: '' } });
@@ -156,8 +196,12 @@ void describe('emulator: identity pools, tags and principal tags', () => {
   });
 
   void it('stores principal tag attribute maps per provider', async () => {
-    const id = (await f.client.createIdentityPool({ IdentityPoolName: 'ptags', AllowUnauthenticatedIdentities: false })).IdentityPoolId!;
-    const empty = await f.client.getPrincipalTagAttributeMap({ IdentityPoolId: id, IdentityProviderName: 'graph.facebook.com' });
+    const id = (await f.client.createIdentityPool({ IdentityPoolName: 'ptags', AllowUnauthenticatedIdentities: false }))
+      .IdentityPoolId!;
+    const empty = await f.client.getPrincipalTagAttributeMap({
+      IdentityPoolId: id,
+      IdentityProviderName: 'graph.facebook.com',
+    });
     assert.equal(empty.UseDefaults, false);
     assert.deepEqual(empty.PrincipalTags, {});
     const set = await f.client.setPrincipalTagAttributeMap({
@@ -167,31 +211,54 @@ void describe('emulator: identity pools, tags and principal tags', () => {
       PrincipalTags: { user: 'sub' },
     });
     assert.deepEqual(set.PrincipalTags, { user: 'sub' });
-    const got = await f.client.getPrincipalTagAttributeMap({ IdentityPoolId: id, IdentityProviderName: 'graph.facebook.com' });
+    const got = await f.client.getPrincipalTagAttributeMap({
+      IdentityPoolId: id,
+      IdentityProviderName: 'graph.facebook.com',
+    });
     assert.deepEqual(got.PrincipalTags, { user: 'sub' });
     assert.equal(got.IdentityPoolId, id);
     assert.equal(
-      (await rejection(f.client.getPrincipalTagAttributeMap({ IdentityPoolId: MISSING_POOL, IdentityProviderName: 'x' }))).name,
+      (
+        await rejection(
+          f.client.getPrincipalTagAttributeMap({ IdentityPoolId: MISSING_POOL, IdentityProviderName: 'x' }),
+        )
+      ).name,
       'ResourceNotFoundException',
     );
     assert.equal(
-      (await rejection(f.client.setPrincipalTagAttributeMap({ IdentityPoolId: MISSING_POOL, IdentityProviderName: 'x', UseDefaults: true })))
-        .name,
+      (
+        await rejection(
+          f.client.setPrincipalTagAttributeMap({
+            IdentityPoolId: MISSING_POOL,
+            IdentityProviderName: 'x',
+            UseDefaults: true,
+          }),
+        )
+      ).name,
       'ResourceNotFoundException',
     );
     const bigMap = Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, 'v']));
-    const v = await rejection(f.client.setPrincipalTagAttributeMap({ IdentityPoolId: id, IdentityProviderName: 'x', PrincipalTags: bigMap }));
+    const v = await rejection(
+      f.client.setPrincipalTagAttributeMap({ IdentityPoolId: id, IdentityProviderName: 'x', PrincipalTags: bigMap }),
+    );
     assert.equal(v.name, 'ValidationException');
   });
 
   void it('returns roles and refuses an unknown pool in GetIdentityPoolRoles', async () => {
-    const id = (await f.client.createIdentityPool({ IdentityPoolName: 'roles', AllowUnauthenticatedIdentities: false })).IdentityPoolId!;
+    const id = (await f.client.createIdentityPool({ IdentityPoolName: 'roles', AllowUnauthenticatedIdentities: false }))
+      .IdentityPoolId!;
     const empty = await f.client.getIdentityPoolRoles({ IdentityPoolId: id });
     assert.deepEqual(empty.Roles, {});
-    await f.client.setIdentityPoolRoles({ IdentityPoolId: id, Roles: { authenticated: 'arn:aws:iam::123456789012:role/A' } });
+    await f.client.setIdentityPoolRoles({
+      IdentityPoolId: id,
+      Roles: { authenticated: 'arn:aws:iam::123456789012:role/A' },
+    });
     const got = await f.client.getIdentityPoolRoles({ IdentityPoolId: id });
     assert.equal(got.IdentityPoolId, id);
     assert.deepEqual(got.Roles, { authenticated: 'arn:aws:iam::123456789012:role/A' });
-    assert.equal((await rejection(f.client.getIdentityPoolRoles({ IdentityPoolId: MISSING_POOL }))).name, 'ResourceNotFoundException');
+    assert.equal(
+      (await rejection(f.client.getIdentityPoolRoles({ IdentityPoolId: MISSING_POOL }))).name,
+      'ResourceNotFoundException',
+    );
   });
 });

@@ -43,7 +43,11 @@ void describe('emulator: AWS JSON 1.1 protocol', () => {
     assert.equal(res.status, 400); // the seeded pool does not allow guests
     const ok = await call('DescribeIdentity', '{}', { authorization: 'x' });
     await expectError(ok, 400, 'MissingAuthenticationTokenException');
-    const client = new CognitoIdentity({ endpoint: emu.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+    const client = new CognitoIdentity({
+      endpoint: emu.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+    });
     try {
       const out = await client.describeIdentityPool({ IdentityPoolId: emu.pools[0]!.identityPoolId });
       assert.equal(out.$metadata.httpStatusCode, 200);
@@ -56,7 +60,11 @@ void describe('emulator: AWS JSON 1.1 protocol', () => {
   void it('answers an unknown or missing operation with UnknownOperationException', async () => {
     await expectError(await call('Nope', '{}'), 400, 'UnknownOperationException');
     await expectError(await call(undefined, '{}'), 400, 'UnknownOperationException');
-    const other = await fetch(emu.endpoint, { method: 'POST', headers: { 'content-type': JSON_11, 'x-amz-target': 'DynamoDB_20120810.ListTables' }, body: '{}' });
+    const other = await fetch(emu.endpoint, {
+      method: 'POST',
+      headers: { 'content-type': JSON_11, 'x-amz-target': 'DynamoDB_20120810.ListTables' },
+      body: '{}',
+    });
     await expectError(other, 400, 'UnknownOperationException');
   });
 
@@ -68,13 +76,20 @@ void describe('emulator: AWS JSON 1.1 protocol', () => {
   });
 
   void it('answers validation failures with ValidationException and the service message', async () => {
-    const msg = await expectError(await call('GetId', JSON.stringify({ IdentityPoolId: 'us-east-1_abc' })), 400, 'ValidationException');
+    const msg = await expectError(
+      await call('GetId', JSON.stringify({ IdentityPoolId: 'us-east-1_abc' })),
+      400,
+      'ValidationException',
+    );
     assert.equal(
       msg,
       "1 validation error detected: Value 'us-east-1_abc' at 'identityPoolId' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w-]+:[0-9a-f-]+",
     );
     const two = await expectError(await call('GetId', '{}'), 400, 'ValidationException');
-    assert.equal(two, "1 validation error detected: Value null at 'identityPoolId' failed to satisfy constraint: Member must not be null");
+    assert.equal(
+      two,
+      "1 validation error detected: Value null at 'identityPoolId' failed to satisfy constraint: Member must not be null",
+    );
   });
 
   void it('answers GET /, other paths and a huge body with JSON errors, never HTML', async () => {
@@ -90,7 +105,14 @@ void describe('emulator: AWS JSON 1.1 protocol', () => {
     const status = await new Promise<number>((resolve, reject) => {
       const req = request(
         emu.endpoint,
-        { method: 'POST', headers: { 'content-type': JSON_11, 'x-amz-target': 'AWSCognitoIdentityService.GetId', 'transfer-encoding': 'chunked' } },
+        {
+          method: 'POST',
+          headers: {
+            'content-type': JSON_11,
+            'x-amz-target': 'AWSCognitoIdentityService.GetId',
+            'transfer-encoding': 'chunked',
+          },
+        },
         (res) => {
           res.resume();
           resolve(res.statusCode ?? 0);
@@ -108,12 +130,17 @@ void describe('emulator: AWS JSON 1.1 protocol', () => {
   });
 
   void it('serves the JWKS and the OpenID discovery document', async () => {
-    const jwks = (await (await fetch(`${emu.endpoint}/.well-known/jwks_uri`)).json()) as { keys: { kid: string; alg: string; kty: string }[] };
+    const jwks = (await (await fetch(`${emu.endpoint}/.well-known/jwks_uri`)).json()) as {
+      keys: { kid: string; alg: string; kty: string }[];
+    };
     assert.ok(jwks.keys.length >= 1);
     assert.match(jwks.keys[0]!.kid, /^us-east-1-\d+$/);
     assert.equal(jwks.keys[0]!.alg, 'RS512');
     assert.equal(jwks.keys[0]!.kty, 'RSA');
-    const conf = (await (await fetch(`${emu.endpoint}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+    const conf = (await (await fetch(`${emu.endpoint}/.well-known/openid-configuration`)).json()) as Record<
+      string,
+      unknown
+    >;
     assert.equal(conf.issuer, 'https://cognito-identity.amazonaws.com');
     assert.equal(conf.jwks_uri, `${emu.endpoint}/.well-known/jwks_uri`);
     assert.deepEqual(conf.id_token_signing_alg_values_supported, ['RS512']);
@@ -135,12 +162,22 @@ void describe('emulator: options and lifecycle', () => {
   });
 
   void it('uses the region for identity ids and the token kid', async () => {
-    const emu = await startEmulator({ region: 'eu-west-2', seed: [{ name: 'p', developerProviderName: DEV_PROVIDER }] });
-    const client = new CognitoIdentity({ endpoint: emu.endpoint, region: 'eu-west-2', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+    const emu = await startEmulator({
+      region: 'eu-west-2',
+      seed: [{ name: 'p', developerProviderName: DEV_PROVIDER }],
+    });
+    const client = new CognitoIdentity({
+      endpoint: emu.endpoint,
+      region: 'eu-west-2',
+      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+    });
     try {
       assert.equal(emu.region, 'eu-west-2');
       assert.match(emu.pools[0]!.identityPoolId, /^eu-west-2:/);
-      const t = await client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: emu.pools[0]!.identityPoolId, Logins: { [DEV_PROVIDER]: 'u' } });
+      const t = await client.getOpenIdTokenForDeveloperIdentity({
+        IdentityPoolId: emu.pools[0]!.identityPoolId,
+        Logins: { [DEV_PROVIDER]: 'u' },
+      });
       assert.match(t.IdentityId!, /^eu-west-2:/);
       const header = JSON.parse(Buffer.from(t.Token!.split('.')[0]!, 'base64url').toString()) as { kid: string };
       assert.match(header.kid, /^eu-west-2-\d+$/);
@@ -151,10 +188,21 @@ void describe('emulator: options and lifecycle', () => {
   });
 
   void it('uses the China Logins key and issuer in cn regions', async () => {
-    const emu = await startEmulator({ region: 'cn-north-1', seed: [{ name: 'p', developerProviderName: DEV_PROVIDER }] });
-    const client = new CognitoIdentity({ endpoint: emu.endpoint, region: 'cn-north-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, maxAttempts: 1 });
+    const emu = await startEmulator({
+      region: 'cn-north-1',
+      seed: [{ name: 'p', developerProviderName: DEV_PROVIDER }],
+    });
+    const client = new CognitoIdentity({
+      endpoint: emu.endpoint,
+      region: 'cn-north-1',
+      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+      maxAttempts: 1,
+    });
     try {
-      const t = await client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: emu.pools[0]!.identityPoolId, Logins: { [DEV_PROVIDER]: 'u' } });
+      const t = await client.getOpenIdTokenForDeveloperIdentity({
+        IdentityPoolId: emu.pools[0]!.identityPoolId,
+        Logins: { [DEV_PROVIDER]: 'u' },
+      });
       const claims = JSON.parse(Buffer.from(t.Token!.split('.')[1]!, 'base64url').toString()) as { iss: string };
       assert.equal(claims.iss, 'https://cognito-identity.cn-north-1.amazonaws.com.cn');
       const creds = await client.getCredentialsForIdentity({
@@ -163,10 +211,15 @@ void describe('emulator: options and lifecycle', () => {
       });
       assert.match(creds.Credentials!.AccessKeyId!, /^ASIA/);
       await assert.rejects(
-        client.getCredentialsForIdentity({ IdentityId: t.IdentityId!, Logins: { 'cognito-identity.amazonaws.com': t.Token! } }),
+        client.getCredentialsForIdentity({
+          IdentityId: t.IdentityId!,
+          Logins: { 'cognito-identity.amazonaws.com': t.Token! },
+        }),
         { name: 'NotAuthorizedException' },
       );
-      const conf = (await (await fetch(`${emu.endpoint}/.well-known/openid-configuration`)).json()) as { issuer: string };
+      const conf = (await (await fetch(`${emu.endpoint}/.well-known/openid-configuration`)).json()) as {
+        issuer: string;
+      };
       assert.equal(conf.issuer, 'https://cognito-identity.cn-north-1.amazonaws.com.cn');
     } finally {
       client.destroy();
@@ -186,7 +239,11 @@ void describe('emulator: options and lifecycle', () => {
 
   void it('stop() closes kept-alive connections and is idempotent', async () => {
     const emu = await startEmulator({ seed: [{ name: 'p', developerProviderName: DEV_PROVIDER }] });
-    const client = new CognitoIdentity({ endpoint: emu.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+    const client = new CognitoIdentity({
+      endpoint: emu.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+    });
     await client.describeIdentityPool({ IdentityPoolId: emu.pools[0]!.identityPoolId });
     const started = Date.now();
     await Promise.all([emu.stop(), emu.stop()]);
@@ -202,15 +259,24 @@ void describe('emulator: options and lifecycle', () => {
       seed: [{ name: 'p', developerProviderName: DEV_PROVIDER }],
     });
     const make = (accessKeyId: string, secretAccessKey: string) =>
-      new CognitoIdentity({ endpoint: emu.endpoint, region: 'us-east-1', credentials: { accessKeyId, secretAccessKey }, maxAttempts: 1 });
+      new CognitoIdentity({
+        endpoint: emu.endpoint,
+        region: 'us-east-1',
+        credentials: { accessKeyId, secretAccessKey },
+        maxAttempts: 1,
+      });
     const good = make('AKIDSTRICT', 'right-secret');
     const badSecret = make('AKIDSTRICT', 'wrong-secret');
     const unknown = make('AKIDOTHER', 'right-secret');
     try {
       const pool = emu.pools[0]!.identityPoolId;
       await good.describeIdentityPool({ IdentityPoolId: pool });
-      await assert.rejects(badSecret.describeIdentityPool({ IdentityPoolId: pool }), { name: 'InvalidSignatureException' });
-      await assert.rejects(unknown.describeIdentityPool({ IdentityPoolId: pool }), { name: 'UnrecognizedClientException' });
+      await assert.rejects(badSecret.describeIdentityPool({ IdentityPoolId: pool }), {
+        name: 'InvalidSignatureException',
+      });
+      await assert.rejects(unknown.describeIdentityPool({ IdentityPoolId: pool }), {
+        name: 'UnrecognizedClientException',
+      });
     } finally {
       for (const c of [good, badSecret, unknown]) c.destroy();
       await emu.stop();

@@ -26,7 +26,9 @@ void describe('emulator: public operations (GetId, GetOpenIdToken, UnlinkIdentit
     const err = await rejection(f.client.getId({ IdentityPoolId: closedPool }));
     assert.equal(err.name, 'NotAuthorizedException');
     assert.equal(err.message, 'Unauthenticated access is not supported for this identity pool.');
-    const missing = await rejection(f.client.getId({ IdentityPoolId: 'us-east-1:00000000-0000-0000-0000-000000000000' }));
+    const missing = await rejection(
+      f.client.getId({ IdentityPoolId: 'us-east-1:00000000-0000-0000-0000-000000000000' }),
+    );
     assert.equal(missing.name, 'ResourceNotFoundException');
   });
 
@@ -53,13 +55,24 @@ void describe('emulator: public operations (GetId, GetOpenIdToken, UnlinkIdentit
 
     const [h, p] = token.split('.') as [string, string, string];
     const forged = `${h}.${p}.${Buffer.alloc(256, 1).toString('base64url')}`;
-    assert.equal((await rejection(f.client.getId({ IdentityPoolId: poolId, Logins: { [FB]: forged } }))).name, 'NotAuthorizedException');
+    assert.equal(
+      (await rejection(f.client.getId({ IdentityPoolId: poolId, Logins: { [FB]: forged } }))).name,
+      'NotAuthorizedException',
+    );
     const wrongApp = f.emu.mintProviderToken(FB, 'fb-1', { audience: 'another-app' });
-    assert.equal((await rejection(f.client.getId({ IdentityPoolId: poolId, Logins: { [FB]: wrongApp } }))).name, 'NotAuthorizedException');
+    assert.equal(
+      (await rejection(f.client.getId({ IdentityPoolId: poolId, Logins: { [FB]: wrongApp } }))).name,
+      'NotAuthorizedException',
+    );
     const expired = f.emu.mintProviderToken(FB, 'fb-1', { expiresInSeconds: 10 });
     f.clock.advance(11);
-    assert.equal((await rejection(f.client.getId({ IdentityPoolId: poolId, Logins: { [FB]: expired } }))).name, 'NotAuthorizedException');
-    const unsupported = await rejection(f.client.getId({ IdentityPoolId: poolId, Logins: { 'accounts.google.com': 'x' } }));
+    assert.equal(
+      (await rejection(f.client.getId({ IdentityPoolId: poolId, Logins: { [FB]: expired } }))).name,
+      'NotAuthorizedException',
+    );
+    const unsupported = await rejection(
+      f.client.getId({ IdentityPoolId: poolId, Logins: { 'accounts.google.com': 'x' } }),
+    );
     assert.equal(unsupported.name, 'NotAuthorizedException');
     assert.equal(unsupported.message, 'Token is not from a supported provider of this identity pool.');
     const dev = await rejection(f.client.getId({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'u' } }));
@@ -81,30 +94,48 @@ void describe('emulator: public operations (GetId, GetOpenIdToken, UnlinkIdentit
     const conflict = await rejection(f.client.getOpenIdToken({ IdentityId: other, Logins: { [FB]: fb } }));
     assert.equal(conflict.name, 'ResourceConflictException');
     // Another Facebook user for an identity that already has one: conflict.
-    const second = await rejection(f.client.getOpenIdToken({ IdentityId: guest, Logins: { [FB]: f.emu.mintProviderToken(FB, 'fb-other') } }));
+    const second = await rejection(
+      f.client.getOpenIdToken({ IdentityId: guest, Logins: { [FB]: f.emu.mintProviderToken(FB, 'fb-other') } }),
+    );
     assert.equal(second.name, 'ResourceConflictException');
-    const missing = await rejection(f.client.getOpenIdToken({ IdentityId: 'us-east-1:00000000-0000-0000-0000-000000000000' }));
+    const missing = await rejection(
+      f.client.getOpenIdToken({ IdentityId: 'us-east-1:00000000-0000-0000-0000-000000000000' }),
+    );
     assert.equal(missing.name, 'ResourceNotFoundException');
   });
 
   void it('refuses guest tokens where the pool does not allow guests', async () => {
-    const pool = (await f.client.createIdentityPool({ IdentityPoolName: 'flip', AllowUnauthenticatedIdentities: true })).IdentityPoolId!;
+    const pool = (await f.client.createIdentityPool({ IdentityPoolName: 'flip', AllowUnauthenticatedIdentities: true }))
+      .IdentityPoolId!;
     const guest = (await f.client.getId({ IdentityPoolId: pool })).IdentityId!;
-    await f.client.updateIdentityPool({ IdentityPoolId: pool, IdentityPoolName: 'flip', AllowUnauthenticatedIdentities: false });
+    await f.client.updateIdentityPool({
+      IdentityPoolId: pool,
+      IdentityPoolName: 'flip',
+      AllowUnauthenticatedIdentities: false,
+    });
     const err = await rejection(f.client.getOpenIdToken({ IdentityId: guest }));
     assert.equal(err.name, 'NotAuthorizedException');
   });
 
   void it('unlinks a public login with its provider token or a Cognito token; the last unlink disables the identity', async () => {
     const fb = f.emu.mintProviderToken(FB, 'fb-unlink');
-    const dev = await f.client.getOpenIdTokenForDeveloperIdentity({ IdentityPoolId: poolId, Logins: { [DEV_PROVIDER]: 'unlinker', [FB]: fb } });
+    const dev = await f.client.getOpenIdTokenForDeveloperIdentity({
+      IdentityPoolId: poolId,
+      Logins: { [DEV_PROVIDER]: 'unlinker', [FB]: fb },
+    });
     const id = dev.IdentityId!;
     // Wrong proof: a token of another Facebook user.
     const wrong = await rejection(
-      f.client.unlinkIdentity({ IdentityId: id, Logins: { [FB]: f.emu.mintProviderToken(FB, 'fb-x') }, LoginsToRemove: [FB] }),
+      f.client.unlinkIdentity({
+        IdentityId: id,
+        Logins: { [FB]: f.emu.mintProviderToken(FB, 'fb-x') },
+        LoginsToRemove: [FB],
+      }),
     );
     assert.equal(wrong.name, 'NotAuthorizedException');
-    const refuseDev = await rejection(f.client.unlinkIdentity({ IdentityId: id, Logins: { [COGNITO]: dev.Token! }, LoginsToRemove: [DEV_PROVIDER] }));
+    const refuseDev = await rejection(
+      f.client.unlinkIdentity({ IdentityId: id, Logins: { [COGNITO]: dev.Token! }, LoginsToRemove: [DEV_PROVIDER] }),
+    );
     assert.equal(refuseDev.name, 'InvalidParameterException');
     await f.client.unlinkIdentity({ IdentityId: id, Logins: { [COGNITO]: dev.Token! }, LoginsToRemove: [FB] });
     assert.deepEqual((await f.client.describeIdentity({ IdentityId: id })).Logins, [DEV_PROVIDER]);
@@ -116,7 +147,11 @@ void describe('emulator: public operations (GetId, GetOpenIdToken, UnlinkIdentit
     assert.equal(gone.name, 'NotAuthorizedException');
     assert.equal(gone.message, `Access to Identity '${fresh}' is forbidden.`);
     const missing = await rejection(
-      f.client.unlinkIdentity({ IdentityId: 'us-east-1:00000000-0000-0000-0000-000000000000', Logins: { [FB]: fb }, LoginsToRemove: [FB] }),
+      f.client.unlinkIdentity({
+        IdentityId: 'us-east-1:00000000-0000-0000-0000-000000000000',
+        Logins: { [FB]: fb },
+        LoginsToRemove: [FB],
+      }),
     );
     assert.equal(missing.name, 'ResourceNotFoundException');
     const noLogins = await rejection(f.client.unlinkIdentity({ IdentityId: id, Logins: {}, LoginsToRemove: [FB] }));
@@ -127,7 +162,10 @@ void describe('emulator: public operations (GetId, GetOpenIdToken, UnlinkIdentit
     const post = (target: string, body: unknown) =>
       fetch(f.emu.endpoint, {
         method: 'POST',
-        headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `AWSCognitoIdentityService.${target}` },
+        headers: {
+          'content-type': 'application/x-amz-json-1.1',
+          'x-amz-target': `AWSCognitoIdentityService.${target}`,
+        },
         body: JSON.stringify(body),
       });
     const ok = await post('GetId', { IdentityPoolId: poolId });

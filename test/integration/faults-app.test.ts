@@ -39,7 +39,10 @@ function freshUser(): DemoUser {
 }
 
 async function login(u: DemoUser): Promise<string> {
-  const res = await request(s.app).post('/api/tokens').send({ username: u.username, password: u.password }).timeout(CLIENT_DEADLINE_MS);
+  const res = await request(s.app)
+    .post('/api/tokens')
+    .send({ username: u.username, password: u.password })
+    .timeout(CLIENT_DEADLINE_MS);
   ledger.observe(res);
   // The login never fails because of Cognito: warming the token is best effort.
   assert.equal(res.status, 200, res.text);
@@ -107,9 +110,27 @@ const clearFaults = () => {
 };
 
 const PHASES: readonly Phase[] = [
-  { name: 'throttling', code: 'ERR_COGNITO_THROTTLED', status: 503, begin: setFault({ error: 'TooManyRequestsException' }), end: clearFaults },
-  { name: 'InternalErrorException', code: 'ERR_COGNITO_UNAVAILABLE', status: 502, begin: setFault({ error: 'InternalErrorException' }), end: clearFaults },
-  { name: 'latency beyond the timeout', code: 'ERR_COGNITO_TIMEOUT', status: 504, begin: setFault({ latencyMs: BROKER_TIMEOUT_MS * 5 }), end: clearFaults },
+  {
+    name: 'throttling',
+    code: 'ERR_COGNITO_THROTTLED',
+    status: 503,
+    begin: setFault({ error: 'TooManyRequestsException' }),
+    end: clearFaults,
+  },
+  {
+    name: 'InternalErrorException',
+    code: 'ERR_COGNITO_UNAVAILABLE',
+    status: 502,
+    begin: setFault({ error: 'InternalErrorException' }),
+    end: clearFaults,
+  },
+  {
+    name: 'latency beyond the timeout',
+    code: 'ERR_COGNITO_TIMEOUT',
+    status: 504,
+    begin: setFault({ latencyMs: BROKER_TIMEOUT_MS * 5 }),
+    end: clearFaults,
+  },
   {
     name: 'connection refused (emulator stopped)',
     code: 'ERR_COGNITO_UNAVAILABLE',
@@ -159,7 +180,8 @@ void describe('faults through the example app', () => {
         const expected = `${phase.status} ${phase.code}`;
         for (const op of OPS) assert.equal(codes[`cold ${op}`], expected, `cold ${op}`);
         assert.equal(codes.guest, expected, 'guest');
-        for (const op of ['identity', 'link', 'unlink', 'merge']) assert.equal(codes[`warm ${op}`], expected, `warm ${op}`);
+        for (const op of ['identity', 'link', 'unlink', 'merge'])
+          assert.equal(codes[`warm ${op}`], expected, `warm ${op}`);
         // No cache entry was born of a failure.
         const statsDuring = s.broker.stats();
         assert.equal(statsDuring.tokens.size, statsBefore.tokens.size);
@@ -176,7 +198,10 @@ void describe('faults through the example app', () => {
         assert.equal((await run('unlink', coldBearer, cold)).status, 200);
         const merged = await run('merge', coldBearer, cold, partner);
         assert.equal(merged.status, 200, merged.text);
-        assert.equal((merged.body as { identityId: string }).identityId, (token.body as { identityId: string }).identityId);
+        assert.equal(
+          (merged.body as { identityId: string }).identityId,
+          (token.body as { identityId: string }).identityId,
+        );
         assert.equal((await run('identity', warmBearer, warm)).status, 200);
         const guestAgain = await request(s.app).post('/aws/guest').timeout(CLIENT_DEADLINE_MS);
         ledger.observe(guestAgain);
@@ -195,7 +220,10 @@ void describe('faults through the example app', () => {
       s.emulator().setFault('GetOpenIdTokenForDeveloperIdentity', { throttleRps: 2 });
       const results = await Promise.all(bearers.map((b, i) => run('token', b, burst[i]!)));
       const codes = results.map(outcome);
-      assert.ok(codes.every((c) => c === 'OK' || c === '503 ERR_COGNITO_THROTTLED'), codes.join());
+      assert.ok(
+        codes.every((c) => c === 'OK' || c === '503 ERR_COGNITO_THROTTLED'),
+        codes.join(),
+      );
       assert.ok(codes.includes('503 ERR_COGNITO_THROTTLED'), 'the throttle was hit');
       s.emulator().clearFaults();
       for (const [i, b] of bearers.entries()) assert.equal((await run('token', b, burst[i]!)).status, 200);
@@ -214,7 +242,12 @@ void describe('faults through the example app', () => {
         group.map(async (u, i) => {
           for (const p of plan.filter((x) => x.i === i)) {
             const res = await run(p.op, bearers[i]!, u, group[(i + 1) % group.length]);
-            const key = res.status === 200 ? 'OK' : res.status < 500 && res.status !== 429 ? `${res.status} ${problemCode(res)}` : outcome(res);
+            const key =
+              res.status === 200
+                ? 'OK'
+                : res.status < 500 && res.status !== 429
+                  ? `${res.status} ${problemCode(res)}`
+                  : outcome(res);
             seen[key] = (seen[key] ?? 0) + 1;
           }
         }),
@@ -222,7 +255,11 @@ void describe('faults through the example app', () => {
       s.emulator().clearFaults();
       // Only semantic refusals may be 4xx: a link of an identity that already has the login, a merge
       // of users already merged.
-      for (const k of Object.keys(seen)) assert.ok(k === 'OK' || /^(5\d\d|429) ERR_COGNITO_/.test(k) || k === '409 ERR_CONFLICT' || k === '400 ERR_BAD_REQUEST', k);
+      for (const k of Object.keys(seen))
+        assert.ok(
+          k === 'OK' || /^(5\d\d|429) ERR_COGNITO_/.test(k) || k === '409 ERR_CONFLICT' || k === '400 ERR_BAD_REQUEST',
+          k,
+        );
       assert.ok((seen['502 ERR_COGNITO_UNAVAILABLE'] ?? 0) > 0, 'faults were injected');
       for (const [i, b] of bearers.entries()) {
         const res = await run('token', b, group[i]!);
@@ -239,10 +276,16 @@ void describe('faults through the example app', () => {
       s.emulator().setFault('*', { latencyMs: BROKER_TIMEOUT_MS * 3 });
       const hungUp = await Promise.allSettled(
         ['token', 'credentials', 'identity'].map((op) =>
-          request(s.app).get(`/aws/${op}`).set('Authorization', `Bearer ${bearerToken}`).timeout(BROKER_TIMEOUT_MS / 4),
+          request(s.app)
+            .get(`/aws/${op}`)
+            .set('Authorization', `Bearer ${bearerToken}`)
+            .timeout(BROKER_TIMEOUT_MS / 4),
         ),
       );
-      assert.ok(hungUp.every((r) => r.status === 'rejected'), 'the client gave up first');
+      assert.ok(
+        hungUp.every((r) => r.status === 'rejected'),
+        'the client gave up first',
+      );
       // Let the broker's own timeout fire for the abandoned requests.
       await new Promise((r) => setTimeout(r, BROKER_TIMEOUT_MS * 2));
       s.emulator().clearFaults();
@@ -253,6 +296,8 @@ void describe('faults through the example app', () => {
   void it('never logs or answers with a secret seen during the fault runs', (t: TestContext) => {
     assert.ok(ledger.size > 20, 'the ledger saw secrets');
     ledger.assertNoLeak(s.logText());
-    t.diagnostic(`faults injected (failed requests): ${faultsInjected}; requests: ${requests}; secrets checked: ${ledger.size}; error responses checked: ${ledger.errorResponses}`);
+    t.diagnostic(
+      `faults injected (failed requests): ${faultsInjected}; requests: ${requests}; secrets checked: ${ledger.size}; error responses checked: ${ledger.errorResponses}`,
+    );
   });
 });

@@ -32,10 +32,17 @@ let cases = 0;
 const types: Record<string, number> = {};
 
 function dateHeader(): string {
-  return new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 }
 
-async function call(op: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; type: string | null; text: string; contentType: string | null }> {
+async function call(
+  op: string,
+  body: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; type: string | null; text: string; contentType: string | null }> {
   const res = await fetch(emu.endpoint, {
     method: 'POST',
     headers: {
@@ -49,10 +56,18 @@ async function call(op: string, body: string, headers: Record<string, string> = 
     signal: AbortSignal.timeout(15_000),
   });
   cases += 1;
-  return { status: res.status, type: res.headers.get('x-amzn-errortype'), text: await res.text(), contentType: res.headers.get('content-type') };
+  return {
+    status: res.status,
+    type: res.headers.get('x-amzn-errortype'),
+    text: await res.text(),
+    contentType: res.headers.get('content-type'),
+  };
 }
 
-function checkAnswer(op: string, r: { status: number; type: string | null; text: string; contentType: string | null }): void {
+function checkAnswer(
+  op: string,
+  r: { status: number; type: string | null; text: string; contentType: string | null },
+): void {
   assert.equal(r.contentType, JSON_11, r.text);
   const body = JSON.parse(r.text) as unknown;
   assert.ok(typeof body === 'object' && body !== null && !Array.isArray(body), r.text);
@@ -68,7 +83,10 @@ function checkAnswer(op: string, r: { status: number; type: string | null; text:
   assert.deepEqual(Object.keys(e).sort(), ['__type', 'message']);
   assert.equal(r.type, e.__type);
   const modelled = MODEL.operations[op]?.errors ?? [];
-  assert.ok(modelled.includes(e.__type as string) || PROTOCOL_ERRORS.has(e.__type as string), `${op}: unexpected ${String(e.__type)}`);
+  assert.ok(
+    modelled.includes(e.__type as string) || PROTOCOL_ERRORS.has(e.__type as string),
+    `${op}: unexpected ${String(e.__type)}`,
+  );
   types[e.__type as string] = (types[e.__type as string] ?? 0) + 1;
 }
 
@@ -83,8 +101,13 @@ const wrongType: fc.Arbitrary<unknown> = fc.oneof(
 );
 
 /** Strings that satisfy the member's pattern and length, so random input gets past validation. */
-function matching(pattern: string | undefined, min: number, max: number): { weight: number; arbitrary: fc.Arbitrary<unknown> }[] {
-  if (pattern === undefined) return [{ weight: 4, arbitrary: fc.string({ minLength: min, maxLength: Math.min(max, 40) }) }];
+function matching(
+  pattern: string | undefined,
+  min: number,
+  max: number,
+): { weight: number; arbitrary: fc.Arbitrary<unknown> }[] {
+  if (pattern === undefined)
+    return [{ weight: 4, arbitrary: fc.string({ minLength: min, maxLength: Math.min(max, 40) }) }];
   try {
     // The model's patterns are trusted constants, not user input.
     // eslint-disable-next-line security/detect-non-literal-regexp
@@ -103,14 +126,30 @@ function arbitraryFor(shapeName: string, memberName: string, depth: number, lax:
   switch (shape.type) {
     case 'string': {
       const max = shape.max ?? 64;
-      const strictOnes = [...(shape.enum ? [{ weight: 3, arbitrary: fc.constantFrom(...shape.enum) }] : []), ...matching(shape.pattern, shape.min ?? 0, max)];
-      right = lax || strictOnes.length === 0 ? fc.oneof(
-        { weight: 3, arbitrary: fc.constantFrom(...known, DEV, FB, 'cognito-identity.amazonaws.com', 'us-east-1:not-hex', '') },
-        { weight: 2, arbitrary: fc.string({ maxLength: Math.min(max + 2, 80), unit: 'grapheme' }) },
-        { weight: 1, arbitrary: fc.constant('x'.repeat(max + 1)) },
-        { weight: 2, arbitrary: fc.stringMatching(/^[\w-]{1,10}$/) },
-        ...strictOnes,
-      ) : fc.oneof({ weight: 1, arbitrary: fc.constantFrom(...known, DEV, FB) }, ...strictOnes);
+      const strictOnes = [
+        ...(shape.enum ? [{ weight: 3, arbitrary: fc.constantFrom(...shape.enum) }] : []),
+        ...matching(shape.pattern, shape.min ?? 0, max),
+      ];
+      right =
+        lax || strictOnes.length === 0
+          ? fc.oneof(
+              {
+                weight: 3,
+                arbitrary: fc.constantFrom(
+                  ...known,
+                  DEV,
+                  FB,
+                  'cognito-identity.amazonaws.com',
+                  'us-east-1:not-hex',
+                  '',
+                ),
+              },
+              { weight: 2, arbitrary: fc.string({ maxLength: Math.min(max + 2, 80), unit: 'grapheme' }) },
+              { weight: 1, arbitrary: fc.constant('x'.repeat(max + 1)) },
+              { weight: 2, arbitrary: fc.stringMatching(/^[\w-]{1,10}$/) },
+              ...strictOnes,
+            )
+          : fc.oneof({ weight: 1, arbitrary: fc.constantFrom(...known, DEV, FB) }, ...strictOnes);
       break;
     }
     case 'integer':
@@ -132,15 +171,23 @@ function arbitraryFor(shapeName: string, memberName: string, depth: number, lax:
       const model: Record<string, fc.Arbitrary<unknown>> = {};
       for (const [name, s] of members) model[name] = arbitraryFor(s, name, depth + 1, lax);
       const required = (shape.required ?? []).filter((k) => k in model);
-      right = fc.oneof({ weight: 4, arbitrary: fc.record(model, { requiredKeys: required }) }, { weight: 1, arbitrary: fc.record(model, { requiredKeys: [] }) });
+      right = fc.oneof(
+        { weight: 4, arbitrary: fc.record(model, { requiredKeys: required }) },
+        { weight: 1, arbitrary: fc.record(model, { requiredKeys: [] }) },
+      );
       break;
     }
     case 'list':
-      right = fc.array(arbitraryFor(shape.member ?? '', memberName, depth + 1, lax), { maxLength: (shape.max ?? 3) + 1 > 12 ? 12 : (shape.max ?? 3) + 1 });
+      right = fc.array(arbitraryFor(shape.member ?? '', memberName, depth + 1, lax), {
+        maxLength: (shape.max ?? 3) + 1 > 12 ? 12 : (shape.max ?? 3) + 1,
+      });
       break;
     case 'map':
       right = fc.dictionary(
-        fc.oneof(fc.constantFrom(DEV, FB, 'cognito-identity.amazonaws.com', 'accounts.google.com'), fc.string({ maxLength: 20 })),
+        fc.oneof(
+          fc.constantFrom(DEV, FB, 'cognito-identity.amazonaws.com', 'accounts.google.com'),
+          fc.string({ maxLength: 20 }),
+        ),
         arbitraryFor(shape.value ?? '', memberName, depth + 1, lax),
         { maxKeys: 12 },
       );
@@ -167,17 +214,29 @@ void describe('fuzzing every emulator operation', () => {
   before(async () => {
     emu = await startEmulator({
       seed: [
-        { name: 'fuzz', developerProviderName: DEV, allowUnauthenticatedIdentities: true, supportedLoginProviders: { [FB]: 'fb-app' } },
+        {
+          name: 'fuzz',
+          developerProviderName: DEV,
+          allowUnauthenticatedIdentities: true,
+          supportedLoginProviders: { [FB]: 'fb-app' },
+        },
         { name: 'fuzz-2', developerProviderName: 'login.other.app' },
       ],
     });
     // Real ids, so that random inputs also reach the semantic checks behind validation.
     for (const p of emu.pools) known.push(p.identityPoolId);
     const dev = JSON.parse(
-      (await call('GetOpenIdTokenForDeveloperIdentity', JSON.stringify({ IdentityPoolId: emu.pools[0]!.identityPoolId, Logins: { [DEV]: 'fuzz-user' } }))).text,
+      (
+        await call(
+          'GetOpenIdTokenForDeveloperIdentity',
+          JSON.stringify({ IdentityPoolId: emu.pools[0]!.identityPoolId, Logins: { [DEV]: 'fuzz-user' } }),
+        )
+      ).text,
     ) as { IdentityId: string; Token: string };
     known.push(dev.IdentityId, dev.Token, 'fuzz-user', emu.mintProviderToken(FB, 'fb-fuzz'));
-    const guest = JSON.parse((await call('GetId', JSON.stringify({ IdentityPoolId: emu.pools[0]!.identityPoolId }))).text) as { IdentityId: string };
+    const guest = JSON.parse(
+      (await call('GetId', JSON.stringify({ IdentityPoolId: emu.pools[0]!.identityPoolId }))).text,
+    ) as { IdentityId: string };
     known.push(guest.IdentityId);
   });
   after(async () => {
@@ -199,11 +258,15 @@ void describe('fuzzing every emulator operation', () => {
   void it('refuses random targets, content types and an oversized body with well-formed errors', () =>
     withCrashWatch(async () => {
       await fc.assert(
-        fc.asyncProperty(fc.string({ maxLength: 60 }).map((v) => v.replace(/[^\x20-\x7e]/g, '')), fc.string({ maxLength: 40 }).map((v) => v.replace(/[^\x20-\x7e]/g, '')), async (target, type) => {
-          const r = await call('x', '{}', { 'x-amz-target': target, 'content-type': type || 'text/plain' });
-          assert.equal(r.status, 400);
-          checkAnswer('x', r);
-        }),
+        fc.asyncProperty(
+          fc.string({ maxLength: 60 }).map((v) => v.replace(/[^\x20-\x7e]/g, '')),
+          fc.string({ maxLength: 40 }).map((v) => v.replace(/[^\x20-\x7e]/g, '')),
+          async (target, type) => {
+            const r = await call('x', '{}', { 'x-amz-target': target, 'content-type': type || 'text/plain' });
+            assert.equal(r.status, 400);
+            checkAnswer('x', r);
+          },
+        ),
         { seed: SEED, numRuns: RUNS_PER_OPERATION, endOnFailure: true },
       );
       const big = await call('GetId', JSON.stringify({ IdentityPoolId: known[0], pad: 'x'.repeat(1024 * 1024) }));
@@ -212,7 +275,10 @@ void describe('fuzzing every emulator operation', () => {
     }));
 
   void it('still serves the developer flow after the fuzzing', async (t: TestContext) => {
-    const r = await call('GetOpenIdTokenForDeveloperIdentity', JSON.stringify({ IdentityPoolId: emu.pools[0]!.identityPoolId, Logins: { [DEV]: 'after-fuzz' } }));
+    const r = await call(
+      'GetOpenIdTokenForDeveloperIdentity',
+      JSON.stringify({ IdentityPoolId: emu.pools[0]!.identityPoolId, Logins: { [DEV]: 'after-fuzz' } }),
+    );
     // The pool may have been deleted by a random DeleteIdentityPool: both answers are well-formed.
     checkAnswer('GetOpenIdTokenForDeveloperIdentity', r);
     t.diagnostic(`emulator fuzz cases: ${cases}; error types ${JSON.stringify(types)}`);

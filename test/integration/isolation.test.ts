@@ -28,10 +28,24 @@ const ACTIONS = Number(process.env.ISOLATION_ACTIONS ?? 120);
 const USERS = 12;
 
 type Agent = ReturnType<typeof request.agent>;
-type Kind = 'login' | 'token' | 'credentials' | 'identity' | 'link' | 'linkOthers' | 'unlink' | 'merge' | 'logout' | 'burst';
+type Kind =
+  'login' | 'token' | 'credentials' | 'identity' | 'link' | 'linkOthers' | 'unlink' | 'merge' | 'logout' | 'burst';
 
 const action = fc.record({
-  kind: fc.constantFrom<Kind>('login', 'token', 'token', 'credentials', 'credentials', 'identity', 'link', 'linkOthers', 'unlink', 'merge', 'logout', 'burst'),
+  kind: fc.constantFrom<Kind>(
+    'login',
+    'token',
+    'token',
+    'credentials',
+    'credentials',
+    'identity',
+    'link',
+    'linkOthers',
+    'unlink',
+    'merge',
+    'logout',
+    'burst',
+  ),
   user: fc.nat({ max: USERS - 1 }),
   other: fc.nat({ max: USERS - 1 }),
 });
@@ -57,7 +71,11 @@ async function runSequence(actions: readonly { kind: Kind; user: number; other: 
   const truth = async (i: number): Promise<string | null> => {
     try {
       const out = await truthClient.send(
-        new LookupDeveloperIdentityCommand({ IdentityPoolId: s.identityPoolId, DeveloperUserIdentifier: users[i]!.id, MaxResults: 1 }),
+        new LookupDeveloperIdentityCommand({
+          IdentityPoolId: s.identityPoolId,
+          DeveloperUserIdentifier: users[i]!.id,
+          MaxResults: 1,
+        }),
       );
       return out.IdentityId ?? null;
     } catch (err) {
@@ -94,7 +112,12 @@ async function runSequence(actions: readonly { kind: Kind; user: number; other: 
       assert.equal(claims.sub, expected);
       assert.equal(claims.aud, s.identityPoolId);
       const amr = claims.amr as string[];
-      assert.ok(amr.includes(`${DEMO_POOL.developerProviderName}:${s.emulator().region}:${s.identityPoolId.split(':')[1]!}:${users[i]!.id}`), 'token minted for this user');
+      assert.ok(
+        amr.includes(
+          `${DEMO_POOL.developerProviderName}:${s.emulator().region}:${s.identityPoolId.split(':')[1]!}:${users[i]!.id}`,
+        ),
+        'token minted for this user',
+      );
     }
     if (typeof body.sessionToken === 'string') {
       const info = describeSessionToken(body.sessionToken);
@@ -110,7 +133,9 @@ async function runSequence(actions: readonly { kind: Kind; user: number; other: 
 
   try {
     // Distinct users have distinct identities, however alike their ids look.
-    const first = await Promise.all(users.map(async (_, i) => (await (await agentOf(i)).get('/aws/token')).body as { identityId: string }));
+    const first = await Promise.all(
+      users.map(async (_, i) => (await (await agentOf(i)).get('/aws/token')).body as { identityId: string }),
+    );
     assert.equal(new Set(first.map((b) => b.identityId)).size, USERS, 'one identity per user');
 
     for (const { kind, user, other } of actions) {
@@ -174,7 +199,9 @@ async function runSequence(actions: readonly { kind: Kind; user: number; other: 
         case 'merge': {
           if (other === user) break;
           const before = await truth(user);
-          const res = await a.post('/aws/merge').send({ username: users[other]!.username, password: users[other]!.password });
+          const res = await a
+            .post('/aws/merge')
+            .send({ username: users[other]!.username, password: users[other]!.password });
           ledger.observe(res);
           counts[`/aws/merge ${res.status}`] = (counts[`/aws/merge ${res.status}`] ?? 0) + 1;
           if (res.status === 200) {
@@ -236,7 +263,9 @@ void describe('isolation between users', () => {
     });
     const client = emulatorClient(emu);
     try {
-      const [a, b] = emu.pools.map((p) => createBroker({ identityPoolId: p.identityPoolId, developerProviderName: p.developerProviderName!, client }));
+      const [a, b] = emu.pools.map((p) =>
+        createBroker({ identityPoolId: p.identityPoolId, developerProviderName: p.developerProviderName!, client }),
+      );
       const ids = ['u', 'b|u', 'login.a.b', 'login.a', '"]', 'ü', 'x'.repeat(1024)];
       const seen = new Map<string, string>();
       for (const id of ids) {
@@ -249,7 +278,10 @@ void describe('isolation between users', () => {
           assert.equal(claims.aud, pool.identityPoolId);
           assert.equal(claims.sub, tok.identityId);
           const amr = claims.amr as string[];
-          assert.ok(amr.at(-1)?.endsWith(`:${id}`) && amr.at(-1)?.startsWith(`${pool.developerProviderName!}:`), 'amr names this pool’s provider and this user');
+          assert.ok(
+            amr.at(-1)?.endsWith(`:${id}`) && amr.at(-1)?.startsWith(`${pool.developerProviderName!}:`),
+            'amr names this pool’s provider and this user',
+          );
           const creds = await broker.getCredentials(id);
           assert.equal(describeSessionToken(creds.sessionToken)?.identityId, tok.identityId);
           const key = `${pool.identityPoolId} ${id}`;

@@ -18,7 +18,14 @@ import {
   LookupDeveloperIdentityCommand,
 } from '@aws-sdk/client-cognito-identity';
 import request from 'supertest';
-import { DEMO_PROVIDER, hostileUsers, SecretLedger, startSecurityStack, withCrashWatch, type SecurityStack } from '../helpers/security-stack.js';
+import {
+  DEMO_PROVIDER,
+  hostileUsers,
+  SecretLedger,
+  startSecurityStack,
+  withCrashWatch,
+  type SecurityStack,
+} from '../helpers/security-stack.js';
 
 const SOAK_MS = Number(process.env.SOAK_SECONDS ?? 15) * 1000;
 const CACHE_MAX = 48;
@@ -148,7 +155,11 @@ function pickOp(r: number): Op {
   return 'credentials';
 }
 
-async function worker(seed: number, deadline: number, samples: { tokens: number; credentials: number }[]): Promise<void> {
+async function worker(
+  seed: number,
+  deadline: number,
+  samples: { tokens: number; credentials: number }[],
+): Promise<void> {
   const rnd = prng(seed);
   while (Date.now() < deadline) {
     // Each user is driven by one worker at a time, so the model of its state stays exact.
@@ -210,7 +221,10 @@ void describe(`soak (${SOAK_MS / 1000} s)`, () => {
           `evictions ${s.broker.stats().tokens.evictions}/${s.broker.stats().credentials.evictions}`,
       );
       assert.ok(total > 100, `a real load: ${total} operations`);
-      assert.ok(samples.every((x) => x.tokens <= CACHE_MAX && x.credentials <= CACHE_MAX), 'caches within their bound');
+      assert.ok(
+        samples.every((x) => x.tokens <= CACHE_MAX && x.credentials <= CACHE_MAX),
+        'caches within their bound',
+      );
       assert.ok(s.broker.stats().tokens.evictions > 0, 'the bound was reached and enforced');
       assert.ok(heapEnd - heapWarm < HEAP_GROWTH_BYTES, `heap grew by ${heapEnd - heapWarm} bytes`);
     }));
@@ -225,12 +239,18 @@ void describe(`soak (${SOAK_MS / 1000} s)`, () => {
       [],
       'no upstream errors',
     );
-    assert.deepEqual(Object.keys(counters).sort(), Object.keys(stats.upstreamCalls).sort(), 'no call the broker did not make');
+    assert.deepEqual(
+      Object.keys(counters).sort(),
+      Object.keys(stats.upstreamCalls).sort(),
+      'no call the broker did not make',
+    );
     // Every user who ever logged in has exactly the identity the model recorded, and nobody else has one.
     const listed = new Set<string>();
     let nextToken: string | undefined;
     do {
-      const page = await truthClient.send(new ListIdentitiesCommand({ IdentityPoolId: s.identityPoolId, MaxResults: 60, NextToken: nextToken }));
+      const page = await truthClient.send(
+        new ListIdentitiesCommand({ IdentityPoolId: s.identityPoolId, MaxResults: 60, NextToken: nextToken }),
+      );
       for (const ident of page.Identities ?? []) listed.add(ident.IdentityId!);
       nextToken = page.NextToken;
     } while (nextToken !== undefined && nextToken !== '');
@@ -240,11 +260,19 @@ void describe(`soak (${SOAK_MS / 1000} s)`, () => {
       if (st.identityId === undefined) continue;
       assert.ok(listed.has(st.identityId), `identity of user ${i} listed`);
       const lookup = await truthClient.send(
-        new LookupDeveloperIdentityCommand({ IdentityPoolId: s.identityPoolId, DeveloperUserIdentifier: users[i]!.id, MaxResults: 1 }),
+        new LookupDeveloperIdentityCommand({
+          IdentityPoolId: s.identityPoolId,
+          DeveloperUserIdentifier: users[i]!.id,
+          MaxResults: 1,
+        }),
       );
       assert.equal(lookup.IdentityId, st.identityId, `lookup of user ${i}`);
       const described = await truthClient.send(new DescribeIdentityCommand({ IdentityId: st.identityId }));
-      assert.equal((described.Logins ?? []).includes(DEMO_PROVIDER), st.linkedSubject !== undefined, `linked logins of user ${i}`);
+      assert.equal(
+        (described.Logins ?? []).includes(DEMO_PROVIDER),
+        st.linkedSubject !== undefined,
+        `linked logins of user ${i}`,
+      );
     }
   });
 
@@ -259,7 +287,10 @@ void describe('soak: handles', () => {
     await new Promise((r) => setTimeout(r, 50));
     const now = resourceCounts();
     for (const kind of ['TCPServerWrap', 'TCPSocketWrap', 'FSReqCallback', 'FileHandle']) {
-      assert.ok((now[kind] ?? 0) <= (resourcesBefore[kind] ?? 0), `${kind}: ${now[kind] ?? 0} now, ${resourcesBefore[kind] ?? 0} before`);
+      assert.ok(
+        (now[kind] ?? 0) <= (resourcesBefore[kind] ?? 0),
+        `${kind}: ${now[kind] ?? 0} now, ${resourcesBefore[kind] ?? 0} before`,
+      );
     }
   });
 });

@@ -1,6 +1,13 @@
 // Type tests, compiled by `npm run typecheck` and never run: each @ts-expect-error line must fail to
 // compile, so a public type that loosens by mistake breaks the typecheck.
-import { BrokerError, cognitoRouter, createBroker, type Broker, type BrokerErrorCode, type IdentityCredentials } from '../../src/index.js';
+import {
+  BrokerError,
+  cognitoRouter,
+  createBroker,
+  type Broker,
+  type BrokerErrorCode,
+  type IdentityCredentials,
+} from '../../src/index.js';
 import { startEmulator, type FaultSpec } from '../../src/emulator/index.js';
 
 // @ts-expect-error codes are a closed set

@@ -89,7 +89,12 @@ void describe('broker account operations', () => {
     const t = await broker.getToken('alice');
     await broker.unlinkDeveloperUser('alice');
     assert.deepEqual(fake.inputs('UnlinkDeveloperIdentity'), [
-      { IdentityId: t.identityId, IdentityPoolId: POOL_ID, DeveloperProviderName: DEV_PROVIDER, DeveloperUserIdentifier: 'alice' },
+      {
+        IdentityId: t.identityId,
+        IdentityPoolId: POOL_ID,
+        DeveloperProviderName: DEV_PROVIDER,
+        DeveloperUserIdentifier: 'alice',
+      },
     ]);
     await broker.unlinkDeveloperUser('nobody');
     assert.equal(fake.count('UnlinkDeveloperIdentity'), 1);
@@ -105,7 +110,12 @@ void describe('broker account operations', () => {
     const out = await broker.mergeUsers('alice', 'bob');
     assert.equal(out.identityId, a.identityId);
     assert.deepEqual(fake.inputs('MergeDeveloperIdentities'), [
-      { SourceUserIdentifier: 'bob', DestinationUserIdentifier: 'alice', DeveloperProviderName: DEV_PROVIDER, IdentityPoolId: POOL_ID },
+      {
+        SourceUserIdentifier: 'bob',
+        DestinationUserIdentifier: 'alice',
+        DeveloperProviderName: DEV_PROVIDER,
+        IdentityPoolId: POOL_ID,
+      },
     ]);
     const bobNow = await broker.getCredentials('bob');
     assert.equal(bobNow.identityId, a.identityId);

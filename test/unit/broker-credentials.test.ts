@@ -35,7 +35,11 @@ void describe('broker credentials', () => {
     const token = await broker.getToken('alice');
     assert.deepEqual(fake.inputs(CREDS)[1]!.Logins, { [LOGINS_KEY]: token.token }, 'the new-tag token is exchanged');
     tier = 'admin';
-    assert.equal((await broker.getCredentials('alice')).accessKeyId, first.accessKeyId, 'old-tag entry still valid for old tags');
+    assert.equal(
+      (await broker.getCredentials('alice')).accessKeyId,
+      first.accessKeyId,
+      'old-tag entry still valid for old tags',
+    );
   });
 
   void it('passes customRoleArn to GetCredentialsForIdentity', async () => {
@@ -64,7 +68,9 @@ void describe('broker credentials', () => {
     await settle();
     release();
     const results = await all;
-    const failed = results.flatMap((r) => (r.status === 'rejected' ? [String((r.reason as { code?: unknown }).code)] : []));
+    const failed = results.flatMap((r) =>
+      r.status === 'rejected' ? [String((r.reason as { code?: unknown }).code)] : [],
+    );
     assert.deepEqual(failed, [], 'no first load is lost to eviction');
     assert.equal(fake.count(TOKEN), 40);
     assert.equal(fake.count(CREDS), 40);

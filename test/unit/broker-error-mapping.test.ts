@@ -29,7 +29,10 @@ const cases: Record<string, Case> = {
     retryable: true,
   },
   'ResourceConflictException → 409': {
-    error: sdkError('ResourceConflictException', "The login for 'graph.facebook.com' is already linked to another identity."),
+    error: sdkError(
+      'ResourceConflictException',
+      "The login for 'graph.facebook.com' is already linked to another identity.",
+    ),
     context: linking,
     code: 'ERR_CONFLICT',
     status: 409,
@@ -134,21 +137,30 @@ const cases: Record<string, Case> = {
     retryable: false,
   },
   'InvalidParameterException on the broker’s own input → 500 misconfigured': {
-    error: sdkError('InvalidParameterException', 'The Logins map must contain the developer provider of the identity pool.'),
+    error: sdkError(
+      'InvalidParameterException',
+      'The Logins map must contain the developer provider of the identity pool.',
+    ),
     context: plain,
     code: 'ERR_MISCONFIGURED',
     status: 500,
     retryable: false,
   },
   'ValidationException on identityPoolId → 500 misconfigured': {
-    error: sdkError('ValidationException', "1 validation error detected: Value 'x' at 'identityPoolId' failed to satisfy constraint"),
+    error: sdkError(
+      'ValidationException',
+      "1 validation error detected: Value 'x' at 'identityPoolId' failed to satisfy constraint",
+    ),
     context: linking,
     code: 'ERR_MISCONFIGURED',
     status: 500,
     retryable: false,
   },
   'ValidationException on a provider token → 400': {
-    error: sdkError('ValidationException', "1 validation error detected: Value at 'logins' failed to satisfy constraint"),
+    error: sdkError(
+      'ValidationException',
+      "1 validation error detected: Value at 'logins' failed to satisfy constraint",
+    ),
     context: linking,
     code: 'ERR_BAD_REQUEST',
     status: 400,

@@ -25,8 +25,10 @@ void it('keeps cached tokens, secret keys and session tokens out of heap snapsho
   const dir = mkdtempSync(join(tmpdir(), 'broker-heap-'));
   try {
     const snapshot = readFileSync(writeHeapSnapshot(join(dir, 'broker.heapsnapshot')));
-    for (const needle of heldNeedles) assert.notEqual(snapshot.indexOf(needle), -1, 'control: a held secret is in the snapshot');
-    for (const needle of cached) assert.equal(snapshot.indexOf(needle), -1, `a cached secret (${String(needle.length)} bytes) is in the heap`);
+    for (const needle of heldNeedles)
+      assert.notEqual(snapshot.indexOf(needle), -1, 'control: a held secret is in the snapshot');
+    for (const needle of cached)
+      assert.equal(snapshot.indexOf(needle), -1, `a cached secret (${String(needle.length)} bytes) is in the heap`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

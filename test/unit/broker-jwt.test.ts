@@ -13,7 +13,16 @@ void describe('reading JWT times without verifying', () => {
 
   void it('gives nothing for tokens that are not readable JWTs, and never throws', () => {
     const b64 = (s: string): string => Buffer.from(s).toString('base64url');
-    for (const bad of ['', 'opaque', 'a.b', 'a..c', `a.${b64('not json')}.c`, `a.${b64('[1,2]')}.c`, `a.${b64('null')}.c`, 'a.b.c.d']) {
+    for (const bad of [
+      '',
+      'opaque',
+      'a.b',
+      'a..c',
+      `a.${b64('not json')}.c`,
+      `a.${b64('[1,2]')}.c`,
+      `a.${b64('null')}.c`,
+      'a.b.c.d',
+    ]) {
       assert.deepEqual(readJwtTimes(bad), {}, bad);
     }
   });

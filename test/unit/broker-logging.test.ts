@@ -99,12 +99,22 @@ void describe('broker logging and clock skew', () => {
     const token = (await broker.getToken('alice')).token;
     fake.failNext(
       'UnlinkIdentity',
-      sdkError('ValidationException', `1 validation error detected: Value '{cognito-identity.amazonaws.com=${token}}' at 'logins' failed to satisfy constraint`),
+      sdkError(
+        'ValidationException',
+        `1 validation error detected: Value '{cognito-identity.amazonaws.com=${token}}' at 'logins' failed to satisfy constraint`,
+      ),
     );
     const err = await rejectionOf(broker.unlinkLogin('alice', 'graph.facebook.com'));
     assert.ok(isBrokerError(err));
     const lines: string[] = [];
-    const app = pino({}, { write: (s: string) => { lines.push(s); } });
+    const app = pino(
+      {},
+      {
+        write: (s: string) => {
+          lines.push(s);
+        },
+      },
+    );
     app.error({ err }, 'request failed');
     const text = lines.join('');
     assert.ok(!text.includes(token), 'no token in the serialized error chain');
@@ -122,7 +132,10 @@ void describe('broker logging and clock skew', () => {
       },
     );
     const jwt = fakeJwt({ exp: 1 });
-    app.info({ token: jwt, body: { token: jwt }, logins: { x: jwt }, creds: { secretAccessKey: 'SK', sessionToken: 'ST' } }, 'x');
+    app.info(
+      { token: jwt, body: { token: jwt }, logins: { x: jwt }, creds: { secretAccessKey: 'SK', sessionToken: 'ST' } },
+      'x',
+    );
     app.info({ req: { headers: { authorization: 'Bearer abc', cookie: 'sid=1' } } }, 'y');
     const text = lines.join('');
     for (const s of [jwt, 'SK', '"ST"', 'Bearer abc', 'sid=1']) assert.ok(!text.includes(s), s);

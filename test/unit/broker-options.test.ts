@@ -7,11 +7,14 @@ import { ManualClock } from '../helpers/broker-manual-clock.js';
 const base = { identityPoolId: POOL_ID, developerProviderName: DEV_PROVIDER } as const;
 
 function rejects(options: unknown, pattern: RegExp): void {
-  assert.throws(() => resolveBrokerOptions(options as BrokerOptions), (err: unknown) => {
-    assert.ok(err instanceof TypeError, 'a TypeError');
-    assert.match(err.message, pattern);
-    return true;
-  });
+  assert.throws(
+    () => resolveBrokerOptions(options as BrokerOptions),
+    (err: unknown) => {
+      assert.ok(err instanceof TypeError, 'a TypeError');
+      assert.match(err.message, pattern);
+      return true;
+    },
+  );
   assert.throws(() => createBroker(options as BrokerOptions), TypeError);
 }
 
@@ -58,9 +61,15 @@ void describe('broker options', () => {
     rejects({ ...base, tokenDurationSeconds: 86_401 }, /tokenDurationSeconds/);
     rejects({ ...base, tokenDurationSeconds: 1.5 }, /tokenDurationSeconds/);
     rejects({ ...base, tokenDurationSeconds: '900' }, /tokenDurationSeconds/);
-    rejects({ ...base, tokenDurationSeconds: 600 }, /skewGraceSeconds \(300\) must be less than half of tokenDurationSeconds \(600\)/);
+    rejects(
+      { ...base, tokenDurationSeconds: 600 },
+      /skewGraceSeconds \(300\) must be less than half of tokenDurationSeconds \(600\)/,
+    );
     assert.equal(resolveBrokerOptions({ ...base, tokenDurationSeconds: 601 }).tokenDurationSeconds, 601);
-    assert.equal(resolveBrokerOptions({ ...base, tokenDurationSeconds: 1, skewGraceSeconds: 0 }).tokenDurationSeconds, 1);
+    assert.equal(
+      resolveBrokerOptions({ ...base, tokenDurationSeconds: 1, skewGraceSeconds: 0 }).tokenDurationSeconds,
+      1,
+    );
     assert.equal(resolveBrokerOptions({ ...base, tokenDurationSeconds: 86_400 }).tokenDurationSeconds, 86_400);
   });
 

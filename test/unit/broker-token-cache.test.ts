@@ -9,7 +9,9 @@ const OP = 'GetOpenIdTokenForDeveloperIdentity';
 void describe('broker token cache', () => {
   void it('refuses a principalTags that returns a Promise with ERR_MISCONFIGURED instead of dropping the tags', async () => {
     // Deliberately mistyped: a principalTags returning a Promise, as a JavaScript caller could pass.
-    const principalTags = (() => Promise.resolve({ tier: 'admin' })) as unknown as (userId: string) => Record<string, string>;
+    const principalTags = (() => Promise.resolve({ tier: 'admin' })) as unknown as (
+      userId: string,
+    ) => Record<string, string>;
     const { broker, fake, logs } = brokerFixture({ principalTags });
     for (const call of [() => broker.getToken('alice'), () => broker.getCredentials('alice')]) {
       const err = await rejectionOf(call());
@@ -52,7 +54,10 @@ void describe('broker token cache', () => {
     clock.advance(540_000 + 1);
     const release = fake.hold(OP);
     const during = await Promise.all(Array.from({ length: 50 }, () => broker.getToken('alice')));
-    assert.ok(during.every((t) => t.token === first.token), 'the still-valid token is served during the refresh');
+    assert.ok(
+      during.every((t) => t.token === first.token),
+      'the still-valid token is served during the refresh',
+    );
     assert.equal(fake.count(OP), 2, 'exactly one refresh started');
     assert.equal(broker.stats().tokens.refreshes, 1);
     assert.equal(broker.stats().inFlight, 1);
@@ -195,7 +200,10 @@ void describe('broker token cache', () => {
       assert.equal(first[i]!.identityId, fake.users.get(id));
     }
     const second = await Promise.all(ids.map((id) => broker.getToken(id)));
-    assert.deepEqual(second.map((t) => t.token), first.map((t) => t.token));
+    assert.deepEqual(
+      second.map((t) => t.token),
+      first.map((t) => t.token),
+    );
     assert.equal(fake.count(OP), ids.length);
   });
 
@@ -237,7 +245,11 @@ void describe('broker token cache', () => {
   });
 
   void it('starts refreshing short-lived tokens no earlier than half their servable life', async () => {
-    const { broker, fake, clock } = brokerFixture({ tokenDurationSeconds: 100, skewGraceSeconds: 10, refreshAheadSeconds: 60 });
+    const { broker, fake, clock } = brokerFixture({
+      tokenDurationSeconds: 100,
+      skewGraceSeconds: 10,
+      refreshAheadSeconds: 60,
+    });
     await broker.getToken('alice'); // servable 90 s; refresh-ahead would say 30 s, the floor says 45 s
     clock.advance(45_000);
     await broker.getToken('alice');

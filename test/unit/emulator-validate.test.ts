@@ -42,7 +42,11 @@ void describe('emulator validation messages', () => {
       "1 validation error detected: Value '61' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 60",
     );
     assert.equal(
-      msg('GetOpenIdTokenForDeveloperIdentityInput', { IdentityPoolId: 'us-east-1:1', Logins: { a: 'b' }, TokenDuration: 0 }),
+      msg('GetOpenIdTokenForDeveloperIdentityInput', {
+        IdentityPoolId: 'us-east-1:1',
+        Logins: { a: 'b' },
+        TokenDuration: 0,
+      }),
       "1 validation error detected: Value '0' at 'tokenDuration' failed to satisfy constraint: Member must have value greater than or equal to 1",
     );
   });
@@ -62,7 +66,10 @@ void describe('emulator validation messages', () => {
       /^1 validation error detected: Value '\{p0=t, .*p10=t\}' at 'logins' failed to satisfy constraint: Member must have length less than or equal to 10$/,
     );
     assert.equal(
-      msg('SetIdentityPoolRolesInput', { IdentityPoolId: 'us-east-1:1', Roles: { admin: 'arn:aws:iam::123456789012:role/x' } }),
+      msg('SetIdentityPoolRolesInput', {
+        IdentityPoolId: 'us-east-1:1',
+        Roles: { admin: 'arn:aws:iam::123456789012:role/x' },
+      }),
       "1 validation error detected: Value '{admin=arn:aws:iam::123456789012:role/x}' at 'roles' failed to satisfy constraint: Map keys must satisfy constraint: [Member must satisfy regular expression pattern: (un)?authenticated]",
     );
     assert.equal(
@@ -76,7 +83,12 @@ void describe('emulator validation messages', () => {
       msg('SetIdentityPoolRolesInput', {
         IdentityPoolId: 'us-east-1:1',
         Roles: {},
-        RoleMappings: { 'graph.facebook.com': { Type: 'Magic', RulesConfiguration: { Rules: [{ Claim: 'c', MatchType: 'Equals', Value: 'v' }] } } },
+        RoleMappings: {
+          'graph.facebook.com': {
+            Type: 'Magic',
+            RulesConfiguration: { Rules: [{ Claim: 'c', MatchType: 'Equals', Value: 'v' }] },
+          },
+        },
       }),
       "2 validation errors detected: Value 'Magic' at 'roleMappings.graph.facebook.com.member.type' failed to satisfy constraint: Member must satisfy enum value set: [Token, Rules]; " +
         "Value null at 'roleMappings.graph.facebook.com.member.rulesConfiguration.rules.1.member.roleARN' failed to satisfy constraint: Member must not be null",
@@ -84,7 +96,14 @@ void describe('emulator validation messages', () => {
   });
 
   void it('accepts valid input', () => {
-    assert.deepEqual(v.validate('GetOpenIdTokenForDeveloperIdentityInput', { IdentityPoolId: 'us-east-1:0a-1', Logins: { 'login.app': 'u' }, TokenDuration: 86400 }), []);
+    assert.deepEqual(
+      v.validate('GetOpenIdTokenForDeveloperIdentityInput', {
+        IdentityPoolId: 'us-east-1:0a-1',
+        Logins: { 'login.app': 'u' },
+        TokenDuration: 86400,
+      }),
+      [],
+    );
   });
 
   void it('throws SerializationError on a wrong JSON type', () => {

@@ -19,7 +19,10 @@ async function call(method, path, body) {
   const res = await fetch(path, {
     method,
     credentials: 'same-origin',
-    headers: body === undefined ? { Accept: 'application/json' } : { 'Content-Type': 'application/json', Accept: 'application/json' },
+    headers:
+      body === undefined
+        ? { Accept: 'application/json' }
+        : { 'Content-Type': 'application/json', Accept: 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   if (res.status === 204) return null;
@@ -72,7 +75,14 @@ function renderLogins(logins) {
 }
 
 function resetCredentials() {
-  for (const id of ['access-key-id', 'secret-access-key', 'session-token', 'expiration', 'identity-id', 'identity-pool-id']) {
+  for (const id of [
+    'access-key-id',
+    'secret-access-key',
+    'session-token',
+    'expiration',
+    'identity-id',
+    'identity-pool-id',
+  ]) {
     $(id).textContent = '—';
   }
 }
@@ -105,7 +115,10 @@ $('login-form').addEventListener('submit', async (event) => {
   event.preventDefault();
   clearStatus();
   try {
-    const { user, identityId } = await call('POST', '/login', { username: $('username').value, password: $('password').value });
+    const { user, identityId } = await call('POST', '/login', {
+      username: $('username').value,
+      password: $('password').value,
+    });
     $('password').value = '';
     await signedIn(user);
     show(`Signed in. Identity ${identityId ?? ''}`.trim());
@@ -185,7 +198,10 @@ $('merge-form').addEventListener('submit', async (event) => {
   event.preventDefault();
   clearStatus();
   try {
-    const { identityId } = await call('POST', '/aws/merge', { username: $('merge-username').value, password: $('merge-password').value });
+    const { identityId } = await call('POST', '/aws/merge', {
+      username: $('merge-username').value,
+      password: $('merge-password').value,
+    });
     $('merge-password').value = '';
     await refreshIdentity();
     show(`Merged: ${$('merge-username').value} now shares identity ${identityId}.`);

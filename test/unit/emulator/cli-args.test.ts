@@ -4,10 +4,26 @@ import { CliUsageError, parseCliArgs } from '../../../src/emulator/cli-args.js';
 
 void test('parses every option into startEmulator options', () => {
   const cmd = parseCliArgs([
-    '--host', '127.0.0.1', '--port', '4566', '--region', 'eu-west-1', '--state-file', '/tmp/s.json',
-    '--seed', 'demo app:login.demo', '--seed', 'second',
-    '--allow-guests', '--login-provider', 'graph.facebook.com=1234', '--login-provider', 'accounts.google.com=abc.apps',
-    '--strict-sigv4', 'AKID:se:cret', '--no-control',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '4566',
+    '--region',
+    'eu-west-1',
+    '--state-file',
+    '/tmp/s.json',
+    '--seed',
+    'demo app:login.demo',
+    '--seed',
+    'second',
+    '--allow-guests',
+    '--login-provider',
+    'graph.facebook.com=1234',
+    '--login-provider',
+    'accounts.google.com=abc.apps',
+    '--strict-sigv4',
+    'AKID:se:cret',
+    '--no-control',
   ]);
   assert.deepEqual(cmd, {
     help: false,
@@ -17,8 +33,17 @@ void test('parses every option into startEmulator options', () => {
       region: 'eu-west-1',
       stateFile: '/tmp/s.json',
       seed: [
-        { name: 'demo app', developerProviderName: 'login.demo', allowUnauthenticatedIdentities: true, supportedLoginProviders: { 'graph.facebook.com': '1234', 'accounts.google.com': 'abc.apps' } },
-        { name: 'second', allowUnauthenticatedIdentities: true, supportedLoginProviders: { 'graph.facebook.com': '1234', 'accounts.google.com': 'abc.apps' } },
+        {
+          name: 'demo app',
+          developerProviderName: 'login.demo',
+          allowUnauthenticatedIdentities: true,
+          supportedLoginProviders: { 'graph.facebook.com': '1234', 'accounts.google.com': 'abc.apps' },
+        },
+        {
+          name: 'second',
+          allowUnauthenticatedIdentities: true,
+          supportedLoginProviders: { 'graph.facebook.com': '1234', 'accounts.google.com': 'abc.apps' },
+        },
       ],
       strictSigV4: [{ accessKeyId: 'AKID', secretAccessKey: 'se:cret' }],
       controlEndpoint: false,
@@ -49,6 +74,10 @@ void test('bad arguments throw a CliUsageError naming the argument', () => {
     [['--host', 'a b'], /--host/],
   ];
   for (const [argv, msg] of bad) {
-    assert.throws(() => parseCliArgs(argv), (e: Error) => e instanceof CliUsageError && msg.test(e.message), argv.join(' '));
+    assert.throws(
+      () => parseCliArgs(argv),
+      (e: Error) => e instanceof CliUsageError && msg.test(e.message),
+      argv.join(' '),
+    );
   }
 });

@@ -2,11 +2,22 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { EmulatorControlClient, EmulatorControlError, handleControl, isLoopback, type ControlApi } from '../../../src/emulator/control.js';
+import {
+  EmulatorControlClient,
+  EmulatorControlError,
+  handleControl,
+  isLoopback,
+  type ControlApi,
+} from '../../../src/emulator/control.js';
 import { FaultController } from '../../../src/emulator/faults.js';
 import type { PoolInfo } from '../../../src/emulator/types.js';
 
-const POOL: PoolInfo = { identityPoolId: 'us-east-1:0000-1111', identityPoolName: 'seed', developerProviderName: 'login.app', roles: { authenticated: 'arn:aws:iam::000000000000:role/auth' } };
+const POOL: PoolInfo = {
+  identityPoolId: 'us-east-1:0000-1111',
+  identityPoolName: 'seed',
+  developerProviderName: 'login.app',
+  roles: { authenticated: 'arn:aws:iam::000000000000:role/auth' },
+};
 
 async function start(t: TestContext): Promise<{ endpoint: string; faults: FaultController; minted: unknown[] }> {
   const faults = new FaultController();
@@ -30,7 +41,8 @@ async function start(t: TestContext): Promise<{ endpoint: string; faults: FaultC
     pools: () => [POOL],
   };
   const server = createServer((req, res) => {
-    if (req.headers['x-test-peer']) Object.defineProperty(req, 'socket', { value: { remoteAddress: req.headers['x-test-peer'] } });
+    if (req.headers['x-test-peer'])
+      Object.defineProperty(req, 'socket', { value: { remoteAddress: req.headers['x-test-peer'] } });
     void handleControl(req, res, api);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -77,11 +89,21 @@ void test('bad fault specs and provider requests are 400 JSON errors', async (t)
       return true;
     });
   };
-  await expectError(c.setFault('GetId', { error: 'NoSuchException' }), 400, 'ValidationException', /fault\.error must be one of/);
+  await expectError(
+    c.setFault('GetId', { error: 'NoSuchException' }),
+    400,
+    'ValidationException',
+    /fault\.error must be one of/,
+  );
   await expectError(c.setFault('GetId', { latencyMs: -1 }), 400, 'ValidationException', /latencyMs/);
   await expectError(c.setFault('GetId', { bogus: 1 } as never), 400, 'ValidationException', /bogus/);
   await expectError(c.setFault('Get Id', {}), 400, 'ValidationException', /operation name/);
-  await expectError(c.mintProviderToken('accounts.google.com', 'g-1'), 400, 'InvalidParameterException', /No pool supports/);
+  await expectError(
+    c.mintProviderToken('accounts.google.com', 'g-1'),
+    400,
+    'InvalidParameterException',
+    /No pool supports/,
+  );
   await expectError(c.mintProviderToken('graph.facebook.com', ''), 400, 'ValidationException', /subject/);
 });
 
@@ -93,23 +115,35 @@ void test('raw HTTP: malformed JSON, body limit, unknown route, wrong method', a
     if (res.status !== 204) assert.equal(res.headers.get('content-type'), 'application/json');
     return [res.status, text ? JSON.parse(text) : undefined];
   };
-  assert.deepEqual(await call('PUT', 'faults/GetId', '{nope'), [400, { __type: 'SerializationException', message: 'The body is not valid JSON.' }]);
+  assert.deepEqual(await call('PUT', 'faults/GetId', '{nope'), [
+    400,
+    { __type: 'SerializationException', message: 'The body is not valid JSON.' },
+  ]);
   const [status, body] = await call('PUT', 'faults/GetId', JSON.stringify({ latencyMs: 1, pad: 'x'.repeat(20_000) }));
   assert.equal(status, 413);
   assert.equal((body as { __type: string }).__type, 'PayloadTooLarge');
   assert.equal((await call('GET', 'nothing-here'))[0], 404);
   assert.equal((await call('POST', 'counters'))[0], 405);
   assert.equal((await call('GET', 'faults/GetId'))[0], 405);
-  assert.deepEqual(await call('PUT', 'faults/%2A', '{"latencyMs":0}'), [200, { operation: '*', fault: { latencyMs: 0 } }]);
+  assert.deepEqual(await call('PUT', 'faults/%2A', '{"latencyMs":0}'), [
+    200,
+    { operation: '*', fault: { latencyMs: 0 } },
+  ]);
   assert.deepEqual(await call('DELETE', 'faults'), [204, undefined]);
 });
 
 void test('refuses peers that are not loopback with 403', async (t) => {
   const { endpoint, faults } = await start(t);
   faults.set('GetId', { latencyMs: 1 });
-  const res = await fetch(`${endpoint}/__emulator/faults`, { method: 'DELETE', headers: { 'x-test-peer': '10.0.0.7' } });
+  const res = await fetch(`${endpoint}/__emulator/faults`, {
+    method: 'DELETE',
+    headers: { 'x-test-peer': '10.0.0.7' },
+  });
   assert.equal(res.status, 403);
-  assert.deepEqual(await res.json(), { __type: 'AccessDeniedException', message: 'The control endpoint only answers loopback clients.' });
+  assert.deepEqual(await res.json(), {
+    __type: 'AccessDeniedException',
+    message: 'The control endpoint only answers loopback clients.',
+  });
   assert.deepEqual(faults.get('GetId'), { latencyMs: 1 }, 'nothing changed');
   const ok = await fetch(`${endpoint}/__emulator/counters`, { headers: { 'x-test-peer': '::ffff:127.0.0.1' } });
   assert.equal(ok.status, 200);
@@ -117,7 +151,8 @@ void test('refuses peers that are not loopback with 403', async (t) => {
 
 void test('isLoopback', () => {
   for (const a of ['127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1']) assert.equal(isLoopback(a), true, a);
-  for (const a of [undefined, '', '10.0.0.1', '::ffff:10.0.0.1', '::', '1.127.0.0', 'fe80::1']) assert.equal(isLoopback(a), false, String(a));
+  for (const a of [undefined, '', '10.0.0.1', '::ffff:10.0.0.1', '::', '1.127.0.0', 'fe80::1'])
+    assert.equal(isLoopback(a), false, String(a));
 });
 
 void test('the client refuses a non-URL endpoint', () => {

@@ -21,7 +21,10 @@ void test('throttles past throttleRps in a sliding one-second window', async () 
   f.set('GetOpenIdTokenForDeveloperIdentity', { throttleRps: 3 });
   const op = 'GetOpenIdTokenForDeveloperIdentity';
   const at = async (ms: number): Promise<string> => (await f.apply(op, T0 + ms))?.type ?? 'ok';
-  assert.deepEqual([await at(0), await at(100), await at(200), await at(300)], ['ok', 'ok', 'ok', 'TooManyRequestsException']);
+  assert.deepEqual(
+    [await at(0), await at(100), await at(200), await at(300)],
+    ['ok', 'ok', 'ok', 'TooManyRequestsException'],
+  );
   assert.equal(await at(999), 'TooManyRequestsException');
   // At 1000 ms the call from 0 ms has left the window, so one slot frees up.
   assert.equal(await at(1000), 'ok');
@@ -46,10 +49,17 @@ void test('error with count fails exactly the next N calls', async () => {
   f.set('GetId', { error: 'InternalErrorException', count: 2 });
   const results = [];
   for (let i = 0; i < 4; i++) results.push(await f.apply('GetId', T0));
-  assert.deepEqual(results.map((r) => r?.status ?? 200), [500, 500, 200, 200]);
+  assert.deepEqual(
+    results.map((r) => r?.status ?? 200),
+    [500, 500, 200, 200],
+  );
   assert.equal(results[0]?.type, 'InternalErrorException');
   f.set('GetId', { error: 'NotAuthorizedException', count: 1 });
-  assert.deepEqual(await f.apply('GetId', T0), { type: 'NotAuthorizedException', message: 'Injected fault: not authorized.', status: 400 });
+  assert.deepEqual(await f.apply('GetId', T0), {
+    type: 'NotAuthorizedException',
+    message: 'Injected fault: not authorized.',
+    status: 400,
+  });
 });
 
 void test('error with rate fails that fraction, drawing from the injected random source', async () => {
@@ -117,9 +127,19 @@ void test('invalid fault specs throw a TypeError naming the problem', () => {
     [undefined, /must be an object/],
     ['x', /must be an object/],
   ];
-  for (const [spec, msg] of bad) assert.throws(() => { f.set('GetId', spec as FaultSpec); }, (e: Error) => e instanceof TypeError && msg.test(e.message));
-  assert.throws(() => { f.set('', {}); }, TypeError);
-  assert.throws(() => { f.set('Get Id', {}); }, /operation name/);
+  for (const [spec, msg] of bad)
+    assert.throws(
+      () => {
+        f.set('GetId', spec as FaultSpec);
+      },
+      (e: Error) => e instanceof TypeError && msg.test(e.message),
+    );
+  assert.throws(() => {
+    f.set('', {});
+  }, TypeError);
+  assert.throws(() => {
+    f.set('Get Id', {});
+  }, /operation name/);
   assert.deepEqual(validateFaultSpec({ throttleRps: 5, latencyMs: 0 }), { throttleRps: 5, latencyMs: 0 });
   f.set('GetId', { latencyMs: 5 });
   assert.deepEqual(f.get('GetId'), { latencyMs: 5 });

@@ -34,7 +34,15 @@ class Sha256 {
 }
 
 async function signed(
-  opts: { body?: string; path?: string; query?: Record<string, string>; at?: number; region?: string; service?: string; secret?: string } = {},
+  opts: {
+    body?: string;
+    path?: string;
+    query?: Record<string, string>;
+    at?: number;
+    region?: string;
+    service?: string;
+    secret?: string;
+  } = {},
 ): Promise<SignedRequest> {
   const body = opts.body ?? '{"MaxResults":10}';
   const signer = new SignatureV4({
@@ -93,7 +101,11 @@ void test('refuses a tampered body, header, method or query with InvalidSignatur
     (r) => (r.headers['x-amz-target'] = 'AWSCognitoIdentityService.DeleteIdentityPool'),
     (r) => (r.method = 'PUT'),
     (r) => (r.url = '/?x=1'),
-    (r) => (r.headers.authorization = String(r.headers.authorization).replace(/Signature=(.)/, (_m, c: string) => `Signature=${c === 'a' ? 'b' : 'a'}`)),
+    (r) =>
+      (r.headers.authorization = String(r.headers.authorization).replace(
+        /Signature=(.)/,
+        (_m, c: string) => `Signature=${c === 'a' ? 'b' : 'a'}`,
+      )),
   ];
   for (const change of tampered) {
     const req = await signed();
@@ -117,7 +129,10 @@ void test('refuses the wrong secret and an unknown access key', async () => {
 void test('refuses a signing time more than 5 minutes away, in both directions', async () => {
   const old = checkSigV4(await signed({ at: NOW - 6 * 60_000 }), [KEY], NOW);
   assert.equal(typeOf(old), 'InvalidSignatureException');
-  assert.equal(messageOf(old), 'Signature expired: 20261122T042400Z is now earlier than 20261122T042500Z (20261122T043000Z - 5 min.)');
+  assert.equal(
+    messageOf(old),
+    'Signature expired: 20261122T042400Z is now earlier than 20261122T042500Z (20261122T043000Z - 5 min.)',
+  );
   const future = checkSigV4(await signed({ at: NOW + 6 * 60_000 }), [KEY], NOW);
   assert.equal(typeOf(future), 'InvalidSignatureException');
   assert.match(messageOf(future), /^Signature not yet current: 20261122T043600Z is still later than 20261122T043500Z/);
@@ -159,7 +174,10 @@ void test('strict mode needs host signed and a date header', async () => {
   const noDate = { ...base, headers: { ...base.headers } };
   delete noDate.headers['x-amz-date'];
   assert.equal(typeOf(checkSigV4(noDate, [KEY], NOW)), 'IncompleteSignatureException');
-  const noHost = { ...base, headers: { ...base.headers, authorization: String(base.headers.authorization).replace('host;', '') } };
+  const noHost = {
+    ...base,
+    headers: { ...base.headers, authorization: String(base.headers.authorization).replace('host;', '') },
+  };
   assert.equal(typeOf(checkSigV4(noHost, [KEY], NOW)), 'IncompleteSignatureException');
   const badDate = { ...base, headers: { ...base.headers, 'x-amz-date': 'yesterday' } };
   assert.equal(typeOf(checkSigV4(badDate, [KEY], NOW)), 'IncompleteSignatureException');
@@ -171,7 +189,11 @@ void test('the real SDK client passes strict checking over HTTP; a wrong secret 
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const r = checkSigV4({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) }, [KEY], Date.now());
+      const r = checkSigV4(
+        { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) },
+        [KEY],
+        Date.now(),
+      );
       seen.push(r.ok ? 'ok' : r.type);
       res.setHeader('content-type', 'application/x-amz-json-1.1');
       if (r.ok) {
@@ -189,8 +211,15 @@ void test('the real SDK client passes strict checking over HTTP; a wrong secret 
     const good = new CognitoIdentityClient({ endpoint, region: 'us-east-1', credentials: KEY, maxAttempts: 1 });
     const out = await good.send(new ListIdentityPoolsCommand({ MaxResults: 10 }));
     assert.deepEqual(out.IdentityPools, []);
-    const bad = new CognitoIdentityClient({ endpoint, region: 'us-east-1', credentials: { ...KEY, secretAccessKey: 'wrong' }, maxAttempts: 1 });
-    await assert.rejects(bad.send(new ListIdentityPoolsCommand({ MaxResults: 10 })), { name: 'InvalidSignatureException' });
+    const bad = new CognitoIdentityClient({
+      endpoint,
+      region: 'us-east-1',
+      credentials: { ...KEY, secretAccessKey: 'wrong' },
+      maxAttempts: 1,
+    });
+    await assert.rejects(bad.send(new ListIdentityPoolsCommand({ MaxResults: 10 })), {
+      name: 'InvalidSignatureException',
+    });
     good.destroy();
     bad.destroy();
     assert.deepEqual(seen, ['ok', 'InvalidSignatureException']);

@@ -83,12 +83,15 @@ void test('a damaged file is refused with its name and the problem, and left unt
     const path = join(dir, `s${i}.json`);
     writeFileSync(path, content);
     const before = statSync(path).mtimeMs;
-    assert.throws(() => readStateFile(path), (err: Error) => {
-      assert.ok(err.message.includes(path), err.message);
-      assert.match(err.message, problem);
-      assert.match(err.message, /left untouched/);
-      return true;
-    });
+    assert.throws(
+      () => readStateFile(path),
+      (err: Error) => {
+        assert.ok(err.message.includes(path), err.message);
+        assert.match(err.message, problem);
+        assert.match(err.message, /left untouched/);
+        return true;
+      },
+    );
     assert.equal(readFileSync(path, 'utf8'), content);
     assert.equal(statSync(path).mtimeMs, before);
   }
@@ -96,7 +99,10 @@ void test('a damaged file is refused with its name and the problem, and left unt
 
 void test('an unreadable path names the file', (t) => {
   const dir = tempDir(t);
-  assert.throws(() => readStateFile(dir), (err: Error) => err.message.includes(dir) && /cannot be read/.test(err.message));
+  assert.throws(
+    () => readStateFile(dir),
+    (err: Error) => err.message.includes(dir) && /cannot be read/.test(err.message),
+  );
 });
 
 void test('a failed write is reported by flush and onError, and leaves no temp file', async (t) => {

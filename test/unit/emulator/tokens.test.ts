@@ -16,7 +16,10 @@ function decodePart(token: string, i: number): Record<string, unknown> {
 void test('signs RS512 JWTs with the exact header of the real service', async () => {
   const signer = await signerPromise;
   const token = signer.sign({ sub: 'us-east-1:abc', aud: 'us-east-1:pool', iat: 1, exp: 2 });
-  assert.equal(Buffer.from(token.split('.')[0]!, 'base64url').toString(), '{"kid":"us-east-1-1","typ":"JWS","alg":"RS512"}');
+  assert.equal(
+    Buffer.from(token.split('.')[0]!, 'base64url').toString(),
+    '{"kid":"us-east-1-1","typ":"JWS","alg":"RS512"}',
+  );
   const claims = decodePart(token, 1);
   assert.equal(claims.iss, COGNITO_ISSUER);
   assert.equal(claims.sub, 'us-east-1:abc');
@@ -99,12 +102,18 @@ void test('rotate adds <region>-2, signs with it, keeps verifying the old key', 
   assert.equal(await signer.rotate(), 'eu-west-1-2');
   assert.equal(decodePart(signer.sign({}), 0).kid, 'eu-west-1-2');
   assert.equal(signer.verify(old).ok, true);
-  assert.deepEqual(signer.jwks().keys.map((k) => (k as { kid: string }).kid), ['eu-west-1-1', 'eu-west-1-2']);
+  assert.deepEqual(
+    signer.jwks().keys.map((k) => (k as { kid: string }).kid),
+    ['eu-west-1-1', 'eu-west-1-2'],
+  );
   assert.equal(TokenSigner.fromJSON(signer.toJSON()).currentKid, 'eu-west-1-2');
 });
 
 void test('fromJSON refuses bad data with a clear message', async () => {
-  const good = (await signerPromise).toJSON() as { region: string; keys: { kid: string; jwk: Record<string, unknown> }[] };
+  const good = (await signerPromise).toJSON() as {
+    region: string;
+    keys: { kid: string; jwk: Record<string, unknown> }[];
+  };
   const k = good.keys[0]!;
   const cases: [unknown, RegExp][] = [
     [null, /expected an object/],
@@ -118,11 +127,14 @@ void test('fromJSON refuses bad data with a clear message', async () => {
     [{ ...good, keys: ['x'] }, /not an object/],
   ];
   for (const [data, msg] of cases) {
-    assert.throws(() => TokenSigner.fromJSON(data), (err: Error) => {
-      assert.match(err.message, /^TokenSigner\.fromJSON: /);
-      assert.match(err.message, msg);
-      return true;
-    });
+    assert.throws(
+      () => TokenSigner.fromJSON(data),
+      (err: Error) => {
+        assert.match(err.message, /^TokenSigner\.fromJSON: /);
+        assert.match(err.message, msg);
+        return true;
+      },
+    );
   }
 });
 
@@ -134,7 +146,10 @@ void test('provider tokens verify only for their provider, audience and lifetime
   const signer = await signerPromise;
   const now = 1_700_000_000_000;
   const t = mintProviderToken(signer, 'graph.facebook.com', 'fb-user-1', 'app-123', 3600, now);
-  assert.deepEqual(verifyProviderToken(signer, t, 'graph.facebook.com', 'app-123', now + 1000), { ok: true, subject: 'fb-user-1' });
+  assert.deepEqual(verifyProviderToken(signer, t, 'graph.facebook.com', 'app-123', now + 1000), {
+    ok: true,
+    subject: 'fb-user-1',
+  });
   const no = (r: ReturnType<typeof verifyProviderToken>, re: RegExp): void => {
     assert.equal(r.ok, false);
     assert.match(reasonOf(r), re);
@@ -143,11 +158,23 @@ void test('provider tokens verify only for their provider, audience and lifetime
   no(verifyProviderToken(signer, t, 'graph.facebook.com', 'app-999', now), /audience/);
   no(verifyProviderToken(signer, t, 'graph.facebook.com', 'app-123', now + 3600_000), /expired/);
   // An OpenID token from the same signer is not a provider token.
-  const openId = signer.sign({ sub: 'fb-user-1', aud: 'app-123', exp: now / 1000 + 60 }, { issuer: 'graph.facebook.com' });
+  const openId = signer.sign(
+    { sub: 'fb-user-1', aud: 'app-123', exp: now / 1000 + 60 },
+    { issuer: 'graph.facebook.com' },
+  );
   no(verifyProviderToken(signer, openId, 'graph.facebook.com', 'app-123', now), /not a provider token/);
   // Forged: same claims, another key.
   const forger = await TokenSigner.create('us-east-1');
-  no(verifyProviderToken(signer, mintProviderToken(forger, 'graph.facebook.com', 'fb-user-1', 'app-123', 3600, now), 'graph.facebook.com', 'app-123', now), /signature/);
+  no(
+    verifyProviderToken(
+      signer,
+      mintProviderToken(forger, 'graph.facebook.com', 'fb-user-1', 'app-123', 3600, now),
+      'graph.facebook.com',
+      'app-123',
+      now,
+    ),
+    /signature/,
+  );
   no(verifyProviderToken(signer, 'garbage', 'graph.facebook.com', 'app-123', now), /JWS/);
   assert.throws(() => mintProviderToken(signer, '', 's', 'a', 1, now), /provider/);
   assert.throws(() => mintProviderToken(signer, 'p', 's', 'a', 0, now), /expiresInSeconds/);

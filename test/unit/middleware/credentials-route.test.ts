@@ -6,7 +6,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import express, { type Express } from 'express';
 import request from 'supertest';
-import { credentialsBody, packCredentials, packString, unpackCredentials, unpackString } from '../../../src/broker/packed.js';
+import {
+  credentialsBody,
+  packCredentials,
+  packString,
+  unpackCredentials,
+  unpackString,
+} from '../../../src/broker/packed.js';
 import type { Broker, BrokerOptions, IdentityCredentials } from '../../../src/index.js';
 import { cognitoRouter } from '../../../src/middleware/index.js';
 import { brokerFixture, settle, type BrokerFixture } from '../../helpers/broker-fixture.js';
@@ -57,7 +63,10 @@ void describe('GET /credentials', () => {
   void it('never answers 304 to If-None-Match, and answers HEAD with headers only', async () => {
     const { app } = setup();
     const warm = await request(app).get('/aws/credentials').set('x-test-user', 'alice');
-    const conditional = await request(app).get('/aws/credentials').set('x-test-user', 'alice').set('If-None-Match', '*');
+    const conditional = await request(app)
+      .get('/aws/credentials')
+      .set('x-test-user', 'alice')
+      .set('If-None-Match', '*');
     assert.equal(conditional.status, 200);
     assert.deepEqual(conditional.body, warm.body);
     const head = await request(app).head('/aws/credentials').set('x-test-user', 'alice');
@@ -77,7 +86,10 @@ void describe('GET /credentials', () => {
     await settle();
     assert.equal(fake.count(CREDS), 2, 'one background refresh');
     const after = await request(app).get('/aws/credentials').set('x-test-user', 'alice');
-    assert.notEqual((after.body as { accessKeyId: string }).accessKeyId, (first.body as { accessKeyId: string }).accessKeyId);
+    assert.notEqual(
+      (after.body as { accessKeyId: string }).accessKeyId,
+      (first.body as { accessKeyId: string }).accessKeyId,
+    );
     assert.equal(fake.count(CREDS), 2);
   });
 
@@ -87,7 +99,10 @@ void describe('GET /credentials', () => {
     clock.advanceSeconds(3301);
     const later = await request(app).get('/aws/credentials').set('x-test-user', 'alice');
     assert.equal(later.status, 200);
-    assert.notEqual((later.body as { sessionToken: string }).sessionToken, (first.body as { sessionToken: string }).sessionToken);
+    assert.notEqual(
+      (later.body as { sessionToken: string }).sessionToken,
+      (first.body as { sessionToken: string }).sessionToken,
+    );
     assert.ok(Date.parse((later.body as { expiration: string }).expiration) > clock.now() + 300_000);
     assert.equal(fake.count(CREDS), 2);
   });
@@ -98,7 +113,10 @@ void describe('GET /credentials', () => {
     const admin = await request(app).get('/aws/credentials').set('x-test-user', 'alice');
     tier = 'basic';
     const basic = await request(app).get('/aws/credentials').set('x-test-user', 'alice');
-    assert.notEqual((basic.body as { accessKeyId: string }).accessKeyId, (admin.body as { accessKeyId: string }).accessKeyId);
+    assert.notEqual(
+      (basic.body as { accessKeyId: string }).accessKeyId,
+      (admin.body as { accessKeyId: string }).accessKeyId,
+    );
     tier = 'admin';
     const again = await request(app).get('/aws/credentials').set('x-test-user', 'alice');
     assert.deepEqual(again.body, admin.body);
@@ -120,7 +138,10 @@ void describe('GET /credentials', () => {
     assert.equal((await request(app).get('/aws/credentials')).status, 401);
     await request(app).get('/aws/credentials').set('x-test-user', 'alice');
     clock.advanceSeconds(3301);
-    const err = Object.assign(new Error('Rate exceeded'), { name: 'TooManyRequestsException', $metadata: { httpStatusCode: 400 } });
+    const err = Object.assign(new Error('Rate exceeded'), {
+      name: 'TooManyRequestsException',
+      $metadata: { httpStatusCode: 400 },
+    });
     fake.failNext(CREDS, err, err, err);
     const res = await request(app).get('/aws/credentials').set('x-test-user', 'alice');
     assert.equal(res.status, 503);
@@ -148,7 +169,13 @@ void describe('packed secrets', () => {
     const odd = 'a"b\\c\u0000d\u00e9\u4e2d\u{1f600}\n';
     assert.equal(unpackString(packString(odd)), odd);
     assert.equal(packString(odd).byteLength, Buffer.byteLength(odd));
-    const c: IdentityCredentials = { identityId: 'us-east-1:1', accessKeyId: `AK${odd}`, secretAccessKey: odd, sessionToken: odd.repeat(100), expiration: 1_700_000_000_123 };
+    const c: IdentityCredentials = {
+      identityId: 'us-east-1:1',
+      accessKeyId: `AK${odd}`,
+      secretAccessKey: odd,
+      sessionToken: odd.repeat(100),
+      expiration: 1_700_000_000_123,
+    };
     const body = packCredentials(c);
     assert.deepEqual(JSON.parse(Buffer.from(body).toString('utf8')), credentialsBody(c));
     assert.deepEqual(unpackCredentials(body, c.expiration), c);

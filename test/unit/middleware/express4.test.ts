@@ -24,15 +24,25 @@ void it('runs on Express 4: routes, body parsing, params, rejected promises and 
   assert.equal(token.headers['cache-control'], 'no-store');
   assert.equal((token.body as { identityId: string }).identityId, (await broker.getToken('u4')).identityId);
 
-  const linked = await request(app).post('/aws/logins').set('x-test-user', '1').send({ provider: 'graph.facebook.com', token: 't' });
+  const linked = await request(app)
+    .post('/aws/logins')
+    .set('x-test-user', '1')
+    .send({ provider: 'graph.facebook.com', token: 't' });
   assert.equal(linked.status, 200, linked.text);
   assert.deepEqual((linked.body as { logins: string[] }).logins, ['graph.facebook.com']);
   const unlinked = await request(app).delete('/aws/logins/graph.facebook.com').set('x-test-user', '1');
   assert.equal(unlinked.status, 200, unlinked.text);
 
   assertProblem(await request(app).get('/aws/credentials'), 401, 'ERR_UNAUTHENTICATED');
-  assertProblem(await request(app).post('/aws/logins').set('x-test-user', '1').set('Content-Type', 'application/json').send('{'), 400, 'ERR_BAD_REQUEST');
-  broker.failNext('getCredentials', new BrokerError('ERR_COGNITO_THROTTLED', 'Cognito is throttling.', { retryAfterSeconds: 2 }));
+  assertProblem(
+    await request(app).post('/aws/logins').set('x-test-user', '1').set('Content-Type', 'application/json').send('{'),
+    400,
+    'ERR_BAD_REQUEST',
+  );
+  broker.failNext(
+    'getCredentials',
+    new BrokerError('ERR_COGNITO_THROTTLED', 'Cognito is throttling.', { retryAfterSeconds: 2 }),
+  );
   const throttled = await request(app).get('/aws/credentials').set('x-test-user', '1');
   assertProblem(throttled, 503, 'ERR_COGNITO_THROTTLED');
   assert.equal(throttled.headers['retry-after'], '2');

@@ -43,7 +43,9 @@ const verify = (token: string): { id: string } | null => (token === 'good-token'
 
 void it('succeeds with the user verify returns for a valid bearer token', async () => {
   assert.deepEqual(await run({ verify }, 'Bearer good-token'), [{ kind: 'success', user: { id: 'u1' } }]);
-  assert.deepEqual(await run({ verify: (t) => Promise.resolve(verify(t)) }, 'bearer   good-token'), [{ kind: 'success', user: { id: 'u1' } }]);
+  assert.deepEqual(await run({ verify: (t) => Promise.resolve(verify(t)) }, 'bearer   good-token'), [
+    { kind: 'success', user: { id: 'u1' } },
+  ]);
 });
 
 void it('fails with 401 and a realm-only challenge when the header is missing', async () => {
@@ -56,9 +58,15 @@ void it('passes when the header is missing and whenMissing is pass', async () =>
 });
 
 void it('fails with invalid_request for a malformed header and invalid_token for a refused or odd token', async () => {
-  assert.deepEqual(await run({ verify }, 'Bearer'), [{ kind: 'fail', challenge: 'Bearer realm="aws", error="invalid_request"', status: 401 }]);
-  assert.deepEqual(await run({ verify }, 'Bearer nope'), [{ kind: 'fail', challenge: 'Bearer realm="aws", error="invalid_token"', status: 401 }]);
-  assert.deepEqual(await run({ verify }, 'Bearer a"b'), [{ kind: 'fail', challenge: 'Bearer realm="aws", error="invalid_token"', status: 401 }]);
+  assert.deepEqual(await run({ verify }, 'Bearer'), [
+    { kind: 'fail', challenge: 'Bearer realm="aws", error="invalid_request"', status: 401 },
+  ]);
+  assert.deepEqual(await run({ verify }, 'Bearer nope'), [
+    { kind: 'fail', challenge: 'Bearer realm="aws", error="invalid_token"', status: 401 },
+  ]);
+  assert.deepEqual(await run({ verify }, 'Bearer a"b'), [
+    { kind: 'fail', challenge: 'Bearer realm="aws", error="invalid_token"', status: 401 },
+  ]);
   assert.deepEqual(await run({ verify, realm: 'api' }, 'Bearer ' + 'x'.repeat(5000)), [
     { kind: 'fail', challenge: 'Bearer realm="api", error="invalid_token"', status: 401 },
   ]);
@@ -66,7 +74,14 @@ void it('fails with invalid_request for a malformed header and invalid_token for
 
 void it('errors (not fails) when verify throws or rejects, without the token in the error', async () => {
   const boom = new Error('directory down');
-  const [thrown] = await run({ verify: () => { throw boom; } }, 'Bearer good-token');
+  const [thrown] = await run(
+    {
+      verify: () => {
+        throw boom;
+      },
+    },
+    'Bearer good-token',
+  );
   assert.deepEqual(thrown, { kind: 'error', err: boom });
   const [rejected] = await run({ verify: () => Promise.reject(new Error('directory down')) }, 'Bearer good-token');
   assert.equal(rejected?.kind, 'error');

@@ -17,7 +17,8 @@ void it('allows max calls per window per key, then throws ERR_RATE_LIMITED with 
     () => {
       limiter.consume('alice');
     },
-    (err: unknown) => isBrokerError(err) && err.code === 'ERR_RATE_LIMITED' && err.status === 429 && err.retryAfterSeconds === 45,
+    (err: unknown) =>
+      isBrokerError(err) && err.code === 'ERR_RATE_LIMITED' && err.status === 429 && err.retryAfterSeconds === 45,
   );
   limiter.consume('bob');
   clock.advance(44_500);

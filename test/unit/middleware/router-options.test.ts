@@ -41,10 +41,16 @@ void it('throws a TypeError at creation for each invalid option', () => {
     [{ clock: {} }, /clock must have a now\(\) method/],
   ];
   for (const [overrides, message] of cases) {
-    assert.throws(build(overrides), (err: unknown) => err instanceof TypeError && message.test(err.message), JSON.stringify(overrides));
+    assert.throws(
+      build(overrides),
+      (err: unknown) => err instanceof TypeError && message.test(err.message),
+      JSON.stringify(overrides),
+    );
   }
 });
 
 void it('accepts rateLimit: false and trusted origins with a trailing slash', () => {
-  assert.doesNotThrow(build({ rateLimit: false, trustedOrigins: ['https://app.example.com/', 'http://localhost:5173'] }));
+  assert.doesNotThrow(
+    build({ rateLimit: false, trustedOrigins: ['https://app.example.com/', 'http://localhost:5173'] }),
+  );
 });

@@ -9,7 +9,12 @@ import { memoryLogger } from '../../helpers/memory-logger.js';
 import { assertProblem } from '../../helpers/problem-assert.js';
 
 /** An app whose "authentication" puts `req.user` from an `x-test-user` header (tests only). */
-function appWith(broker: FakeBroker, options: Partial<CognitoRouterOptions> = {}, mount = '/aws', preParse = false): Express {
+function appWith(
+  broker: FakeBroker,
+  options: Partial<CognitoRouterOptions> = {},
+  mount = '/aws',
+  preParse = false,
+): Express {
   const app = express();
   if (preParse) app.use(express.json());
   app.use((req, _res, next) => {
@@ -17,7 +22,14 @@ function appWith(broker: FakeBroker, options: Partial<CognitoRouterOptions> = {}
     if (typeof id === 'string') (req as { user?: unknown }).user = { id };
     next();
   });
-  app.use(mount, cognitoRouter({ broker, allowedProviders: ['graph.facebook.com', 'cognito-idp.us-east-1.amazonaws.com/us-east-1_abc'], ...options }));
+  app.use(
+    mount,
+    cognitoRouter({
+      broker,
+      allowedProviders: ['graph.facebook.com', 'cognito-idp.us-east-1.amazonaws.com/us-east-1_abc'],
+      ...options,
+    }),
+  );
   app.get('/after', (_req, res) => {
     res.send('app route');
   });
@@ -26,7 +38,10 @@ function appWith(broker: FakeBroker, options: Partial<CognitoRouterOptions> = {}
 
 void it('maps a broker throttling error to 503 with Retry-After from the error', async () => {
   const broker = createFakeBroker();
-  broker.failNext('getCredentials', new BrokerError('ERR_COGNITO_THROTTLED', 'Cognito is throttling.', { retryAfterSeconds: 7 }));
+  broker.failNext(
+    'getCredentials',
+    new BrokerError('ERR_COGNITO_THROTTLED', 'Cognito is throttling.', { retryAfterSeconds: 7 }),
+  );
   const res = await request(appWith(broker)).get('/aws/credentials').set('x-test-user', 'u1');
   assertProblem(res, 503, 'ERR_COGNITO_THROTTLED');
   assert.equal(res.headers['retry-after'], '7');
@@ -35,8 +50,13 @@ void it('maps a broker throttling error to 503 with Retry-After from the error',
 void it('hides the message of 5xx errors, logs the code and cause name only', async () => {
   const broker = createFakeBroker();
   const { logger, text } = memoryLogger();
-  const cause = Object.assign(new Error('pool us-east-1:123 has no role for secret-thing'), { name: 'InvalidIdentityPoolConfigurationException' });
-  broker.failNext('getToken', new BrokerError('ERR_MISCONFIGURED', 'The identity pool is misconfigured: no role', { cause }));
+  const cause = Object.assign(new Error('pool us-east-1:123 has no role for secret-thing'), {
+    name: 'InvalidIdentityPoolConfigurationException',
+  });
+  broker.failNext(
+    'getToken',
+    new BrokerError('ERR_MISCONFIGURED', 'The identity pool is misconfigured: no role', { cause }),
+  );
   const res = await request(appWith(broker, { logger })).get('/aws/token').set('x-test-user', 'u1');
   assertProblem(res, 500, 'ERR_MISCONFIGURED');
   assert.equal((res.body as { detail?: string }).detail, undefined);
@@ -57,7 +77,10 @@ void it('answers an unexpected exception with a bare 500 ERR_INTERNAL', async ()
 void it('adds a Bearer invalid_token challenge when a provider token is refused', async () => {
   const broker = createFakeBroker();
   broker.failNext('linkLogin', new BrokerError('ERR_PROVIDER_TOKEN_REJECTED', 'The provider token was rejected.'));
-  const res = await request(appWith(broker)).post('/aws/logins').set('x-test-user', 'u1').send({ provider: 'graph.facebook.com', token: 't' });
+  const res = await request(appWith(broker))
+    .post('/aws/logins')
+    .set('x-test-user', 'u1')
+    .send({ provider: 'graph.facebook.com', token: 't' });
   assertProblem(res, 401, 'ERR_PROVIDER_TOKEN_REJECTED');
   assert.match(String(res.headers['www-authenticate']), /error="invalid_token"/);
 });
@@ -76,7 +99,9 @@ void it('serves HEAD, a trailing slash, any case, and a percent-encoded provider
   assert.equal((await request(app).get('/aws/Token/').set('x-test-user', 'u1')).status, 200);
   const provider = 'cognito-idp.us-east-1.amazonaws.com/us-east-1_abc';
   await request(app).post('/aws/logins').set('x-test-user', 'u1').send({ provider, token: 't' });
-  const res = await request(app).delete(`/aws/logins/${encodeURIComponent(provider)}`).set('x-test-user', 'u1');
+  const res = await request(app)
+    .delete(`/aws/logins/${encodeURIComponent(provider)}`)
+    .set('x-test-user', 'u1');
   assert.equal(res.status, 200, res.text);
   assert.equal(broker.calls.unlinkLogin, 1);
   assertProblem(await request(app).delete('/aws/logins/%E0%A4%A').set('x-test-user', 'u1'), 400, 'ERR_BAD_REQUEST');
@@ -84,7 +109,10 @@ void it('serves HEAD, a trailing slash, any case, and a percent-encoded provider
 
 void it('works when the app already parsed the body with express.json()', async () => {
   const broker = createFakeBroker();
-  const res = await request(appWith(broker, {}, '/aws', true)).post('/aws/logins').set('x-test-user', 'u1').send({ provider: 'graph.facebook.com', token: 't' });
+  const res = await request(appWith(broker, {}, '/aws', true))
+    .post('/aws/logins')
+    .set('x-test-user', 'u1')
+    .send({ provider: 'graph.facebook.com', token: 't' });
   assert.equal(res.status, 200, res.text);
   assert.equal(broker.calls.linkLogin, 1);
 });
@@ -96,11 +124,18 @@ void it('reads the user id through a custom getUserId and never from body, query
     (req as { user?: unknown }).user = { sub: 'custom-7' };
     next();
   });
-  app.use('/aws', cognitoRouter({ broker, allowedProviders: [], getUserId: (req) => (req.user as { sub: string }).sub }));
+  app.use(
+    '/aws',
+    cognitoRouter({ broker, allowedProviders: [], getUserId: (req) => (req.user as { sub: string }).sub }),
+  );
   const res = await request(app).get('/aws/token?userId=other').set('x-user-id', 'other');
   assert.equal(res.status, 200);
   assert.equal((res.body as { identityId: string }).identityId, (await broker.getToken('custom-7')).identityId);
-  assertProblem(await request(express().use('/aws', cognitoRouter({ broker, allowedProviders: [] }))).get('/aws/token?userId=u1'), 401, 'ERR_UNAUTHENTICATED');
+  assertProblem(
+    await request(express().use('/aws', cognitoRouter({ broker, allowedProviders: [] }))).get('/aws/token?userId=u1'),
+    401,
+    'ERR_UNAUTHENTICATED',
+  );
 });
 
 void it('afterLogin never fails the login when Cognito fails, and logout forgets the user', async () => {
@@ -133,11 +168,20 @@ void it('afterLogin never fails the login when Cognito fails, and logout forgets
 void it('refuses a compressed body and a non-object JSON body with 400', async () => {
   const app = appWith(createFakeBroker());
   assertProblem(
-    await request(app).post('/aws/logins').set('x-test-user', 'u1').set('Content-Type', 'application/json').set('Content-Encoding', 'gzip').send('{}'),
+    await request(app)
+      .post('/aws/logins')
+      .set('x-test-user', 'u1')
+      .set('Content-Type', 'application/json')
+      .set('Content-Encoding', 'gzip')
+      .send('{}'),
     400,
     'ERR_BAD_REQUEST',
   );
-  assertProblem(await request(app).post('/aws/logins').set('x-test-user', 'u1').set('Content-Type', 'application/json').send('"x"'), 400, 'ERR_BAD_REQUEST');
+  assertProblem(
+    await request(app).post('/aws/logins').set('x-test-user', 'u1').set('Content-Type', 'application/json').send('"x"'),
+    400,
+    'ERR_BAD_REQUEST',
+  );
 });
 
 void it('POST /guest replaces a session guest that Cognito reports deleted or no longer a guest, and keeps it on a temporary failure', async () => {
@@ -154,13 +198,19 @@ void it('POST /guest replaces a session guest that Cognito reports deleted or no
   assert.equal(first.status, 200, first.text);
   const guestId = (first.body as { identityId: string }).identityId;
   // Throttled: the answer is 503 and the session keeps its guest.
-  broker.failNext('getGuestCredentials', new BrokerError('ERR_COGNITO_THROTTLED', 'Cognito is throttling.', { retryAfterSeconds: 2 }));
+  broker.failNext(
+    'getGuestCredentials',
+    new BrokerError('ERR_COGNITO_THROTTLED', 'Cognito is throttling.', { retryAfterSeconds: 2 }),
+  );
   assertProblem(await request(app).post('/aws/guest'), 503, 'ERR_COGNITO_THROTTLED');
   const same = await request(app).post('/aws/guest');
   assert.equal((same.body as { identityId: string }).identityId, guestId);
   // Deleted, then no longer a guest: each time a new guest identity, kept in the session.
   let current = guestId;
-  for (const err of [new BrokerError('ERR_NOT_FOUND', 'No such identity.'), new BrokerError('ERR_FORBIDDEN', 'Not a guest.')]) {
+  for (const err of [
+    new BrokerError('ERR_NOT_FOUND', 'No such identity.'),
+    new BrokerError('ERR_FORBIDDEN', 'Not a guest.'),
+  ]) {
     broker.failNext('getGuestCredentials', err);
     const res = await request(app).post('/aws/guest');
     assert.equal(res.status, 200, res.text);

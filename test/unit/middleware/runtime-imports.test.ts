@@ -10,7 +10,15 @@ function importWithoutExpress(modulePath: string): { status: number | null; stde
   const file = fileURLToPath(new URL(modulePath, import.meta.url));
   const res = spawnSync(
     process.execPath,
-    ['--import', 'tsx', '--import', register, '--input-type=module', '-e', `const m = await import(${JSON.stringify(file)}); console.log(typeof m.cognitoRouter);`],
+    [
+      '--import',
+      'tsx',
+      '--import',
+      register,
+      '--input-type=module',
+      '-e',
+      `const m = await import(${JSON.stringify(file)}); console.log(typeof m.cognitoRouter);`,
+    ],
     { encoding: 'utf8', timeout: 30_000 },
   );
   return { status: res.status, stderr: res.stderr, stdout: res.stdout };
