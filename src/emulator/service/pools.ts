@@ -57,7 +57,7 @@ function applyPoolFields(state: ServiceState, pool: PoolRecord, input: PoolField
     pool.developerProviderName = dev;
   }
   pool.supportedLoginProviders = providers;
-  // Arrays.isArray, not `!== undefined`: a JSON null is absent.
+  // Array.isArray, not `!== undefined`: a JSON null is absent.
   const oidc: unknown = input.OpenIdConnectProviderARNs;
   const cips: unknown = input.CognitoIdentityProviders;
   const saml: unknown = input.SamlProviderARNs;
