@@ -5,7 +5,7 @@
  * SIGINT or SIGTERM. Bad arguments: a message on stderr and exit code 2; a failure to start (port
  * in use, damaged state file): exit code 1.
  */
-import { startEmulator } from './index.js';
+import { startEmulator } from './start.js';
 import { CliUsageError, parseCliArgs, USAGE } from './cli-args.js';
 
 async function main(): Promise<void> {

@@ -12,7 +12,7 @@ import {
   GetIdCommand,
   GetOpenIdTokenForDeveloperIdentityCommand,
 } from '@aws-sdk/client-cognito-identity';
-import { EmulatorControlClient } from '../../src/emulator/control.js';
+import { EmulatorControlClient } from '../../src/emulator/control-client.js';
 import type { PoolInfo } from '../../src/emulator/types.js';
 
 const CLI = fileURLToPath(new URL('../../src/emulator/cli.ts', import.meta.url));

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import fc from 'fast-check';
 import { startEmulator } from '../../src/emulator/index.js';
-import { MODEL } from '../../src/emulator/model.js';
+import { MODEL } from '../../src/emulator/model/model.js';
 import type { RunningEmulator } from '../../src/emulator/types.js';
 import { withCrashWatch } from '../helpers/security-stack.js';
 

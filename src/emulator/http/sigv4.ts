@@ -1,6 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { EmulatorCredentials } from './types.js';
+import type { EmulatorCredentials } from '../types.js';
 
 /** The parts of an HTTP request that SigV4 covers. `url` is the raw request target (`/path?query`). */
 export interface SignedRequest {

@@ -1,5 +1,5 @@
-import { MODEL } from './model.js';
-import type { ModelShape, ServiceModel } from './model-types.js';
+import { MODEL } from '../model/model.js';
+import type { ModelShape, ServiceModel } from '../model/model-types.js';
 
 /**
  * A request member whose JSON type does not fit the model (a number where a string belongs, …). The

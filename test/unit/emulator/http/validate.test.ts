@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MODEL } from '../../src/emulator/model.js';
-import { SerializationError, Validator, validationMessage } from '../../src/emulator/validate.js';
+import { MODEL } from '../../../../src/emulator/model/model.js';
+import { SerializationError, Validator, validationMessage } from '../../../../src/emulator/http/validate.js';
 
 const v = new Validator();
 const msg = (shape: string, input: unknown): string => validationMessage(v.validate(shape, input));

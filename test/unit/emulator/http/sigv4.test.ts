@@ -5,7 +5,7 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { CognitoIdentityClient, ListIdentityPoolsCommand } from '@aws-sdk/client-cognito-identity';
-import { checkSigV4, type SignedRequest } from '../../../src/emulator/sigv4.js';
+import { checkSigV4, type SignedRequest } from '../../../../src/emulator/http/sigv4.js';
 
 const KEY = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
 const NOW = Date.UTC(2026, 10, 22, 4, 30, 0);

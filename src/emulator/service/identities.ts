@@ -1,0 +1,157 @@
+import type {
+  DeleteIdentitiesInput,
+  DeleteIdentitiesResponse,
+  DescribeIdentityInput,
+  EmptyOutput,
+  GetIdInput,
+  GetIdResponse,
+  GetOpenIdTokenInput,
+  GetOpenIdTokenResponse,
+  IdentityDescription,
+  ListIdentitiesInput,
+  ListIdentitiesResponse,
+  UnlinkIdentityInput,
+  UnprocessedIdentityId,
+} from '../model/shapes.js';
+import { ServiceError } from '../service-error.js';
+import { afterUnlink, link, ownerOf, parseLogins } from './logins.js';
+import { DEFAULT_TOKEN_SECONDS } from './openid-token.js';
+import { decodeToken, encodeToken } from './paging.js';
+import {
+  isAuthenticated,
+  LOGINS_DONT_MATCH,
+  loginKey,
+  loginNames,
+  strMap,
+  UNAUTH_NOT_SUPPORTED,
+  type Identity,
+  type Pool,
+  type ServiceState,
+} from './state.js';
+
+function describe(pool: Pool, ident: Identity): IdentityDescription {
+  return {
+    IdentityId: ident.id,
+    Logins: loginNames(pool, ident),
+    CreationDate: ident.createdMs / 1000,
+    LastModifiedDate: ident.modifiedMs / 1000,
+  };
+}
+
+/** DescribeIdentity. */
+export function describeIdentity(state: ServiceState, input: DescribeIdentityInput): IdentityDescription {
+  const ident = state.identity(input.IdentityId);
+  return describe(state.poolOf(ident), ident);
+}
+
+/** ListIdentities, paged in creation order; HideDisabled hides merged and login-less identities. */
+export function listIdentities(state: ServiceState, input: ListIdentitiesInput): ListIdentitiesResponse {
+  const pool = state.pool(input.IdentityPoolId);
+  const max = input.MaxResults;
+  const hide = input.HideDisabled === true;
+  const after = decodeToken(input.NextToken, pool.id);
+  const page: IdentityDescription[] = [];
+  let last = 0;
+  let more = false;
+  for (const ident of pool.identities.values()) {
+    if (ident.seq <= after || (hide && ident.disabled)) continue;
+    if (page.length === max) {
+      more = true;
+      break;
+    }
+    page.push(describe(pool, ident));
+    last = ident.seq;
+  }
+  const out: ListIdentitiesResponse = { IdentityPoolId: pool.id, Identities: page };
+  if (more) out.NextToken = encodeToken(last, pool.id);
+  return out;
+}
+
+/** DeleteIdentities: unknown ids come back in UnprocessedIdentityIds with `AccessDenied`. */
+export function deleteIdentities(state: ServiceState, input: DeleteIdentitiesInput): DeleteIdentitiesResponse {
+  const unprocessed: UnprocessedIdentityId[] = [];
+  let changed = false;
+  for (const id of input.IdentityIdsToDelete) {
+    const ident = state.identities.get(id);
+    if (ident === undefined) {
+      unprocessed.push({ IdentityId: id, ErrorCode: 'AccessDenied' });
+      continue;
+    }
+    state.remove(ident);
+    changed = true;
+  }
+  if (changed) state.changed();
+  return { UnprocessedIdentityIds: unprocessed };
+}
+
+/** GetId: a new guest identity, or the identity of the given public logins (created and linked if new). */
+export function getId(state: ServiceState, input: GetIdInput): GetIdResponse {
+  const pool = state.pool(input.IdentityPoolId);
+  const logins = strMap(input.Logins);
+  if (Object.keys(logins).length === 0) {
+    if (!pool.allowUnauth) throw new ServiceError('NotAuthorizedException', UNAUTH_NOT_SUPPORTED);
+    const ident = state.newIdentity(pool);
+    state.changed();
+    return { IdentityId: ident.id };
+  }
+  const parsed = parseLogins(state, pool, logins, { dev: false, cognito: false });
+  const owner = ownerOf(state, pool, undefined, parsed.publics);
+  if (owner?.disabled === true)
+    throw new ServiceError('NotAuthorizedException', `Access to Identity '${owner.id}' is forbidden.`);
+  const ident = owner ?? state.newIdentity(pool);
+  const changed = link(state, pool, ident, undefined, parsed.publics);
+  if (changed || owner === undefined) state.changed();
+  return { IdentityId: ident.id };
+}
+
+/** GetOpenIdToken: a 15-minute token for a guest, or for public logins (linking new ones). */
+export function getOpenIdToken(state: ServiceState, input: GetOpenIdTokenInput): GetOpenIdTokenResponse {
+  const ident = state.usable(input.IdentityId);
+  const pool = state.poolOf(ident);
+  const logins = strMap(input.Logins);
+  const tokens = state.openIdTokens;
+  if (Object.keys(logins).length === 0) {
+    if (isAuthenticated(ident)) throw new ServiceError('NotAuthorizedException', LOGINS_DONT_MATCH);
+    if (!pool.allowUnauth) throw new ServiceError('NotAuthorizedException', UNAUTH_NOT_SUPPORTED);
+    return { IdentityId: ident.id, Token: tokens.sign(pool, ident, ['unauthenticated'], DEFAULT_TOKEN_SECONDS) };
+  }
+  const parsed = parseLogins(state, pool, logins, { dev: false, cognito: false });
+  if (link(state, pool, ident, undefined, parsed.publics)) state.changed();
+  const amr = ['authenticated'];
+  for (const p of parsed.publics) amr.push(p.provider, tokens.amrEntry(pool, p.provider, p.subject));
+  return { IdentityId: ident.id, Token: tokens.sign(pool, ident, amr, DEFAULT_TOKEN_SECONDS) };
+}
+
+/**
+ * UnlinkIdentity (public): `Logins` must prove ownership with either the provider token of a login
+ * linked to the identity or a Cognito OpenID token for the identity (`cognito-identity.amazonaws.com`).
+ * Removing a provider that is not linked is a no-op; the developer provider cannot be removed here.
+ */
+export function unlinkIdentity(state: ServiceState, input: UnlinkIdentityInput): EmptyOutput {
+  const ident = state.usable(input.IdentityId);
+  const pool = state.poolOf(ident);
+  const parsed = parseLogins(state, pool, strMap(input.Logins), { dev: false, cognito: true }, ident);
+  let proven = parsed.cognito?.claims.amr !== undefined && isAuthenticated(ident);
+  for (const p of parsed.publics) {
+    if (ident.logins[p.provider] !== p.subject) throw new ServiceError('NotAuthorizedException', LOGINS_DONT_MATCH);
+    proven = true;
+  }
+  if (!proven) throw new ServiceError('NotAuthorizedException', LOGINS_DONT_MATCH);
+  const remove = input.LoginsToRemove;
+  if (pool.developerProviderName !== undefined && remove.includes(pool.developerProviderName)) {
+    throw new ServiceError(
+      'InvalidParameterException',
+      'Developer provider logins are unlinked with UnlinkDeveloperIdentity.',
+    );
+  }
+  let changed = false;
+  for (const provider of remove) {
+    const s = ident.logins[provider];
+    if (s === undefined) continue;
+    ident.logins = Object.fromEntries(Object.entries(ident.logins).filter(([p]) => p !== provider));
+    pool.loginIndex.delete(loginKey(provider, s));
+    changed = true;
+  }
+  if (changed) afterUnlink(state, ident);
+  return {};
+}

@@ -1,0 +1,247 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { FaultController } from './faults.js';
+import { handleControl, type ControlApi } from './http/control.js';
+import { createRequestHandler } from './http/server.js';
+import { CognitoIdentityService } from './service/service.js';
+import type { PoolRecord, ServiceSnapshot } from './service/state.js';
+import { readStateFile, StateFileWriter } from './state-file.js';
+import { cognitoIssuer, mintProviderToken, TokenSigner } from './tokens.js';
+import type { EmulatorClock, EmulatorOptions, PoolInfo, RunningEmulator, SeedPool } from './types.js';
+
+const REGION = /^[a-z]{2}-[a-z-]{2,20}-\d{1,2}$/;
+const DEFAULT_PROVIDER_TOKEN_SECONDS = 3600;
+
+interface PersistedState {
+  region: string;
+  signer: unknown;
+  service: ServiceSnapshot;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function roleName(poolName: string, kind: 'Auth' | 'Unauth'): string {
+  const safe = poolName.replace(/[^\w+=,.@-]/g, '_').slice(0, 40);
+  return `Cognito_${safe}${kind}_Role`;
+}
+
+function checkOptions(o: EmulatorOptions): void {
+  if (o.host !== undefined && (typeof o.host !== 'string' || o.host.length === 0))
+    throw new TypeError('host must be a non-empty string');
+  if (o.port !== undefined && (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535)) {
+    throw new TypeError('port must be an integer in [0, 65535]');
+  }
+  if (o.region !== undefined && (typeof o.region !== 'string' || !REGION.test(o.region))) {
+    throw new TypeError('region must look like us-east-1');
+  }
+  if (o.stateFile !== undefined && (typeof o.stateFile !== 'string' || o.stateFile.length === 0)) {
+    throw new TypeError('stateFile must be a non-empty path');
+  }
+  if (o.clock !== undefined && typeof o.clock.now !== 'function') throw new TypeError('clock must have now()');
+  if (o.seed !== undefined) {
+    if (!Array.isArray(o.seed)) throw new TypeError('seed must be an array of pools');
+    for (const s of o.seed as readonly SeedPool[]) {
+      if (typeof s.name !== 'string' || !/^[\w\s+=,.@-]{1,128}$/.test(s.name))
+        throw new TypeError(`seed pool name ${JSON.stringify(s.name)} is invalid`);
+      if (s.developerProviderName !== undefined && !/^[\w._-]{1,128}$/.test(s.developerProviderName)) {
+        throw new TypeError(`seed developerProviderName ${JSON.stringify(s.developerProviderName)} is invalid`);
+      }
+    }
+  }
+  if (o.strictSigV4 !== undefined) {
+    if (!Array.isArray(o.strictSigV4))
+      throw new TypeError('strictSigV4 must be an array of {accessKeyId, secretAccessKey}');
+    for (const c of o.strictSigV4 as readonly { accessKeyId?: unknown; secretAccessKey?: unknown }[]) {
+      if (typeof c.accessKeyId !== 'string' || typeof c.secretAccessKey !== 'string' || c.accessKeyId === '') {
+        throw new TypeError('strictSigV4 entries need accessKeyId and secretAccessKey strings');
+      }
+    }
+  }
+}
+
+function poolInfo(p: PoolRecord): PoolInfo {
+  const info: PoolInfo = {
+    identityPoolId: p.id,
+    identityPoolName: p.name,
+    roles: { ...p.roles },
+    ...(p.developerProviderName === undefined ? {} : { developerProviderName: p.developerProviderName }),
+  };
+  return info;
+}
+
+/**
+ * Starts an offline Cognito Identity service on `host:port` that the AWS SDK and CLI talk to with
+ * an endpoint override. State lives in memory, and in `stateFile` when given (loaded at start,
+ * written atomically after each change, flushed on `stop()`).
+ *
+ * @throws TypeError on bad options; Error when the state file is damaged or was written for another
+ *   region (the file is left untouched), or when the port cannot be bound.
+ */
+export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
+  checkOptions(options);
+  const clock: EmulatorClock = options.clock ?? Date;
+  const now = (): number => clock.now();
+  const host = options.host ?? '127.0.0.1';
+
+  let saved: PersistedState | undefined;
+  if (options.stateFile !== undefined) {
+    const raw = readStateFile(options.stateFile);
+    if (raw !== undefined) {
+      if (!isRecord(raw) || typeof raw.region !== 'string' || !isRecord(raw.service) || raw.signer === undefined) {
+        throw new Error(
+          `emulator state file ${options.stateFile} is damaged (missing region, signer or service); it was left untouched: fix or delete it`,
+        );
+      }
+      saved = raw as unknown as PersistedState;
+      if (options.region !== undefined && options.region !== saved.region) {
+        throw new Error(
+          `emulator state file ${options.stateFile} was written for region ${saved.region}, not ${options.region}`,
+        );
+      }
+    }
+  }
+  const region = saved?.region ?? options.region ?? 'us-east-1';
+  const signer = saved === undefined ? await TokenSigner.create(region) : TokenSigner.fromJSON(saved.signer);
+
+  const writer = options.stateFile === undefined ? undefined : new StateFileWriter(options.stateFile);
+  // Assigned right below; the snapshot closure only runs after that.
+  let service: CognitoIdentityService | undefined = undefined;
+  const snapshot = (): PersistedState => ({
+    region,
+    signer: signer.toJSON(),
+    service: (service as CognitoIdentityService).snapshot(),
+  });
+  const save = (): void => {
+    writer?.schedule(snapshot);
+  };
+  service = new CognitoIdentityService({ region, signer, now, onChange: save }, saved?.service);
+  const svc = service;
+
+  const seeded: PoolInfo[] = [];
+  for (const seed of options.seed ?? []) {
+    let pool = svc.listPools().find((p) => p.name === seed.name);
+    if (pool === undefined) {
+      const out = svc.handlers.CreateIdentityPool({
+        IdentityPoolName: seed.name,
+        AllowUnauthenticatedIdentities: seed.allowUnauthenticatedIdentities ?? false,
+        ...(seed.developerProviderName === undefined ? {} : { DeveloperProviderName: seed.developerProviderName }),
+        ...(seed.supportedLoginProviders === undefined
+          ? {}
+          : { SupportedLoginProviders: { ...seed.supportedLoginProviders } }),
+      });
+      const roles = seed.roles ?? {
+        authenticated: `arn:aws:iam::${svc.accountId}:role/${roleName(seed.name, 'Auth')}`,
+        unauthenticated: `arn:aws:iam::${svc.accountId}:role/${roleName(seed.name, 'Unauth')}`,
+      };
+      svc.handlers.SetIdentityPoolRoles({ IdentityPoolId: out.IdentityPoolId, Roles: { ...roles } });
+      pool = svc.listPools().find((p) => p.id === out.IdentityPoolId);
+    }
+    if (pool !== undefined) seeded.push(poolInfo(pool));
+  }
+  // Persist at once, so that the signing keys survive a restart even before the first change.
+  save();
+
+  const faults = new FaultController(clock);
+
+  const mint = (provider: string, subject: string, opts?: { expiresInSeconds?: number; audience?: string }): string => {
+    let audience = opts?.audience;
+    if (audience === undefined) {
+      for (const p of svc.listPools()) {
+        const appId = p.supportedLoginProviders[provider];
+        if (appId !== undefined) {
+          audience = appId;
+          break;
+        }
+      }
+    }
+    if (audience === undefined)
+      throw new TypeError(`no identity pool supports the login provider ${JSON.stringify(provider)}`);
+    return mintProviderToken(
+      signer,
+      provider,
+      subject,
+      audience,
+      opts?.expiresInSeconds ?? DEFAULT_PROVIDER_TOKEN_SECONDS,
+      now(),
+    );
+  };
+
+  const controlApi: ControlApi = {
+    counters: () => faults.counters(),
+    resetCounters: () => {
+      faults.resetCounters();
+    },
+    setFault: (op, spec) => {
+      faults.set(op, spec);
+    },
+    clearFaults: () => {
+      faults.clear();
+    },
+    mintProviderToken: mint,
+    pools: () => svc.listPools().map(poolInfo),
+  };
+
+  let endpoint = '';
+  const handler = createRequestHandler(
+    {
+      service: svc,
+      faults,
+      now,
+      jwks: () => signer.jwks(),
+      issuer: cognitoIssuer(region),
+      ...(options.strictSigV4 === undefined ? {} : { strictSigV4: options.strictSigV4 }),
+      ...(options.controlEndpoint === false ? {} : { control: (req, res) => handleControl(req, res, controlApi) }),
+    },
+    () => endpoint,
+  );
+  const server: Server = createServer(handler);
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  endpoint = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      const closed = new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+      });
+      server.closeAllConnections();
+      await closed;
+      if (writer !== undefined) {
+        writer.schedule(snapshot);
+        await writer.flush();
+      }
+    })();
+    return stopping;
+  };
+
+  return {
+    endpoint,
+    port,
+    region,
+    pools: seeded,
+    counters: () => controlApi.counters(),
+    resetCounters: () => {
+      controlApi.resetCounters();
+    },
+    setFault: (op, fault) => {
+      controlApi.setFault(op, fault);
+    },
+    clearFaults: () => {
+      controlApi.clearFaults();
+    },
+    mintProviderToken: mint,
+    stop,
+  };
+}
