@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { writeHeapSnapshot } from 'node:v8';
-import { brokerFixture } from '../helpers/broker-fixture.js';
+import { brokerFixture } from '../../helpers/broker-fixture.js';
 
 void it('keeps cached tokens, secret keys and session tokens out of heap snapshots', async () => {
   const { broker, fake } = brokerFixture();

@@ -1,9 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { isBrokerError } from '../../src/index.js';
-import { RefreshingCache, type CacheEntryTimes } from '../../src/broker/refreshing-cache.js';
-import { ManualClock } from '../helpers/broker-manual-clock.js';
-import { rejectionOf } from '../helpers/broker-fixture.js';
+import { isBrokerError } from '../../../src/index.js';
+import { RefreshingCache, type CacheEntryTimes } from '../../../src/broker/refreshing-cache.js';
+import { ManualClock } from '../../helpers/broker-manual-clock.js';
+import { rejectionOf } from '../../helpers/broker-fixture.js';
 
 void describe('refreshing cache', () => {
   void it('answers a retryable 503, not a 500, when every load of a key is cancelled before it settles', async () => {

@@ -12,11 +12,11 @@ import {
   packString,
   unpackCredentials,
   unpackString,
-} from '../../../src/broker/packed.js';
-import type { Broker, BrokerOptions, IdentityCredentials } from '../../../src/index.js';
-import { cognitoRouter } from '../../../src/middleware/index.js';
-import { brokerFixture, settle, type BrokerFixture } from '../../helpers/broker-fixture.js';
-import { createFakeBroker } from '../../helpers/fake-broker.js';
+} from '../../../../src/broker/offheap.js';
+import type { Broker, BrokerOptions, IdentityCredentials } from '../../../../src/index.js';
+import { cognitoRouter } from '../../../../src/middleware/index.js';
+import { brokerFixture, settle, type BrokerFixture } from '../../../helpers/broker-fixture.js';
+import { createFakeBroker } from '../../../helpers/fake-broker.js';
 
 const CREDS = 'GetCredentialsForIdentity';
 
