@@ -1,4 +1,4 @@
-// The broker keeps cached tokens and credentials outside the JS heap (src/broker/packed.ts): a heap
+// The broker keeps cached tokens and credentials outside the JS heap (src/broker/offheap.ts): a heap
 // snapshot (often taken to debug memory and handed around) must not contain them.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
