@@ -9,7 +9,7 @@ export const PROBLEM_TYPE_BASE = 'tag:cognito-identity-broker,2026:';
 
 /** An RFC 9457 problem document as the middleware sends it. */
 export interface Problem {
-  /** A URI naming the kind of problem: {@link PROBLEM_TYPE_BASE} followed by the code. */
+  /** A URI naming the kind of problem: `tag:cognito-identity-broker,2026:` followed by the code. */
   readonly type: string;
   /** A short, fixed, human-readable summary of the kind of problem. */
   readonly title: string;

@@ -149,6 +149,28 @@ void describe('GET /credentials', () => {
     assert.equal((res.body as { code: string }).code, 'ERR_COGNITO_THROTTLED');
   });
 
+  void it("uses another make's freshCredentialsBody when it has one, without calling getCredentials", async () => {
+    const fake = createFakeBroker();
+    const body = Buffer.from(JSON.stringify({ identityId: 'us-east-1:from-the-fast-path' }));
+    const seen: string[] = [];
+    const broker: Broker = {
+      ...fake,
+      freshCredentialsBody: (userId) => {
+        seen.push(userId);
+        return userId === 'u1' ? body : undefined;
+      },
+    };
+    const fast = await request(appWith(broker)).get('/aws/credentials').set('x-test-user', 'u1');
+    assert.equal(fast.status, 200);
+    assert.deepEqual(fast.body, { identityId: 'us-east-1:from-the-fast-path' });
+    assert.equal(fast.headers['cache-control'], 'no-store');
+    assert.equal(fake.calls.getCredentials, undefined);
+    const slow = await request(appWith(broker)).get('/aws/credentials').set('x-test-user', 'u2');
+    assert.equal(slow.status, 200);
+    assert.equal(fake.calls.getCredentials, 1, 'undefined falls back to getCredentials');
+    assert.deepEqual(seen, ['u1', 'u2']);
+  });
+
   void it('serves a broker of another make through getCredentials with the same body and headers', async () => {
     const broker = createFakeBroker();
     const app = appWith(broker);
