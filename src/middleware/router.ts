@@ -135,6 +135,15 @@ export interface CognitoRouter extends RequestHandler {
  * has `Cache-Control: no-store`; every error is `application/problem+json` with a stable `code`.
  * State-changing routes refuse cross-site browser requests (403), with or without a session cookie;
  * bearer requests without a cookie pass.
+ *
+ * @example
+ * ```ts
+ * const aws = cognitoRouter({ broker, allowedProviders: ['graph.facebook.com'] });
+ * app.post('/login', passport.authenticate('local'), aws.afterLogin(), (req, res) => res.json(req.user));
+ * app.post('/logout', aws.logout(), (req, res, next) => req.logout(next));
+ * app.use('/aws', aws);
+ * app.use(brokerErrorHandler({ logger }));
+ * ```
  * @throws TypeError when an option is invalid.
  */
 export function cognitoRouter(options: CognitoRouterOptions): CognitoRouter {

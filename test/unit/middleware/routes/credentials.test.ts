@@ -6,13 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import express, { type Express } from 'express';
 import request from 'supertest';
-import {
-  credentialsBody,
-  packCredentials,
-  packString,
-  unpackCredentials,
-  unpackString,
-} from '../../../../src/broker/offheap.js';
+import { credentialsBody } from '../../../../src/middleware/routes/credentials.js';
 import type { Broker, BrokerOptions, IdentityCredentials } from '../../../../src/index.js';
 import { cognitoRouter } from '../../../../src/middleware/index.js';
 import { brokerFixture, settle, type BrokerFixture } from '../../../helpers/broker-fixture.js';
@@ -183,29 +177,5 @@ void describe('GET /credentials', () => {
     assert.equal((res.body as { accessKeyId: string }).accessKeyId, want.accessKeyId);
     assert.equal(res.headers['cache-control'], 'no-store');
     assert.equal(res.headers.etag, undefined);
-  });
-});
-
-void describe('packed secrets', () => {
-  void it('round-trip any string, also non-ASCII and characters JSON escapes', () => {
-    const odd = 'a"b\\c\u0000d\u00e9\u4e2d\u{1f600}\n';
-    assert.equal(unpackString(packString(odd)), odd);
-    assert.equal(packString(odd).byteLength, Buffer.byteLength(odd));
-    const c: IdentityCredentials = {
-      identityId: 'us-east-1:1',
-      accessKeyId: `AK${odd}`,
-      secretAccessKey: odd,
-      sessionToken: odd.repeat(100),
-      expiration: 1_700_000_000_123,
-    };
-    const body = packCredentials(c);
-    assert.deepEqual(JSON.parse(Buffer.from(body).toString('utf8')), credentialsBody(c));
-    assert.deepEqual(unpackCredentials(body, c.expiration), c);
-  });
-
-  void it('hold each value in an ArrayBuffer of its own and of its size, not a slice of a shared pool', () => {
-    const a = packString('x'.repeat(900));
-    assert.ok(a instanceof ArrayBuffer);
-    assert.equal(a.byteLength, 900);
   });
 });
