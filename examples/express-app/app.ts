@@ -6,17 +6,14 @@ import passport from 'passport';
 import { Strategy as LocalStrategy } from 'passport-local';
 import { pino, type Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
-import type { Broker } from '../../src/broker/types.js';
-import { BrokerError } from '../../src/errors.js';
+import { BrokerError, type Broker } from '../../src/index.js';
 import {
   brokerErrorHandler,
   cognitoRouter,
-  problem,
   sameOriginOnly,
-  sendProblem,
   type RateLimitOptions,
 } from '../../src/middleware/index.js';
-import { BearerStrategy } from '../../src/middleware/passport-strategy.js';
+import { BearerStrategy } from '../../src/middleware/passport/strategy.js';
 import { bearerTokenStore } from './bearer-tokens.js';
 import { DEMO_USERS, userDirectory, type DemoUser } from './users.js';
 
@@ -225,8 +222,8 @@ export function createApp(deps: AppDeps): Express {
 
   app.use('/aws', bearerOrSession, aws);
 
-  app.use((_req: Request, res: Response) => {
-    sendProblem(res, problem('ERR_NOT_FOUND', 404, 'No such route.'));
+  app.use((_req: Request, _res: Response, next: NextFunction) => {
+    next(new BrokerError('ERR_NOT_FOUND', 'No such route.'));
   });
   app.use(brokerErrorHandler({ logger }));
   return app;

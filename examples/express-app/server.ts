@@ -11,10 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { CognitoIdentityClient } from '@aws-sdk/client-cognito-identity';
 import { pino } from 'pino';
-import { createBroker } from '../../src/broker/broker.js';
-import { redactPaths } from '../../src/broker/log.js';
-import type { RunningEmulator } from '../../src/emulator/types.js';
-import { startEmulator } from '../../src/emulator/index.js';
+import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
+import { createBroker, redactPaths } from '../../src/index.js';
 import { createApp } from './app.js';
 import { DEMO_USERS } from './users.js';
 

@@ -29,6 +29,20 @@ export interface IdentityCredentials {
   readonly expiration: number;
 }
 
+/**
+ * Credentials on the wire: the body of `GET /credentials` and `POST /guest` (the field names of the
+ * AWS SDK's `AwsCredentialIdentity`, plus the identity id), and the JSON that
+ * {@link Broker.freshCredentialsBody} returns as UTF-8 bytes.
+ */
+export interface CredentialsResponse {
+  readonly identityId: string;
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken: string;
+  /** When the credentials expire, ISO 8601. */
+  readonly expiration: string;
+}
+
 /** What {@link Broker.describeIdentity} returns. */
 export interface IdentityDescription {
   readonly identityId: string;
@@ -91,6 +105,18 @@ export interface Broker {
    * @throws BrokerError
    */
   getCredentials(userId: string, options?: UserCallOptions): Promise<IdentityCredentials>;
+
+  /**
+   * Optional fast path for HTTP servers: the user's cached credentials, synchronously, as the UTF-8
+   * JSON of a {@link CredentialsResponse}, when they are fresh (cached, before their refresh point,
+   * no load running); counted as a cache hit. `undefined` whenever {@link getCredentials} would do
+   * more (no entry, a refresh due, a load running, an invalid user id, failing `principalTags`):
+   * the caller then takes `getCredentials()`. Never throws, never calls Cognito.
+   *
+   * The bytes are the broker's own (no copy): send them as they are and never write to them.
+   * A broker from `createBroker()` has it; another implementation of `Broker` may leave it out.
+   */
+  freshCredentialsBody?(userId: string): Uint8Array | undefined;
 
   /** An AWS SDK v3 credential provider that acts as the user, built on the same cache. */
   credentialProvider(userId: string): AwsCredentialIdentityProvider;

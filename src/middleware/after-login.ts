@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { isBrokerError } from '../errors.js';
-import { asyncHandler } from './async-handler.js';
+import { asyncHandler } from './user-route.js';
 import { clearGuestId, isIdentityId, isPermanentGuestFailure, readGuestId } from './guest-session.js';
 import { assertRouteOptions, type RouteOptions } from './route-options.js';
 import { defaultGetUserId, requireUserId } from './user-id.js';

@@ -1,10 +1,6 @@
 import { LRUCache } from 'lru-cache';
+import type { Clock } from '../broker/index.js';
 import { BrokerError } from '../errors.js';
-
-/** A source of time in epoch milliseconds. */
-export interface MiddlewareClock {
-  now(): number;
-}
 
 /** Options of {@link createRateLimiter}. */
 export interface RateLimitOptions {
@@ -15,7 +11,7 @@ export interface RateLimitOptions {
   /** How many users are tracked at once (least recently seen are dropped first). Default 10 000. */
   readonly maxUsers?: number;
   /** Clock. Default `Date`. */
-  readonly clock?: MiddlewareClock;
+  readonly clock?: Clock;
 }
 
 /** A fixed-window, per-key, bounded in-memory limiter. */

@@ -1,7 +1,7 @@
 import { emulatorClient } from './emulator-sdk.js';
 import type { Express } from 'express';
 import { createApp, type AppDeps } from '../../examples/express-app/app.js';
-import { createBroker } from '../../src/broker/broker.js';
+import { createBroker } from '../../src/broker/create-broker.js';
 import type { Broker } from '../../src/broker/types.js';
 import { startEmulator } from '../../src/emulator/index.js';
 import type { RunningEmulator } from '../../src/emulator/types.js';

@@ -10,7 +10,7 @@ import type { Express } from 'express';
 import type { Response } from 'supertest';
 import { createApp, type AppDeps } from '../../examples/express-app/app.js';
 import type { DemoUser } from '../../examples/express-app/users.js';
-import { createBroker } from '../../src/broker/broker.js';
+import { createBroker } from '../../src/broker/create-broker.js';
 import type { BrokerOptions } from '../../src/broker/options.js';
 import type { Broker } from '../../src/broker/types.js';
 import type { BrokerErrorCode } from '../../src/errors.js';

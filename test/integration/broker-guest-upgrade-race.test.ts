@@ -1,7 +1,7 @@
 // Two users upgrading the same guest identity at the same moment: at most one gets it, never both.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createBroker } from '../../src/broker/broker.js';
+import { createBroker } from '../../src/broker/create-broker.js';
 import type { Broker, IdentityToken } from '../../src/broker/types.js';
 import { isBrokerError } from '../../src/errors.js';
 import { emulatorClient, withEmulatorBroker } from '../helpers/emulator-sdk.js';

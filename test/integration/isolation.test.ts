@@ -8,7 +8,7 @@ import { describe, it, type TestContext } from 'node:test';
 import { LookupDeveloperIdentityCommand } from '@aws-sdk/client-cognito-identity';
 import fc from 'fast-check';
 import request, { type Response } from 'supertest';
-import { createBroker } from '../../src/broker/broker.js';
+import { createBroker } from '../../src/broker/create-broker.js';
 import { describeSessionToken, startEmulator } from '../../src/emulator/index.js';
 import { emulatorClient } from '../helpers/emulator-sdk.js';
 import {

@@ -22,7 +22,21 @@ function node(args: string[]): string {
 const subpaths: Record<string, string[]> = {
   '.': ['createBroker', 'BrokerError', 'cognitoRouter', 'brokerErrorHandler', 'isBrokerError'],
   './emulator': ['startEmulator', 'describeSessionToken'],
-  './middleware': ['cognitoRouter', 'brokerErrorHandler'],
+  './middleware': [
+    'cognitoRouter',
+    'brokerErrorHandler',
+    'credentialsRoute',
+    'tokenRoute',
+    'identityRoute',
+    'linkLoginRoute',
+    'unlinkLoginRoute',
+    'mergeRoute',
+    'guestRoute',
+    'afterLogin',
+    'forgetOnLogout',
+    'sameOriginOnly',
+    'createRateLimiter',
+  ],
   './passport': ['BearerStrategy'],
 };
 
@@ -60,6 +74,22 @@ void describe(
         );
       });
     }
+
+    void test('the root entry exports exactly the documented runtime names, no internals', () => {
+      const out = node([
+        '--input-type=module',
+        '-e',
+        `const m = await import(${JSON.stringify(pkg.name)}); console.log(JSON.stringify(Object.keys(m).sort()));`,
+      ]);
+      assert.deepEqual(JSON.parse(out), [
+        'BrokerError',
+        'brokerErrorHandler',
+        'cognitoRouter',
+        'createBroker',
+        'isBrokerError',
+        'redactPaths',
+      ]);
+    });
 
     void test('the root entry exports redactPaths as a list of pino paths', () => {
       const out = node(['-e', `console.log(JSON.stringify(require(${JSON.stringify(pkg.name)}).redactPaths));`]);

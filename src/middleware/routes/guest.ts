@@ -1,11 +1,11 @@
 import type { RequestHandler } from 'express';
-import { asyncHandler } from './async-handler.js';
-import type { IdentityCredentials } from '../broker/types.js';
-import { credentialsBody } from '../broker/packed.js';
-import { clearGuestId, isPermanentGuestFailure, readGuestId, writeGuestId } from './guest-session.js';
-import type { RateLimiter } from './rate-limit.js';
-import { assertRouteOptions, type RouteOptions } from './route-options.js';
-import { sendNoStoreJson } from './send-json.js';
+import type { IdentityCredentials } from '../../broker/index.js';
+import { clearGuestId, isPermanentGuestFailure, readGuestId, writeGuestId } from '../guest-session.js';
+import type { RateLimiter } from '../rate-limit.js';
+import { assertRouteOptions, type RouteOptions } from '../route-options.js';
+import { sendNoStoreJson } from '../send-json.js';
+import { asyncHandler } from '../user-route.js';
+import { credentialsBody } from './credentials.js';
 
 /** Options of {@link guestRoute}. */
 export interface GuestRouteOptions extends RouteOptions {

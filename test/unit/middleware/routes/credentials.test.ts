@@ -6,17 +6,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import express, { type Express } from 'express';
 import request from 'supertest';
-import {
-  credentialsBody,
-  packCredentials,
-  packString,
-  unpackCredentials,
-  unpackString,
-} from '../../../src/broker/packed.js';
-import type { Broker, BrokerOptions, IdentityCredentials } from '../../../src/index.js';
-import { cognitoRouter } from '../../../src/middleware/index.js';
-import { brokerFixture, settle, type BrokerFixture } from '../../helpers/broker-fixture.js';
-import { createFakeBroker } from '../../helpers/fake-broker.js';
+import { credentialsBody } from '../../../../src/middleware/routes/credentials.js';
+import type { Broker, BrokerOptions, IdentityCredentials } from '../../../../src/index.js';
+import { cognitoRouter } from '../../../../src/middleware/index.js';
+import { brokerFixture, settle, type BrokerFixture } from '../../../helpers/broker-fixture.js';
+import { createFakeBroker } from '../../../helpers/fake-broker.js';
 
 const CREDS = 'GetCredentialsForIdentity';
 
@@ -149,6 +143,28 @@ void describe('GET /credentials', () => {
     assert.equal((res.body as { code: string }).code, 'ERR_COGNITO_THROTTLED');
   });
 
+  void it("uses another make's freshCredentialsBody when it has one, without calling getCredentials", async () => {
+    const fake = createFakeBroker();
+    const body = Buffer.from(JSON.stringify({ identityId: 'us-east-1:from-the-fast-path' }));
+    const seen: string[] = [];
+    const broker: Broker = {
+      ...fake,
+      freshCredentialsBody: (userId) => {
+        seen.push(userId);
+        return userId === 'u1' ? body : undefined;
+      },
+    };
+    const fast = await request(appWith(broker)).get('/aws/credentials').set('x-test-user', 'u1');
+    assert.equal(fast.status, 200);
+    assert.deepEqual(fast.body, { identityId: 'us-east-1:from-the-fast-path' });
+    assert.equal(fast.headers['cache-control'], 'no-store');
+    assert.equal(fake.calls.getCredentials, undefined);
+    const slow = await request(appWith(broker)).get('/aws/credentials').set('x-test-user', 'u2');
+    assert.equal(slow.status, 200);
+    assert.equal(fake.calls.getCredentials, 1, 'undefined falls back to getCredentials');
+    assert.deepEqual(seen, ['u1', 'u2']);
+  });
+
   void it('serves a broker of another make through getCredentials with the same body and headers', async () => {
     const broker = createFakeBroker();
     const app = appWith(broker);
@@ -161,29 +177,5 @@ void describe('GET /credentials', () => {
     assert.equal((res.body as { accessKeyId: string }).accessKeyId, want.accessKeyId);
     assert.equal(res.headers['cache-control'], 'no-store');
     assert.equal(res.headers.etag, undefined);
-  });
-});
-
-void describe('packed secrets', () => {
-  void it('round-trip any string, also non-ASCII and characters JSON escapes', () => {
-    const odd = 'a"b\\c\u0000d\u00e9\u4e2d\u{1f600}\n';
-    assert.equal(unpackString(packString(odd)), odd);
-    assert.equal(packString(odd).byteLength, Buffer.byteLength(odd));
-    const c: IdentityCredentials = {
-      identityId: 'us-east-1:1',
-      accessKeyId: `AK${odd}`,
-      secretAccessKey: odd,
-      sessionToken: odd.repeat(100),
-      expiration: 1_700_000_000_123,
-    };
-    const body = packCredentials(c);
-    assert.deepEqual(JSON.parse(Buffer.from(body).toString('utf8')), credentialsBody(c));
-    assert.deepEqual(unpackCredentials(body, c.expiration), c);
-  });
-
-  void it('hold each value in an ArrayBuffer of its own and of its size, not a slice of a shared pool', () => {
-    const a = packString('x'.repeat(900));
-    assert.ok(a instanceof ArrayBuffer);
-    assert.equal(a.byteLength, 900);
   });
 });

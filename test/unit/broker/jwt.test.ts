@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readJwtTimes } from '../../src/broker/jwt.js';
-import { fakeJwt } from '../helpers/broker-fake-client.js';
+import { readJwtTimes } from '../../../src/broker/jwt.js';
+import { fakeJwt } from '../../helpers/broker-fake-client.js';
 
 void describe('reading JWT times without verifying', () => {
   void it('reads exp and iat in epoch seconds', () => {

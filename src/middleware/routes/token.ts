@@ -1,8 +1,7 @@
 import type { RequestHandler } from 'express';
-import { asyncHandler } from './async-handler.js';
-import { assertRouteOptions, type RouteOptions } from './route-options.js';
-import { sendNoStoreJson } from './send-json.js';
-import { defaultGetUserId, requireUserId } from './user-id.js';
+import { assertRouteOptions, type RouteOptions } from '../route-options.js';
+import { sendNoStoreJson } from '../send-json.js';
+import { userRoute } from '../user-route.js';
 
 /** The body of `GET /token`. */
 export interface TokenResponse {
@@ -28,10 +27,8 @@ export interface TokenResponse {
 export function tokenRoute(options: RouteOptions): RequestHandler {
   assertRouteOptions(options);
   const { broker } = options;
-  const getUserId = options.getUserId ?? defaultGetUserId;
   const clock = options.clock ?? Date;
-  return asyncHandler(async (req, res) => {
-    const userId = requireUserId(req, getUserId);
+  return userRoute(options, async (userId, _req, res) => {
     const t = await broker.getToken(userId);
     const body: TokenResponse = {
       identityId: t.identityId,

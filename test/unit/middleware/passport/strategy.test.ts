@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import type { Request } from 'express';
-import { BearerStrategy, type BearerStrategyOptions } from '../../../src/middleware/passport-strategy.js';
+import { BearerStrategy, type BearerStrategyOptions } from '../../../../src/middleware/passport/strategy.js';
 
 type Outcome =
   | { kind: 'success'; user: unknown }

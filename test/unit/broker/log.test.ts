@@ -1,10 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { isBrokerError, redactPaths } from '../../src/index.js';
-import { readJwtTimes } from '../../src/broker/jwt.js';
-import { fakeJwt, sdkError } from '../helpers/broker-fake-client.js';
-import { brokerFixture, rejectionOf, settle } from '../helpers/broker-fixture.js';
+import { isBrokerError, redactPaths } from '../../../src/index.js';
+import { readJwtTimes } from '../../../src/broker/jwt.js';
+import { fakeJwt, sdkError } from '../../helpers/broker-fake-client.js';
+import { brokerFixture, rejectionOf, settle } from '../../helpers/broker-fixture.js';
 
 const TOKEN = 'GetOpenIdTokenForDeveloperIdentity';
 const CREDS = 'GetCredentialsForIdentity';

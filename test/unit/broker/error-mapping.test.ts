@@ -1,8 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { isBrokerError, toBrokerError, type BrokerErrorCode, type UpstreamErrorContext } from '../../src/index.js';
-import { networkError, sdkError } from '../helpers/broker-fake-client.js';
-import { brokerFixture, rejectionOf } from '../helpers/broker-fixture.js';
+import { isBrokerError, type BrokerErrorCode } from '../../../src/index.js';
+import { toBrokerError, type UpstreamErrorContext } from '../../../src/broker/error-mapping.js';
+import { networkError, sdkError } from '../../helpers/broker-fake-client.js';
+import { brokerFixture, rejectionOf } from '../../helpers/broker-fixture.js';
 
 const TOKEN = 'GetOpenIdTokenForDeveloperIdentity';
 const CREDS = 'GetCredentialsForIdentity';

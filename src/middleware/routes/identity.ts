@@ -1,9 +1,8 @@
 import type { RequestHandler } from 'express';
-import type { IdentityDescription } from '../broker/types.js';
-import { asyncHandler } from './async-handler.js';
-import type { RateLimiter } from './rate-limit.js';
-import { assertRouteOptions, type RouteOptions } from './route-options.js';
-import { defaultGetUserId, requireUserId } from './user-id.js';
+import type { IdentityDescription } from '../../broker/index.js';
+import type { RateLimiter } from '../rate-limit.js';
+import { assertRouteOptions, type RouteOptions } from '../route-options.js';
+import { userRoute } from '../user-route.js';
 
 /** The body of `GET /identity`, `POST /logins` and `DELETE /logins/:provider`. */
 export interface IdentityResponse {
@@ -43,9 +42,7 @@ export interface IdentityRouteOptions extends RouteOptions {
 export function identityRoute(options: IdentityRouteOptions): RequestHandler {
   assertRouteOptions(options);
   const { broker, rateLimiter } = options;
-  const getUserId = options.getUserId ?? defaultGetUserId;
-  return asyncHandler(async (req, res) => {
-    const userId = requireUserId(req, getUserId);
+  return userRoute(options, async (userId, _req, res) => {
     rateLimiter?.consume(userId);
     const d = await broker.describeIdentity(userId);
     res.set('Cache-Control', 'no-store');

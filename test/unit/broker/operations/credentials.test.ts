@@ -1,8 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { isBrokerError } from '../../src/index.js';
-import { LOGINS_KEY, sdkError } from '../helpers/broker-fake-client.js';
-import { brokerFixture, rejectionOf, settle } from '../helpers/broker-fixture.js';
+import { isBrokerError } from '../../../../src/index.js';
+import { LOGINS_KEY, sdkError } from '../../../helpers/broker-fake-client.js';
+import { brokerFixture, rejectionOf, settle } from '../../../helpers/broker-fixture.js';
 
 const TOKEN = 'GetOpenIdTokenForDeveloperIdentity';
 const CREDS = 'GetCredentialsForIdentity';

@@ -1,4 +1,4 @@
-import type { IdentityCredentials } from './types.js';
+import type { CredentialsResponse, IdentityCredentials } from './types.js';
 
 // The broker holds the large secrets of a cached user (the OpenID token, and the credentials with
 // their ~1,000-character session token: ~2 KB a user) in buffers outside the JS heap, not as
@@ -21,20 +21,7 @@ export function unpackString(bytes: ArrayBuffer): string {
   return Buffer.from(bytes).toString('utf8');
 }
 
-/**
- * The body of `GET /credentials` and `POST /guest` (the field names of the AWS SDK's
- * `AwsCredentialIdentity`, plus the identity id).
- */
-export interface CredentialsResponse {
-  readonly identityId: string;
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
-  readonly sessionToken: string;
-  /** When the credentials expire, ISO 8601. */
-  readonly expiration: string;
-}
-
-/** The wire form of credentials. */
+/** The wire form of credentials ({@link CredentialsResponse}). */
 export function credentialsBody(c: IdentityCredentials): CredentialsResponse {
   return {
     identityId: c.identityId,
@@ -63,23 +50,4 @@ export function unpackCredentials(body: ArrayBuffer, expiration: number): Identi
     sessionToken: wire.sessionToken,
     expiration,
   });
-}
-
-/**
- * A broker's synchronous read of a user's cached credentials body: the bytes of a fresh entry
- * (before its refresh point, no load running), counted as a hit; `undefined` whenever serving would
- * need anything more (a load, a refresh, an error), and the caller then takes `getCredentials()`.
- */
-export type CredentialsBodyReader = (userId: string) => Buffer | undefined;
-
-const readers = new WeakMap<object, CredentialsBodyReader>();
-
-/** Registers `broker`'s reader (package-internal: the credentials route's fast path). */
-export function registerCredentialsBodyReader(broker: object, reader: CredentialsBodyReader): void {
-  readers.set(broker, reader);
-}
-
-/** The reader of a broker made by `createBroker()`; `undefined` for any other `Broker` implementation. */
-export function credentialsBodyReader(broker: object): CredentialsBodyReader | undefined {
-  return readers.get(broker);
 }

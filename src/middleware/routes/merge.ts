@@ -1,9 +1,8 @@
 import type { Request, RequestHandler } from 'express';
-import { BrokerError } from '../errors.js';
-import { asyncHandler } from './async-handler.js';
-import type { RateLimiter } from './rate-limit.js';
-import { assertOptionalFunction, assertRouteOptions, type RouteOptions } from './route-options.js';
-import { defaultGetUserId, requireUserId } from './user-id.js';
+import { BrokerError } from '../../errors.js';
+import type { RateLimiter } from '../rate-limit.js';
+import { assertOptionalFunction, assertRouteOptions, type RouteOptions } from '../route-options.js';
+import { userRoute } from '../user-route.js';
 
 /**
  * Proves that the logged-in user also owns another account (for example by checking that
@@ -31,9 +30,7 @@ export function mergeRoute(options: MergeRouteOptions): RequestHandler {
   assertRouteOptions(options);
   assertOptionalFunction(options.verifyMergeSource, 'verifyMergeSource');
   const { broker, rateLimiter, verifyMergeSource } = options;
-  const getUserId = options.getUserId ?? defaultGetUserId;
-  return asyncHandler(async (req, res) => {
-    const userId = requireUserId(req, getUserId);
+  return userRoute(options, async (userId, req, res) => {
     rateLimiter?.consume(userId);
     const source = verifyMergeSource === undefined ? null : await verifyMergeSource(req);
     if (typeof source !== 'string' || source.length === 0) {

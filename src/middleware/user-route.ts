@@ -1,0 +1,37 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { assertRouteOptions, type RouteOptions } from './route-options.js';
+import { defaultGetUserId, requireUserId } from './user-id.js';
+
+/**
+ * Wraps an async handler so that a rejection reaches `next(err)` explicitly (Express 4 does not
+ * catch rejected promises; Express 5 would).
+ */
+export function asyncHandler(fn: (req: Request, res: Response, next: NextFunction) => Promise<void>): RequestHandler {
+  return (req, res, next) => {
+    fn(req, res, next).catch(next);
+  };
+}
+
+/**
+ * The handler of a route for the logged-in user: validates the shared options, reads the user id
+ * (`ERR_UNAUTHENTICATED` when nobody is logged in) and runs `handle`. A throw or a rejection goes to
+ * `next(err)`. `handle` may answer synchronously (returning nothing), with no promise made.
+ * @throws TypeError on invalid options.
+ */
+export function userRoute(
+  options: RouteOptions,
+  handle: (userId: string, req: Request, res: Response) => Promise<void> | undefined,
+): RequestHandler {
+  assertRouteOptions(options);
+  const getUserId = options.getUserId ?? defaultGetUserId;
+  return (req, res, next) => {
+    let pending: Promise<void> | undefined;
+    try {
+      pending = handle(requireUserId(req, getUserId), req, res);
+    } catch (err) {
+      next(err);
+      return;
+    }
+    pending?.catch(next);
+  };
+}
