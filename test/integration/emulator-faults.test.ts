@@ -37,7 +37,7 @@ void describe('emulator: faults and counters', () => {
     assert.equal(err.name, 'TooManyRequestsException');
     assert.equal(err.$metadata.httpStatusCode, 400);
     // The window is one second of the emulator clock.
-    f.clock.advance(1.5);
+    f.clock.advanceSeconds(1.5);
     await devCall();
     // Other operations are not throttled.
     await f.client.describeIdentityPool({ IdentityPoolId: poolId });

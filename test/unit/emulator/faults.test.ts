@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { ManualClock } from '../../helpers/manual-clock.js';
 import assert from 'node:assert/strict';
 import { FaultController, validateFaultSpec } from '../../../src/emulator/faults.js';
 import type { FaultSpec } from '../../../src/emulator/types.js';
@@ -101,12 +102,12 @@ void test('the op fault is checked before the * fault', async () => {
 });
 
 void test('apply without a time uses the injected clock', async () => {
-  let now = T0;
-  const f = new FaultController({ now: () => now });
+  const clock = new ManualClock(T0);
+  const f = new FaultController(clock);
   f.set('GetId', { throttleRps: 1 });
   assert.equal(await f.apply('GetId'), null);
   assert.equal((await f.apply('GetId'))?.type, 'TooManyRequestsException');
-  now += 1000;
+  clock.advance(1000);
   assert.equal(await f.apply('GetId'), null);
 });
 
