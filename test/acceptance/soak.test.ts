@@ -19,6 +19,7 @@ import {
 } from '@aws-sdk/client-cognito-identity';
 import request from 'supertest';
 import { DEMO_PROVIDER, hostileUsers, startAppStack, type AppStack } from '../helpers/app-stack.js';
+import { settle } from '../helpers/broker-fixture.js';
 import { withCrashWatch } from '../helpers/crash-watch.js';
 import { SecretLedger } from '../helpers/secret-ledger.js';
 
@@ -275,8 +276,9 @@ void describe(`soak (${SOAK_MS / 1000} s)`, () => {
 
 void describe('soak: handles', () => {
   void it('leaves no handle behind once the stack is stopped', async () => {
-    // Runs after the soak suite's after() hook: sockets, servers and timers are gone.
-    await new Promise((r) => setTimeout(r, 50));
+    // Runs after the soak suite's after() hook: sockets, servers and timers are gone once their
+    // close callbacks have run (a few event-loop turns).
+    await settle();
     const now = resourceCounts();
     for (const kind of ['TCPServerWrap', 'TCPSocketWrap', 'FSReqCallback', 'FileHandle']) {
       assert.ok(

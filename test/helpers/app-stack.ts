@@ -9,7 +9,7 @@ import type { DemoUser } from '../../examples/express-app/users.js';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
 import { createBroker, type Broker, type BrokerOptions } from '../../src/index.js';
 import { emulatorClient } from './emulator-sdk.js';
-import { logSink } from './log-sink.js';
+import { logSink, type LogSink } from './log-sink.js';
 
 /** The demo pool every stack seeds. */
 export const DEMO_POOL = {
@@ -30,7 +30,9 @@ export interface AppStack {
   /** The app's users (the example app's demo users unless the options name others). */
   readonly users: readonly DemoUser[] | undefined;
   readonly identityPoolId: string;
-  /** Everything the app and broker logged (through the package's `redactPaths`). */
+  /** What the app and broker logged (through the package's `redactPaths`). */
+  readonly logs: LogSink;
+  /** Everything the app and broker logged. */
   logText(): string;
   /** Characters held by the in-memory log (test memory, not the product's). */
   logChars(): number;
@@ -107,6 +109,7 @@ export async function startAppStack(options: AppStackOptions = {}): Promise<AppS
     users: options.users,
     identityPoolId: pool.identityPoolId,
     forgotten,
+    logs,
     logText: () => logs.text(),
     logChars: () => logs.chars(),
     async stopEmulator() {

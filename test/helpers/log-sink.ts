@@ -19,6 +19,11 @@ export interface LogSink {
   readonly lines: () => LogLine[];
   /** Parsed lines with this `msg`. */
   readonly withMsg: (msg: string) => LogLine[];
+  /**
+   * Resolves once `condition()` holds, checked now and after each line written: a wait on what the
+   * code under test reports (the broker logs the end of every Cognito call), not on elapsed time.
+   */
+  readonly until: (condition: () => boolean) => Promise<void>;
 }
 
 export interface LogSinkOptions {
@@ -32,9 +37,15 @@ export interface LogSinkOptions {
 /** A logger writing into memory; see {@link LogSink}. */
 export function logSink(options: LogSinkOptions = {}): LogSink {
   const raw: string[] = [];
+  const waiters = new Set<() => void>();
   const stream = new Writable({
     write(chunk: Buffer, _encoding, callback) {
       raw.push(chunk.toString('utf8'));
+      // After the turn that wrote the line: its writer has finished what it does after logging.
+      if (waiters.size > 0)
+        setImmediate(() => {
+          for (const w of [...waiters]) w();
+        });
       callback();
     },
   });
@@ -48,5 +59,15 @@ export function logSink(options: LogSinkOptions = {}): LogSink {
     chars: () => raw.reduce((n, chunk) => n + chunk.length, 0),
     lines,
     withMsg: (msg) => lines().filter((l) => l.msg === msg),
+    until: (condition) =>
+      new Promise<void>((resolve) => {
+        const check = (): void => {
+          if (!condition()) return;
+          waiters.delete(check);
+          resolve();
+        };
+        waiters.add(check);
+        check();
+      }),
   };
 }

@@ -123,6 +123,22 @@ void describe('logSink (the in-memory pino logger)', () => {
     assert.equal(logs.chars(), logs.text().length);
   });
 
+  void it('until() resolves at once when its condition holds, else after the line that makes it hold', async () => {
+    const logs = logSink();
+    await logs.until(() => true);
+    let done = 0;
+    const waiting = logs.until(() => done === 2).then(() => 'resolved');
+    const state = async (): Promise<string> =>
+      Promise.race([waiting, new Promise<string>((r) => setImmediate(r, 'pending'))]);
+    done = 1;
+    logs.logger.info('one');
+    assert.equal(await state(), 'pending');
+    done = 2;
+    assert.equal(await state(), 'pending', 'checked after a line, not by polling');
+    logs.logger.info('two');
+    assert.equal(await waiting, 'resolved');
+  });
+
   void it('applies the package redactPaths only when asked', () => {
     const plain = logSink();
     const redacting = logSink({ redact: true });
