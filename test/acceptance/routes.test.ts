@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import request from 'supertest';
 import type { AppDeps } from '../../examples/express-app/app.js';
-import { DEMO_PROVIDER, startStack, type AppStack } from '../helpers/app-stack.js';
+import { DEMO_PROVIDER, startAppStack, type AppStack } from '../helpers/app-stack.js';
 import { assertProblem } from '../helpers/problem-assert.js';
 
 type Agent = ReturnType<typeof request.agent>;
 
 async function withStack(fn: (s: AppStack) => Promise<void>, deps: Partial<AppDeps> = {}): Promise<void> {
-  const stack = await startStack(deps);
+  const stack = await startAppStack({ app: deps, recordForgetUser: true });
   try {
     await fn(stack);
   } finally {
@@ -72,7 +72,7 @@ void describe('example app /aws routes on the emulator', () => {
         'token',
       ]);
       assert.equal(body.identityId, identityId);
-      assert.equal(body.identityPoolId, s.emulator.pools[0]!.identityPoolId);
+      assert.equal(body.identityPoolId, s.emulator().pools[0]!.identityPoolId);
       assert.equal(body.loginsKey, 'cognito-identity.amazonaws.com');
       assert.ok(typeof body.expiresIn === 'number' && body.expiresIn > 0 && body.expiresIn <= 900);
       assert.ok(Math.abs(Date.parse(String(body.expiresAt)) - (Date.now() + body.expiresIn * 1000)) < 2000);
@@ -125,7 +125,7 @@ void describe('example app /aws routes on the emulator', () => {
   void it('refuses a provider outside the allow-list with 403', () =>
     withStack(async (s) => {
       const { agent } = await alice(s);
-      const token = s.emulator.mintProviderToken(DEMO_PROVIDER, 'someone');
+      const token = s.emulator().mintProviderToken(DEMO_PROVIDER, 'someone');
       assertProblem(
         await agent.post('/aws/logins').send({ provider: 'accounts.google.com', token }),
         403,
@@ -158,7 +158,7 @@ void describe('example app /aws routes on the emulator', () => {
   void it('refuses cross-site state-changing requests on a cookie session with 403', () =>
     withStack(async (s) => {
       const { agent } = await alice(s);
-      const token = s.emulator.mintProviderToken(DEMO_PROVIDER, 'cross-site');
+      const token = s.emulator().mintProviderToken(DEMO_PROVIDER, 'cross-site');
       const body = { provider: DEMO_PROVIDER, token };
       assertProblem(
         await agent.post('/aws/logins').set('Origin', 'https://evil.example').send(body),
@@ -201,7 +201,7 @@ void describe('example app /aws routes on the emulator', () => {
     withStack(async (s) => {
       const a = await alice(s);
       const b = await bob(s);
-      const token = s.emulator.mintProviderToken(DEMO_PROVIDER, 'shared-person');
+      const token = s.emulator().mintProviderToken(DEMO_PROVIDER, 'shared-person');
       assert.equal((await a.agent.post('/aws/logins').send({ provider: DEMO_PROVIDER, token })).status, 200);
       const res = await b.agent.post('/aws/logins').send({ provider: DEMO_PROVIDER, token });
       assertProblem(res, 409, 'ERR_CONFLICT');
@@ -212,14 +212,14 @@ void describe('example app /aws routes on the emulator', () => {
   void it('answers 503 with Retry-After when Cognito throttles', () =>
     withStack(async (s) => {
       const agent = request.agent(s.app);
-      s.emulator.setFault('GetOpenIdTokenForDeveloperIdentity', { error: 'TooManyRequestsException' });
+      s.emulator().setFault('GetOpenIdTokenForDeveloperIdentity', { error: 'TooManyRequestsException' });
       // Login still succeeds: afterLogin only warms the token and logs the failure.
       assert.equal((await agent.post('/login').send({ username: 'bob', password: 'bob-demo-pass' })).status, 200);
       const res = await agent.get('/aws/token');
       assertProblem(res, 503, 'ERR_COGNITO_THROTTLED');
       assert.ok(Number(res.headers['retry-after']) >= 1);
       assertProblem(await agent.get('/aws/credentials'), 503, 'ERR_COGNITO_THROTTLED');
-      s.emulator.clearFaults();
+      s.emulator().clearFaults();
       assert.equal((await agent.get('/aws/token')).status, 200);
     }));
 
@@ -297,11 +297,11 @@ void describe('example app /aws routes on the emulator', () => {
       assert.equal(g.status, 200, g.text);
       const guestId = (g.body as { identityId: string }).identityId;
       // The upgrade's own call (GetOpenIdTokenForDeveloperIdentity on the guest) is throttled once.
-      s.emulator.setFault('GetOpenIdTokenForDeveloperIdentity', { error: 'TooManyRequestsException', count: 1 });
+      s.emulator().setFault('GetOpenIdTokenForDeveloperIdentity', { error: 'TooManyRequestsException', count: 1 });
       const first = await agent.post('/login').send({ username: 'bob', password: 'bob-demo-pass' });
       assert.equal(first.status, 200, first.text);
       assert.equal((first.body as { identityId: string | null }).identityId, null);
-      s.emulator.clearFaults();
+      s.emulator().clearFaults();
       const again = await agent.post('/login').send({ username: 'bob', password: 'bob-demo-pass' });
       assert.equal(again.status, 200, again.text);
       assert.equal((again.body as { identityId: string }).identityId, guestId);
@@ -369,14 +369,14 @@ void describe('example app /aws routes on the emulator', () => {
       async (s) => {
         const a = await alice(s);
         const b = await bob(s);
-        s.emulator.resetCounters();
+        s.emulator().resetCounters();
         // Three times the router's rateLimit.max per window: 6 describes, then 429.
         for (let i = 0; i < 6; i++) assert.equal((await a.agent.get('/aws/identity')).status, 200);
         const limited = await a.agent.get('/aws/identity');
         assertProblem(limited, 429, 'ERR_RATE_LIMITED');
         assert.ok(Number(limited.headers['retry-after']) >= 1 && Number(limited.headers['retry-after']) <= 60);
         // The refused request reached no DescribeIdentity.
-        assert.equal(s.emulator.counters().DescribeIdentity, 6);
+        assert.equal(s.emulator().counters().DescribeIdentity, 6);
         // Another user has their own budget, and the user's link budget is untouched.
         assert.equal((await b.agent.get('/aws/identity')).status, 200);
         assert.equal((await a.agent.delete(`/aws/logins/${DEMO_PROVIDER}`)).status, 200);
@@ -424,9 +424,9 @@ void describe('example app /aws routes on the emulator', () => {
       const { agent } = await alice(s);
       const token = (await agent.get('/aws/token')).body as { token: string };
       const creds = (await agent.get('/aws/credentials')).body as { secretAccessKey: string; sessionToken: string };
-      const providerToken = s.emulator.mintProviderToken(DEMO_PROVIDER, 'log-check');
+      const providerToken = s.emulator().mintProviderToken(DEMO_PROVIDER, 'log-check');
       await agent.post('/aws/logins').send({ provider: DEMO_PROVIDER, token: providerToken });
-      s.emulator.setFault('*', { error: 'InternalErrorException' });
+      s.emulator().setFault('*', { error: 'InternalErrorException' });
       await agent.delete(`/aws/logins/${DEMO_PROVIDER}`);
       const log = s.logText();
       assert.ok(log.length > 0);

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { startStack, type AppStack } from '../helpers/app-stack.js';
+import { startAppStack, type AppStack } from '../helpers/app-stack.js';
 
 const ARTIFACTS = join(import.meta.dirname, '..', 'artifacts');
 
@@ -15,7 +15,7 @@ let browser: Browser;
 let baseUrl: string;
 
 before(async () => {
-  stack = await startStack();
+  stack = await startAppStack({ recordForgetUser: true });
   server = createServer(stack.app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

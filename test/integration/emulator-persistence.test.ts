@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -91,21 +91,27 @@ void describe('emulator: state file', () => {
     const stateFile = join(dir, 'live.json');
     const emu = await startEmulator({ stateFile });
     const c = clientFor(emu);
+    // The file is replaced by a rename: wait on the folder's change events, not on a timer.
+    const changes = watch(dir);
     try {
       const pool = await c.createIdentityPool({ IdentityPoolName: 'live', AllowUnauthenticatedIdentities: false });
-      const deadline = Date.now() + 5000;
-      let text = '';
-      while (Date.now() < deadline) {
+      const written = (): boolean => {
         try {
-          text = readFileSync(stateFile, 'utf8');
+          return readFileSync(stateFile, 'utf8').includes(pool.IdentityPoolId!);
         } catch {
-          text = '';
+          return false;
         }
-        if (text.includes(pool.IdentityPoolId!)) break;
-        await new Promise((r) => setTimeout(r, 20));
+      };
+      if (!written()) {
+        await new Promise<void>((resolve) => {
+          changes.on('change', () => {
+            if (written()) resolve();
+          });
+        });
       }
-      assert.ok(text.includes(pool.IdentityPoolId!));
+      assert.ok(written());
     } finally {
+      changes.close();
       c.destroy();
       await emu.stop();
     }

@@ -5,12 +5,12 @@ import { isBrokerError } from '../../../src/index.js';
 import { Entries } from '../../../src/broker/entries.js';
 import { resolveBrokerOptions } from '../../../src/broker/options.js';
 import { fakeJwt, DEV_PROVIDER, POOL_ID } from '../../helpers/broker-fake-client.js';
-import { captureLogs } from '../../helpers/broker-log-capture.js';
-import { ManualClock } from '../../helpers/broker-manual-clock.js';
+import { logSink } from '../../helpers/log-sink.js';
+import { ManualClock } from '../../helpers/manual-clock.js';
 
 function entries(refreshAheadSeconds = 60) {
   const clock = new ManualClock();
-  const logs = captureLogs();
+  const logs = logSink();
   const o = resolveBrokerOptions({
     identityPoolId: POOL_ID,
     developerProviderName: DEV_PROVIDER,

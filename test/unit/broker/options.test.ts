@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createBroker, type BrokerOptions } from '../../../src/index.js';
 import { resolveBrokerOptions } from '../../../src/broker/options.js';
 import { FakeCognito, POOL_ID, DEV_PROVIDER } from '../../helpers/broker-fake-client.js';
-import { ManualClock } from '../../helpers/broker-manual-clock.js';
+import { ManualClock } from '../../helpers/manual-clock.js';
 
 const base = { identityPoolId: POOL_ID, developerProviderName: DEV_PROVIDER } as const;
 

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BrokerError, isBrokerError } from '../../../src/index.js';
 import { RefreshingCache, type CacheEntryTimes } from '../../../src/broker/refreshing-cache.js';
-import { ManualClock } from '../../helpers/broker-manual-clock.js';
+import { ManualClock } from '../../helpers/manual-clock.js';
 import { rejectionOf, settle, stateOf } from '../../helpers/broker-fixture.js';
 
 interface Entry extends CacheEntryTimes {

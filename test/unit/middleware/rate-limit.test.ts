@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
+import { ManualClock } from '../../helpers/manual-clock.js';
 import { it } from 'node:test';
 import { createRateLimiter } from '../../../src/middleware/index.js';
 import { isBrokerError } from '../../../src/errors.js';
 
-function manualClock(start = 1_000_000): { now(): number; advance(ms: number): void } {
-  let t = start;
-  return { now: () => t, advance: (ms) => (t += ms) };
-}
+const manualClock = (): ManualClock => new ManualClock(1_000_000);
 
 void it('allows max calls per window per key, then throws ERR_RATE_LIMITED with the seconds left', () => {
   const clock = manualClock();

@@ -5,7 +5,7 @@ import request from 'supertest';
 import { BrokerError } from '../../../src/errors.js';
 import { cognitoRouter, type CognitoRouterOptions } from '../../../src/middleware/index.js';
 import { createFakeBroker, type FakeBroker } from '../../helpers/fake-broker.js';
-import { memoryLogger } from '../../helpers/memory-logger.js';
+import { logSink } from '../../helpers/log-sink.js';
 import { assertProblem } from '../../helpers/problem-assert.js';
 
 /** An app whose "authentication" puts `req.user` from an `x-test-user` header (tests only). */
@@ -49,7 +49,7 @@ void it('maps a broker throttling error to 503 with Retry-After from the error',
 
 void it('hides the message of 5xx errors, logs the code and cause name only', async () => {
   const broker = createFakeBroker();
-  const { logger, text } = memoryLogger();
+  const { logger, text } = logSink({ redact: true });
   const cause = Object.assign(new Error('pool us-east-1:123 has no role for secret-thing'), {
     name: 'InvalidIdentityPoolConfigurationException',
   });
@@ -140,7 +140,7 @@ void it('reads the user id through a custom getUserId and never from body, query
 
 void it('afterLogin never fails the login when Cognito fails, and logout forgets the user', async () => {
   const broker = createFakeBroker();
-  const { logger, text } = memoryLogger();
+  const { logger, text } = logSink({ redact: true });
   const router = cognitoRouter({ broker, allowedProviders: [], logger });
   const app = express();
   app.use(express.json());

@@ -7,16 +7,10 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import request, { type Response } from 'supertest';
 import type { DemoUser } from '../../examples/express-app/users.js';
 import type { FaultSpec } from '../../src/emulator/types.js';
-import {
-  DEMO_PROVIDER,
-  hostileUsers,
-  problemCode,
-  SecretLedger,
-  startSecurityStack,
-  UPSTREAM_FAILURE_CODES,
-  withCrashWatch,
-  type SecurityStack,
-} from '../helpers/security-stack.js';
+import { DEMO_PROVIDER, hostileUsers, startAppStack, type AppStack } from '../helpers/app-stack.js';
+import { withCrashWatch } from '../helpers/crash-watch.js';
+import { problemCode, UPSTREAM_FAILURE_CODES } from '../helpers/problem-assert.js';
+import { SecretLedger } from '../helpers/secret-ledger.js';
 
 const BROKER_TIMEOUT_MS = 400;
 /** The deadline every request must meet: far above the broker's timeout, far below the test's. */
@@ -25,12 +19,11 @@ const CLIENT_DEADLINE_MS = 15_000;
 type Op = 'token' | 'credentials' | 'identity' | 'link' | 'unlink' | 'merge';
 const OPS: readonly Op[] = ['token', 'credentials', 'identity', 'link', 'unlink', 'merge'];
 
-let s: SecurityStack;
+let s: AppStack;
 const ledger = new SecretLedger();
+ledger.checkAfter(() => s.logText());
 const users = hostileUsers(32);
 let nextUser = 0;
-let faultsInjected = 0;
-let requests = 0;
 
 function freshUser(): DemoUser {
   const u = users[nextUser++];
@@ -76,7 +69,6 @@ async function run(op: Op, bearer: string, u: DemoUser, partner?: DemoUser): Pro
       break;
   }
   const res = await req.set('Authorization', auth).timeout(CLIENT_DEADLINE_MS);
-  requests += 1;
   ledger.observe(res);
   return res;
 }
@@ -87,7 +79,6 @@ function outcome(res: Response): string {
   const code = problemCode(res);
   assert.ok(res.status === 429 || res.status >= 500, `${res.status} ${code}`);
   assert.ok(UPSTREAM_FAILURE_CODES.has(code), `unexpected ${res.status} ${code}`);
-  faultsInjected += 1;
   return `${res.status} ${code}`;
 }
 
@@ -142,7 +133,7 @@ const PHASES: readonly Phase[] = [
 
 void describe('faults through the example app', () => {
   before(async () => {
-    s = await startSecurityStack({ users, broker: { timeoutMs: BROKER_TIMEOUT_MS } });
+    s = await startAppStack({ users, broker: { timeoutMs: BROKER_TIMEOUT_MS }, app: { rateLimit: false } });
   });
   after(async () => {
     await s.stop();
@@ -170,7 +161,6 @@ void describe('faults through the example app', () => {
         }
         // An anonymous visitor asking for guest credentials needs Cognito too.
         const guest = await request(s.app).post('/aws/guest').timeout(CLIENT_DEADLINE_MS);
-        requests += 1;
         ledger.observe(guest);
         codes.guest = outcome(guest);
         // The cached entries keep serving: no request waits on Cognito while a valid entry exists.
@@ -286,18 +276,10 @@ void describe('faults through the example app', () => {
         hungUp.every((r) => r.status === 'rejected'),
         'the client gave up first',
       );
-      // Let the broker's own timeout fire for the abandoned requests.
-      await new Promise((r) => setTimeout(r, BROKER_TIMEOUT_MS * 2));
+      // The broker's own timeout ends the abandoned Cognito calls (each end writes a log line).
+      await s.logs.until(() => s.broker.stats().inFlight === 0);
       s.emulator().clearFaults();
       const res = await run('credentials', bearerToken, u);
       assert.equal(res.status, 200, res.text);
     }));
-
-  void it('never logs or answers with a secret seen during the fault runs', (t: TestContext) => {
-    assert.ok(ledger.size > 20, 'the ledger saw secrets');
-    ledger.assertNoLeak(s.logText());
-    t.diagnostic(
-      `faults injected (failed requests): ${faultsInjected}; requests: ${requests}; secrets checked: ${ledger.size}; error responses checked: ${ledger.errorResponses}`,
-    );
-  });
 });

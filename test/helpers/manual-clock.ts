@@ -1,10 +1,11 @@
-import type { Clock } from '../../src/broker/clock.js';
+// The one clock of the test suites. It satisfies the broker's `Clock`, the middleware's rate-limit
+// clock and the emulator's clock (all three are `{ now(): number }`), so one value can drive all three.
 
 /** 2026-01-01T00:00:00Z. Never 0: lru-cache treats a start time of 0 as "no TTL". */
 export const CLOCK_START_MS = Date.UTC(2026, 0, 1);
 
-/** A {@link Clock} that only moves when a test moves it. */
-export class ManualClock implements Clock {
+/** A clock (epoch milliseconds) that only moves when a test moves it. */
+export class ManualClock {
   #ms: number;
 
   constructor(startMs = CLOCK_START_MS) {
@@ -20,7 +21,7 @@ export class ManualClock implements Clock {
     this.#ms += ms;
   }
 
-  /** Moves the clock forward by `s` seconds. */
+  /** Moves the clock forward (or back) by `s` seconds. */
   advanceSeconds(s: number): void {
     this.#ms += s * 1000;
   }
