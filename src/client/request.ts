@@ -24,12 +24,13 @@ const SERVER_CODE = /^ERR_[A-Z_]{1,60}$/;
 /** One `fetch` and its body, within `timeoutMs`; a timed-out request is aborted. */
 function attempt(o: ResolvedClientOptions): Promise<Attempt> {
   const controller = globals.AbortController && new globals.AbortController();
+  // Called unbound: the platform's fetch and timers refuse another `this` ("Illegal invocation").
+  const { fetch, setTimeout, clearTimeout } = o;
   return new Promise<Attempt>((resolve, reject) => {
-    const timer = o.setTimeout(() => {
+    const timer = setTimeout(() => {
       controller?.abort();
       reject(new BrokerClientError('ERR_TIMEOUT', 'The broker did not answer in time'));
     }, o.timeoutMs);
-    const fetch = o.fetch;
     // The app's own `signal`, when it gives one, wins over ours.
     fetch(o.url, { signal: controller?.signal, ...o.init })
       .then(
@@ -45,7 +46,7 @@ function attempt(o: ResolvedClientOptions): Promise<Attempt> {
       )
       .then(resolve, reject)
       .finally(() => {
-        o.clearTimeout(timer);
+        clearTimeout(timer);
       });
   });
 }
@@ -84,7 +85,8 @@ export async function getJson(o: ResolvedClientOptions): Promise<BrokerAnswer> {
       const hinted = retryAfterMs(headers.get('retry-after'), o.clock.now() + skewMs);
       const waitMs = hinted ?? 1000;
       if (n < o.maxAttempts && o.clock.now() + waitMs - start <= o.budgetMs) {
-        await new Promise<void>((resolve) => o.setTimeout(resolve, waitMs));
+        const { setTimeout } = o;
+        await new Promise<void>((resolve) => setTimeout(resolve, waitMs));
         continue;
       }
       throw new BrokerClientError('ERR_UNAVAILABLE', 'The broker is busy or unavailable', status, {

@@ -54,35 +54,41 @@ interface Pending {
 /** {@link ClientTimers} on a {@link ManualClock}: a timer fires only from {@link ManualTimers.fireNext}. */
 export class ManualTimers implements ClientTimers {
   readonly #clock: ManualClock;
-  #pending: Pending[] = [];
-  #next = 1;
+  readonly #state: { pending: Pending[]; next: number } = { pending: [], next: 1 };
   /** The delay of every timer set, in order. */
   readonly delays: number[] = [];
+  // Like the platform's timers, these refuse to be called as a method of anything but globalThis
+  // ("Illegal invocation" in browsers): the client must call them unbound.
+  readonly setTimeout: (callback: () => void, ms: number) => unknown;
+  readonly clearTimeout: (handle: never) => void;
 
   constructor(clock: ManualClock) {
     this.#clock = clock;
+    const state = this.#state;
+    const delays = this.delays;
+    this.setTimeout = function (this: unknown, callback: () => void, ms: number): unknown {
+      if (this !== undefined && this !== globalThis) throw new TypeError('Illegal invocation');
+      const id = state.next++;
+      state.pending.push({ id, at: clock.now() + ms, ms, callback });
+      delays.push(ms);
+      return id;
+    };
+    this.clearTimeout = function (this: unknown, handle: never): void {
+      if (this !== undefined && this !== globalThis) throw new TypeError('Illegal invocation');
+      state.pending = state.pending.filter((t) => t.id !== (handle as unknown));
+    };
   }
 
-  readonly setTimeout = (callback: () => void, ms: number): unknown => {
-    const id = this.#next++;
-    this.#pending.push({ id, at: this.#clock.now() + ms, ms, callback });
-    this.delays.push(ms);
-    return id;
-  };
-
-  readonly clearTimeout = (handle: never): void => {
-    this.#pending = this.#pending.filter((t) => t.id !== (handle as unknown));
-  };
-
   get pending(): number {
-    return this.#pending.length;
+    return this.#state.pending.length;
   }
 
   /** Moves the clock to the earliest timer and fires it; false when none is pending. */
   fireNext(): boolean {
-    const first = [...this.#pending].sort((a, b) => a.at - b.at)[0];
+    const state = this.#state;
+    const first = [...state.pending].sort((a, b) => a.at - b.at)[0];
     if (first === undefined) return false;
-    this.#pending = this.#pending.filter((t) => t !== first);
+    state.pending = state.pending.filter((t) => t !== first);
     if (first.at > this.#clock.now()) this.#clock.set(first.at);
     first.callback();
     return true;
