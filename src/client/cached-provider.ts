@@ -12,8 +12,8 @@ export interface BrokerCredentials extends AwsCredentialIdentity {
 
 /**
  * An AWS SDK v3 credential provider (an `AwsCredentialIdentityProvider`): give it as `credentials`
- * to any client. `clear()` forgets the
- * cached credentials (call it at logout); a refresh already running is then not cached either.
+ * to any client. `clear()` forgets the cached credentials (call it at logout); a refresh already
+ * running is then not cached either.
  */
 export interface BrokerCredentialProvider {
   (identityProperties?: Readonly<Record<string, unknown>>): Promise<BrokerCredentials>;

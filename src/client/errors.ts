@@ -5,8 +5,8 @@
  * - `ERR_UNAVAILABLE`: 429 or 503 still, after the retries the budget allows; `retryAfterSeconds`
  *   says when to try again, where the broker said.
  * - `ERR_HTTP`: any other non-2xx status (`status`, and the problem document's code in `serverCode`).
- * - `ERR_BAD_RESPONSE`: a 2xx answer that is not the JSON shape of the route, or credentials that
- *   are already expired.
+ * - `ERR_BAD_RESPONSE`: a 2xx answer that is not the JSON shape of the route, or credentials (the
+ *   broker's, or Cognito's for `fromBrokerToken`) that are already expired or have no valid expiration.
  * - `ERR_NETWORK`: `fetch` failed (offline, DNS, CORS, an aborted request).
  * - `ERR_TIMEOUT`: no complete answer within `timeoutMs`.
  * - `ERR_COGNITO`: `fromBrokerToken` only: the SDK's `fromCognitoIdentity` failed (its error is the `cause`).
