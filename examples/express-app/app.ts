@@ -43,6 +43,25 @@ export interface AppDeps {
 }
 
 const SESSION_COOKIE = 'demo.sid';
+/** Where the page loads `cognito-identity-broker/client` from. */
+export const CLIENT_BUNDLE_PATH = '/vendor/broker-client.mjs';
+
+let clientBundle: Promise<string> | undefined;
+
+/**
+ * The page's copy of `src/client`, bundled by esbuild on first request and kept for the process's
+ * life (a failed build is tried again on the next request). esbuild is imported here, not at load,
+ * so apps and tests that never serve the page never load it.
+ */
+function brokerClientBundle(): Promise<string> {
+  clientBundle ??= import('../../scripts/client-bundle.mjs')
+    .then(({ bundleClient }) => bundleClient())
+    .catch((err: unknown) => {
+      clientBundle = undefined;
+      throw err;
+    });
+  return clientBundle;
+}
 const PUBLIC_DIR = join(dirname(fileURLToPath(import.meta.url)), 'public');
 
 function publicUser(user: unknown): { id: string; username: string; name: string } | null {
@@ -115,6 +134,13 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.use(pinoHttp({ logger, autoLogging: { ignore: (req) => req.url === '/favicon.ico' } }));
   app.use(securityHeaders);
+  app.get(CLIENT_BUNDLE_PATH, (_req, res, next) => {
+    brokerClientBundle().then((code) => {
+      res.set('Cache-Control', 'no-cache');
+      res.type('text/javascript');
+      res.send(code);
+    }, next);
+  });
   // The page's files, before the session so they create none; API paths skip the file lookup
   // (an fs.stat per request on the credentials hot path otherwise).
   const page = express.static(PUBLIC_DIR, { index: 'index.html', maxAge: 0 });

@@ -21,6 +21,7 @@ function node(args: string[]): string {
 
 const subpaths: Record<string, string[]> = {
   '.': ['createBroker', 'BrokerError', 'cognitoRouter', 'brokerErrorHandler', 'isBrokerError'],
+  './client': ['fromBroker', 'fromBrokerToken', 'BrokerClientError'],
   './emulator': ['startEmulator', 'describeSessionToken'],
   './middleware': [
     'cognitoRouter',
@@ -102,6 +103,14 @@ void describe(
       const out = node([
         '-e',
         `require(${JSON.stringify(pkg.name)}); console.log(JSON.stringify(Object.keys(require.cache).filter((p) => /node_modules\\/(express|passport)\\//.test(p))));`,
+      ]);
+      assert.deepEqual(JSON.parse(out), []);
+    });
+
+    void test('the client entry loads no Node built-in and nothing outside itself', () => {
+      const out = node([
+        '-e',
+        `const before = new Set(Object.keys(require.cache)); require(${JSON.stringify(`${pkg.name}/client`)}); console.log(JSON.stringify(Object.keys(require.cache).filter((p) => !before.has(p) && !p.includes('/dist/client/'))));`,
       ]);
       assert.deepEqual(JSON.parse(out), []);
     });

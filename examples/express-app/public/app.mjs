@@ -1,7 +1,14 @@
 /* global document, fetch */
 // The demo page: plain DOM and fetch against the example app's routes. Secrets are never put in the DOM.
+import { fromBroker } from '/vendor/broker-client.mjs';
 
 const $ = (id) => document.getElementById(id);
+
+// The signed-in user's AWS credentials, from GET /aws/credentials with the session cookie (same
+// origin). This is the provider an AWS SDK v3 client takes as `credentials`: one request however many
+// calls want credentials at once, fetched again shortly before they expire on the server's clock,
+// 503/429 retried after Retry-After, and a 401 rejected with code ERR_UNAUTHENTICATED.
+const credentials = fromBroker({ url: '/aws/credentials' });
 let provider = 'graph.facebook.com';
 
 function show(message, isError = false) {
@@ -96,6 +103,7 @@ async function refreshIdentity() {
 }
 
 function signedIn(user) {
+  credentials.clear();
   $('current-user').textContent = `${user.name} (${user.username})`;
   $('session').hidden = false;
   $('signed-out').hidden = true;
@@ -105,6 +113,7 @@ function signedIn(user) {
 }
 
 function signedOut() {
+  credentials.clear();
   $('session').hidden = true;
   $('signed-out').hidden = false;
   $('signed-in').hidden = true;
@@ -160,14 +169,19 @@ $('refresh-identity').addEventListener('click', () => {
 $('get-credentials').addEventListener('click', async () => {
   clearStatus();
   try {
-    const c = await call('GET', '/aws/credentials');
+    const c = await credentials();
     $('access-key-id').textContent = c.accessKeyId;
     $('secret-access-key').textContent = mask(c.secretAccessKey);
     $('session-token').textContent = mask(c.sessionToken);
     $('expiration').textContent = formatExpiry(c.expiration);
+    // The proof that these credentials sign a request goes here: a SigV4-signed STS
+    // GetCallerIdentity to the emulator, its answer (the identity's assumed-role ARN) shown beside them.
     show('Credentials fetched.');
   } catch (err) {
-    fail(err);
+    if (err.code === 'ERR_UNAUTHENTICATED') {
+      signedOut();
+      show('Your session has ended. Sign in again.', true);
+    } else fail(err);
   }
 });
 
