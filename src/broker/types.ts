@@ -170,7 +170,14 @@ export interface Broker {
    */
   upgradeGuest(userId: string, guestIdentityId: string): Promise<IdentityToken>;
 
-  /** Drops every cache entry of the user (logout). Never calls Cognito. */
+  /**
+   * Drops every cache entry of the user and of the user's identities, loads in progress included,
+   * so that the next request for the user goes to Cognito. For an app that must stop serving a
+   * user from the cache: account deletion, a ban. Not needed at logout (the router's `logout()`
+   * step leaves the cache alone): AWS credentials already issued stay valid until their
+   * `Expiration` whatever the broker drops, so dropping them buys no security and costs two Cognito
+   * calls at the next login. Never calls Cognito, never throws.
+   */
   forgetUser(userId: string): void;
 
   /** Counters for tests, benchmarks and metrics. */

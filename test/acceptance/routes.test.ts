@@ -329,14 +329,22 @@ void describe('example app /aws routes on the emulator', () => {
       assert.equal((g3.body as { identityId: string }).identityId, next);
     }));
 
-  void it('forgets the user at logout and then answers 401', () =>
+  void it('serves a user who logs out and in again from the cache, with no Cognito call', () =>
     withStack(async (s) => {
-      const { agent } = await alice(s);
-      assert.equal((await agent.get('/aws/credentials')).status, 200);
-      const out = await agent.post('/logout');
-      assert.equal(out.status, 204);
-      assert.deepEqual(s.forgotten, ['user-alice']);
-      assertProblem(await agent.get('/aws/credentials'), 401, 'ERR_UNAUTHENTICATED');
+      const first = await alice(s);
+      const creds = await first.agent.get('/aws/credentials');
+      assert.equal(creds.status, 200);
+      assert.equal((await first.agent.post('/logout')).status, 204);
+      assertProblem(await first.agent.get('/aws/credentials'), 401, 'ERR_UNAUTHENTICATED');
+      assert.deepEqual(s.forgotten, [], 'logout leaves the broker cache alone');
+      s.emulator.resetCounters();
+      const again = await alice(s);
+      assert.equal(again.identityId, first.identityId);
+      const after = await again.agent.get('/aws/credentials');
+      assert.equal(after.status, 200);
+      assert.equal((after.body as { accessKeyId: string }).accessKeyId, (creds.body as { accessKeyId: string }).accessKeyId);
+      assert.equal(((await again.agent.get('/aws/token')).body as { identityId: string }).identityId, first.identityId);
+      assert.deepEqual(s.emulator.counters(), {}, 'no Cognito call after logging in again');
     }));
 
   void it('rate-limits linking per user with 429 and Retry-After', () =>
