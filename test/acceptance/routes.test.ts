@@ -187,7 +187,8 @@ void describe('example app /aws routes on the emulator', () => {
       const ok = await agent
         .post('/aws/logins')
         .set('Sec-Fetch-Site', 'same-origin')
-        .set('Origin', 'http://x')
+        .set('Host', 'app.local:3000')
+        .set('Origin', 'http://app.local:3000')
         .send(body);
       assert.equal(ok.status, 200, ok.text);
       const host = await agent
@@ -195,6 +196,38 @@ void describe('example app /aws routes on the emulator', () => {
         .set('Origin', 'http://app.local:3000')
         .set('Host', 'app.local:3000');
       assert.equal(host.status, 200, host.text);
+    }));
+
+  void it('refuses an Origin that differs from the app’s by scheme or port, and a foreign Origin beside Sec-Fetch-Site: none', () =>
+    withStack(async (s) => {
+      const { agent } = await alice(s);
+      const body = { provider: DEMO_PROVIDER, token: s.emulator.mintProviderToken(DEMO_PROVIDER, 'red-team') };
+      const onApp = (r: request.Test) => r.set('Host', 'app.local:3000');
+      for (const origin of ['https://app.local:3000', 'http://app.local:3001', 'http://app.local']) {
+        assertProblem(await onApp(agent.post('/aws/logins')).set('Origin', origin).send(body), 403, 'ERR_FORBIDDEN');
+      }
+      for (const site of ['none', 'same-origin']) {
+        assertProblem(
+          await onApp(agent.post('/aws/logins'))
+            .set('Sec-Fetch-Site', site)
+            .set('Origin', 'https://evil.example')
+            .send(body),
+          403,
+          'ERR_FORBIDDEN',
+        );
+        // Login CSRF: a browser with no session yet, logged into the attacker's account.
+        assertProblem(
+          await onApp(request(s.app).post('/login'))
+            .set('Sec-Fetch-Site', site)
+            .set('Origin', 'https://evil.example')
+            .send({ username: 'bob', password: 'bob-demo-pass' }),
+          403,
+          'ERR_FORBIDDEN',
+        );
+      }
+      assert.deepEqual(((await agent.get('/aws/identity')).body as { logins: string[] }).logins, []);
+      const ok = await onApp(agent.post('/aws/logins')).set('Origin', 'http://app.local:3000').send(body);
+      assert.equal(ok.status, 200, ok.text);
     }));
 
   void it('answers 409 when the login is already linked to another identity', () =>
@@ -342,7 +375,10 @@ void describe('example app /aws routes on the emulator', () => {
       assert.equal(again.identityId, first.identityId);
       const after = await again.agent.get('/aws/credentials');
       assert.equal(after.status, 200);
-      assert.equal((after.body as { accessKeyId: string }).accessKeyId, (creds.body as { accessKeyId: string }).accessKeyId);
+      assert.equal(
+        (after.body as { accessKeyId: string }).accessKeyId,
+        (creds.body as { accessKeyId: string }).accessKeyId,
+      );
       assert.equal(((await again.agent.get('/aws/token')).body as { identityId: string }).identityId, first.identityId);
       assert.deepEqual(s.emulator.counters(), {}, 'no Cognito call after logging in again');
     }));
