@@ -163,7 +163,8 @@ export interface Broker {
   /**
    * Upgrades a guest identity at login: links the user to the guest identity, so the user keeps
    * the guest's identity id. When the user already has an identity, the guest is left alone and the
-   * user's identity is returned. One upgrade of a guest identity runs at a time in a process; after
+   * user's identity is returned. One upgrade of a guest identity runs at a time in a process (the same
+   * user's concurrent calls share it); after
    * the link the identity must have this user as its only developer user (another instance may have
    * linked someone else meanwhile), else the link is undone. @throws BrokerError ERR_FORBIDDEN when the
    * identity is not a guest, ERR_CONFLICT (409) when another request upgrades it concurrently

@@ -341,6 +341,33 @@ void describe('example app /aws routes on the emulator', () => {
       assert.equal(((await agent.get('/aws/token')).body as { identityId: string }).identityId, guestId);
     }));
 
+  void it('retries a guest upgrade that failed at login on the next /aws request instead of creating a new identity', () =>
+    withStack(async (s) => {
+      const agent = request.agent(s.app);
+      const g = await agent.post('/aws/guest');
+      assert.equal(g.status, 200, g.text);
+      const guestId = (g.body as { identityId: string }).identityId;
+      s.emulator.setFault('GetOpenIdTokenForDeveloperIdentity', { error: 'TooManyRequestsException', count: 1 });
+      const login = await agent.post('/login').send({ username: 'bob', password: 'bob-demo-pass' });
+      assert.equal(login.status, 200, login.text);
+      assert.equal((login.body as { identityId: string | null }).identityId, null);
+      // Still throttled at the next request: the request fails and the guest stays pending.
+      s.emulator.setFault('GetOpenIdTokenForDeveloperIdentity', { error: 'TooManyRequestsException', count: 1 });
+      const throttled = await agent.get('/aws/credentials');
+      assertProblem(throttled, 503, 'ERR_COGNITO_THROTTLED');
+      assert.ok(Number(throttled.headers['retry-after']) >= 1);
+      assert.equal(await s.broker.lookupIdentity('user-bob'), null, 'no identity made while the upgrade can succeed');
+      // The page asks for its credentials and token at once: one upgrade, both get the guest's identity.
+      const [creds, token] = await Promise.all([agent.get('/aws/credentials'), agent.get('/aws/token')]);
+      assert.equal(creds.status, 200, creds.text);
+      assert.equal((creds.body as { identityId: string }).identityId, guestId);
+      assert.equal((token.body as { identityId: string }).identityId, guestId);
+      assert.equal(await s.broker.lookupIdentity('user-bob'), guestId);
+      s.emulator.resetCounters();
+      assert.equal(((await agent.get('/aws/identity')).body as { identityId: string }).identityId, guestId);
+      assert.equal(s.emulator.counters().GetOpenIdTokenForDeveloperIdentity, undefined, 'the guest left the session');
+    }));
+
   void it('gives a session a new guest identity when its guest was upgraded by someone else', () =>
     withStack(async (s) => {
       const agent = request.agent(s.app);
