@@ -17,6 +17,12 @@ import { createApp } from './app.js';
 import { DEMO_USERS } from './users.js';
 
 const env = process.env;
+
+/** `TRUST_PROXY`: a hop count (`1`), `true`/`false`, or comma-separated addresses and subnets. */
+function trustProxySetting(value: string): boolean | number | string {
+  if (value === 'true' || value === 'false') return value === 'true';
+  return /^\d+$/.test(value) ? Number(value) : value;
+}
 const HOST = env.HOST ?? '127.0.0.1';
 const PORT = Number(env.PORT ?? 3000);
 const DEMO_PROVIDER = env.COGNITO_LINK_PROVIDER ?? 'graph.facebook.com';
@@ -72,6 +78,9 @@ async function main(): Promise<void> {
     demoProvider: DEMO_PROVIDER,
     ...(running === undefined ? {} : { mintProviderToken: (p: string, s: string) => running.mintProviderToken(p, s) }),
     allowGuests: running !== undefined || env.COGNITO_ALLOW_GUESTS === 'true',
+    // Behind a reverse proxy: TRUST_PROXY=1 (hops) or its addresses, so that the login limits see
+    // the client's address and the CSRF check the public origin.
+    ...(env.TRUST_PROXY === undefined ? {} : { trustProxy: trustProxySetting(env.TRUST_PROXY) }),
   });
   const server = createServer(app);
   await new Promise<void>((resolve, reject) => {

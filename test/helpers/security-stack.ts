@@ -218,6 +218,12 @@ export async function startSecurityStack(options: SecurityStackOptions = {}): Pr
     demoProvider: DEMO_PROVIDER,
     users,
     rateLimit: false,
+    // The suites log many users in (and fail logins on purpose) from 127.0.0.1: the login limits
+    // are raised explicitly; test/acceptance/login-limits.test.ts proves the defaults.
+    loginRateLimit: {
+      perAddress: { max: Number.MAX_SAFE_INTEGER },
+      failuresPerUsername: { max: Number.MAX_SAFE_INTEGER },
+    },
     mintProviderToken: (provider, subject) => emulator.mintProviderToken(provider, subject),
     ...options.app,
   });
