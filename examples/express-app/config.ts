@@ -22,6 +22,12 @@ export interface ExampleConfig {
   readonly sessionSecret: string | undefined;
   /** `LOG_LEVEL`: a pino level (default `info`). */
   readonly logLevel: LogLevel;
+  /**
+   * `TRUST_PROXY`: Express's `trust proxy` behind a reverse proxy, so that the login limits see the
+   * client's address and the CSRF check the public origin: a hop count (`1`), `true`/`false`, or
+   * comma-separated addresses and subnets. Unset: no proxy is trusted.
+   */
+  readonly trustProxy: boolean | number | string | undefined;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -147,6 +153,14 @@ export function readConfig(env: Readonly<Record<string, string | undefined>>): E
     );
   }
 
+  const trustProxy = set(env, 'TRUST_PROXY');
+  if (trustProxy !== undefined && !isTrustProxy(trustProxy)) {
+    throw new StartupError(
+      `TRUST_PROXY=${shown(trustProxy)} is not a hop count, true/false, or a list of addresses and subnets`,
+      'Run for example: TRUST_PROXY=1 npm start (one reverse proxy in front of the app)',
+    );
+  }
+
   return {
     host,
     port: appPort,
@@ -160,7 +174,23 @@ export function readConfig(env: Readonly<Record<string, string | undefined>>): E
     allowGuests: guests === undefined ? undefined : guests === 'true',
     sessionSecret,
     logLevel: logLevel as LogLevel,
+    trustProxy: trustProxySetting(trustProxy),
   };
+}
+
+/** A hop count, true/false, or comma-separated IP addresses and subnets (`10.0.0.0/8`, `::1`). */
+function isTrustProxy(value: string): boolean {
+  if (/^\d{1,2}$/.test(value) || value === 'true' || value === 'false') return true;
+  return value.split(',').every((part) => {
+    const [address = '', prefix, ...rest] = part.trim().split('/');
+    return rest.length === 0 && isIP(address) !== 0 && (prefix === undefined || /^\d{1,3}$/.test(prefix));
+  });
+}
+
+function trustProxySetting(value: string | undefined): boolean | number | string | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'true' || value === 'false') return value === 'true';
+  return /^\d+$/.test(value) ? Number(value) : value;
 }
 
 /**

@@ -142,6 +142,7 @@ async function main(): Promise<void> {
     demoProvider: config.linkProvider,
     ...(running === undefined ? {} : { mintProviderToken: (p: string, s: string) => running.mintProviderToken(p, s) }),
     allowGuests: config.allowGuests ?? running !== undefined,
+    ...(config.trustProxy === undefined ? {} : { trustProxy: config.trustProxy }),
   });
   handle = app;
   const { port } = server.address() as AddressInfo;

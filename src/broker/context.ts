@@ -3,6 +3,7 @@ import type { BrokerErrorCode } from '../errors.js';
 import type { CredentialsContext, CredentialsEntry, Entries, TokenContext, TokenEntry } from './entries.js';
 import type { ResolvedBrokerOptions } from './options.js';
 import type { RefreshingCache } from './refreshing-cache.js';
+import type { IdentityToken } from './types.js';
 import type { Upstream } from './upstream.js';
 
 /**
@@ -18,8 +19,17 @@ export interface BrokerContext {
   readonly entries: Entries;
   readonly tokens: RefreshingCache<TokenEntry, TokenContext>;
   readonly credentials: RefreshingCache<CredentialsEntry, CredentialsContext>;
-  /** Guest identity ids with an upgrade running in this process (running ones only: bounded by concurrency). */
-  readonly upgrading: Set<string>;
+  /**
+   * Guest upgrades running in this process, by guest identity id (running ones only: bounded by
+   * concurrency): the user it is for and its outcome, which a second request of that user joins.
+   */
+  readonly upgrading: Map<string, RunningUpgrade>;
+}
+
+/** A guest upgrade in progress (see {@link BrokerContext.upgrading}). */
+export interface RunningUpgrade {
+  readonly userId: string;
+  readonly result: Promise<IdentityToken>;
 }
 
 /** Errors after which a user's identity is resolved again once (merged away, deleted, token refused). */

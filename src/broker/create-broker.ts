@@ -61,7 +61,7 @@ export function createBroker(options: BrokerOptions): Broker {
       clock: o.clock,
       load: (_key, context, signal) => loadCredentials(ctx, context, signal),
     }),
-    upgrading: new Set(),
+    upgrading: new Map(),
   };
 
   const broker: Broker = {

@@ -3,7 +3,7 @@ import type { BrokerContext } from './context.js';
 /**
  * Drops every cache entry of the given users and identities, including loads in progress (their
  * waiters read again). Identities of the users' cached tokens are dropped too. Runs after link,
- * unlink, merge, guest upgrade and logout.
+ * unlink, merge, guest upgrade and `forgetUser`.
  */
 export function invalidate(
   ctx: BrokerContext,

@@ -163,14 +163,22 @@ export interface Broker {
   /**
    * Upgrades a guest identity at login: links the user to the guest identity, so the user keeps
    * the guest's identity id. When the user already has an identity, the guest is left alone and the
-   * user's identity is returned. One upgrade of a guest identity runs at a time in a process; after
+   * user's identity is returned. One upgrade of a guest identity runs at a time in a process (the same
+   * user's concurrent calls share it); after
    * the link the identity must have this user as its only developer user (another instance may have
    * linked someone else meanwhile), else the link is undone. @throws BrokerError ERR_FORBIDDEN when the
    * identity is not a guest, ERR_CONFLICT (409) when another request upgrades it concurrently
    */
   upgradeGuest(userId: string, guestIdentityId: string): Promise<IdentityToken>;
 
-  /** Drops every cache entry of the user (logout). Never calls Cognito. */
+  /**
+   * Drops every cache entry of the user and of the user's identities, loads in progress included,
+   * so that the next request for the user goes to Cognito. For an app that must stop serving a
+   * user from the cache: account deletion, a ban. Not needed at logout (the router's `logout()`
+   * step leaves the cache alone): AWS credentials already issued stay valid until their
+   * `Expiration` whatever the broker drops, so dropping them buys no security and costs two Cognito
+   * calls at the next login. Never calls Cognito, never throws.
+   */
   forgetUser(userId: string): void;
 
   /** Counters for tests, benchmarks and metrics. */

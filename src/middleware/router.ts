@@ -122,7 +122,10 @@ export interface CognitoRouterOptions {
 export interface CognitoRouter extends RequestHandler {
   /** {@link afterLogin} with the router's broker, `getUserId` and logger. */
   afterLogin(): RequestHandler;
-  /** {@link forgetOnLogout} with the router's broker and `getUserId`. */
+  /**
+   * {@link forgetOnLogout}: drops the session's guest identity id; the user's cached token and
+   * credentials stay for the next login.
+   */
   logout(): RequestHandler;
 }
 

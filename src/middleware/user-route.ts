@@ -1,4 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { readGuestId, upgradePendingGuest } from './guest-session.js';
 import { assertRouteOptions, type RouteOptions } from './route-options.js';
 import { defaultGetUserId, requireUserId } from './user-id.js';
 
@@ -14,7 +15,8 @@ export function asyncHandler(fn: (req: Request, res: Response, next: NextFunctio
 
 /**
  * The handler of a route for the logged-in user: validates the shared options, reads the user id
- * (`ERR_UNAUTHENTICATED` when nobody is logged in) and runs `handle`. A throw or a rejection goes to
+ * (`ERR_UNAUTHENTICATED` when nobody is logged in), finishes a guest upgrade the session still
+ * holds ({@link upgradePendingGuest}) and runs `handle`. A throw or a rejection goes to
  * `next(err)`. `handle` may answer synchronously (returning nothing), with no promise made.
  * @throws TypeError on invalid options.
  */
@@ -23,11 +25,19 @@ export function userRoute(
   handle: (userId: string, req: Request, res: Response) => Promise<void> | undefined,
 ): RequestHandler {
   assertRouteOptions(options);
+  const { broker } = options;
   const getUserId = options.getUserId ?? defaultGetUserId;
   return (req, res, next) => {
     let pending: Promise<void> | undefined;
     try {
-      pending = handle(requireUserId(req, getUserId), req, res);
+      const userId = requireUserId(req, getUserId);
+      // A session with a guest id left by a failed upgrade at login: upgrade it before anything
+      // resolves the user's identity. Otherwise (every request but the first after such a login)
+      // nothing is awaited.
+      pending =
+        readGuestId(req) === undefined
+          ? handle(userId, req, res)
+          : upgradePendingGuest(broker, req, userId).then(() => handle(userId, req, res));
     } catch (err) {
       next(err);
       return;

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { CognitoIdentityClient, LookupDeveloperIdentityCommand } from '@aws-sdk/client-cognito-identity';
 import request, { type Response } from 'supertest';
 import { DEMO_USERS } from '../../examples/express-app/users.js';
-import { DEMO_POOL, DEMO_PROVIDER, startAppStack, type AppStack } from '../helpers/app-stack.js';
+import { DEMO_POOL, DEMO_PROVIDER, RAISED_LOGIN_LIMITS, startAppStack, type AppStack } from '../helpers/app-stack.js';
 import { problemCode } from '../helpers/problem-assert.js';
 import { SecretLedger } from '../helpers/secret-ledger.js';
 
@@ -62,7 +62,7 @@ function refused(res: Response, status: number, code: string): void {
 
 void describe('authorization', () => {
   before(async () => {
-    s = await startAppStack({ users: USERS, app: { rateLimit: false } });
+    s = await startAppStack({ users: USERS, app: { rateLimit: false, loginRateLimit: RAISED_LOGIN_LIMITS } });
     truthClient = new CognitoIdentityClient({
       region: s.emulator().region,
       endpoint: s.emulator().endpoint,

@@ -24,6 +24,7 @@ void test('defaults: 127.0.0.1:3000, an emulator on any free port, info logs, gu
     allowGuests: undefined,
     sessionSecret: undefined,
     logLevel: 'info',
+    trustProxy: undefined,
   });
 });
 
@@ -82,4 +83,13 @@ void test('maps a port in use to exit code 1 with the free port found, and passe
   assert.match(inUse.line(), /port 3000 on 127\.0\.0\.1 is already in use .* PORT=3002 npm start$/);
   const other = new Error('boom');
   assert.equal(listenFailure(other, 'PORT', '127.0.0.1', 3000, 0), other);
+});
+
+void test('reads TRUST_PROXY as a hop count, a boolean or a list of addresses, and refuses anything else', () => {
+  assert.equal(readConfig({ TRUST_PROXY: '1' }).trustProxy, 1);
+  assert.equal(readConfig({ TRUST_PROXY: 'true' }).trustProxy, true);
+  assert.equal(readConfig({ TRUST_PROXY: '10.0.0.0/8, ::1' }).trustProxy, '10.0.0.0/8, ::1');
+  for (const bad of ['yes', '10.0.0.0/8/1', 'proxy.example', '1000']) {
+    assert.throws(() => readConfig({ TRUST_PROXY: bad }), /TRUST_PROXY=/);
+  }
 });

@@ -7,7 +7,13 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import request, { type Response } from 'supertest';
 import type { DemoUser } from '../../examples/express-app/users.js';
 import type { FaultSpec } from '../../src/emulator/types.js';
-import { DEMO_PROVIDER, hostileUsers, startAppStack, type AppStack } from '../helpers/app-stack.js';
+import {
+  DEMO_PROVIDER,
+  hostileUsers,
+  RAISED_LOGIN_LIMITS,
+  startAppStack,
+  type AppStack,
+} from '../helpers/app-stack.js';
 import { withCrashWatch } from '../helpers/crash-watch.js';
 import { problemCode, UPSTREAM_FAILURE_CODES } from '../helpers/problem-assert.js';
 import { SecretLedger } from '../helpers/secret-ledger.js';
@@ -133,7 +139,11 @@ const PHASES: readonly Phase[] = [
 
 void describe('faults through the example app', () => {
   before(async () => {
-    s = await startAppStack({ users, broker: { timeoutMs: BROKER_TIMEOUT_MS }, app: { rateLimit: false } });
+    s = await startAppStack({
+      users,
+      broker: { timeoutMs: BROKER_TIMEOUT_MS },
+      app: { rateLimit: false, loginRateLimit: RAISED_LOGIN_LIMITS },
+    });
   });
   after(async () => {
     await s.stop();

@@ -8,7 +8,14 @@ import type { Server } from 'node:http';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import fc from 'fast-check';
 import request, { type Response } from 'supertest';
-import { DEMO_POOL, DEMO_PROVIDER, hostileUsers, startAppStack, type AppStack } from '../helpers/app-stack.js';
+import {
+  DEMO_POOL,
+  DEMO_PROVIDER,
+  hostileUsers,
+  RAISED_LOGIN_LIMITS,
+  startAppStack,
+  type AppStack,
+} from '../helpers/app-stack.js';
 import { withCrashWatch } from '../helpers/crash-watch.js';
 import { problemCode } from '../helpers/problem-assert.js';
 import { SecretLedger } from '../helpers/secret-ledger.js';
@@ -233,7 +240,7 @@ async function refreshLogins(): Promise<void> {
 
 void describe('fuzzing the example app and the middleware routes', () => {
   before(async () => {
-    s = await startAppStack({ users, app: { rateLimit: false } });
+    s = await startAppStack({ users, app: { rateLimit: false, loginRateLimit: RAISED_LOGIN_LIMITS } });
     server = s.app.listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -11,7 +11,14 @@ import request, { type Response } from 'supertest';
 import { createBroker } from '../../src/broker/create-broker.js';
 import { describeSessionToken, startEmulator } from '../../src/emulator/index.js';
 import { emulatorClient } from '../helpers/emulator-sdk.js';
-import { DEMO_POOL, DEMO_PROVIDER, hostileUsers, startAppStack, type AppStack } from '../helpers/app-stack.js';
+import {
+  DEMO_POOL,
+  DEMO_PROVIDER,
+  hostileUsers,
+  RAISED_LOGIN_LIMITS,
+  startAppStack,
+  type AppStack,
+} from '../helpers/app-stack.js';
 import { withCrashWatch } from '../helpers/crash-watch.js';
 import { problemCode } from '../helpers/problem-assert.js';
 import { SecretLedger } from '../helpers/secret-ledger.js';
@@ -55,7 +62,7 @@ function jwtClaims(jwt: string): Record<string, unknown> {
 
 async function runSequence(actions: readonly { kind: Kind; user: number; other: number }[]): Promise<void> {
   const users = hostileUsers(USERS);
-  const s: AppStack = await startAppStack({ users, app: { rateLimit: false } });
+  const s: AppStack = await startAppStack({ users, app: { rateLimit: false, loginRateLimit: RAISED_LOGIN_LIMITS } });
   const truthClient = emulatorClient(s.emulator());
   const agents = new Map<number, Agent>();
   const linkedSubject = new Map<number, string>();

@@ -187,7 +187,8 @@ void describe('example app /aws routes on the emulator', () => {
       const ok = await agent
         .post('/aws/logins')
         .set('Sec-Fetch-Site', 'same-origin')
-        .set('Origin', 'http://x')
+        .set('Host', 'app.local:3000')
+        .set('Origin', 'http://app.local:3000')
         .send(body);
       assert.equal(ok.status, 200, ok.text);
       const host = await agent
@@ -195,6 +196,38 @@ void describe('example app /aws routes on the emulator', () => {
         .set('Origin', 'http://app.local:3000')
         .set('Host', 'app.local:3000');
       assert.equal(host.status, 200, host.text);
+    }));
+
+  void it('refuses an Origin that differs from the app’s by scheme or port, and a foreign Origin beside Sec-Fetch-Site: none', () =>
+    withStack(async (s) => {
+      const { agent } = await alice(s);
+      const body = { provider: DEMO_PROVIDER, token: s.emulator().mintProviderToken(DEMO_PROVIDER, 'red-team') };
+      const onApp = (r: request.Test) => r.set('Host', 'app.local:3000');
+      for (const origin of ['https://app.local:3000', 'http://app.local:3001', 'http://app.local']) {
+        assertProblem(await onApp(agent.post('/aws/logins')).set('Origin', origin).send(body), 403, 'ERR_FORBIDDEN');
+      }
+      for (const site of ['none', 'same-origin']) {
+        assertProblem(
+          await onApp(agent.post('/aws/logins'))
+            .set('Sec-Fetch-Site', site)
+            .set('Origin', 'https://evil.example')
+            .send(body),
+          403,
+          'ERR_FORBIDDEN',
+        );
+        // Login CSRF: a browser with no session yet, logged into the attacker's account.
+        assertProblem(
+          await onApp(request(s.app).post('/login'))
+            .set('Sec-Fetch-Site', site)
+            .set('Origin', 'https://evil.example')
+            .send({ username: 'bob', password: 'bob-demo-pass' }),
+          403,
+          'ERR_FORBIDDEN',
+        );
+      }
+      assert.deepEqual(((await agent.get('/aws/identity')).body as { logins: string[] }).logins, []);
+      const ok = await onApp(agent.post('/aws/logins')).set('Origin', 'http://app.local:3000').send(body);
+      assert.equal(ok.status, 200, ok.text);
     }));
 
   void it('answers 409 when the login is already linked to another identity', () =>
@@ -308,6 +341,33 @@ void describe('example app /aws routes on the emulator', () => {
       assert.equal(((await agent.get('/aws/token')).body as { identityId: string }).identityId, guestId);
     }));
 
+  void it('retries a guest upgrade that failed at login on the next /aws request instead of creating a new identity', () =>
+    withStack(async (s) => {
+      const agent = request.agent(s.app);
+      const g = await agent.post('/aws/guest');
+      assert.equal(g.status, 200, g.text);
+      const guestId = (g.body as { identityId: string }).identityId;
+      s.emulator().setFault('GetOpenIdTokenForDeveloperIdentity', { error: 'TooManyRequestsException', count: 1 });
+      const login = await agent.post('/login').send({ username: 'bob', password: 'bob-demo-pass' });
+      assert.equal(login.status, 200, login.text);
+      assert.equal((login.body as { identityId: string | null }).identityId, null);
+      // Still throttled at the next request: the request fails and the guest stays pending.
+      s.emulator().setFault('GetOpenIdTokenForDeveloperIdentity', { error: 'TooManyRequestsException', count: 1 });
+      const throttled = await agent.get('/aws/credentials');
+      assertProblem(throttled, 503, 'ERR_COGNITO_THROTTLED');
+      assert.ok(Number(throttled.headers['retry-after']) >= 1);
+      assert.equal(await s.broker.lookupIdentity('user-bob'), null, 'no identity made while the upgrade can succeed');
+      // The page asks for its credentials and token at once: one upgrade, both get the guest's identity.
+      const [creds, token] = await Promise.all([agent.get('/aws/credentials'), agent.get('/aws/token')]);
+      assert.equal(creds.status, 200, creds.text);
+      assert.equal((creds.body as { identityId: string }).identityId, guestId);
+      assert.equal((token.body as { identityId: string }).identityId, guestId);
+      assert.equal(await s.broker.lookupIdentity('user-bob'), guestId);
+      s.emulator().resetCounters();
+      assert.equal(((await agent.get('/aws/identity')).body as { identityId: string }).identityId, guestId);
+      assert.equal(s.emulator().counters().GetOpenIdTokenForDeveloperIdentity, undefined, 'the guest left the session');
+    }));
+
   void it('gives a session a new guest identity when its guest was upgraded by someone else', () =>
     withStack(async (s) => {
       const agent = request.agent(s.app);
@@ -329,14 +389,25 @@ void describe('example app /aws routes on the emulator', () => {
       assert.equal((g3.body as { identityId: string }).identityId, next);
     }));
 
-  void it('forgets the user at logout and then answers 401', () =>
+  void it('serves a user who logs out and in again from the cache, with no Cognito call', () =>
     withStack(async (s) => {
-      const { agent } = await alice(s);
-      assert.equal((await agent.get('/aws/credentials')).status, 200);
-      const out = await agent.post('/logout');
-      assert.equal(out.status, 204);
-      assert.deepEqual(s.forgotten, ['user-alice']);
-      assertProblem(await agent.get('/aws/credentials'), 401, 'ERR_UNAUTHENTICATED');
+      const first = await alice(s);
+      const creds = await first.agent.get('/aws/credentials');
+      assert.equal(creds.status, 200);
+      assert.equal((await first.agent.post('/logout')).status, 204);
+      assertProblem(await first.agent.get('/aws/credentials'), 401, 'ERR_UNAUTHENTICATED');
+      assert.deepEqual(s.forgotten, [], 'logout leaves the broker cache alone');
+      s.emulator().resetCounters();
+      const again = await alice(s);
+      assert.equal(again.identityId, first.identityId);
+      const after = await again.agent.get('/aws/credentials');
+      assert.equal(after.status, 200);
+      assert.equal(
+        (after.body as { accessKeyId: string }).accessKeyId,
+        (creds.body as { accessKeyId: string }).accessKeyId,
+      );
+      assert.equal(((await again.agent.get('/aws/token')).body as { identityId: string }).identityId, first.identityId);
+      assert.deepEqual(s.emulator().counters(), {}, 'no Cognito call after logging in again');
     }));
 
   void it('rate-limits linking per user with 429 and Retry-After', () =>

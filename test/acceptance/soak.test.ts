@@ -18,7 +18,13 @@ import {
   LookupDeveloperIdentityCommand,
 } from '@aws-sdk/client-cognito-identity';
 import request from 'supertest';
-import { DEMO_PROVIDER, hostileUsers, startAppStack, type AppStack } from '../helpers/app-stack.js';
+import {
+  DEMO_PROVIDER,
+  hostileUsers,
+  RAISED_LOGIN_LIMITS,
+  startAppStack,
+  type AppStack,
+} from '../helpers/app-stack.js';
 import { settle } from '../helpers/broker-fixture.js';
 import { withCrashWatch } from '../helpers/crash-watch.js';
 import { SecretLedger } from '../helpers/secret-ledger.js';
@@ -177,7 +183,11 @@ void describe(`soak (${SOAK_MS / 1000} s)`, () => {
   before(async () => {
     gc();
     resourcesBefore = resourceCounts();
-    s = await startAppStack({ users, broker: { cache: { max: CACHE_MAX } }, app: { rateLimit: false } });
+    s = await startAppStack({
+      users,
+      broker: { cache: { max: CACHE_MAX } },
+      app: { rateLimit: false, loginRateLimit: RAISED_LOGIN_LIMITS },
+    });
     server = s.app.listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -11,6 +11,15 @@ import { createBroker, type Broker, type BrokerOptions } from '../../src/index.j
 import { emulatorClient } from './emulator-sdk.js';
 import { logSink, type LogSink } from './log-sink.js';
 
+/**
+ * Login limits for the suites that log many users in (and fail logins on purpose) from 127.0.0.1:
+ * raised explicitly, never switched off; test/acceptance/login-limits.test.ts proves the defaults.
+ */
+export const RAISED_LOGIN_LIMITS = {
+  perAddress: { max: Number.MAX_SAFE_INTEGER },
+  failuresPerUsername: { max: Number.MAX_SAFE_INTEGER },
+} as const;
+
 /** The demo pool every stack seeds. */
 export const DEMO_POOL = {
   name: 'demo-pool',

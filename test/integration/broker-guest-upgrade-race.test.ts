@@ -48,6 +48,16 @@ void describe('broker upgradeGuest under concurrency', () => {
       assert.equal(winners.length, 1);
     }));
 
+  void it('joins one user’s concurrent upgrades of one guest: one link, the same identity for each', () =>
+    withEmulatorBroker(SEED, async (broker, emu) => {
+      const guest = await broker.getGuestCredentials();
+      emu.resetCounters();
+      const results = await Promise.all([1, 2, 3].map(() => broker.upgradeGuest('u1', guest.identityId)));
+      for (const r of results) assert.equal(r.identityId, guest.identityId);
+      assert.equal(emu.counters().GetOpenIdTokenForDeveloperIdentity, 1, 'one link call');
+      assert.deepEqual((await broker.lookupUsers(guest.identityId)).userIds, ['u1']);
+    }));
+
   void it('never links two users to one guest identity when two broker instances upgrade it at once', () =>
     withEmulatorBroker(SEED, async (first, emu) => {
       const client = emulatorClient(emu);

@@ -38,6 +38,8 @@ async function call(method, path, body) {
     const err = new Error(data.detail ?? data.title ?? `HTTP ${res.status}`);
     err.code = data.code ?? `HTTP_${res.status}`;
     err.status = res.status;
+    // Seconds, on 429 and 503 answers.
+    err.retryAfter = Number(res.headers.get('Retry-After')) || undefined;
     throw err;
   }
   return data;
@@ -133,7 +135,10 @@ $('login-form').addEventListener('submit', async (event) => {
     show(`Signed in. Identity ${identityId ?? ''}`.trim());
   } catch (err) {
     if (err.code === 'ERR_UNAUTHENTICATED') show('Wrong username or password.', true);
-    else fail(err);
+    else if (err.code === 'ERR_RATE_LIMITED') {
+      const wait = err.retryAfter === undefined ? 'later' : `in ${Math.ceil(err.retryAfter / 60)} min`;
+      show(`Too many login attempts. Try again ${wait}.`, true);
+    } else fail(err);
   }
 });
 

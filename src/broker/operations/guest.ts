@@ -43,7 +43,8 @@ export async function getGuestCredentials(ctx: BrokerContext, guestIdentityId?: 
 
 /**
  * `Broker.upgradeGuest`: links the user to a guest identity at login. One upgrade of a guest runs
- * at a time in this process (`ctx.upgrading`); after the link, {@link checkSoleUser} catches another
+ * at a time in this process (`ctx.upgrading`): another request of the same user joins it, another
+ * user's is refused (ERR_CONFLICT); after the link, {@link checkSoleUser} catches another
  * instance's concurrent upgrade.
  */
 export async function upgradeGuest(
@@ -54,44 +55,53 @@ export async function upgradeGuest(
   checkUserId(userId);
   checkIdentityId(guestIdentityId);
   // One upgrade of a guest at a time in this process: the guest check and the link below are two
-  // calls, and two users passing the check together would both be linked to the one identity.
-  if (ctx.upgrading.has(guestIdentityId)) {
+  // calls, and two users passing the check together would both be linked to the one identity. The
+  // same user's second request (a page asking for its token and credentials at once after a
+  // login whose upgrade failed) waits for the first rather than resolving a new identity.
+  const running = ctx.upgrading.get(guestIdentityId);
+  if (running !== undefined) {
+    if (running.userId === userId) return running.result;
     throw new BrokerError('ERR_CONFLICT', 'The guest identity is being upgraded by another request');
   }
-  ctx.upgrading.add(guestIdentityId);
+  const result = runUpgrade(ctx, userId, guestIdentityId);
+  ctx.upgrading.set(guestIdentityId, { userId, result });
   try {
-    if ((await lookupIdentity(ctx, userId)) !== null) return ctx.entries.publicToken(await tokenFor(ctx, userId));
-    // Only a real guest may be upgraded: linking a user to an identity that already has logins would
-    // hand that identity to whoever sent its id.
-    const guest = await describeRaw(ctx, guestIdentityId, true);
-    if (guest.allLogins.length > 0) {
-      throw new BrokerError('ERR_FORBIDDEN', 'The identity is not a guest identity');
-    }
-    const tags = tagsFor(ctx, userId);
-    const sentAt = ctx.options.clock.now();
-    let out: GetOpenIdTokenForDeveloperIdentityResponse;
-    try {
-      out = await ctx.upstream.call({ operation: OP.token, clientInput: true }, (client, abortSignal) =>
-        client.send(
-          new GetOpenIdTokenForDeveloperIdentityCommand(tokenInput(ctx, userId, tags, { IdentityId: guestIdentityId })),
-          { abortSignal },
-        ),
-      );
-    } catch (err) {
-      // The user got an identity meanwhile (another request): keep it, leave the guest alone.
-      if (isBrokerError(err) && upstreamErrorName(err) === 'DeveloperUserAlreadyRegisteredException') {
-        return ctx.entries.publicToken(await tokenFor(ctx, userId));
-      }
-      throw err;
-    }
-    invalidate(ctx, 'upgradeGuest', [userId], [guestIdentityId, out.IdentityId]);
-    await checkSoleUser(ctx, userId, out.IdentityId ?? guestIdentityId);
-    const entry = ctx.entries.token(userId, out, sentAt);
-    ctx.tokens.set(tokenKey(userId, tags), entry);
-    return ctx.entries.publicToken(entry);
+    return await result;
   } finally {
     ctx.upgrading.delete(guestIdentityId);
   }
+}
+
+async function runUpgrade(ctx: BrokerContext, userId: string, guestIdentityId: string): Promise<IdentityToken> {
+  if ((await lookupIdentity(ctx, userId)) !== null) return ctx.entries.publicToken(await tokenFor(ctx, userId));
+  // Only a real guest may be upgraded: linking a user to an identity that already has logins would
+  // hand that identity to whoever sent its id.
+  const guest = await describeRaw(ctx, guestIdentityId, true);
+  if (guest.allLogins.length > 0) {
+    throw new BrokerError('ERR_FORBIDDEN', 'The identity is not a guest identity');
+  }
+  const tags = tagsFor(ctx, userId);
+  const sentAt = ctx.options.clock.now();
+  let out: GetOpenIdTokenForDeveloperIdentityResponse;
+  try {
+    out = await ctx.upstream.call({ operation: OP.token, clientInput: true }, (client, abortSignal) =>
+      client.send(
+        new GetOpenIdTokenForDeveloperIdentityCommand(tokenInput(ctx, userId, tags, { IdentityId: guestIdentityId })),
+        { abortSignal },
+      ),
+    );
+  } catch (err) {
+    // The user got an identity meanwhile (another request): keep it, leave the guest alone.
+    if (isBrokerError(err) && upstreamErrorName(err) === 'DeveloperUserAlreadyRegisteredException') {
+      return ctx.entries.publicToken(await tokenFor(ctx, userId));
+    }
+    throw err;
+  }
+  invalidate(ctx, 'upgradeGuest', [userId], [guestIdentityId, out.IdentityId]);
+  await checkSoleUser(ctx, userId, out.IdentityId ?? guestIdentityId);
+  const entry = ctx.entries.token(userId, out, sentAt);
+  ctx.tokens.set(tokenKey(userId, tags), entry);
+  return ctx.entries.publicToken(entry);
 }
 
 /**

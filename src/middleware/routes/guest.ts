@@ -10,7 +10,7 @@ import { credentialsBody } from './credentials.js';
 /** Options of {@link guestRoute}. */
 export interface GuestRouteOptions extends RouteOptions {
   /** Counts each new guest identity per client address (each costs a Cognito identity). */
-  readonly rateLimiter?: RateLimiter;
+  readonly rateLimiter?: Pick<RateLimiter, 'consume'>;
 }
 
 /**

@@ -31,7 +31,7 @@ export interface IdentityRouteOptions extends RouteOptions {
    * Counts each request per user before it reaches Cognito: every one costs a `DescribeIdentity`
    * call, which has an account-wide quota. Past the limit: 429 `ERR_RATE_LIMITED` with `Retry-After`.
    */
-  readonly rateLimiter?: RateLimiter;
+  readonly rateLimiter?: Pick<RateLimiter, 'consume'>;
 }
 
 /**

@@ -11,7 +11,7 @@ export interface LoginRouteOptions extends RouteOptions {
   /** Provider names that may be linked or unlinked. Required; `[]` allows none. */
   readonly allowedProviders: readonly string[];
   /** Counts each call per user. Default: no limit. */
-  readonly rateLimiter?: RateLimiter;
+  readonly rateLimiter?: Pick<RateLimiter, 'consume'>;
 }
 
 /** The body of `POST /logins`. Lengths are Cognito's limits on a `Logins` entry. */

@@ -16,7 +16,7 @@ export interface MergeRouteOptions extends RouteOptions {
   /** The proof check. Without it every merge is refused with 403. */
   readonly verifyMergeSource?: VerifyMergeSource;
   /** Counts each call per user (before the proof is checked, so it also slows guessing). */
-  readonly rateLimiter?: RateLimiter;
+  readonly rateLimiter?: Pick<RateLimiter, 'consume'>;
 }
 
 /**

@@ -34,3 +34,22 @@ void it('keeps at most maxUsers windows (the least recently seen are dropped)', 
     limiter.consume('c');
   });
 });
+
+void it('check refuses a key at its limit without counting, and lets it through once the window ends', () => {
+  const clock = manualClock();
+  const limiter = createRateLimiter({ max: 2, windowSeconds: 60, clock });
+  for (let i = 0; i < 10; i++) limiter.check('alice');
+  limiter.consume('alice');
+  limiter.check('alice');
+  limiter.consume('alice');
+  clock.advance(20_000);
+  assert.throws(
+    () => {
+      limiter.check('alice');
+    },
+    (err: unknown) => isBrokerError(err) && err.code === 'ERR_RATE_LIMITED' && err.retryAfterSeconds === 40,
+  );
+  limiter.check('bob');
+  clock.advance(40_000);
+  limiter.check('alice');
+});

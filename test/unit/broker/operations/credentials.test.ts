@@ -168,7 +168,7 @@ void describe('broker credentials', () => {
     assert.equal(fake.count(CREDS), 1);
   });
 
-  void it('drops a user’s entries at logout and loads again afterwards', async () => {
+  void it('forgetUser drops a user’s entries (account deletion) and the next read loads again', async () => {
     const { broker, fake } = brokerFixture();
     await broker.getCredentials('alice');
     await broker.getCredentials('bob');
