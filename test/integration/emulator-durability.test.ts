@@ -1,13 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   CognitoIdentityClient,
+  CreateIdentityPoolCommand,
   GetOpenIdTokenForDeveloperIdentityCommand,
+  ListIdentityPoolsCommand,
   LookupDeveloperIdentityCommand,
 } from '@aws-sdk/client-cognito-identity';
+import { startEmulator } from '../../src/emulator/index.js';
 import { startBin, type EmulatorBin } from '../helpers/emulator-bin.js';
 
 const DEV = 'login.crash.app';
@@ -79,4 +82,71 @@ void test('every change acknowledged before a SIGKILL under concurrent load is t
   assert.deepEqual(lost, [], `${lost.length} of ${acknowledged.size} acknowledged identities were lost`);
   const stopped = await second.stop();
   assert.equal(stopped.code, 0);
+});
+
+void test('a change that cannot be written is refused with InternalErrorException and not made', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'cib-fail-'));
+  const dir = join(root, 'state');
+  mkdirSync(dir);
+  const stateFile = join(dir, 'state.json');
+  const emu = await startEmulator({ stateFile });
+  const c = client(emu.endpoint);
+  t.after(async () => {
+    c.destroy();
+    await emu.stop().catch(() => undefined);
+    rmSync(root, { recursive: true, force: true });
+  });
+  const kept = await c.send(
+    new CreateIdentityPoolCommand({ IdentityPoolName: 'kept', AllowUnauthenticatedIdentities: false }),
+  );
+
+  // The folder goes away (as a disk that fails would make every write fail): no write can succeed.
+  rmSync(dir, { recursive: true, force: true });
+  const refused = await Promise.allSettled(
+    Array.from({ length: 5 }, (_, i) =>
+      c.send(new CreateIdentityPoolCommand({ IdentityPoolName: `lost-${i}`, AllowUnauthenticatedIdentities: false })),
+    ),
+  );
+  for (const r of refused) {
+    assert.equal(r.status, 'rejected');
+    const err = r.reason as { name: string; message: string; $metadata: { httpStatusCode?: number } };
+    assert.equal(err.name, 'InternalErrorException');
+    assert.equal(err.$metadata.httpStatusCode, 500);
+    assert.match(err.message, /could not be saved, so it was not made/);
+  }
+  // Read-only calls do not wait for a write, and see the state as it is on disk.
+  const listed = await c.send(new ListIdentityPoolsCommand({ MaxResults: 60 }));
+  assert.deepEqual(
+    listed.IdentityPools?.map((p) => p.IdentityPoolName),
+    ['kept'],
+  );
+
+  mkdirSync(dir);
+  const after = await c.send(
+    new CreateIdentityPoolCommand({ IdentityPoolName: 'after', AllowUnauthenticatedIdentities: false }),
+  );
+  await emu.stop();
+  const again = await startEmulator({ stateFile });
+  const c2 = client(again.endpoint);
+  try {
+    const pools = await c2.send(new ListIdentityPoolsCommand({ MaxResults: 60 }));
+    assert.deepEqual(
+      pools.IdentityPools?.map((p) => p.IdentityPoolId).sort(),
+      [kept.IdentityPoolId, after.IdentityPoolId].sort(),
+    );
+  } finally {
+    c2.destroy();
+    await again.stop();
+  }
+});
+
+void test('a start that fails (a damaged state file) leaves no lock behind', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'cib-fail-'));
+  t.after(() => {
+    rmSync(root, { recursive: true, force: true });
+  });
+  const stateFile = join(root, 'state.json');
+  writeFileSync(stateFile, '{"version": 1');
+  await assert.rejects(startEmulator({ stateFile }), /damaged/);
+  assert.equal(existsSync(`${stateFile}.lock`), false);
 });
