@@ -67,11 +67,20 @@ void test('a clean stop releases the lock', async (t) => {
 
   // In process too: startEmulator refuses a held file and takes it once stop() released it.
   const a = await startEmulator({ stateFile });
+  let refusal: string;
   try {
-    await assert.rejects(startEmulator({ stateFile }), /in use by another emulator/);
+    // Whatever starts is stopped, so that a failing test cannot leave a server running.
+    refusal = await startEmulator({ stateFile }).then(
+      async (b) => {
+        await b.stop();
+        return 'it started';
+      },
+      (err: unknown) => (err as Error).message,
+    );
   } finally {
     await a.stop();
   }
+  assert.match(refusal, /in use by another emulator/);
   assert.equal(existsSync(`${stateFile}.lock`), false);
   const b = await startEmulator({ stateFile });
   await b.stop();
