@@ -1,5 +1,6 @@
 // The emulator figure's client, in its own process (run with --cpu-prof): the real AWS SDK calling
-// GetOpenIdTokenForDeveloperIdentity, then GetCredentialsForIdentity, as fast as `concurrency` allows.
+// GetOpenIdTokenForDeveloperIdentity for new users, then GetCredentialsForIdentity, as fast as `concurrency`
+// allows.
 import { performance } from 'node:perf_hooks';
 import {
   CognitoIdentityClient,
@@ -51,11 +52,15 @@ async function run({
     const elapsed = (performance.now() - t0) / 1000;
     return { calls: n, seconds: elapsed, callsPerSecond: n / elapsed, startUs, endUs: monoUs() };
   };
+  // Warm-up and measured calls number their users apart: every call is a new user, so every call
+  // creates an identity (a change of state, which a durable emulator commits before answering).
+  let phaseNo = 0;
   const openId = await phase(async (i) => {
+    if (i === 0) phaseNo++;
     const out = await client.send(
       new GetOpenIdTokenForDeveloperIdentityCommand({
         IdentityPoolId: emulator.identityPoolId,
-        Logins: { [emulator.developerProviderName]: `driver-user-${i % 5000}` },
+        Logins: { [emulator.developerProviderName]: `driver-user-${phaseNo}-${i}` },
       }),
     );
     if (tokens.length < 5000) tokens.push({ id: out.IdentityId!, token: out.Token! });

@@ -13,7 +13,9 @@ Options:
   --host HOST                      interface to bind (default 127.0.0.1)
   --port PORT                      port, 0 for any free one (default 0)
   --region REGION                  region of identity ids and token kids (default us-east-1)
-  --state-file FILE                keep pools, identities and keys in FILE across restarts
+  --state-file FILE                keep pools, identities and keys in FILE across restarts;
+                                   an answer means the change is on disk; FILE.lock keeps
+                                   a second emulator off FILE (it exits 1, naming the holder)
   --seed NAME[:DEVELOPER_PROVIDER] create this pool at start unless it exists (repeatable)
   --allow-guests                   seeded pools allow unauthenticated identities
   --login-provider PROVIDER=APPID  seeded pools support this login provider, e.g.

@@ -23,6 +23,17 @@
  *   are looked up by the providers in the token's `amr` (the developer provider for developer
  *   identities) and match on the token's claims and principal tags. The SessionToken embeds the
  *   role: read it with {@link describeSessionToken}.
+ * - With a state file, an answer to a call that changes state means the change is on disk: it waits
+ *   for the group commit (an fsync'd snapshot of the whole state, renamed over the file) that holds
+ *   it, so the latency of such calls includes an fsync and grows with the size of the state.
+ *   Read-only calls answer at once, and may show a change whose own answer still waits for its commit.
+ *   A write that fails (disk full, EACCES) answers InternalErrorException (500) to every call whose
+ *   change it held, or that changed state during it, and returns the state to what is on disk: the
+ *   change is not made, so a retry is safe (the real service gives no such promise for a 500).
+ * - One process owns a state file: `STATEFILE.lock` (created with O_EXCL) names its pid, host and
+ *   start time; a second emulator refuses to start, naming them. A lock whose process is gone (its
+ *   pid dead, or reused by a process with another start time, read from /proc where there is one)
+ *   is taken over; a lock written on another host is never taken over. `stop()` releases it.
  */
 export { startEmulator } from './start.js';
 export { describeSessionToken, type SessionTokenInfo } from './session-token.js';

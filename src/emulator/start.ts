@@ -2,10 +2,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FaultController } from './faults.js';
 import { handleControl, type ControlApi } from './http/control.js';
-import { createRequestHandler } from './http/server.js';
+import { createRequestHandler, type ServerDeps } from './http/server.js';
 import { CognitoIdentityService } from './service/service.js';
 import type { PoolRecord, ServiceSnapshot } from './service/state.js';
 import { readStateFile, StateFileWriter } from './state-file.js';
+import { acquireStateLock, type StateLock } from './state-lock.js';
 import { cognitoIssuer, mintProviderToken, TokenSigner } from './tokens.js';
 import type { EmulatorClock, EmulatorOptions, PoolInfo, RunningEmulator, SeedPool } from './types.js';
 
@@ -71,53 +72,88 @@ function poolInfo(p: PoolRecord): PoolInfo {
   return info;
 }
 
+function checkSaved(stateFile: string, raw: unknown, region: string | undefined): PersistedState | undefined {
+  if (raw === undefined) return undefined;
+  if (!isRecord(raw) || typeof raw.region !== 'string' || !isRecord(raw.service) || raw.signer === undefined) {
+    throw new Error(
+      `emulator state file ${stateFile} is damaged (missing region, signer or service); it was left untouched: fix or delete it`,
+    );
+  }
+  const saved = raw as unknown as PersistedState;
+  if (region !== undefined && region !== saved.region) {
+    throw new Error(`emulator state file ${stateFile} was written for region ${saved.region}, not ${region}`);
+  }
+  return saved;
+}
+
 /**
  * Starts an offline Cognito Identity service on `host:port` that the AWS SDK and CLI talk to with
- * an endpoint override. State lives in memory, and in `stateFile` when given (loaded at start,
- * written atomically after each change, flushed on `stop()`).
+ * an endpoint override. State lives in memory, and in `stateFile` when given: loaded at start, and
+ * every answer to a call that changes state waits until the change is on disk (group commit, see
+ * {@link StateFileWriter}); a failed write answers InternalErrorException and returns the state to
+ * what is on disk. The state file is locked (`STATEFILE.lock`) until `stop()`.
  *
- * @throws TypeError on bad options; Error when the state file is damaged or was written for another
- *   region (the file is left untouched), or when the port cannot be bound.
+ * @throws TypeError on bad options; Error when the state file is damaged, was written for another
+ *   region (the file is left untouched), is locked by another live emulator (naming its pid and
+ *   start time) or cannot be written, or when the port cannot be bound.
  */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
   checkOptions(options);
+  const lock = options.stateFile === undefined ? undefined : await acquireStateLock(options.stateFile);
+  try {
+    return await startLocked(options, lock);
+  } catch (err) {
+    await lock?.release();
+    throw err;
+  }
+}
+
+async function startLocked(options: EmulatorOptions, lock: StateLock | undefined): Promise<RunningEmulator> {
   const clock: EmulatorClock = options.clock ?? Date;
   const now = (): number => clock.now();
   const host = options.host ?? '127.0.0.1';
 
-  let saved: PersistedState | undefined;
-  if (options.stateFile !== undefined) {
-    const raw = readStateFile(options.stateFile);
-    if (raw !== undefined) {
-      if (!isRecord(raw) || typeof raw.region !== 'string' || !isRecord(raw.service) || raw.signer === undefined) {
-        throw new Error(
-          `emulator state file ${options.stateFile} is damaged (missing region, signer or service); it was left untouched: fix or delete it`,
-        );
-      }
-      saved = raw as unknown as PersistedState;
-      if (options.region !== undefined && options.region !== saved.region) {
-        throw new Error(
-          `emulator state file ${options.stateFile} was written for region ${saved.region}, not ${options.region}`,
-        );
-      }
-    }
-  }
+  const saved =
+    options.stateFile === undefined
+      ? undefined
+      : checkSaved(options.stateFile, readStateFile(options.stateFile), options.region);
   const region = saved?.region ?? options.region ?? 'us-east-1';
   const signer = saved === undefined ? await TokenSigner.create(region) : TokenSigner.fromJSON(saved.signer);
 
-  const writer = options.stateFile === undefined ? undefined : new StateFileWriter(options.stateFile);
-  // Assigned right below; the snapshot closure only runs after that.
-  let service: CognitoIdentityService | undefined = undefined;
-  const snapshot = (): PersistedState => ({
-    region,
-    signer: signer.toJSON(),
-    service: (service as CognitoIdentityService).snapshot(),
-  });
-  const save = (): void => {
-    writer?.schedule(snapshot);
+  // The service of the state in memory; replaced by the state on disk when a write fails.
+  let svc: CognitoIdentityService;
+  const snapshot = (): PersistedState => ({ region, signer: signer.toJSON(), service: svc.snapshot() });
+  // The commit that makes the latest change durable, taken by `durable()` for the call that made it.
+  let commit: Promise<void> | undefined;
+  const writer =
+    options.stateFile === undefined
+      ? undefined
+      : new StateFileWriter(options.stateFile, {
+          onError: (_err, lastWritten) => {
+            // Every change not on disk is refused to its caller: forget them all.
+            if (lastWritten === undefined) return;
+            const back = lastWritten as PersistedState;
+            svc = newService(back.service);
+          },
+        });
+  const newService = (from: ServiceSnapshot | undefined): CognitoIdentityService =>
+    new CognitoIdentityService(
+      {
+        region,
+        signer,
+        now,
+        onChange: () => {
+          commit = writer?.schedule(snapshot);
+        },
+      },
+      from,
+    );
+  svc = newService(saved?.service);
+  const takeCommit = (): Promise<void> | undefined => {
+    const c = commit;
+    commit = undefined;
+    return c;
   };
-  service = new CognitoIdentityService({ region, signer, now, onChange: save }, saved?.service);
-  const svc = service;
 
   const seeded: PoolInfo[] = [];
   for (const seed of options.seed ?? []) {
@@ -140,8 +176,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     }
     if (pool !== undefined) seeded.push(poolInfo(pool));
   }
-  // Persist at once, so that the signing keys survive a restart even before the first change.
-  save();
+  // Persist at once, so that the signing keys and seeded pools survive a restart before any change;
+  // an unwritable state file fails the start.
+  if (writer !== undefined) {
+    void takeCommit();
+    await writer.schedule(snapshot);
+  }
 
   const faults = new FaultController(clock);
 
@@ -183,20 +223,29 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     pools: () => svc.listPools().map(poolInfo),
   };
 
+  // A call that changed state is answered once its change is on disk; read-only calls go at once.
+  const durable = <T>(op: () => T): T | Promise<T> => {
+    void takeCommit();
+    const out = op();
+    // Calls run one at a time and synchronously: a commit scheduled during op() is op's own.
+    const mine = takeCommit();
+    return mine === undefined ? out : mine.then(() => out);
+  };
   let endpoint = '';
-  const handler = createRequestHandler(
-    {
-      service: svc,
-      faults,
-      now,
-      jwks: () => signer.jwks(),
-      issuer: cognitoIssuer(region),
-      ...(options.strictSigV4 === undefined ? {} : { strictSigV4: options.strictSigV4 }),
-      ...(options.controlEndpoint === false ? {} : { control: (req, res) => handleControl(req, res, controlApi) }),
+  const deps: ServerDeps = {
+    // A getter: every call, including one whose body is still arriving, uses the current service.
+    get service() {
+      return svc;
     },
-    () => endpoint,
-  );
-  const server: Server = createServer(handler);
+    faults,
+    now,
+    jwks: () => signer.jwks(),
+    issuer: cognitoIssuer(region),
+    ...(writer === undefined ? {} : { durable }),
+    ...(options.strictSigV4 === undefined ? {} : { strictSigV4: options.strictSigV4 }),
+    ...(options.controlEndpoint === false ? {} : { control: (req, res) => handleControl(req, res, controlApi) }),
+  };
+  const server: Server = createServer(createRequestHandler(deps, () => endpoint));
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -218,9 +267,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       });
       server.closeAllConnections();
       await closed;
-      if (writer !== undefined) {
-        writer.schedule(snapshot);
-        await writer.flush();
+      try {
+        // Every write was waited for by the call whose change it holds, and a failed one was
+        // answered (and undone) there: nothing is left to report.
+        await writer?.flush().catch(() => undefined);
+      } finally {
+        await lock?.release();
       }
     })();
     return stopping;

@@ -31,7 +31,12 @@ export interface EmulatorOptions {
   readonly port?: number;
   /** Region used for identity ids and the token `kid`. Default `us-east-1`. */
   readonly region?: string;
-  /** JSON file that keeps pools, identities and signing keys across restarts (written atomically). */
+  /**
+   * JSON file that keeps pools, identities and signing keys across restarts. Every answer to a call
+   * that changes state waits until the change is on disk (atomic, fsync'd, shared by concurrent
+   * calls); a failed write answers InternalErrorException and the change is not made. The file is
+   * locked (`STATEFILE.lock`) for this emulator until `stop()`; a second one on it fails to start.
+   */
   readonly stateFile?: string;
   /** Pools to create at start. */
   readonly seed?: readonly SeedPool[];

@@ -21,6 +21,11 @@ export interface AwsJsonDeps {
   readonly strictSigV4?: readonly EmulatorCredentials[];
   /** Epoch milliseconds. */
   readonly now: () => number;
+  /**
+   * Runs a (synchronous) service call; when the call changed state, the result comes once the
+   * change is on disk, and a failed write rejects. Absent: state lives in memory only.
+   */
+  readonly durable?: <T>(op: () => T) => T | Promise<T>;
 }
 
 interface OperationInfo {
@@ -110,18 +115,34 @@ export function awsJsonProtocol(deps: AwsJsonDeps): ApiProtocol {
         return;
       }
     }
+    // The one cast from wire to type: the validator has checked the body against the operation's
+    // input shape (JSON types, required members, constraints). Optional members may still be
+    // JSON null, which the handlers treat as absent.
+    const typed = input as OperationTypes[typeof op.name]['input'];
+    const call = (): unknown => deps.service.call(op.name, typed);
     let output: unknown;
     try {
-      // The one cast from wire to type: the validator has checked the body against the operation's
-      // input shape (JSON types, required members, constraints). Optional members may still be
-      // JSON null, which the handlers treat as absent.
-      output = deps.service.call(op.name, input as OperationTypes[typeof op.name]['input']);
+      output = deps.durable === undefined ? call() : deps.durable(call);
     } catch (err) {
       if (err instanceof ServiceError) {
         sendError(res, err.status, err.type, err.message);
         return;
       }
       throw err;
+    }
+    if (output instanceof Promise) {
+      try {
+        output = await output;
+      } catch (err) {
+        // Not acknowledged: the state went back to what is on disk.
+        sendError(
+          res,
+          500,
+          'InternalErrorException',
+          `The change could not be saved, so it was not made: ${(err as Error).message}`,
+        );
+        return;
+      }
     }
     send(res, 200, JSON.stringify(output ?? {}), JSON_11);
   };
