@@ -1,12 +1,15 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FaultController } from './faults.js';
+import { awsQueryProtocol } from './http/aws-query.js';
 import { handleControl, type ControlApi } from './http/control.js';
 import { createRequestHandler } from './http/server.js';
 import { CognitoIdentityService } from './service/service.js';
 import type { PoolRecord, ServiceSnapshot } from './service/state.js';
+import { CredentialIssuer } from './session-token.js';
 import { readStateFile, StateFileWriter } from './state-file.js';
-import { cognitoIssuer, mintProviderToken, TokenSigner } from './tokens.js';
+import { StsService } from './sts/sts-service.js';
+import { cognitoIssuer, isCognitoIssuer, mintProviderToken, TokenSigner } from './tokens.js';
 import type { EmulatorClock, EmulatorOptions, PoolInfo, RunningEmulator, SeedPool } from './types.js';
 
 const REGION = /^[a-z]{2}-[a-z-]{2,20}-\d{1,2}$/;
@@ -16,6 +19,8 @@ interface PersistedState {
   region: string;
   signer: unknown;
   service: ServiceSnapshot;
+  /** The key of the minted temporary credentials (absent in files written before STS). */
+  credentials?: unknown;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -45,6 +50,8 @@ function checkOptions(o: EmulatorOptions): void {
     for (const s of o.seed as readonly SeedPool[]) {
       if (typeof s.name !== 'string' || !/^[\w\s+=,.@-]{1,128}$/.test(s.name))
         throw new TypeError(`seed pool name ${JSON.stringify(s.name)} is invalid`);
+      if (s.allowClassicFlow !== undefined && typeof s.allowClassicFlow !== 'boolean')
+        throw new TypeError(`seed pool ${JSON.stringify(s.name)}: allowClassicFlow must be a boolean`);
       if (s.developerProviderName !== undefined && !/^[\w._-]{1,128}$/.test(s.developerProviderName)) {
         throw new TypeError(`seed developerProviderName ${JSON.stringify(s.developerProviderName)} is invalid`);
       }
@@ -104,6 +111,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   }
   const region = saved?.region ?? options.region ?? 'us-east-1';
   const signer = saved === undefined ? await TokenSigner.create(region) : TokenSigner.fromJSON(saved.signer);
+  // Kept in the state file, so that credentials minted before a restart still sign requests after it.
+  const credentials =
+    saved?.credentials === undefined ? new CredentialIssuer() : CredentialIssuer.fromJSON(saved.credentials);
 
   const writer = options.stateFile === undefined ? undefined : new StateFileWriter(options.stateFile);
   // Assigned right below; the snapshot closure only runs after that.
@@ -112,11 +122,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     region,
     signer: signer.toJSON(),
     service: (service as CognitoIdentityService).snapshot(),
+    credentials: credentials.toJSON(),
   });
   const save = (): void => {
     writer?.schedule(snapshot);
   };
-  service = new CognitoIdentityService({ region, signer, now, onChange: save }, saved?.service);
+  service = new CognitoIdentityService({ region, signer, now, onChange: save, credentials }, saved?.service);
   const svc = service;
 
   const seeded: PoolInfo[] = [];
@@ -126,6 +137,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       const out = svc.handlers.CreateIdentityPool({
         IdentityPoolName: seed.name,
         AllowUnauthenticatedIdentities: seed.allowUnauthenticatedIdentities ?? false,
+        ...(seed.allowClassicFlow === undefined ? {} : { AllowClassicFlow: seed.allowClassicFlow }),
         ...(seed.developerProviderName === undefined ? {} : { DeveloperProviderName: seed.developerProviderName }),
         ...(seed.supportedLoginProviders === undefined
           ? {}
@@ -144,6 +156,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   save();
 
   const faults = new FaultController(clock);
+  const sts = new StsService({
+    credentials,
+    now,
+    tokens: {
+      verify: (token) => signer.verify(token),
+      isCognitoIssuer,
+      poolRoles: (poolId) => svc.state.pools.get(poolId)?.roles,
+    },
+  });
 
   const mint = (provider: string, subject: string, opts?: { expiresInSeconds?: number; audience?: string }): string => {
     let audience = opts?.audience;
@@ -191,6 +212,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       now,
       jwks: () => signer.jwks(),
       issuer: cognitoIssuer(region),
+      protocols: [awsQueryProtocol({ sts, faults, now })],
       ...(options.strictSigV4 === undefined ? {} : { strictSigV4: options.strictSigV4 }),
       ...(options.controlEndpoint === false ? {} : { control: (req, res) => handleControl(req, res, controlApi) }),
     },
