@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { STS, type Credentials as StsCredentials } from '@aws-sdk/client-sts';
+import { fromWebToken } from '@aws-sdk/credential-providers';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
 import { AUTH_ROLE, DEV_PROVIDER, FB_APP, rejection, setup, UNAUTH_ROLE, type Fixture } from './emulator-fixture.js';
 
@@ -128,6 +129,24 @@ void describe('emulator: STS', () => {
     assert.equal(me.Arn, `arn:aws:sts::${ACCOUNT}:assumed-role/Auth/CognitoIdentityCredentials`);
     assert.match(me.UserId!, /^AROA[A-Z2-7]{17}:CognitoIdentityCredentials$/);
     assert.equal(me.Account, ACCOUNT);
+  });
+
+  void it('serves the SDK’s fromWebToken provider (the basic flow as apps use it), and counts the calls', async () => {
+    f.emu.resetCounters();
+    const { identityId, token } = await classicToken('fb-provider');
+    const provider = fromWebToken({
+      roleArn: AUTH_ROLE,
+      webIdentityToken: token,
+      roleSessionName: 'from-web-token',
+      clientConfig: { endpoint: f.emu.endpoint, region: f.emu.region, maxAttempts: 1 },
+    });
+    const creds = await provider();
+    assert.match(creds.accessKeyId, /^ASIA/);
+    const me = await callerOf(f.emu, creds, { clockMs: f.clock.now() });
+    assert.equal(me.Arn, `arn:aws:sts::${ACCOUNT}:assumed-role/Auth/from-web-token`);
+    assert.ok(identityId.startsWith('us-east-1:'), identityId);
+    const counters = f.emu.counters();
+    assert.deepEqual([counters.AssumeRoleWithWebIdentity, counters.GetCallerIdentity], [1, 1]);
   });
 
   void it('verifies signatures scoped to any region (STS is region-agnostic)', async () => {
