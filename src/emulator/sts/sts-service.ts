@@ -181,7 +181,14 @@ export class StsService {
 
   /** GetCallerIdentity for an authenticated caller: the assumed-role session of its credentials. */
   getCallerIdentity(caller: CredentialRecord): GetCallerIdentityResult {
-    const role = parseRoleArn(caller.roleArn) ?? { partition: 'aws', account: '', name: caller.roleArn };
+    // Roles of GetCredentialsForIdentity come from the pool's configuration, which Cognito's model
+    // checks more loosely than STS: read what there is.
+    const parts = caller.roleArn.split(':');
+    const role = parseRoleArn(caller.roleArn) ?? {
+      partition: parts[1] ?? 'aws',
+      account: parts[4] ?? '',
+      name: caller.roleArn.slice(caller.roleArn.lastIndexOf('/') + 1),
+    };
     return {
       UserId: `${roleId(caller.roleArn)}:${caller.sessionName}`,
       Account: role.account,
