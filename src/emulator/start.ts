@@ -1,13 +1,16 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FaultController } from './faults.js';
+import { awsQueryProtocol } from './http/aws-query.js';
 import { handleControl, type ControlApi } from './http/control.js';
 import { createRequestHandler, type ServerDeps } from './http/server.js';
 import { CognitoIdentityService } from './service/service.js';
 import type { PoolRecord, ServiceSnapshot } from './service/state.js';
+import { CredentialIssuer } from './session-token.js';
 import { readStateFile, StateFileWriter } from './state-file.js';
 import { acquireStateLock, type StateLock } from './state-lock.js';
-import { cognitoIssuer, mintProviderToken, TokenSigner } from './tokens.js';
+import { StsService } from './sts/sts-service.js';
+import { cognitoIssuer, isCognitoIssuer, mintProviderToken, TokenSigner } from './tokens.js';
 import type { EmulatorClock, EmulatorOptions, PoolInfo, RunningEmulator, SeedPool } from './types.js';
 
 const REGION = /^[a-z]{2}-[a-z-]{2,20}-\d{1,2}$/;
@@ -17,6 +20,8 @@ interface PersistedState {
   region: string;
   signer: unknown;
   service: ServiceSnapshot;
+  /** The key of the minted temporary credentials (absent in files written before STS). */
+  credentials?: unknown;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -46,6 +51,8 @@ function checkOptions(o: EmulatorOptions): void {
     for (const s of o.seed as readonly SeedPool[]) {
       if (typeof s.name !== 'string' || !/^[\w\s+=,.@-]{1,128}$/.test(s.name))
         throw new TypeError(`seed pool name ${JSON.stringify(s.name)} is invalid`);
+      if (s.allowClassicFlow !== undefined && typeof s.allowClassicFlow !== 'boolean')
+        throw new TypeError(`seed pool ${JSON.stringify(s.name)}: allowClassicFlow must be a boolean`);
       if (s.developerProviderName !== undefined && !/^[\w._-]{1,128}$/.test(s.developerProviderName)) {
         throw new TypeError(`seed developerProviderName ${JSON.stringify(s.developerProviderName)} is invalid`);
       }
@@ -119,10 +126,18 @@ async function startLocked(options: EmulatorOptions, lock: StateLock | undefined
       : checkSaved(options.stateFile, readStateFile(options.stateFile), options.region);
   const region = saved?.region ?? options.region ?? 'us-east-1';
   const signer = saved === undefined ? await TokenSigner.create(region) : TokenSigner.fromJSON(saved.signer);
+  // Kept in the state file, so that credentials minted before a restart still sign requests after it.
+  const credentials =
+    saved?.credentials === undefined ? new CredentialIssuer() : CredentialIssuer.fromJSON(saved.credentials);
 
   // The service of the state in memory; replaced by the state on disk when a write fails.
   let svc: CognitoIdentityService;
-  const snapshot = (): PersistedState => ({ region, signer: signer.toJSON(), service: svc.snapshot() });
+  const snapshot = (): PersistedState => ({
+    region,
+    signer: signer.toJSON(),
+    service: svc.snapshot(),
+    credentials: credentials.toJSON(),
+  });
   // The commit that makes the latest change durable, taken by `durable()` for the call that made it.
   let commit: Promise<void> | undefined;
   const writer =
@@ -142,6 +157,7 @@ async function startLocked(options: EmulatorOptions, lock: StateLock | undefined
         region,
         signer,
         now,
+        credentials,
         onChange: () => {
           commit = writer?.schedule(snapshot);
         },
@@ -162,6 +178,7 @@ async function startLocked(options: EmulatorOptions, lock: StateLock | undefined
       const out = svc.handlers.CreateIdentityPool({
         IdentityPoolName: seed.name,
         AllowUnauthenticatedIdentities: seed.allowUnauthenticatedIdentities ?? false,
+        ...(seed.allowClassicFlow === undefined ? {} : { AllowClassicFlow: seed.allowClassicFlow }),
         ...(seed.developerProviderName === undefined ? {} : { DeveloperProviderName: seed.developerProviderName }),
         ...(seed.supportedLoginProviders === undefined
           ? {}
@@ -184,6 +201,15 @@ async function startLocked(options: EmulatorOptions, lock: StateLock | undefined
   }
 
   const faults = new FaultController(clock);
+  const sts = new StsService({
+    credentials,
+    now,
+    tokens: {
+      verify: (token) => signer.verify(token),
+      isCognitoIssuer,
+      poolRoles: (poolId) => svc.state.pools.get(poolId)?.roles,
+    },
+  });
 
   const mint = (provider: string, subject: string, opts?: { expiresInSeconds?: number; audience?: string }): string => {
     let audience = opts?.audience;
@@ -241,6 +267,7 @@ async function startLocked(options: EmulatorOptions, lock: StateLock | undefined
     now,
     jwks: () => signer.jwks(),
     issuer: cognitoIssuer(region),
+    protocols: [awsQueryProtocol({ sts, faults, now })],
     ...(writer === undefined ? {} : { durable }),
     ...(options.strictSigV4 === undefined ? {} : { strictSigV4: options.strictSigV4 }),
     ...(options.controlEndpoint === false ? {} : { control: (req, res) => handleControl(req, res, controlApi) }),

@@ -16,6 +16,11 @@ export function cognitoIssuer(region: string): string {
   return region.startsWith('cn-') ? `https://cognito-identity.${region}.amazonaws.com.cn` : COGNITO_ISSUER;
 }
 
+/** Whether `iss` is Cognito Identity's issuer in some partition (`.com`, or a China region's `.com.cn`). */
+export function isCognitoIssuer(iss: string): boolean {
+  return iss === COGNITO_ISSUER || /^https:\/\/cognito-identity\.cn-[a-z]{1,12}-\d{1,2}\.amazonaws\.com\.cn$/.test(iss);
+}
+
 /** Outcome of {@link TokenSigner.verify}. */
 export type VerifyResult = { ok: true; claims: Record<string, unknown> } | { ok: false; reason: string };
 

@@ -17,6 +17,8 @@ export interface SeedPool {
   readonly developerProviderName?: string;
   /** Allow guests. Default false. */
   readonly allowUnauthenticatedIdentities?: boolean;
+  /** AllowClassicFlow (GetOpenIdToken is refused when false). Default: not set, which allows it. */
+  readonly allowClassicFlow?: boolean;
   /** SupportedLoginProviders, e.g. `{ 'graph.facebook.com': 'app-id' }`. */
   readonly supportedLoginProviders?: Readonly<Record<string, string>>;
   /** Role ARNs. Default: generated `authenticated` and `unauthenticated` role ARNs. */
