@@ -208,6 +208,9 @@ export async function startSecurityStack(options: SecurityStackOptions = {}): Pr
     developerProviderName: DEMO_POOL.developerProviderName,
     client,
     logger: memory.logger,
+    // These suites drive a few users hard on purpose (faults, fuzzing, soak): the per-user budget
+    // would answer them 429; the operation buckets stay on. The budget has its own tests.
+    quota: { perUser: false },
     ...options.broker,
   });
   const users = options.users ?? hostileUsers(8);

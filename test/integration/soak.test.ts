@@ -180,7 +180,8 @@ void describe(`soak (${SOAK_MS / 1000} s)`, () => {
   before(async () => {
     gc();
     resourcesBefore = resourceCounts();
-    s = await startSecurityStack({ users, broker: { cache: { max: CACHE_MAX } } });
+    // Load far past Cognito's quotas on purpose (memory and accounting under load): no governor.
+    s = await startSecurityStack({ users, broker: { cache: { max: CACHE_MAX }, quota: false } });
     server = s.app.listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
