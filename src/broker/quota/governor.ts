@@ -195,8 +195,10 @@ export class Governor {
       if (r.granted) return;
       retryInMs = r.retryInMs;
     }
-    // Expected wait: until the bucket has a token, then one token time per waiter ahead.
-    const expected = retryInMs + (ahead(queue, rank) * 1000) / this.#rateFor(operation, shape, rank);
+    // Expected wait: until the bucket has a token when nobody is ahead, else one token time for
+    // each waiter ahead and one for this one.
+    const before = ahead(queue, rank);
+    const expected = before === 0 ? retryInMs : ((before + 1) * 1000) / this.#rateFor(operation, shape, rank);
     const now = this.#now();
     if (now + expected > deadline) throw this.#refusal(operation, expected);
     await new Promise<void>((resolve, reject) => {
@@ -216,7 +218,8 @@ export class Governor {
           const wait = (ahead(queue, rank) + 1) * (1000 / this.#rateFor(operation, shape, rank));
           reject(this.#refusal(operation, wait));
         },
-        Math.max(0, deadline - now),
+        // One ms past the deadline: a token due at the deadline itself is served first.
+        Math.max(0, deadline - now) + 1,
       );
       queue.lanes[rank]?.push(waiter);
       queue.counts[rank] = (queue.counts[rank] ?? 0) + 1;
