@@ -224,6 +224,9 @@ export class Governor {
       queue.lanes[rank]?.push(waiter);
       queue.counts[rank] = (queue.counts[rank] ?? 0) + 1;
       this.#schedule(queue, Math.max(1, retryInMs));
+      // Arrivals also serve the queue: a token that came since the last timer (late under load) is
+      // handed to the head at once rather than left to overflow the bucket.
+      if (before > 0) void this.#pump(queue);
     });
   }
 
@@ -236,8 +239,10 @@ export class Governor {
 
   #take(queue: Queue, rank: number): QuotaTakeResult | Promise<QuotaTakeResult> {
     const { shape, operation } = queue;
-    // Lower priorities leave half the burst to higher ones (0 when the burst is a single token).
-    const floor = rank >= RANK.load ? Math.floor(shape.burst / 2) : 0;
+    // Lower priorities leave a quarter of the burst to higher ones (none in buckets of a burst under
+    // 4, such as the 50 rps token bucket's 2: there, the burst is what absorbs late timers, and the
+    // wait queue already serves higher priorities first).
+    const floor = rank >= RANK.load ? Math.floor(shape.burst / 4) : 0;
     const shareOf =
       rank === RANK.account && ACCOUNT_CAPPED.has(operation)
         ? this.#o.accountShare
@@ -342,13 +347,20 @@ export class Governor {
     }
   }
 
+  /**
+   * The refusal of a call whose token is `waitMs` away. Its Retry-After is the earliest time a retry
+   * can be served: `waitMs` less the `maxWaitMs` the retry may wait in the queue (at least 1 s). A
+   * later one would leave the bucket idle while every refused client sleeps, an earlier one would
+   * only be refused again.
+   */
   #refusal(operation: string, waitMs: number): QuotaRefusal {
     this.#refused[operation] = (this.#refused[operation] ?? 0) + 1;
+    const retryInMs = waitMs - this.#o.maxWaitMs;
     return new QuotaRefusal(
       new BrokerError('ERR_COGNITO_THROTTLED', 'The identity service is busy; try again shortly', {
         cause: new Error(`no ${operation} token from the quota governor within maxWaitMs`),
         retryable: true,
-        retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)),
+        retryAfterSeconds: Math.max(1, Math.ceil(retryInMs / 1000)),
       }),
     );
   }

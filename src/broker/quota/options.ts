@@ -41,8 +41,20 @@ export interface QuotaPerUserOptions {
  * within `maxWaitMs` fails fast with `ERR_COGNITO_THROTTLED` (503) and a `retryAfterSeconds`
  * computed from the bucket. Waiting calls are served by priority: refreshes of still-valid entries,
  * then account operations (link, unlink, merge; linking at most `accountShare` of the token
- * bucket), then first loads, then guests (at most `guestShare` of the credentials bucket). Lower priorities also leave half of a bucket's burst
- * to the higher ones, so a burst of first loads never takes the last token a refresh needs.
+ * bucket), then first loads, then guests (at most `guestShare` of the credentials bucket). In
+ * buckets with a burst of 4 or more, first loads and guests also leave a quarter of it to the
+ * higher priorities, so that (with a shared store, across instances) a burst of first loads never
+ * takes the last token a refresh needs. A refusal's `retryAfterSeconds` is the earliest time a retry
+ * can be served (the wait for a token less `maxWaitMs`, at least 1).
+ *
+ * @example
+ * ```ts
+ * createBroker({
+ *   identityPoolId, developerProviderName,
+ *   // AWS raised this account's token quota to 100 rps; this app runs on 2 instances.
+ *   quota: { operations: { GetOpenIdTokenForDeveloperIdentity: 50 }, perUser: { callsPerMinute: 30 } },
+ * });
+ * ```
  */
 export interface QuotaOptions {
   /**
