@@ -132,7 +132,10 @@ export class Upstream {
     } catch (err) {
       // ── A refusal by the governor (first attempt or an SDK retry): its own counters, not an upstream error.
       const refused = refusalOf(err);
-      if (refused !== undefined) throw refused;
+      if (refused !== undefined) {
+        this.#log.debug({ operation, code: refused.code }, 'cognito call refused by the quota governor');
+        throw refused;
+      }
       // ──
       const elapsedMs = Math.round(performance.now() - started);
       const timedOut = timeoutReason !== undefined && controller.signal.reason === timeoutReason;
