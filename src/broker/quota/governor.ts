@@ -94,6 +94,12 @@ interface Queue {
   timer: unknown;
   timerAt: number;
   pumping: boolean;
+  /**
+   * Governor time up to which the tokens are promised to refused calls (their Retry-After): each
+   * refusal books the next free slot, so refused clients come back spread over the backlog rather
+   * than all at once (0 when nobody is waiting).
+   */
+  promisedUntil: number;
 }
 
 /** A call's entitlement to more attempts (its SDK retries), registered by {@link Governor.admit}. */
@@ -200,7 +206,7 @@ export class Governor {
     const before = ahead(queue, rank);
     const expected = before === 0 ? retryInMs : ((before + 1) * 1000) / this.#rateFor(operation, shape, rank);
     const now = this.#now();
-    if (now + expected > deadline) throw this.#refusal(operation, expected);
+    if (now + expected > deadline) throw this.#refusal(queue, rank, expected);
     await new Promise<void>((resolve, reject) => {
       const waiter: Waiter = { rank, resolve, reject, settled: false, timer: undefined, cleanup: () => undefined };
       const onAbort = (): void => {
@@ -216,7 +222,7 @@ export class Governor {
           if (waiter.settled) return;
           this.#settle(queue, waiter);
           const wait = (ahead(queue, rank) + 1) * (1000 / this.#rateFor(operation, shape, rank));
-          reject(this.#refusal(operation, wait));
+          reject(this.#refusal(queue, rank, wait));
         },
         // One ms past the deadline: a token due at the deadline itself is served first.
         Math.max(0, deadline - now) + 1,
@@ -278,6 +284,7 @@ export class Governor {
         timer: undefined,
         timerAt: Infinity,
         pumping: false,
+        promisedUntil: 0,
       };
       this.#queues.set(operation, queue);
     }
@@ -340,6 +347,8 @@ export class Governor {
         }
         if (served || nextMs === 0) continue;
         if (nextMs !== Infinity) this.#schedule(queue, Math.max(1, nextMs));
+        // Nobody waits: promises made to refused clients no longer hold anything back.
+        else queue.promisedUntil = 0;
         return;
       }
     } finally {
@@ -348,14 +357,19 @@ export class Governor {
   }
 
   /**
-   * The refusal of a call whose token is `waitMs` away. Its Retry-After is the earliest time a retry
-   * can be served: `waitMs` less the `maxWaitMs` the retry may wait in the queue (at least 1 s). A
-   * later one would leave the bucket idle while every refused client sleeps, an earlier one would
-   * only be refused again.
+   * The refusal of a call whose token is `waitMs` away. Its Retry-After is when a retry can be
+   * served: the later of `waitMs` and the next slot not yet promised to an earlier refusal, less the
+   * `maxWaitMs` the retry may wait in the queue (at least 1 s). Refused clients then come back one
+   * token time apart, at about the pace the bucket serves them: neither all at once (a storm of
+   * retries that are refused again) nor late (the bucket idle while they sleep).
    */
-  #refusal(operation: string, waitMs: number): QuotaRefusal {
+  #refusal(queue: Queue, rank: number, waitMs: number): QuotaRefusal {
+    const { operation } = queue;
     this.#refused[operation] = (this.#refused[operation] ?? 0) + 1;
-    const retryInMs = waitMs - this.#o.maxWaitMs;
+    const now = this.#now();
+    const slot = Math.max(now + waitMs, queue.promisedUntil);
+    queue.promisedUntil = slot + 1000 / this.#rateFor(operation, queue.shape, rank);
+    const retryInMs = slot - now - this.#o.maxWaitMs;
     return new QuotaRefusal(
       new BrokerError('ERR_COGNITO_THROTTLED', 'The identity service is busy; try again shortly', {
         cause: new Error(`no ${operation} token from the quota governor within maxWaitMs`),

@@ -134,6 +134,21 @@ void describe('quota governor', () => {
     assert.deepEqual(slow.gov.stats().quotaRefused, { [TOKEN]: 1 });
   });
 
+  void it('spreads the Retry-After of successive refusals over the backlog, one token time apart', async () => {
+    const { gov, timers } = governor({ operations: { [TOKEN]: { rate: 2, burst: 1 } }, maxWaitMs: 1000 });
+    const signal = new AbortController().signal;
+    await gov.admit(TOKEN, undefined, signal, 60_000);
+    const waiting = [gov.admit(TOKEN, undefined, signal, 60_000), gov.admit(TOKEN, undefined, signal, 60_000)];
+    const retryAfter: (number | undefined)[] = [];
+    for (let i = 0; i < 6; i += 1) {
+      retryAfter.push((await refusal(gov.admit(TOKEN, undefined, signal, 60_000))).retryAfterSeconds);
+    }
+    // Slots at 1.5, 2, 2.5, 3, 3.5, 4 s, each less the 1 s a retry may wait.
+    assert.deepEqual(retryAfter, [1, 1, 2, 2, 3, 3]);
+    await timers.advance(1000);
+    await Promise.all(waiting);
+  });
+
   void it('never waits past what is left of the call’s timeout', async () => {
     const { gov } = governor({ operations: { [TOKEN]: { rate: 2, burst: 1 } }, maxWaitMs: 1000 });
     const signal = new AbortController().signal;
