@@ -68,8 +68,8 @@ void describe('broker: the quota governor against the emulator', () => {
     const second = await codeOf(b.getToken('bob'));
     assert.equal(second.code, 'ERR_COGNITO_THROTTLED');
     // Computed from the bucket (a token every 1000 s): the first refusal was promised the token in
-    // 1000 s, this one the next.
-    assert.equal(second.retryAfterSeconds, 2000);
+    // 1000 s, this one a slot half a token later.
+    assert.equal(second.retryAfterSeconds, 1500);
     assert.equal(emu.counters()[TOKEN], 2);
     assert.deepEqual(b.stats().quotaRefused, { [TOKEN]: 2 });
     assert.deepEqual(b.stats().upstreamCalls, { [TOKEN]: 1 });

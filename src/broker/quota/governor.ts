@@ -46,6 +46,8 @@ const GUEST_CAPPED: ReadonlySet<string> = new Set(['GetCredentialsForIdentity'])
 
 const RANK: Readonly<Record<QuotaPriority, number>> = Object.freeze({ refresh: 0, account: 1, load: 2, guest: 3 });
 const LANES = 4;
+/** Refused clients are promised slots at this many times the bucket's rate (see `#refusal`). */
+const OVERBOOK = 2;
 
 /**
  * The governor's refusal as it travels through the AWS SDK from the default client's per-attempt
@@ -359,16 +361,17 @@ export class Governor {
   /**
    * The refusal of a call whose token is `waitMs` away. Its Retry-After is when a retry can be
    * served: the later of `waitMs` and the next slot not yet promised to an earlier refusal, less the
-   * `maxWaitMs` the retry may wait in the queue (at least 1 s). Refused clients then come back one
-   * token time apart, at about the pace the bucket serves them: neither all at once (a storm of
-   * retries that are refused again) nor late (the bucket idle while they sleep).
+   * `maxWaitMs` the retry may wait in the queue (at least 1 s). Refused clients then come back at
+   * about twice the pace the bucket serves them: not all at once (a storm of retries that are
+   * refused again), and the queue stays stocked when some come back late (rather than the bucket
+   * idling while they sleep).
    */
   #refusal(queue: Queue, rank: number, waitMs: number): QuotaRefusal {
     const { operation } = queue;
     this.#refused[operation] = (this.#refused[operation] ?? 0) + 1;
     const now = this.#now();
     const slot = Math.max(now + waitMs, queue.promisedUntil);
-    queue.promisedUntil = slot + 1000 / this.#rateFor(operation, queue.shape, rank);
+    queue.promisedUntil = slot + 1000 / (OVERBOOK * this.#rateFor(operation, queue.shape, rank));
     const retryInMs = slot - now - this.#o.maxWaitMs;
     return new QuotaRefusal(
       new BrokerError('ERR_COGNITO_THROTTLED', 'The identity service is busy; try again shortly', {
