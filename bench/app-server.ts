@@ -64,6 +64,8 @@ const broker = createBroker({
   ...(client === undefined ? {} : { client }),
   clock,
   ...(config.cacheMax === undefined ? {} : { cache: { max: config.cacheMax } }),
+  // BENCH_QUOTA=off measures the broker without its quota governor, for comparison in one sitting.
+  ...(process.env.BENCH_QUOTA === 'off' ? { quota: false as const } : {}),
 });
 
 const users: DemoUser[] = [];

@@ -19,6 +19,13 @@ export {
   type IdentityDescription,
   type IdentityToken,
   type PrincipalTags,
+  type BucketShape,
+  type QuotaBucketOption,
+  type QuotaOptions,
+  type QuotaPerUserOptions,
+  type QuotaStore,
+  type QuotaTake,
+  type QuotaTakeResult,
   type UserCallOptions,
 } from './broker/index.js';
 export {

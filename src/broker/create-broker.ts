@@ -10,6 +10,7 @@ import { describeIdentity, lookupIdentity, lookupUsers } from './operations/look
 import { mergeUsers } from './operations/merge.js';
 import { loadToken, tokenFor } from './operations/tokens.js';
 import { resolveBrokerOptions, type BrokerOptions, type CognitoSendClient } from './options.js';
+import { Governor } from './quota/governor.js';
 import { RefreshingCache } from './refreshing-cache.js';
 import type { Broker, BrokerStats } from './types.js';
 import { Upstream } from './upstream.js';
@@ -36,14 +37,22 @@ export function createBroker(options: BrokerOptions): Broker {
   const o = resolveBrokerOptions(options);
   const log = brokerLogger(o.logger);
   let client: CognitoSendClient | undefined = o.client;
+  const governor = o.quota === undefined ? undefined : new Governor(o.quota);
   const upstream = new Upstream({
     client: () => {
-      client ??= defaultCognitoClient({ region: o.region, maxAttempts: o.maxAttempts, timeoutMs: o.timeoutMs });
+      client ??= defaultCognitoClient({
+        region: o.region,
+        maxAttempts: o.maxAttempts,
+        timeoutMs: o.timeoutMs,
+        // Every SDK retry takes its own token; a user's own client is governed once per call.
+        ...(governor === undefined ? {} : { beforeRetry: (signal: AbortSignal) => governor.retry(signal) }),
+      });
       return client;
     },
     timeoutMs: o.timeoutMs,
     identityPoolId: o.identityPoolId,
     log,
+    governor,
   });
   // The loaders run only after construction, when `ctx` is complete.
   const ctx: BrokerContext = {
@@ -54,12 +63,12 @@ export function createBroker(options: BrokerOptions): Broker {
     tokens: new RefreshingCache({
       max: o.cacheMax,
       clock: o.clock,
-      load: (_key, context, signal) => loadToken(ctx, context, signal),
+      load: (_key, context, signal, stale) => loadToken(ctx, context, signal, stale),
     }),
     credentials: new RefreshingCache({
       max: o.cacheMax,
       clock: o.clock,
-      load: (_key, context, signal) => loadCredentials(ctx, context, signal),
+      load: (_key, context, signal, stale) => loadCredentials(ctx, context, signal, stale),
     }),
     upgrading: new Map(),
   };
@@ -86,7 +95,12 @@ export function createBroker(options: BrokerOptions): Broker {
       invalidate(ctx, 'forgetUser', [userId], []);
     },
     stats(): BrokerStats {
-      return { tokens: ctx.tokens.stats(), credentials: ctx.credentials.stats(), ...upstream.stats() };
+      return {
+        tokens: ctx.tokens.stats(),
+        credentials: ctx.credentials.stats(),
+        ...upstream.stats(),
+        ...(governor?.stats() ?? { quotaRefused: {}, userBudgetRefused: {} }),
+      };
     },
   };
   return Object.freeze(broker);

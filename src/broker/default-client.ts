@@ -7,6 +7,11 @@ export interface DefaultClientOptions {
   readonly maxAttempts: number;
   /** The broker's per-call timeout: no attempt's socket is kept longer. */
   readonly timeoutMs: number;
+  /**
+   * Runs before each attempt after a call's first (the SDK's retries), with the call's abort signal:
+   * the quota governor's token for that attempt. Its rejection fails the attempt, and so the call.
+   */
+  readonly beforeRetry?: (signal: AbortSignal) => Promise<void> | undefined;
 }
 
 /**
@@ -23,6 +28,9 @@ export interface DefaultClientOptions {
  *   the retry middleware. It hands the signal to the HTTP handler with that attempt's request, so an
  *   abort destroys the attempt's request as before; an attempt after an abort is refused with an
  *   `AbortError`, which the SDK neither retries nor charges to its retry quota.
+ * - The same middleware takes the quota governor's token for every attempt after the first (the
+ *   broker takes the first one before sending): an SDK retry waits for its token like any call, and
+ *   the governor's refusal is an `AbortError` too, so it is neither retried nor charged.
  * - `requestTimeout` and `socketTimeout` of `timeoutMs`: no attempt waits longer than the broker's
  *   own timeout for a connection, an answer or the rest of a body.
  */
@@ -38,17 +46,30 @@ export function defaultCognitoClient(options: DefaultClientOptions): CognitoSend
       throwOnRequestTimeout: true,
     },
   });
-  /** Abort signals of calls in progress, by their command's input. */
-  const signals = new WeakMap<object, AbortSignal>();
+  /** Calls in progress (their abort signal and attempts so far), by their command's input. */
+  const signals = new WeakMap<object, { readonly signal: AbortSignal; attempts: number }>();
+  const beforeRetry = options.beforeRetry;
   /** Abort signals of attempts in progress, by the HTTP request the handler receives. */
   const attempts = new WeakMap<object, AbortSignal>();
   client.middlewareStack.add(
     (next, context) => {
       forgetFirstCommand(context);
       return async (args) => {
-        const signal = signals.get(args.input);
-        if (signal === undefined) return next(args);
+        const call = signals.get(args.input);
+        if (call === undefined) return next(args);
+        const { signal } = call;
         if (signal.aborted) throw abortError(signal);
+        call.attempts += 1;
+        if (call.attempts > 1 && beforeRetry !== undefined) {
+          try {
+            await beforeRetry(signal);
+          } catch (err) {
+            // An abort during the wait is refused as any aborted attempt (never retried).
+            if (isAborted(signal)) throw abortError(signal);
+            throw err;
+          }
+          if (isAborted(signal)) throw abortError(signal);
+        }
         const request = args.request as object;
         attempts.set(request, signal);
         try {
@@ -81,7 +102,7 @@ export function defaultCognitoClient(options: DefaultClientOptions): CognitoSend
   ): Promise<unknown> => {
     const signal = sendOptions?.abortSignal;
     if (signal === undefined) return client.send(command);
-    signals.set(command.input, signal);
+    signals.set(command.input, { signal, attempts: 0 });
     try {
       return await client.send(command);
     } finally {
@@ -106,6 +127,11 @@ function forgetFirstCommand(context: object): void {
   (smithy as { commandInstance?: unknown }).commandInstance = Object.create(
     Object.getPrototypeOf(first) as object | null,
   ) as unknown;
+}
+
+/** `signal.aborted`, read again after an `await` (where TypeScript keeps an earlier check's narrowing). */
+function isAborted(signal: AbortSignal): boolean {
+  return signal.aborted;
 }
 
 /** The error the SDK's own HTTP handler rejects an aborted request with: never retried. */

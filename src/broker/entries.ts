@@ -25,6 +25,8 @@ export interface TokenEntry extends CacheEntryTimes {
 export interface TokenContext {
   readonly userId: string;
   readonly tags: PrincipalTags | undefined;
+  /** The load serves a background refresh (of credentials that are still valid): quota priority `refresh`. */
+  readonly background?: boolean;
 }
 
 /** Cached credentials of one identity (and role). */

@@ -1,6 +1,7 @@
 import type { CognitoIdentityClient } from '@aws-sdk/client-cognito-identity';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from './clock.js';
+import { resolveQuotaOptions, type QuotaOptions, type ResolvedQuotaOptions } from './quota/options.js';
 
 /** The part of a `CognitoIdentityClient` the broker uses: `send(command, { abortSignal })`. */
 export type CognitoSendClient = Pick<CognitoIdentityClient, 'send'>;
@@ -99,6 +100,17 @@ export interface BrokerOptions {
    * `cognito-identity.cn-north-1.amazonaws.com.cn` for pools in `cn-*` regions.
    */
   readonly loginsKey?: string;
+  /**
+   * The quota governor: a token bucket per Cognito operation at the account's documented quotas
+   * (GetOpenIdTokenForDeveloperIdentity 50 rps, GetCredentialsForIdentity 200, GetId 25…), priorities
+   * inside them and a per-user budget; see {@link QuotaOptions}. `false` turns it off (the broker then
+   * sends whatever the load asks and learns the quota from Cognito's throttling). Default: on, with
+   * the defaults of `QuotaOptions`.
+   *
+   * The quota is per AWS account and region: with several instances of the app, give each its share
+   * (`operations: { GetOpenIdTokenForDeveloperIdentity: 50 / instances }`) or a shared `store`.
+   */
+  readonly quota?: QuotaOptions | false;
 }
 
 /** {@link BrokerOptions} after validation, with every default filled in. Frozen. */
@@ -120,6 +132,8 @@ export interface ResolvedBrokerOptions {
   readonly principalTags: ((userId: string) => PrincipalTags | undefined) | undefined;
   readonly customRoleArn: string | undefined;
   readonly loginsKey: string;
+  /** `undefined` when the quota is not governed. */
+  readonly quota: ResolvedQuotaOptions | undefined;
 }
 
 /** Cognito's logins key for its own tokens, by region. */
@@ -142,6 +156,7 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'principalTags',
   'customRoleArn',
   'loginsKey',
+  'quota',
 ]);
 
 // Bounded input (≤ 55 characters, checked first), so the nested quantifier cannot backtrack badly.
@@ -252,6 +267,8 @@ export function resolveBrokerOptions(options: BrokerOptions): ResolvedBrokerOpti
   }
   if (loginsKey === provider) fail('loginsKey must differ from developerProviderName');
 
+  const quota = resolveQuotaOptions(options.quota, cacheMax);
+
   return Object.freeze({
     identityPoolId: poolId,
     region,
@@ -268,5 +285,6 @@ export function resolveBrokerOptions(options: BrokerOptions): ResolvedBrokerOpti
     principalTags: options.principalTags,
     customRoleArn: options.customRoleArn,
     loginsKey,
+    quota,
   });
 }

@@ -67,6 +67,15 @@ export interface BrokerStats {
   readonly upstreamCalls: Readonly<Record<string, number>>;
   /** Upstream calls that failed, by operation name. */
   readonly upstreamErrors: Readonly<Record<string, number>>;
+  /** Upstream calls that failed because Cognito throttled them (after the SDK's retries), by operation. */
+  readonly upstreamThrottles: Readonly<Record<string, number>>;
+  /**
+   * Attempts the quota governor refused for want of a token (`ERR_COGNITO_THROTTLED`, never sent to
+   * Cognito), by operation: first attempts and SDK retries.
+   */
+  readonly quotaRefused: Readonly<Record<string, number>>;
+  /** Calls refused because the user spent the per-user budget (`ERR_RATE_LIMITED`), by operation. */
+  readonly userBudgetRefused: Readonly<Record<string, number>>;
   /** Upstream calls currently in flight. */
   readonly inFlight: number;
 }

@@ -4,6 +4,7 @@ import { BrokerError } from '../errors.js';
 import { abortable } from './abort.js';
 import { toBrokerError, upstreamErrorName, validationMember, type UpstreamErrorContext } from './error-mapping.js';
 import type { CognitoSendClient } from './options.js';
+import { refusalOf, type Governor, type QuotaCaller } from './quota/governor.js';
 
 /** Cognito operation names, as counted in {@link BrokerStats.upstreamCalls}. */
 export const OP = Object.freeze({
@@ -42,12 +43,22 @@ export interface UpstreamOptions {
   readonly log: Logger;
   /** Default: node's timers. */
   readonly timers?: UpstreamTimers;
+  /** The quota governor every call is admitted by; `undefined` when the quota is not governed. */
+  readonly governor?: Governor | undefined;
+}
+
+/** What {@link Upstream.call} needs to know of a call: how to map its errors, and who it is for. */
+export interface UpstreamCallContext extends UpstreamErrorContext {
+  /** For the quota governor: the call's priority and the user charged. Default: a first load, no user. */
+  readonly caller?: QuotaCaller;
 }
 
 /** The counters of {@link Upstream}, as {@link BrokerStats} reports them. */
 export interface UpstreamStats {
   readonly upstreamCalls: Readonly<Record<string, number>>;
   readonly upstreamErrors: Readonly<Record<string, number>>;
+  /** Calls that failed because Cognito throttled them (TooManyRequestsException), by operation. */
+  readonly upstreamThrottles: Readonly<Record<string, number>>;
   readonly inFlight: number;
 }
 
@@ -64,6 +75,8 @@ export class Upstream {
   readonly #timers: UpstreamTimers;
   readonly #calls: Record<string, number> = {};
   readonly #errors: Record<string, number> = {};
+  readonly #throttles: Record<string, number> = {};
+  readonly #governor: Governor | undefined;
   #inFlight = 0;
 
   constructor(options: UpstreamOptions) {
@@ -72,24 +85,25 @@ export class Upstream {
     this.#identityPoolId = options.identityPoolId;
     this.#log = options.log;
     this.#timers = options.timers ?? nodeTimers;
+    this.#governor = options.governor;
   }
 
   /**
    * Runs `send(client, abortSignal)` as one upstream call of `context.operation`. `abortSignal`
    * fires on the timeout (the caller gets `ERR_COGNITO_TIMEOUT`) and when `cancel` fires (its
    * cache entry was dropped): that rejection is `cancel`'s reason, not a `BrokerError`, and is not
-   * counted as an error.
+   * counted as an error. The quota governor admits the call first (within the timeout): a call it
+   * refuses is neither counted nor sent.
    * @throws BrokerError for every failure of the call itself (see `toBrokerError`); a misconfiguration
-   *   (`ERR_MISCONFIGURED`) is also logged at error level.
+   *   (`ERR_MISCONFIGURED`) is also logged at error level; the governor's refusals
+   *   (`ERR_COGNITO_THROTTLED`, `ERR_RATE_LIMITED`).
    */
   async call<T>(
-    context: UpstreamErrorContext,
+    context: UpstreamCallContext,
     send: (client: CognitoSendClient, abortSignal: AbortSignal) => Promise<T>,
     cancel?: AbortSignal,
   ): Promise<T> {
     const { operation } = context;
-    this.#calls[operation] = (this.#calls[operation] ?? 0) + 1;
-    this.#inFlight += 1;
     const controller = new AbortController();
     // Made only when the timer fires: a DOMException captures a stack trace, ~50 µs on every call.
     let timeoutReason: DOMException | undefined;
@@ -103,11 +117,26 @@ export class Upstream {
     if (cancel?.aborted === true) onCancel();
     else cancel?.addEventListener('abort', onCancel, { once: true });
     const started = performance.now();
+    let sent = false;
     try {
+      // ── Quota governor (quota/governor.ts): the user's budget and the first attempt's token.
+      if (this.#governor !== undefined)
+        await this.#governor.admit(operation, context.caller, controller.signal, this.#timeoutMs - 1);
+      // ──
+      sent = true;
+      this.#calls[operation] = (this.#calls[operation] ?? 0) + 1;
+      this.#inFlight += 1;
       const out = await abortable(send(this.#client(), controller.signal), controller.signal);
       this.#log.debug({ operation, durationMs: Math.round(performance.now() - started) }, 'cognito call');
       return out;
     } catch (err) {
+      // ── A refusal by the governor (first attempt or an SDK retry): its own counters, not an upstream error.
+      const refused = refusalOf(err);
+      if (refused !== undefined) {
+        this.#log.debug({ operation, code: refused.code }, 'cognito call refused by the quota governor');
+        throw refused;
+      }
+      // ──
       const elapsedMs = Math.round(performance.now() - started);
       const timedOut = timeoutReason !== undefined && controller.signal.reason === timeoutReason;
       if (controller.signal.aborted && !timedOut) {
@@ -121,12 +150,13 @@ export class Upstream {
             retryable: true,
           })
         : toBrokerError(err, context);
+      if (mapped.code === 'ERR_COGNITO_THROTTLED') this.#throttles[operation] = (this.#throttles[operation] ?? 0) + 1;
       this.#logFailure(operation, elapsedMs, mapped);
       throw mapped;
     } finally {
       this.#timers.clearTimeout(timer);
       cancel?.removeEventListener('abort', onCancel);
-      this.#inFlight -= 1;
+      if (sent) this.#inFlight -= 1;
     }
   }
 
@@ -152,6 +182,11 @@ export class Upstream {
 
   /** Calls and failures by operation, and calls in flight, since the broker was created. */
   stats(): UpstreamStats {
-    return { upstreamCalls: { ...this.#calls }, upstreamErrors: { ...this.#errors }, inFlight: this.#inFlight };
+    return {
+      upstreamCalls: { ...this.#calls },
+      upstreamErrors: { ...this.#errors },
+      upstreamThrottles: { ...this.#throttles },
+      inFlight: this.#inFlight,
+    };
   }
 }

@@ -62,7 +62,11 @@ function refused(res: Response, status: number, code: string): void {
 
 void describe('authorization', () => {
   before(async () => {
-    s = await startAppStack({ users: USERS, app: { rateLimit: false, loginRateLimit: RAISED_LOGIN_LIMITS } });
+    s = await startAppStack({
+      users: USERS,
+      broker: { quota: { perUser: false } },
+      app: { rateLimit: false, loginRateLimit: RAISED_LOGIN_LIMITS },
+    });
     truthClient = new CognitoIdentityClient({
       region: s.emulator().region,
       endpoint: s.emulator().endpoint,

@@ -141,7 +141,7 @@ void describe('faults through the example app', () => {
   before(async () => {
     s = await startAppStack({
       users,
-      broker: { timeoutMs: BROKER_TIMEOUT_MS },
+      broker: { timeoutMs: BROKER_TIMEOUT_MS, quota: { perUser: false } },
       app: { rateLimit: false, loginRateLimit: RAISED_LOGIN_LIMITS },
     });
   });

@@ -240,7 +240,11 @@ async function refreshLogins(): Promise<void> {
 
 void describe('fuzzing the example app and the middleware routes', () => {
   before(async () => {
-    s = await startAppStack({ users, app: { rateLimit: false, loginRateLimit: RAISED_LOGIN_LIMITS } });
+    s = await startAppStack({
+      users,
+      broker: { quota: { perUser: false } },
+      app: { rateLimit: false, loginRateLimit: RAISED_LOGIN_LIMITS },
+    });
     server = s.app.listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -359,7 +359,7 @@ void describe('example app /aws routes on the emulator', () => {
       assert.equal(await s.broker.lookupIdentity('user-bob'), null, 'no identity made while the upgrade can succeed');
       // The page asks for its credentials and token at once: one upgrade, both get the guest's identity.
       const [creds, token] = await Promise.all([agent.get('/aws/credentials'), agent.get('/aws/token')]);
-      assert.equal(creds.status, 200, creds.text);
+      assert.equal(creds.status, 200, `${creds.text} ${JSON.stringify(s.broker.stats())}`);
       assert.equal((creds.body as { identityId: string }).identityId, guestId);
       assert.equal((token.body as { identityId: string }).identityId, guestId);
       assert.equal(await s.broker.lookupIdentity('user-bob'), guestId);

@@ -183,9 +183,10 @@ void describe(`soak (${SOAK_MS / 1000} s)`, () => {
   before(async () => {
     gc();
     resourcesBefore = resourceCounts();
+    // Load far past Cognito's quotas on purpose (memory and accounting under load): no governor.
     s = await startAppStack({
       users,
-      broker: { cache: { max: CACHE_MAX } },
+      broker: { cache: { max: CACHE_MAX }, quota: false },
       app: { rateLimit: false, loginRateLimit: RAISED_LOGIN_LIMITS },
     });
     server = s.app.listen(0, '127.0.0.1');

@@ -21,6 +21,9 @@ export function brokerFixture(options: Partial<BrokerOptions> = {}): BrokerFixtu
     client: fake.client,
     clock,
     logger: logs.logger,
+    // The quota governor runs on real time (its own tests drive it by hand): off here, so that tests
+    // of the caches and operations never depend on how fast the machine is.
+    quota: false,
     ...options,
   });
   return { broker, fake, clock, logs };

@@ -141,7 +141,16 @@ export function createFakeBroker(now: () => number = Date.now): FakeBroker {
     },
     stats() {
       const c = { hits: 0, misses: 0, refreshes: 0, evictions: 0, size: 0 };
-      return { tokens: c, credentials: c, upstreamCalls: {}, upstreamErrors: {}, inFlight: 0 };
+      return {
+        tokens: c,
+        credentials: c,
+        upstreamCalls: {},
+        upstreamErrors: {},
+        upstreamThrottles: {},
+        quotaRefused: {},
+        userBudgetRefused: {},
+        inFlight: 0,
+      };
     },
   };
   return broker;

@@ -14,7 +14,7 @@ import type { PrincipalTags } from '../options.js';
 import { tagsFor } from '../principal-tags.js';
 import type { AwsCredentialIdentityProvider, IdentityCredentials, UserCallOptions } from '../types.js';
 import { OP } from '../upstream.js';
-import { tokenFor } from './tokens.js';
+import { loadCaller, tokenFor } from './tokens.js';
 
 function identityChanged(): BrokerError {
   return new BrokerError('ERR_IDENTITY_DISABLED', 'The identity of the user changed', {
@@ -30,8 +30,12 @@ export async function loadCredentials(
   ctx: BrokerContext,
   c: CredentialsContext,
   signal: AbortSignal,
+  stale?: CredentialsEntry,
 ): Promise<CredentialsEntry> {
   const o = ctx.options;
+  // Guests have their own share; a refresh of valid credentials (and the token it needs) comes first.
+  const caller = c.guest ? ({ priority: 'guest' } as const) : loadCaller(ctx, c.userId, stale);
+  const background = caller.priority === 'refresh';
   // A valid token is needed only now, when credentials are loaded: cached credentials outlive
   // tokens, and serving them must not cost a GetOpenIdTokenForDeveloperIdentity call.
   let token: string | undefined;
@@ -39,7 +43,7 @@ export async function loadCredentials(
     const t =
       c.token !== undefined && o.clock.now() < c.token.validUntil
         ? c.token
-        : await tokenFor(ctx, c.userId, signal, { tags: c.tags });
+        : await tokenFor(ctx, c.userId, signal, { tags: c.tags, background });
     if (t.identityId !== c.identityId) throw identityChanged();
     token = unpackString(t.token);
   }
@@ -47,7 +51,7 @@ export async function loadCredentials(
   let out: GetCredentialsForIdentityResponse;
   try {
     out = await ctx.upstream.call(
-      { operation: OP.credentials, clientInput: c.clientInput },
+      { operation: OP.credentials, clientInput: c.clientInput, caller },
       (client, abortSignal) =>
         client.send(
           new GetCredentialsForIdentityCommand({

@@ -22,7 +22,7 @@ import { tokenFor, tokenInput } from './tokens.js';
 export async function getGuestCredentials(ctx: BrokerContext, guestIdentityId?: string): Promise<IdentityCredentials> {
   let identityId = guestIdentityId;
   if (identityId === undefined) {
-    const out = await ctx.upstream.call({ operation: OP.getId }, (client, abortSignal) =>
+    const out = await ctx.upstream.call({ operation: OP.getId, caller: { priority: 'guest' } }, (client, abortSignal) =>
       client.send(new GetIdCommand({ IdentityPoolId: ctx.options.identityPoolId }), { abortSignal }),
     );
     if (out.IdentityId === undefined) throw incomplete(OP.getId);
@@ -76,7 +76,7 @@ async function runUpgrade(ctx: BrokerContext, userId: string, guestIdentityId: s
   if ((await lookupIdentity(ctx, userId)) !== null) return ctx.entries.publicToken(await tokenFor(ctx, userId));
   // Only a real guest may be upgraded: linking a user to an identity that already has logins would
   // hand that identity to whoever sent its id.
-  const guest = await describeRaw(ctx, guestIdentityId, true);
+  const guest = await describeRaw(ctx, guestIdentityId, true, { userId });
   if (guest.allLogins.length > 0) {
     throw new BrokerError('ERR_FORBIDDEN', 'The identity is not a guest identity');
   }
@@ -84,11 +84,13 @@ async function runUpgrade(ctx: BrokerContext, userId: string, guestIdentityId: s
   const sentAt = ctx.options.clock.now();
   let out: GetOpenIdTokenForDeveloperIdentityResponse;
   try {
-    out = await ctx.upstream.call({ operation: OP.token, clientInput: true }, (client, abortSignal) =>
-      client.send(
-        new GetOpenIdTokenForDeveloperIdentityCommand(tokenInput(ctx, userId, tags, { IdentityId: guestIdentityId })),
-        { abortSignal },
-      ),
+    out = await ctx.upstream.call(
+      { operation: OP.token, clientInput: true, caller: { userId } },
+      (client, abortSignal) =>
+        client.send(
+          new GetOpenIdTokenForDeveloperIdentityCommand(tokenInput(ctx, userId, tags, { IdentityId: guestIdentityId })),
+          { abortSignal },
+        ),
     );
   } catch (err) {
     // The user got an identity meanwhile (another request): keep it, leave the guest alone.
@@ -111,7 +113,7 @@ async function runUpgrade(ctx: BrokerContext, userId: string, guestIdentityId: s
  * ERR_CONFLICT, so that no identity is ever shared by two users.
  */
 async function checkSoleUser(ctx: BrokerContext, userId: string, identityId: string): Promise<void> {
-  const out = await ctx.upstream.call({ operation: OP.lookup }, (client, abortSignal) =>
+  const out = await ctx.upstream.call({ operation: OP.lookup, caller: { userId } }, (client, abortSignal) =>
     client.send(
       new LookupDeveloperIdentityCommand({
         IdentityPoolId: ctx.options.identityPoolId,
@@ -128,7 +130,7 @@ async function checkSoleUser(ctx: BrokerContext, userId: string, identityId: str
     'guest identity upgraded concurrently: link undone',
   );
   try {
-    await unlinkDeveloper(ctx, identityId, userId);
+    await unlinkDeveloper(ctx, identityId, userId, 'load');
   } finally {
     invalidate(ctx, 'upgradeGuest', [userId], [identityId]);
   }

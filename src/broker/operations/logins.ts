@@ -9,6 +9,7 @@ import { invalidate } from '../invalidation.js';
 import { tokenKey } from '../keys.js';
 import { unpackString } from '../offheap.js';
 import { tagsFor } from '../principal-tags.js';
+import type { QuotaPriority } from '../quota/governor.js';
 import type { IdentityDescription } from '../types.js';
 import { OP } from '../upstream.js';
 import { describe, lookupIdentity } from './lookup.js';
@@ -28,7 +29,8 @@ export async function linkLogin(
   return withIdentity(ctx, 'linkLogin', userId, async (token) => {
     const tags = tagsFor(ctx, userId);
     const sentAt = ctx.options.clock.now();
-    const out = await ctx.upstream.call({ operation: OP.token, providerToken: true }, (client, abortSignal) =>
+    const caller = { priority: 'account', userId } as const;
+    const out = await ctx.upstream.call({ operation: OP.token, providerToken: true, caller }, (client, abortSignal) =>
       client.send(
         new GetOpenIdTokenForDeveloperIdentityCommand(
           tokenInput(ctx, userId, tags, { IdentityId: token.identityId, Logins: { [provider]: providerToken } }),
@@ -39,7 +41,7 @@ export async function linkLogin(
     invalidate(ctx, 'linkLogin', [userId], [token.identityId, out.IdentityId]);
     // The link answers with a fresh token for the identity as it is now: keep it.
     ctx.tokens.set(tokenKey(userId, tags), ctx.entries.token(userId, out, sentAt));
-    return describe(ctx, out.IdentityId ?? token.identityId);
+    return describe(ctx, out.IdentityId ?? token.identityId, caller);
   });
 }
 
@@ -47,7 +49,8 @@ export async function linkLogin(
 export async function unlinkLogin(ctx: BrokerContext, userId: string, provider: string): Promise<IdentityDescription> {
   checkProvider(provider, ctx.options);
   return withIdentity(ctx, 'unlinkLogin', userId, async (token) => {
-    await ctx.upstream.call({ operation: OP.unlink, clientInput: true }, (client, abortSignal) =>
+    const caller = { priority: 'account', userId } as const;
+    await ctx.upstream.call({ operation: OP.unlink, clientInput: true, caller }, (client, abortSignal) =>
       client.send(
         new UnlinkIdentityCommand({
           IdentityId: token.identityId,
@@ -58,13 +61,18 @@ export async function unlinkLogin(ctx: BrokerContext, userId: string, provider: 
       ),
     );
     invalidate(ctx, 'unlinkLogin', [userId], [token.identityId]);
-    return describe(ctx, token.identityId);
+    return describe(ctx, token.identityId, caller);
   });
 }
 
 /** UnlinkDeveloperIdentity of `userId` from `identityId` (this broker's pool and provider). */
-export async function unlinkDeveloper(ctx: BrokerContext, identityId: string, userId: string): Promise<void> {
-  await ctx.upstream.call({ operation: OP.unlinkDeveloper }, (client, abortSignal) =>
+export async function unlinkDeveloper(
+  ctx: BrokerContext,
+  identityId: string,
+  userId: string,
+  priority: QuotaPriority = 'account',
+): Promise<void> {
+  await ctx.upstream.call({ operation: OP.unlinkDeveloper, caller: { priority, userId } }, (client, abortSignal) =>
     client.send(
       new UnlinkDeveloperIdentityCommand({
         IdentityId: identityId,
@@ -80,7 +88,7 @@ export async function unlinkDeveloper(ctx: BrokerContext, identityId: string, us
 /** `Broker.unlinkDeveloperUser`: unlinks the developer user from its identity. */
 export async function unlinkDeveloperUser(ctx: BrokerContext, userId: string): Promise<void> {
   // A fresh lookup, not the cache: unlinking the wrong identity would be worse than one call.
-  const identityId = await lookupIdentity(ctx, userId, false);
+  const identityId = await lookupIdentity(ctx, userId, false, 'account');
   if (identityId !== null) {
     await unlinkDeveloper(ctx, identityId, userId);
   }

@@ -8,22 +8,31 @@ import type { BrokerContext } from '../context.js';
 import { badRequest, checkIdentityId, checkUserId } from '../input.js';
 import { tokenKey } from '../keys.js';
 import { tagsFor } from '../principal-tags.js';
+import type { QuotaCaller, QuotaPriority } from '../quota/governor.js';
 import type { IdentityDescription } from '../types.js';
 import { OP } from '../upstream.js';
 import { withIdentity } from './tokens.js';
 
 /**
  * `Broker.lookupIdentity`: the identity of a developer user, or null when it has none. From a
- * valid cached token when `useCache`, else one LookupDeveloperIdentity call.
+ * valid cached token when `useCache`, else one LookupDeveloperIdentity call (at `priority`, charged
+ * to `chargedTo`: by default the user looked up).
  */
-export async function lookupIdentity(ctx: BrokerContext, userId: string, useCache = true): Promise<string | null> {
+export async function lookupIdentity(
+  ctx: BrokerContext,
+  userId: string,
+  useCache = true,
+  priority: QuotaPriority = 'load',
+  chargedTo: string = userId,
+): Promise<string | null> {
   checkUserId(userId);
   if (useCache) {
     const cached = ctx.tokens.peekValid(tokenKey(userId, tagsFor(ctx, userId)));
     if (cached !== undefined) return cached.identityId;
   }
   try {
-    const out = await ctx.upstream.call({ operation: OP.lookup }, (client, abortSignal) =>
+    const caller = { priority, userId: chargedTo };
+    const out = await ctx.upstream.call({ operation: OP.lookup, caller }, (client, abortSignal) =>
       client.send(
         new LookupDeveloperIdentityCommand({
           IdentityPoolId: ctx.options.identityPoolId,
@@ -77,16 +86,23 @@ export async function describeRaw(
   ctx: BrokerContext,
   identityId: string,
   clientInput = false,
+  caller?: QuotaCaller,
 ): Promise<{ identityId: string; allLogins: readonly string[]; out: CognitoIdentityDescription }> {
-  const out = await ctx.upstream.call({ operation: OP.describe, clientInput }, (client, abortSignal) =>
+  const context =
+    caller === undefined ? { operation: OP.describe, clientInput } : { operation: OP.describe, clientInput, caller };
+  const out = await ctx.upstream.call(context, (client, abortSignal) =>
     client.send(new DescribeIdentityCommand({ IdentityId: identityId }), { abortSignal }),
   );
   return { identityId: out.IdentityId ?? identityId, allLogins: [...(out.Logins ?? [])], out };
 }
 
 /** The public description: the developer provider is the broker's business, not a linked login. */
-export async function describe(ctx: BrokerContext, identityId: string): Promise<IdentityDescription> {
-  const { identityId: id, allLogins, out } = await describeRaw(ctx, identityId);
+export async function describe(
+  ctx: BrokerContext,
+  identityId: string,
+  caller?: QuotaCaller,
+): Promise<IdentityDescription> {
+  const { identityId: id, allLogins, out } = await describeRaw(ctx, identityId, false, caller);
   return Object.freeze({
     identityId: id,
     logins: Object.freeze(allLogins.filter((p) => p !== ctx.options.developerProviderName)),
@@ -97,5 +113,5 @@ export async function describe(ctx: BrokerContext, identityId: string): Promise<
 
 /** `Broker.describeIdentity`: the user's identity and linked logins. */
 export function describeIdentity(ctx: BrokerContext, userId: string): Promise<IdentityDescription> {
-  return withIdentity(ctx, 'describeIdentity', userId, (token) => describe(ctx, token.identityId));
+  return withIdentity(ctx, 'describeIdentity', userId, (token) => describe(ctx, token.identityId, { userId }));
 }

@@ -28,20 +28,22 @@ export async function mergeUsers(
   // point at that identity, so name it even when the source user is not cached (one lookup).
   let source: { identityId: string } | undefined = ctx.tokens.peek(tokenKey(sourceUserId, tagsFor(ctx, sourceUserId)));
   if (source === undefined) {
-    const found = await lookupIdentity(ctx, sourceUserId, false);
+    const found = await lookupIdentity(ctx, sourceUserId, false, 'account', userId);
     if (found !== null) source = { identityId: found };
   }
   const merge = () =>
-    ctx.upstream.call({ operation: OP.merge, clientInput: true }, (client, abortSignal) =>
-      client.send(
-        new MergeDeveloperIdentitiesCommand({
-          SourceUserIdentifier: sourceUserId,
-          DestinationUserIdentifier: userId,
-          DeveloperProviderName: ctx.options.developerProviderName,
-          IdentityPoolId: ctx.options.identityPoolId,
-        }),
-        { abortSignal },
-      ),
+    ctx.upstream.call(
+      { operation: OP.merge, clientInput: true, caller: { priority: 'account', userId } },
+      (client, abortSignal) =>
+        client.send(
+          new MergeDeveloperIdentitiesCommand({
+            SourceUserIdentifier: sourceUserId,
+            DestinationUserIdentifier: userId,
+            DeveloperProviderName: ctx.options.developerProviderName,
+            IdentityPoolId: ctx.options.identityPoolId,
+          }),
+          { abortSignal },
+        ),
     );
   let out: Awaited<ReturnType<typeof merge>>;
   try {

@@ -7,6 +7,7 @@ import { checkUserId } from '../input.js';
 import { dropUserIdentity } from '../invalidation.js';
 import { tokenKey } from '../keys.js';
 import type { PrincipalTags } from '../options.js';
+import type { QuotaCaller } from '../quota/governor.js';
 import { tagsFor } from '../principal-tags.js';
 import { OP } from '../upstream.js';
 
@@ -27,11 +28,30 @@ export function tokenInput(
   };
 }
 
+/**
+ * The quota caller of a cache load: a refresh of a still-valid `stale` entry (or a load on behalf of
+ * one) is `refresh` and charged to nobody; anything else is the user's first load.
+ */
+export function loadCaller(
+  ctx: BrokerContext,
+  userId: string | undefined,
+  stale: { readonly validUntil: number } | undefined,
+  background = false,
+): QuotaCaller {
+  if (background || (stale !== undefined && ctx.options.clock.now() < stale.validUntil)) return { priority: 'refresh' };
+  return userId === undefined ? { priority: 'load' } : { priority: 'load', userId };
+}
+
 /** The token cache's loader: one GetOpenIdTokenForDeveloperIdentity call (cancelled with `signal`). */
-export async function loadToken(ctx: BrokerContext, { userId, tags }: TokenContext, signal: AbortSignal) {
+export async function loadToken(
+  ctx: BrokerContext,
+  { userId, tags, background }: TokenContext,
+  signal: AbortSignal,
+  stale?: TokenEntry,
+) {
   const sentAt = ctx.options.clock.now();
   const out = await ctx.upstream.call(
-    { operation: OP.token },
+    { operation: OP.token, caller: loadCaller(ctx, userId, stale, background) },
     (client, abortSignal) =>
       client.send(new GetOpenIdTokenForDeveloperIdentityCommand(tokenInput(ctx, userId, tags)), { abortSignal }),
     signal,
@@ -44,12 +64,13 @@ export async function tokenFor(
   ctx: BrokerContext,
   userId: string,
   signal?: AbortSignal,
-  tagged?: { readonly tags: PrincipalTags | undefined },
+  tagged?: { readonly tags: PrincipalTags | undefined; readonly background?: boolean },
 ): Promise<TokenEntry> {
   checkUserId(userId);
   const tags = tagged === undefined ? tagsFor(ctx, userId) : tagged.tags;
   const started = performance.now();
-  const { value, hit } = await ctx.tokens.get(tokenKey(userId, tags), { userId, tags }, signal);
+  const context: TokenContext = tagged?.background === true ? { userId, tags, background: true } : { userId, tags };
+  const { value, hit } = await ctx.tokens.get(tokenKey(userId, tags), context, signal);
   // Guarded: the fields object would be built on every read even with debug off (hot path).
   if (ctx.log.isLevelEnabled('debug')) {
     ctx.log.debug(

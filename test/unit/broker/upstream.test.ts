@@ -80,11 +80,21 @@ void describe('upstream calls', () => {
       });
     });
     await settle();
-    assert.deepEqual(up.stats(), { upstreamCalls: { GetId: 1 }, upstreamErrors: {}, inFlight: 1 });
+    assert.deepEqual(up.stats(), {
+      upstreamCalls: { GetId: 1 },
+      upstreamErrors: {},
+      upstreamThrottles: {},
+      inFlight: 1,
+    });
     assert.deepEqual(timers.pending, [5000], 'one timer of timeoutMs per call');
     release('ok');
     assert.equal(await call, 'ok');
-    assert.deepEqual(up.stats(), { upstreamCalls: { GetId: 1 }, upstreamErrors: {}, inFlight: 0 });
+    assert.deepEqual(up.stats(), {
+      upstreamCalls: { GetId: 1 },
+      upstreamErrors: {},
+      upstreamThrottles: {},
+      inFlight: 0,
+    });
     assert.deepEqual(timers.pending, [], 'the timer is cleared');
     assert.equal(clients(), 1);
   });
@@ -116,7 +126,12 @@ void describe('upstream calls', () => {
     cancel.abort(reason);
     assert.equal(await rejectionOf(call), reason);
     assert.equal(h.signal().aborted, true);
-    assert.deepEqual(up.stats(), { upstreamCalls: { GetCredentialsForIdentity: 1 }, upstreamErrors: {}, inFlight: 0 });
+    assert.deepEqual(up.stats(), {
+      upstreamCalls: { GetCredentialsForIdentity: 1 },
+      upstreamErrors: {},
+      upstreamThrottles: {},
+      inFlight: 0,
+    });
     assert.equal(logs.withMsg('cognito call cancelled').length, 1);
     assert.equal(logs.withMsg('cognito call failed').length, 0);
   });
