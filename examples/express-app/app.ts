@@ -11,6 +11,7 @@ import {
   brokerErrorHandler,
   cognitoRouter,
   sameOriginOnly,
+  type AfterLoginResult,
   type RateLimitOptions,
 } from '../../src/middleware/index.js';
 import { BearerStrategy } from '../../src/middleware/passport/strategy.js';
@@ -212,10 +213,12 @@ export function createApp(deps: AppDeps): Express {
 
   // Browser login: a session cookie. keepSessionInfo keeps the guest identity id across the
   // session regeneration passport does at login, so afterLogin() can upgrade it.
+  // `guest` says what became of the session's guest identity (null when there was none), so that
+  // the page can tell the user whether it is theirs now or was left behind.
   app.post('/login', sameOrigin, json, loginLimits.beforeLogin, localLogin, aws.afterLogin(), (req, res) => {
-    const result = res.locals.cognito as { identityId?: string } | undefined;
+    const result = res.locals.cognito as AfterLoginResult | undefined;
     res.set('Cache-Control', 'no-store');
-    res.json({ user: publicUser(req.user), identityId: result?.identityId ?? null });
+    res.json({ user: publicUser(req.user), identityId: result?.identityId ?? null, guest: result?.guest ?? null });
   });
 
   app.post('/logout', sameOrigin, aws.logout(), (req, res, next) => {
@@ -251,13 +254,14 @@ export function createApp(deps: AppDeps): Express {
     (req, res) => {
       const user = req.user as DemoUser;
       const issued = tokens.issue(user.id);
-      const result = res.locals.cognito as { identityId?: string } | undefined;
+      const result = res.locals.cognito as AfterLoginResult | undefined;
       res.set('Cache-Control', 'no-store');
       res.json({
         accessToken: issued.token,
         tokenType: 'Bearer',
         expiresIn: issued.expiresIn,
         identityId: result?.identityId ?? null,
+        guest: result?.guest ?? null,
       });
     },
   );

@@ -23,6 +23,11 @@ export interface ExampleConfig {
   /** `LOG_LEVEL`: a pino level (default `info`). */
   readonly logLevel: LogLevel;
   /**
+   * `LOG_FORMAT`: `dev` (default), one short readable line per request (method, path, status, ms) and
+   * per message; `json`, pino's JSON lines, for a log collector.
+   */
+  readonly logFormat: LogFormat;
+  /**
    * `TRUST_PROXY`: Express's `trust proxy` behind a reverse proxy, so that the login limits see the
    * client's address and the CSRF check the public origin: a hop count (`1`), `true`/`false`, or
    * comma-separated addresses and subnets. Unset: no proxy is trusted.
@@ -32,6 +37,8 @@ export interface ExampleConfig {
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 type LogLevel = (typeof LOG_LEVELS)[number];
+const LOG_FORMATS = ['dev', 'json'] as const;
+type LogFormat = (typeof LOG_FORMATS)[number];
 
 /** A start the app refuses: `message` names the problem, `fix` says what to run instead. */
 export class StartupError extends Error {
@@ -153,6 +160,14 @@ export function readConfig(env: Readonly<Record<string, string | undefined>>): E
     );
   }
 
+  const logFormat = set(env, 'LOG_FORMAT') ?? 'dev';
+  if (!(LOG_FORMATS as readonly string[]).includes(logFormat)) {
+    throw new StartupError(
+      `LOG_FORMAT=${shown(logFormat)} is neither dev nor json`,
+      'Run for example: LOG_FORMAT=json npm start (JSON lines for a log collector)',
+    );
+  }
+
   const trustProxy = set(env, 'TRUST_PROXY');
   if (trustProxy !== undefined && !isTrustProxy(trustProxy)) {
     throw new StartupError(
@@ -174,6 +189,7 @@ export function readConfig(env: Readonly<Record<string, string | undefined>>): E
     allowGuests: guests === undefined ? undefined : guests === 'true',
     sessionSecret,
     logLevel: logLevel as LogLevel,
+    logFormat: logFormat as LogFormat,
     trustProxy: trustProxySetting(trustProxy),
   };
 }

@@ -18,6 +18,7 @@ import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js
 import { createBroker, redactPaths } from '../../src/index.js';
 import { createApp } from './app.js';
 import { listenFailure, readConfig, StartupError } from './config.js';
+import { devLogStream } from './dev-log.js';
 import { DEMO_USERS } from './users.js';
 
 const DEFAULT_STATE_FILE = join(dirname(fileURLToPath(import.meta.url)), '.state', 'emulator.json');
@@ -54,7 +55,8 @@ async function freePortAfter(host: string, port: number): Promise<number> {
 
 async function main(): Promise<void> {
   const config = readConfig(process.env);
-  const logger = pino({ level: config.logLevel, redact: [...redactPaths] });
+  const logOptions = { level: config.logLevel, redact: [...redactPaths] };
+  const logger = config.logFormat === 'json' ? pino(logOptions) : pino(logOptions, devLogStream());
 
   // The app's port is bound first: when it is taken, nothing else has started (no emulator, no state).
   let handle: RequestListener = (_req, res) => {

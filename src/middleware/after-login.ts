@@ -18,6 +18,23 @@ export interface AfterLoginResult {
   readonly identityId?: string;
   /** True when a guest identity was upgraded (the user now owns it). */
   readonly guestUpgraded: boolean;
+  /** What became of the guest identity the client presented; absent when it presented none. */
+  readonly guest?: GuestOutcome;
+}
+
+/**
+ * The fate of a guest identity at login, for the app to tell its user:
+ * - `upgraded`: the user had no identity and now owns the guest's;
+ * - `user-has-identity`: the user already had an identity and keeps it; the guest identity is left
+ *   as it was (not linked, not merged) and its data is not carried over;
+ * - `not-upgradable`: the guest identity can never be upgraded (no longer a guest, deleted, invalid)
+ *   and is forgotten;
+ * - `retry-later`: Cognito failed for now (throttling, timeout); the next login or router request
+ *   tries again.
+ */
+export interface GuestOutcome {
+  readonly identityId: string;
+  readonly outcome: 'upgraded' | 'user-has-identity' | 'not-upgradable' | 'retry-later';
 }
 
 function bodyGuestId(body: unknown): string | undefined {
@@ -61,13 +78,22 @@ export function afterLogin(options: AfterLoginOptions): RequestHandler {
         // The broker refuses an identity that is not a guest (one with logins), so a presented id
         // can never hand someone else's identity to this user.
         const t = await broker.upgradeGuest(userId, guestId);
-        result = { identityId: t.identityId, guestUpgraded: t.identityId === guestId };
+        const upgraded = t.identityId === guestId;
+        result = {
+          identityId: t.identityId,
+          guestUpgraded: upgraded,
+          guest: { identityId: guestId, outcome: upgraded ? 'upgraded' : 'user-has-identity' },
+        };
         clearGuestId(req);
       } catch (err) {
         // Forget the guest only when it can never be upgraded; after a temporary failure
         // (throttling, timeout) keep it so that the next login tries again.
         if (isPermanentGuestFailure(err)) clearGuestId(req);
         else retryGuestLater = true;
+        result = {
+          guestUpgraded: false,
+          guest: { identityId: guestId, outcome: retryGuestLater ? 'retry-later' : 'not-upgradable' },
+        };
         log?.warn(
           { step: 'afterLogin', code: isBrokerError(err) ? err.code : 'ERR_INTERNAL' },
           'guest identity not upgraded',
@@ -79,7 +105,7 @@ export function afterLogin(options: AfterLoginOptions): RequestHandler {
     if (result.identityId === undefined && !retryGuestLater) {
       try {
         const t = await broker.getToken(userId);
-        result = { identityId: t.identityId, guestUpgraded: false };
+        result = { ...result, identityId: t.identityId, guestUpgraded: false };
       } catch (err) {
         log?.warn(
           { step: 'afterLogin', code: isBrokerError(err) ? err.code : 'ERR_INTERNAL' },

@@ -2,7 +2,7 @@
 // the single-route factories and the login, logout and CSRF steps, for apps that assemble their own
 // routes.
 export { afterLogin } from './after-login.js';
-export type { AfterLoginOptions, AfterLoginResult } from './after-login.js';
+export type { AfterLoginOptions, AfterLoginResult, GuestOutcome } from './after-login.js';
 export { isCrossSiteRequest, sameOriginOnly } from './csrf.js';
 export type { SameOriginOptions } from './csrf.js';
 export { brokerErrorHandler } from './error-handler.js';

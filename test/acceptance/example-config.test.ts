@@ -24,6 +24,7 @@ void test('defaults: 127.0.0.1:3000, an emulator on any free port, info logs, gu
     allowGuests: undefined,
     sessionSecret: undefined,
     logLevel: 'info',
+    logFormat: 'dev',
     trustProxy: undefined,
   });
 });
@@ -83,6 +84,18 @@ void test('maps a port in use to exit code 1 with the free port found, and passe
   assert.match(inUse.line(), /port 3000 on 127\.0\.0\.1 is already in use .* PORT=3002 npm start$/);
   const other = new Error('boom');
   assert.equal(listenFailure(other, 'PORT', '127.0.0.1', 3000, 0), other);
+});
+
+void test('reads LOG_FORMAT as dev or json and refuses anything else', () => {
+  assert.equal(readConfig({ LOG_FORMAT: 'json' }).logFormat, 'json');
+  assert.equal(readConfig({ LOG_FORMAT: 'dev' }).logFormat, 'dev');
+  assert.equal(readConfig({ LOG_FORMAT: '' }).logFormat, 'dev');
+  for (const bad of ['JSON', 'pretty', 'json ']) {
+    assert.match(
+      refusal({ LOG_FORMAT: bad }).line(),
+      /LOG_FORMAT=".*" is neither dev nor json\. Run for example: LOG_FORMAT=json npm start/,
+    );
+  }
 });
 
 void test('reads TRUST_PROXY as a hop count, a boolean or a list of addresses, and refuses anything else', () => {

@@ -6,6 +6,16 @@ import { DEMO_PROVIDER, startAppStack, type AppStack } from '../helpers/app-stac
 import { assertProblem } from '../helpers/problem-assert.js';
 
 type Agent = ReturnType<typeof request.agent>;
+interface IdentityBody {
+  identityId: string;
+  logins: string[];
+  developerUsers: string[];
+  developerUsersTruncated: boolean;
+}
+interface LoginBody {
+  identityId: string | null;
+  guest: { identityId: string; outcome: string } | null;
+}
 
 async function withStack(fn: (s: AppStack) => Promise<void>, deps: Partial<AppDeps> = {}): Promise<void> {
   const stack = await startAppStack({ app: deps, recordForgetUser: true });
@@ -283,6 +293,50 @@ void describe('example app /aws routes on the emulator', () => {
       const fresh = await a.agent.post('/aws/merge').send({ username: 'bob', password: 'bob-demo-pass' });
       assert.equal(fresh.status, 200, fresh.text);
       assert.equal((await s.broker.getToken('user-bob')).identityId, a.identityId);
+    }));
+
+  void it('lists the developer users that share the identity in GET /aws/identity, merged accounts included', () =>
+    withStack(async (s) => {
+      const a = await alice(s);
+      const before = (await a.agent.get('/aws/identity')).body as IdentityBody;
+      assert.deepEqual(before.developerUsers, ['user-alice']);
+      assert.equal(before.developerUsersTruncated, false);
+      const merged = await a.agent.post('/aws/merge').send({ username: 'alice.work', password: 'alice-work-pass' });
+      assert.equal(merged.status, 200, merged.text);
+      const after = (await a.agent.get('/aws/identity')).body as IdentityBody;
+      assert.equal(after.identityId, a.identityId);
+      assert.deepEqual([...after.developerUsers].sort(), ['user-alice', 'user-alice-work']);
+      assert.deepEqual(after.logins, []);
+      // The merged account sees the same list from its own session.
+      const work = await login(s, 'alice.work', 'alice-work-pass');
+      const seen = (await work.agent.get('/aws/identity')).body as IdentityBody;
+      assert.deepEqual([...seen.developerUsers].sort(), ['user-alice', 'user-alice-work']);
+    }));
+
+  void it('says in the login response whether the guest identity was upgraded or left behind', () =>
+    withStack(async (s) => {
+      // Bob has no identity yet: the guest's becomes his.
+      const fresh = request.agent(s.app);
+      const g1 = ((await fresh.post('/aws/guest')).body as { identityId: string }).identityId;
+      const upgraded = await fresh.post('/login').send({ username: 'bob', password: 'bob-demo-pass' });
+      assert.equal(upgraded.status, 200, upgraded.text);
+      assert.deepEqual((upgraded.body as LoginBody).guest, { identityId: g1, outcome: 'upgraded' });
+      // Alice already has one: she keeps hers and the guest is left as it was.
+      const own = await alice(s);
+      const other = request.agent(s.app);
+      const g2 = ((await other.post('/aws/guest')).body as { identityId: string }).identityId;
+      const kept = await other.post('/login').send({ username: 'alice', password: 'alice-demo-pass' });
+      assert.equal(kept.status, 200, kept.text);
+      assert.equal((kept.body as LoginBody).identityId, own.identityId);
+      assert.deepEqual((kept.body as LoginBody).guest, { identityId: g2, outcome: 'user-has-identity' });
+      // Without a guest there is nothing to say.
+      assert.equal(
+        (
+          (await request(s.app).post('/login').send({ username: 'alice', password: 'alice-demo-pass' }))
+            .body as LoginBody
+        ).guest,
+        null,
+      );
     }));
 
   void it('never reaches another user’s identity through body, query, headers or a presented guest id', () =>

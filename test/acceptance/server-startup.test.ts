@@ -50,7 +50,7 @@ function start(env: Record<string, string>): Started {
   // The child gets none of this shell's settings for the app, and no NODE_TEST_CONTEXT.
   const base = Object.fromEntries(
     Object.entries(process.env).filter(
-      ([name]) => !/^(PORT|HOST|EMULATOR_|COGNITO_|SESSION_SECRET|LOG_LEVEL|NODE_TEST_CONTEXT)/.test(name),
+      ([name]) => !/^(PORT|HOST|EMULATOR_|COGNITO_|SESSION_SECRET|LOG_LEVEL|LOG_FORMAT|NODE_TEST_CONTEXT)/.test(name),
     ),
   );
   const child = spawn(process.execPath, startArgs(), {
@@ -183,4 +183,29 @@ void test('npm start on a free port prints the banner with nothing on stderr, se
   assert.equal(code, 0);
   // On Node 20 the AWS SDK would print its NodeVersionSupportWarning here; npm start's preload drops it.
   assert.equal(stderr, '');
+});
+
+void test('npm start logs one short line per request by default, and JSON lines with LOG_FORMAT=json', async () => {
+  for (const [env, line] of [
+    [{ PORT: '0' }, /^GET \/me 200 \d+ms$/m],
+    [{ PORT: '0', LOG_FORMAT: 'json' }, /^\{"level":30,.*"req":\{.*"url":"\/me".*"statusCode":200.*\}$/m],
+  ] as const) {
+    const run = start(env);
+    try {
+      const banner = await run.waitFor(/Demo logins:/);
+      const url = /demo: (http:\/\/127\.0\.0\.1:\d+)\//.exec(banner)?.[1];
+      assert.ok(url, banner);
+      const res = await fetch(`${url}/me`);
+      assert.equal(res.status, 200);
+      await res.arrayBuffer();
+      const out = await run.waitFor(line);
+      if (env.LOG_FORMAT === undefined) {
+        // The banner is not buried: what follows it is short lines.
+        for (const l of out.slice(out.indexOf('Demo logins:')).split('\n')) assert.ok(l.length <= 120, l);
+      }
+    } finally {
+      run.child.kill('SIGTERM');
+      await run.exit;
+    }
+  }
 });

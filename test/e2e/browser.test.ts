@@ -281,3 +281,154 @@ void it('tells the user to wait when logins are rate-limited (429) in Chromium',
     await context.close();
   }
 });
+
+/** Users of the phone test's own stack, so that what the other tests did to the demo users cannot matter. */
+const PHONE_USERS = [
+  { id: 'user-carol', username: 'carol', name: 'Carol Phone', password: 'carol-phone-pass' },
+  { id: 'user-carol-work', username: 'carol.work', name: 'Carol (work)', password: 'carol-work-pass' },
+  { id: 'user-dave', username: 'dave', name: 'Dave Fresh', password: 'dave-fresh-pass' },
+];
+
+// The page is evaluated from strings: the test's TypeScript has no DOM types.
+async function noSideScroll(page: Page, when: string): Promise<void> {
+  const [scrollWidth, clientWidth] = await page.evaluate<[number, number]>(
+    '[document.documentElement.scrollWidth, document.documentElement.clientWidth]',
+  );
+  assert.ok(scrollWidth <= clientWidth, `${when}: scrollWidth ${scrollWidth} > clientWidth ${clientWidth}`);
+}
+
+/** The UUID of the identity id shown in element `id` sits on one line (it may move below the region). */
+async function uuidOnOneLine(page: Page, id: string): Promise<void> {
+  const lines = await page.evaluate<number | string>(`(() => {
+    const el = document.getElementById(${JSON.stringify(id)});
+    const text = el.textContent ?? '';
+    const uuid = text.slice(text.indexOf(':') + 1);
+    const node = [...el.querySelectorAll('span')].find((s) => s.textContent === uuid)?.firstChild;
+    if (node === undefined || node === null) return -1;
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    const rects = [...range.getClientRects()];
+    // Whole, and inside its box: a UUID kept whole by sticking out of the card is no better.
+    const box = el.getBoundingClientRect();
+    if (rects.some((r) => r.right > box.right + 0.5)) return 'outside';
+    return new Set(rects.map((r) => Math.round(r.top))).size;
+  })()`);
+  assert.equal(lines, 1, `#${id}: the UUID is on ${lines} lines (-1: not in its own span; outside its box)`);
+}
+
+async function formValues(page: Page): Promise<string[]> {
+  return page.evaluate<string[]>(
+    "['username', 'password', 'merge-username', 'merge-password'].map((id) => document.getElementById(id).value)",
+  );
+}
+
+void it(
+  'fits a 390 px phone, says what becomes of the guest, shows merged accounts, waits as Retry-After says and clears the forms in Chromium',
+  { timeout: 120_000 },
+  async () => {
+    const phone = await startAppStack({ users: PHONE_USERS });
+    const http = createServer(phone.app);
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/`;
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1 });
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    try {
+      // Carol has used the app before: she has an identity.
+      const carols = (await phone.broker.getToken('user-carol')).identityId;
+      await page.goto(url);
+      await page.locator('#signed-out').waitFor({ state: 'visible' });
+      await noSideScroll(page, 'signed out');
+
+      await page.click('#guest-button');
+      await page.locator('#status', { hasText: 'Guest credentials issued.' }).waitFor();
+      const guestId = await page.locator('#guest-identity-id').innerText();
+      assert.match(guestId.replace(/\s/g, ''), /^us-east-1:[0-9a-f-]{36}$/);
+      await noSideScroll(page, 'guest');
+      await uuidOnOneLine(page, 'guest-identity-id');
+      // Before sign-in the panel says what happens to an account that already has an identity.
+      assert.match(await page.locator('#guest-explainer').innerText(), /already has an identity keeps its own/);
+      await page.screenshot({ path: join(ARTIFACTS, 'browser-390-guest.png'), fullPage: true });
+
+      await page.fill('#username', 'carol');
+      await page.fill('#password', 'carol-phone-pass');
+      await page.click('#login-button');
+      await page.locator('#signed-in').waitFor({ state: 'visible' });
+      // After sign-in it says that the guest was dropped, and why.
+      assert.match(await status(page), /guest identity was not linked: your account already had an identity/);
+      await page.screenshot({ path: join(ARTIFACTS, 'browser-390-guest-left-behind.png'), fullPage: true });
+      await page.locator('#identity-id', { hasText: carols.split(':')[1]! }).waitFor();
+      assert.equal(await phone.broker.lookupIdentity('user-carol'), carols);
+      await noSideScroll(page, 'signed in');
+      await uuidOnOneLine(page, 'identity-id');
+      await page.locator('#identity-pool-id', { hasText: phone.identityPoolId.split(':')[1]! }).waitFor();
+      await uuidOnOneLine(page, 'identity-pool-id');
+      await page.locator('#developer-users', { hasText: 'user-carol' }).waitFor();
+
+      // A failed merge leaves nothing typed in the form.
+      await page.fill('#merge-username', 'carol.work');
+      await page.fill('#merge-password', 'not-the-password');
+      await page.click('#merge-button');
+      await page.locator('#status.error', { hasText: 'ERR_FORBIDDEN' }).waitFor();
+      assert.deepEqual(await formValues(page), ['', '', '', '']);
+
+      await page.fill('#merge-username', 'carol.work');
+      await page.fill('#merge-password', 'carol-work-pass');
+      await page.click('#merge-button');
+      await page.locator('#status', { hasText: 'Merged' }).waitFor();
+      assert.deepEqual(await formValues(page), ['', '', '', '']);
+      // The merge shows on the identity, and still after a reload.
+      await page.locator('#developer-users', { hasText: 'user-carol-work' }).waitFor();
+      await page.reload();
+      await page.locator('#developer-users', { hasText: 'user-carol-work' }).waitFor();
+      assert.equal(
+        (await page.locator('#developer-users .chip').allInnerTexts()).sort().join(' '),
+        'user-carol user-carol-work',
+      );
+      await noSideScroll(page, 'merged');
+      await page.screenshot({ path: join(ARTIFACTS, 'browser-390-signed-in.png'), fullPage: true });
+      await page.setViewportSize({ width: 1280, height: 900 });
+      await noSideScroll(page, '1280 px');
+      await uuidOnOneLine(page, 'identity-id');
+      await uuidOnOneLine(page, 'identity-pool-id');
+      await page.screenshot({ path: join(ARTIFACTS, 'browser-1280-signed-in.png'), fullPage: true });
+      await page.setViewportSize({ width: 390, height: 844 });
+
+      // Throttled: the message gives the wait the server sent.
+      await page.route('**/aws/identity', (route) =>
+        route.fulfill({
+          status: 429,
+          headers: { 'Content-Type': 'application/problem+json', 'Retry-After': '42' },
+          body: JSON.stringify(problem('ERR_RATE_LIMITED', 429)),
+        }),
+      );
+      await page.click('#refresh-identity');
+      await page.locator('#status.error', { hasText: 'Try again in 42 s.' }).waitFor();
+      await page.unroute('**/aws/identity');
+
+      // Typed but not sent, then logout: nothing stays for the next person at the page.
+      await page.fill('#merge-username', 'carol.work');
+      await page.fill('#merge-password', 'carol-work-pass');
+      await page.click('#logout');
+      await page.locator('#signed-out').waitFor({ state: 'visible' });
+      assert.deepEqual(await formValues(page), ['', '', '', '']);
+
+      // Dave has never used the app: the guest identity becomes his, and the page says so.
+      await page.click('#guest-button');
+      await page.locator('#status', { hasText: 'Guest credentials issued.' }).waitFor();
+      const daveGuest = (await page.locator('#guest-identity-id').innerText()).replace(/\s/g, '');
+      await page.fill('#username', 'dave');
+      await page.fill('#password', 'dave-fresh-pass');
+      await page.click('#login-button');
+      await page.locator('#status', { hasText: 'The guest identity is now yours' }).waitFor();
+      assert.equal(await phone.broker.lookupIdentity('user-dave'), daveGuest);
+      await page.screenshot({ path: join(ARTIFACTS, 'browser-390-guest-upgraded.png'), fullPage: true });
+    } finally {
+      await context.close();
+      http.closeAllConnections();
+      await new Promise((resolve) => http.close(resolve));
+      await phone.stop();
+    }
+  },
+);

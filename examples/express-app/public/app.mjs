@@ -39,14 +39,50 @@ async function call(method, path, body) {
     err.code = data.code ?? `HTTP_${res.status}`;
     err.status = res.status;
     // Seconds, on 429 and 503 answers.
-    err.retryAfter = Number(res.headers.get('Retry-After')) || undefined;
+    err.retryAfter = retryAfterSeconds(res.headers.get('Retry-After'));
     throw err;
   }
   return data;
 }
 
+// Retry-After is delta-seconds or an HTTP date; undefined when absent or unreadable.
+function retryAfterSeconds(value) {
+  if (value === null || value.trim() === '') return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim());
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - Date.now()) / 1000));
+}
+
+// "in 42 s", "in 15 min", from the server's Retry-After (the page's fetch errors carry `retryAfter`,
+// the credentials client's `retryAfterSeconds`); "later" without one.
+function waitText(err) {
+  const seconds = err.retryAfter ?? err.retryAfterSeconds;
+  if (typeof seconds !== 'number' || !Number.isFinite(seconds)) return 'later';
+  if (seconds < 60) return `in ${Math.max(1, Math.ceil(seconds))} s`;
+  return `in ${Math.ceil(seconds / 60)} min`;
+}
+
 function fail(err) {
-  show(`${err.message} (${err.code})`, true);
+  const seconds = err.retryAfter ?? err.retryAfterSeconds;
+  const wait = typeof seconds === 'number' ? ` Try again ${waitText(err)}.` : '';
+  show(`${err.message} (${err.code})${wait}`, true);
+}
+
+// Identity ids are REGION:UUID: the line may break after the colon, never inside the UUID.
+function showId(el, id) {
+  el.replaceChildren();
+  const colon = typeof id === 'string' ? id.indexOf(':') : -1;
+  if (colon < 0) {
+    el.textContent = id ?? '—';
+    return;
+  }
+  const region = document.createElement('span');
+  region.className = 'id-part';
+  region.textContent = id.slice(0, colon + 1);
+  const uuid = document.createElement('span');
+  uuid.className = 'id-part';
+  uuid.textContent = id.slice(colon + 1);
+  el.append(region, document.createElement('wbr'), uuid);
 }
 
 function formatExpiry(iso) {
@@ -83,6 +119,35 @@ function renderLogins(logins) {
   $('unlink-provider').disabled = !linked;
 }
 
+// The developer users (accounts) on the identity: the signed-in user and every account merged into it.
+function renderDeveloperUsers(users, truncated) {
+  const list = $('developer-users');
+  list.replaceChildren();
+  for (const id of users) {
+    const chip = document.createElement('span');
+    chip.className = 'chip';
+    chip.textContent = id;
+    list.append(chip);
+  }
+  if (truncated) {
+    const more = document.createElement('span');
+    more.className = 'muted';
+    more.textContent = 'and more';
+    list.append(more);
+  }
+  if (users.length === 0) {
+    const none = document.createElement('span');
+    none.className = 'muted';
+    none.textContent = '—';
+    list.append(none);
+  }
+}
+
+// Every form field, so that nothing typed stays on the page for the next person at it.
+function clearForms() {
+  for (const id of ['username', 'password', 'merge-username', 'merge-password']) $(id).value = '';
+}
+
 function resetCredentials() {
   for (const id of [
     'access-key-id',
@@ -94,14 +159,16 @@ function resetCredentials() {
   ]) {
     $(id).textContent = '—';
   }
+  renderDeveloperUsers([], false);
 }
 
 async function refreshIdentity() {
   const identity = await call('GET', '/aws/identity');
-  $('identity-id').textContent = identity.identityId;
+  showId($('identity-id'), identity.identityId);
   renderLogins(identity.logins);
+  renderDeveloperUsers(identity.developerUsers ?? [], identity.developerUsersTruncated === true);
   const token = await call('GET', '/aws/token');
-  $('identity-pool-id').textContent = token.identityPoolId;
+  showId($('identity-pool-id'), token.identityPoolId);
 }
 
 function signedIn(user) {
@@ -116,6 +183,7 @@ function signedIn(user) {
 
 function signedOut() {
   credentials.clear();
+  clearForms();
   $('session').hidden = true;
   $('signed-out').hidden = false;
   $('signed-in').hidden = true;
@@ -126,27 +194,41 @@ $('login-form').addEventListener('submit', async (event) => {
   event.preventDefault();
   clearStatus();
   try {
-    const { user, identityId } = await call('POST', '/login', {
+    const { user, identityId, guest } = await call('POST', '/login', {
       username: $('username').value,
       password: $('password').value,
     });
-    $('password').value = '';
+    clearForms();
     await signedIn(user);
-    show(`Signed in. Identity ${identityId ?? ''}`.trim());
+    show(loginMessage(identityId, guest));
   } catch (err) {
+    $('password').value = '';
     if (err.code === 'ERR_UNAUTHENTICATED') show('Wrong username or password.', true);
-    else if (err.code === 'ERR_RATE_LIMITED') {
-      const wait = err.retryAfter === undefined ? 'later' : `in ${Math.ceil(err.retryAfter / 60)} min`;
-      show(`Too many login attempts. Try again ${wait}.`, true);
-    } else fail(err);
+    else if (err.code === 'ERR_RATE_LIMITED') show(`Too many login attempts. Try again ${waitText(err)}.`, true);
+    else fail(err);
   }
 });
+
+// What became of the guest identity at sign-in (the login response's `guest`), in words.
+function loginMessage(identityId, guest) {
+  if (guest === null || guest === undefined) return `Signed in. Identity ${identityId ?? ''}`.trim();
+  switch (guest.outcome) {
+    case 'upgraded':
+      return 'Signed in. The guest identity is now yours: your account had no identity, so it took the guest’s.';
+    case 'user-has-identity':
+      return 'Signed in with your own identity. The guest identity was not linked: your account already had an identity, and it keeps it. The guest identity is left behind; nothing from it was carried over.';
+    case 'not-upgradable':
+      return 'Signed in. The guest identity could not be kept: it is no longer a guest identity.';
+    default:
+      return 'Signed in. The guest identity is not linked yet (the identity service is busy); it is tried again on your next action.';
+  }
+}
 
 $('guest-button').addEventListener('click', async () => {
   clearStatus();
   try {
     const c = await call('POST', '/aws/guest');
-    $('guest-identity-id').textContent = c.identityId;
+    showId($('guest-identity-id'), c.identityId);
     $('guest-access-key-id').textContent = c.accessKeyId;
     $('guest-expiration').textContent = formatExpiry(c.expiration);
     $('guest-panel').hidden = false;
@@ -186,6 +268,8 @@ $('get-credentials').addEventListener('click', async () => {
     if (err.code === 'ERR_UNAUTHENTICATED') {
       signedOut();
       show('Your session has ended. Sign in again.', true);
+    } else if (err.code === 'ERR_UNAVAILABLE') {
+      show(`AWS credentials are not available right now. Try again ${waitText(err)}.`, true);
     } else fail(err);
   }
 });
@@ -216,14 +300,15 @@ $('unlink-provider').addEventListener('click', async () => {
 $('merge-form').addEventListener('submit', async (event) => {
   event.preventDefault();
   clearStatus();
+  const username = $('merge-username').value;
+  const password = $('merge-password').value;
+  // Cleared whatever the answer: a failed attempt's password must not wait in the form.
+  $('merge-username').value = '';
+  $('merge-password').value = '';
   try {
-    const { identityId } = await call('POST', '/aws/merge', {
-      username: $('merge-username').value,
-      password: $('merge-password').value,
-    });
-    $('merge-password').value = '';
+    const { identityId } = await call('POST', '/aws/merge', { username, password });
     await refreshIdentity();
-    show(`Merged: ${$('merge-username').value} now shares identity ${identityId}.`);
+    show(`Merged: ${username} now shares identity ${identityId}.`);
   } catch (err) {
     fail(err);
   }

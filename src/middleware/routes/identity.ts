@@ -13,6 +13,13 @@ export interface IdentityResponse {
   readonly creationDate?: string;
   /** ISO 8601, when known. */
   readonly lastModifiedDate?: string;
+  /**
+   * `GET /identity` only: the developer user ids that share this identity (the logged-in user and
+   * every account merged into it), up to 60, from one `LookupDeveloperIdentity` call.
+   */
+  readonly developerUsers?: readonly string[];
+  /** `GET /identity` only: true when the identity has more developer users than `developerUsers` lists. */
+  readonly developerUsersTruncated?: boolean;
 }
 
 /** The wire form of an identity description. */
@@ -35,8 +42,9 @@ export interface IdentityRouteOptions extends RouteOptions {
 }
 
 /**
- * `GET /identity`: the logged-in user's identity id and linked logins (one `DescribeIdentity` call
- * per request, so limited per user when a `rateLimiter` is given).
+ * `GET /identity`: the logged-in user's identity id, linked logins and developer users (one
+ * `DescribeIdentity` and one `LookupDeveloperIdentity` call per request, so limited per user when a
+ * `rateLimiter` is given).
  * @throws TypeError on invalid options. Request-time errors go to `next(err)` as `BrokerError`s.
  */
 export function identityRoute(options: IdentityRouteOptions): RequestHandler {
@@ -45,7 +53,12 @@ export function identityRoute(options: IdentityRouteOptions): RequestHandler {
   return userRoute(options, async (userId, _req, res) => {
     rateLimiter?.consume(userId);
     const d = await broker.describeIdentity(userId);
+    const users = await broker.lookupUsers(d.identityId, { maxResults: 60 });
     res.set('Cache-Control', 'no-store');
-    res.json(identityBody(d));
+    res.json({
+      ...identityBody(d),
+      developerUsers: users.userIds,
+      developerUsersTruncated: users.nextToken !== undefined,
+    } satisfies IdentityResponse);
   });
 }
