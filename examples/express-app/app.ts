@@ -57,6 +57,18 @@ export interface AppDeps {
   readonly trustProxy?: boolean | number | string | readonly string[];
   /** Origins besides the app's own allowed to send state-changing requests. Default none. */
   readonly trustedOrigins?: readonly string[];
+  /**
+   * The emulator's STS (`endpoint` such as `http://127.0.0.1:4566`, and its `region`). When set,
+   * `POST /sts` forwards the page's signed STS requests there and the page offers "Verify
+   * credentials". Real STS is never proxied: a page calling it needs STS's own CORS setup.
+   */
+  readonly sts?: StsForwardOptions;
+}
+
+/** Where {@link AppDeps.sts} forwards to. */
+export interface StsForwardOptions {
+  readonly endpoint: string;
+  readonly region: string;
 }
 
 const SESSION_COOKIE = 'demo.sid';
@@ -78,6 +90,58 @@ function brokerClientBundle(): Promise<string> {
       throw err;
     });
   return clientBundle;
+}
+/** The page's signed request headers that `POST /sts` passes on; nothing else (no cookie) goes. */
+const STS_FORWARDED = ['authorization', 'content-type', 'x-amz-date', 'x-amz-security-token'] as const;
+const STS_TIMEOUT_MS = 5000;
+
+function stsTarget(sts: StsForwardOptions): URL {
+  let url: URL | undefined;
+  try {
+    url = new URL(sts.endpoint);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || !['http:', 'https:'].includes(url.protocol) || url.pathname !== '/' || url.search !== '') {
+    throw new TypeError('sts.endpoint must be an http(s) URL without a path, like http://127.0.0.1:4566');
+  }
+  if (typeof sts.region !== 'string' || !/^[a-z0-9-]{1,32}$/.test(sts.region)) {
+    throw new TypeError('sts.region must look like us-east-1');
+  }
+  return url;
+}
+
+/**
+ * `POST /sts`: the page's SigV4-signed request, body byte for byte and only its signing headers, to
+ * the emulator's STS at `/`; the answer back as it came. The page signs for the emulator's host and
+ * path, which is where the request arrives (fetch sets Host from the target), so the emulator checks
+ * the browser's own signature; this adds no credentials and takes none from the session.
+ */
+function stsForwarder(target: URL): RequestHandler {
+  return (req, res, next) => {
+    const headers: Record<string, string> = {};
+    for (const name of STS_FORWARDED) {
+      const v = req.headers[name];
+      if (typeof v === 'string') headers[name] = v;
+    }
+    const body: unknown = req.body;
+    fetch(target, {
+      method: 'POST',
+      headers,
+      body: Buffer.isBuffer(body) ? body : Buffer.alloc(0),
+      redirect: 'manual',
+      signal: AbortSignal.timeout(STS_TIMEOUT_MS),
+    })
+      .then(async (upstream) => {
+        const answer = Buffer.from(await upstream.arrayBuffer());
+        res.status(upstream.status);
+        res.set({ 'Content-Type': upstream.headers.get('content-type') ?? 'text/xml', 'Cache-Control': 'no-store' });
+        res.send(answer);
+      })
+      .catch(() => {
+        next(new BrokerError('ERR_COGNITO_UNAVAILABLE', "The emulator's STS could not be reached."));
+      });
+  };
 }
 const PUBLIC_DIR = join(dirname(fileURLToPath(import.meta.url)), 'public');
 
@@ -111,6 +175,7 @@ export function createApp(deps: AppDeps): Express {
   const demoProvider = deps.demoProvider ?? 'graph.facebook.com';
   const tokens = bearerTokenStore();
   const allowGuests = deps.allowGuests ?? true;
+  const sts = deps.sts === undefined ? undefined : { target: stsTarget(deps.sts), region: deps.sts.region };
 
   const trustProxy = deps.trustProxy ?? false;
   if (!['boolean', 'number', 'string'].includes(typeof trustProxy) && !Array.isArray(trustProxy)) {
@@ -208,8 +273,14 @@ export function createApp(deps: AppDeps): Express {
       provider: demoProvider,
       canMintProviderTokens: deps.mintProviderToken !== undefined,
       guests: allowGuests,
+      // What the page signs for: the host its request finally reaches, not the app's.
+      sts: sts === undefined ? null : { url: '/sts', host: sts.target.host, region: sts.region },
     });
   });
+
+  if (sts !== undefined) {
+    app.post('/sts', sameOrigin, express.raw({ type: () => true, limit: 4096 }), stsForwarder(sts.target));
+  }
 
   // Browser login: a session cookie. keepSessionInfo keeps the guest identity id across the
   // session regeneration passport does at login, so afterLogin() can upgrade it.

@@ -144,6 +144,7 @@ async function main(): Promise<void> {
     demoProvider: config.linkProvider,
     ...(running === undefined ? {} : { mintProviderToken: (p: string, s: string) => running.mintProviderToken(p, s) }),
     allowGuests: config.allowGuests ?? running !== undefined,
+    ...(running === undefined ? {} : { sts: { endpoint: running.endpoint, region: running.region } }),
     ...(config.trustProxy === undefined ? {} : { trustProxy: config.trustProxy }),
   });
   handle = app;

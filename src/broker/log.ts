@@ -28,6 +28,7 @@ export const redactPaths: readonly string[] = Object.freeze([
   '*.SessionToken',
   'req.headers.authorization',
   'req.headers.cookie',
+  'req.headers["x-amz-security-token"]',
   'res.headers["set-cookie"]',
 ]);
 

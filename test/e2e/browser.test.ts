@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
+import { GetIdentityPoolRolesCommand } from '@aws-sdk/client-cognito-identity';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createApp } from '../../examples/express-app/app.js';
 import { startEmulator } from '../../src/emulator/index.js';
@@ -253,6 +254,93 @@ void it(
       await new Promise((resolve) => http.close(resolve));
       client.destroy();
       await emulator.stop();
+    }
+  },
+);
+void it(
+  'verifies the credentials with an STS GetCallerIdentity signed in the page, and shows a refused signature, in Chromium',
+  { timeout: 90_000 },
+  async () => {
+    const client = emulatorClient(stack.emulator());
+    const roles = await client.send(new GetIdentityPoolRolesCommand({ IdentityPoolId: stack.identityPoolId }));
+    client.destroy();
+    const authRole = roles.Roles?.authenticated ?? '';
+    const [, , , , account, resource] = authRole.split(':');
+    const roleName = resource?.split('/').pop() ?? '';
+    assert.ok(account && roleName, authRole);
+    const calls = (): number => stack.emulator().counters().GetCallerIdentity ?? 0;
+    const login = async (page: Page, username: string, password: string): Promise<void> => {
+      await page.goto(baseUrl + '/');
+      await page.fill('#username', username);
+      await page.fill('#password', password);
+      await page.click('#login-button');
+      await page.locator('#signed-in').waitFor({ state: 'visible' });
+      await page.click('#get-credentials');
+      await page.locator('#status', { hasText: 'Credentials fetched.' }).waitFor();
+    };
+
+    const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    const stsRequests: Record<string, string>[] = [];
+    page.on('request', (r) => {
+      if (r.url().endsWith('/sts')) stsRequests.push(r.headers());
+    });
+    try {
+      await login(page, 'alice', 'alice-demo-pass');
+      const before = calls();
+      await page.click('#verify-credentials');
+      await page.locator('#status', { hasText: 'Verified' }).waitFor();
+      const arn = await page.locator('#caller-arn').innerText();
+      const prefix = `arn:aws:sts::${account}:assumed-role/${roleName}/`;
+      assert.ok(arn.startsWith(prefix), arn);
+      assert.match(arn.slice(prefix.length), /^[\w+=,.@-]+$/);
+      assert.match(await page.locator('#status').innerText(), /STS accepted the signature/);
+      assert.equal(calls(), before + 1, 'the emulator answered one GetCallerIdentity');
+      // Signed in the page with the session token; no cookie goes to STS.
+      assert.equal(stsRequests.length, 1);
+      const sent = stsRequests[0]!;
+      assert.match(
+        sent.authorization ?? '',
+        /^AWS4-HMAC-SHA256 Credential=\S+\/sts\/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-security-token, /,
+      );
+      assert.equal(sent.cookie, undefined);
+      const creds = await stack.broker.getCredentials('user-alice');
+      assert.equal(sent['x-amz-security-token'], creds.sessionToken);
+      await page.screenshot({ path: join(ARTIFACTS, 'browser-sts-verified.png'), fullPage: true });
+    } finally {
+      await context.close();
+    }
+
+    // The same page with a secret key changed on its way into the page: STS refuses the signature.
+    const tampered = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    const evil = await tampered.newPage();
+    evil.setDefaultTimeout(15_000);
+    let realSecret = '';
+    let wrongSecret = '';
+    await evil.route('**/aws/credentials', async (route) => {
+      const res = await route.fetch();
+      const body = (await res.json()) as Record<string, unknown>;
+      realSecret = String(body.secretAccessKey);
+      wrongSecret = `${realSecret.slice(0, -1)}${realSecret.endsWith('A') ? 'B' : 'A'}`;
+      await route.fulfill({ response: res, json: { ...body, secretAccessKey: wrongSecret } });
+    });
+    try {
+      await login(evil, 'bob', 'bob-demo-pass');
+      await evil.click('#verify-credentials');
+      await evil.locator('#status.error', { hasText: 'SignatureDoesNotMatch' }).waitFor();
+      const text = await evil.locator('#status').innerText();
+      assert.match(text, /^STS refused the signature: The request signature we calculated does not match/);
+      assert.equal(await evil.locator('#caller-arn').innerText(), '—');
+      const html = await evil.content();
+      const bob = await stack.broker.getCredentials('user-bob');
+      for (const secret of [realSecret, wrongSecret, bob.sessionToken]) {
+        assert.ok(secret.length > 0);
+        assert.equal(html.includes(secret), false, 'no secret in the page');
+        assert.equal(stack.logText().includes(secret), false, 'no secret in the app log');
+      }
+    } finally {
+      await tampered.close();
     }
   },
 );

@@ -108,6 +108,8 @@ export async function startAppStack(options: AppStackOptions = {}): Promise<AppS
     demoProvider: DEMO_PROVIDER,
     ...(options.users === undefined ? {} : { users: options.users }),
     mintProviderToken: (provider, subject) => emulator.mintProviderToken(provider, subject),
+    // A restarted emulator keeps the port, so the endpoint holds.
+    sts: { endpoint: emulator.endpoint, region: emulator.region },
     ...options.app,
   });
   let running = true;

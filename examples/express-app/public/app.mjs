@@ -1,6 +1,7 @@
 /* global document, fetch */
 // The demo page: plain DOM and fetch against the example app's routes. Secrets are never put in the DOM.
 import { fromBroker } from '/vendor/broker-client.mjs';
+import { getCallerIdentity } from '/sts-proof.mjs';
 
 const $ = (id) => document.getElementById(id);
 
@@ -156,6 +157,7 @@ function resetCredentials() {
     'expiration',
     'identity-id',
     'identity-pool-id',
+    'caller-arn',
   ]) {
     $(id).textContent = '—';
   }
@@ -261,8 +263,6 @@ $('get-credentials').addEventListener('click', async () => {
     $('secret-access-key').textContent = mask(c.secretAccessKey);
     $('session-token').textContent = mask(c.sessionToken);
     $('expiration').textContent = formatExpiry(c.expiration);
-    // The proof that these credentials sign a request goes here: a SigV4-signed STS
-    // GetCallerIdentity to the emulator, its answer (the identity's assumed-role ARN) shown beside them.
     show('Credentials fetched.');
   } catch (err) {
     if (err.code === 'ERR_UNAUTHENTICATED') {
@@ -273,6 +273,28 @@ $('get-credentials').addEventListener('click', async () => {
     } else fail(err);
   }
 });
+
+// STS proof: a GetCallerIdentity signed in this page with the credentials above (SigV4 with the
+// session token) through the app's POST /sts to the emulator, which verifies the signature and answers
+// with the identity's assumed-role ARN. Only offered in emulator mode (config.sts).
+let sts = null;
+$('verify-credentials').addEventListener('click', async () => {
+  clearStatus();
+  $('caller-arn').textContent = '—';
+  try {
+    const { arn } = await getCallerIdentity({ credentials: await credentials(), ...sts });
+    $('caller-arn').textContent = arn;
+    show(`Verified: STS accepted the signature of ${arn}.`);
+  } catch (err) {
+    if (err.code === 'ERR_UNAUTHENTICATED') {
+      signedOut();
+      show('Your session has ended. Sign in again.', true);
+    } else if (err.status === 403 || err.status === 400) {
+      show(`STS refused the signature: ${err.message} (${err.code})`, true);
+    } else fail(err);
+  }
+});
+// STS proof: end.
 
 $('link-provider').addEventListener('click', async () => {
   clearStatus();
@@ -322,6 +344,8 @@ async function start() {
     $('provider-label').textContent = provider;
     $('guest-button').hidden = !config.guests;
     $('link-provider').hidden = !config.canMintProviderTokens;
+    sts = config.sts;
+    $('verify-credentials').hidden = sts === null;
   } catch (err) {
     fail(err);
   }
