@@ -1,5 +1,6 @@
 // The README's code blocks marked `<!-- readme-example: PATH -->` are the files at PATH, byte for
-// byte: what a reader pastes is what CI runs (examples/minimal/app.ts: test/acceptance/minimal-app.test.ts).
+// byte: what a reader pastes is what CI runs (test/acceptance/minimal-app.test.ts,
+// test/acceptance/testing-examples.test.ts).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -20,10 +21,10 @@ function markedBlocks(markdown: string): { path: string; body: string | undefine
   return out;
 }
 
-void test('the README shows examples/minimal/app.ts under a readme-example marker', () => {
+void test('the README shows the minimal app and the testing examples under readme-example markers', () => {
   assert.deepEqual(
     markedBlocks(readme).map((b) => b.path),
-    ['examples/minimal/app.ts'],
+    ['examples/minimal/app.ts', 'examples/testing/node-test.test.ts', 'examples/testing/vitest.test.ts'],
   );
 });
 
