@@ -1,6 +1,6 @@
 // The package root: what the README uses, and the types an app needs around it. Single-route
 // factories and helpers are at `cognito-identity-broker/middleware`, the bearer strategy at
-// `/passport`, the emulator at `/emulator`.
+// `/passport`, the emulator at `/emulator`, the test helper at `/testing`.
 export { BrokerError, isBrokerError, type BrokerErrorCode, type BrokerErrorOptions } from './errors.js';
 export {
   createBroker,

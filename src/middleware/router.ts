@@ -142,9 +142,15 @@ export interface CognitoRouter extends RequestHandler {
  * @example
  * ```ts
  * const aws = cognitoRouter({ broker, allowedProviders: ['graph.facebook.com'] });
- * app.post('/login', passport.authenticate('local'), aws.afterLogin(), (req, res) => res.json(req.user));
- * app.post('/logout', aws.logout(), (req, res, next) => req.logout(next));
+ * // keepSessionInfo: the session's guest identity survives the login, for afterLogin() to upgrade.
+ * app.post('/login', passport.authenticate('local', { keepSessionInfo: true }), aws.afterLogin(),
+ *   (req, res) => res.json({ user: req.user }));
+ * // The logout must answer: req.logout(next) alone ends in a 404.
+ * app.post('/logout', aws.logout(), (req, res, next) => {
+ *   req.logout((err) => (err ? next(err) : res.sendStatus(204)));
+ * });
  * app.use('/aws', aws);
+ * // The whole app: examples/minimal/app.ts.
  * app.use(brokerErrorHandler({ logger }));
  * ```
  * @throws TypeError when an option is invalid.

@@ -39,6 +39,7 @@ const subpaths: Record<string, string[]> = {
     'createRateLimiter',
   ],
   './passport': ['BearerStrategy'],
+  './testing': ['startTestBroker'],
 };
 
 // Outside CI a missing build is a skip; in CI (which builds first) it is a failure.
@@ -105,6 +106,17 @@ void describe(
         `require(${JSON.stringify(pkg.name)}); console.log(JSON.stringify(Object.keys(require.cache).filter((p) => /node_modules\\/(express|passport)\\//.test(p))));`,
       ]);
       assert.deepEqual(JSON.parse(out), []);
+    });
+
+    void test('no other entry loads the testing entry', () => {
+      for (const subpath of Object.keys(subpaths).filter((p) => p !== './testing')) {
+        const specifier = subpath === '.' ? pkg.name : `${pkg.name}/${subpath.slice(2)}`;
+        const out = node([
+          '-e',
+          `require(${JSON.stringify(specifier)}); console.log(JSON.stringify(Object.keys(require.cache).filter((p) => /\\/dist\\/testing\\//.test(p))));`,
+        ]);
+        assert.deepEqual(JSON.parse(out), [], specifier);
+      }
     });
 
     void test('the client entry loads no Node built-in and nothing outside itself', () => {

@@ -51,3 +51,14 @@ void it('the broker imports nothing of the middleware, and the emulator nothing 
   ];
   assert.deepEqual(bad, []);
 });
+
+void it('nothing outside src/testing imports it: the root and the other entries never load it', () => {
+  const bad = sources(src)
+    .filter((file) => !relative(src, file).startsWith('testing/'))
+    .flatMap((file) =>
+      importsOf(file)
+        .filter(({ target }) => target.startsWith('testing/'))
+        .map(({ target }) => `${relative(src, file)} → ${target}`),
+    );
+  assert.deepEqual(bad, []);
+});

@@ -1,0 +1,7 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  // This repository only: `cognito-identity-broker` is src/, through tsconfig.json's `paths`.
+  resolve: { tsconfigPaths: true },
+  test: { include: ['examples/testing/vitest.test.ts'] },
+});

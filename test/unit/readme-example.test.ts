@@ -1,0 +1,43 @@
+// The README's code blocks marked `<!-- readme-example: PATH -->` are the files at PATH, byte for
+// byte: what a reader pastes is what CI runs (test/acceptance/minimal-app.test.ts,
+// test/acceptance/testing-examples.test.ts).
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const readme = readFileSync(join(root, 'README.md'), 'utf8');
+
+/** Each marker's path and the body of the first fenced block after it (up to its closing fence). */
+function markedBlocks(markdown: string): { path: string; body: string | undefined }[] {
+  const out: { path: string; body: string | undefined }[] = [];
+  for (const m of markdown.matchAll(/<!-- readme-example: (\S+) -->\n/g)) {
+    const rest = markdown.slice(m.index + m[0].length);
+    const block = /^\n?```[a-z]*\n([\s\S]*?\n)```\n/.exec(rest);
+    out.push({ path: m[1]!, body: block?.[1] });
+  }
+  return out;
+}
+
+void test('the README shows the minimal app and the testing examples under readme-example markers', () => {
+  assert.deepEqual(
+    markedBlocks(readme).map((b) => b.path),
+    ['examples/minimal/app.ts', 'examples/testing/node-test.test.ts', 'examples/testing/vitest.test.ts'],
+  );
+});
+
+void test('each marked README block is its file, byte for byte', () => {
+  for (const { path, body } of markedBlocks(readme)) {
+    assert.notEqual(body, undefined, `no fenced block right after the marker for ${path}`);
+    assert.equal(body, readFileSync(join(root, path), 'utf8'), `README block differs from ${path}`);
+  }
+});
+
+void test('a changed line in the block is told apart from the file', () => {
+  const changed = readme.replace("app.use('/aws', bearer, aws);", "app.use('/aws', aws);");
+  assert.notEqual(changed, readme);
+  const [block] = markedBlocks(changed);
+  assert.notEqual(block?.body, readFileSync(join(root, 'examples/minimal/app.ts'), 'utf8'));
+});
