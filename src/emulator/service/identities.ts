@@ -15,7 +15,7 @@ import type {
 } from '../model/shapes.js';
 import { ServiceError } from '../service-error.js';
 import { afterUnlink, link, ownerOf, parseLogins } from './logins.js';
-import { DEFAULT_TOKEN_SECONDS } from './openid-token.js';
+import { OPEN_ID_TOKEN_SECONDS } from './openid-token.js';
 import { decodeToken, encodeToken } from './paging.js';
 import {
   isAuthenticated,
@@ -104,7 +104,7 @@ export function getId(state: ServiceState, input: GetIdInput): GetIdResponse {
   return { IdentityId: ident.id };
 }
 
-/** GetOpenIdToken: a 15-minute token for a guest, or for public logins (linking new ones). */
+/** GetOpenIdToken: a 10-minute token for a guest, or for public logins (linking new ones). */
 export function getOpenIdToken(state: ServiceState, input: GetOpenIdTokenInput): GetOpenIdTokenResponse {
   const ident = state.usable(input.IdentityId);
   const pool = state.poolOf(ident);
@@ -113,13 +113,13 @@ export function getOpenIdToken(state: ServiceState, input: GetOpenIdTokenInput):
   if (Object.keys(logins).length === 0) {
     if (isAuthenticated(ident)) throw new ServiceError('NotAuthorizedException', LOGINS_DONT_MATCH);
     if (!pool.allowUnauth) throw new ServiceError('NotAuthorizedException', UNAUTH_NOT_SUPPORTED);
-    return { IdentityId: ident.id, Token: tokens.sign(pool, ident, ['unauthenticated'], DEFAULT_TOKEN_SECONDS) };
+    return { IdentityId: ident.id, Token: tokens.sign(pool, ident, ['unauthenticated'], OPEN_ID_TOKEN_SECONDS) };
   }
   const parsed = parseLogins(state, pool, logins, { dev: false, cognito: false });
   if (link(state, pool, ident, undefined, parsed.publics)) state.changed();
   const amr = ['authenticated'];
   for (const p of parsed.publics) amr.push(p.provider, tokens.amrEntry(pool, p.provider, p.subject));
-  return { IdentityId: ident.id, Token: tokens.sign(pool, ident, amr, DEFAULT_TOKEN_SECONDS) };
+  return { IdentityId: ident.id, Token: tokens.sign(pool, ident, amr, OPEN_ID_TOKEN_SECONDS) };
 }
 
 /**

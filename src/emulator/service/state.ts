@@ -132,7 +132,9 @@ export class ServiceState {
     this.cognitoLoginKey = options.region.startsWith('cn-')
       ? `cognito-identity.${options.region}.amazonaws.com.cn`
       : 'cognito-identity.amazonaws.com';
-    this.openIdTokens = new OpenIdTokenSigner(options.signer, this.issuer, options.region, options.now);
+    this.openIdTokens = new OpenIdTokenSigner(options.signer, this.issuer, options.region, options.now, (id) =>
+      this.poolArn(id),
+    );
     if (snapshot !== undefined) this.#restore(snapshot);
   }
 
