@@ -38,7 +38,14 @@ async function main(): Promise<void> {
     broker = createBroker({ identityPoolId: poolId, developerProviderName: devProvider, logger });
   } else {
     mkdirSync(STATE_DIR, { recursive: true });
+    // Strict SigV4 with keys made at each start: only this process's broker can sign developer calls,
+    // so a forged Authorization header gets nobody's developer token from the embedded emulator.
+    const demoKeys = {
+      accessKeyId: `AKIDDEMO${randomBytes(6).toString('hex').toUpperCase()}`,
+      secretAccessKey: randomBytes(30).toString('base64'),
+    };
     emulator = await startEmulator({
+      strictSigV4: [demoKeys],
       host: '127.0.0.1',
       port: Number(env.EMULATOR_PORT ?? 0),
       stateFile: join(STATE_DIR, 'emulator.json'),
@@ -56,8 +63,7 @@ async function main(): Promise<void> {
     client = new CognitoIdentityClient({
       region: emulator.region,
       endpoint: emulator.endpoint,
-      // The emulator only checks that developer calls are signed; these keys are not secrets.
-      credentials: { accessKeyId: 'AKIDEMULATORDEMO', secretAccessKey: 'emulator-demo-secret' },
+      credentials: demoKeys,
     });
     broker = createBroker({
       identityPoolId: pool.identityPoolId,
