@@ -3,19 +3,23 @@ import type { AddressInfo } from 'node:net';
 import { FaultController } from './faults.js';
 import { handleControl, type ControlApi } from './http/control.js';
 import { createRequestHandler } from './http/server.js';
-import { CognitoIdentityService } from './service/service.js';
-import type { PoolRecord, ServiceSnapshot } from './service/state.js';
+import { quotaLimiter } from './quotas.js';
+import { RegionalServices, type RegionsSnapshot } from './service/regions.js';
+import type { PoolRecord } from './service/state.js';
 import { readStateFile, StateFileWriter } from './state-file.js';
-import { cognitoIssuer, mintProviderToken, TokenSigner } from './tokens.js';
+import { arnPartition, cognitoIssuer, isRegion, mintProviderToken } from './tokens.js';
 import type { EmulatorClock, EmulatorOptions, PoolInfo, RunningEmulator, SeedPool } from './types.js';
 
 const REGION = /^[a-z]{2}-[a-z-]{2,20}-\d{1,2}$/;
 const DEFAULT_PROVIDER_TOKEN_SECONDS = 3600;
 
-interface PersistedState {
+/**
+ * The state file's content: every region (see {@link RegionsSnapshot}) and the default region.
+ * Files written before regions hold one region as `{region, signer, service}`; they are read as
+ * that region alone.
+ */
+interface PersistedState extends RegionsSnapshot {
   region: string;
-  signer: unknown;
-  service: ServiceSnapshot;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -40,11 +44,15 @@ function checkOptions(o: EmulatorOptions): void {
     throw new TypeError('stateFile must be a non-empty path');
   }
   if (o.clock !== undefined && typeof o.clock.now !== 'function') throw new TypeError('clock must have now()');
+  quotaLimiter(o.quotas);
   if (o.seed !== undefined) {
     if (!Array.isArray(o.seed)) throw new TypeError('seed must be an array of pools');
     for (const s of o.seed as readonly SeedPool[]) {
       if (typeof s.name !== 'string' || !/^[\w\s+=,.@-]{1,128}$/.test(s.name))
         throw new TypeError(`seed pool name ${JSON.stringify(s.name)} is invalid`);
+      if (s.region !== undefined && !isRegion(s.region)) {
+        throw new TypeError(`seed pool ${JSON.stringify(s.name)}: region must look like us-east-1`);
+      }
       if (s.developerProviderName !== undefined && !/^[\w._-]{1,128}$/.test(s.developerProviderName)) {
         throw new TypeError(`seed developerProviderName ${JSON.stringify(s.developerProviderName)} is invalid`);
       }
@@ -71,13 +79,44 @@ function poolInfo(p: PoolRecord): PoolInfo {
   return info;
 }
 
+/** The saved state, in today's form, from a state file of today's or the single-region form. */
+function persistedState(raw: unknown, file: string): PersistedState {
+  const damaged = (what: string): never => {
+    throw new Error(`emulator state file ${file} is damaged (${what}); it was left untouched: fix or delete it`);
+  };
+  if (!isRecord(raw) || !isRegion(raw.region)) return damaged('missing region');
+  if (raw.regions !== undefined) {
+    if (!isRecord(raw.regions) || !isRegion(raw.providerRegion)) return damaged('regions are not in the expected form');
+    return {
+      region: raw.region,
+      providerRegion: raw.providerRegion,
+      regions: raw.regions as PersistedState['regions'],
+    };
+  }
+  if (!isRecord(raw.service) || raw.signer === undefined) return damaged('missing region, signer or service');
+  return {
+    region: raw.region,
+    providerRegion: raw.region,
+    regions: {
+      [raw.region]: {
+        signer: raw.signer,
+        service: raw.service as unknown as RegionsSnapshot['regions'][string]['service'],
+      },
+    },
+  };
+}
+
 /**
  * Starts an offline Cognito Identity service on `host:port` that the AWS SDK and CLI talk to with
  * an endpoint override. State lives in memory, and in `stateFile` when given (loaded at start,
  * written atomically after each change, flushed on `stop()`).
  *
- * @throws TypeError on bad options; Error when the state file is damaged or was written for another
- *   region (the file is left untouched), or when the port cannot be bound.
+ * Every region is served at once: a signed call is answered by the region of its SigV4 credential
+ * scope, an unsigned one by the region of the pool or identity it names (`region`, default
+ * `us-east-1`, when it names none).
+ *
+ * @throws TypeError on bad options; Error when the state file is damaged (it is left untouched), or
+ *   when the port cannot be bound.
  */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
   checkOptions(options);
@@ -88,39 +127,34 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   let saved: PersistedState | undefined;
   if (options.stateFile !== undefined) {
     const raw = readStateFile(options.stateFile);
-    if (raw !== undefined) {
-      if (!isRecord(raw) || typeof raw.region !== 'string' || !isRecord(raw.service) || raw.signer === undefined) {
-        throw new Error(
-          `emulator state file ${options.stateFile} is damaged (missing region, signer or service); it was left untouched: fix or delete it`,
-        );
-      }
-      saved = raw as unknown as PersistedState;
-      if (options.region !== undefined && options.region !== saved.region) {
-        throw new Error(
-          `emulator state file ${options.stateFile} was written for region ${saved.region}, not ${options.region}`,
-        );
-      }
-    }
+    if (raw !== undefined) saved = persistedState(raw, options.stateFile);
   }
-  const region = saved?.region ?? options.region ?? 'us-east-1';
-  const signer = saved === undefined ? await TokenSigner.create(region) : TokenSigner.fromJSON(saved.signer);
+  const defaultRegion = options.region ?? saved?.region ?? 'us-east-1';
 
   const writer = options.stateFile === undefined ? undefined : new StateFileWriter(options.stateFile);
   // Assigned right below; the snapshot closure only runs after that.
-  let service: CognitoIdentityService | undefined = undefined;
+  let regions: RegionalServices | undefined = undefined;
   const snapshot = (): PersistedState => ({
-    region,
-    signer: signer.toJSON(),
-    service: (service as CognitoIdentityService).snapshot(),
+    region: defaultRegion,
+    ...(regions as RegionalServices).snapshot(),
   });
   const save = (): void => {
     writer?.schedule(snapshot);
   };
-  service = new CognitoIdentityService({ region, signer, now, onChange: save }, saved?.service);
-  const svc = service;
+  try {
+    regions = await RegionalServices.create({ now, onChange: save }, defaultRegion, saved);
+  } catch (err) {
+    throw new Error(
+      `emulator state file ${options.stateFile ?? ''} is damaged (${(err as Error).message}); it was left untouched: fix or delete it`,
+      { cause: err },
+    );
+  }
+  const all = regions;
+  const allPools = (): PoolRecord[] => all.all().flatMap((svc) => [...svc.listPools()]);
 
   const seeded: PoolInfo[] = [];
   for (const seed of options.seed ?? []) {
+    const svc = await all.ensure(seed.region ?? defaultRegion);
     let pool = svc.listPools().find((p) => p.name === seed.name);
     if (pool === undefined) {
       const out = svc.handlers.CreateIdentityPool({
@@ -131,9 +165,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
           ? {}
           : { SupportedLoginProviders: { ...seed.supportedLoginProviders } }),
       });
+      const iam = `arn:${arnPartition(svc.region)}:iam::${svc.accountId}:role/`;
       const roles = seed.roles ?? {
-        authenticated: `arn:aws:iam::${svc.accountId}:role/${roleName(seed.name, 'Auth')}`,
-        unauthenticated: `arn:aws:iam::${svc.accountId}:role/${roleName(seed.name, 'Unauth')}`,
+        authenticated: `${iam}${roleName(seed.name, 'Auth')}`,
+        unauthenticated: `${iam}${roleName(seed.name, 'Unauth')}`,
       };
       svc.handlers.SetIdentityPoolRoles({ IdentityPoolId: out.IdentityPoolId, Roles: { ...roles } });
       pool = svc.listPools().find((p) => p.id === out.IdentityPoolId);
@@ -144,11 +179,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   save();
 
   const faults = new FaultController(clock);
+  const quotas = quotaLimiter(options.quotas);
 
   const mint = (provider: string, subject: string, opts?: { expiresInSeconds?: number; audience?: string }): string => {
     let audience = opts?.audience;
     if (audience === undefined) {
-      for (const p of svc.listPools()) {
+      for (const p of allPools()) {
         const appId = p.supportedLoginProviders[provider];
         if (appId !== undefined) {
           audience = appId;
@@ -159,7 +195,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     if (audience === undefined)
       throw new TypeError(`no identity pool supports the login provider ${JSON.stringify(provider)}`);
     return mintProviderToken(
-      signer,
+      all.providerSigner,
       provider,
       subject,
       audience,
@@ -180,17 +216,19 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       faults.clear();
     },
     mintProviderToken: mint,
-    pools: () => svc.listPools().map(poolInfo),
+    pools: () => allPools().map(poolInfo),
   };
 
   let endpoint = '';
   const handler = createRequestHandler(
     {
-      service: svc,
+      regions: all,
+      defaultRegion,
+      ...(quotas === undefined ? {} : { quotas }),
       faults,
       now,
-      jwks: () => signer.jwks(),
-      issuer: cognitoIssuer(region),
+      jwks: () => all.jwks(),
+      issuer: cognitoIssuer(defaultRegion),
       ...(options.strictSigV4 === undefined ? {} : { strictSigV4: options.strictSigV4 }),
       ...(options.controlEndpoint === false ? {} : { control: (req, res) => handleControl(req, res, controlApi) }),
     },
@@ -229,7 +267,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   return {
     endpoint,
     port,
-    region,
+    region: defaultRegion,
     pools: seeded,
     counters: () => controlApi.counters(),
     resetCounters: () => {

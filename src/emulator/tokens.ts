@@ -16,6 +16,13 @@ export function cognitoIssuer(region: string): string {
   return region.startsWith('cn-') ? `https://cognito-identity.${region}.amazonaws.com.cn` : COGNITO_ISSUER;
 }
 
+/** The ARN partition of a region: `aws-cn` in China, `aws-us-gov` in GovCloud, else `aws`. */
+export function arnPartition(region: string): string {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  return 'aws';
+}
+
 /**
  * Outcome of {@link TokenSigner.verify}: `reason` says what failed (for logs and tests, never sent);
  * `signed` is true when the token is a well-formed JWS whose signature failed or whose key is unknown.

@@ -42,7 +42,7 @@ export function parseLogins(
     }
     const appId = pool.supportedLoginProviders[provider];
     if (appId !== undefined) {
-      const v = verifyProviderToken(state.signer, token, provider, appId, state.now());
+      const v = verifyProviderToken(state.providerSigner, token, provider, appId, state.now());
       if (!v.ok) throw new ServiceError('NotAuthorizedException', v.message);
       parsed.publics.push({ provider, subject: v.subject, token });
       continue;
