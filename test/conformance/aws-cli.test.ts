@@ -6,108 +6,24 @@
  * Not the `aws` on PATH: that may be a v1 shim. Skipped (with a message) only when /usr/bin/aws is
  * missing outside CI; in CI it must run.
  */
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import { EMULATOR_ACCOUNT_ID, startEmulator } from '../../src/emulator/index.js';
-import type { RunningEmulator } from '../../src/emulator/types.js';
-
-const AWS = '/usr/bin/aws';
-const REGION = 'us-east-1';
-const KEY = { accessKeyId: 'AKIDCONFORMANCE0001', secretAccessKey: 'conformance/secret+key0000000000000000000' };
-const PROVIDER = 'login.conformance';
-const CLI_TIMEOUT_MS = 60_000;
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-const skipReason =
-  !existsSync(AWS) && !process.env.CI
-    ? `${AWS} (Debian's AWS CLI v2) is missing: apt-get install -y awscli to run the conformance suite`
-    : undefined;
-
-/** Runs `/usr/bin/aws … cognito-identity <args>` against the emulator with an isolated environment. */
-function makeCli(emulator: RunningEmulator, home: string) {
-  return (
-    args: readonly string[],
-    credentials: { accessKeyId: string; secretAccessKey: string } = KEY,
-    globalArgs: readonly string[] = [],
-    region: string = REGION,
-  ): Promise<CliResult> =>
-    new Promise((resolve) => {
-      execFile(
-        AWS,
-        [
-          '--endpoint-url',
-          emulator.endpoint,
-          '--region',
-          region,
-          '--output',
-          'json',
-          ...globalArgs,
-          'cognito-identity',
-          ...args,
-        ],
-        {
-          timeout: CLI_TIMEOUT_MS,
-          // Nothing inherited from the developer's shell: no profiles, no real credentials, no pager.
-          env: {
-            PATH: '/usr/bin:/bin',
-            HOME: home,
-            LANG: 'C.UTF-8',
-            AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-            AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-            AWS_CONFIG_FILE: join(home, 'no-config'),
-            AWS_SHARED_CREDENTIALS_FILE: join(home, 'no-credentials'),
-            AWS_PAGER: '',
-            AWS_EC2_METADATA_DISABLED: 'true',
-            AWS_MAX_ATTEMPTS: '1',
-            AWS_RETRY_MODE: 'standard',
-          },
-        },
-        (err, stdout, stderr) => {
-          const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
-          resolve({ code, stdout, stderr });
-        },
-      );
-    });
-}
-
-function json(r: CliResult): Record<string, unknown> {
-  assert.equal(r.code, 0, `aws exited with ${r.code}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as Record<string, unknown>;
-}
-
-function empty(r: CliResult): void {
-  assert.equal(r.code, 0, `aws exited with ${r.code}: ${r.stderr}`);
-  assert.equal(r.stdout.trim(), '');
-}
-
-function failed(r: CliResult, type: string, message: string | RegExp): void {
-  // The CLI exits with 254 when the service answered with an error.
-  assert.equal(r.code, 254, `expected exit 254, got ${r.code}: ${r.stderr}`);
-  assert.ok(r.stderr.includes(`An error occurred (${type})`), r.stderr);
-  if (typeof message === 'string') assert.ok(r.stderr.includes(message), r.stderr);
-  else assert.match(r.stderr, message);
-}
-
-async function setup(t: TestContext): Promise<{ emulator: RunningEmulator; aws: ReturnType<typeof makeCli> }> {
-  const emulator = await startEmulator({ region: REGION, strictSigV4: [KEY] });
-  const home = mkdtempSync(join(tmpdir(), 'cib-awscli-'));
-  t.after(async () => {
-    await emulator.stop();
-    rmSync(home, { recursive: true, force: true });
-  });
-  return { emulator, aws: makeCli(emulator, home) };
-}
+import { EMULATOR_ACCOUNT_ID } from '../../src/emulator/index.js';
+import {
+  AWS,
+  CLI_TIMEOUT_MS,
+  empty,
+  failed,
+  json,
+  KEY,
+  PROVIDER,
+  REGION,
+  setup,
+  skipReason,
+} from './aws-cli-fixture.js';
 
 void test('AWS CLI v2 is Debian’s real v2 binary', { skip: skipReason }, async () => {
   const { stdout: out } = await promisify(execFile)(AWS, ['--version'], {
@@ -482,100 +398,4 @@ void test('the developer-authenticated flow through the AWS CLI', { skip: skipRe
   const counters = emulator.counters();
   assert.ok((counters.GetOpenIdTokenForDeveloperIdentity ?? 0) >= 8);
   assert.ok((counters.ListIdentities ?? 0) >= 3);
-});
-
-void test('two regions over one emulator through the AWS CLI', { skip: skipReason, timeout: 300_000 }, async (t) => {
-  const { emulator, aws } = await setup(t);
-  const EU = 'eu-central-1';
-  const inRegion = (region: string, args: readonly string[], globalArgs: readonly string[] = []) =>
-    aws(args, KEY, globalArgs, region);
-  const create = async (region: string, name: string): Promise<string> =>
-    json(
-      await inRegion(region, [
-        'create-identity-pool',
-        '--identity-pool-name',
-        name,
-        '--allow-unauthenticated-identities',
-        '--developer-provider-name',
-        PROVIDER,
-      ]),
-    ).IdentityPoolId as string;
-  const usPool = await create(REGION, 'virginia');
-  const euPool = await create(EU, 'frankfurt');
-  assert.match(usPool, /^us-east-1:[0-9a-f-]{36}$/);
-  assert.match(euPool, /^eu-central-1:[0-9a-f-]{36}$/);
-
-  // Strict SigV4 verified each region's signing key; each region lists only its own pool.
-  assert.deepEqual(json(await inRegion(REGION, ['list-identity-pools', '--max-results', '10'])), {
-    IdentityPools: [{ IdentityPoolId: usPool, IdentityPoolName: 'virginia' }],
-  });
-  assert.deepEqual(json(await inRegion(EU, ['list-identity-pools', '--max-results', '10'])), {
-    IdentityPools: [{ IdentityPoolId: euPool, IdentityPoolName: 'frankfurt' }],
-  });
-  failed(
-    await inRegion(REGION, ['describe-identity-pool', '--identity-pool-id', euPool]),
-    'ResourceNotFoundException',
-    `IdentityPool '${euPool}' not found.`,
-  );
-
-  // The developer flow in eu-central-1: the region in the id, the kid, the amr and the pool ARN claim.
-  const dev = json(
-    await inRegion(EU, [
-      'get-open-id-token-for-developer-identity',
-      '--identity-pool-id',
-      euPool,
-      '--logins',
-      `${PROVIDER}=alice`,
-    ]),
-  );
-  const identityId = dev.IdentityId as string;
-  const token = dev.Token as string;
-  assert.match(identityId, /^eu-central-1:/);
-  assert.equal(decodeProtectedHeader(token).kid, 'eu-central-1-1');
-  const jwks = createRemoteJWKSet(new URL(`${emulator.endpoint}/.well-known/jwks_uri`));
-  const { payload } = await jwtVerify(token, jwks, {
-    issuer: 'https://cognito-identity.amazonaws.com',
-    audience: euPool,
-    algorithms: ['RS512'],
-  });
-  assert.equal(
-    payload['https://cognito-identity.amazonaws.com/identity-pool-arn'],
-    `arn:aws:cognito-identity:${EU}:${EMULATOR_ACCOUNT_ID}:identitypool/${euPool}`,
-  );
-  const guid = euPool.split(':')[1] ?? '';
-  assert.deepEqual(payload.amr, ['authenticated', PROVIDER, `${PROVIDER}:${EU}:${guid}:alice`]);
-
-  // An unsigned call from a CLI configured for us-east-1 follows the identity to eu-central-1.
-  empty(
-    await inRegion(EU, [
-      'set-identity-pool-roles',
-      '--identity-pool-id',
-      euPool,
-      '--roles',
-      `authenticated=arn:aws:iam::${EMULATOR_ACCOUNT_ID}:role/EuAuth`,
-    ]),
-  );
-  const creds = json(
-    await inRegion(
-      REGION,
-      [
-        'get-credentials-for-identity',
-        '--identity-id',
-        identityId,
-        '--logins',
-        `cognito-identity.amazonaws.com=${token}`,
-      ],
-      ['--no-sign-request'],
-    ),
-  );
-  assert.equal(creds.IdentityId, identityId);
-  // A guest of the us-east-1 pool gets a us-east-1 identity and a 10-minute token signed there.
-  const guest = json(await inRegion(REGION, ['get-id', '--identity-pool-id', usPool], ['--no-sign-request']));
-  const guestId = guest.IdentityId as string;
-  assert.match(guestId, /^us-east-1:/);
-  const guestToken = json(await inRegion(EU, ['get-open-id-token', '--identity-id', guestId], ['--no-sign-request']))
-    .Token as string;
-  assert.equal(decodeProtectedHeader(guestToken).kid, 'us-east-1-1');
-  const guestClaims = (await jwtVerify(guestToken, jwks, { algorithms: ['RS512'] })).payload;
-  assert.equal((guestClaims.exp ?? 0) - (guestClaims.iat ?? 0), 600);
 });
