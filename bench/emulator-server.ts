@@ -1,5 +1,6 @@
 // The emulator in its own process (as Cognito is remote): bench/run.ts forks it, reads its endpoint
-// over IPC, moves its clock, reads counters and sets faults. Run with --cpu-prof for the emulator figure.
+// over IPC, moves its clock, reads counters and sets faults. Run with --cpu-prof for the emulator figure;
+// with `stateFile` in its config for durable answers.
 import { startEmulator, type FaultSpec } from '../src/emulator/index.js';
 import { offsetClock, type ClockSetting } from './lib/clock.js';
 import { serveParent } from './lib/ipc.js';
@@ -18,8 +19,21 @@ export const BENCH_POOL = {
   allowUnauthenticatedIdentities: false,
 } as const;
 
+/** How the orchestrator configures this process (JSON in argv[2]). */
+export interface EmulatorServerConfig {
+  /** Keep state in this file: every answer to a changing call waits for its fsync'd commit. */
+  readonly stateFile?: string;
+}
+
+const config = JSON.parse(process.argv[2] ?? '{}') as EmulatorServerConfig;
 const clock = offsetClock();
-const emulator = await startEmulator({ host: '127.0.0.1', port: 0, clock, seed: [BENCH_POOL] });
+const emulator = await startEmulator({
+  host: '127.0.0.1',
+  port: 0,
+  clock,
+  seed: [BENCH_POOL],
+  ...(config.stateFile === undefined ? {} : { stateFile: config.stateFile }),
+});
 const pool = emulator.pools[0]!;
 
 serveParent(

@@ -1,7 +1,7 @@
 // The memory figure, in a child started with --expose-gc: a broker over the real-sized fake Cognito,
 // filled with N users' tokens and credentials; memory after full GC, per user: the JS heap plus the
-// buffers outside it (the broker keeps tokens and credentials in buffers: src/broker/packed.ts).
-import { createBroker } from '../src/broker/broker.js';
+// buffers outside it (the broker keeps tokens and credentials in buffers: src/broker/offheap.ts).
+import { createBroker } from '../src/index.js';
 import { offsetClock } from './lib/clock.js';
 import { fakeCognito } from './lib/fake-cognito.js';
 import { serveParent } from './lib/ipc.js';

@@ -1,6 +1,6 @@
 /**
  * The stable error codes a {@link BrokerError} carries. Callers switch on `code`, never on message
- * text. Each code has one HTTP status (see {@link STATUS_BY_CODE}).
+ * text. Each code has one HTTP status (see {@link ERROR_KINDS}).
  */
 export type BrokerErrorCode =
   /** No authenticated principal on the request. 401. */
@@ -36,31 +36,37 @@ export type BrokerErrorCode =
   /** An unexpected failure inside the broker. 500. */
   | 'ERR_INTERNAL';
 
-/** The HTTP status each code maps to. */
-export const STATUS_BY_CODE: Readonly<Record<BrokerErrorCode, number>> = Object.freeze({
-  ERR_UNAUTHENTICATED: 401,
-  ERR_BAD_REQUEST: 400,
-  ERR_FORBIDDEN: 403,
-  ERR_NOT_FOUND: 404,
-  ERR_PAYLOAD_TOO_LARGE: 413,
-  ERR_CONFLICT: 409,
-  ERR_LIMIT_EXCEEDED: 409,
-  ERR_PROVIDER_TOKEN_REJECTED: 401,
-  ERR_RATE_LIMITED: 429,
-  ERR_COGNITO_THROTTLED: 503,
-  ERR_COGNITO_REJECTED: 502,
-  ERR_COGNITO_UNAVAILABLE: 502,
-  ERR_COGNITO_TIMEOUT: 504,
-  ERR_IDENTITY_DISABLED: 409,
-  ERR_MISCONFIGURED: 500,
-  ERR_INTERNAL: 500,
+/** What each code means on the wire: its HTTP status and the fixed `title` of its problem document. */
+export interface BrokerErrorKind {
+  readonly status: number;
+  readonly title: string;
+}
+
+/** The one table of codes: code → HTTP status and problem title. */
+export const ERROR_KINDS: Readonly<Record<BrokerErrorCode, BrokerErrorKind>> = Object.freeze({
+  ERR_UNAUTHENTICATED: { status: 401, title: 'Authentication required' },
+  ERR_BAD_REQUEST: { status: 400, title: 'Bad request' },
+  ERR_FORBIDDEN: { status: 403, title: 'Forbidden' },
+  ERR_NOT_FOUND: { status: 404, title: 'Not found' },
+  ERR_PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },
+  ERR_CONFLICT: { status: 409, title: 'Conflict' },
+  ERR_LIMIT_EXCEEDED: { status: 409, title: 'Limit exceeded' },
+  ERR_PROVIDER_TOKEN_REJECTED: { status: 401, title: 'Provider token rejected' },
+  ERR_RATE_LIMITED: { status: 429, title: 'Too many requests' },
+  ERR_COGNITO_THROTTLED: { status: 503, title: 'Cognito is throttling requests' },
+  ERR_COGNITO_REJECTED: { status: 502, title: 'Cognito rejected the request' },
+  ERR_COGNITO_UNAVAILABLE: { status: 502, title: 'Cognito is unavailable' },
+  ERR_COGNITO_TIMEOUT: { status: 504, title: 'Cognito did not answer in time' },
+  ERR_IDENTITY_DISABLED: { status: 409, title: 'Identity disabled' },
+  ERR_MISCONFIGURED: { status: 500, title: 'Server misconfigured' },
+  ERR_INTERNAL: { status: 500, title: 'Internal error' },
 });
 
 /** Options for {@link BrokerError}. */
 export interface BrokerErrorOptions {
   /** The underlying error (an SDK exception, a network error). Kept for logs; never sent to clients. */
   cause?: unknown;
-  /** Override the status from {@link STATUS_BY_CODE} (for example 503 instead of 502 when Cognito is down). */
+  /** Override the status from {@link ERROR_KINDS} (for example 503 instead of 502 when Cognito is down). */
   status?: number;
   /** Whether trying the same call again later may succeed. Default: false. */
   retryable?: boolean;
@@ -91,7 +97,7 @@ export class BrokerError extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'BrokerError';
     this.code = code;
-    this.status = options.status ?? STATUS_BY_CODE[code];
+    this.status = options.status ?? ERROR_KINDS[code].status;
     this.expose = this.status < 500;
     this.retryable = options.retryable ?? false;
     this.retryAfterSeconds = options.retryAfterSeconds;

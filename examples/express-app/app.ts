@@ -6,18 +6,16 @@ import passport from 'passport';
 import { Strategy as LocalStrategy } from 'passport-local';
 import { pino, type Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
-import type { Broker } from '../../src/broker/types.js';
-import { BrokerError } from '../../src/errors.js';
+import { BrokerError, type Broker } from '../../src/index.js';
 import {
   brokerErrorHandler,
   cognitoRouter,
-  problem,
   sameOriginOnly,
-  sendProblem,
   type RateLimitOptions,
 } from '../../src/middleware/index.js';
-import { BearerStrategy } from '../../src/middleware/passport-strategy.js';
+import { BearerStrategy } from '../../src/middleware/passport/strategy.js';
 import { bearerTokenStore } from './bearer-tokens.js';
+import { loginRateLimits, type LoginRateLimitOptions } from './login-limits.js';
 import { DEMO_USERS, userDirectory, type DemoUser } from './users.js';
 
 /** What {@link createApp} needs. Everything that touches the environment is passed in. */
@@ -43,9 +41,43 @@ export interface AppDeps {
   readonly secureCookies?: boolean;
   /** The router's per-user limit on link/unlink/merge. Default the router's. */
   readonly rateLimit?: RateLimitOptions | false;
+  /**
+   * Limits on the password logins (`POST /login`, `POST /api/tokens`): all attempts per client
+   * address, failed attempts per username. Defaults in {@link LoginRateLimitOptions}; a load test
+   * from one address raises them, there is no switch to turn them off.
+   */
+  readonly loginRateLimit?: LoginRateLimitOptions;
+  /**
+   * Express's `trust proxy` setting: set it (to the proxy's hop count or addresses) when the app
+   * runs behind a reverse proxy, so that `req.ip` (the login limit's client address),
+   * `req.protocol` and the host (the CSRF check's own origin) come from the proxy's
+   * `X-Forwarded-*` headers. Default false: the socket's address, the Host header.
+   */
+  readonly trustProxy?: boolean | number | string | readonly string[];
+  /** Origins besides the app's own allowed to send state-changing requests. Default none. */
+  readonly trustedOrigins?: readonly string[];
 }
 
 const SESSION_COOKIE = 'demo.sid';
+/** Where the page loads `cognito-identity-broker/client` from. */
+export const CLIENT_BUNDLE_PATH = '/vendor/broker-client.mjs';
+
+let clientBundle: Promise<string> | undefined;
+
+/**
+ * The page's copy of `src/client`, bundled by esbuild on first request and kept for the process's
+ * life (a failed build is tried again on the next request). esbuild is imported here, not at load,
+ * so apps and tests that never serve the page never load it.
+ */
+function brokerClientBundle(): Promise<string> {
+  clientBundle ??= import('../../scripts/client-bundle.mjs')
+    .then(({ bundleClient }) => bundleClient())
+    .catch((err: unknown) => {
+      clientBundle = undefined;
+      throw err;
+    });
+  return clientBundle;
+}
 const PUBLIC_DIR = join(dirname(fileURLToPath(import.meta.url)), 'public');
 
 function publicUser(user: unknown): { id: string; username: string; name: string } | null {
@@ -79,10 +111,20 @@ export function createApp(deps: AppDeps): Express {
   const tokens = bearerTokenStore();
   const allowGuests = deps.allowGuests ?? true;
 
+  const trustProxy = deps.trustProxy ?? false;
+  if (!['boolean', 'number', 'string'].includes(typeof trustProxy) && !Array.isArray(trustProxy)) {
+    throw new TypeError('trustProxy must be a boolean, a hop count, or addresses');
+  }
+  // What a real app must do: every password login is limited per client address, and failures per
+  // username, before the password is even checked.
+  const loginLimits = loginRateLimits(deps.loginRateLimit);
+
   const auth = new passport.Passport();
   auth.use(
     new LocalStrategy((username, password, done) => {
-      done(null, users.verify(username, password) ?? false);
+      const user = users.verify(username, password);
+      if (user === null) loginLimits.failed(username);
+      done(null, user ?? false);
     }),
   );
   auth.use(
@@ -107,6 +149,7 @@ export function createApp(deps: AppDeps): Express {
     allowGuests,
     logger,
     ...(deps.rateLimit === undefined ? {} : { rateLimit: deps.rateLimit }),
+    ...(deps.trustedOrigins === undefined ? {} : { trustedOrigins: deps.trustedOrigins }),
     // Proof of the other account: its username and password in the request body.
     verifyMergeSource: (req) => {
       const body = (req.body ?? {}) as { username?: unknown; password?: unknown };
@@ -116,8 +159,16 @@ export function createApp(deps: AppDeps): Express {
 
   const app = express();
   app.disable('x-powered-by');
+  app.set('trust proxy', trustProxy);
   app.use(pinoHttp({ logger, autoLogging: { ignore: (req) => req.url === '/favicon.ico' } }));
   app.use(securityHeaders);
+  app.get(CLIENT_BUNDLE_PATH, (_req, res, next) => {
+    brokerClientBundle().then((code) => {
+      res.set('Cache-Control', 'no-cache');
+      res.type('text/javascript');
+      res.send(code);
+    }, next);
+  });
   // The page's files, before the session so they create none; API paths skip the file lookup
   // (an fs.stat per request on the credentials hot path otherwise).
   const page = express.static(PUBLIC_DIR, { index: 'index.html', maxAge: 0 });
@@ -139,7 +190,7 @@ export function createApp(deps: AppDeps): Express {
   );
   app.use(auth.initialize());
   app.use(auth.session());
-  const sameOrigin = sameOriginOnly();
+  const sameOrigin = sameOriginOnly(deps.trustedOrigins === undefined ? {} : { trustedOrigins: deps.trustedOrigins });
   // @types/passport types authenticate()'s return as `any`; it is an Express handler.
   const localLogin = auth.authenticate('local', { keepSessionInfo: true, failWithError: true }) as RequestHandler;
   const bearerOrSession = auth.authenticate('bearer', { session: false, failWithError: true }) as RequestHandler;
@@ -161,7 +212,7 @@ export function createApp(deps: AppDeps): Express {
 
   // Browser login: a session cookie. keepSessionInfo keeps the guest identity id across the
   // session regeneration passport does at login, so afterLogin() can upgrade it.
-  app.post('/login', sameOrigin, json, localLogin, aws.afterLogin(), (req, res) => {
+  app.post('/login', sameOrigin, json, loginLimits.beforeLogin, localLogin, aws.afterLogin(), (req, res) => {
     const result = res.locals.cognito as { identityId?: string } | undefined;
     res.set('Cache-Control', 'no-store');
     res.json({ user: publicUser(req.user), identityId: result?.identityId ?? null });
@@ -184,10 +235,12 @@ export function createApp(deps: AppDeps): Express {
   app.post(
     '/api/tokens',
     json,
+    loginLimits.beforeLogin,
     (req, _res, next) => {
       const body = (req.body ?? {}) as { username?: unknown; password?: unknown };
       const user = users.verify(body.username, body.password);
       if (user === null) {
+        loginLimits.failed(body.username);
         next(new BrokerError('ERR_UNAUTHENTICATED', 'Wrong username or password.'));
         return;
       }
@@ -225,8 +278,8 @@ export function createApp(deps: AppDeps): Express {
 
   app.use('/aws', bearerOrSession, aws);
 
-  app.use((_req: Request, res: Response) => {
-    sendProblem(res, problem('ERR_NOT_FOUND', 404, 'No such route.'));
+  app.use((_req: Request, _res: Response, next: NextFunction) => {
+    next(new BrokerError('ERR_NOT_FOUND', 'No such route.'));
   });
   app.use(brokerErrorHandler({ logger }));
   return app;

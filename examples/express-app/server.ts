@@ -1,63 +1,131 @@
-// Starts the example app. The only file of the example that reads process.env.
+// Starts the example app. The only file of the example that reads process.env; config.ts checks it.
 //
 //   npm start                       → the embedded Cognito emulator (state in .state/) + the app
 //   COGNITO_IDENTITY_POOL_ID=… COGNITO_DEVELOPER_PROVIDER=… npm start
 //                                   → real Amazon Cognito, with the AWS SDK's default credentials
+//
+// A start that cannot succeed (a bad variable, a port in use) prints one line naming the problem and
+// the fix on stderr and exits: 2 for a bad setting, 1 for a failure with good settings.
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { CognitoIdentityClient } from '@aws-sdk/client-cognito-identity';
 import { pino } from 'pino';
-import { createBroker } from '../../src/broker/broker.js';
-import { redactPaths } from '../../src/broker/log.js';
-import type { RunningEmulator } from '../../src/emulator/types.js';
-import { startEmulator } from '../../src/emulator/index.js';
+import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
+import { createBroker, redactPaths } from '../../src/index.js';
 import { createApp } from './app.js';
+import { listenFailure, readConfig, StartupError } from './config.js';
 import { DEMO_USERS } from './users.js';
 
-const env = process.env;
-const HOST = env.HOST ?? '127.0.0.1';
-const PORT = Number(env.PORT ?? 3000);
-const DEMO_PROVIDER = env.COGNITO_LINK_PROVIDER ?? 'graph.facebook.com';
-const STATE_DIR = join(dirname(fileURLToPath(import.meta.url)), '.state');
+const DEFAULT_STATE_FILE = join(dirname(fileURLToPath(import.meta.url)), '.state', 'emulator.json');
+// How long a failed start may spend closing what it opened before it exits anyway.
+const CLEANUP_MS = 2000;
 
-const logger = pino({ level: env.LOG_LEVEL ?? 'info', redact: [...redactPaths] });
+/** What a failed start has to close before the process exits. */
+const cleanups: (() => Promise<void>)[] = [];
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** The first of the ten ports after `port` that `host` can bind now, or 0 (any free port) if none. */
+async function freePortAfter(host: string, port: number): Promise<number> {
+  for (let p = port + 1; p <= Math.min(port + 10, 65_535); p++) {
+    const probe = createServer();
+    try {
+      await listen(probe, p, host);
+      await new Promise((resolve) => probe.close(resolve));
+      return p;
+    } catch {
+      // Taken as well: try the next one.
+    }
+  }
+  return 0;
+}
 
 async function main(): Promise<void> {
+  const config = readConfig(process.env);
+  const logger = pino({ level: config.logLevel, redact: [...redactPaths] });
+
+  // The app's port is bound first: when it is taken, nothing else has started (no emulator, no state).
+  let handle: RequestListener = (_req, res) => {
+    res.writeHead(503, { 'Retry-After': '1' }).end('starting\n');
+  };
+  const server = createServer((req, res) => {
+    handle(req, res);
+  });
+  try {
+    await listen(server, config.port, config.host);
+  } catch (err) {
+    throw listenFailure(err, 'PORT', config.host, config.port, await freePortAfter(config.host, config.port || 3000));
+  }
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+      }),
+  );
+
   let emulator: RunningEmulator | undefined;
   let broker;
   let client: CognitoIdentityClient | undefined;
-  const poolId = env.COGNITO_IDENTITY_POOL_ID;
-  const devProvider = env.COGNITO_DEVELOPER_PROVIDER;
-  if (poolId !== undefined && poolId !== '' && devProvider !== undefined && devProvider !== '') {
+  let stateFile: string | undefined;
+  if (config.cognito !== undefined) {
     // Real Cognito: the broker builds its own client for the pool's region with the SDK's default
     // credential chain (env, profile, instance role).
-    broker = createBroker({ identityPoolId: poolId, developerProviderName: devProvider, logger });
+    broker = createBroker({ ...config.cognito, logger });
   } else {
-    mkdirSync(STATE_DIR, { recursive: true });
+    stateFile = config.emulatorStateFile ?? DEFAULT_STATE_FILE;
+    mkdirSync(dirname(stateFile), { recursive: true });
     // Strict SigV4 with keys made at each start: only this process's broker can sign developer calls,
     // so a forged Authorization header gets nobody's developer token from the embedded emulator.
     const demoKeys = {
       accessKeyId: `AKIDDEMO${randomBytes(6).toString('hex').toUpperCase()}`,
       secretAccessKey: randomBytes(30).toString('base64'),
     };
-    emulator = await startEmulator({
-      strictSigV4: [demoKeys],
-      host: '127.0.0.1',
-      port: Number(env.EMULATOR_PORT ?? 0),
-      stateFile: join(STATE_DIR, 'emulator.json'),
-      seed: [
-        {
-          name: 'express-app-demo',
-          developerProviderName: 'login.demo.app',
-          allowUnauthenticatedIdentities: true,
-          supportedLoginProviders: { [DEMO_PROVIDER]: 'demo-app-id' },
-        },
-      ],
-    });
+    try {
+      emulator = await startEmulator({
+        strictSigV4: [demoKeys],
+        host: '127.0.0.1',
+        port: config.emulatorPort,
+        stateFile,
+        seed: [
+          {
+            name: 'express-app-demo',
+            developerProviderName: 'login.demo.app',
+            allowUnauthenticatedIdentities: true,
+            supportedLoginProviders: { [config.linkProvider]: 'demo-app-id' },
+          },
+        ],
+      });
+    } catch (err) {
+      const failure = listenFailure(
+        err,
+        'EMULATOR_PORT',
+        '127.0.0.1',
+        config.emulatorPort,
+        await freePortAfter('127.0.0.1', config.emulatorPort || 4566),
+      );
+      if (failure !== err) throw failure;
+      throw new StartupError(
+        (err as Error).message,
+        'Or start on a fresh state: EMULATOR_STATE_FILE=/tmp/demo-emulator.json npm start',
+        1,
+      );
+    }
+    const started = emulator;
+    cleanups.push(() => started.stop());
     const pool = emulator.pools[0];
     if (pool === undefined) throw new Error('the emulator did not create the demo pool');
     client = new CognitoIdentityClient({
@@ -75,24 +143,21 @@ async function main(): Promise<void> {
   const running = emulator;
   const app = createApp({
     broker,
-    sessionSecret: env.SESSION_SECRET ?? randomBytes(32).toString('base64url'),
+    sessionSecret: config.sessionSecret ?? randomBytes(32).toString('base64url'),
     logger,
-    demoProvider: DEMO_PROVIDER,
+    demoProvider: config.linkProvider,
     ...(running === undefined ? {} : { mintProviderToken: (p: string, s: string) => running.mintProviderToken(p, s) }),
-    allowGuests: running !== undefined || env.COGNITO_ALLOW_GUESTS === 'true',
+    allowGuests: config.allowGuests ?? running !== undefined,
+    ...(config.trustProxy === undefined ? {} : { trustProxy: config.trustProxy }),
   });
-  const server = createServer(app);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(PORT, HOST, resolve);
-  });
+  handle = app;
   const { port } = server.address() as AddressInfo;
   const lines = [
     '',
-    `  Cognito identity broker demo: http://${HOST}:${port}/`,
+    `  Cognito identity broker demo: http://${config.host}:${port}/`,
     running === undefined
       ? `  Backend: Amazon Cognito, pool ${broker.identityPoolId}`
-      : `  Backend: embedded emulator at ${running.endpoint} (pool ${broker.identityPoolId}, state in ${STATE_DIR})`,
+      : `  Backend: embedded emulator at ${running.endpoint} (pool ${broker.identityPoolId}, state in ${stateFile ?? ''})`,
     '  Demo logins:',
     ...DEMO_USERS.map((u) => `    ${u.username.padEnd(12)} ${u.password}`),
     '',
@@ -113,7 +178,14 @@ async function main(): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
-main().catch((err: unknown) => {
-  logger.fatal({ err }, 'the example app could not start');
-  process.exitCode = 1;
+main().catch(async (err: unknown) => {
+  const line =
+    err instanceof StartupError
+      ? err.line()
+      : `cannot start the example app: ${err instanceof Error ? err.message : String(err)}`;
+  process.stderr.write(`${line}\n`);
+  // Whatever started (the port, the emulator) would keep the process alive: close it, briefly, then exit.
+  const timer = new Promise<void>((resolve) => setTimeout(resolve, CLEANUP_MS).unref());
+  await Promise.race([Promise.allSettled(cleanups.reverse().map((c) => c())), timer]);
+  process.exit(err instanceof StartupError ? err.exitCode : 1);
 });

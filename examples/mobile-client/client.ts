@@ -1,8 +1,9 @@
 // A stand-in for a mobile app: logs in to the example app over HTTP with a bearer token, asks
 // `GET /aws/token` for its Cognito identity and OpenID token, and gets AWS credentials itself with
 // the AWS SDK's `fromCognitoIdentity`, exactly as an iOS/Android developer-identity provider does.
+// How to run it against `npm start`: README.md beside this file.
 //
-//   npx tsx examples/mobile-client/client.ts http://127.0.0.1:3000 alice alice-demo-pass [cognito-endpoint]
+//   npx tsx examples/mobile-client/client.ts [APP_URL [USERNAME PASSWORD [COGNITO_ENDPOINT]]]
 import { pathToFileURL } from 'node:url';
 import { fromCognitoIdentity } from '@aws-sdk/credential-providers';
 
@@ -36,11 +37,20 @@ interface TokenBody {
 }
 
 async function postJson(url: string, body: unknown): Promise<unknown> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify(body),
-  });
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  } catch (err) {
+    const cause = (err as { cause?: { code?: unknown } }).cause?.code;
+    throw new Error(
+      `cannot reach the app at ${new URL(url).origin}${typeof cause === 'string' ? ` (${cause})` : ''}: is npm start running there?`,
+      { cause: err },
+    );
+  }
   if (!res.ok)
     throw new Error(`POST ${new URL(url).pathname} failed with ${res.status} ${(await res.text()).slice(0, 200)}`);
   return res.json();
@@ -78,10 +88,71 @@ export async function runMobileClient(options: MobileClientOptions): Promise<Mob
   };
 }
 
+/** The command line's usage text. */
+export const USAGE = `Usage: npx tsx examples/mobile-client/client.ts [APP_URL [USERNAME PASSWORD [COGNITO_ENDPOINT]]]
+
+  APP_URL           the example app (default http://127.0.0.1:3000)
+  USERNAME PASSWORD a demo login (default alice alice-demo-pass)
+  COGNITO_ENDPOINT  where fromCognitoIdentity sends GetCredentialsForIdentity: the embedded
+                    emulator's endpoint, which npm start prints ("Backend: embedded emulator at …";
+                    fixed with EMULATOR_PORT=4566 npm start). Omit it for real Amazon Cognito.
+`;
+
+/** A command line the client cannot run with; the message names the bad argument. */
+export class ClientUsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ClientUsageError';
+  }
+}
+
+function httpUrl(value: string, what: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ClientUsageError(`${what} ${JSON.stringify(value)} is not a URL; expected e.g. http://127.0.0.1:3000`);
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username !== '' || url.password !== '') {
+    throw new ClientUsageError(
+      `${what} ${JSON.stringify(value)} must be an http:// or https:// URL without credentials`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Parses the command line (without `node` and the script) into {@link MobileClientOptions}.
+ * @throws ClientUsageError naming the bad argument.
+ */
+export function parseClientArgs(argv: readonly string[]): MobileClientOptions | 'help' {
+  if (argv.includes('--help') || argv.includes('-h')) return 'help';
+  if (argv.length > 4) throw new ClientUsageError(`expected at most 4 arguments, got ${argv.length}`);
+  if (argv.length === 2) throw new ClientUsageError('USERNAME needs a PASSWORD after it');
+  const [appUrl = 'http://127.0.0.1:3000', username = 'alice', password = 'alice-demo-pass', cognitoEndpoint] = argv;
+  if (username === '' || password === '') throw new ClientUsageError('USERNAME and PASSWORD must not be empty');
+  return {
+    appUrl: httpUrl(appUrl, 'APP_URL'),
+    username,
+    password,
+    ...(cognitoEndpoint === undefined ? {} : { cognitoEndpoint: httpUrl(cognitoEndpoint, 'COGNITO_ENDPOINT') }),
+  };
+}
+
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const [appUrl = 'http://127.0.0.1:3000', username = 'alice', password = 'alice-demo-pass', cognitoEndpoint] =
-    process.argv.slice(2);
-  runMobileClient({ appUrl, username, password, ...(cognitoEndpoint === undefined ? {} : { cognitoEndpoint }) }).then(
+  let options: MobileClientOptions | 'help';
+  try {
+    options = parseClientArgs(process.argv.slice(2));
+  } catch (err) {
+    if (!(err instanceof ClientUsageError)) throw err;
+    process.stderr.write(`mobile-client: ${err.message}\n${USAGE}`);
+    process.exit(2);
+  }
+  if (options === 'help') {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
+  runMobileClient(options).then(
     (c) => {
       process.stdout.write(
         `identity ${c.identityId}\naccess key ${c.accessKeyId}\nexpires ${c.expiration?.toISOString() ?? 'unknown'}\n(secret key and session token not shown)\n`,

@@ -72,7 +72,7 @@ export interface BrokerOptions {
    * Default `5000`.
    */
   readonly timeoutMs?: number;
-  /** The clock for every expiry decision, epoch milliseconds. Default {@link systemClock}. */
+  /** The clock for every expiry decision, epoch milliseconds. Default: `Date.now()`. */
   readonly clock?: Clock;
   /**
    * A pino logger. The broker logs through `logger.child({ component: 'cognito-broker' })` and never

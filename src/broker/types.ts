@@ -29,6 +29,20 @@ export interface IdentityCredentials {
   readonly expiration: number;
 }
 
+/**
+ * Credentials on the wire: the body of `GET /credentials` and `POST /guest` (the field names of the
+ * AWS SDK's `AwsCredentialIdentity`, plus the identity id), and the JSON that
+ * {@link Broker.freshCredentialsBody} returns as UTF-8 bytes.
+ */
+export interface CredentialsResponse {
+  readonly identityId: string;
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken: string;
+  /** When the credentials expire, ISO 8601. */
+  readonly expiration: string;
+}
+
 /** What {@link Broker.describeIdentity} returns. */
 export interface IdentityDescription {
   readonly identityId: string;
@@ -92,6 +106,18 @@ export interface Broker {
    */
   getCredentials(userId: string, options?: UserCallOptions): Promise<IdentityCredentials>;
 
+  /**
+   * Optional fast path for HTTP servers: the user's cached credentials, synchronously, as the UTF-8
+   * JSON of a {@link CredentialsResponse}, when they are fresh (cached, before their refresh point,
+   * no load running); counted as a cache hit. `undefined` whenever {@link getCredentials} would do
+   * more (no entry, a refresh due, a load running, an invalid user id, failing `principalTags`):
+   * the caller then takes `getCredentials()`. Never throws, never calls Cognito.
+   *
+   * The bytes are the broker's own (no copy): send them as they are and never write to them.
+   * A broker from `createBroker()` has it; another implementation of `Broker` may leave it out.
+   */
+  freshCredentialsBody?(userId: string): Uint8Array | undefined;
+
   /** An AWS SDK v3 credential provider that acts as the user, built on the same cache. */
   credentialProvider(userId: string): AwsCredentialIdentityProvider;
 
@@ -137,14 +163,22 @@ export interface Broker {
   /**
    * Upgrades a guest identity at login: links the user to the guest identity, so the user keeps
    * the guest's identity id. When the user already has an identity, the guest is left alone and the
-   * user's identity is returned. One upgrade of a guest identity runs at a time in a process; after
+   * user's identity is returned. One upgrade of a guest identity runs at a time in a process (the same
+   * user's concurrent calls share it); after
    * the link the identity must have this user as its only developer user (another instance may have
    * linked someone else meanwhile), else the link is undone. @throws BrokerError ERR_FORBIDDEN when the
    * identity is not a guest, ERR_CONFLICT (409) when another request upgrades it concurrently
    */
   upgradeGuest(userId: string, guestIdentityId: string): Promise<IdentityToken>;
 
-  /** Drops every cache entry of the user (logout). Never calls Cognito. */
+  /**
+   * Drops every cache entry of the user and of the user's identities, loads in progress included,
+   * so that the next request for the user goes to Cognito. For an app that must stop serving a
+   * user from the cache: account deletion, a ban. Not needed at logout (the router's `logout()`
+   * step leaves the cache alone): AWS credentials already issued stay valid until their
+   * `Expiration` whatever the broker drops, so dropping them buys no security and costs two Cognito
+   * calls at the next login. Never calls Cognito, never throws.
+   */
   forgetUser(userId: string): void;
 
   /** Counters for tests, benchmarks and metrics. */

@@ -17,7 +17,9 @@ Options:
                                    is served, a signed call in its credential scope's region
   --quotas MODE                    aws: the service's documented rate quotas per region
                                    (TooManyRequestsException past them); none (default)
-  --state-file FILE                keep pools, identities and keys in FILE across restarts
+  --state-file FILE                keep pools, identities and keys in FILE across restarts;
+                                   an answer means the change is on disk; FILE.lock keeps
+                                   a second emulator off FILE (it exits 1, naming the holder)
   --seed NAME[:DEVELOPER_PROVIDER] create this pool at start unless it exists (repeatable)
   --allow-guests                   seeded pools allow unauthenticated identities
   --login-provider PROVIDER=APPID  seeded pools support this login provider, e.g.

@@ -1,7 +1,9 @@
 /**
  * An offline Amazon Cognito Identity service (`cognito-identity-broker/emulator`) that the AWS SDK
  * and CLI talk to with an endpoint override: all 23 operations over AWS JSON 1.1, validated against
- * the service model, with RS512 tokens (`/.well-known/jwks_uri`) and STS-shaped credentials.
+ * the service model, with RS512 tokens (`/.well-known/jwks_uri`) and STS-shaped credentials. The
+ * same endpoint answers STS (AWS query protocol, XML) for what the emulator issues:
+ * AssumeRoleWithWebIdentity and GetCallerIdentity.
  *
  * Behaviour worth knowing (where the real service is undocumented, the emulator picks one rule):
  * - Every region is served by one process, as one account: a signed call is answered in the region
@@ -48,6 +50,40 @@
  *   are looked up by the providers in the token's `amr` (the developer provider for developer
  *   identities) and match on the token's claims and principal tags. The SessionToken embeds the
  *   role: read it with {@link describeSessionToken}.
+ * - With a state file, an answer to a call that changes state means the change is on disk: it waits
+ *   for the group commit (an fsync'd snapshot of the whole state, renamed over the file) that holds
+ *   it, so the latency of such calls includes an fsync and grows with the size of the state.
+ *   Read-only calls answer at once, and may show a change whose own answer still waits for its commit.
+ *   A write that fails (disk full, EACCES) answers InternalErrorException (500) to every call whose
+ *   change it held, or that changed state during it, and returns the state to what is on disk: the
+ *   change is not made, so a retry is safe (the real service gives no such promise for a 500).
+ * - One process owns a state file: `STATEFILE.lock` (created with O_EXCL) names its pid, host and
+ *   start time; a second emulator refuses to start, naming them. A lock whose process is gone (its
+ *   pid dead, or reused by a process with another start time, read from /proc where there is one)
+ *   is taken over; a lock written on another host is never taken over. `stop()` releases it.
+ * - AllowClassicFlow: GetOpenIdToken (the basic flow's step) on a pool whose AllowClassicFlow was set
+ *   to false is refused with InvalidParameterException "Basic (classic) flow is not enabled, please
+ *   use enhanced flow.", as the service does; a pool that never set it allows GetOpenIdToken (so does
+ *   the service), though DescribeIdentityPool reports `AllowClassicFlow: false` for it. STS does not
+ *   look at the flag: tokens of GetOpenIdTokenForDeveloperIdentity (the developer basic flow) are
+ *   accepted for any pool.
+ * - STS serves only AssumeRoleWithWebIdentity and GetCallerIdentity, over `POST /` with a form body
+ *   (no GET, no presigned URLs); any SigV4 scope region is accepted. There is no IAM: every role ARN
+ *   of the form `arn:aws:iam::ACCOUNT:role/[PATH/]NAME` exists, with a session of at most 43200 s
+ *   (no MaxSessionDuration), and session policies (Policy, PolicyArns) are checked for form but not
+ *   enforced; PackedPolicySize, SourceIdentity and session tags are never returned; ProviderId is
+ *   ignored. A pool's own roles keep the trust policy Cognito's console writes (authenticated role
+ *   for `amr` authenticated, unauthenticated role for guests), else AccessDenied.
+ * - AssumeRoleWithWebIdentity accepts only the emulator's own Cognito OpenID tokens (signature, `iss`,
+ *   `exp`, `aud` = a pool that exists): InvalidIdentityToken otherwise, ExpiredTokenException once
+ *   expired. GetCallerIdentity verifies the SigV4 signature with temporary credentials the emulator
+ *   minted (GetCredentialsForIdentity: session `CognitoIdentityCredentials`; AssumeRoleWithWebIdentity):
+ *   InvalidClientTokenId (403) for any other key, including the developer keys of `strictSigV4`,
+ *   SignatureDoesNotMatch (403), ExpiredToken (400), MissingAuthenticationToken (403) when unsigned.
+ *   SignatureDoesNotMatch shows the canonical request with `x-amz-security-token` redacted. STS calls
+ *   are counted in {@link RunningEmulator.counters} but never faulted.
+ * - Minted credentials hold no per-credential state: the session token carries its session under an
+ *   HMAC of a key kept in the state file, so they verify after a restart on the same file.
  */
 export { startEmulator } from './start.js';
 export { describeSessionToken, type SessionTokenInfo } from './session-token.js';

@@ -1,25 +1,31 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FaultController } from './faults.js';
+import { awsQueryProtocol } from './http/aws-query.js';
 import { handleControl, type ControlApi } from './http/control.js';
-import { createRequestHandler } from './http/server.js';
+import { createRequestHandler, type ServerDeps } from './http/server.js';
 import { quotaLimiter } from './quotas.js';
-import { RegionalServices, type RegionsSnapshot } from './service/regions.js';
+import { RegionalServices, type RegionalServicesOptions, type RegionsSnapshot } from './service/regions.js';
 import type { PoolRecord } from './service/state.js';
+import { CredentialIssuer } from './session-token.js';
 import { readStateFile, StateFileWriter } from './state-file.js';
-import { arnPartition, cognitoIssuer, isRegion, mintProviderToken } from './tokens.js';
+import { acquireStateLock, type StateLock } from './state-lock.js';
+import { StsService } from './sts/sts-service.js';
+import { arnPartition, cognitoIssuer, isCognitoIssuer, isRegion, mintProviderToken } from './tokens.js';
 import type { EmulatorClock, EmulatorOptions, PoolInfo, RunningEmulator, SeedPool } from './types.js';
 
 const REGION = /^[a-z]{2}-[a-z-]{2,20}-\d{1,2}$/;
 const DEFAULT_PROVIDER_TOKEN_SECONDS = 3600;
 
 /**
- * The state file's content: every region (see {@link RegionsSnapshot}) and the default region.
- * Files written before regions hold one region as `{region, signer, service}`; they are read as
- * that region alone.
+ * The state file's content: every region (see {@link RegionsSnapshot}), the default region, and the
+ * key of the minted temporary credentials (one for every region and STS). Files written before
+ * regions hold one region as `{region, signer, service, credentials?}`; they are read as that region
+ * alone. Files written before STS have no `credentials`: a fresh key is made.
  */
 interface PersistedState extends RegionsSnapshot {
   region: string;
+  credentials?: unknown;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -53,6 +59,8 @@ function checkOptions(o: EmulatorOptions): void {
       if (s.region !== undefined && !isRegion(s.region)) {
         throw new TypeError(`seed pool ${JSON.stringify(s.name)}: region must look like us-east-1`);
       }
+      if (s.allowClassicFlow !== undefined && typeof s.allowClassicFlow !== 'boolean')
+        throw new TypeError(`seed pool ${JSON.stringify(s.name)}: allowClassicFlow must be a boolean`);
       if (s.developerProviderName !== undefined && !/^[\w._-]{1,128}$/.test(s.developerProviderName)) {
         throw new TypeError(`seed developerProviderName ${JSON.stringify(s.developerProviderName)} is invalid`);
       }
@@ -85,12 +93,14 @@ function persistedState(raw: unknown, file: string): PersistedState {
     throw new Error(`emulator state file ${file} is damaged (${what}); it was left untouched: fix or delete it`);
   };
   if (!isRecord(raw) || !isRegion(raw.region)) return damaged('missing region');
+  const credentials = raw.credentials === undefined ? {} : { credentials: raw.credentials };
   if (raw.regions !== undefined) {
     if (!isRecord(raw.regions) || !isRegion(raw.providerRegion)) return damaged('regions are not in the expected form');
     return {
       region: raw.region,
       providerRegion: raw.providerRegion,
       regions: raw.regions as PersistedState['regions'],
+      ...credentials,
     };
   }
   if (!isRecord(raw.service) || raw.signer === undefined) return damaged('missing region, signer or service');
@@ -103,23 +113,38 @@ function persistedState(raw: unknown, file: string): PersistedState {
         service: raw.service as unknown as RegionsSnapshot['regions'][string]['service'],
       },
     },
+    ...credentials,
   };
 }
 
 /**
  * Starts an offline Cognito Identity service on `host:port` that the AWS SDK and CLI talk to with
- * an endpoint override. State lives in memory, and in `stateFile` when given (loaded at start,
- * written atomically after each change, flushed on `stop()`).
+ * an endpoint override, with STS (AWS query protocol) for what it issues on the same endpoint. State
+ * lives in memory, and in `stateFile` when given: loaded at start, and every answer to a call that
+ * changes state waits until the change is on disk (group commit, see {@link StateFileWriter}); a
+ * failed write answers InternalErrorException and returns the state (every region) to what is on
+ * disk. The state file is locked (`STATEFILE.lock`) until `stop()`.
  *
  * Every region is served at once: a signed call is answered by the region of its SigV4 credential
  * scope, an unsigned one by the region of the pool or identity it names (`region`, default
  * `us-east-1`, when it names none).
  *
- * @throws TypeError on bad options; Error when the state file is damaged (it is left untouched), or
- *   when the port cannot be bound.
+ * @throws TypeError on bad options; Error when the state file is damaged (the file is left
+ *   untouched), is locked by another live emulator (naming its pid and start time) or cannot be
+ *   written, or when the port cannot be bound.
  */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
   checkOptions(options);
+  const lock = options.stateFile === undefined ? undefined : await acquireStateLock(options.stateFile);
+  try {
+    return await startLocked(options, lock);
+  } catch (err) {
+    await lock?.release();
+    throw err;
+  }
+}
+
+async function startLocked(options: EmulatorOptions, lock: StateLock | undefined): Promise<RunningEmulator> {
   const clock: EmulatorClock = options.clock ?? Date;
   const now = (): number => clock.now();
   const host = options.host ?? '127.0.0.1';
@@ -130,36 +155,73 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     if (raw !== undefined) saved = persistedState(raw, options.stateFile);
   }
   const defaultRegion = options.region ?? saved?.region ?? 'us-east-1';
+  const damaged = (err: unknown): Error =>
+    new Error(
+      `emulator state file ${options.stateFile ?? ''} is damaged (${(err as Error).message}); it was left untouched: fix or delete it`,
+      { cause: err },
+    );
+  // Kept in the state file, so that credentials minted before a restart still sign requests after
+  // it; one issuer for every region and STS.
+  let credentials: CredentialIssuer;
+  try {
+    credentials =
+      saved?.credentials === undefined ? new CredentialIssuer() : CredentialIssuer.fromJSON(saved.credentials);
+  } catch (err) {
+    throw damaged(err);
+  }
 
-  const writer = options.stateFile === undefined ? undefined : new StateFileWriter(options.stateFile);
-  // Assigned right below; the snapshot closure only runs after that.
+  // Every region's state in memory; replaced by the state on disk when a write fails. Assigned
+  // right below; the snapshot closure only runs after that.
   let regions: RegionalServices | undefined = undefined;
   const snapshot = (): PersistedState => ({
     region: defaultRegion,
     ...(regions as RegionalServices).snapshot(),
+    credentials: credentials.toJSON(),
   });
-  const save = (): void => {
-    writer?.schedule(snapshot);
+  // The commit that makes the latest change durable, taken by `durable()` for the call that made it.
+  let commit: Promise<void> | undefined;
+  const writer =
+    options.stateFile === undefined
+      ? undefined
+      : new StateFileWriter(options.stateFile, {
+          onError: (_err, lastWritten) => {
+            // Every change not on disk is refused to its caller: forget them all, in every region.
+            if (lastWritten === undefined) return;
+            regions = RegionalServices.restore(regionOptions, lastWritten as PersistedState);
+          },
+        });
+  const regionOptions: RegionalServicesOptions = {
+    now,
+    credentials,
+    onChange: () => {
+      commit = writer?.schedule(snapshot);
+    },
   };
   try {
-    regions = await RegionalServices.create({ now, onChange: save }, defaultRegion, saved);
+    regions = await RegionalServices.create(regionOptions, defaultRegion, saved);
   } catch (err) {
-    throw new Error(
-      `emulator state file ${options.stateFile ?? ''} is damaged (${(err as Error).message}); it was left untouched: fix or delete it`,
-      { cause: err },
-    );
+    throw damaged(err);
   }
-  const all = regions;
-  const allPools = (): PoolRecord[] => all.all().flatMap((svc) => [...svc.listPools()]);
+  const current = (): RegionalServices => regions as RegionalServices;
+  const allPools = (): PoolRecord[] =>
+    current()
+      .all()
+      .flatMap((svc) => [...svc.listPools()]);
+  const takeCommit = (): Promise<void> | undefined => {
+    const c = commit;
+    commit = undefined;
+    return c;
+  };
 
   const seeded: PoolInfo[] = [];
   for (const seed of options.seed ?? []) {
-    const svc = await all.ensure(seed.region ?? defaultRegion);
+    const svc = await current().ensure(seed.region ?? defaultRegion);
     let pool = svc.listPools().find((p) => p.name === seed.name);
     if (pool === undefined) {
       const out = svc.handlers.CreateIdentityPool({
         IdentityPoolName: seed.name,
         AllowUnauthenticatedIdentities: seed.allowUnauthenticatedIdentities ?? false,
+        ...(seed.allowClassicFlow === undefined ? {} : { AllowClassicFlow: seed.allowClassicFlow }),
         ...(seed.developerProviderName === undefined ? {} : { DeveloperProviderName: seed.developerProviderName }),
         ...(seed.supportedLoginProviders === undefined
           ? {}
@@ -175,11 +237,25 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     }
     if (pool !== undefined) seeded.push(poolInfo(pool));
   }
-  // Persist at once, so that the signing keys survive a restart even before the first change.
-  save();
+  // Persist at once, so that the signing keys and seeded pools survive a restart before any change;
+  // an unwritable state file fails the start.
+  if (writer !== undefined) {
+    void takeCommit();
+    await writer.schedule(snapshot);
+  }
 
   const faults = new FaultController(clock);
   const quotas = quotaLimiter(options.quotas);
+  const sts = new StsService({
+    credentials,
+    now,
+    tokens: {
+      // A Cognito token of any region; its pool (the audience) is found in the region its id names.
+      verify: (token) => current().verify(token),
+      isCognitoIssuer,
+      poolRoles: (poolId) => current().ownerOf(poolId)?.state.pools.get(poolId)?.roles,
+    },
+  });
 
   const mint = (provider: string, subject: string, opts?: { expiresInSeconds?: number; audience?: string }): string => {
     let audience = opts?.audience;
@@ -195,7 +271,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     if (audience === undefined)
       throw new TypeError(`no identity pool supports the login provider ${JSON.stringify(provider)}`);
     return mintProviderToken(
-      all.providerSigner,
+      current().providerSigner,
       provider,
       subject,
       audience,
@@ -219,22 +295,32 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     pools: () => allPools().map(poolInfo),
   };
 
+  // A call that changed state is answered once its change is on disk; read-only calls go at once.
+  const durable = <T>(op: () => T): T | Promise<T> => {
+    void takeCommit();
+    const out = op();
+    // Calls run one at a time and synchronously: a commit scheduled during op() is op's own.
+    const mine = takeCommit();
+    return mine === undefined ? out : mine.then(() => out);
+  };
   let endpoint = '';
-  const handler = createRequestHandler(
-    {
-      regions: all,
-      defaultRegion,
-      ...(quotas === undefined ? {} : { quotas }),
-      faults,
-      now,
-      jwks: () => all.jwks(),
-      issuer: cognitoIssuer(defaultRegion),
-      ...(options.strictSigV4 === undefined ? {} : { strictSigV4: options.strictSigV4 }),
-      ...(options.controlEndpoint === false ? {} : { control: (req, res) => handleControl(req, res, controlApi) }),
+  const deps: ServerDeps = {
+    // A getter: every call, including one whose body is still arriving, uses the current regions.
+    get regions() {
+      return current();
     },
-    () => endpoint,
-  );
-  const server: Server = createServer(handler);
+    defaultRegion,
+    ...(quotas === undefined ? {} : { quotas }),
+    faults,
+    now,
+    jwks: () => current().jwks(),
+    issuer: cognitoIssuer(defaultRegion),
+    protocols: [awsQueryProtocol({ sts, faults, now })],
+    ...(writer === undefined ? {} : { durable }),
+    ...(options.strictSigV4 === undefined ? {} : { strictSigV4: options.strictSigV4 }),
+    ...(options.controlEndpoint === false ? {} : { control: (req, res) => handleControl(req, res, controlApi) }),
+  };
+  const server: Server = createServer(createRequestHandler(deps, () => endpoint));
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -256,9 +342,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       });
       server.closeAllConnections();
       await closed;
-      if (writer !== undefined) {
-        writer.schedule(snapshot);
-        await writer.flush();
+      try {
+        // Every write was waited for by the call whose change it holds, and a failed one was
+        // answered (and undone) there: nothing is left to report.
+        await writer?.flush().catch(() => undefined);
+      } finally {
+        await lock?.release();
       }
     })();
     return stopping;

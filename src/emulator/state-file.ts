@@ -57,24 +57,48 @@ export function readStateFile(path: string): unknown {
 /** Options of {@link StateFileWriter}. */
 export interface StateFileWriterOptions {
   /**
-   * Called when a background write fails (the next `flush()` rejects with the same error too).
-   * Default: nothing.
+   * Called when a write fails, before the callers waiting on it are refused, with the data last
+   * written (without `version`; `undefined` when this writer has written nothing yet): every change
+   * since is refused, so the owner returns its state to this data. Default: nothing.
    */
-  onError?: (err: Error) => void;
+  onError?: (err: Error, lastWritten: unknown) => void;
+}
+
+interface Batch {
+  readonly promise: Promise<void>;
+  readonly resolve: () => void;
+  readonly reject: (err: Error) => void;
+}
+
+function newBatch(): Batch {
+  let resolve!: () => void;
+  let reject!: (err: Error) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // A caller that does not wait for its commit must not cause an unhandled rejection.
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
 }
 
 /**
- * Writes snapshots of the emulator's state atomically: a temp file in the same folder, fsync,
- * rename over the target, then fsync of the folder. Bursts of {@link schedule} calls coalesce:
- * at most one write is in flight, followed by at most one more that takes the latest snapshot.
+ * Writes snapshots of the emulator's state durably and atomically: a temp file in the same folder,
+ * fsync, rename over the target, then fsync of the folder. Group commit: every {@link schedule}
+ * made before a write starts shares that write (one snapshot, taken when the write starts, holds
+ * all their changes); at most one write is in flight, and schedules made during it share the next.
  * The file is created with mode 0600 (it holds signing keys).
  */
 export class StateFileWriter {
   readonly path: string;
-  readonly #onError: ((err: Error) => void) | undefined;
+  readonly #onError: ((err: Error, lastWritten: unknown) => void) | undefined;
   #snapshot: (() => unknown) | undefined;
+  /** The callers waiting for the next write. */
+  #pending: Batch | undefined;
   #running: Promise<void> | undefined;
   #error: Error | undefined;
+  /** The text on disk, written by this writer. */
+  #lastText: string | undefined;
 
   /** Does no I/O. */
   constructor(path: string, options: StateFileWriterOptions = {}) {
@@ -85,12 +109,17 @@ export class StateFileWriter {
   }
 
   /**
-   * Asks for a write of `snapshot()` soon. The function is called when the write starts, so it
-   * sees the latest state; it must return a plain object (written as `{version: 1, ...it}`).
+   * Asks for a write of `snapshot()`, which is called when the write starts so that it sees the
+   * latest state; it must return a plain object (written as `{version: 1, ...it}`). The promise
+   * resolves once a snapshot taken after this call is on disk, and rejects when that write fails
+   * (then every change not yet on disk is refused: see {@link StateFileWriterOptions.onError}).
+   * Ignoring the promise is safe: the error is then only reported by `flush()` and `onError`.
    */
-  schedule(snapshot: () => unknown): void {
+  schedule(snapshot: () => unknown): Promise<void> {
     this.#snapshot = snapshot;
+    this.#pending ??= newBatch();
     this.#running ??= this.#drain();
+    return this.#pending.promise;
   }
 
   /**
@@ -105,23 +134,38 @@ export class StateFileWriter {
   }
 
   async #drain(): Promise<void> {
-    // Let the current burst of schedule() calls finish before taking a snapshot.
-    await new Promise<void>((resolve) => setImmediate(resolve));
     try {
-      while (this.#snapshot) {
+      // Let the requests already received make their changes, so that they share this write.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      for (let batch = this.#pending; this.#snapshot && batch; batch = this.#pending) {
         const snapshot = this.#snapshot;
-        this.#snapshot = undefined;
+        this.#takePending();
         try {
           await this.#write(snapshot);
+          batch.resolve();
         } catch (err) {
           const e = err instanceof Error ? err : new Error(String(err));
           this.#error = e;
-          this.#onError?.(e);
+          // The changes scheduled during the failed write sit on top of the failed ones: refuse them too.
+          const later = this.#takePending();
+          try {
+            this.#onError?.(e, this.#lastText === undefined ? undefined : parseWritten(this.#lastText));
+          } finally {
+            batch.reject(e);
+            later?.reject(e);
+          }
         }
       }
     } finally {
       this.#running = undefined;
     }
+  }
+
+  #takePending(): Batch | undefined {
+    const batch = this.#pending;
+    this.#snapshot = undefined;
+    this.#pending = undefined;
+    return batch;
   }
 
   async #write(snapshot: () => unknown): Promise<void> {
@@ -148,7 +192,12 @@ export class StateFileWriter {
         cause: err,
       });
     }
+    this.#lastText = text;
   }
+}
+
+function parseWritten(text: string): unknown {
+  return withoutVersion(JSON.parse(text) as Record<string, unknown>);
 }
 
 /** fsync of the folder makes the rename durable; some platforms cannot open folders, which is fine. */

@@ -23,6 +23,11 @@ export function arnPartition(region: string): string {
   return 'aws';
 }
 
+/** Whether `iss` is Cognito Identity's issuer in some partition (`.com`, or a China region's `.com.cn`). */
+export function isCognitoIssuer(iss: string): boolean {
+  return iss === COGNITO_ISSUER || /^https:\/\/cognito-identity\.cn-[a-z]{1,12}-\d{1,2}\.amazonaws\.com\.cn$/.test(iss);
+}
+
 /**
  * Outcome of {@link TokenSigner.verify}: `reason` says what failed (for logs and tests, never sent);
  * `signed` is true when the token is a well-formed JWS whose signature failed or whose key is unknown.

@@ -19,6 +19,8 @@ export interface SeedPool {
   readonly developerProviderName?: string;
   /** Allow guests. Default false. */
   readonly allowUnauthenticatedIdentities?: boolean;
+  /** AllowClassicFlow (GetOpenIdToken is refused when false). Default: not set, which allows it. */
+  readonly allowClassicFlow?: boolean;
   /** SupportedLoginProviders, e.g. `{ 'graph.facebook.com': 'app-id' }`. */
   readonly supportedLoginProviders?: Readonly<Record<string, string>>;
   /** Role ARNs. Default: generated `authenticated` and `unauthenticated` role ARNs. */
@@ -37,7 +39,12 @@ export interface EmulatorOptions {
    * one to the region of the id it names. Default: the state file's, else `us-east-1`.
    */
   readonly region?: string;
-  /** JSON file that keeps pools, identities and signing keys across restarts (written atomically). */
+  /**
+   * JSON file that keeps pools, identities and signing keys across restarts. Every answer to a call
+   * that changes state waits until the change is on disk (atomic, fsync'd, shared by concurrent
+   * calls); a failed write answers InternalErrorException and the change is not made. The file is
+   * locked (`STATEFILE.lock`) for this emulator until `stop()`; a second one on it fails to start.
+   */
   readonly stateFile?: string;
   /** Pools to create at start. */
   readonly seed?: readonly SeedPool[];

@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { isBrokerError } from '../errors.js';
-import { asyncHandler } from './async-handler.js';
+import { asyncHandler } from './user-route.js';
 import { clearGuestId, isIdentityId, isPermanentGuestFailure, readGuestId } from './guest-session.js';
 import { assertRouteOptions, type RouteOptions } from './route-options.js';
 import { defaultGetUserId, requireUserId } from './user-id.js';
@@ -34,7 +34,8 @@ function bodyGuestId(body: unknown): string | undefined {
  * refuses any identity that is not a guest). The guest id leaves the session once the upgrade
  * succeeded or failed for good (not a guest any more, deleted, invalid); after a temporary failure
  * (throttling, timeout) it stays, the token is not warmed (that would give the user a new identity
- * and orphan the guest) and the next login tries again. Never fails the login: Cognito
+ * and orphan the guest) and the user's next request to the router (or the next login) tries again
+ * before anything else resolves the user's identity. Never fails the login: Cognito
  * errors are logged and the request continues. Leaves an {@link AfterLoginResult} in
  * `res.locals.cognito`.
  * @throws TypeError on invalid options.

@@ -5,7 +5,7 @@ import { BrokerError } from '../errors.js';
 export interface SameOriginOptions {
   /**
    * Origins (`https://app.example.com`, scheme + host + port) allowed to send state-changing
-   * requests besides the request's own host. Default: none.
+   * requests besides the app's own origin (see {@link isCrossSiteRequest}). Default: none.
    */
   readonly trustedOrigins?: readonly string[];
 }
@@ -38,31 +38,67 @@ function firstHeader(req: Request, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
+/** The serialised origin of `url` (scheme, host, port; default ports dropped), or undefined. */
+function originOf(url: string): string | undefined {
+  try {
+    const o = new URL(url).origin;
+    return o === 'null' ? undefined : o;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The origins the app itself is reached at, as Express sees the request: `req.protocol` (which
+ * honours `X-Forwarded-Proto` only under the app's `trust proxy` setting) with the `Host` header,
+ * and with the first `X-Forwarded-Host` when Express took the host name from it (`req.hostname`
+ * honours it only under `trust proxy` too). Without Express's properties (a bare node request):
+ * `https` on a TLS socket, else `http`, with the `Host` header.
+ */
+function ownOrigins(req: Request): string[] {
+  const r = req as Partial<Pick<Request, 'protocol' | 'hostname'>> & Pick<Request, 'headers' | 'socket'>;
+  const encrypted = (r.socket as { encrypted?: unknown } | undefined)?.encrypted === true;
+  const protocol = typeof r.protocol === 'string' ? r.protocol : encrypted ? 'https' : 'http';
+  const out: string[] = [];
+  const host = firstHeader(req, 'host');
+  const fromHost = host === undefined ? undefined : originOf(`${protocol}://${host}`);
+  if (fromHost !== undefined) out.push(fromHost);
+  const forwarded = firstHeader(req, 'x-forwarded-host')?.split(',')[0]?.trim();
+  if (forwarded !== undefined && forwarded !== '' && typeof r.hostname === 'string') {
+    const fromForwarded = originOf(`${protocol}://${forwarded}`);
+    if (fromForwarded !== undefined && new URL(fromForwarded).hostname === r.hostname) out.push(fromForwarded);
+  }
+  return out;
+}
+
 /**
  * Decides whether a state-changing request is cross-site. Whether or not it carries a cookie: a
  * browser with no session yet is exactly the victim of login CSRF (a cross-site form logging it
  * into the attacker's account). Only a request with an `Authorization` header and no cookie is
  * exempt (a bearer client, not a browser sending ambient credentials; a cross-site page cannot set
- * that header without a CORS preflight). A browser's `Sec-Fetch-Site` decides when present;
- * otherwise the `Origin` header must name the request's own host or a trusted origin. Non-browser
- * clients that send neither header (curl, mobile apps) pass.
+ * that header without a CORS preflight).
+ *
+ * An `Origin` header decides when present: it must be a trusted origin or the app's own origin,
+ * compared by scheme, host and port (so `https://host` does not pass on an http app, nor
+ * `http://host:8080` on `http://host`); a foreign or `null` Origin is cross-site whatever
+ * `Sec-Fetch-Site` says. A `Sec-Fetch-Site` other than `same-origin` or `none` is cross-site unless
+ * the Origin is trusted. Non-browser clients that send neither header (curl, mobile apps) pass.
+ *
+ * Behind a reverse proxy the app's own origin is what Express derives (`req.protocol`,
+ * `req.hostname`): set Express's `trust proxy` so that `X-Forwarded-Proto` and `X-Forwarded-Host`
+ * count, or list the public origin in `trustedOrigins`.
  */
 export function isCrossSiteRequest(req: Request, trusted: ReadonlySet<string>): boolean {
   if (SAFE_METHODS.has(req.method)) return false;
   if (firstHeader(req, 'authorization') !== undefined && firstHeader(req, 'cookie') === undefined) return false;
-  const origin = firstHeader(req, 'origin');
-  const site = firstHeader(req, 'sec-fetch-site');
+  const rawOrigin = firstHeader(req, 'origin');
+  const origin = rawOrigin === undefined ? undefined : originOf(rawOrigin);
   if (origin !== undefined && trusted.has(origin)) return false;
-  if (site !== undefined) return site !== 'same-origin' && site !== 'none';
-  if (origin === undefined) return false;
-  if (origin === 'null') return true;
-  let host: string;
-  try {
-    host = new URL(origin).host;
-  } catch {
-    return true;
-  }
-  return host !== firstHeader(req, 'host');
+  const site = firstHeader(req, 'sec-fetch-site');
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') return true;
+  if (rawOrigin === undefined) return false;
+  // `null`, malformed or foreign: cross-site.
+  return origin === undefined || !ownOrigins(req).includes(origin);
 }
 
 /**

@@ -94,6 +94,12 @@ export function toProblem(err: unknown): ProblemResponse {
  * `WWW-Authenticate: Bearer …` on 401 and `Cache-Control: no-store`. Never sends a stack, a
  * secret or an upstream message. Errors of status 500 and above are logged with their code and
  * the name of their cause.
+ *
+ * @example
+ * ```ts
+ * app.use('/aws', cognitoRouter({ broker, allowedProviders: [] }));
+ * app.use(brokerErrorHandler({ logger })); // last, after every route
+ * ```
  */
 export function brokerErrorHandler(options: ErrorHandlerOptions = {}): ErrorRequestHandler {
   const log = options.logger?.child({ component: 'cognito-middleware' });

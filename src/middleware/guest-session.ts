@@ -1,4 +1,5 @@
 import type { Request } from 'express';
+import type { Broker } from '../broker/index.js';
 import { isBrokerError } from '../errors.js';
 
 /** The session key under which the guest identity id is kept for cookie clients. */
@@ -55,4 +56,25 @@ const PERMANENT_GUEST_FAILURES: ReadonlySet<string> = new Set([
  */
 export function isPermanentGuestFailure(err: unknown): boolean {
   return isBrokerError(err) && PERMANENT_GUEST_FAILURES.has(err.code);
+}
+
+/**
+ * Finishes a guest upgrade left pending in the session: after a temporary failure at login
+ * (`afterLogin` keeps the guest id then), the logged-in user's next request upgrades the
+ * guest before anything resolves the user's identity, since resolving it first would give the user
+ * a new identity and orphan the guest. The guest id leaves the session once the upgrade succeeded
+ * or failed for good; after another temporary failure it stays and the error is thrown, so that
+ * the request fails (503 with `Retry-After`) rather than create a second identity while the
+ * upgrade can still succeed. Does nothing when the session holds no guest id.
+ * @throws BrokerError the upgrade's temporary failure (throttling, timeout, Cognito down).
+ */
+export async function upgradePendingGuest(broker: Broker, req: Request, userId: string): Promise<void> {
+  const guestId = readGuestId(req);
+  if (guestId === undefined) return;
+  try {
+    await broker.upgradeGuest(userId, guestId);
+  } catch (err) {
+    if (!isPermanentGuestFailure(err)) throw err;
+  }
+  clearGuestId(req);
 }

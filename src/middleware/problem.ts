@@ -1,5 +1,5 @@
 import type { Response } from 'express';
-import type { BrokerErrorCode } from '../errors.js';
+import { ERROR_KINDS, type BrokerErrorCode } from '../errors.js';
 
 /** The media type of every error response of the middleware (RFC 9457). */
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -9,7 +9,7 @@ export const PROBLEM_TYPE_BASE = 'tag:cognito-identity-broker,2026:';
 
 /** An RFC 9457 problem document as the middleware sends it. */
 export interface Problem {
-  /** A URI naming the kind of problem: {@link PROBLEM_TYPE_BASE} followed by the code. */
+  /** A URI naming the kind of problem: `tag:cognito-identity-broker,2026:` followed by the code. */
   readonly type: string;
   /** A short, fixed, human-readable summary of the kind of problem. */
   readonly title: string;
@@ -20,25 +20,6 @@ export interface Problem {
   /** A generic explanation of this occurrence; never a token, secret, login map or user id. */
   readonly detail?: string;
 }
-
-const TITLES: Readonly<Record<BrokerErrorCode, string>> = Object.freeze({
-  ERR_UNAUTHENTICATED: 'Authentication required',
-  ERR_BAD_REQUEST: 'Bad request',
-  ERR_FORBIDDEN: 'Forbidden',
-  ERR_NOT_FOUND: 'Not found',
-  ERR_PAYLOAD_TOO_LARGE: 'Request body too large',
-  ERR_CONFLICT: 'Conflict',
-  ERR_LIMIT_EXCEEDED: 'Limit exceeded',
-  ERR_PROVIDER_TOKEN_REJECTED: 'Provider token rejected',
-  ERR_RATE_LIMITED: 'Too many requests',
-  ERR_COGNITO_THROTTLED: 'Cognito is throttling requests',
-  ERR_COGNITO_REJECTED: 'Cognito rejected the request',
-  ERR_COGNITO_UNAVAILABLE: 'Cognito is unavailable',
-  ERR_COGNITO_TIMEOUT: 'Cognito did not answer in time',
-  ERR_IDENTITY_DISABLED: 'Identity disabled',
-  ERR_MISCONFIGURED: 'Server misconfigured',
-  ERR_INTERNAL: 'Internal error',
-});
 
 /** Extra headers a problem response may carry. */
 export interface ProblemHeaders {
@@ -52,7 +33,7 @@ export interface ProblemHeaders {
 export function problem(code: BrokerErrorCode, status: number, detail?: string): Problem {
   return {
     type: PROBLEM_TYPE_BASE + code,
-    title: TITLES[code],
+    title: ERROR_KINDS[code].title,
     status,
     code,
     ...(detail === undefined ? {} : { detail }),

@@ -1,10 +1,6 @@
 import { LRUCache } from 'lru-cache';
+import type { Clock } from '../broker/index.js';
 import { BrokerError } from '../errors.js';
-
-/** A source of time in epoch milliseconds. */
-export interface MiddlewareClock {
-  now(): number;
-}
 
 /** Options of {@link createRateLimiter}. */
 export interface RateLimitOptions {
@@ -15,7 +11,7 @@ export interface RateLimitOptions {
   /** How many users are tracked at once (least recently seen are dropped first). Default 10 000. */
   readonly maxUsers?: number;
   /** Clock. Default `Date`. */
-  readonly clock?: MiddlewareClock;
+  readonly clock?: Clock;
 }
 
 /** A fixed-window, per-key, bounded in-memory limiter. */
@@ -25,6 +21,13 @@ export interface RateLimiter {
    * @throws BrokerError `ERR_RATE_LIMITED` (429, with `retryAfterSeconds`) past the limit.
    */
   consume(key: string): void;
+  /**
+   * Refuses `key` when it already used its window's budget, without counting: for limits that
+   * count only some outcomes (a login limiter checks a username before verifying the password and
+   * calls `consume` on a failure only).
+   * @throws BrokerError `ERR_RATE_LIMITED` (429, with `retryAfterSeconds`) at the limit.
+   */
+  check(key: string): void;
 }
 
 interface Window {
@@ -51,6 +54,11 @@ export function createRateLimiter(options: RateLimitOptions = {}): RateLimiter {
   const maxUsers = positiveInt(options.maxUsers, 'rateLimit.maxUsers', 10_000);
   const clock = options.clock ?? Date;
   const windows = new LRUCache<string, Window>({ max: maxUsers });
+  const refuse = (w: Window, now: number): BrokerError =>
+    new BrokerError('ERR_RATE_LIMITED', 'Too many requests; try again later.', {
+      retryable: true,
+      retryAfterSeconds: Math.max(1, Math.ceil((w.resetAt - now) / 1000)),
+    });
   return {
     consume(key: string): void {
       const now = clock.now();
@@ -60,12 +68,12 @@ export function createRateLimiter(options: RateLimitOptions = {}): RateLimiter {
         windows.set(key, w);
       }
       w.count += 1;
-      if (w.count > max) {
-        throw new BrokerError('ERR_RATE_LIMITED', 'Too many requests; try again later.', {
-          retryable: true,
-          retryAfterSeconds: Math.max(1, Math.ceil((w.resetAt - now) / 1000)),
-        });
-      }
+      if (w.count > max) throw refuse(w, now);
+    },
+    check(key: string): void {
+      const now = clock.now();
+      const w = windows.get(key);
+      if (w !== undefined && w.resetAt > now && w.count >= max) throw refuse(w, now);
     },
   };
 }

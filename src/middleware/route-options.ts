@@ -1,5 +1,4 @@
-import type { Broker } from '../broker/types.js';
-import type { MiddlewareClock } from './rate-limit.js';
+import type { Broker, Clock } from '../broker/index.js';
 import type { GetUserId } from './user-id.js';
 
 /** Options shared by the route factories. */
@@ -9,7 +8,7 @@ export interface RouteOptions {
   /** Reads the logged-in user's id. Default: `req.user?.id`. */
   readonly getUserId?: GetUserId;
   /** Clock for `expiresIn`. Default `Date`. */
-  readonly clock?: MiddlewareClock;
+  readonly clock?: Clock;
 }
 
 const BROKER_METHODS = [

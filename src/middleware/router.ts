@@ -1,22 +1,21 @@
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
-import type { Broker } from '../broker/types.js';
+import type { Broker, Clock } from '../broker/index.js';
+import { BrokerError } from '../errors.js';
 import { afterLogin } from './after-login.js';
-import { credentialsRoute } from './credentials-route.js';
 import { sameOriginOnly } from './csrf.js';
 import { brokerErrorHandler } from './error-handler.js';
-import { guestRoute } from './guest-route.js';
 import { jsonBody } from './json-body.js';
-import { identityRoute } from './identity-route.js';
-import { linkLoginRoute } from './link-login-route.js';
 import { forgetOnLogout } from './logout.js';
-import { mergeRoute, type VerifyMergeSource } from './merge-route.js';
 import { normaliseProviders } from './providers.js';
-import { createRateLimiter, type MiddlewareClock, type RateLimitOptions } from './rate-limit.js';
-import { BrokerError } from '../errors.js';
+import { createRateLimiter, type RateLimitOptions } from './rate-limit.js';
 import { assertOptionalFunction, assertRouteOptions } from './route-options.js';
-import { tokenRoute } from './token-route.js';
-import { unlinkLoginRoute } from './unlink-login-route.js';
+import { credentialsRoute } from './routes/credentials.js';
+import { guestRoute } from './routes/guest.js';
+import { identityRoute } from './routes/identity.js';
+import { linkLoginRoute, unlinkLoginRoute } from './routes/logins.js';
+import { mergeRoute, type VerifyMergeSource } from './routes/merge.js';
+import { tokenRoute } from './routes/token.js';
 import type { GetUserId } from './user-id.js';
 
 interface Route {
@@ -112,7 +111,7 @@ export interface CognitoRouterOptions {
   /** Largest accepted JSON body, in bytes. Default 8192. */
   readonly bodyLimitBytes?: number;
   /** Clock for `expiresIn` and the rate limiter. Default `Date`. */
-  readonly clock?: MiddlewareClock;
+  readonly clock?: Clock;
 }
 
 /**
@@ -123,7 +122,10 @@ export interface CognitoRouterOptions {
 export interface CognitoRouter extends RequestHandler {
   /** {@link afterLogin} with the router's broker, `getUserId` and logger. */
   afterLogin(): RequestHandler;
-  /** {@link forgetOnLogout} with the router's broker and `getUserId`. */
+  /**
+   * {@link forgetOnLogout}: drops the session's guest identity id; the user's cached token and
+   * credentials stay for the next login.
+   */
   logout(): RequestHandler;
 }
 
@@ -136,6 +138,15 @@ export interface CognitoRouter extends RequestHandler {
  * has `Cache-Control: no-store`; every error is `application/problem+json` with a stable `code`.
  * State-changing routes refuse cross-site browser requests (403), with or without a session cookie;
  * bearer requests without a cookie pass.
+ *
+ * @example
+ * ```ts
+ * const aws = cognitoRouter({ broker, allowedProviders: ['graph.facebook.com'] });
+ * app.post('/login', passport.authenticate('local'), aws.afterLogin(), (req, res) => res.json(req.user));
+ * app.post('/logout', aws.logout(), (req, res, next) => req.logout(next));
+ * app.use('/aws', aws);
+ * app.use(brokerErrorHandler({ logger }));
+ * ```
  * @throws TypeError when an option is invalid.
  */
 export function cognitoRouter(options: CognitoRouterOptions): CognitoRouter {

@@ -6,10 +6,10 @@ import type { Response } from 'express';
  * an `If-None-Match` must never turn credentials into an empty 304), no serialisation, no charset
  * parsing. A HEAD request gets the headers only (Node drops the body).
  */
-export function sendNoStoreJson(res: Response, body: string | Buffer): void {
+export function sendNoStoreJson(res: Response, body: string | Uint8Array): void {
   res.statusCode = 200;
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
   res.setHeader('Cache-Control', 'no-store');
-  res.setHeader('Content-Length', typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length);
+  res.setHeader('Content-Length', typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.byteLength);
   res.end(body);
 }

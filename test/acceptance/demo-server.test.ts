@@ -4,6 +4,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { CognitoIdentity } from '@aws-sdk/client-cognito-identity';
@@ -12,6 +15,11 @@ const SERVER = fileURLToPath(new URL('../../examples/express-app/server.ts', imp
 const STARTUP_LINES_MAX = 200;
 
 void test('the demo runs its emulator with strict SigV4 and keys of its own', { timeout: 60_000 }, async (t) => {
+  // A state file of its own: the demo's default one is locked by any other running demo.
+  const tmp = mkdtempSync(join(tmpdir(), 'demo-server-'));
+  t.after(() => {
+    rmSync(tmp, { recursive: true, force: true });
+  });
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -20,6 +28,7 @@ void test('the demo runs its emulator with strict SigV4 and keys of its own', { 
     EMULATOR_PORT: '0',
     LOG_LEVEL: 'silent',
     SESSION_SECRET: 'demo-server-test-session-secret-0123456789',
+    EMULATOR_STATE_FILE: join(tmp, 'emulator.json'),
   };
   const child = spawn(process.execPath, ['--import', 'tsx', SERVER], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   t.after(async () => {

@@ -12,12 +12,13 @@ import {
   DEMO_POOL,
   DEMO_PROVIDER,
   hostileUsers,
-  problemCode,
-  SecretLedger,
-  startSecurityStack,
-  withCrashWatch,
-  type SecurityStack,
-} from '../helpers/security-stack.js';
+  RAISED_LOGIN_LIMITS,
+  startAppStack,
+  type AppStack,
+} from '../helpers/app-stack.js';
+import { withCrashWatch } from '../helpers/crash-watch.js';
+import { problemCode } from '../helpers/problem-assert.js';
+import { SecretLedger } from '../helpers/secret-ledger.js';
 
 const SEED = 20_261_122;
 const RUNS = Number(process.env.FUZZ_RUNS ?? 1000);
@@ -25,10 +26,11 @@ const RUNS = Number(process.env.FUZZ_RUNS ?? 1000);
 const ROUTER_LIMIT = 8192;
 const APP_LIMIT = 4096;
 
-let s: SecurityStack;
+let s: AppStack;
 let server: Server;
 let base: string;
 const ledger = new SecretLedger();
+ledger.checkAfter(() => s.logText());
 const users = hostileUsers(4);
 let bearer = '';
 let cookie = '';
@@ -238,7 +240,7 @@ async function refreshLogins(): Promise<void> {
 
 void describe('fuzzing the example app and the middleware routes', () => {
   before(async () => {
-    s = await startSecurityStack({ users });
+    s = await startAppStack({ users, app: { rateLimit: false, loginRateLimit: RAISED_LOGIN_LIMITS } });
     server = s.app.listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -315,10 +317,5 @@ void describe('fuzzing the example app and the middleware routes', () => {
     ledger.observe(res);
     assert.notEqual(res.status, 413);
     assert.equal(problemCode(res), 'ERR_PROVIDER_TOKEN_REJECTED');
-  });
-
-  void it('leaks no secret seen by the fuzzer into the log or an error response', (t: TestContext) => {
-    ledger.assertNoLeak(s.logText());
-    t.diagnostic(`secrets checked: ${ledger.size}; error responses checked: ${ledger.errorResponses}`);
   });
 });

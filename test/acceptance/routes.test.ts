@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import request from 'supertest';
 import type { AppDeps } from '../../examples/express-app/app.js';
-import { DEMO_PROVIDER, startStack, type AppStack } from '../helpers/app-stack.js';
+import { DEMO_PROVIDER, startAppStack, type AppStack } from '../helpers/app-stack.js';
 import { assertProblem } from '../helpers/problem-assert.js';
 
 type Agent = ReturnType<typeof request.agent>;
 
 async function withStack(fn: (s: AppStack) => Promise<void>, deps: Partial<AppDeps> = {}): Promise<void> {
-  const stack = await startStack(deps);
+  const stack = await startAppStack({ app: deps, recordForgetUser: true });
   try {
     await fn(stack);
   } finally {
@@ -72,7 +72,7 @@ void describe('example app /aws routes on the emulator', () => {
         'token',
       ]);
       assert.equal(body.identityId, identityId);
-      assert.equal(body.identityPoolId, s.emulator.pools[0]!.identityPoolId);
+      assert.equal(body.identityPoolId, s.emulator().pools[0]!.identityPoolId);
       assert.equal(body.loginsKey, 'cognito-identity.amazonaws.com');
       assert.ok(typeof body.expiresIn === 'number' && body.expiresIn > 0 && body.expiresIn <= 900);
       assert.ok(Math.abs(Date.parse(String(body.expiresAt)) - (Date.now() + body.expiresIn * 1000)) < 2000);
@@ -125,7 +125,7 @@ void describe('example app /aws routes on the emulator', () => {
   void it('refuses a provider outside the allow-list with 403', () =>
     withStack(async (s) => {
       const { agent } = await alice(s);
-      const token = s.emulator.mintProviderToken(DEMO_PROVIDER, 'someone');
+      const token = s.emulator().mintProviderToken(DEMO_PROVIDER, 'someone');
       assertProblem(
         await agent.post('/aws/logins').send({ provider: 'accounts.google.com', token }),
         403,
@@ -158,7 +158,7 @@ void describe('example app /aws routes on the emulator', () => {
   void it('refuses cross-site state-changing requests on a cookie session with 403', () =>
     withStack(async (s) => {
       const { agent } = await alice(s);
-      const token = s.emulator.mintProviderToken(DEMO_PROVIDER, 'cross-site');
+      const token = s.emulator().mintProviderToken(DEMO_PROVIDER, 'cross-site');
       const body = { provider: DEMO_PROVIDER, token };
       assertProblem(
         await agent.post('/aws/logins').set('Origin', 'https://evil.example').send(body),
@@ -187,7 +187,8 @@ void describe('example app /aws routes on the emulator', () => {
       const ok = await agent
         .post('/aws/logins')
         .set('Sec-Fetch-Site', 'same-origin')
-        .set('Origin', 'http://x')
+        .set('Host', 'app.local:3000')
+        .set('Origin', 'http://app.local:3000')
         .send(body);
       assert.equal(ok.status, 200, ok.text);
       const host = await agent
@@ -197,11 +198,43 @@ void describe('example app /aws routes on the emulator', () => {
       assert.equal(host.status, 200, host.text);
     }));
 
+  void it('refuses an Origin that differs from the app’s by scheme or port, and a foreign Origin beside Sec-Fetch-Site: none', () =>
+    withStack(async (s) => {
+      const { agent } = await alice(s);
+      const body = { provider: DEMO_PROVIDER, token: s.emulator().mintProviderToken(DEMO_PROVIDER, 'red-team') };
+      const onApp = (r: request.Test) => r.set('Host', 'app.local:3000');
+      for (const origin of ['https://app.local:3000', 'http://app.local:3001', 'http://app.local']) {
+        assertProblem(await onApp(agent.post('/aws/logins')).set('Origin', origin).send(body), 403, 'ERR_FORBIDDEN');
+      }
+      for (const site of ['none', 'same-origin']) {
+        assertProblem(
+          await onApp(agent.post('/aws/logins'))
+            .set('Sec-Fetch-Site', site)
+            .set('Origin', 'https://evil.example')
+            .send(body),
+          403,
+          'ERR_FORBIDDEN',
+        );
+        // Login CSRF: a browser with no session yet, logged into the attacker's account.
+        assertProblem(
+          await onApp(request(s.app).post('/login'))
+            .set('Sec-Fetch-Site', site)
+            .set('Origin', 'https://evil.example')
+            .send({ username: 'bob', password: 'bob-demo-pass' }),
+          403,
+          'ERR_FORBIDDEN',
+        );
+      }
+      assert.deepEqual(((await agent.get('/aws/identity')).body as { logins: string[] }).logins, []);
+      const ok = await onApp(agent.post('/aws/logins')).set('Origin', 'http://app.local:3000').send(body);
+      assert.equal(ok.status, 200, ok.text);
+    }));
+
   void it('answers 409 when the login is already linked to another identity', () =>
     withStack(async (s) => {
       const a = await alice(s);
       const b = await bob(s);
-      const token = s.emulator.mintProviderToken(DEMO_PROVIDER, 'shared-person');
+      const token = s.emulator().mintProviderToken(DEMO_PROVIDER, 'shared-person');
       assert.equal((await a.agent.post('/aws/logins').send({ provider: DEMO_PROVIDER, token })).status, 200);
       const res = await b.agent.post('/aws/logins').send({ provider: DEMO_PROVIDER, token });
       assertProblem(res, 409, 'ERR_CONFLICT');
@@ -212,14 +245,14 @@ void describe('example app /aws routes on the emulator', () => {
   void it('answers 503 with Retry-After when Cognito throttles', () =>
     withStack(async (s) => {
       const agent = request.agent(s.app);
-      s.emulator.setFault('GetOpenIdTokenForDeveloperIdentity', { error: 'TooManyRequestsException' });
+      s.emulator().setFault('GetOpenIdTokenForDeveloperIdentity', { error: 'TooManyRequestsException' });
       // Login still succeeds: afterLogin only warms the token and logs the failure.
       assert.equal((await agent.post('/login').send({ username: 'bob', password: 'bob-demo-pass' })).status, 200);
       const res = await agent.get('/aws/token');
       assertProblem(res, 503, 'ERR_COGNITO_THROTTLED');
       assert.ok(Number(res.headers['retry-after']) >= 1);
       assertProblem(await agent.get('/aws/credentials'), 503, 'ERR_COGNITO_THROTTLED');
-      s.emulator.clearFaults();
+      s.emulator().clearFaults();
       assert.equal((await agent.get('/aws/token')).status, 200);
     }));
 
@@ -297,15 +330,42 @@ void describe('example app /aws routes on the emulator', () => {
       assert.equal(g.status, 200, g.text);
       const guestId = (g.body as { identityId: string }).identityId;
       // The upgrade's own call (GetOpenIdTokenForDeveloperIdentity on the guest) is throttled once.
-      s.emulator.setFault('GetOpenIdTokenForDeveloperIdentity', { error: 'TooManyRequestsException', count: 1 });
+      s.emulator().setFault('GetOpenIdTokenForDeveloperIdentity', { error: 'TooManyRequestsException', count: 1 });
       const first = await agent.post('/login').send({ username: 'bob', password: 'bob-demo-pass' });
       assert.equal(first.status, 200, first.text);
       assert.equal((first.body as { identityId: string | null }).identityId, null);
-      s.emulator.clearFaults();
+      s.emulator().clearFaults();
       const again = await agent.post('/login').send({ username: 'bob', password: 'bob-demo-pass' });
       assert.equal(again.status, 200, again.text);
       assert.equal((again.body as { identityId: string }).identityId, guestId);
       assert.equal(((await agent.get('/aws/token')).body as { identityId: string }).identityId, guestId);
+    }));
+
+  void it('retries a guest upgrade that failed at login on the next /aws request instead of creating a new identity', () =>
+    withStack(async (s) => {
+      const agent = request.agent(s.app);
+      const g = await agent.post('/aws/guest');
+      assert.equal(g.status, 200, g.text);
+      const guestId = (g.body as { identityId: string }).identityId;
+      s.emulator().setFault('GetOpenIdTokenForDeveloperIdentity', { error: 'TooManyRequestsException', count: 1 });
+      const login = await agent.post('/login').send({ username: 'bob', password: 'bob-demo-pass' });
+      assert.equal(login.status, 200, login.text);
+      assert.equal((login.body as { identityId: string | null }).identityId, null);
+      // Still throttled at the next request: the request fails and the guest stays pending.
+      s.emulator().setFault('GetOpenIdTokenForDeveloperIdentity', { error: 'TooManyRequestsException', count: 1 });
+      const throttled = await agent.get('/aws/credentials');
+      assertProblem(throttled, 503, 'ERR_COGNITO_THROTTLED');
+      assert.ok(Number(throttled.headers['retry-after']) >= 1);
+      assert.equal(await s.broker.lookupIdentity('user-bob'), null, 'no identity made while the upgrade can succeed');
+      // The page asks for its credentials and token at once: one upgrade, both get the guest's identity.
+      const [creds, token] = await Promise.all([agent.get('/aws/credentials'), agent.get('/aws/token')]);
+      assert.equal(creds.status, 200, creds.text);
+      assert.equal((creds.body as { identityId: string }).identityId, guestId);
+      assert.equal((token.body as { identityId: string }).identityId, guestId);
+      assert.equal(await s.broker.lookupIdentity('user-bob'), guestId);
+      s.emulator().resetCounters();
+      assert.equal(((await agent.get('/aws/identity')).body as { identityId: string }).identityId, guestId);
+      assert.equal(s.emulator().counters().GetOpenIdTokenForDeveloperIdentity, undefined, 'the guest left the session');
     }));
 
   void it('gives a session a new guest identity when its guest was upgraded by someone else', () =>
@@ -329,14 +389,25 @@ void describe('example app /aws routes on the emulator', () => {
       assert.equal((g3.body as { identityId: string }).identityId, next);
     }));
 
-  void it('forgets the user at logout and then answers 401', () =>
+  void it('serves a user who logs out and in again from the cache, with no Cognito call', () =>
     withStack(async (s) => {
-      const { agent } = await alice(s);
-      assert.equal((await agent.get('/aws/credentials')).status, 200);
-      const out = await agent.post('/logout');
-      assert.equal(out.status, 204);
-      assert.deepEqual(s.forgotten, ['user-alice']);
-      assertProblem(await agent.get('/aws/credentials'), 401, 'ERR_UNAUTHENTICATED');
+      const first = await alice(s);
+      const creds = await first.agent.get('/aws/credentials');
+      assert.equal(creds.status, 200);
+      assert.equal((await first.agent.post('/logout')).status, 204);
+      assertProblem(await first.agent.get('/aws/credentials'), 401, 'ERR_UNAUTHENTICATED');
+      assert.deepEqual(s.forgotten, [], 'logout leaves the broker cache alone');
+      s.emulator().resetCounters();
+      const again = await alice(s);
+      assert.equal(again.identityId, first.identityId);
+      const after = await again.agent.get('/aws/credentials');
+      assert.equal(after.status, 200);
+      assert.equal(
+        (after.body as { accessKeyId: string }).accessKeyId,
+        (creds.body as { accessKeyId: string }).accessKeyId,
+      );
+      assert.equal(((await again.agent.get('/aws/token')).body as { identityId: string }).identityId, first.identityId);
+      assert.deepEqual(s.emulator().counters(), {}, 'no Cognito call after logging in again');
     }));
 
   void it('rate-limits linking per user with 429 and Retry-After', () =>
@@ -369,14 +440,14 @@ void describe('example app /aws routes on the emulator', () => {
       async (s) => {
         const a = await alice(s);
         const b = await bob(s);
-        s.emulator.resetCounters();
+        s.emulator().resetCounters();
         // Three times the router's rateLimit.max per window: 6 describes, then 429.
         for (let i = 0; i < 6; i++) assert.equal((await a.agent.get('/aws/identity')).status, 200);
         const limited = await a.agent.get('/aws/identity');
         assertProblem(limited, 429, 'ERR_RATE_LIMITED');
         assert.ok(Number(limited.headers['retry-after']) >= 1 && Number(limited.headers['retry-after']) <= 60);
         // The refused request reached no DescribeIdentity.
-        assert.equal(s.emulator.counters().DescribeIdentity, 6);
+        assert.equal(s.emulator().counters().DescribeIdentity, 6);
         // Another user has their own budget, and the user's link budget is untouched.
         assert.equal((await b.agent.get('/aws/identity')).status, 200);
         assert.equal((await a.agent.delete(`/aws/logins/${DEMO_PROVIDER}`)).status, 200);
@@ -424,9 +495,9 @@ void describe('example app /aws routes on the emulator', () => {
       const { agent } = await alice(s);
       const token = (await agent.get('/aws/token')).body as { token: string };
       const creds = (await agent.get('/aws/credentials')).body as { secretAccessKey: string; sessionToken: string };
-      const providerToken = s.emulator.mintProviderToken(DEMO_PROVIDER, 'log-check');
+      const providerToken = s.emulator().mintProviderToken(DEMO_PROVIDER, 'log-check');
       await agent.post('/aws/logins').send({ provider: DEMO_PROVIDER, token: providerToken });
-      s.emulator.setFault('*', { error: 'InternalErrorException' });
+      s.emulator().setFault('*', { error: 'InternalErrorException' });
       await agent.delete(`/aws/logins/${DEMO_PROVIDER}`);
       const log = s.logText();
       assert.ok(log.length > 0);

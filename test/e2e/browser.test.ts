@@ -5,7 +5,13 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { startStack, type AppStack } from '../helpers/app-stack.js';
+import { createApp } from '../../examples/express-app/app.js';
+import { startEmulator } from '../../src/emulator/index.js';
+import { createBroker } from '../../src/index.js';
+import { problem } from '../../src/middleware/problem.js';
+import { DEMO_POOL, DEMO_PROVIDER, startAppStack, type AppStack } from '../helpers/app-stack.js';
+import { ManualClock } from '../helpers/manual-clock.js';
+import { emulatorClient } from '../helpers/emulator-sdk.js';
 
 const ARTIFACTS = join(import.meta.dirname, '..', 'artifacts');
 
@@ -15,7 +21,7 @@ let browser: Browser;
 let baseUrl: string;
 
 before(async () => {
-  stack = await startStack();
+  stack = await startAppStack({ recordForgetUser: true });
   server = createServer(stack.app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -97,7 +103,7 @@ void it(
       await page.click('#logout');
       await page.locator('#signed-out').waitFor({ state: 'visible' });
       assert.match(await status(page), /Signed out/);
-      assert.deepEqual(stack.forgotten, ['user-alice']);
+      assert.deepEqual(stack.forgotten, [], 'logout keeps the broker cache for the next login');
       const after = await page.evaluate(async () => (await fetch('/aws/credentials')).status);
       assert.equal(after, 401);
       await page.screenshot({ path: join(ARTIFACTS, 'browser-signed-out.png'), fullPage: true });
@@ -143,6 +149,134 @@ void it('keeps a guest identity at sign-in and merges a second account in Chromi
     await page.fill('#merge-password', 'wrong-password');
     await page.click('#merge-button');
     await page.locator('#status.error', { hasText: 'ERR_FORBIDDEN' }).waitFor();
+  } finally {
+    await context.close();
+  }
+});
+
+void it(
+  "refreshes the page's credentials through an expiry and an injected 503 with one request per refresh in Chromium",
+  { timeout: 120_000 },
+  async () => {
+    // One clock for the emulator, the broker and the app's Date header: the server's time. The
+    // browser's clock (Playwright's) runs 10 minutes behind it; both jump forward together.
+    const server = new ManualClock(Date.now());
+    const emulator = await startEmulator({ host: '127.0.0.1', port: 0, seed: [DEMO_POOL], clock: server });
+    const client = emulatorClient(emulator);
+    const pool = emulator.pools[0]!;
+    const broker = createBroker({
+      identityPoolId: pool.identityPoolId,
+      developerProviderName: DEMO_POOL.developerProviderName,
+      client,
+      clock: server,
+    });
+    const app = createApp({ broker, sessionSecret: 'browser-clock-test-session-secret', demoProvider: DEMO_PROVIDER });
+    let reachedApp = 0;
+    let inject503 = 0;
+    let injected = 0;
+    const http = createServer((req, res) => {
+      res.setHeader('Date', new Date(server.now()).toUTCString());
+      if (req.url === '/aws/credentials') {
+        if (inject503 > 0) {
+          inject503 -= 1;
+          injected += 1;
+          res.writeHead(503, {
+            'Content-Type': 'application/problem+json',
+            'Cache-Control': 'no-store',
+            'Retry-After': '1',
+          });
+          res.end(JSON.stringify(problem('ERR_COGNITO_THROTTLED', 503)));
+          return;
+        }
+        reachedApp += 1;
+      }
+      app(req, res);
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/`;
+    const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    const BEHIND = 10 * 60_000;
+    const HOUR = 3_600_000;
+    const jump = async (ms: number): Promise<void> => {
+      server.advance(ms);
+      await page.clock.fastForward(ms);
+    };
+    // Three SDK calls wanting credentials at once: three clicks in one task.
+    const getCredentialsThrice = async (): Promise<string> => {
+      await page.evaluate("for (let i = 0; i < 3; i += 1) document.getElementById('get-credentials').click()");
+      await page.locator('#status', { hasText: 'Credentials fetched.' }).waitFor();
+      return page.locator('#access-key-id').innerText();
+    };
+    const credentialCalls = (): number => emulator.counters().GetCredentialsForIdentity ?? 0;
+    try {
+      await page.clock.install({ time: server.now() - BEHIND });
+      await page.goto(url);
+      await page.fill('#username', 'alice');
+      await page.fill('#password', 'alice-demo-pass');
+      await page.click('#login-button');
+      await page.locator('#signed-in').waitFor({ state: 'visible' });
+
+      const first = await getCredentialsThrice();
+      assert.equal(reachedApp, 1, 'one request for three concurrent calls');
+      assert.equal(credentialCalls(), 1);
+      // The expiry is shown on the browser's clock: an hour away, not an hour and ten minutes.
+      assert.match(await page.locator('#expiration').innerText(), /in (59|60) min/);
+
+      // 90 s before expiry (server time): still fresh, served from the page's cache.
+      await jump(HOUR - 90_000);
+      assert.equal(await getCredentialsThrice(), first);
+      assert.equal(reachedApp, 1);
+
+      // 30 s before expiry, inside the page's 60 s margin on the server's clock (on its own clock,
+      // 10 min behind, the credentials would look good for 10 more minutes): one refresh.
+      await jump(60_000);
+      const second = await getCredentialsThrice();
+      assert.notEqual(second, first);
+      assert.equal(reachedApp, 2, 'one request for the refresh');
+      assert.equal(credentialCalls(), 2);
+
+      // The next expiry, with the broker answering 503 once: one retry after Retry-After, then the
+      // refresh; the backend sees one request.
+      inject503 = 1;
+      await jump(HOUR - 30_000);
+      const third = await getCredentialsThrice();
+      assert.notEqual(third, second);
+      assert.equal(injected, 1);
+      assert.equal(reachedApp, 3, 'one request reached the app for the refresh');
+      assert.equal(credentialCalls(), 3);
+      await page.screenshot({ path: join(ARTIFACTS, 'browser-refreshed.png'), fullPage: true });
+    } finally {
+      await context.close();
+      http.closeAllConnections();
+      await new Promise((resolve) => http.close(resolve));
+      client.destroy();
+      await emulator.stop();
+    }
+  },
+);
+void it('tells the user to wait when logins are rate-limited (429) in Chromium', { timeout: 60_000 }, async () => {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  try {
+    await page.goto(baseUrl + '/');
+    // Ten wrong passwords for one username, then even the right one is refused for a while.
+    for (let i = 0; i < 10; i++) {
+      await page.fill('#username', 'alice.work');
+      await page.fill('#password', `guess-${i}`);
+      const [res] = await Promise.all([
+        page.waitForResponse((r) => r.url().endsWith('/login')),
+        page.click('#login-button'),
+      ]);
+      assert.equal(res.status(), 401);
+    }
+    await page.fill('#username', 'alice.work');
+    await page.fill('#password', 'alice-work-pass');
+    await page.click('#login-button');
+    await page.locator('#status.error', { hasText: 'Too many login attempts. Try again in 15 min.' }).waitFor();
+    assert.equal(await page.locator('#signed-out').isVisible(), true);
   } finally {
     await context.close();
   }

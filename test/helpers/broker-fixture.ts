@@ -1,20 +1,20 @@
 // Builds a broker over the recording fake client, a manual clock and a log capture.
 import { createBroker, type Broker, type BrokerOptions } from '../../src/index.js';
 import { DEV_PROVIDER, FakeCognito, POOL_ID } from './broker-fake-client.js';
-import { captureLogs, type LogCapture } from './broker-log-capture.js';
-import { ManualClock } from './broker-manual-clock.js';
+import { logSink, type LogSink } from './log-sink.js';
+import { ManualClock } from './manual-clock.js';
 
 export interface BrokerFixture {
   readonly broker: Broker;
   readonly fake: FakeCognito;
   readonly clock: ManualClock;
-  readonly logs: LogCapture;
+  readonly logs: LogSink;
 }
 
 export function brokerFixture(options: Partial<BrokerOptions> = {}): BrokerFixture {
   const clock = new ManualClock();
   const fake = new FakeCognito(clock);
-  const logs = captureLogs();
+  const logs = logSink();
   const broker = createBroker({
     identityPoolId: POOL_ID,
     developerProviderName: DEV_PROVIDER,

@@ -1,6 +1,6 @@
 // A real AWS SDK client for an emulator, and a broker over it: the fixture the integration suites share.
 import { CognitoIdentityClient, type CognitoIdentityClientConfig } from '@aws-sdk/client-cognito-identity';
-import { createBroker } from '../../src/broker/broker.js';
+import { createBroker } from '../../src/broker/create-broker.js';
 import type { BrokerOptions } from '../../src/broker/options.js';
 import type { Broker } from '../../src/broker/types.js';
 import { startEmulator } from '../../src/emulator/index.js';

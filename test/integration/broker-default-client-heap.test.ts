@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { it } from 'node:test';
+import { settle } from '../helpers/broker-fixture.js';
 import { fileURLToPath } from 'node:url';
 import { writeHeapSnapshot } from 'node:v8';
 import { createBroker } from '../../src/index.js';
@@ -48,7 +49,7 @@ void it(
         Buffer.from((await broker.getToken('first-user')).token),
         Buffer.from((await broker.getToken('second-user')).token),
       ];
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await settle();
       const dir = mkdtempSync(join(tmpdir(), 'default-client-heap-'));
       try {
         const snapshot = readFileSync(writeHeapSnapshot(join(dir, 'client.heapsnapshot')));

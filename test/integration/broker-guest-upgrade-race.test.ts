@@ -1,7 +1,7 @@
 // Two users upgrading the same guest identity at the same moment: at most one gets it, never both.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createBroker } from '../../src/broker/broker.js';
+import { createBroker } from '../../src/broker/create-broker.js';
 import type { Broker, IdentityToken } from '../../src/broker/types.js';
 import { isBrokerError } from '../../src/errors.js';
 import { emulatorClient, withEmulatorBroker } from '../helpers/emulator-sdk.js';
@@ -46,6 +46,16 @@ void describe('broker upgradeGuest under concurrency', () => {
       const results = await Promise.allSettled(users.map((u) => broker.upgradeGuest(u, guest.identityId)));
       const winners = await assertNoSharedIdentity(broker, guest.identityId, users, results);
       assert.equal(winners.length, 1);
+    }));
+
+  void it('joins one user’s concurrent upgrades of one guest: one link, the same identity for each', () =>
+    withEmulatorBroker(SEED, async (broker, emu) => {
+      const guest = await broker.getGuestCredentials();
+      emu.resetCounters();
+      const results = await Promise.all([1, 2, 3].map(() => broker.upgradeGuest('u1', guest.identityId)));
+      for (const r of results) assert.equal(r.identityId, guest.identityId);
+      assert.equal(emu.counters().GetOpenIdTokenForDeveloperIdentity, 1, 'one link call');
+      assert.deepEqual((await broker.lookupUsers(guest.identityId)).userIds, ['u1']);
     }));
 
   void it('never links two users to one guest identity when two broker instances upgrade it at once', () =>

@@ -62,9 +62,9 @@ void describe('emulator: GetCredentialsForIdentity', () => {
 
   void it('refuses an expired token, and accepts it until the exact expiry', async () => {
     const t = await devToken('bob', poolId, { TokenDuration: 60 });
-    f.clock.advance(59);
+    f.clock.advanceSeconds(59);
     await f.client.getCredentialsForIdentity({ IdentityId: t.IdentityId!, Logins: { [COGNITO]: t.Token! } });
-    f.clock.advance(1);
+    f.clock.advanceSeconds(1);
     const err = await rejection(
       f.client.getCredentialsForIdentity({ IdentityId: t.IdentityId!, Logins: { [COGNITO]: t.Token! } }),
     );

@@ -37,7 +37,7 @@ void describe('emulator: faults and counters', () => {
     assert.equal(err.name, 'TooManyRequestsException');
     assert.equal(err.$metadata.httpStatusCode, 400);
     // The window is one second of the emulator clock.
-    f.clock.advance(1.5);
+    f.clock.advanceSeconds(1.5);
     await devCall();
     // Other operations are not throttled.
     await f.client.describeIdentityPool({ IdentityPoolId: poolId });
@@ -55,14 +55,25 @@ void describe('emulator: faults and counters', () => {
   });
 
   void it('adds latency', async () => {
-    f.emu.setFault('DescribeIdentityPool', { latencyMs: 150 });
-    const started = Date.now();
-    await f.client.describeIdentityPool({ IdentityPoolId: poolId });
-    assert.ok(Date.now() - started >= 140);
+    // Told by the order in which concurrent calls answer, not by elapsed time.
+    const order: string[] = [];
+    const describe = async (label: string): Promise<void> => {
+      await f.client.describeIdentityPool({ IdentityPoolId: poolId });
+      order.push(label);
+    };
+    const listPools = async (): Promise<void> => {
+      await f.client.listIdentityPools({ MaxResults: 10 });
+      order.push('list');
+    };
+    f.emu.setFault('DescribeIdentityPool', { latencyMs: 300 });
+    await Promise.all([describe('slow describe'), listPools()]);
+    assert.deepEqual(order, ['list', 'slow describe']);
     f.emu.setFault('DescribeIdentityPool', null);
-    const again = Date.now();
-    await f.client.describeIdentityPool({ IdentityPoolId: poolId });
-    assert.ok(Date.now() - again < 140);
+    f.emu.setFault('ListIdentityPools', { latencyMs: 300 });
+    order.length = 0;
+    await Promise.all([describe('describe'), listPools()]);
+    assert.deepEqual(order, ['describe', 'list']);
+    f.emu.setFault('ListIdentityPools', null);
   });
 
   void it('lets the SDK retry through an injected throttle', async () => {

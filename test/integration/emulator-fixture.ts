@@ -1,25 +1,12 @@
 // Shared fixture of the emulator integration tests: a started emulator, a real SDK client, a manual clock.
 import { CognitoIdentity } from '@aws-sdk/client-cognito-identity';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../../src/emulator/index.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 
 export const DEV_PROVIDER = 'login.example.app';
 export const AUTH_ROLE = 'arn:aws:iam::123456789012:role/Auth';
 export const UNAUTH_ROLE = 'arn:aws:iam::123456789012:role/Unauth';
 export const FB_APP = 'fb-app-1';
-
-/** A clock tests can move. */
-export class ManualClock {
-  ms: number;
-  constructor(ms = Date.now()) {
-    this.ms = ms;
-  }
-  now(): number {
-    return this.ms;
-  }
-  advance(seconds: number): void {
-    this.ms += seconds * 1000;
-  }
-}
 
 export interface Fixture {
   emu: RunningEmulator;
@@ -30,7 +17,8 @@ export interface Fixture {
 
 /** Starts an emulator on 127.0.0.1:0 and a real SDK client for it (no retries, so errors surface at once). */
 export async function setup(options: EmulatorOptions = {}): Promise<Fixture> {
-  const clock = new ManualClock();
+  // Starts at the wall clock: the SDK signs requests with the real time.
+  const clock = new ManualClock(Date.now());
   const emu = await startEmulator({ clock, ...options });
   const client = new CognitoIdentity({
     endpoint: emu.endpoint,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -121,8 +121,11 @@ void describe('emulator: state file', () => {
     await emu.stop();
     const saved = JSON.parse(readFileSync(stateFile, 'utf8')) as {
       regions: Record<string, { signer: unknown; service: unknown }>;
+      credentials: unknown;
     };
+    assert.notEqual(saved.credentials, undefined, 'the one key of minted credentials is saved');
     const only = saved.regions['eu-west-1']!;
+    // Before STS: no credentials key (a fresh one is made).
     writeFileSync(
       stateFile,
       JSON.stringify({ version: 1, region: 'eu-west-1', signer: only.signer, service: only.service }),
@@ -134,27 +137,53 @@ void describe('emulator: state file', () => {
     } finally {
       await back.stop();
     }
+    // With STS, before regions: the credentials key is kept.
+    writeFileSync(
+      stateFile,
+      JSON.stringify({
+        version: 1,
+        region: 'eu-west-1',
+        signer: only.signer,
+        service: only.service,
+        credentials: saved.credentials,
+      }),
+    );
+    const sts = await startEmulator({ stateFile, seed });
+    try {
+      assert.equal(sts.pools[0]!.identityPoolId, poolId);
+    } finally {
+      await sts.stop();
+    }
+    const resaved = JSON.parse(readFileSync(stateFile, 'utf8')) as { regions: object; credentials: unknown };
+    assert.deepEqual(resaved.credentials, saved.credentials);
+    assert.deepEqual(Object.keys(resaved.regions), ['eu-west-1']);
   });
 
   void it('writes changes without waiting for stop()', async () => {
     const stateFile = join(dir, 'live.json');
     const emu = await startEmulator({ stateFile });
     const c = clientFor(emu);
+    // The file is replaced by a rename: wait on the folder's change events, not on a timer.
+    const changes = watch(dir);
     try {
       const pool = await c.createIdentityPool({ IdentityPoolName: 'live', AllowUnauthenticatedIdentities: false });
-      const deadline = Date.now() + 5000;
-      let text = '';
-      while (Date.now() < deadline) {
+      const written = (): boolean => {
         try {
-          text = readFileSync(stateFile, 'utf8');
+          return readFileSync(stateFile, 'utf8').includes(pool.IdentityPoolId!);
         } catch {
-          text = '';
+          return false;
         }
-        if (text.includes(pool.IdentityPoolId!)) break;
-        await new Promise((r) => setTimeout(r, 20));
+      };
+      if (!written()) {
+        await new Promise<void>((resolve) => {
+          changes.on('change', () => {
+            if (written()) resolve();
+          });
+        });
       }
-      assert.ok(text.includes(pool.IdentityPoolId!));
+      assert.ok(written());
     } finally {
+      changes.close();
       c.destroy();
       await emu.stop();
     }

@@ -65,7 +65,7 @@ void describe('emulator: public operations (GetId, GetOpenIdToken, UnlinkIdentit
       'NotAuthorizedException',
     );
     const expired = f.emu.mintProviderToken(FB, 'fb-1', { expiresInSeconds: 10 });
-    f.clock.advance(11);
+    f.clock.advanceSeconds(11);
     assert.equal(
       (await rejection(f.client.getId({ IdentityPoolId: poolId, Logins: { [FB]: expired } }))).name,
       'NotAuthorizedException',

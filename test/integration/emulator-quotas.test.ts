@@ -43,7 +43,7 @@ void describe('emulator: the documented quotas (quotas: aws)', () => {
     });
     usPool = await devPool(f.client, { allowUnauth: true });
     euPool = await devPool(eu, { allowUnauth: true });
-    f.clock.advance(1);
+    f.clock.advanceSeconds(1);
   });
   after(async () => {
     eu.destroy();
@@ -59,12 +59,12 @@ void describe('emulator: the documented quotas (quotas: aws)', () => {
     ]);
     assert.deepEqual(us, { ok: 50, throttled: 30 });
     assert.deepEqual(euOut, { ok: 50, throttled: 10 });
-    f.clock.advance(1);
+    f.clock.advanceSeconds(1);
     assert.deepEqual(await outcomes(times(55, (i) => token(f.client, usPool, `next-${String(i)}`))), {
       ok: 50,
       throttled: 5,
     });
-    f.clock.advance(1);
+    f.clock.advanceSeconds(1);
   });
 
   void it('holds GetId to 25, ListIdentities to 5 and DeleteIdentities to 10 a second', async () => {
@@ -81,7 +81,7 @@ void describe('emulator: the documented quotas (quotas: aws)', () => {
       await outcomes(times(12, () => () => f.client.deleteIdentities({ IdentityIdsToDelete: [unknown] }))),
       { ok: 10, throttled: 2 },
     );
-    f.clock.advance(1);
+    f.clock.advanceSeconds(1);
   });
 
   void it('holds GetOpenIdToken and GetCredentialsForIdentity to 200 a second', async () => {
@@ -99,7 +99,7 @@ void describe('emulator: the documented quotas (quotas: aws)', () => {
       ok: 60,
       throttled: 0,
     });
-    f.clock.advance(1);
+    f.clock.advanceSeconds(1);
   });
 
   void it('counts throttled calls, and the budget comes back a second later', async () => {
@@ -107,7 +107,7 @@ void describe('emulator: the documented quotas (quotas: aws)', () => {
     await outcomes(times(30, () => () => f.client.getId({ IdentityPoolId: usPool })));
     assert.equal(f.emu.counters().GetId, 30);
     assert.equal((await rejection(f.client.getId({ IdentityPoolId: usPool }))).name, 'TooManyRequestsException');
-    f.clock.advance(1);
+    f.clock.advanceSeconds(1);
     assert.match((await f.client.getId({ IdentityPoolId: usPool })).IdentityId!, /^us-east-1:/);
   });
 });

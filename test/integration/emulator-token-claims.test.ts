@@ -84,7 +84,7 @@ void describe('emulator: token claims, lifetimes and refused login tokens', () =
     }
     const expiring = f.emu.mintProviderToken(FB, 'fb-expiring', { expiresInSeconds: 10 });
     const exp = claimsOf(expiring).exp as number;
-    f.clock.advance(11);
+    f.clock.advanceSeconds(11);
     const expired = await rejection(f.client.getId({ IdentityPoolId: poolId, Logins: { [FB]: expiring } }));
     assert.equal(expired.name, 'NotAuthorizedException');
     assert.equal(expired.message, `Invalid login token. Token expired: ${String(exp + 1)} >= ${String(exp)}`);

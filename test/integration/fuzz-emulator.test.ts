@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { startEmulator } from '../../src/emulator/index.js';
 import { MODEL } from '../../src/emulator/model/model.js';
 import type { RunningEmulator } from '../../src/emulator/types.js';
-import { withCrashWatch } from '../helpers/security-stack.js';
+import { withCrashWatch } from '../helpers/crash-watch.js';
 
 const SEED = 20_261_122;
 const RUNS_PER_OPERATION = Number(process.env.FUZZ_EMULATOR_RUNS ?? 100);

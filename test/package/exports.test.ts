@@ -21,8 +21,23 @@ function node(args: string[]): string {
 
 const subpaths: Record<string, string[]> = {
   '.': ['createBroker', 'BrokerError', 'cognitoRouter', 'brokerErrorHandler', 'isBrokerError'],
+  './client': ['fromBroker', 'fromBrokerToken', 'BrokerClientError'],
   './emulator': ['startEmulator', 'describeSessionToken'],
-  './middleware': ['cognitoRouter', 'brokerErrorHandler'],
+  './middleware': [
+    'cognitoRouter',
+    'brokerErrorHandler',
+    'credentialsRoute',
+    'tokenRoute',
+    'identityRoute',
+    'linkLoginRoute',
+    'unlinkLoginRoute',
+    'mergeRoute',
+    'guestRoute',
+    'afterLogin',
+    'forgetOnLogout',
+    'sameOriginOnly',
+    'createRateLimiter',
+  ],
   './passport': ['BearerStrategy'],
 };
 
@@ -61,6 +76,22 @@ void describe(
       });
     }
 
+    void test('the root entry exports exactly the documented runtime names, no internals', () => {
+      const out = node([
+        '--input-type=module',
+        '-e',
+        `const m = await import(${JSON.stringify(pkg.name)}); console.log(JSON.stringify(Object.keys(m).sort()));`,
+      ]);
+      assert.deepEqual(JSON.parse(out), [
+        'BrokerError',
+        'brokerErrorHandler',
+        'cognitoRouter',
+        'createBroker',
+        'isBrokerError',
+        'redactPaths',
+      ]);
+    });
+
     void test('the root entry exports redactPaths as a list of pino paths', () => {
       const out = node(['-e', `console.log(JSON.stringify(require(${JSON.stringify(pkg.name)}).redactPaths));`]);
       const paths = JSON.parse(out) as unknown;
@@ -72,6 +103,14 @@ void describe(
       const out = node([
         '-e',
         `require(${JSON.stringify(pkg.name)}); console.log(JSON.stringify(Object.keys(require.cache).filter((p) => /node_modules\\/(express|passport)\\//.test(p))));`,
+      ]);
+      assert.deepEqual(JSON.parse(out), []);
+    });
+
+    void test('the client entry loads no Node built-in and nothing outside itself', () => {
+      const out = node([
+        '-e',
+        `const before = new Set(Object.keys(require.cache)); require(${JSON.stringify(`${pkg.name}/client`)}); console.log(JSON.stringify(Object.keys(require.cache).filter((p) => !before.has(p) && !p.includes('/dist/client/'))));`,
       ]);
       assert.deepEqual(JSON.parse(out), []);
     });

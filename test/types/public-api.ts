@@ -9,6 +9,25 @@ import {
   type IdentityCredentials,
 } from '../../src/index.js';
 import { startEmulator, type FaultSpec } from '../../src/emulator/index.js';
+// @ts-expect-error the error mapping is internal
+import { toBrokerError } from '../../src/index.js';
+// @ts-expect-error option resolution is internal
+import { resolveBrokerOptions } from '../../src/index.js';
+// @ts-expect-error the problem document builder is internal
+import { toProblem } from '../../src/middleware/index.js';
+
+export const internals: unknown[] = [toBrokerError, resolveBrokerOptions, toProblem];
+
+/** A broker of another make: the credentials fast path is optional. */
+export function otherBroker(base: Omit<Broker, 'freshCredentialsBody'>): Broker {
+  return base;
+}
+
+export function fastPath(broker: Broker): Uint8Array | undefined {
+  // @ts-expect-error the fast path may be missing: call it with `?.`
+  broker.freshCredentialsBody('u1');
+  return broker.freshCredentialsBody?.('u1');
+}
 
 // @ts-expect-error codes are a closed set
 export const badCode: BrokerErrorCode = 'ERR_SOMETHING_ELSE';

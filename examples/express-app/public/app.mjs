@@ -1,7 +1,14 @@
 /* global document, fetch */
 // The demo page: plain DOM and fetch against the example app's routes. Secrets are never put in the DOM.
+import { fromBroker } from '/vendor/broker-client.mjs';
 
 const $ = (id) => document.getElementById(id);
+
+// The signed-in user's AWS credentials, from GET /aws/credentials with the session cookie (same
+// origin). This is the provider an AWS SDK v3 client takes as `credentials`: one request however many
+// calls want credentials at once, fetched again shortly before they expire on the server's clock,
+// 503/429 retried after Retry-After, and a 401 rejected with code ERR_UNAUTHENTICATED.
+const credentials = fromBroker({ url: '/aws/credentials' });
 let provider = 'graph.facebook.com';
 
 function show(message, isError = false) {
@@ -31,6 +38,8 @@ async function call(method, path, body) {
     const err = new Error(data.detail ?? data.title ?? `HTTP ${res.status}`);
     err.code = data.code ?? `HTTP_${res.status}`;
     err.status = res.status;
+    // Seconds, on 429 and 503 answers.
+    err.retryAfter = Number(res.headers.get('Retry-After')) || undefined;
     throw err;
   }
   return data;
@@ -96,6 +105,7 @@ async function refreshIdentity() {
 }
 
 function signedIn(user) {
+  credentials.clear();
   $('current-user').textContent = `${user.name} (${user.username})`;
   $('session').hidden = false;
   $('signed-out').hidden = true;
@@ -105,6 +115,7 @@ function signedIn(user) {
 }
 
 function signedOut() {
+  credentials.clear();
   $('session').hidden = true;
   $('signed-out').hidden = false;
   $('signed-in').hidden = true;
@@ -124,7 +135,10 @@ $('login-form').addEventListener('submit', async (event) => {
     show(`Signed in. Identity ${identityId ?? ''}`.trim());
   } catch (err) {
     if (err.code === 'ERR_UNAUTHENTICATED') show('Wrong username or password.', true);
-    else fail(err);
+    else if (err.code === 'ERR_RATE_LIMITED') {
+      const wait = err.retryAfter === undefined ? 'later' : `in ${Math.ceil(err.retryAfter / 60)} min`;
+      show(`Too many login attempts. Try again ${wait}.`, true);
+    } else fail(err);
   }
 });
 
@@ -160,14 +174,19 @@ $('refresh-identity').addEventListener('click', () => {
 $('get-credentials').addEventListener('click', async () => {
   clearStatus();
   try {
-    const c = await call('GET', '/aws/credentials');
+    const c = await credentials();
     $('access-key-id').textContent = c.accessKeyId;
     $('secret-access-key').textContent = mask(c.secretAccessKey);
     $('session-token').textContent = mask(c.sessionToken);
     $('expiration').textContent = formatExpiry(c.expiration);
+    // The proof that these credentials sign a request goes here: a SigV4-signed STS
+    // GetCallerIdentity to the emulator, its answer (the identity's assumed-role ARN) shown beside them.
     show('Credentials fetched.');
   } catch (err) {
-    fail(err);
+    if (err.code === 'ERR_UNAUTHENTICATED') {
+      signedOut();
+      show('Your session has ended. Sign in again.', true);
+    } else fail(err);
   }
 });
 

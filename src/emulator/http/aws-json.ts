@@ -35,6 +35,11 @@ export interface AwsJsonDeps {
   readonly strictSigV4?: readonly EmulatorCredentials[];
   /** Epoch milliseconds. */
   readonly now: () => number;
+  /**
+   * Runs a (synchronous) service call; when the call changed state, the result comes once the
+   * change is on disk, and a failed write rejects. Absent: state lives in memory only.
+   */
+  readonly durable?: <T>(op: () => T) => T | Promise<T>;
 }
 
 interface OperationInfo {
@@ -179,8 +184,7 @@ export function awsJsonProtocol(deps: AwsJsonDeps): ApiProtocol {
         return;
       }
     }
-    let service = deps.regions.get(region);
-    if (service === undefined) {
+    if (deps.regions.get(region) === undefined) {
       if (op.public) {
         // Nothing exists in a region never used: answer as its (empty) service would, creating nothing.
         const what = op.name === 'GetId' ? 'IdentityPool' : 'Identity';
@@ -188,25 +192,52 @@ export function awsJsonProtocol(deps: AwsJsonDeps): ApiProtocol {
         return;
       }
       try {
-        service = await deps.regions.ensure(region);
+        await deps.regions.ensure(region);
       } catch (err) {
         if (!(err instanceof RangeError)) throw err;
         sendError(res, 400, 'LimitExceededException', `Region ${region} cannot be served: ${err.message}.`);
         return;
       }
     }
+    // The one cast from wire to type: the validator has checked the body against the operation's
+    // input shape (JSON types, required members, constraints). Optional members may still be
+    // JSON null, which the handlers treat as absent.
+    const typed = input as OperationTypes[typeof op.name]['input'];
+    const call = (): unknown => {
+      // A failed write of the state file replaces every region's service with the one on disk,
+      // perhaps while this region was being created: the call goes to the current one.
+      const svc = deps.regions.get(region);
+      if (svc === undefined) {
+        throw new ServiceError(
+          'InternalErrorException',
+          `The change could not be saved, so it was not made: region ${region} is not on disk.`,
+        );
+      }
+      return svc.call(op.name, typed);
+    };
     let output: unknown;
     try {
-      // The one cast from wire to type: the validator has checked the body against the operation's
-      // input shape (JSON types, required members, constraints). Optional members may still be
-      // JSON null, which the handlers treat as absent.
-      output = service.call(op.name, input as OperationTypes[typeof op.name]['input']);
+      output = deps.durable === undefined ? call() : deps.durable(call);
     } catch (err) {
       if (err instanceof ServiceError) {
         sendError(res, err.status, err.type, err.message);
         return;
       }
       throw err;
+    }
+    if (output instanceof Promise) {
+      try {
+        output = await output;
+      } catch (err) {
+        // Not acknowledged: the state went back to what is on disk.
+        sendError(
+          res,
+          500,
+          'InternalErrorException',
+          `The change could not be saved, so it was not made: ${(err as Error).message}`,
+        );
+        return;
+      }
     }
     send(res, 200, JSON.stringify(output ?? {}), JSON_11);
   };

@@ -28,7 +28,8 @@ const MISSING: SigV4Result = {
   message: 'Missing Authentication Token',
 };
 
-interface ParsedAuthorization {
+/** The parts of a SigV4 `Authorization` header. */
+export interface ParsedAuthorization {
   accessKeyId: string;
   date: string;
   region: string;
@@ -42,7 +43,7 @@ interface ParsedAuthorization {
  * Parses `AWS4-HMAC-SHA256 Credential=AKID/20150830/us-east-1/cognito-identity/aws4_request,
  * SignedHeaders=host;x-amz-date, Signature=<hex>`. Returns undefined unless every part is present.
  */
-function parseAuthorization(header: string): ParsedAuthorization | undefined {
+export function parseAuthorization(header: string): ParsedAuthorization | undefined {
   if (header.length > 8192 || !header.startsWith(`${ALGORITHM} `)) return undefined;
   const fields = new Map<string, string>();
   for (const part of header.slice(ALGORITHM.length + 1).split(',')) {
@@ -134,16 +135,123 @@ function formatAmzDate(ms: number): string {
 }
 
 /**
+ * Outcome of {@link verifySignature}, by kind, so that each protocol answers with its own error names:
+ * `incomplete` (a required part is missing or malformed), `skew` (the signing time is more than five
+ * minutes from the server's clock, or does not match the scope date) and `mismatch`.
+ */
+export type SignatureCheck = { ok: true } | { ok: false; kind: 'incomplete' | 'skew' | 'mismatch'; message: string };
+
+/** Header values that are secrets: shown redacted in the canonical request of an error message. */
+const SECRET_HEADERS = new Set(['x-amz-security-token']);
+
+/**
+ * Verifies a request's SigV4 signature made with `secretAccessKey`: `host` among the signed headers,
+ * the signing time (`X-Amz-Date`, else `Date`) within five minutes of `nowMs` and on the scope date,
+ * and the signature equal to the one computed from the canonical request. The mismatch message shows
+ * the canonical request and string to sign, as AWS does, with the session token redacted. Never throws.
+ */
+export function verifySignature(
+  req: SignedRequest,
+  auth: ParsedAuthorization,
+  secretAccessKey: string,
+  nowMs: number,
+): SignatureCheck {
+  if (!auth.signedHeaders.includes('host')) {
+    return {
+      ok: false,
+      kind: 'incomplete',
+      message: "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
+    };
+  }
+  const amzDate = headerValue(req.headers, 'x-amz-date');
+  const httpDate = headerValue(req.headers, 'date');
+  let signedAt: number;
+  let longDate: string;
+  if (amzDate !== undefined) {
+    signedAt = parseAmzDate(amzDate);
+    longDate = amzDate;
+  } else if (httpDate !== undefined) {
+    signedAt = Date.parse(httpDate);
+    longDate = Number.isNaN(signedAt) ? '' : formatAmzDate(signedAt);
+  } else {
+    return {
+      ok: false,
+      kind: 'incomplete',
+      message: "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
+    };
+  }
+  if (Number.isNaN(signedAt)) {
+    return {
+      ok: false,
+      kind: 'incomplete',
+      message: `Date must be in ISO-8601 'basic format'. Got '${amzDate ?? httpDate ?? ''}'.`,
+    };
+  }
+  const now = formatAmzDate(nowMs);
+  if (signedAt < nowMs - MAX_SKEW_MS) {
+    return {
+      ok: false,
+      kind: 'skew',
+      message: `Signature expired: ${longDate} is now earlier than ${formatAmzDate(nowMs - MAX_SKEW_MS)} (${now} - 5 min.)`,
+    };
+  }
+  if (signedAt > nowMs + MAX_SKEW_MS) {
+    return {
+      ok: false,
+      kind: 'skew',
+      message: `Signature not yet current: ${longDate} is still later than ${formatAmzDate(nowMs + MAX_SKEW_MS)} (${now} + 5 min.)`,
+    };
+  }
+  if (longDate.slice(0, 8) !== auth.date) {
+    return {
+      ok: false,
+      kind: 'skew',
+      message: `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${auth.date}' != '${longDate.slice(0, 8)}', from '${longDate}'.`,
+    };
+  }
+
+  const q = req.url.indexOf('?');
+  const rawPath = q < 0 ? req.url : req.url.slice(0, q);
+  const rawQuery = q < 0 ? '' : req.url.slice(q + 1);
+  const headerLines: string[] = [];
+  const shownLines: string[] = [];
+  for (const name of auth.signedHeaders) {
+    const line = `${name}:${headerValue(req.headers, name) ?? ''}`;
+    headerLines.push(line);
+    shownLines.push(SECRET_HEADERS.has(name) ? `${name}:<redacted>` : line);
+  }
+  const head = [req.method.toUpperCase(), canonicalPath(rawPath), canonicalQuery(rawQuery)];
+  const tail = [auth.signedHeaders.join(';'), sha256Hex(req.body)];
+  const canonicalRequest = [...head, `${headerLines.join('\n')}\n`, ...tail].join('\n');
+  const scope = `${auth.date}/${auth.region}/${auth.service}/${auth.terminator}`;
+  const stringToSign = `${ALGORITHM}\n${longDate}\n${scope}\n${sha256Hex(canonicalRequest)}`;
+  const kDate = hmac(`AWS4${secretAccessKey}`, auth.date);
+  const kRegion = hmac(kDate, auth.region);
+  const kService = hmac(kRegion, auth.service);
+  const kSigning = hmac(kService, 'aws4_request');
+  const expected = createHmac('sha256', kSigning).update(stringToSign, 'utf8').digest();
+  const given = Buffer.from(auth.signature, 'hex');
+  if (given.length === expected.length && timingSafeEqual(given, expected)) return { ok: true };
+  const shown = [...head, `${shownLines.join('\n')}\n`, ...tail].join('\n');
+  return {
+    ok: false,
+    kind: 'mismatch',
+    message:
+      'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.\n\n' +
+      `The Canonical String for this request should have been\n'${shown}'\n\n` +
+      `The String-to-Sign should have been\n'${stringToSign}'\n`,
+  };
+}
+
+/**
  * Checks a request's SigV4 `Authorization` header the way Cognito Identity does for developer
  * operations.
  *
  * Without `strict`, only the header's presence and form are checked (credential scope ending in
  * `/cognito-identity/aws4_request`, `SignedHeaders`, a hex `Signature`): otherwise
  * `MissingAuthenticationTokenException`. With `strict`, the access key must be one of them
- * (`UnrecognizedClientException`), the signing time (`X-Amz-Date`, else `Date`) must be within
- * five minutes of `nowMs` and match the scope date, and the signature must match the one computed
- * from the canonical request (`InvalidSignatureException`, `IncompleteSignatureException`).
- * Never throws.
+ * (`UnrecognizedClientException`), and {@link verifySignature} must pass
+ * (`IncompleteSignatureException` or `InvalidSignatureException`). Never throws.
  */
 export function checkSigV4(
   req: SignedRequest,
@@ -164,90 +272,11 @@ export function checkSigV4(
       message: 'The security token included in the request is invalid.',
     };
   }
-  if (!auth.signedHeaders.includes('host')) {
-    return {
-      ok: false,
-      type: 'IncompleteSignatureException',
-      message: "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
-    };
-  }
-  const amzDate = headerValue(req.headers, 'x-amz-date');
-  const httpDate = headerValue(req.headers, 'date');
-  let signedAt: number;
-  let longDate: string;
-  if (amzDate !== undefined) {
-    signedAt = parseAmzDate(amzDate);
-    longDate = amzDate;
-  } else if (httpDate !== undefined) {
-    signedAt = Date.parse(httpDate);
-    longDate = Number.isNaN(signedAt) ? '' : formatAmzDate(signedAt);
-  } else {
-    return {
-      ok: false,
-      type: 'IncompleteSignatureException',
-      message: "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
-    };
-  }
-  if (Number.isNaN(signedAt)) {
-    return {
-      ok: false,
-      type: 'IncompleteSignatureException',
-      message: `Date must be in ISO-8601 'basic format'. Got '${amzDate ?? httpDate ?? ''}'.`,
-    };
-  }
-  const now = formatAmzDate(nowMs);
-  if (signedAt < nowMs - MAX_SKEW_MS) {
-    return {
-      ok: false,
-      type: 'InvalidSignatureException',
-      message: `Signature expired: ${longDate} is now earlier than ${formatAmzDate(nowMs - MAX_SKEW_MS)} (${now} - 5 min.)`,
-    };
-  }
-  if (signedAt > nowMs + MAX_SKEW_MS) {
-    return {
-      ok: false,
-      type: 'InvalidSignatureException',
-      message: `Signature not yet current: ${longDate} is still later than ${formatAmzDate(nowMs + MAX_SKEW_MS)} (${now} + 5 min.)`,
-    };
-  }
-  if (longDate.slice(0, 8) !== auth.date) {
-    return {
-      ok: false,
-      type: 'InvalidSignatureException',
-      message: `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${auth.date}' != '${longDate.slice(0, 8)}', from '${longDate}'.`,
-    };
-  }
-
-  const q = req.url.indexOf('?');
-  const rawPath = q < 0 ? req.url : req.url.slice(0, q);
-  const rawQuery = q < 0 ? '' : req.url.slice(q + 1);
-  const headerLines: string[] = [];
-  for (const name of auth.signedHeaders) {
-    headerLines.push(`${name}:${headerValue(req.headers, name) ?? ''}`);
-  }
-  const canonicalRequest = [
-    req.method.toUpperCase(),
-    canonicalPath(rawPath),
-    canonicalQuery(rawQuery),
-    `${headerLines.join('\n')}\n`,
-    auth.signedHeaders.join(';'),
-    sha256Hex(req.body),
-  ].join('\n');
-  const scope = `${auth.date}/${auth.region}/${auth.service}/${auth.terminator}`;
-  const stringToSign = `${ALGORITHM}\n${longDate}\n${scope}\n${sha256Hex(canonicalRequest)}`;
-  const kDate = hmac(`AWS4${creds.secretAccessKey}`, auth.date);
-  const kRegion = hmac(kDate, auth.region);
-  const kService = hmac(kRegion, auth.service);
-  const kSigning = hmac(kService, 'aws4_request');
-  const expected = createHmac('sha256', kSigning).update(stringToSign, 'utf8').digest();
-  const given = Buffer.from(auth.signature, 'hex');
-  if (given.length === expected.length && timingSafeEqual(given, expected)) return { ok: true, region: auth.region };
+  const check = verifySignature(req, auth, creds.secretAccessKey, nowMs);
+  if (check.ok) return { ok: true, region: auth.region };
   return {
     ok: false,
-    type: 'InvalidSignatureException',
-    message:
-      'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.\n\n' +
-      `The Canonical String for this request should have been\n'${canonicalRequest}'\n\n` +
-      `The String-to-Sign should have been\n'${stringToSign}'\n`,
+    type: check.kind === 'incomplete' ? 'IncompleteSignatureException' : 'InvalidSignatureException',
+    message: check.message,
   };
 }

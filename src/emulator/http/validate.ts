@@ -23,8 +23,11 @@ function render(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
-function fail(value: unknown, path: string, constraint: string): string {
-  const shown = value === null || value === undefined ? 'null' : `'${render(value)}'`;
+/** How a sensitive value (a token, a secret) appears in a message: never itself. */
+const REDACTED = "'***SensitiveInformation***'";
+
+function fail(value: unknown, path: string, constraint: string, sensitive = false): string {
+  const shown = value === null || value === undefined ? 'null' : sensitive ? REDACTED : `'${render(value)}'`;
   return `Value ${shown} at '${path}' failed to satisfy constraint: ${constraint}`;
 }
 
@@ -217,8 +220,9 @@ export class Validator {
       }
       default: {
         const sc = this.#scalarCheck(name);
+        const sensitive = s.sensitive === true;
         return (value, path, out) => {
-          for (const c of sc(value)) out.push(fail(value, path, c));
+          for (const c of sc(value)) out.push(fail(value, path, c, sensitive));
         };
       }
     }

@@ -6,6 +6,8 @@ export interface ModelShape {
   readonly max?: number;
   readonly pattern?: string;
   readonly enum?: readonly string[];
+  /** The value is a secret: validation messages never show it. */
+  readonly sensitive?: boolean;
   /** Structure members: member name → shape name. */
   readonly members?: Readonly<Record<string, string>>;
   readonly required?: readonly string[];
@@ -28,6 +30,7 @@ export interface ModelOperation {
 
 /** The compact service model. */
 export interface ServiceModel {
+  /** The `X-Amz-Target` prefix of AWS JSON services; empty for query-protocol services (STS). */
   readonly targetPrefix: string;
   readonly apiVersion: string;
   readonly operations: Readonly<Record<string, ModelOperation>>;

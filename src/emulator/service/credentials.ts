@@ -1,16 +1,20 @@
 import type { GetCredentialsForIdentityInput, GetCredentialsForIdentityResponse } from '../model/shapes.js';
 import { ServiceError } from '../service-error.js';
-import { issueCredentials } from '../session-token.js';
 import { parseLogins, type ParsedLogins } from './logins.js';
 import { resolveRole } from './roles.js';
 import { isAuthenticated, LOGINS_DONT_MATCH, str, strMap, UNAUTH_NOT_SUPPORTED, type ServiceState } from './state.js';
 
 const BAD_ROLES = 'Invalid identity pool configuration. Check assigned IAM roles for this pool.';
+/** The role session name of the credentials the enhanced flow issues. */
+export const COGNITO_SESSION_NAME = 'CognitoIdentityCredentials';
+/** How long the enhanced flow's credentials last. */
+const CREDENTIAL_SECONDS = 3600;
 
 /**
  * GetCredentialsForIdentity: checks the logins (none, or a Cognito token with `unauthenticated` amr,
  * for a guest), resolves the role (see {@link resolveRole}), checks CustomRoleArn against the roles
- * the identity may assume, and issues STS-like credentials for one hour.
+ * the identity may assume, and issues STS-like credentials for one hour (which the emulator's STS
+ * recognises when they sign a request).
  */
 export function getCredentialsForIdentity(
   state: ServiceState,
@@ -51,5 +55,9 @@ export function getCredentialsForIdentity(
     role = custom;
   }
   if (role === undefined) throw new ServiceError('InvalidIdentityPoolConfigurationException', BAD_ROLES);
-  return { IdentityId: ident.id, Credentials: issueCredentials(role, ident.id, state.now()) };
+  const credentials = state.credentials.issue(
+    { roleArn: role, identityId: ident.id, sessionName: COGNITO_SESSION_NAME, durationSeconds: CREDENTIAL_SECONDS },
+    state.now(),
+  );
+  return { IdentityId: ident.id, Credentials: credentials };
 }

@@ -104,10 +104,20 @@ export function getId(state: ServiceState, input: GetIdInput): GetIdResponse {
   return { IdentityId: ident.id };
 }
 
-/** GetOpenIdToken: a 10-minute token for a guest, or for public logins (linking new ones). */
+/**
+ * GetOpenIdToken: a 10-minute token for a guest, or for public logins (linking new ones). This is the
+ * basic (classic) flow's step, so a pool whose AllowClassicFlow was set to false refuses it, as the
+ * service does; a pool that never set AllowClassicFlow allows it (the service does too).
+ */
 export function getOpenIdToken(state: ServiceState, input: GetOpenIdTokenInput): GetOpenIdTokenResponse {
   const ident = state.usable(input.IdentityId);
   const pool = state.poolOf(ident);
+  if (pool.allowClassic === false) {
+    throw new ServiceError(
+      'InvalidParameterException',
+      'Basic (classic) flow is not enabled, please use enhanced flow.',
+    );
+  }
   const logins = strMap(input.Logins);
   const tokens = state.openIdTokens;
   if (Object.keys(logins).length === 0) {

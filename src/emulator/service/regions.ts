@@ -1,4 +1,5 @@
-import { isRegion, TokenSigner } from '../tokens.js';
+import type { CredentialIssuer } from '../session-token.js';
+import { isRegion, TokenSigner, type VerifyResult } from '../tokens.js';
 import { CognitoIdentityService } from './service.js';
 import type { ServiceSnapshot } from './state.js';
 
@@ -23,6 +24,11 @@ export interface RegionalServicesOptions {
   readonly now: () => number;
   /** Called after every change of any region's state, and when a region is added. */
   readonly onChange: () => void;
+  /**
+   * Mints the temporary credentials of GetCredentialsForIdentity in every region: one issuer, shared
+   * with STS, so that STS recognises credentials minted in any region.
+   */
+  readonly credentials: CredentialIssuer;
   /** Most regions; default {@link MAX_REGIONS}. */
   readonly maxRegions?: number;
 }
@@ -67,6 +73,15 @@ export class RegionalServices {
       regions.#add(firstRegion, signer);
       return regions;
     }
+    return RegionalServices.restore(options, snapshot);
+  }
+
+  /**
+   * Every region of `snapshot`, at once (no key is generated): what a failed write of the state file
+   * returns the emulator to.
+   * @throws Error naming the region when a saved region is damaged.
+   */
+  static restore(options: RegionalServicesOptions, snapshot: RegionsSnapshot): RegionalServices {
     if (!isRecord(snapshot.regions) || !isRegion(snapshot.providerRegion)) {
       throw new Error('the saved regions are not in the expected form');
     }
@@ -125,6 +140,30 @@ export class RegionalServices {
     return pending;
   }
 
+  /**
+   * The region of an id (`REGION:…`, as pool and identity ids are) when that region has been used.
+   */
+  ownerOf(id: string): CognitoIdentityService | undefined {
+    const colon = id.indexOf(':');
+    return colon < 0 ? undefined : this.#services.get(id.slice(0, colon));
+  }
+
+  /**
+   * Checks a Cognito OpenID token of any region (see {@link TokenSigner.verify}): kids are unique
+   * across regions, so at most one region's keys know the token's kid. Never throws.
+   */
+  verify(token: string): VerifyResult {
+    let refused: VerifyResult | undefined;
+    for (const svc of this.#services.values()) {
+      const v = svc.state.signer.verify(token);
+      if (v.ok) return v;
+      // A region that knows the kid says the most (a bad signature); "kid unknown" is said by all.
+      if (refused === undefined || v.reason !== 'token kid is unknown') refused = v;
+      if (v.reason !== 'token kid is unknown') break;
+    }
+    return refused ?? { ok: false, reason: 'token kid is unknown', signed: true };
+  }
+
   /** Every region's service, in the order the regions were first used. */
   all(): CognitoIdentityService[] {
     return [...this.#services.values()];
@@ -157,6 +196,7 @@ export class RegionalServices {
         providerSigner: this.#providerSigner,
         now: this.#options.now,
         onChange: this.#options.onChange,
+        credentials: this.#options.credentials,
       },
       saved,
     );

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { CognitoIdentityProvider, RoleMapping } from '../model/shapes.js';
 import { ServiceError } from '../service-error.js';
+import { CredentialIssuer } from '../session-token.js';
 import { arnPartition, cognitoIssuer, type TokenSigner } from '../tokens.js';
 import { OpenIdTokenSigner } from './openid-token.js';
 
@@ -79,6 +80,8 @@ export interface ServiceOptions {
   readonly now: () => number;
   /** Called after every change of state (to schedule a save). */
   readonly onChange?: () => void;
+  /** Mints the temporary credentials of GetCredentialsForIdentity (shared with STS). Default: a fresh one. */
+  readonly credentials?: CredentialIssuer;
 }
 
 /** The key of a public login in a pool's login index. */
@@ -123,6 +126,8 @@ export class ServiceState {
   readonly identities = new Map<string, Identity>();
   /** Signs the OpenID tokens of this state's identities. */
   readonly openIdTokens: OpenIdTokenSigner;
+  /** Mints temporary credentials. */
+  readonly credentials: CredentialIssuer;
   readonly #onChange: () => void;
   #seq = 0;
 
@@ -132,6 +137,7 @@ export class ServiceState {
     this.providerSigner = options.providerSigner ?? options.signer;
     this.now = options.now;
     this.#onChange = options.onChange ?? (() => undefined);
+    this.credentials = options.credentials ?? new CredentialIssuer();
     this.issuer = cognitoIssuer(options.region);
     this.cognitoLoginKey = options.region.startsWith('cn-')
       ? `cognito-identity.${options.region}.amazonaws.com.cn`

@@ -21,7 +21,7 @@ void test('writes {version: 1, ...} atomically and reads it back without version
   const dir = tempDir(t);
   const path = join(dir, 'state.json');
   const w = new StateFileWriter(path);
-  w.schedule(() => ({ pools: [{ id: 'us-east-1:1' }], version: 99 }));
+  void w.schedule(() => ({ pools: [{ id: 'us-east-1:1' }], version: 99 }));
   await w.flush();
   const raw = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
   assert.deepEqual(raw, { version: 1, pools: [{ id: 'us-east-1:1' }] });
@@ -37,7 +37,7 @@ void test('coalesces a burst of schedules into one write of the latest state', a
   let n = 0;
   for (let i = 0; i < 100; i++) {
     n = i;
-    w.schedule(() => {
+    void w.schedule(() => {
       snapshots++;
       return { n };
     });
@@ -58,12 +58,12 @@ void test('schedules during a write lead to exactly one more write; flush waits 
       // While the first write is under way, more changes arrive.
       for (let i = 0; i < 10; i++) {
         n++;
-        w.schedule(snap);
+        void w.schedule(snap);
       }
     }
     return { n };
   };
-  w.schedule(snap);
+  void w.schedule(snap);
   await w.flush();
   assert.equal(snapshots, 2);
   assert.deepEqual(readStateFile(path), { n: 10 });
@@ -109,12 +109,12 @@ void test('a failed write is reported by flush and onError, and leaves no temp f
   const dir = tempDir(t);
   const errors: Error[] = [];
   const w = new StateFileWriter(join(dir, 'missing-folder', 'state.json'), { onError: (e) => errors.push(e) });
-  w.schedule(() => ({ a: 1 }));
+  void w.schedule(() => ({ a: 1 }));
   await assert.rejects(w.flush(), /state\.json could not be written/);
   assert.equal(errors.length, 1);
   await w.flush(); // the error is reported once
   const bad = new StateFileWriter(join(dir, 'x.json'));
-  bad.schedule(() => [1, 2]);
+  void bad.schedule(() => [1, 2]);
   await assert.rejects(bad.flush(), /plain object/);
   assert.deepEqual(readdirSync(dir), []);
 });
@@ -123,10 +123,74 @@ void test('replaces the previous file in one step', async (t) => {
   const dir = tempDir(t);
   const path = join(dir, 'state.json');
   const w = new StateFileWriter(path);
-  w.schedule(() => ({ generation: 1 }));
+  void w.schedule(() => ({ generation: 1 }));
   await w.flush();
-  w.schedule(() => ({ generation: 2, big: 'x'.repeat(1_000_000) }));
+  void w.schedule(() => ({ generation: 2, big: 'x'.repeat(1_000_000) }));
   await w.flush();
   assert.equal((readStateFile(path) as { generation: number }).generation, 2);
   assert.deepEqual(readdirSync(dir), ['state.json']);
+});
+
+void test('group commit: a schedule resolves only once a snapshot taken after it is on disk', async (t) => {
+  const path = join(tempDir(t), 'state.json');
+  const w = new StateFileWriter(path);
+  let n = 0;
+  let snapshots = 0;
+  const seen: number[] = [];
+  const snap = (): unknown => {
+    snapshots++;
+    return { n };
+  };
+  // A burst shares one write.
+  const burst = Array.from({ length: 50 }, () => {
+    n++;
+    const mine = n;
+    return w.schedule(snap).then(() => {
+      seen.push((readStateFile(path) as { n: number }).n - mine);
+    });
+  });
+  await Promise.all(burst);
+  assert.equal(snapshots, 1);
+  // Each waiter found its own change (or a later state) on disk when it resolved.
+  assert.ok(
+    seen.every((d) => d >= 0),
+    String(seen),
+  );
+  // A change made while a write is in flight waits for the next write.
+  n = 100;
+  const first = w.schedule(snap);
+  await new Promise<void>((r) => setImmediate(r));
+  n = 200;
+  const second = w.schedule(snap);
+  await first;
+  await second;
+  assert.deepEqual(readStateFile(path), { n: 200 });
+});
+
+void test('a failed write refuses its changes and those made during it, and reports the data on disk', async (t) => {
+  const dir = tempDir(t);
+  const path = join(dir, 'state.json');
+  const reported: unknown[] = [];
+  const w = new StateFileWriter(path, { onError: (_e, lastWritten) => reported.push(lastWritten) });
+  await w.schedule(() => ({ generation: 1 }));
+  let failNext = true;
+  let duringWrite: Promise<void> | undefined;
+  const failing = w.schedule(() => {
+    if (failNext) {
+      failNext = false;
+      // A change arrives while this write is under way; then the write fails.
+      duringWrite = w.schedule(() => ({ generation: 3 }));
+      return [1];
+    }
+    return { generation: 2 };
+  });
+  await assert.rejects(failing, /plain object/);
+  assert.ok(duringWrite);
+  await assert.rejects(duringWrite, /plain object/);
+  assert.deepEqual(reported, [{ generation: 1 }]);
+  assert.deepEqual(readStateFile(path), { generation: 1 });
+  await assert.rejects(w.flush(), /plain object/);
+  // The writer goes on working.
+  await w.schedule(() => ({ generation: 4 }));
+  assert.deepEqual(readStateFile(path), { generation: 4 });
 });

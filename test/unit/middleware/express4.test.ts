@@ -47,3 +47,24 @@ void it('runs on Express 4: routes, body parsing, params, rejected promises and 
   assertProblem(throttled, 503, 'ERR_COGNITO_THROTTLED');
   assert.equal(throttled.headers['retry-after'], '2');
 });
+
+void it('compares the Origin with the app’s own origin on Express 4, behind a trusted proxy too', async () => {
+  const app = express4();
+  app.set('trust proxy', true);
+  app.use((req, _res, next) => {
+    (req as { user?: unknown }).user = { id: 'u4' };
+    next();
+  });
+  app.use('/aws', cognitoRouter({ broker: createFakeBroker(), allowedProviders: ['graph.facebook.com'] }));
+  const link = (headers: Record<string, string>) =>
+    request(app).post('/aws/logins').set(headers).send({ provider: 'graph.facebook.com', token: 't' });
+  assert.equal((await link({ Host: 'app.local:3000', Origin: 'http://app.local:3000', Cookie: 's=1' })).status, 200);
+  assertProblem(
+    await link({ Host: 'app.local:3000', Origin: 'https://app.local:3000', Cookie: 's=1' }),
+    403,
+    'ERR_FORBIDDEN',
+  );
+  const proxied = { 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'app.example.com', Cookie: 's=1' };
+  assert.equal((await link({ ...proxied, Origin: 'https://app.example.com' })).status, 200);
+  assertProblem(await link({ ...proxied, Origin: 'http://app.example.com' }), 403, 'ERR_FORBIDDEN');
+});

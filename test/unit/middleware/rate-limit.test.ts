@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
+import { ManualClock } from '../../helpers/manual-clock.js';
 import { it } from 'node:test';
 import { createRateLimiter } from '../../../src/middleware/index.js';
 import { isBrokerError } from '../../../src/errors.js';
 
-function manualClock(start = 1_000_000): { now(): number; advance(ms: number): void } {
-  let t = start;
-  return { now: () => t, advance: (ms) => (t += ms) };
-}
+const manualClock = (): ManualClock => new ManualClock(1_000_000);
 
 void it('allows max calls per window per key, then throws ERR_RATE_LIMITED with the seconds left', () => {
   const clock = manualClock();
@@ -35,4 +33,23 @@ void it('keeps at most maxUsers windows (the least recently seen are dropped)', 
   assert.throws(() => {
     limiter.consume('c');
   });
+});
+
+void it('check refuses a key at its limit without counting, and lets it through once the window ends', () => {
+  const clock = manualClock();
+  const limiter = createRateLimiter({ max: 2, windowSeconds: 60, clock });
+  for (let i = 0; i < 10; i++) limiter.check('alice');
+  limiter.consume('alice');
+  limiter.check('alice');
+  limiter.consume('alice');
+  clock.advance(20_000);
+  assert.throws(
+    () => {
+      limiter.check('alice');
+    },
+    (err: unknown) => isBrokerError(err) && err.code === 'ERR_RATE_LIMITED' && err.retryAfterSeconds === 40,
+  );
+  limiter.check('bob');
+  clock.advance(40_000);
+  limiter.check('alice');
 });

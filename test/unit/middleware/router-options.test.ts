@@ -1,18 +1,113 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
+import express, { type Express, type Request } from 'express';
+import request from 'supertest';
 import { cognitoRouter, type CognitoRouterOptions } from '../../../src/middleware/index.js';
-import { createFakeBroker } from '../../helpers/fake-broker.js';
+import { createFakeBroker, type FakeBroker } from '../../helpers/fake-broker.js';
 
 function build(overrides: Record<string, unknown>): () => unknown {
   const options = { broker: createFakeBroker(), allowedProviders: ['graph.facebook.com'], ...overrides };
   return () => cognitoRouter(options);
 }
 
-void it('builds a router with valid options and exposes afterLogin and logout steps', () => {
-  const router = cognitoRouter({ broker: createFakeBroker(), allowedProviders: [] });
-  assert.equal(typeof router, 'function');
-  assert.equal(typeof router.afterLogin(), 'function');
-  assert.equal(typeof router.logout(), 'function');
+/** An app that mounts the router at /aws; `x-user` stands in for the app's authentication. */
+function appWith(broker: FakeBroker, options: Partial<CognitoRouterOptions> = {}): Express {
+  const app = express();
+  const router = cognitoRouter({ broker, allowedProviders: ['graph.facebook.com'], ...options });
+  app.use((req, _res, next) => {
+    const id = req.headers['x-user'];
+    if (typeof id === 'string') (req as { user?: unknown }).user = { id, login: `login-${id}` };
+    next();
+  });
+  app.post('/login', router.afterLogin(), (_req, res) => {
+    res.json(res.locals.cognito as unknown);
+  });
+  app.post('/logout', router.logout(), (_req, res) => {
+    res.sendStatus(204);
+  });
+  app.use('/aws', router);
+  app.use((_req, res) => {
+    res.status(404).send('app 404');
+  });
+  return app;
+}
+
+void it('binds afterLogin and logout to the router’s broker and getUserId', async () => {
+  const broker = createFakeBroker();
+  const getUserId = (req: Request) => (req as { user?: { login?: string } }).user?.login;
+  const app = appWith(broker, { getUserId });
+  const login = await request(app).post('/login').set('x-user', 'u1');
+  assert.equal(login.status, 200);
+  const { identityId } = login.body as { identityId: string };
+  assert.equal(identityId, (await broker.getToken('login-u1')).identityId, 'warmed for getUserId’s id');
+  assert.equal(broker.calls.getToken, 2);
+  await request(app).post('/logout').set('x-user', 'u1').expect(204);
+  assert.equal(broker.calls.forgetUser, undefined, 'logout leaves the cache alone');
+});
+
+void it('reads the user through getUserId, never the default req.user.id', async () => {
+  const broker = createFakeBroker();
+  const app = appWith(broker, { getUserId: () => undefined });
+  const res = await request(app).get('/aws/token').set('x-user', 'u1');
+  assert.equal(res.status, 401);
+  assert.equal((res.body as { code: string }).code, 'ERR_UNAUTHENTICATED');
+  assert.equal(broker.calls.getToken, undefined);
+});
+
+void it('computes expiresIn on the given clock', async () => {
+  const broker = createFakeBroker(() => 1_000_000);
+  const app = appWith(broker, { clock: { now: () => 1_000_000 + 100_500 } });
+  const res = await request(app).get('/aws/token').set('x-user', 'u1');
+  assert.equal(res.status, 200);
+  assert.equal((res.body as { expiresIn: number }).expiresIn, 799, '900 s token, 100.5 s later');
+});
+
+void it('applies rateLimit per user on linking, and not at all with rateLimit: false', async () => {
+  const link = (app: Express, user: string) =>
+    request(app)
+      .post('/aws/logins')
+      .set('x-user', user)
+      .send({ provider: 'graph.facebook.com', token: `t-${user}` });
+  const limited = appWith(createFakeBroker(), { rateLimit: { max: 2, windowSeconds: 60 } });
+  assert.deepEqual(
+    [(await link(limited, 'u1')).status, (await link(limited, 'u1')).status, (await link(limited, 'u1')).status],
+    [200, 200, 429],
+  );
+  assert.equal((await link(limited, 'u2')).status, 200, 'another user has a budget of its own');
+  const open = appWith(createFakeBroker(), { rateLimit: false });
+  for (let i = 0; i < 12; i += 1) assert.equal((await link(open, 'u1')).status, 200);
+});
+
+void it('refuses a body over bodyLimitBytes with 413', async () => {
+  const app = appWith(createFakeBroker(), { bodyLimitBytes: 64 });
+  const res = await request(app)
+    .post('/aws/logins')
+    .set('x-user', 'u1')
+    .send({ provider: 'graph.facebook.com', token: 'x'.repeat(100) });
+  assert.equal(res.status, 413);
+  assert.equal((res.body as { code: string }).code, 'ERR_PAYLOAD_TOO_LARGE');
+});
+
+void it('serves POST /guest only with allowGuests: true', async () => {
+  const off = await request(appWith(createFakeBroker())).post('/aws/guest');
+  assert.deepEqual([off.status, off.text], [404, 'app 404'], 'falls through to the app');
+  const on = await request(appWith(createFakeBroker(), { allowGuests: true })).post('/aws/guest');
+  assert.equal(on.status, 200);
+  assert.match((on.body as { identityId: string }).identityId, /^us-east-1:/);
+});
+
+void it('lets trustedOrigins send state-changing requests and refuses other sites', async () => {
+  const app = appWith(createFakeBroker(), { trustedOrigins: ['https://app.example.com'] });
+  const from = (origin: string) =>
+    request(app)
+      .post('/aws/logins')
+      .set('x-user', 'u1')
+      .set('origin', origin)
+      .send({ provider: 'graph.facebook.com', token: 't' });
+  assert.equal((await from('https://app.example.com')).status, 200);
+  const other = await from('https://evil.example');
+  assert.equal(other.status, 403);
+  assert.equal((other.body as { code: string }).code, 'ERR_FORBIDDEN');
 });
 
 void it('throws a TypeError at creation for each invalid option', () => {

@@ -5,7 +5,8 @@ import request from 'supertest';
 import { BrokerError } from '../../../src/errors.js';
 import { cognitoRouter, type CognitoRouterOptions } from '../../../src/middleware/index.js';
 import { createFakeBroker, type FakeBroker } from '../../helpers/fake-broker.js';
-import { memoryLogger } from '../../helpers/memory-logger.js';
+import { GUEST_SESSION_KEY } from '../../../src/middleware/guest-session.js';
+import { logSink } from '../../helpers/log-sink.js';
 import { assertProblem } from '../../helpers/problem-assert.js';
 
 /** An app whose "authentication" puts `req.user` from an `x-test-user` header (tests only). */
@@ -49,7 +50,7 @@ void it('maps a broker throttling error to 503 with Retry-After from the error',
 
 void it('hides the message of 5xx errors, logs the code and cause name only', async () => {
   const broker = createFakeBroker();
-  const { logger, text } = memoryLogger();
+  const { logger, text } = logSink({ redact: true });
   const cause = Object.assign(new Error('pool us-east-1:123 has no role for secret-thing'), {
     name: 'InvalidIdentityPoolConfigurationException',
   });
@@ -138,14 +139,16 @@ void it('reads the user id through a custom getUserId and never from body, query
   );
 });
 
-void it('afterLogin never fails the login when Cognito fails, and logout forgets the user', async () => {
+void it('afterLogin never fails the login when Cognito fails; logout drops the session’s guest and keeps the user’s cache', async () => {
   const broker = createFakeBroker();
-  const { logger, text } = memoryLogger();
+  const { logger, text } = logSink({ redact: true });
   const router = cognitoRouter({ broker, allowedProviders: [], logger });
   const app = express();
   app.use(express.json());
+  const session: Record<string, unknown> = {};
   app.use((req, _res, next) => {
     (req as { user?: unknown }).user = { id: 'u9' };
+    (req as { session?: unknown }).session = session;
     next();
   });
   app.post('/login', router.afterLogin(), (_req, res) => {
@@ -161,8 +164,10 @@ void it('afterLogin never fails the login when Cognito fails, and logout forgets
   assert.match(text(), /"code":"ERR_COGNITO_UNAVAILABLE"/);
   const ok = await request(app).post('/login').send({});
   assert.equal((ok.body as { identityId: string }).identityId, (await broker.getToken('u9')).identityId);
+  session[GUEST_SESSION_KEY] = 'us-east-1:00000000-0000-0000-0000-000000000001';
   assert.equal((await request(app).post('/logout')).status, 204);
-  assert.equal(broker.calls.forgetUser, 1);
+  assert.equal(GUEST_SESSION_KEY in session, false, 'the guest id leaves the session');
+  assert.equal(broker.calls.forgetUser, undefined, 'the cache stays for the next login');
 });
 
 void it('refuses a compressed body and a non-object JSON body with 400', async () => {

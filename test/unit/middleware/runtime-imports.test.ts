@@ -33,7 +33,7 @@ void it('the package root and the middleware load neither express nor passport a
 });
 
 void it('the passport subpath does load passport (the hook works)', () => {
-  const res = importWithoutExpress('../../../src/middleware/passport-strategy.ts');
+  const res = importWithoutExpress('../../../src/middleware/passport/strategy.ts');
   assert.notEqual(res.status, 0);
   assert.match(res.stderr, /loaded passport/);
 });

@@ -5,7 +5,12 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { CognitoIdentityClient, ListIdentityPoolsCommand } from '@aws-sdk/client-cognito-identity';
-import { checkSigV4, type SignedRequest } from '../../../../src/emulator/http/sigv4.js';
+import {
+  checkSigV4,
+  parseAuthorization,
+  verifySignature,
+  type SignedRequest,
+} from '../../../../src/emulator/http/sigv4.js';
 
 const KEY = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
 const NOW = Date.UTC(2026, 10, 22, 4, 30, 0);
@@ -234,4 +239,36 @@ void test('the real SDK client passes strict checking over HTTP; a wrong secret 
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
   }
+});
+
+void test('shows the canonical request of a mismatch with the session token redacted', async () => {
+  const token = 'FwoGZXIvYXdzEXAMPLEsessiontokenvalue/+=';
+  const signer = new SignatureV4({
+    credentials: { accessKeyId: KEY.accessKeyId, secretAccessKey: 'wrong', sessionToken: token },
+    region: 'us-east-1',
+    service: 'sts',
+    sha256: Sha256,
+  });
+  const out = await signer.sign(
+    {
+      method: 'POST',
+      protocol: 'http:',
+      hostname: '127.0.0.1',
+      path: '/',
+      headers: { host: '127.0.0.1', 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'Action=GetCallerIdentity&Version=2011-06-15',
+    },
+    { signingDate: new Date(NOW) },
+  );
+  const headers: IncomingHttpHeaders = {};
+  for (const [k, v] of Object.entries(out.headers)) headers[k.toLowerCase()] = v;
+  const req = { method: 'POST', url: '/', headers, body: Buffer.from(String(out.body)) };
+  const auth = parseAuthorization(String(headers.authorization));
+  assert.ok(auth !== undefined, 'the header parses');
+  assert.deepEqual(verifySignature(req, auth, 'wrong', NOW), { ok: true });
+  const r = verifySignature(req, auth, KEY.secretAccessKey, NOW);
+  assert.equal(r.ok ? 'ok' : r.kind, 'mismatch');
+  const message = r.ok ? '' : r.message;
+  assert.ok(message.includes('x-amz-security-token:<redacted>\n'), message);
+  assert.ok(!message.includes(token), 'the session token is not in the message');
 });

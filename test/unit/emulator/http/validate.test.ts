@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MODEL } from '../../../../src/emulator/model/model.js';
+import { STS_MODEL } from '../../../../src/emulator/model/sts-model.js';
 import { SerializationError, Validator, validationMessage } from '../../../../src/emulator/http/validate.js';
 
 const v = new Validator();
@@ -125,5 +126,20 @@ void describe('emulator service model', () => {
     for (const op of Object.values(MODEL.operations)) {
       if (op.input !== null) assert.ok(MODEL.shapes[op.input], op.input);
     }
+  });
+});
+
+void describe('emulator validation of sensitive members', () => {
+  void it('never shows a sensitive value (the STS web identity token) in the message', () => {
+    const sts = new Validator(STS_MODEL);
+    const token = `eyJ${'a'.repeat(20_000)}`;
+    const out = sts.validate('AssumeRoleWithWebIdentityRequest', {
+      RoleArn: 'arn:aws:iam::123456789012:role/Auth',
+      RoleSessionName: 'ok',
+      WebIdentityToken: token,
+    });
+    assert.deepEqual(out, [
+      "Value '***SensitiveInformation***' at 'webIdentityToken' failed to satisfy constraint: Member must have length less than or equal to 20000",
+    ]);
   });
 });

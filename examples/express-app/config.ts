@@ -1,0 +1,231 @@
+// The example app's configuration: every environment variable server.ts reads, checked at once, so that
+// a bad value stops the start with one line that names the variable and the fix.
+import { isIP } from 'node:net';
+
+/** What server.ts runs with, read from the environment by {@link readConfig}. */
+export interface ExampleConfig {
+  /** `HOST`: the interface the app binds (default `127.0.0.1`). */
+  readonly host: string;
+  /** `PORT`: the app's port, 0 for any free one (default 3000). */
+  readonly port: number;
+  /** Set when both `COGNITO_IDENTITY_POOL_ID` and `COGNITO_DEVELOPER_PROVIDER` are: real Amazon Cognito. */
+  readonly cognito: { readonly identityPoolId: string; readonly developerProviderName: string } | undefined;
+  /** `EMULATOR_PORT`: the embedded emulator's port, 0 for any free one (default 0). */
+  readonly emulatorPort: number;
+  /** `EMULATOR_STATE_FILE`: where the embedded emulator keeps its state (default `.state/emulator.json` here). */
+  readonly emulatorStateFile: string | undefined;
+  /** `COGNITO_LINK_PROVIDER`: the login provider users may link (default `graph.facebook.com`). */
+  readonly linkProvider: string;
+  /** `COGNITO_ALLOW_GUESTS`: `true` or `false`; unset means guests with the emulator only. */
+  readonly allowGuests: boolean | undefined;
+  /** `SESSION_SECRET`: at least 16 characters; unset means a random secret per start. */
+  readonly sessionSecret: string | undefined;
+  /** `LOG_LEVEL`: a pino level (default `info`). */
+  readonly logLevel: LogLevel;
+  /**
+   * `TRUST_PROXY`: Express's `trust proxy` behind a reverse proxy, so that the login limits see the
+   * client's address and the CSRF check the public origin: a hop count (`1`), `true`/`false`, or
+   * comma-separated addresses and subnets. Unset: no proxy is trusted.
+   */
+  readonly trustProxy: boolean | number | string | undefined;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** A start the app refuses: `message` names the problem, `fix` says what to run instead. */
+export class StartupError extends Error {
+  readonly fix: string;
+  /** The process exit code: 2 for a bad setting, 1 for a failure to start with good settings. */
+  readonly exitCode: 1 | 2;
+  constructor(message: string, fix: string, exitCode: 1 | 2 = 2) {
+    super(message);
+    this.name = 'StartupError';
+    this.fix = fix;
+    this.exitCode = exitCode;
+  }
+
+  /** The one line the app prints before it exits. */
+  line(): string {
+    return `cannot start the example app: ${this.message}. ${this.fix}`;
+  }
+}
+
+// From the Cognito Identity service model: IdentityPoolId, DeveloperProviderName, IdentityProviderName.
+const POOL_ID = /^[\w-]+:[0-9a-f-]+$/;
+const DEVELOPER_PROVIDER = /^[\w._-]{1,128}$/;
+const LOGIN_PROVIDER = /^[\w._/:-]{1,128}$/;
+const LABEL = /^[A-Za-z0-9-]{1,63}$/;
+
+function isHostName(host: string): boolean {
+  return host.length <= 253 && host.split('.').every((l) => LABEL.test(l) && !l.startsWith('-') && !l.endsWith('-'));
+}
+
+/** A value quoted for a message: JSON escapes control characters, and long values are cut. */
+function shown(value: string): string {
+  return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
+}
+
+function set(env: Readonly<Record<string, string | undefined>>, name: string): string | undefined {
+  const value = env[name];
+  // An empty value (`PORT= npm start`) means unset, as for most shells' tools.
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function port(
+  env: Readonly<Record<string, string | undefined>>,
+  name: string,
+  fallback: number,
+  example: string,
+): number {
+  const value = set(env, name);
+  if (value === undefined) return fallback;
+  const n = /^\d{1,5}$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(n) || n > 65_535) {
+    throw new StartupError(
+      `${name}=${shown(value)} is not a port number (an integer from 0 to 65535; 0 picks a free port)`,
+      `Run for example: ${name}=${example} npm start`,
+    );
+  }
+  return n;
+}
+
+/**
+ * Reads and checks the example app's environment.
+ * @throws StartupError naming the first bad variable and a command line that works.
+ */
+export function readConfig(env: Readonly<Record<string, string | undefined>>): ExampleConfig {
+  const host = set(env, 'HOST') ?? '127.0.0.1';
+  if (isIP(host) === 0 && !isHostName(host)) {
+    throw new StartupError(
+      `HOST=${shown(host)} is neither an IP address nor a host name`,
+      'Run for example: HOST=127.0.0.1 npm start',
+    );
+  }
+  const appPort = port(env, 'PORT', 3000, '3001');
+  const emulatorPort = port(env, 'EMULATOR_PORT', 0, '4566');
+
+  const poolId = set(env, 'COGNITO_IDENTITY_POOL_ID');
+  if (poolId !== undefined && (poolId.length > 55 || !POOL_ID.test(poolId))) {
+    throw new StartupError(
+      `COGNITO_IDENTITY_POOL_ID=${shown(poolId)} is not an identity pool id (REGION:GUID)`,
+      'Use the id the Cognito console shows, e.g. COGNITO_IDENTITY_POOL_ID=us-east-1:0f0e1d2c-3b4a-5968-7a6b-5c4d3e2f1a0b',
+    );
+  }
+  const devProvider = set(env, 'COGNITO_DEVELOPER_PROVIDER');
+  if (devProvider !== undefined && !DEVELOPER_PROVIDER.test(devProvider)) {
+    throw new StartupError(
+      `COGNITO_DEVELOPER_PROVIDER=${shown(devProvider)} is not a developer provider name (1-128 of A-Z a-z 0-9 . _ -)`,
+      "Use the pool's developer provider name, e.g. COGNITO_DEVELOPER_PROVIDER=login.example.app",
+    );
+  }
+
+  const linkProvider = set(env, 'COGNITO_LINK_PROVIDER') ?? 'graph.facebook.com';
+  if (!LOGIN_PROVIDER.test(linkProvider) || linkProvider.startsWith('cognito-identity.')) {
+    throw new StartupError(
+      `COGNITO_LINK_PROVIDER=${shown(linkProvider)} is not a public login provider name`,
+      'Run for example: COGNITO_LINK_PROVIDER=graph.facebook.com npm start',
+    );
+  }
+
+  const guests = set(env, 'COGNITO_ALLOW_GUESTS');
+  if (guests !== undefined && guests !== 'true' && guests !== 'false') {
+    throw new StartupError(
+      `COGNITO_ALLOW_GUESTS=${shown(guests)} is neither true nor false`,
+      'Run with COGNITO_ALLOW_GUESTS=true (the pool allows unauthenticated identities) or COGNITO_ALLOW_GUESTS=false',
+    );
+  }
+
+  const sessionSecret = set(env, 'SESSION_SECRET');
+  // The secret itself never goes into the message.
+  if (sessionSecret !== undefined && sessionSecret.length < 16) {
+    throw new StartupError(
+      `SESSION_SECRET is ${sessionSecret.length} characters long; it needs at least 16`,
+      'Run for example: SESSION_SECRET="$(openssl rand -base64 32)" npm start, or leave it unset for a random one',
+    );
+  }
+
+  const logLevel = set(env, 'LOG_LEVEL') ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new StartupError(
+      `LOG_LEVEL=${shown(logLevel)} is not one of ${LOG_LEVELS.join(', ')}`,
+      'Run for example: LOG_LEVEL=debug npm start',
+    );
+  }
+
+  const trustProxy = set(env, 'TRUST_PROXY');
+  if (trustProxy !== undefined && !isTrustProxy(trustProxy)) {
+    throw new StartupError(
+      `TRUST_PROXY=${shown(trustProxy)} is not a hop count, true/false, or a list of addresses and subnets`,
+      'Run for example: TRUST_PROXY=1 npm start (one reverse proxy in front of the app)',
+    );
+  }
+
+  return {
+    host,
+    port: appPort,
+    cognito:
+      poolId !== undefined && devProvider !== undefined
+        ? { identityPoolId: poolId, developerProviderName: devProvider }
+        : undefined,
+    emulatorPort,
+    emulatorStateFile: set(env, 'EMULATOR_STATE_FILE'),
+    linkProvider,
+    allowGuests: guests === undefined ? undefined : guests === 'true',
+    sessionSecret,
+    logLevel: logLevel as LogLevel,
+    trustProxy: trustProxySetting(trustProxy),
+  };
+}
+
+/** A hop count, true/false, or comma-separated IP addresses and subnets (`10.0.0.0/8`, `::1`). */
+function isTrustProxy(value: string): boolean {
+  if (/^\d{1,2}$/.test(value) || value === 'true' || value === 'false') return true;
+  return value.split(',').every((part) => {
+    const [address = '', prefix, ...rest] = part.trim().split('/');
+    return rest.length === 0 && isIP(address) !== 0 && (prefix === undefined || /^\d{1,3}$/.test(prefix));
+  });
+}
+
+function trustProxySetting(value: string | undefined): boolean | number | string | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'true' || value === 'false') return value === 'true';
+  return /^\d+$/.test(value) ? Number(value) : value;
+}
+
+/**
+ * Turns a failure to bind a port into a {@link StartupError}; other errors pass through unchanged.
+ * @param what `'PORT'` or `'EMULATOR_PORT'`, the variable that chose the port.
+ * @param freePort a port found free just now, for the suggested command line (0 when none was found).
+ */
+export function listenFailure(
+  err: unknown,
+  what: 'PORT' | 'EMULATOR_PORT',
+  host: string,
+  port: number,
+  freePort: number,
+): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  const retry = `Run for example: ${what}=${freePort} npm start`;
+  switch (code) {
+    case 'EADDRINUSE':
+      return new StartupError(
+        `${what === 'PORT' ? 'port' : "the emulator's port"} ${port} on ${host} is already in use (another npm start?)`,
+        `Stop that process, or ${retry.charAt(0).toLowerCase()}${retry.slice(1)}`,
+        1,
+      );
+    case 'EACCES':
+      return new StartupError(`this user may not listen on port ${port} of ${host}`, retry, 1);
+    case 'EADDRNOTAVAIL':
+      return new StartupError(
+        `HOST=${shown(host)} is not an address of this machine`,
+        'Run for example: HOST=127.0.0.1 npm start',
+        1,
+      );
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new StartupError(`HOST=${shown(host)} does not resolve`, 'Run for example: HOST=127.0.0.1 npm start', 1);
+    default:
+      return err;
+  }
+}

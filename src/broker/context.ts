@@ -1,0 +1,40 @@
+import type { Logger } from 'pino';
+import type { BrokerErrorCode } from '../errors.js';
+import type { CredentialsContext, CredentialsEntry, Entries, TokenContext, TokenEntry } from './entries.js';
+import type { ResolvedBrokerOptions } from './options.js';
+import type { RefreshingCache } from './refreshing-cache.js';
+import type { IdentityToken } from './types.js';
+import type { Upstream } from './upstream.js';
+
+/**
+ * Everything one broker's operations share, made once by `createBroker()`. The mutable parts are
+ * objects that own their state: the upstream counters in {@link Upstream}, the clock offset in
+ * {@link Entries}, cached entries in the two caches, running guest upgrades in `upgrading`.
+ */
+export interface BrokerContext {
+  readonly options: ResolvedBrokerOptions;
+  /** The broker's child logger. */
+  readonly log: Logger;
+  readonly upstream: Upstream;
+  readonly entries: Entries;
+  readonly tokens: RefreshingCache<TokenEntry, TokenContext>;
+  readonly credentials: RefreshingCache<CredentialsEntry, CredentialsContext>;
+  /**
+   * Guest upgrades running in this process, by guest identity id (running ones only: bounded by
+   * concurrency): the user it is for and its outcome, which a second request of that user joins.
+   */
+  readonly upgrading: Map<string, RunningUpgrade>;
+}
+
+/** A guest upgrade in progress (see {@link BrokerContext.upgrading}). */
+export interface RunningUpgrade {
+  readonly userId: string;
+  readonly result: Promise<IdentityToken>;
+}
+
+/** Errors after which a user's identity is resolved again once (merged away, deleted, token refused). */
+export const RE_RESOLVE: ReadonlySet<BrokerErrorCode> = new Set<BrokerErrorCode>([
+  'ERR_IDENTITY_DISABLED',
+  'ERR_NOT_FOUND',
+  'ERR_COGNITO_REJECTED',
+]);

@@ -1,0 +1,93 @@
+import type { BrokerContext } from './context.js';
+import { defaultCognitoClient } from './default-client.js';
+import { Entries } from './entries.js';
+import { invalidate } from './invalidation.js';
+import { brokerLogger } from './log.js';
+import { credentialProvider, freshCredentialsBody, getCredentials, loadCredentials } from './operations/credentials.js';
+import { getGuestCredentials, upgradeGuest } from './operations/guest.js';
+import { linkLogin, unlinkDeveloperUser, unlinkLogin } from './operations/logins.js';
+import { describeIdentity, lookupIdentity, lookupUsers } from './operations/lookup.js';
+import { mergeUsers } from './operations/merge.js';
+import { loadToken, tokenFor } from './operations/tokens.js';
+import { resolveBrokerOptions, type BrokerOptions, type CognitoSendClient } from './options.js';
+import { RefreshingCache } from './refreshing-cache.js';
+import type { Broker, BrokerStats } from './types.js';
+import { Upstream } from './upstream.js';
+
+/**
+ * Creates the developer-authenticated identity broker. Validates `options` once and does no I/O: the
+ * default Cognito client is built on the first upstream call.
+ *
+ * Every upstream failure becomes a `BrokerError` (see `BrokerErrorCode` for the codes); every wait can
+ * be cut short by `UserCallOptions.signal`, which rejects with the signal's reason.
+ *
+ * @example
+ * ```ts
+ * const broker = createBroker({
+ *   identityPoolId: 'us-east-1:0f0e0d0c-1111-2222-3333-444455556666',
+ *   developerProviderName: 'login.example.app',
+ *   logger, // a pino logger created with `redact: redactPaths`
+ * });
+ * const { identityId, token } = await broker.getToken(user.id);
+ * ```
+ * @throws TypeError when an option is invalid (the message names it).
+ */
+export function createBroker(options: BrokerOptions): Broker {
+  const o = resolveBrokerOptions(options);
+  const log = brokerLogger(o.logger);
+  let client: CognitoSendClient | undefined = o.client;
+  const upstream = new Upstream({
+    client: () => {
+      client ??= defaultCognitoClient({ region: o.region, maxAttempts: o.maxAttempts, timeoutMs: o.timeoutMs });
+      return client;
+    },
+    timeoutMs: o.timeoutMs,
+    identityPoolId: o.identityPoolId,
+    log,
+  });
+  // The loaders run only after construction, when `ctx` is complete.
+  const ctx: BrokerContext = {
+    options: o,
+    log,
+    upstream,
+    entries: new Entries(o, log),
+    tokens: new RefreshingCache({
+      max: o.cacheMax,
+      clock: o.clock,
+      load: (_key, context, signal) => loadToken(ctx, context, signal),
+    }),
+    credentials: new RefreshingCache({
+      max: o.cacheMax,
+      clock: o.clock,
+      load: (_key, context, signal) => loadCredentials(ctx, context, signal),
+    }),
+    upgrading: new Map(),
+  };
+
+  const broker: Broker = {
+    identityPoolId: o.identityPoolId,
+    region: o.region,
+    loginsKey: o.loginsKey,
+    getToken: async (userId, callOptions) => ctx.entries.publicToken(await tokenFor(ctx, userId, callOptions?.signal)),
+    getCredentials: (userId, callOptions) => getCredentials(ctx, userId, callOptions),
+    freshCredentialsBody: (userId) => freshCredentialsBody(ctx, userId),
+    credentialProvider: (userId) => credentialProvider(ctx, userId),
+    linkLogin: (userId, provider, providerToken) => linkLogin(ctx, userId, provider, providerToken),
+    unlinkLogin: (userId, provider) => unlinkLogin(ctx, userId, provider),
+    unlinkDeveloperUser: (userId) => unlinkDeveloperUser(ctx, userId),
+    mergeUsers: (userId, sourceUserId) => mergeUsers(ctx, userId, sourceUserId),
+    lookupIdentity: (userId) => lookupIdentity(ctx, userId),
+    lookupUsers: (identityId, lookupOptions) => lookupUsers(ctx, identityId, lookupOptions),
+    describeIdentity: (userId) => describeIdentity(ctx, userId),
+    getGuestCredentials: (guestIdentityId) => getGuestCredentials(ctx, guestIdentityId),
+    upgradeGuest: (userId, guestIdentityId) => upgradeGuest(ctx, userId, guestIdentityId),
+    forgetUser(userId) {
+      if (typeof userId !== 'string') return;
+      invalidate(ctx, 'forgetUser', [userId], []);
+    },
+    stats(): BrokerStats {
+      return { tokens: ctx.tokens.stats(), credentials: ctx.credentials.stats(), ...upstream.stats() };
+    },
+  };
+  return Object.freeze(broker);
+}

@@ -1,0 +1,59 @@
+import type { BrokerContext } from './context.js';
+
+/**
+ * Drops every cache entry of the given users and identities, including loads in progress (their
+ * waiters read again). Identities of the users' cached tokens are dropped too. Runs after link,
+ * unlink, merge, guest upgrade and `forgetUser`.
+ */
+export function invalidate(
+  ctx: BrokerContext,
+  operation: string,
+  userIds: readonly string[],
+  identityIds: readonly (string | undefined)[],
+): void {
+  const { tokens, credentials } = ctx;
+  const users = new Set(userIds);
+  const ids = new Set(identityIds.filter((id): id is string => id !== undefined));
+  const tokenEntries = tokens.entries();
+  for (const [, value] of tokenEntries) {
+    if (value !== undefined && users.has(value.userId)) ids.add(value.identityId);
+  }
+  let droppedTokens = 0;
+  for (const [key, value, loading] of tokenEntries) {
+    if (
+      (value !== undefined && (users.has(value.userId) || ids.has(value.identityId))) ||
+      (loading !== undefined && users.has(loading.userId))
+    ) {
+      tokens.delete(key);
+      droppedTokens += 1;
+    }
+  }
+  let droppedCredentials = 0;
+  for (const [key, value, loading] of credentials.entries()) {
+    if ((value !== undefined && ids.has(value.identityId)) || (loading !== undefined && ids.has(loading.identityId))) {
+      credentials.delete(key);
+      droppedCredentials += 1;
+    }
+  }
+  ctx.log.debug({ operation, tokens: droppedTokens, credentials: droppedCredentials }, 'cache entries dropped');
+}
+
+/**
+ * Drops the user's token entries for `identityId` (and, with `credentialsToo`, that identity's
+ * cached credentials) after Cognito refused it. Loads in progress are left alone, so concurrent
+ * re-resolutions do not cancel each other.
+ */
+export function dropUserIdentity(
+  ctx: BrokerContext,
+  userId: string,
+  identityId: string,
+  credentialsToo: boolean,
+): void {
+  for (const [key, value] of ctx.tokens.entries()) {
+    if (value !== undefined && value.userId === userId && value.identityId === identityId) ctx.tokens.delete(key);
+  }
+  if (!credentialsToo) return;
+  for (const [key, value] of ctx.credentials.entries()) {
+    if (value !== undefined && !value.guest && value.identityId === identityId) ctx.credentials.delete(key);
+  }
+}

@@ -1,0 +1,205 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  CognitoIdentityClient,
+  CreateIdentityPoolCommand,
+  GetOpenIdTokenForDeveloperIdentityCommand,
+  ListIdentityPoolsCommand,
+  LookupDeveloperIdentityCommand,
+} from '@aws-sdk/client-cognito-identity';
+import { startEmulator } from '../../src/emulator/index.js';
+import { startBin, type EmulatorBin } from '../helpers/emulator-bin.js';
+
+const DEV = 'login.crash.app';
+const CREDS = { accessKeyId: 'AKIDCRASH', secretAccessKey: 'crash-secret' };
+/** Calls started in all; the process is killed once KILL_AT of them are acknowledged. */
+const TOTAL = 400;
+const KILL_AT = 150;
+const CONCURRENCY = 16;
+
+function client(endpoint: string): CognitoIdentityClient {
+  return new CognitoIdentityClient({ region: 'us-east-1', endpoint, credentials: CREDS, maxAttempts: 1 });
+}
+
+void test('every change acknowledged before a SIGKILL under concurrent load is there after a restart', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'cib-crash-'));
+  const stateFile = join(dir, 'state.json');
+  const running: EmulatorBin[] = [];
+  t.after(async () => {
+    for (const bin of running) await bin.kill();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const args = ['--state-file', stateFile, '--seed', `crash pool:${DEV}`];
+
+  const first = await startBin(args, 1);
+  running.push(first);
+  const poolId = (JSON.parse(first.lines[0] ?? '{}') as { identityPoolId: string }).identityPoolId;
+  const c1 = client(first.endpoint);
+  const acknowledged = new Map<string, string>();
+  let next = 0;
+  let failed = 0;
+  const worker = async (): Promise<void> => {
+    while (next < TOTAL) {
+      const user = `user-${next++}`;
+      try {
+        const out = await c1.send(
+          new GetOpenIdTokenForDeveloperIdentityCommand({ IdentityPoolId: poolId, Logins: { [DEV]: user } }),
+        );
+        acknowledged.set(user, out.IdentityId ?? '');
+        // Kill at once, while the other workers' calls are still in flight.
+        if (acknowledged.size === KILL_AT) first.child.kill('SIGKILL');
+      } catch {
+        failed++;
+        return;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  c1.destroy();
+  const exit = await first.exit;
+  assert.equal(exit.signal, 'SIGKILL', 'the process was killed, not stopped');
+  assert.ok(acknowledged.size >= KILL_AT, `acknowledged ${acknowledged.size}`);
+  assert.ok(failed > 0, 'calls were in flight when the process died');
+
+  const second = await startBin(args, 1);
+  running.push(second);
+  const c2 = client(second.endpoint);
+  const lost: string[] = [];
+  const users = [...acknowledged.keys()];
+  const check = async (): Promise<void> => {
+    for (let user = users.pop(); user !== undefined; user = users.pop()) {
+      const out = await c2
+        .send(new LookupDeveloperIdentityCommand({ IdentityPoolId: poolId, DeveloperUserIdentifier: user }))
+        .catch(() => undefined);
+      if (out?.IdentityId !== acknowledged.get(user)) lost.push(user);
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, check));
+  c2.destroy();
+  assert.deepEqual(lost, [], `${lost.length} of ${acknowledged.size} acknowledged identities were lost`);
+  const stopped = await second.stop();
+  assert.equal(stopped.code, 0);
+});
+
+void test('a change that cannot be written is refused with InternalErrorException and not made', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'cib-fail-'));
+  const dir = join(root, 'state');
+  mkdirSync(dir);
+  const stateFile = join(dir, 'state.json');
+  const emu = await startEmulator({ stateFile });
+  const c = client(emu.endpoint);
+  t.after(async () => {
+    c.destroy();
+    await emu.stop().catch(() => undefined);
+    rmSync(root, { recursive: true, force: true });
+  });
+  const kept = await c.send(
+    new CreateIdentityPoolCommand({ IdentityPoolName: 'kept', AllowUnauthenticatedIdentities: false }),
+  );
+
+  // The folder goes away (as a disk that fails would make every write fail): no write can succeed.
+  rmSync(dir, { recursive: true, force: true });
+  const refused = await Promise.allSettled(
+    Array.from({ length: 5 }, (_, i) =>
+      c.send(new CreateIdentityPoolCommand({ IdentityPoolName: `lost-${i}`, AllowUnauthenticatedIdentities: false })),
+    ),
+  );
+  for (const r of refused) {
+    assert.equal(r.status, 'rejected');
+    const err = r.reason as { name: string; message: string; $metadata: { httpStatusCode?: number } };
+    assert.equal(err.name, 'InternalErrorException');
+    assert.equal(err.$metadata.httpStatusCode, 500);
+    assert.match(err.message, /could not be saved, so it was not made/);
+  }
+  // Read-only calls do not wait for a write, and see the state as it is on disk.
+  const listed = await c.send(new ListIdentityPoolsCommand({ MaxResults: 60 }));
+  assert.deepEqual(
+    listed.IdentityPools?.map((p) => p.IdentityPoolName),
+    ['kept'],
+  );
+
+  mkdirSync(dir);
+  const after = await c.send(
+    new CreateIdentityPoolCommand({ IdentityPoolName: 'after', AllowUnauthenticatedIdentities: false }),
+  );
+  await emu.stop();
+  const again = await startEmulator({ stateFile });
+  const c2 = client(again.endpoint);
+  try {
+    const pools = await c2.send(new ListIdentityPoolsCommand({ MaxResults: 60 }));
+    assert.deepEqual(
+      pools.IdentityPools?.map((p) => p.IdentityPoolId).sort(),
+      [kept.IdentityPoolId, after.IdentityPoolId].sort(),
+    );
+  } finally {
+    c2.destroy();
+    await again.stop();
+  }
+});
+
+void test('a failed write returns every region to what is on disk, regions made since included', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'cib-fail-regions-'));
+  const dir = join(root, 'state');
+  mkdirSync(dir);
+  const stateFile = join(dir, 'state.json');
+  const emu = await startEmulator({ stateFile });
+  const inRegion = (region: string): CognitoIdentityClient =>
+    new CognitoIdentityClient({ region, endpoint: emu.endpoint, credentials: CREDS, maxAttempts: 1 });
+  const eu = inRegion('eu-west-1');
+  const ap = inRegion('ap-south-1');
+  t.after(async () => {
+    eu.destroy();
+    ap.destroy();
+    await emu.stop().catch(() => undefined);
+    rmSync(root, { recursive: true, force: true });
+  });
+  const create = (c: CognitoIdentityClient, name: string) =>
+    c.send(new CreateIdentityPoolCommand({ IdentityPoolName: name, AllowUnauthenticatedIdentities: false }));
+  const names = async (c: CognitoIdentityClient) =>
+    (await c.send(new ListIdentityPoolsCommand({ MaxResults: 60 }))).IdentityPools?.map((p) => p.IdentityPoolName);
+  const kept = await create(eu, 'kept');
+
+  rmSync(dir, { recursive: true, force: true });
+  const refused = await Promise.allSettled([create(eu, 'lost-eu'), create(ap, 'lost-ap')]);
+  for (const r of refused) {
+    assert.equal(r.status, 'rejected');
+    assert.equal((r.reason as { name: string }).name, 'InternalErrorException');
+  }
+  assert.deepEqual(await names(eu), ['kept']);
+  assert.deepEqual(await names(ap), []);
+
+  mkdirSync(dir);
+  const later = await create(eu, 'after');
+  await emu.stop();
+  const again = await startEmulator({ stateFile });
+  const back = new CognitoIdentityClient({
+    region: 'eu-west-1',
+    endpoint: again.endpoint,
+    credentials: CREDS,
+    maxAttempts: 1,
+  });
+  try {
+    const pools = await back.send(new ListIdentityPoolsCommand({ MaxResults: 60 }));
+    assert.deepEqual(
+      pools.IdentityPools?.map((p) => p.IdentityPoolId).sort(),
+      [kept.IdentityPoolId, later.IdentityPoolId].sort(),
+    );
+  } finally {
+    back.destroy();
+    await again.stop();
+  }
+});
+
+void test('a start that fails (a damaged state file) leaves no lock behind', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'cib-fail-'));
+  t.after(() => {
+    rmSync(root, { recursive: true, force: true });
+  });
+  const stateFile = join(root, 'state.json');
+  writeFileSync(stateFile, '{"version": 1');
+  await assert.rejects(startEmulator({ stateFile }), /damaged/);
+  assert.equal(existsSync(`${stateFile}.lock`), false);
+});
