@@ -169,7 +169,10 @@ void test('a failed write returns every region to what is on disk, regions made 
     assert.equal((r.reason as { name: string }).name, 'InternalErrorException');
   }
   assert.deepEqual(await names(eu), ['kept']);
-  assert.deepEqual(await names(ap), []);
+  // ap-south-1 is not on disk: a call there makes it again, and is answered either from the new
+  // (empty) region or, when the write of that region fails first, with InternalErrorException.
+  const apNow = await names(ap).catch((err: unknown) => (err as { name: string }).name);
+  assert.ok(Array.isArray(apNow) ? apNow.length === 0 : apNow === 'InternalErrorException', String(apNow));
 
   mkdirSync(dir);
   const later = await create(eu, 'after');
