@@ -90,8 +90,15 @@ async function main(): Promise<void> {
   } else {
     stateFile = config.emulatorStateFile ?? DEFAULT_STATE_FILE;
     mkdirSync(dirname(stateFile), { recursive: true });
+    // Strict SigV4 with keys made at each start: only this process's broker can sign developer calls,
+    // so a forged Authorization header gets nobody's developer token from the embedded emulator.
+    const demoKeys = {
+      accessKeyId: `AKIDDEMO${randomBytes(6).toString('hex').toUpperCase()}`,
+      secretAccessKey: randomBytes(30).toString('base64'),
+    };
     try {
       emulator = await startEmulator({
+        strictSigV4: [demoKeys],
         host: '127.0.0.1',
         port: config.emulatorPort,
         stateFile,
@@ -126,8 +133,7 @@ async function main(): Promise<void> {
     client = new CognitoIdentityClient({
       region: emulator.region,
       endpoint: emulator.endpoint,
-      // The emulator only checks that developer calls are signed; these keys are not secrets.
-      credentials: { accessKeyId: 'AKIDEMULATORDEMO', secretAccessKey: 'emulator-demo-secret' },
+      credentials: demoKeys,
     });
     broker = createBroker({
       identityPoolId: pool.identityPoolId,

@@ -12,7 +12,11 @@ then one JSON line per seeded pool. Stops on SIGINT or SIGTERM.
 Options:
   --host HOST                      interface to bind (default 127.0.0.1)
   --port PORT                      port, 0 for any free one (default 0)
-  --region REGION                  region of identity ids and token kids (default us-east-1)
+  --region REGION                  default region: of seeded pools and of unsigned calls that
+                                   name no pool or identity (default us-east-1); every region
+                                   is served, a signed call in its credential scope's region
+  --quotas MODE                    aws: the service's documented rate quotas per region
+                                   (TooManyRequestsException past them); none (default)
   --state-file FILE                keep pools, identities and keys in FILE across restarts;
                                    an answer means the change is on disk; FILE.lock keeps
                                    a second emulator off FILE (it exits 1, naming the holder)
@@ -56,6 +60,7 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
         host: { type: 'string' },
         port: { type: 'string' },
         region: { type: 'string' },
+        quotas: { type: 'string' },
         'state-file': { type: 'string' },
         seed: { type: 'string', multiple: true },
         'allow-guests': { type: 'boolean' },
@@ -86,6 +91,11 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
     if (!isRegion(values.region))
       throw new CliUsageError(`--region must look like us-east-1, got ${JSON.stringify(values.region)}`);
     options.region = values.region;
+  }
+  if (values.quotas !== undefined) {
+    if (values.quotas !== 'aws' && values.quotas !== 'none')
+      throw new CliUsageError(`--quotas must be aws or none, got ${JSON.stringify(values.quotas)}`);
+    options.quotas = values.quotas;
   }
   if (values['state-file'] !== undefined) {
     if (values['state-file'] === '') throw new CliUsageError('--state-file needs a path');

@@ -76,8 +76,9 @@ export class EmulatorControlClient {
 
   async #call(method: string, path: string, body?: unknown): Promise<unknown> {
     const init: RequestInit = { method, signal: AbortSignal.timeout(this.#timeoutMs) };
-    if (body !== undefined) {
-      init.body = JSON.stringify(body);
+    // The endpoint refuses a POST or PUT without a JSON content type (so no cross-site form can send one).
+    if (body !== undefined || method === 'POST' || method === 'PUT') {
+      init.body = JSON.stringify(body ?? {});
       init.headers = { 'content-type': 'application/json' };
     }
     const res = await fetch(`${this.#base}${CONTROL_PREFIX}${path}`, init);

@@ -6,10 +6,35 @@
  * AssumeRoleWithWebIdentity and GetCallerIdentity.
  *
  * Behaviour worth knowing (where the real service is undocumented, the emulator picks one rule):
+ * - Every region is served by one process, as one account: a signed call is answered in the region
+ *   of its SigV4 credential scope (a scope that is not a region: InvalidSignatureException), an
+ *   unsigned call in the region of the pool or identity id it names (`REGION:GUID`), else in the
+ *   `region` option's. Pools and identities of one region are invisible from another; ids, ARNs
+ *   (in the region's partition) and token kids carry the region. A region holds state and keys from
+ *   its first signed call; an unsigned call naming a region never used gets ResourceNotFoundException.
+ *   At most 64 regions (LimitExceededException past them).
+ * - Token kids are `<region>-<n>` (the service's read `<region><n>`, e.g. `ap-northeast-15`). `iss`
+ *   is `https://cognito-identity.amazonaws.com` in every commercial region, as the service's is
+ *   (`https://cognito-identity.<region>.amazonaws.com.cn` in China); the one discovery document
+ *   names the `region` option's issuer, and the one JWKS lists the keys of every region used.
  * - Developer operations need a SigV4 `Authorization` header (strict mode verifies it); GetId,
  *   GetOpenIdToken, GetCredentialsForIdentity and UnlinkIdentity are unsigned.
- * - Public provider logins (`graph.facebook.com`, …) are accepted only with tokens minted by
- *   {@link RunningEmulator.mintProviderToken} for the app id the pool configured.
+ * - GetOpenIdToken's tokens last 10 minutes (the model's figure); every token carries the
+ *   `https://cognito-identity.amazonaws.com/identity-pool-arn` claim.
+ * - Public provider logins (`graph.facebook.com`, `accounts.google.com`, …) are accepted only with
+ *   tokens minted by {@link RunningEmulator.mintProviderToken} for the app id the pool configured,
+ *   in every region. Any other token (a real provider's included) is refused with
+ *   NotAuthorizedException in the service's words: "Invalid login token. Couldn't verify signed
+ *   token." (opaque providers, bad signatures), "… Not a valid OpenId Connect identity token."
+ *   (others, not a JWT), "… Issuer doesn't match providerName", "… Incorrect token audience.",
+ *   "… Token expired: NOW >= EXP". OpenID Connect, SAML and user pool providers are not verified.
+ * - Quotas are off by default. `quotas: 'aws'` (`--quotas aws`) enforces the documented defaults per
+ *   region over any one-second window (GetOpenIdTokenForDeveloperIdentity 50, GetCredentialsForIdentity
+ *   and GetOpenIdToken 200, GetId 25, ListIdentities 5, DeleteIdentities 10; no other operation is
+ *   limited, LookupDeveloperIdentity included) with TooManyRequestsException "Rate exceeded". An
+ *   unsigned call is counted in the region its id names, after the body is read.
+ * - The control endpoint answers loopback peers that name a loopback `Host`; POST and PUT need
+ *   `Content-Type: application/json`.
  * - UnlinkIdentity authenticates with `Logins` holding either the provider token of a login linked
  *   to the identity, or a Cognito OpenID token for the identity under `cognito-identity.amazonaws.com`.
  *   Removing a provider that is not linked is a no-op; the developer provider is removed only with

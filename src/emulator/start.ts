@@ -4,23 +4,27 @@ import { FaultController } from './faults.js';
 import { awsQueryProtocol } from './http/aws-query.js';
 import { handleControl, type ControlApi } from './http/control.js';
 import { createRequestHandler, type ServerDeps } from './http/server.js';
-import { CognitoIdentityService } from './service/service.js';
-import type { PoolRecord, ServiceSnapshot } from './service/state.js';
+import { quotaLimiter } from './quotas.js';
+import { RegionalServices, type RegionalServicesOptions, type RegionsSnapshot } from './service/regions.js';
+import type { PoolRecord } from './service/state.js';
 import { CredentialIssuer } from './session-token.js';
 import { readStateFile, StateFileWriter } from './state-file.js';
 import { acquireStateLock, type StateLock } from './state-lock.js';
 import { StsService } from './sts/sts-service.js';
-import { cognitoIssuer, isCognitoIssuer, mintProviderToken, TokenSigner } from './tokens.js';
+import { arnPartition, cognitoIssuer, isCognitoIssuer, isRegion, mintProviderToken } from './tokens.js';
 import type { EmulatorClock, EmulatorOptions, PoolInfo, RunningEmulator, SeedPool } from './types.js';
 
 const REGION = /^[a-z]{2}-[a-z-]{2,20}-\d{1,2}$/;
 const DEFAULT_PROVIDER_TOKEN_SECONDS = 3600;
 
-interface PersistedState {
+/**
+ * The state file's content: every region (see {@link RegionsSnapshot}), the default region, and the
+ * key of the minted temporary credentials (one for every region and STS). Files written before
+ * regions hold one region as `{region, signer, service, credentials?}`; they are read as that region
+ * alone. Files written before STS have no `credentials`: a fresh key is made.
+ */
+interface PersistedState extends RegionsSnapshot {
   region: string;
-  signer: unknown;
-  service: ServiceSnapshot;
-  /** The key of the minted temporary credentials (absent in files written before STS). */
   credentials?: unknown;
 }
 
@@ -46,11 +50,15 @@ function checkOptions(o: EmulatorOptions): void {
     throw new TypeError('stateFile must be a non-empty path');
   }
   if (o.clock !== undefined && typeof o.clock.now !== 'function') throw new TypeError('clock must have now()');
+  quotaLimiter(o.quotas);
   if (o.seed !== undefined) {
     if (!Array.isArray(o.seed)) throw new TypeError('seed must be an array of pools');
     for (const s of o.seed as readonly SeedPool[]) {
       if (typeof s.name !== 'string' || !/^[\w\s+=,.@-]{1,128}$/.test(s.name))
         throw new TypeError(`seed pool name ${JSON.stringify(s.name)} is invalid`);
+      if (s.region !== undefined && !isRegion(s.region)) {
+        throw new TypeError(`seed pool ${JSON.stringify(s.name)}: region must look like us-east-1`);
+      }
       if (s.allowClassicFlow !== undefined && typeof s.allowClassicFlow !== 'boolean')
         throw new TypeError(`seed pool ${JSON.stringify(s.name)}: allowClassicFlow must be a boolean`);
       if (s.developerProviderName !== undefined && !/^[\w._-]{1,128}$/.test(s.developerProviderName)) {
@@ -79,30 +87,51 @@ function poolInfo(p: PoolRecord): PoolInfo {
   return info;
 }
 
-function checkSaved(stateFile: string, raw: unknown, region: string | undefined): PersistedState | undefined {
-  if (raw === undefined) return undefined;
-  if (!isRecord(raw) || typeof raw.region !== 'string' || !isRecord(raw.service) || raw.signer === undefined) {
-    throw new Error(
-      `emulator state file ${stateFile} is damaged (missing region, signer or service); it was left untouched: fix or delete it`,
-    );
+/** The saved state, in today's form, from a state file of today's or the single-region form. */
+function persistedState(raw: unknown, file: string): PersistedState {
+  const damaged = (what: string): never => {
+    throw new Error(`emulator state file ${file} is damaged (${what}); it was left untouched: fix or delete it`);
+  };
+  if (!isRecord(raw) || !isRegion(raw.region)) return damaged('missing region');
+  const credentials = raw.credentials === undefined ? {} : { credentials: raw.credentials };
+  if (raw.regions !== undefined) {
+    if (!isRecord(raw.regions) || !isRegion(raw.providerRegion)) return damaged('regions are not in the expected form');
+    return {
+      region: raw.region,
+      providerRegion: raw.providerRegion,
+      regions: raw.regions as PersistedState['regions'],
+      ...credentials,
+    };
   }
-  const saved = raw as unknown as PersistedState;
-  if (region !== undefined && region !== saved.region) {
-    throw new Error(`emulator state file ${stateFile} was written for region ${saved.region}, not ${region}`);
-  }
-  return saved;
+  if (!isRecord(raw.service) || raw.signer === undefined) return damaged('missing region, signer or service');
+  return {
+    region: raw.region,
+    providerRegion: raw.region,
+    regions: {
+      [raw.region]: {
+        signer: raw.signer,
+        service: raw.service as unknown as RegionsSnapshot['regions'][string]['service'],
+      },
+    },
+    ...credentials,
+  };
 }
 
 /**
  * Starts an offline Cognito Identity service on `host:port` that the AWS SDK and CLI talk to with
- * an endpoint override. State lives in memory, and in `stateFile` when given: loaded at start, and
- * every answer to a call that changes state waits until the change is on disk (group commit, see
- * {@link StateFileWriter}); a failed write answers InternalErrorException and returns the state to
- * what is on disk. The state file is locked (`STATEFILE.lock`) until `stop()`.
+ * an endpoint override, with STS (AWS query protocol) for what it issues on the same endpoint. State
+ * lives in memory, and in `stateFile` when given: loaded at start, and every answer to a call that
+ * changes state waits until the change is on disk (group commit, see {@link StateFileWriter}); a
+ * failed write answers InternalErrorException and returns the state (every region) to what is on
+ * disk. The state file is locked (`STATEFILE.lock`) until `stop()`.
  *
- * @throws TypeError on bad options; Error when the state file is damaged, was written for another
- *   region (the file is left untouched), is locked by another live emulator (naming its pid and
- *   start time) or cannot be written, or when the port cannot be bound.
+ * Every region is served at once: a signed call is answered by the region of its SigV4 credential
+ * scope, an unsigned one by the region of the pool or identity it names (`region`, default
+ * `us-east-1`, when it names none).
+ *
+ * @throws TypeError on bad options; Error when the state file is damaged (the file is left
+ *   untouched), is locked by another live emulator (naming its pid and start time) or cannot be
+ *   written, or when the port cannot be bound.
  */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
   checkOptions(options);
@@ -120,22 +149,33 @@ async function startLocked(options: EmulatorOptions, lock: StateLock | undefined
   const now = (): number => clock.now();
   const host = options.host ?? '127.0.0.1';
 
-  const saved =
-    options.stateFile === undefined
-      ? undefined
-      : checkSaved(options.stateFile, readStateFile(options.stateFile), options.region);
-  const region = saved?.region ?? options.region ?? 'us-east-1';
-  const signer = saved === undefined ? await TokenSigner.create(region) : TokenSigner.fromJSON(saved.signer);
-  // Kept in the state file, so that credentials minted before a restart still sign requests after it.
-  const credentials =
-    saved?.credentials === undefined ? new CredentialIssuer() : CredentialIssuer.fromJSON(saved.credentials);
+  let saved: PersistedState | undefined;
+  if (options.stateFile !== undefined) {
+    const raw = readStateFile(options.stateFile);
+    if (raw !== undefined) saved = persistedState(raw, options.stateFile);
+  }
+  const defaultRegion = options.region ?? saved?.region ?? 'us-east-1';
+  const damaged = (err: unknown): Error =>
+    new Error(
+      `emulator state file ${options.stateFile ?? ''} is damaged (${(err as Error).message}); it was left untouched: fix or delete it`,
+      { cause: err },
+    );
+  // Kept in the state file, so that credentials minted before a restart still sign requests after
+  // it; one issuer for every region and STS.
+  let credentials: CredentialIssuer;
+  try {
+    credentials =
+      saved?.credentials === undefined ? new CredentialIssuer() : CredentialIssuer.fromJSON(saved.credentials);
+  } catch (err) {
+    throw damaged(err);
+  }
 
-  // The service of the state in memory; replaced by the state on disk when a write fails.
-  let svc: CognitoIdentityService;
+  // Every region's state in memory; replaced by the state on disk when a write fails. Assigned
+  // right below; the snapshot closure only runs after that.
+  let regions: RegionalServices | undefined = undefined;
   const snapshot = (): PersistedState => ({
-    region,
-    signer: signer.toJSON(),
-    service: svc.snapshot(),
+    region: defaultRegion,
+    ...(regions as RegionalServices).snapshot(),
     credentials: credentials.toJSON(),
   });
   // The commit that makes the latest change durable, taken by `durable()` for the call that made it.
@@ -145,26 +185,28 @@ async function startLocked(options: EmulatorOptions, lock: StateLock | undefined
       ? undefined
       : new StateFileWriter(options.stateFile, {
           onError: (_err, lastWritten) => {
-            // Every change not on disk is refused to its caller: forget them all.
+            // Every change not on disk is refused to its caller: forget them all, in every region.
             if (lastWritten === undefined) return;
-            const back = lastWritten as PersistedState;
-            svc = newService(back.service);
+            regions = RegionalServices.restore(regionOptions, lastWritten as PersistedState);
           },
         });
-  const newService = (from: ServiceSnapshot | undefined): CognitoIdentityService =>
-    new CognitoIdentityService(
-      {
-        region,
-        signer,
-        now,
-        credentials,
-        onChange: () => {
-          commit = writer?.schedule(snapshot);
-        },
-      },
-      from,
-    );
-  svc = newService(saved?.service);
+  const regionOptions: RegionalServicesOptions = {
+    now,
+    credentials,
+    onChange: () => {
+      commit = writer?.schedule(snapshot);
+    },
+  };
+  try {
+    regions = await RegionalServices.create(regionOptions, defaultRegion, saved);
+  } catch (err) {
+    throw damaged(err);
+  }
+  const current = (): RegionalServices => regions as RegionalServices;
+  const allPools = (): PoolRecord[] =>
+    current()
+      .all()
+      .flatMap((svc) => [...svc.listPools()]);
   const takeCommit = (): Promise<void> | undefined => {
     const c = commit;
     commit = undefined;
@@ -173,6 +215,7 @@ async function startLocked(options: EmulatorOptions, lock: StateLock | undefined
 
   const seeded: PoolInfo[] = [];
   for (const seed of options.seed ?? []) {
+    const svc = await current().ensure(seed.region ?? defaultRegion);
     let pool = svc.listPools().find((p) => p.name === seed.name);
     if (pool === undefined) {
       const out = svc.handlers.CreateIdentityPool({
@@ -184,9 +227,10 @@ async function startLocked(options: EmulatorOptions, lock: StateLock | undefined
           ? {}
           : { SupportedLoginProviders: { ...seed.supportedLoginProviders } }),
       });
+      const iam = `arn:${arnPartition(svc.region)}:iam::${svc.accountId}:role/`;
       const roles = seed.roles ?? {
-        authenticated: `arn:aws:iam::${svc.accountId}:role/${roleName(seed.name, 'Auth')}`,
-        unauthenticated: `arn:aws:iam::${svc.accountId}:role/${roleName(seed.name, 'Unauth')}`,
+        authenticated: `${iam}${roleName(seed.name, 'Auth')}`,
+        unauthenticated: `${iam}${roleName(seed.name, 'Unauth')}`,
       };
       svc.handlers.SetIdentityPoolRoles({ IdentityPoolId: out.IdentityPoolId, Roles: { ...roles } });
       pool = svc.listPools().find((p) => p.id === out.IdentityPoolId);
@@ -201,20 +245,22 @@ async function startLocked(options: EmulatorOptions, lock: StateLock | undefined
   }
 
   const faults = new FaultController(clock);
+  const quotas = quotaLimiter(options.quotas);
   const sts = new StsService({
     credentials,
     now,
     tokens: {
-      verify: (token) => signer.verify(token),
+      // A Cognito token of any region; its pool (the audience) is found in the region its id names.
+      verify: (token) => current().verify(token),
       isCognitoIssuer,
-      poolRoles: (poolId) => svc.state.pools.get(poolId)?.roles,
+      poolRoles: (poolId) => current().ownerOf(poolId)?.state.pools.get(poolId)?.roles,
     },
   });
 
   const mint = (provider: string, subject: string, opts?: { expiresInSeconds?: number; audience?: string }): string => {
     let audience = opts?.audience;
     if (audience === undefined) {
-      for (const p of svc.listPools()) {
+      for (const p of allPools()) {
         const appId = p.supportedLoginProviders[provider];
         if (appId !== undefined) {
           audience = appId;
@@ -225,7 +271,7 @@ async function startLocked(options: EmulatorOptions, lock: StateLock | undefined
     if (audience === undefined)
       throw new TypeError(`no identity pool supports the login provider ${JSON.stringify(provider)}`);
     return mintProviderToken(
-      signer,
+      current().providerSigner,
       provider,
       subject,
       audience,
@@ -246,7 +292,7 @@ async function startLocked(options: EmulatorOptions, lock: StateLock | undefined
       faults.clear();
     },
     mintProviderToken: mint,
-    pools: () => svc.listPools().map(poolInfo),
+    pools: () => allPools().map(poolInfo),
   };
 
   // A call that changed state is answered once its change is on disk; read-only calls go at once.
@@ -259,14 +305,16 @@ async function startLocked(options: EmulatorOptions, lock: StateLock | undefined
   };
   let endpoint = '';
   const deps: ServerDeps = {
-    // A getter: every call, including one whose body is still arriving, uses the current service.
-    get service() {
-      return svc;
+    // A getter: every call, including one whose body is still arriving, uses the current regions.
+    get regions() {
+      return current();
     },
+    defaultRegion,
+    ...(quotas === undefined ? {} : { quotas }),
     faults,
     now,
-    jwks: () => signer.jwks(),
-    issuer: cognitoIssuer(region),
+    jwks: () => current().jwks(),
+    issuer: cognitoIssuer(defaultRegion),
     protocols: [awsQueryProtocol({ sts, faults, now })],
     ...(writer === undefined ? {} : { durable }),
     ...(options.strictSigV4 === undefined ? {} : { strictSigV4: options.strictSigV4 }),
@@ -308,7 +356,7 @@ async function startLocked(options: EmulatorOptions, lock: StateLock | undefined
   return {
     endpoint,
     port,
-    region,
+    region: defaultRegion,
     pools: seeded,
     counters: () => controlApi.counters(),
     resetCounters: () => {

@@ -16,16 +16,47 @@ export function cognitoIssuer(region: string): string {
   return region.startsWith('cn-') ? `https://cognito-identity.${region}.amazonaws.com.cn` : COGNITO_ISSUER;
 }
 
+/** The ARN partition of a region: `aws-cn` in China, `aws-us-gov` in GovCloud, else `aws`. */
+export function arnPartition(region: string): string {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  return 'aws';
+}
+
 /** Whether `iss` is Cognito Identity's issuer in some partition (`.com`, or a China region's `.com.cn`). */
 export function isCognitoIssuer(iss: string): boolean {
   return iss === COGNITO_ISSUER || /^https:\/\/cognito-identity\.cn-[a-z]{1,12}-\d{1,2}\.amazonaws\.com\.cn$/.test(iss);
 }
 
-/** Outcome of {@link TokenSigner.verify}. */
-export type VerifyResult = { ok: true; claims: Record<string, unknown> } | { ok: false; reason: string };
+/**
+ * Outcome of {@link TokenSigner.verify}: `reason` says what failed (for logs and tests, never sent);
+ * `signed` is true when the token is a well-formed JWS whose signature failed or whose key is unknown.
+ */
+export type VerifyResult =
+  { ok: true; claims: Record<string, unknown> } | { ok: false; reason: string; signed?: boolean };
 
-/** Outcome of {@link verifyProviderToken}. */
-export type ProviderTokenResult = { ok: true; subject: string } | { ok: false; reason: string };
+/**
+ * Outcome of {@link verifyProviderToken}: `message` is the service's NotAuthorizedException message
+ * ("Invalid login token. …"); `reason` is the precise cause, never sent to a client.
+ */
+export type ProviderTokenResult = { ok: true; subject: string } | { ok: false; reason: string; message: string };
+
+/** The service's opening words for every refused login token. */
+export const INVALID_LOGIN_TOKEN = 'Invalid login token.';
+
+/**
+ * Providers whose real tokens are opaque access tokens, not JWTs: the service checks them with the
+ * provider's API, so "not an OpenID Connect token" is not what it says about them.
+ */
+const OPAQUE_TOKEN_PROVIDERS = new Set(['graph.facebook.com', 'www.amazon.com', 'api.twitter.com', 'www.digits.com']);
+
+/** The service's message for a login token of `provider` that {@link TokenSigner.verify} refused. */
+export function refusedTokenMessage(provider: string, v: { signed?: boolean }): string {
+  if (v.signed === true || OPAQUE_TOKEN_PROVIDERS.has(provider)) {
+    return `${INVALID_LOGIN_TOKEN} Couldn't verify signed token.`;
+  }
+  return `${INVALID_LOGIN_TOKEN} Not a valid OpenId Connect identity token.`;
+}
 
 interface SigningKey {
   readonly kid: string;
@@ -213,9 +244,9 @@ export class TokenSigner {
       if (header.alg !== 'RS512') return { ok: false, reason: 'token alg is not RS512' };
       if (typeof header.kid !== 'string') return { ok: false, reason: 'token has no kid' };
       const key = this.#byKid.get(header.kid);
-      if (!key) return { ok: false, reason: 'token kid is unknown' };
+      if (!key) return { ok: false, reason: 'token kid is unknown', signed: true };
       const valid = cryptoVerify('sha512', Buffer.from(`${h}.${p}`), key.publicKey, Buffer.from(s, 'base64url'));
-      if (!valid) return { ok: false, reason: 'token signature is invalid' };
+      if (!valid) return { ok: false, reason: 'token signature is invalid', signed: true };
       const claims: unknown = JSON.parse(Buffer.from(p, 'base64url').toString('utf8'));
       if (!isRecord(claims)) return { ok: false, reason: 'token payload is not a JSON object' };
       return { ok: true, claims };
@@ -281,7 +312,8 @@ export function mintProviderToken(
 
 /**
  * Accepts a provider token only when this emulator minted it for `provider` and `audience` and it
- * has not expired at `nowMs`. Never throws.
+ * has not expired at `nowMs`; refuses anything else (a real provider's token included) with the
+ * service's words. Never throws.
  */
 export function verifyProviderToken(
   signer: TokenSigner,
@@ -291,12 +323,23 @@ export function verifyProviderToken(
   nowMs: number,
 ): ProviderTokenResult {
   const v = signer.verify(token);
-  if (!v.ok) return v;
+  if (!v.ok) return { ok: false, reason: v.reason, message: refusedTokenMessage(provider, v) };
   const { claims } = v;
-  if (claims.token_use !== PROVIDER_TOKEN_USE) return { ok: false, reason: 'not a provider token' };
-  if (claims.iss !== provider) return { ok: false, reason: 'token was issued for another provider' };
-  if (claims.aud !== audience) return { ok: false, reason: 'token audience does not match the app id' };
-  if (typeof claims.exp !== 'number' || claims.exp * 1000 <= nowMs) return { ok: false, reason: 'token is expired' };
-  if (typeof claims.sub !== 'string' || claims.sub.length === 0) return { ok: false, reason: 'token has no subject' };
+  const refuse = (reason: string, words: string): ProviderTokenResult => ({
+    ok: false,
+    reason,
+    message: `${INVALID_LOGIN_TOKEN} ${words}`,
+  });
+  if (claims.token_use !== PROVIDER_TOKEN_USE) return refuse('not a provider token', "Couldn't verify signed token.");
+  if (claims.iss !== provider)
+    return refuse('token was issued for another provider', "Issuer doesn't match providerName");
+  if (claims.aud !== audience) return refuse('token audience does not match the app id', 'Incorrect token audience.');
+  const nowSec = Math.floor(nowMs / 1000);
+  if (typeof claims.exp !== 'number' || claims.exp * 1000 <= nowMs) {
+    return refuse('token is expired', `Token expired: ${String(nowSec)} >= ${String(claims.exp)}`);
+  }
+  if (typeof claims.sub !== 'string' || claims.sub.length === 0) {
+    return refuse('token has no subject', 'Missing a required claim: sub');
+  }
   return { ok: true, subject: claims.sub };
 }

@@ -13,6 +13,8 @@ export interface EmulatorCredentials {
 export interface SeedPool {
   /** IdentityPoolName. */
   readonly name: string;
+  /** The region to create it in. Default: the emulator's `region`. */
+  readonly region?: string;
   /** DeveloperProviderName. */
   readonly developerProviderName?: string;
   /** Allow guests. Default false. */
@@ -31,7 +33,11 @@ export interface EmulatorOptions {
   readonly host?: string;
   /** Port. Default 0 (any free port; read it back from `endpoint`). */
   readonly port?: number;
-  /** Region used for identity ids and the token `kid`. Default `us-east-1`. */
+  /**
+   * The region of unsigned calls that name no pool or identity of another region, and of seeded
+   * pools. Every region is served: a signed call goes to its credential scope's region, an unsigned
+   * one to the region of the id it names. Default: the state file's, else `us-east-1`.
+   */
   readonly region?: string;
   /**
    * JSON file that keeps pools, identities and signing keys across restarts. Every answer to a call
@@ -48,6 +54,12 @@ export interface EmulatorOptions {
   readonly clock?: EmulatorClock;
   /** Serve the `/__emulator/*` control endpoint (loopback peers only). Default true. */
   readonly controlEndpoint?: boolean;
+  /**
+   * `aws`: enforce the service's documented default rate quotas per region (GetOpenIdTokenForDeveloperIdentity
+   * 50/s, GetCredentialsForIdentity 200/s, GetOpenIdToken 200/s, GetId 25/s, ListIdentities 5/s,
+   * DeleteIdentities 10/s), answering TooManyRequestsException past them. Default `none`.
+   */
+  readonly quotas?: 'aws' | 'none';
 }
 
 /** A fault to inject for one operation (or `*` for all). */
@@ -77,6 +89,7 @@ export interface RunningEmulator {
   /** `http://127.0.0.1:PORT`. Pass as `endpoint` to the SDK or `--endpoint-url` to the CLI. */
   readonly endpoint: string;
   readonly port: number;
+  /** The default region (see {@link EmulatorOptions.region}). */
   readonly region: string;
   /** The pools created from `seed` (or found in the state file), in seed order. */
   readonly pools: readonly PoolInfo[];

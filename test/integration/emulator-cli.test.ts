@@ -10,6 +10,7 @@ import {
   CognitoIdentityClient,
   GetCredentialsForIdentityCommand,
   GetIdCommand,
+  ListIdentitiesCommand,
   GetOpenIdTokenForDeveloperIdentityCommand,
 } from '@aws-sdk/client-cognito-identity';
 import { EmulatorControlClient } from '../../src/emulator/control-client.js';
@@ -201,4 +202,33 @@ void test('a damaged state file: exit 1, the file named, its bytes untouched', a
   assert.equal((await run.exit).code, 1);
   assert.match(run.stderr(), /cannot start: .*state\.json.*damaged/);
   assert.equal(readFileSync(stateFile, 'utf8'), '{"version":1,"region":');
+});
+
+void test('the bin enforces the documented quotas with --quotas aws', async (t) => {
+  const emu = await startCli(t, ['--quotas', 'aws', '--region', 'eu-west-1', '--seed', 'quota pool:login.quota'], 1);
+  const pool = emu.pools[0]!;
+  assert.match(pool.identityPoolId, /^eu-west-1:/);
+  const client = new CognitoIdentityClient({
+    endpoint: emu.endpoint,
+    region: 'eu-west-1',
+    credentials: CREDS,
+    maxAttempts: 1,
+  });
+  t.after(() => {
+    client.destroy();
+  });
+  // 40 ListIdentities calls at once against a quota of 5 a second: on any machine, some are throttled
+  // and at least the quota passes (how many more depends on how many seconds the burst spans).
+  const settled = await Promise.allSettled(
+    Array.from({ length: 40 }, () =>
+      client.send(new ListIdentitiesCommand({ IdentityPoolId: pool.identityPoolId, MaxResults: 1 })),
+    ),
+  );
+  const throttled = settled.filter(
+    (r) => r.status === 'rejected' && (r.reason as Error).name === 'TooManyRequestsException',
+  ).length;
+  const ok = settled.filter((r) => r.status === 'fulfilled').length;
+  assert.equal(ok + throttled, 40);
+  assert.ok(throttled >= 1, `throttled ${String(throttled)}`);
+  assert.ok(ok >= 5, `ok ${String(ok)}`);
 });

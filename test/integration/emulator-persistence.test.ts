@@ -9,10 +9,10 @@ import { DEV_PROVIDER } from './emulator-fixture.js';
 
 const COGNITO = 'cognito-identity.amazonaws.com';
 
-function clientFor(emu: RunningEmulator): CognitoIdentity {
+function clientFor(emu: RunningEmulator, region = emu.region): CognitoIdentity {
   return new CognitoIdentity({
     endpoint: emu.endpoint,
-    region: emu.region,
+    region,
     credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
     maxAttempts: 1,
   });
@@ -77,14 +77,86 @@ void describe('emulator: state file', () => {
     assert.equal(readFileSync(incomplete, 'utf8'), '{"version": 1}');
   });
 
-  void it('refuses a state file of another region', async () => {
+  void it('keeps every region in one file; the region option only sets the default', async () => {
     const stateFile = join(dir, 'region.json');
     const emu = await startEmulator({ stateFile, region: 'eu-west-1' });
+    const eu = clientFor(emu);
+    const us = clientFor(emu, 'us-east-1');
+    let euPool: string;
+    let usPool: string;
+    try {
+      euPool = (await eu.createIdentityPool({ IdentityPoolName: 'eu', AllowUnauthenticatedIdentities: true }))
+        .IdentityPoolId!;
+      usPool = (await us.createIdentityPool({ IdentityPoolName: 'us', AllowUnauthenticatedIdentities: true }))
+        .IdentityPoolId!;
+    } finally {
+      eu.destroy();
+      us.destroy();
+    }
     await emu.stop();
-    await assert.rejects(startEmulator({ stateFile, region: 'us-east-1' }), /region eu-west-1/);
-    const back = await startEmulator({ stateFile });
-    assert.equal(back.region, 'eu-west-1');
-    await back.stop();
+    const saved = JSON.parse(readFileSync(stateFile, 'utf8')) as { region: string; regions: Record<string, unknown> };
+    assert.equal(saved.region, 'eu-west-1');
+    assert.deepEqual(Object.keys(saved.regions).sort(), ['eu-west-1', 'us-east-1']);
+
+    const back = await startEmulator({ stateFile, region: 'us-east-1' });
+    const c = clientFor(back);
+    try {
+      assert.equal(back.region, 'us-east-1');
+      assert.deepEqual((await c.listIdentityPools({ MaxResults: 10 })).IdentityPools, [
+        { IdentityPoolId: usPool, IdentityPoolName: 'us' },
+      ]);
+      // An unsigned call follows the id it names to its region.
+      assert.match((await c.getId({ IdentityPoolId: euPool })).IdentityId!, /^eu-west-1:/);
+    } finally {
+      c.destroy();
+      await back.stop();
+    }
+  });
+
+  void it('reads a single-region state file written before regions', async () => {
+    const stateFile = join(dir, 'single.json');
+    const seed = [{ name: 'old', developerProviderName: DEV_PROVIDER }];
+    const emu = await startEmulator({ stateFile, region: 'eu-west-1', seed });
+    const poolId = emu.pools[0]!.identityPoolId;
+    await emu.stop();
+    const saved = JSON.parse(readFileSync(stateFile, 'utf8')) as {
+      regions: Record<string, { signer: unknown; service: unknown }>;
+      credentials: unknown;
+    };
+    assert.notEqual(saved.credentials, undefined, 'the one key of minted credentials is saved');
+    const only = saved.regions['eu-west-1']!;
+    // Before STS: no credentials key (a fresh one is made).
+    writeFileSync(
+      stateFile,
+      JSON.stringify({ version: 1, region: 'eu-west-1', signer: only.signer, service: only.service }),
+    );
+    const back = await startEmulator({ stateFile, seed });
+    try {
+      assert.equal(back.region, 'eu-west-1');
+      assert.equal(back.pools[0]!.identityPoolId, poolId);
+    } finally {
+      await back.stop();
+    }
+    // With STS, before regions: the credentials key is kept.
+    writeFileSync(
+      stateFile,
+      JSON.stringify({
+        version: 1,
+        region: 'eu-west-1',
+        signer: only.signer,
+        service: only.service,
+        credentials: saved.credentials,
+      }),
+    );
+    const sts = await startEmulator({ stateFile, seed });
+    try {
+      assert.equal(sts.pools[0]!.identityPoolId, poolId);
+    } finally {
+      await sts.stop();
+    }
+    const resaved = JSON.parse(readFileSync(stateFile, 'utf8')) as { regions: object; credentials: unknown };
+    assert.deepEqual(resaved.credentials, saved.credentials);
+    assert.deepEqual(Object.keys(resaved.regions), ['eu-west-1']);
   });
 
   void it('writes changes without waiting for stop()', async () => {

@@ -32,7 +32,7 @@ void describe('emulator: public operations (GetId, GetOpenIdToken, UnlinkIdentit
     assert.equal(missing.name, 'ResourceNotFoundException');
   });
 
-  void it('issues a 15-minute unauthenticated token to a guest', async () => {
+  void it('issues a 10-minute unauthenticated token to a guest', async () => {
     const { IdentityId } = await f.client.getId({ IdentityPoolId: poolId });
     const out = await f.client.getOpenIdToken({ IdentityId: IdentityId! });
     assert.equal(out.IdentityId, IdentityId);
@@ -40,7 +40,7 @@ void describe('emulator: public operations (GetId, GetOpenIdToken, UnlinkIdentit
     assert.deepEqual(c.amr, ['unauthenticated']);
     assert.equal(c.aud, poolId);
     assert.equal(c.sub, IdentityId);
-    assert.equal((c.exp as number) - (c.iat as number), 900);
+    assert.equal((c.exp as number) - (c.iat as number), 600);
   });
 
   void it('maps one provider login to one identity, and refuses forged or foreign provider tokens', async () => {

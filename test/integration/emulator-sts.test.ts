@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { CognitoIdentity } from '@aws-sdk/client-cognito-identity';
 import { STS, type Credentials as StsCredentials } from '@aws-sdk/client-sts';
 import { fromWebToken } from '@aws-sdk/credential-providers';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
@@ -129,6 +130,52 @@ void describe('emulator: STS', () => {
     assert.equal(me.Arn, `arn:aws:sts::${ACCOUNT}:assumed-role/Auth/CognitoIdentityCredentials`);
     assert.match(me.UserId!, /^AROA[A-Z2-7]{17}:CognitoIdentityCredentials$/);
     assert.equal(me.Account, ACCOUNT);
+  });
+
+  void it('accepts the tokens and credentials of every region: the pool is found in the region its id names', async () => {
+    const eu = new CognitoIdentity({
+      endpoint: f.emu.endpoint,
+      region: 'eu-west-1',
+      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+      maxAttempts: 1,
+    });
+    try {
+      const pool = (
+        await eu.createIdentityPool({
+          IdentityPoolName: 'eu-classic',
+          AllowUnauthenticatedIdentities: true,
+          AllowClassicFlow: true,
+          DeveloperProviderName: DEV_PROVIDER,
+        })
+      ).IdentityPoolId!;
+      assert.match(pool, /^eu-west-1:/);
+      await eu.setIdentityPoolRoles({
+        IdentityPoolId: pool,
+        Roles: { authenticated: AUTH_ROLE, unauthenticated: UNAUTH_ROLE },
+      });
+      const guest = (await eu.getId({ IdentityPoolId: pool })).IdentityId!;
+      const token = (await eu.getOpenIdToken({ IdentityId: guest })).Token!;
+      const out = await sts.assumeRoleWithWebIdentity({
+        RoleArn: UNAUTH_ROLE,
+        RoleSessionName: 'eu-guest',
+        WebIdentityToken: token,
+      });
+      assert.equal(out.Audience, pool);
+      assert.equal(out.SubjectFromWebIdentityToken, guest);
+      // The enhanced flow's credentials of another region: one issuer for every region and STS.
+      const dev = await eu.getOpenIdTokenForDeveloperIdentity({
+        IdentityPoolId: pool,
+        Logins: { [DEV_PROVIDER]: 'eu-dev' },
+      });
+      const creds = await eu.getCredentialsForIdentity({
+        IdentityId: dev.IdentityId!,
+        Logins: { [COGNITO]: dev.Token! },
+      });
+      const me = await callerOf(f.emu, keysOf(creds.Credentials!), { clockMs: f.clock.now() });
+      assert.equal(me.Arn, `arn:aws:sts::${ACCOUNT}:assumed-role/Auth/CognitoIdentityCredentials`);
+    } finally {
+      eu.destroy();
+    }
   });
 
   void it('serves the SDK’s fromWebToken provider (the basic flow as apps use it), and counts the calls', async () => {

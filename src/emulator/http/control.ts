@@ -57,6 +57,34 @@ export function isLoopback(address: string | undefined): boolean {
   return v4.startsWith('127.') || address === '::1';
 }
 
+/**
+ * Whether a `Host` header names this machine's loopback (`localhost`, `*.localhost`, 127.0.0.0/8,
+ * `[::1]`), with an optional port. A page served from another name that resolves to 127.0.0.1 (DNS
+ * rebinding) sends its own name, and is refused.
+ */
+export function isLoopbackHost(host: string | undefined): boolean {
+  if (host === undefined || host.length > 260) return false;
+  let name: string;
+  if (host.startsWith('[')) {
+    const end = host.indexOf(']');
+    const rest = host.slice(end + 1);
+    if (end < 0 || (rest !== '' && !/^:\d{1,5}$/.test(rest))) return false;
+    name = host.slice(1, end).toLowerCase();
+    return name === '::1' || (name.startsWith('::ffff:') && isLoopback(name));
+  }
+  const colon = host.indexOf(':');
+  name = (colon < 0 ? host : host.slice(0, colon)).toLowerCase().replace(/\.$/, '');
+  if (colon >= 0 && !/^\d{1,5}$/.test(host.slice(colon + 1))) return false;
+  if (name === 'localhost' || name.endsWith('.localhost')) return /^[a-z0-9.-]+$/.test(name);
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name) && name.split('.').every((o) => Number(o) <= 255);
+}
+
+/** Whether the request declares a JSON body (`application/json`, parameters allowed). */
+function isJson(req: IncomingMessage): boolean {
+  const ct = req.headers['content-type'];
+  return typeof ct === 'string' && ct.split(';')[0]?.trim().toLowerCase() === 'application/json';
+}
+
 function send(res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}): void {
   res.statusCode = status;
   res.setHeader('cache-control', 'no-store');
@@ -119,14 +147,34 @@ function methodNotAllowed(allow: string): never {
  * | `POST /__emulator/provider-token` `{ provider, subject, expiresInSeconds? }` | `{ token }` |
  * | `GET /__emulator/pools` | `{ pools: PoolInfo[] }` |
  *
- * Errors are JSON `{ __type, message }`: 403 for other peers, 400 for bad bodies, 404, 405, 413.
- * Never rejects.
+ * Only loopback peers that name a loopback host (`Host: localhost`, `127.0.0.1` or `[::1]`, any
+ * port) are answered; every POST and PUT must say `Content-Type: application/json`, which no
+ * cross-site page can send without a CORS preflight (and the endpoint answers none).
+ *
+ * Errors are JSON `{ __type, message }`: 403 for other peers or hosts, 415 for another content type,
+ * 400 for bad bodies, 404, 405, 413. Never rejects.
  */
 export async function handleControl(req: IncomingMessage, res: ServerResponse, api: ControlApi): Promise<void> {
   try {
     if (!isLoopback(req.socket.remoteAddress)) {
       req.resume();
       throw new ControlError(403, 'AccessDeniedException', 'The control endpoint only answers loopback clients.');
+    }
+    if (!isLoopbackHost(req.headers.host)) {
+      req.resume();
+      throw new ControlError(
+        403,
+        'AccessDeniedException',
+        'The control endpoint only answers requests for a loopback host (localhost, 127.0.0.1 or [::1]).',
+      );
+    }
+    if ((req.method === 'POST' || req.method === 'PUT') && !isJson(req)) {
+      req.resume();
+      throw new ControlError(
+        415,
+        'UnsupportedMediaTypeException',
+        'The control endpoint needs Content-Type: application/json on POST and PUT.',
+      );
     }
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname.startsWith(CONTROL_PREFIX) ? url.pathname.slice(CONTROL_PREFIX.length) : undefined;

@@ -10,8 +10,11 @@ export interface SignedRequest {
   body: Buffer;
 }
 
-/** Outcome of {@link checkSigV4}: `type` and `message` are the error to answer with. */
-export type SigV4Result = { ok: true } | { ok: false; type: string; message: string };
+/**
+ * Outcome of {@link checkSigV4}: `region` is the credential scope's (the region the call is for);
+ * `type` and `message` are the error to answer with.
+ */
+export type SigV4Result = { ok: true; region: string } | { ok: false; type: string; message: string };
 
 /** The service name in the credential scope. */
 export const SIGV4_SERVICE = 'cognito-identity';
@@ -259,7 +262,7 @@ export function checkSigV4(
   if (typeof raw !== 'string') return MISSING;
   const auth = parseAuthorization(raw);
   if (!auth || auth.service !== SIGV4_SERVICE || auth.terminator !== 'aws4_request') return MISSING;
-  if (!strict) return { ok: true };
+  if (!strict) return { ok: true, region: auth.region };
 
   const creds = strict.find((c) => c.accessKeyId === auth.accessKeyId);
   if (!creds) {
@@ -270,7 +273,7 @@ export function checkSigV4(
     };
   }
   const check = verifySignature(req, auth, creds.secretAccessKey, nowMs);
-  if (check.ok) return check;
+  if (check.ok) return { ok: true, region: auth.region };
   return {
     ok: false,
     type: check.kind === 'incomplete' ? 'IncompleteSignatureException' : 'InvalidSignatureException',

@@ -15,7 +15,7 @@ import type {
 } from '../model/shapes.js';
 import { ServiceError } from '../service-error.js';
 import { afterUnlink, link, ownerOf, parseLogins } from './logins.js';
-import { DEFAULT_TOKEN_SECONDS } from './openid-token.js';
+import { OPEN_ID_TOKEN_SECONDS } from './openid-token.js';
 import { decodeToken, encodeToken } from './paging.js';
 import {
   isAuthenticated,
@@ -105,9 +105,9 @@ export function getId(state: ServiceState, input: GetIdInput): GetIdResponse {
 }
 
 /**
- * GetOpenIdToken: a token for a guest, or for public logins (linking new ones). This is the basic
- * (classic) flow's step, so a pool whose AllowClassicFlow was set to false refuses it, as the service
- * does; a pool that never set AllowClassicFlow allows it (the service does too).
+ * GetOpenIdToken: a 10-minute token for a guest, or for public logins (linking new ones). This is the
+ * basic (classic) flow's step, so a pool whose AllowClassicFlow was set to false refuses it, as the
+ * service does; a pool that never set AllowClassicFlow allows it (the service does too).
  */
 export function getOpenIdToken(state: ServiceState, input: GetOpenIdTokenInput): GetOpenIdTokenResponse {
   const ident = state.usable(input.IdentityId);
@@ -123,13 +123,13 @@ export function getOpenIdToken(state: ServiceState, input: GetOpenIdTokenInput):
   if (Object.keys(logins).length === 0) {
     if (isAuthenticated(ident)) throw new ServiceError('NotAuthorizedException', LOGINS_DONT_MATCH);
     if (!pool.allowUnauth) throw new ServiceError('NotAuthorizedException', UNAUTH_NOT_SUPPORTED);
-    return { IdentityId: ident.id, Token: tokens.sign(pool, ident, ['unauthenticated'], DEFAULT_TOKEN_SECONDS) };
+    return { IdentityId: ident.id, Token: tokens.sign(pool, ident, ['unauthenticated'], OPEN_ID_TOKEN_SECONDS) };
   }
   const parsed = parseLogins(state, pool, logins, { dev: false, cognito: false });
   if (link(state, pool, ident, undefined, parsed.publics)) state.changed();
   const amr = ['authenticated'];
   for (const p of parsed.publics) amr.push(p.provider, tokens.amrEntry(pool, p.provider, p.subject));
-  return { IdentityId: ident.id, Token: tokens.sign(pool, ident, amr, DEFAULT_TOKEN_SECONDS) };
+  return { IdentityId: ident.id, Token: tokens.sign(pool, ident, amr, OPEN_ID_TOKEN_SECONDS) };
 }
 
 /**

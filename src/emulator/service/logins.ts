@@ -1,5 +1,5 @@
 import { ServiceError } from '../service-error.js';
-import { verifyProviderToken } from '../tokens.js';
+import { INVALID_LOGIN_TOKEN, verifyProviderToken } from '../tokens.js';
 import { linkedCount, loginKey, MAX_LINKED_LOGINS, type Identity, type Pool, type ServiceState } from './state.js';
 
 /** A public provider login of a Logins map, verified. */
@@ -42,8 +42,8 @@ export function parseLogins(
     }
     const appId = pool.supportedLoginProviders[provider];
     if (appId !== undefined) {
-      const v = verifyProviderToken(state.signer, token, provider, appId, state.now());
-      if (!v.ok) throw new ServiceError('NotAuthorizedException', `Invalid login token. ${v.reason}.`);
+      const v = verifyProviderToken(state.providerSigner, token, provider, appId, state.now());
+      if (!v.ok) throw new ServiceError('NotAuthorizedException', v.message);
       parsed.publics.push({ provider, subject: v.subject, token });
       continue;
     }
@@ -77,7 +77,12 @@ export function parseLogins(
 /** Checks a Cognito OpenID token for an identity; returns its claims. */
 function verifyCognitoToken(state: ServiceState, token: string, ident: Identity): Record<string, unknown> {
   const v = state.signer.verify(token);
-  if (!v.ok) throw new ServiceError('NotAuthorizedException', `Invalid login token. ${v.reason}.`);
+  if (!v.ok) {
+    throw new ServiceError(
+      'NotAuthorizedException',
+      `${INVALID_LOGIN_TOKEN} ${v.signed === true ? "Couldn't verify signed token." : 'Not a Cognito token.'}`,
+    );
+  }
   const c = v.claims;
   if (c.iss !== state.issuer)
     throw new ServiceError('NotAuthorizedException', "Invalid login token. Issuer doesn't match providerName");

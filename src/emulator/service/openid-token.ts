@@ -1,12 +1,16 @@
 import type { TokenSigner } from '../tokens.js';
 import { epochSeconds, type Identity, type Pool } from './state.js';
 
-/** The OpenID token lifetime of GetOpenIdToken, and the default of GetOpenIdTokenForDeveloperIdentity. */
+/** The default TokenDuration of GetOpenIdTokenForDeveloperIdentity. */
 export const DEFAULT_TOKEN_SECONDS = 900;
+/** The lifetime of GetOpenIdToken's tokens: the model documents ten minutes. */
+export const OPEN_ID_TOKEN_SECONDS = 600;
 /** Most tokens kept for reuse within one second. */
 const TOKEN_CACHE_MAX = 10_000;
 /** The claim that carries principal tags. */
 export const TAGS_CLAIM = 'https://aws.amazon.com/tags';
+/** The claim that carries the pool's ARN, as the service's tokens do. */
+export const POOL_ARN_CLAIM = 'https://cognito-identity.amazonaws.com/identity-pool-arn';
 
 /**
  * Signs the OpenID tokens of identities (GetOpenIdToken, GetOpenIdTokenForDeveloperIdentity).
@@ -20,14 +24,22 @@ export class OpenIdTokenSigner {
   readonly #issuer: string;
   readonly #region: string;
   readonly #now: () => number;
+  readonly #poolArn: (poolId: string) => string;
   #cache = new Map<string, string>();
   #cacheSecond = -1;
 
-  constructor(signer: TokenSigner, issuer: string, region: string, now: () => number) {
+  constructor(
+    signer: TokenSigner,
+    issuer: string,
+    region: string,
+    now: () => number,
+    poolArn: (poolId: string) => string,
+  ) {
     this.#signer = signer;
     this.#issuer = issuer;
     this.#region = region;
     this.#now = now;
+    this.#poolArn = poolArn;
   }
 
   /** The `amr` entry naming one user of a provider: `provider:region:poolGuid:userId`. */
@@ -50,6 +62,7 @@ export class OpenIdTokenSigner {
       aud: pool.id,
       amr,
       iss: this.#issuer,
+      [POOL_ARN_CLAIM]: this.#poolArn(pool.id),
       exp: iat + durationSeconds,
       iat,
     };

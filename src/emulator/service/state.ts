@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { CognitoIdentityProvider, RoleMapping } from '../model/shapes.js';
 import { ServiceError } from '../service-error.js';
 import { CredentialIssuer } from '../session-token.js';
-import { cognitoIssuer, type TokenSigner } from '../tokens.js';
+import { arnPartition, cognitoIssuer, type TokenSigner } from '../tokens.js';
 import { OpenIdTokenSigner } from './openid-token.js';
 
 /** The 12-digit account id the emulator's ARNs use. */
@@ -74,6 +74,8 @@ export type Identity = IdentityRecord;
 export interface ServiceOptions {
   readonly region: string;
   readonly signer: TokenSigner;
+  /** Verifies provider tokens (shared by every region, as the providers are global). Default `signer`. */
+  readonly providerSigner?: TokenSigner;
   /** Epoch milliseconds. */
   readonly now: () => number;
   /** Called after every change of state (to schedule a save). */
@@ -114,6 +116,7 @@ export class ServiceState {
   readonly region: string;
   readonly accountId = EMULATOR_ACCOUNT_ID;
   readonly signer: TokenSigner;
+  readonly providerSigner: TokenSigner;
   readonly now: () => number;
   /** The `iss` of the tokens this state signs. */
   readonly issuer: string;
@@ -131,6 +134,7 @@ export class ServiceState {
   constructor(options: ServiceOptions, snapshot?: ServiceSnapshot) {
     this.region = options.region;
     this.signer = options.signer;
+    this.providerSigner = options.providerSigner ?? options.signer;
     this.now = options.now;
     this.#onChange = options.onChange ?? (() => undefined);
     this.credentials = options.credentials ?? new CredentialIssuer();
@@ -138,7 +142,9 @@ export class ServiceState {
     this.cognitoLoginKey = options.region.startsWith('cn-')
       ? `cognito-identity.${options.region}.amazonaws.com.cn`
       : 'cognito-identity.amazonaws.com';
-    this.openIdTokens = new OpenIdTokenSigner(options.signer, this.issuer, options.region, options.now);
+    this.openIdTokens = new OpenIdTokenSigner(options.signer, this.issuer, options.region, options.now, (id) =>
+      this.poolArn(id),
+    );
     if (snapshot !== undefined) this.#restore(snapshot);
   }
 
@@ -191,7 +197,7 @@ export class ServiceState {
 
   /** The ARN of a pool without its id. */
   poolArnPrefix(): string {
-    return `arn:aws:cognito-identity:${this.region}:${this.accountId}:identitypool/`;
+    return `arn:${arnPartition(this.region)}:cognito-identity:${this.region}:${this.accountId}:identitypool/`;
   }
 
   /**

@@ -24,6 +24,8 @@ void test('parses every option into startEmulator options', () => {
     '--strict-sigv4',
     'AKID:se:cret',
     '--no-control',
+    '--quotas',
+    'aws',
   ]);
   assert.deepEqual(cmd, {
     help: false,
@@ -31,6 +33,7 @@ void test('parses every option into startEmulator options', () => {
       host: '127.0.0.1',
       port: 4566,
       region: 'eu-west-1',
+      quotas: 'aws',
       stateFile: '/tmp/s.json',
       seed: [
         {
@@ -63,6 +66,8 @@ void test('bad arguments throw a CliUsageError naming the argument', () => {
     [['--port', '-1'], /--port/],
     [['--port'], /port/],
     [['--region', 'mars'], /--region must look like us-east-1/],
+    [['--quotas', 'fast'], /--quotas must be aws or none/],
+    [['--quotas'], /quotas/],
     [['--seed', ''], /--seed: pool name/],
     [['--seed', 'ok:bad provider'], /developer provider/],
     [['--seed', 'a', '--seed', 'a'], /given twice/],

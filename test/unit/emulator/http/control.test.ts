@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EmulatorControlClient, EmulatorControlError } from '../../../../src/emulator/control-client.js';
-import { handleControl, isLoopback, type ControlApi } from '../../../../src/emulator/http/control.js';
+import { handleControl, isLoopback, isLoopbackHost, type ControlApi } from '../../../../src/emulator/http/control.js';
 import { FaultController } from '../../../../src/emulator/faults.js';
 import type { PoolInfo } from '../../../../src/emulator/types.js';
 
@@ -105,7 +105,11 @@ void test('bad fault specs and provider requests are 400 JSON errors', async (t)
 void test('raw HTTP: malformed JSON, body limit, unknown route, wrong method', async (t) => {
   const { endpoint } = await start(t);
   const call = async (method: string, path: string, body?: string): Promise<[number, unknown]> => {
-    const res = await fetch(`${endpoint}/__emulator/${path}`, body === undefined ? { method } : { method, body });
+    const headers = { 'content-type': 'application/json' };
+    const res = await fetch(
+      `${endpoint}/__emulator/${path}`,
+      body === undefined ? { method, headers } : { method, body, headers },
+    );
     const text = await res.text();
     if (res.status !== 204) assert.equal(res.headers.get('content-type'), 'application/json');
     return [res.status, text ? JSON.parse(text) : undefined];
@@ -148,4 +152,32 @@ void test('isLoopback', () => {
   for (const a of ['127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1']) assert.equal(isLoopback(a), true, a);
   for (const a of [undefined, '', '10.0.0.1', '::ffff:10.0.0.1', '::', '1.127.0.0', 'fe80::1'])
     assert.equal(isLoopback(a), false, String(a));
+});
+
+void test('isLoopbackHost', () => {
+  for (const h of [
+    'localhost',
+    'localhost:8080',
+    'LOCALHOST',
+    'app.localhost:1',
+    '127.0.0.1',
+    '127.9.9.9:80',
+    '[::1]',
+    '[::1]:9000',
+  ])
+    assert.equal(isLoopbackHost(h), true, h);
+  for (const h of [
+    undefined,
+    '',
+    'attacker.example',
+    'localhost.attacker.example',
+    '127.0.0.1.nip.io',
+    '127.0.0.256',
+    '10.0.0.1:80',
+    '[::2]:80',
+    '[::1]x',
+    'localhost:80x',
+    '0.0.0.0',
+  ])
+    assert.equal(isLoopbackHost(h), false, String(h));
 });

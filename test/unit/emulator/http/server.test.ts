@@ -10,7 +10,8 @@ async function listen(t: TestContext, protocols: readonly ApiProtocol[]): Promis
   const { svc } = await serviceWithPool();
   const handler = createRequestHandler(
     {
-      service: svc,
+      regions: { get: () => svc, ensure: () => Promise.resolve(svc) },
+      defaultRegion: svc.region,
       faults: new FaultController({ now: () => 0 }),
       now: () => Date.now(),
       jwks: () => ({ keys: [] }),

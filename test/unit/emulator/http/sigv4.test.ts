@@ -88,10 +88,17 @@ function messageOf(r: ReturnType<typeof checkSigV4>): string {
   return r.ok ? '' : r.message;
 }
 
-void test('accepts a request signed by @smithy/signature-v4 in strict mode', async () => {
+void test("accepts a request signed by @smithy/signature-v4 in strict mode, and reads its scope's region", async () => {
   const req = await signed();
-  assert.deepEqual(checkSigV4(req, [{ accessKeyId: 'other', secretAccessKey: 'x' }, KEY], NOW), { ok: true });
-  assert.deepEqual(checkSigV4(req, undefined, NOW), { ok: true });
+  assert.deepEqual(checkSigV4(req, [{ accessKeyId: 'other', secretAccessKey: 'x' }, KEY], NOW), {
+    ok: true,
+    region: 'us-east-1',
+  });
+  assert.deepEqual(checkSigV4(req, undefined, NOW), { ok: true, region: 'us-east-1' });
+  assert.deepEqual(checkSigV4(await signed({ region: 'eu-central-1' }), [KEY], NOW), {
+    ok: true,
+    region: 'eu-central-1',
+  });
 });
 
 void test('accepts signed query strings and odd paths', async () => {
