@@ -11,6 +11,7 @@ import { mergeUsers } from './operations/merge.js';
 import { loadToken, tokenFor } from './operations/tokens.js';
 import { resolveBrokerOptions, type BrokerOptions, type CognitoSendClient } from './options.js';
 import { RefreshingCache } from './refreshing-cache.js';
+import { Telemetry, type TelemetrySource } from './telemetry.js';
 import type { Broker, BrokerStats } from './types.js';
 import { Upstream } from './upstream.js';
 
@@ -36,7 +37,13 @@ export function createBroker(options: BrokerOptions): Broker {
   const o = resolveBrokerOptions(options);
   const log = brokerLogger(o.logger);
   let client: CognitoSendClient | undefined = o.client;
+  const telemetry = new Telemetry({
+    meterProvider: o.meterProvider,
+    tracerProvider: o.tracerProvider,
+    region: o.region,
+  });
   const upstream = new Upstream({
+    telemetry,
     client: () => {
       client ??= defaultCognitoClient({ region: o.region, maxAttempts: o.maxAttempts, timeoutMs: o.timeoutMs });
       return client;
@@ -55,14 +62,19 @@ export function createBroker(options: BrokerOptions): Broker {
       max: o.cacheMax,
       clock: o.clock,
       load: (_key, context, signal) => loadToken(ctx, context, signal),
+      telemetry: { name: 'token', telemetry },
     }),
     credentials: new RefreshingCache({
       max: o.cacheMax,
       clock: o.clock,
       load: (_key, context, signal) => loadCredentials(ctx, context, signal),
+      telemetry: { name: 'credentials', telemetry },
     }),
     upgrading: new Set(),
   };
+
+  // Read only when the app's metric reader collects; held weakly, so a dropped broker is collected.
+  telemetry.observe(ctx, telemetrySource);
 
   const broker: Broker = {
     identityPoolId: o.identityPoolId,
@@ -90,4 +102,13 @@ export function createBroker(options: BrokerOptions): Broker {
     },
   };
   return Object.freeze(broker);
+}
+
+/** What the broker's observable instruments read from its context (module-level: captures nothing). */
+function telemetrySource(ctx: BrokerContext): TelemetrySource {
+  return {
+    caches: { token: ctx.tokens, credentials: ctx.credentials },
+    inFlight: () => ctx.upstream.stats().inFlight,
+    clockOffsetMs: () => ctx.entries.clockOffsetMs,
+  };
 }

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { BrokerError } from '../errors.js';
 import { abortable } from './abort.js';
+import type { Telemetry } from './telemetry.js';
 import { toBrokerError, upstreamErrorName, validationMember, type UpstreamErrorContext } from './error-mapping.js';
 import type { CognitoSendClient } from './options.js';
 
@@ -34,6 +35,8 @@ const nodeTimers: UpstreamTimers = Object.freeze({
 export interface UpstreamOptions {
   /** The Cognito client, made on the first call (the default client does no I/O until then). */
   readonly client: () => CognitoSendClient;
+  /** Spans and the duration histogram of every call (telemetry.ts); none when absent. */
+  readonly telemetry?: Telemetry | undefined;
   /** Time limit of one call, retries included, ms. */
   readonly timeoutMs: number;
   /** Named in the misconfiguration log line. */
@@ -58,6 +61,7 @@ export interface UpstreamStats {
  */
 export class Upstream {
   readonly #client: () => CognitoSendClient;
+  readonly #telemetry: Telemetry | undefined;
   readonly #timeoutMs: number;
   readonly #identityPoolId: string;
   readonly #log: Logger;
@@ -70,6 +74,7 @@ export class Upstream {
     this.#client = options.client;
     this.#timeoutMs = options.timeoutMs;
     this.#identityPoolId = options.identityPoolId;
+    this.#telemetry = options.telemetry;
     this.#log = options.log;
     this.#timers = options.timers ?? nodeTimers;
   }
@@ -91,6 +96,9 @@ export class Upstream {
     this.#calls[operation] = (this.#calls[operation] ?? 0) + 1;
     this.#inFlight += 1;
     const controller = new AbortController();
+    // ── Telemetry (telemetry.ts): a span and a duration from when `send` runs (after any admission).
+    if (this.#telemetry !== undefined) send = this.#telemetry.wrapSend(operation, send);
+    // ──
     // Made only when the timer fires: a DOMException captures a stack trace, ~50 µs on every call.
     let timeoutReason: DOMException | undefined;
     const timer = this.#timers.setTimeout(() => {
