@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
@@ -15,6 +16,7 @@ import {
 } from '../../src/middleware/index.js';
 import { BearerStrategy } from '../../src/middleware/passport/strategy.js';
 import { bearerTokenStore } from './bearer-tokens.js';
+import { healthRoutes } from './health.js';
 import { DEMO_USERS, userDirectory, type DemoUser } from './users.js';
 
 /** What {@link createApp} needs. Everything that touches the environment is passed in. */
@@ -40,6 +42,10 @@ export interface AppDeps {
   readonly secureCookies?: boolean;
   /** The router's per-user limit on link/unlink/merge. Default the router's. */
   readonly rateLimit?: RateLimitOptions | false;
+  /** Answers `GET /metrics` (Prometheus text), e.g. `startMetrics().handler`. No route when absent. */
+  readonly metrics?: (req: IncomingMessage, res: ServerResponse) => void;
+  /** How long `/readyz` reuses the broker's readiness, ms. Default 5000. */
+  readonly readyCacheMs?: number;
 }
 
 const SESSION_COOKIE = 'demo.sid';
@@ -113,6 +119,20 @@ export function createApp(deps: AppDeps): Express {
 
   const app = express();
   app.disable('x-powered-by');
+  // Probes and scrapes first: no session, no request log line. In production, expose them only to
+  // the orchestrator and the scraper (they are unauthenticated).
+  app.use(
+    healthRoutes({
+      broker: deps.broker,
+      ...(deps.readyCacheMs === undefined ? {} : { readyCacheMs: deps.readyCacheMs }),
+    }),
+  );
+  const scrape = deps.metrics;
+  if (scrape !== undefined) {
+    app.get('/metrics', (req, res) => {
+      scrape(req, res);
+    });
+  }
   app.use(pinoHttp({ logger, autoLogging: { ignore: (req) => req.url === '/favicon.ico' } }));
   app.use(securityHeaders);
   // The page's files, before the session so they create none; API paths skip the file lookup

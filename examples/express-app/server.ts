@@ -14,6 +14,7 @@ import { pino } from 'pino';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
 import { createBroker, redactPaths } from '../../src/index.js';
 import { createApp } from './app.js';
+import { startMetrics } from './telemetry.js';
 import { DEMO_USERS } from './users.js';
 
 const env = process.env;
@@ -25,6 +26,8 @@ const STATE_DIR = join(dirname(fileURLToPath(import.meta.url)), '.state');
 const logger = pino({ level: env.LOG_LEVEL ?? 'info', redact: [...redactPaths] });
 
 async function main(): Promise<void> {
+  // The global MeterProvider, before the broker's first call: the broker's metrics go to /metrics.
+  const appMetrics = startMetrics({ global: true });
   let emulator: RunningEmulator | undefined;
   let broker;
   let client: CognitoIdentityClient | undefined;
@@ -72,6 +75,7 @@ async function main(): Promise<void> {
     demoProvider: DEMO_PROVIDER,
     ...(running === undefined ? {} : { mintProviderToken: (p: string, s: string) => running.mintProviderToken(p, s) }),
     allowGuests: running !== undefined || env.COGNITO_ALLOW_GUESTS === 'true',
+    metrics: appMetrics.handler,
   });
   const server = createServer(app);
   await new Promise<void>((resolve, reject) => {
@@ -82,6 +86,7 @@ async function main(): Promise<void> {
   const lines = [
     '',
     `  Cognito identity broker demo: http://${HOST}:${port}/`,
+    `  Metrics: http://${HOST}:${port}/metrics · health: /healthz · readiness: /readyz`,
     running === undefined
       ? `  Backend: Amazon Cognito, pool ${broker.identityPoolId}`
       : `  Backend: embedded emulator at ${running.endpoint} (pool ${broker.identityPoolId}, state in ${STATE_DIR})`,
@@ -98,7 +103,7 @@ async function main(): Promise<void> {
     server.closeAllConnections();
     server.close(() => {
       client?.destroy();
-      void (running?.stop() ?? Promise.resolve()).finally(() => process.exit(0));
+      void Promise.all([running?.stop(), appMetrics.shutdown()]).finally(() => process.exit(0));
     });
   };
   process.once('SIGINT', stop);
