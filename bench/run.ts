@@ -219,17 +219,24 @@ async function hotPathOtel(): Promise<void> {
       }
       const ratio: number[] = [];
       const baseRatio: number[] = [];
+      const cpuRatio: number[] = [];
       const detail: string[] = [];
       for (let round = 0; round < ROUNDS; round++) {
         const order: ('none' | 'otel')[] = round % 2 === 0 ? ['none', 'otel'] : ['otel', 'none'];
         const rps: Record<string, number> = {};
+        const cpu: Record<string, number> = {};
         for (const side of order) {
           for (const path of [CREDENTIALS_PATH, `/aws${BASELINE_PATH}`]) {
+            const c0 = await sides[side].app.call<NodeJS.CpuUsage>('cpu');
             const r = await load(side, path, ROUND_SECONDS);
+            const c1 = await sides[side].app.call<NodeJS.CpuUsage>('cpu');
             check(r, `hot path ${side} ${path}`);
             rps[`${side} ${path}`] = r.rps;
+            cpu[`${side} ${path}`] = (c1.user + c1.system - c0.user - c0.system) / r.requests;
           }
         }
+        const us = (key: string): string => fmt(cpu[key]!, 0);
+        cpuRatio.push(cpu[`otel ${CREDENTIALS_PATH}`]! / cpu[`none ${CREDENTIALS_PATH}`]!);
         const credsOtel = rps[`otel ${CREDENTIALS_PATH}`]!;
         const credsNone = rps[`none ${CREDENTIALS_PATH}`]!;
         const baseOtel = rps[`otel /aws${BASELINE_PATH}`]!;
@@ -237,7 +244,8 @@ async function hotPathOtel(): Promise<void> {
         ratio.push(credsOtel / credsNone);
         baseRatio.push(baseOtel / baseNone);
         detail.push(
-          `credentials ${fmt(credsOtel, 0)}/${fmt(credsNone, 0)}, baseline ${fmt(baseOtel, 0)}/${fmt(baseNone, 0)} req/s`,
+          `credentials ${fmt(credsOtel, 0)}/${fmt(credsNone, 0)} req/s, ${us(`otel ${CREDENTIALS_PATH}`)}/${us(`none ${CREDENTIALS_PATH}`)} µs CPU; ` +
+            `baseline ${fmt(baseOtel, 0)}/${fmt(baseNone, 0)} req/s, ${us(`otel /aws${BASELINE_PATH}`)}/${us(`none /aws${BASELINE_PATH}`)} µs CPU`,
         );
         log(`hot path with OpenTelemetry round ${round + 1}: ${detail[detail.length - 1]!} (otel/none)`);
       }
@@ -249,6 +257,14 @@ async function hotPathOtel(): Promise<void> {
         measured: fmtSpread(t),
         goal: '≥ 0.95',
         pass: t.median >= 0.95,
+      });
+      const c = spread(cpuRatio);
+      rows.push({
+        figure: 'hot path with OpenTelemetry: CPU',
+        how: 'same rounds, CPU time of the app process per GET /aws/credentials, otel ÷ none (less sensitive to other load on the machine)',
+        measured: fmtSpread(c),
+        goal: '≤ 1.05',
+        pass: c.median <= 1.05,
       });
       rows.push({
         figure: 'hot path with OpenTelemetry: baseline route',
