@@ -36,12 +36,12 @@ import { Upstream } from './upstream.js';
 export function createBroker(options: BrokerOptions): Broker {
   const o = resolveBrokerOptions(options);
   const log = brokerLogger(o.logger);
-  let client: CognitoSendClient | undefined = o.client;
   const telemetry = new Telemetry({
     meterProvider: o.meterProvider,
     tracerProvider: o.tracerProvider,
     region: o.region,
   });
+  let client: CognitoSendClient | undefined = o.client;
   const upstream = new Upstream({
     telemetry,
     client: () => {
@@ -59,16 +59,16 @@ export function createBroker(options: BrokerOptions): Broker {
     upstream,
     entries: new Entries(o, log),
     tokens: new RefreshingCache({
+      telemetry: { name: 'token', telemetry },
       max: o.cacheMax,
       clock: o.clock,
       load: (_key, context, signal) => loadToken(ctx, context, signal),
-      telemetry: { name: 'token', telemetry },
     }),
     credentials: new RefreshingCache({
+      telemetry: { name: 'credentials', telemetry },
       max: o.cacheMax,
       clock: o.clock,
       load: (_key, context, signal) => loadCredentials(ctx, context, signal),
-      telemetry: { name: 'credentials', telemetry },
     }),
     upgrading: new Set(),
   };
