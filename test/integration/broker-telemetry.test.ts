@@ -1,6 +1,6 @@
 // The broker's OpenTelemetry metrics and spans, read with the real SDK (in-memory reader and span
 // exporter), while the broker drives the real AWS SDK against the emulator on 127.0.0.1.
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { context, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
@@ -94,11 +94,6 @@ function requestSpan(o: OtelHarness, name: string, fn: () => Promise<unknown>): 
 }
 
 void describe('broker telemetry against the emulator', () => {
-  after(async () => {
-    // A broker made with no providers uses the global API, a no-op: nothing to assert but no throw.
-    await Promise.resolve();
-  });
-
   void it('counts cache lookups by result as broker.stats() does', async () => {
     const f = await fixture({ refreshAheadSeconds: 60 });
     try {
@@ -287,6 +282,25 @@ void describe('broker telemetry against the emulator', () => {
       for (const [k, set] of values) assert.ok(set.size <= 10, `${k} has ${set.size} values: ${[...set].join(', ')}`);
       const metricKeys = new Set((await f.otel.collect()).flatMap((p) => Object.keys(p.attributes)));
       assert.ok(!metricKeys.has('aws.request_id'));
+    } finally {
+      await f.stop();
+    }
+  });
+
+  void it('records no span on a cache hit (the hit path only bumps the cache counters)', async () => {
+    const f = await fixture();
+    try {
+      await remembered(f.broker, userId(400));
+      const spansBefore = f.otel.spans().length;
+      const before = await f.otel.collect();
+      await requestSpan(f.otel, 'GET /aws/credentials (warm)', async () => {
+        for (let i = 0; i < 100; i += 1) await f.broker.getCredentials(userId(400));
+      });
+      assert.equal(f.otel.spans().length, spansBefore + 1); // the request span only
+      const after = await f.otel.collect();
+      assert.equal(total(after, DURATION, {}, 'count'), total(before, DURATION, {}, 'count'));
+      const hits = { 'cognito_broker.cache.name': 'credentials', 'cognito_broker.cache.result': 'hit' };
+      assert.equal(total(after, LOOKUPS, hits) - total(before, LOOKUPS, hits), 100);
     } finally {
       await f.stop();
     }
