@@ -18,6 +18,7 @@ import { offsetClock, type ClockSetting } from './lib/clock.js';
 import { fakeCognito } from './lib/fake-cognito.js';
 import { serveParent } from './lib/ipc.js';
 import { BASELINE_PATH, userId, userName, userPassword } from './lib/users.js';
+import { registerOtel } from './lib/otel.js';
 
 /** How the orchestrator configures this process (JSON in argv[2]). */
 export interface AppServerConfig {
@@ -29,9 +30,16 @@ export interface AppServerConfig {
   readonly developerProviderName: string;
   /** Broker cache bound. Default the broker's. */
   readonly cacheMax?: number;
+  /**
+   * Registers the real OpenTelemetry SDK before the broker exists, as an app using the Node SDK does:
+   * a global MeterProvider (read by the Prometheus exporter on scrape), a global TracerProvider that
+   * records every span (always-on sampling, batch processor) and the AsyncLocalStorage context manager.
+   */
+  readonly otel?: boolean;
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as AppServerConfig;
+const otel = config.otel === true ? registerOtel() : undefined;
 const clock = offsetClock();
 
 let client: CognitoSendClient | undefined;
@@ -155,6 +163,9 @@ serveParent(
     setClock: (setting: ClockSetting) => {
       clock.set(setting);
     },
+    /** The Prometheus text of the app's metrics (empty without `otel`), and how many spans were exported. */
+    scrape: async (): Promise<{ text: string; spans: number }> =>
+      otel === undefined ? { text: '', spans: 0 } : { text: await otel.scrape(), spans: otel.spans() },
     stats: (): AppServerStats => ({
       broker: broker.stats(),
       ...(fakeCounters === undefined ? {} : { fake: fakeCounters() }),

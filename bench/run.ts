@@ -59,6 +59,8 @@ async function startStack(o: {
   upstream: 'emulator' | 'fake';
   cacheMax?: number;
   nodeArgs?: readonly string[];
+  /** Register the real OpenTelemetry SDK in the app process (see AppServerConfig.otel). */
+  otel?: boolean;
 }): Promise<Stack> {
   const emulator = o.upstream === 'emulator' ? await startEmulatorChild() : undefined;
   const pool = emulator?.ready ?? {
@@ -76,6 +78,7 @@ async function startStack(o: {
       identityPoolId: pool.identityPoolId,
       developerProviderName: pool.developerProviderName,
       ...(o.cacheMax === undefined ? {} : { cacheMax: o.cacheMax }),
+      ...(o.otel === true ? { otel: true } : {}),
     },
     [...prof, ...(o.nodeArgs ?? [])],
   );
@@ -190,6 +193,90 @@ async function hotPath(): Promise<{ capacity: number }> {
       `hot path rounds (credentials/baseline): ${detail.join('; ')}; credential cache misses during the rounds: ${misses}`,
     );
     return { capacity: percentile(Float64Array.from(rpsA).sort(), 50) };
+  });
+}
+
+// 1b. The hot path with the OpenTelemetry SDK registered vs none: two app processes, the same load.
+
+async function hotPathOtel(): Promise<void> {
+  const users = 1000;
+  await withStack({ users, upstream: 'emulator' }, async (plain) => {
+    await withStack({ users, upstream: 'emulator', otel: true }, async (otel) => {
+      log(`hot path with OpenTelemetry: logging ${users} users in, twice`);
+      const sides = { none: plain, otel };
+      const cookies: Record<string, string[]> = {};
+      for (const [name, s] of Object.entries(sides)) {
+        cookies[name] = await loginAll(s.port, users);
+        const body = (await getAll(s.port, CREDENTIALS_PATH, cookies[name])) as Record<string, string>;
+        await s.app.call('setBaselineBody', body);
+      }
+      const load = (side: 'none' | 'otel', path: string, duration: number) =>
+        runLoad({ port: sides[side].port, path, cookies: cookies[side]!, connections: CONNECTIONS, duration });
+      log('hot path with OpenTelemetry: warm-up');
+      for (const side of ['none', 'otel'] as const) {
+        check(await load(side, CREDENTIALS_PATH, ROUND_SECONDS), `warm-up ${side}`);
+        check(await load(side, `/aws${BASELINE_PATH}`, ROUND_SECONDS), `warm-up ${side}`);
+      }
+      const ratio: number[] = [];
+      const baseRatio: number[] = [];
+      const cpuRatio: number[] = [];
+      const detail: string[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        const order: ('none' | 'otel')[] = round % 2 === 0 ? ['none', 'otel'] : ['otel', 'none'];
+        const rps: Record<string, number> = {};
+        const cpu: Record<string, number> = {};
+        for (const side of order) {
+          for (const path of [CREDENTIALS_PATH, `/aws${BASELINE_PATH}`]) {
+            const c0 = await sides[side].app.call<NodeJS.CpuUsage>('cpu');
+            const r = await load(side, path, ROUND_SECONDS);
+            const c1 = await sides[side].app.call<NodeJS.CpuUsage>('cpu');
+            check(r, `hot path ${side} ${path}`);
+            rps[`${side} ${path}`] = r.rps;
+            cpu[`${side} ${path}`] = (c1.user + c1.system - c0.user - c0.system) / r.requests;
+          }
+        }
+        const us = (key: string): string => fmt(cpu[key]!, 0);
+        cpuRatio.push(cpu[`otel ${CREDENTIALS_PATH}`]! / cpu[`none ${CREDENTIALS_PATH}`]!);
+        const credsOtel = rps[`otel ${CREDENTIALS_PATH}`]!;
+        const credsNone = rps[`none ${CREDENTIALS_PATH}`]!;
+        const baseOtel = rps[`otel /aws${BASELINE_PATH}`]!;
+        const baseNone = rps[`none /aws${BASELINE_PATH}`]!;
+        ratio.push(credsOtel / credsNone);
+        baseRatio.push(baseOtel / baseNone);
+        detail.push(
+          `credentials ${fmt(credsOtel, 0)}/${fmt(credsNone, 0)} req/s, ${us(`otel ${CREDENTIALS_PATH}`)}/${us(`none ${CREDENTIALS_PATH}`)} µs CPU; ` +
+            `baseline ${fmt(baseOtel, 0)}/${fmt(baseNone, 0)} req/s, ${us(`otel /aws${BASELINE_PATH}`)}/${us(`none /aws${BASELINE_PATH}`)} µs CPU`,
+        );
+        log(`hot path with OpenTelemetry round ${round + 1}: ${detail[detail.length - 1]!} (otel/none)`);
+      }
+      const scraped = await otel.app.call<{ text: string; spans: number }>('scrape');
+      const t = spread(ratio);
+      rows.push({
+        figure: 'hot path with OpenTelemetry: throughput',
+        how: `GET /aws/credentials (warm, ${users} users) with the OpenTelemetry SDK registered (MeterProvider + Prometheus exporter, always-on TracerProvider, AsyncLocalStorage context) ÷ the same app without; two processes, ${CONNECTIONS} connections, ${ROUNDS} × ${ROUND_SECONDS} s`,
+        measured: fmtSpread(t),
+        goal: '≥ 0.95',
+        pass: t.median >= 0.95,
+      });
+      const c = spread(cpuRatio);
+      rows.push({
+        figure: 'hot path with OpenTelemetry: CPU',
+        how: 'same rounds, CPU time of the app process per GET /aws/credentials, otel ÷ none (less sensitive to other load on the machine)',
+        measured: fmtSpread(c),
+        goal: '≤ 1.05',
+        pass: c.median <= 1.05,
+      });
+      rows.push({
+        figure: 'hot path with OpenTelemetry: baseline route',
+        how: "same rounds, the baseline route (no broker): the SDK's own cost to the app (context manager)",
+        measured: fmtSpread(spread(baseRatio)),
+        goal: 'reported',
+        pass: undefined,
+      });
+      notes.push(
+        `hot path with OpenTelemetry rounds (otel/none): ${detail.join('; ')}; metrics registered: ${scraped.text}; spans exported: ${scraped.spans}`,
+      );
+    });
   });
 }
 
@@ -852,6 +939,7 @@ async function main(): Promise<void> {
         capacity = (await hotPath()).capacity;
       },
     ],
+    ['hot-otel', hotPathOtel],
     ['economy', upstreamEconomy],
     ['refresh', () => refreshWithoutWaiting(capacity)],
     ['memory', memory],

@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
@@ -17,6 +18,7 @@ import {
 import { BearerStrategy } from '../../src/middleware/passport/strategy.js';
 import { bearerTokenStore } from './bearer-tokens.js';
 import { loginRateLimits, type LoginRateLimitOptions } from './login-limits.js';
+import { healthRoutes } from './health.js';
 import { DEMO_USERS, userDirectory, type DemoUser } from './users.js';
 
 /** What {@link createApp} needs. Everything that touches the environment is passed in. */
@@ -63,6 +65,10 @@ export interface AppDeps {
    * credentials". Real STS is never proxied: a page calling it needs STS's own CORS setup.
    */
   readonly sts?: StsForwardOptions;
+  /** Answers `GET /metrics` (Prometheus text), e.g. `startMetrics().handler`. No route when absent. */
+  readonly metrics?: (req: IncomingMessage, res: ServerResponse) => void;
+  /** How long `/readyz` reuses the broker's readiness, ms. Default 5000. */
+  readonly readyCacheMs?: number;
 }
 
 /** Where {@link AppDeps.sts} forwards to. */
@@ -226,6 +232,20 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', trustProxy);
+  // Probes and scrapes first: no session, no request log line. In production, expose them only to
+  // the orchestrator and the scraper (they are unauthenticated).
+  app.use(
+    healthRoutes({
+      broker: deps.broker,
+      ...(deps.readyCacheMs === undefined ? {} : { readyCacheMs: deps.readyCacheMs }),
+    }),
+  );
+  const scrape = deps.metrics;
+  if (scrape !== undefined) {
+    app.get('/metrics', (req, res) => {
+      scrape(req, res);
+    });
+  }
   app.use(pinoHttp({ logger, autoLogging: { ignore: (req) => req.url === '/favicon.ico' } }));
   app.use(securityHeaders);
   app.get(CLIENT_BUNDLE_PATH, (_req, res, next) => {

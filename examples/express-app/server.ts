@@ -19,6 +19,7 @@ import { createBroker, redactPaths } from '../../src/index.js';
 import { createApp } from './app.js';
 import { listenFailure, readConfig, StartupError } from './config.js';
 import { devLogStream } from './dev-log.js';
+import { startMetrics } from './telemetry.js';
 import { DEMO_USERS } from './users.js';
 
 const DEFAULT_STATE_FILE = join(dirname(fileURLToPath(import.meta.url)), '.state', 'emulator.json');
@@ -78,6 +79,10 @@ async function main(): Promise<void> {
         });
       }),
   );
+
+  // The global MeterProvider, before the broker's first call: the broker's metrics go to /metrics.
+  const appMetrics = startMetrics({ global: true });
+  cleanups.push(() => appMetrics.shutdown());
 
   let emulator: RunningEmulator | undefined;
   let broker;
@@ -152,12 +157,14 @@ async function main(): Promise<void> {
     allowGuests: config.allowGuests ?? running !== undefined,
     ...(running === undefined ? {} : { sts: { endpoint: running.endpoint, region: running.region } }),
     ...(config.trustProxy === undefined ? {} : { trustProxy: config.trustProxy }),
+    metrics: appMetrics.handler,
   });
   handle = app;
   const { port } = server.address() as AddressInfo;
   const lines = [
     '',
     `  Cognito identity broker demo: http://${config.host}:${port}/`,
+    `  Metrics: http://${config.host}:${port}/metrics · health: /healthz · readiness: /readyz`,
     running === undefined
       ? `  Backend: Amazon Cognito, pool ${broker.identityPoolId}`
       : `  Backend: embedded emulator at ${running.endpoint} (pool ${broker.identityPoolId}, state in ${stateFile ?? ''})`,
@@ -174,7 +181,7 @@ async function main(): Promise<void> {
     server.closeAllConnections();
     server.close(() => {
       client?.destroy();
-      void (running?.stop() ?? Promise.resolve()).finally(() => process.exit(0));
+      void Promise.all([running?.stop(), appMetrics.shutdown()]).finally(() => process.exit(0));
     });
   };
   process.once('SIGINT', stop);

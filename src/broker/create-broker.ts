@@ -12,6 +12,7 @@ import { loadToken, tokenFor } from './operations/tokens.js';
 import { resolveBrokerOptions, type BrokerOptions, type CognitoSendClient } from './options.js';
 import { Governor } from './quota/governor.js';
 import { RefreshingCache } from './refreshing-cache.js';
+import { Telemetry, type TelemetrySource } from './telemetry.js';
 import type { Broker, BrokerStats } from './types.js';
 import { Upstream } from './upstream.js';
 
@@ -36,9 +37,15 @@ import { Upstream } from './upstream.js';
 export function createBroker(options: BrokerOptions): Broker {
   const o = resolveBrokerOptions(options);
   const log = brokerLogger(o.logger);
+  const telemetry = new Telemetry({
+    meterProvider: o.meterProvider,
+    tracerProvider: o.tracerProvider,
+    region: o.region,
+  });
   let client: CognitoSendClient | undefined = o.client;
   const governor = o.quota === undefined ? undefined : new Governor(o.quota);
   const upstream = new Upstream({
+    telemetry,
     client: () => {
       client ??= defaultCognitoClient({
         region: o.region,
@@ -61,17 +68,22 @@ export function createBroker(options: BrokerOptions): Broker {
     upstream,
     entries: new Entries(o, log),
     tokens: new RefreshingCache({
+      telemetry: { name: 'token', telemetry },
       max: o.cacheMax,
       clock: o.clock,
       load: (_key, context, signal, stale) => loadToken(ctx, context, signal, stale),
     }),
     credentials: new RefreshingCache({
+      telemetry: { name: 'credentials', telemetry },
       max: o.cacheMax,
       clock: o.clock,
       load: (_key, context, signal, stale) => loadCredentials(ctx, context, signal, stale),
     }),
     upgrading: new Map(),
   };
+
+  // Read only when the app's metric reader collects; held weakly, so a dropped broker is collected.
+  telemetry.observe(ctx, telemetrySource);
 
   const broker: Broker = {
     identityPoolId: o.identityPoolId,
@@ -104,4 +116,13 @@ export function createBroker(options: BrokerOptions): Broker {
     },
   };
   return Object.freeze(broker);
+}
+
+/** What the broker's observable instruments read from its context (module-level: captures nothing). */
+function telemetrySource(ctx: BrokerContext): TelemetrySource {
+  return {
+    caches: { token: ctx.tokens, credentials: ctx.credentials },
+    inFlight: () => ctx.upstream.stats().inFlight,
+    clockOffsetMs: () => ctx.entries.clockOffsetMs,
+  };
 }

@@ -1,4 +1,5 @@
 import type { CognitoIdentityClient } from '@aws-sdk/client-cognito-identity';
+import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from './clock.js';
 import { resolveQuotaOptions, type QuotaOptions, type ResolvedQuotaOptions } from './quota/options.js';
@@ -81,6 +82,17 @@ export interface BrokerOptions {
    */
   readonly logger?: Logger;
   /**
+   * The OpenTelemetry MeterProvider the broker's metrics go to (names in the README). Default: the
+   * global one of `@opentelemetry/api`, read at the broker's first Cognito call, so an app that starts
+   * the OpenTelemetry SDK before serving needs nothing here. No-op until a provider is registered.
+   */
+  readonly meterProvider?: MeterProvider;
+  /**
+   * The OpenTelemetry TracerProvider for the broker's spans (one per Cognito call, child of the active
+   * span). Default: the global one of `@opentelemetry/api`. No-op until a provider is registered.
+   */
+  readonly tracerProvider?: TracerProvider;
+  /**
    * Principal tags to put in a user's token (`PrincipalTags`), or `undefined` for none. Called on
    * every token and credentials request; tokens and credentials for different tags are cached apart
    * (credentials are loaded with a token carrying the same tags). Default: no tags.
@@ -129,6 +141,8 @@ export interface ResolvedBrokerOptions {
   readonly timeoutMs: number;
   readonly clock: Clock;
   readonly logger: Logger | undefined;
+  readonly meterProvider: MeterProvider | undefined;
+  readonly tracerProvider: TracerProvider | undefined;
   readonly principalTags: ((userId: string) => PrincipalTags | undefined) | undefined;
   readonly customRoleArn: string | undefined;
   readonly loginsKey: string;
@@ -153,6 +167,8 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'timeoutMs',
   'clock',
   'logger',
+  'meterProvider',
+  'tracerProvider',
   'principalTags',
   'customRoleArn',
   'loginsKey',
@@ -245,6 +261,15 @@ export function resolveBrokerOptions(options: BrokerOptions): ResolvedBrokerOpti
     fail('logger must be a pino logger');
   }
 
+  const meterProvider: unknown = options.meterProvider;
+  if (meterProvider !== undefined && (!isObject(meterProvider) || typeof meterProvider.getMeter !== 'function')) {
+    fail('meterProvider must be an OpenTelemetry MeterProvider (with getMeter())');
+  }
+  const tracerProvider: unknown = options.tracerProvider;
+  if (tracerProvider !== undefined && (!isObject(tracerProvider) || typeof tracerProvider.getTracer !== 'function')) {
+    fail('tracerProvider must be an OpenTelemetry TracerProvider (with getTracer())');
+  }
+
   const principalTags: unknown = options.principalTags;
   if (principalTags !== undefined && typeof principalTags !== 'function') {
     fail('principalTags must be a function (userId) => Record<string, string> | undefined');
@@ -282,6 +307,8 @@ export function resolveBrokerOptions(options: BrokerOptions): ResolvedBrokerOpti
     timeoutMs,
     clock: options.clock ?? systemClock,
     logger: options.logger,
+    meterProvider: options.meterProvider,
+    tracerProvider: options.tracerProvider,
     principalTags: options.principalTags,
     customRoleArn: options.customRoleArn,
     loginsKey,

@@ -2,6 +2,7 @@ import { LRUCache } from 'lru-cache';
 import { BrokerError, isBrokerError } from '../errors.js';
 import { abortable, abortReason } from './abort.js';
 import type { Clock } from './clock.js';
+import type { LoadTrace, Telemetry } from './telemetry.js';
 import type { CacheStats } from './types.js';
 
 /** The times every cached value carries, epoch milliseconds on the broker's clock. */
@@ -26,6 +27,8 @@ export interface RefreshingCacheOptions<V, C> {
   readonly clock: Clock;
   /** Loads a value on a miss or a refresh. */
   readonly load: CacheLoader<V, C>;
+  /** Traces first loads and the callers that join them; named `name` in spans and metrics. */
+  readonly telemetry?: { readonly name: string; readonly telemetry: Telemetry };
 }
 
 /** What {@link RefreshingCache.get} returns. */
@@ -59,13 +62,20 @@ export class RefreshingCache<V extends CacheEntryTimes, C extends object> {
   readonly #clock: Clock;
   readonly #load: CacheLoader<V, C>;
   /** First loads (no entry in the LRU) in progress: settled ones leave, so bounded by concurrency. */
-  readonly #flights = new Map<string, { readonly controller: AbortController; readonly promise: Promise<V> }>();
+  readonly #flights = new Map<
+    string,
+    { readonly controller: AbortController; readonly promise: Promise<V>; readonly trace: LoadTrace | undefined }
+  >();
   /** Contexts of loads in progress: lru-cache's iterators skip keys that are loading. */
   readonly #loading = new Map<string, { readonly context: C }>();
   /** Keys whose background refresh failed, and when the next may start (bounded like the cache). */
   readonly #retryAt: LRUCache<string, number>;
+  readonly #telemetry: { readonly name: string; readonly telemetry: Telemetry } | undefined;
   #hits = 0;
+  #staleServed = 0;
+  #refreshAhead = 0;
   #misses = 0;
+  #coalesced = 0;
   #refreshes = 0;
   #evictions = 0;
 
@@ -73,6 +83,7 @@ export class RefreshingCache<V extends CacheEntryTimes, C extends object> {
     const { clock, load } = options;
     this.#clock = clock;
     this.#load = load;
+    this.#telemetry = options.telemetry;
     this.#retryAt = new LRUCache<string, number>({ max: options.max });
     this.#lru = new LRUCache<string, V, C>({
       max: options.max,
@@ -120,6 +131,7 @@ export class RefreshingCache<V extends CacheEntryTimes, C extends object> {
       const value = this.#lru.peek(key, { allowStale: true });
       if (value !== undefined && this.#clock.now() < value.validUntil) {
         this.#hits += 1;
+        this.#staleServed += 1;
         return { value, hit: true };
       }
     }
@@ -147,8 +159,12 @@ export class RefreshingCache<V extends CacheEntryTimes, C extends object> {
       }
       if (value !== undefined && this.#clock.now() < value.validUntil) {
         const hit = !mustWait && (status.fetch === 'hit' || status.returnedStale === true);
-        if (hit) this.#hits += 1;
-        else this.#misses += 1;
+        if (hit) {
+          this.#hits += 1;
+          // 'stale': this read started the refresh; 'inflight': a refresh was already running.
+          if (status.fetch === 'stale') this.#refreshAhead += 1;
+          else if (status.returnedStale === true) this.#staleServed += 1;
+        } else this.#misses += 1;
         return { value, hit };
       }
       // Nothing, or a value past its validity (lru-cache offered it as stale): wait for a fresh one.
@@ -181,12 +197,18 @@ export class RefreshingCache<V extends CacheEntryTimes, C extends object> {
   /** Joins or starts the first load of `key`; its value goes into the LRU when it settles. */
   #firstLoad(key: string, context: C): Promise<V> {
     const running = this.#flights.get(key);
-    if (running !== undefined) return running.promise;
+    if (running !== undefined) {
+      this.#coalesced += 1;
+      const t = this.#telemetry;
+      if (t === undefined || running.trace === undefined) return running.promise;
+      return t.telemetry.traceWait(t.name, running.trace, running.promise);
+    }
     const controller = new AbortController();
     const { signal } = controller;
     const record = { context };
-    const promise = Promise.resolve()
-      .then(() => this.#load(key, context, signal, undefined))
+    const run = (): Promise<V> => Promise.resolve().then(() => this.#load(key, context, signal, undefined));
+    const traced = this.#telemetry?.telemetry.traceLoad(this.#telemetry.name, run);
+    const promise = (traced?.promise ?? run())
       .then((value) => {
         // Dropped (or replaced) while loading: waiters read again.
         if (signal.aborted) throw abortReason(signal);
@@ -200,7 +222,7 @@ export class RefreshingCache<V extends CacheEntryTimes, C extends object> {
       });
     // Waiters handle the outcome; this only keeps a flight nobody waits for anymore from being unhandled.
     promise.catch(() => undefined);
-    this.#flights.set(key, { controller, promise });
+    this.#flights.set(key, { controller, promise, trace: traced?.trace });
     this.#loading.set(key, record);
     return promise;
   }
@@ -252,10 +274,14 @@ export class RefreshingCache<V extends CacheEntryTimes, C extends object> {
   stats(): CacheStats {
     return {
       hits: this.#hits,
+      staleServed: this.#staleServed,
+      refreshAhead: this.#refreshAhead,
       misses: this.#misses,
+      coalesced: this.#coalesced,
       refreshes: this.#refreshes,
       evictions: this.#evictions,
       size: this.#lru.size,
+      loading: this.#loading.size,
     };
   }
 }

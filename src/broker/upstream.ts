@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { BrokerError } from '../errors.js';
 import { abortable } from './abort.js';
+import type { Telemetry } from './telemetry.js';
 import { toBrokerError, upstreamErrorName, validationMember, type UpstreamErrorContext } from './error-mapping.js';
 import type { CognitoSendClient } from './options.js';
 import { refusalOf, type Governor, type QuotaCaller } from './quota/governor.js';
@@ -35,6 +36,8 @@ const nodeTimers: UpstreamTimers = Object.freeze({
 export interface UpstreamOptions {
   /** The Cognito client, made on the first call (the default client does no I/O until then). */
   readonly client: () => CognitoSendClient;
+  /** Spans and the duration histogram of every call (telemetry.ts); none when absent. */
+  readonly telemetry?: Telemetry | undefined;
   /** Time limit of one call, retries included, ms. */
   readonly timeoutMs: number;
   /** Named in the misconfiguration log line. */
@@ -69,6 +72,7 @@ export interface UpstreamStats {
  */
 export class Upstream {
   readonly #client: () => CognitoSendClient;
+  readonly #telemetry: Telemetry | undefined;
   readonly #timeoutMs: number;
   readonly #identityPoolId: string;
   readonly #log: Logger;
@@ -83,6 +87,7 @@ export class Upstream {
     this.#client = options.client;
     this.#timeoutMs = options.timeoutMs;
     this.#identityPoolId = options.identityPoolId;
+    this.#telemetry = options.telemetry;
     this.#log = options.log;
     this.#timers = options.timers ?? nodeTimers;
     this.#governor = options.governor;
@@ -105,6 +110,9 @@ export class Upstream {
   ): Promise<T> {
     const { operation } = context;
     const controller = new AbortController();
+    // ── Telemetry (telemetry.ts): a span and a duration from when `send` runs (after any admission).
+    if (this.#telemetry !== undefined) send = this.#telemetry.wrapSend(operation, send);
+    // ──
     // Made only when the timer fires: a DOMException captures a stack trace, ~50 µs on every call.
     let timeoutReason: DOMException | undefined;
     const timer = this.#timers.setTimeout(() => {
@@ -134,6 +142,8 @@ export class Upstream {
       const refused = refusalOf(err);
       if (refused !== undefined) {
         this.#log.debug({ operation, code: refused.code }, 'cognito call refused by the quota governor');
+        // A refusal of an SDK retry (after `sent`) is counted by the telemetry's own wrapper.
+        if (!sent) this.#telemetry?.refused(operation, refused.code);
         throw refused;
       }
       // ──

@@ -140,7 +140,17 @@ export function createFakeBroker(now: () => number = Date.now): FakeBroker {
       calls.forgetUser = (calls.forgetUser ?? 0) + 1;
     },
     stats() {
-      const c = { hits: 0, misses: 0, refreshes: 0, evictions: 0, size: 0 };
+      const c = {
+        hits: 0,
+        staleServed: 0,
+        refreshAhead: 0,
+        misses: 0,
+        coalesced: 0,
+        refreshes: 0,
+        evictions: 0,
+        size: 0,
+        loading: 0,
+      };
       return {
         tokens: c,
         credentials: c,

@@ -1,0 +1,72 @@
+import type { Request, Response, Router } from 'express';
+import express from 'express';
+import { isBrokerError, type Broker } from '../../src/index.js';
+
+/** Options of {@link healthRoutes}. */
+export interface HealthOptions {
+  /** The broker whose readiness `/readyz` reports. */
+  readonly broker: Broker;
+  /** How long a readiness answer is reused, ms. Default 5000: a probe every second costs one check per 5 s. */
+  readonly readyCacheMs?: number;
+  /** Epoch milliseconds. Default `Date.now`. */
+  readonly now?: () => number;
+}
+
+/** A broker that may have the `preflight()` of issue 13 (checks credentials, pool, provider and roles). */
+interface MaybePreflight {
+  readonly preflight?: () => Promise<unknown>;
+}
+
+interface Readiness {
+  readonly ready: boolean;
+  /** The `BrokerError` code of a failed check (never its message: the route is unauthenticated). */
+  readonly code?: string;
+}
+
+/**
+ * `GET /healthz` (the process is alive and serving: always 200) and `GET /readyz` (the broker can
+ * serve: its `preflight()` when it has one, cached for `readyCacheMs` and shared by concurrent probes;
+ * otherwise the broker answering `stats()`, which needs no Cognito call). Mounted before the session,
+ * so probes create no session and no log line.
+ *
+ * @example
+ * app.use(healthRoutes({ broker }));
+ */
+export function healthRoutes(options: HealthOptions): Router {
+  const { broker } = options;
+  const ttl = options.readyCacheMs ?? 5000;
+  if (!Number.isInteger(ttl) || ttl < 0) throw new TypeError('readyCacheMs must be an integer ≥ 0');
+  const now = options.now ?? Date.now;
+  let cached: { readonly at: number; readonly answer: Promise<Readiness> } | undefined;
+
+  const check = async (): Promise<Readiness> => {
+    const preflight = (broker as MaybePreflight).preflight;
+    try {
+      if (typeof preflight === 'function') await preflight.call(broker);
+      else broker.stats();
+      return { ready: true };
+    } catch (err) {
+      return { ready: false, code: isBrokerError(err) ? err.code : 'ERR_INTERNAL' };
+    }
+  };
+
+  const router = express.Router();
+  router.get('/healthz', (_req: Request, res: Response) => {
+    res.set('Cache-Control', 'no-store');
+    res.json({ status: 'ok' });
+  });
+  router.get('/readyz', (_req: Request, res: Response, next) => {
+    const t = now();
+    if (cached === undefined || t - cached.at >= ttl) cached = { at: t, answer: check() };
+    cached.answer.then(
+      (r) => {
+        res.set('Cache-Control', 'no-store');
+        res.status(r.ready ? 200 : 503).json(r.ready ? { status: 'ready' } : { status: 'not ready', code: r.code });
+      },
+      (err: unknown) => {
+        next(err);
+      },
+    );
+  });
+  return router;
+}
