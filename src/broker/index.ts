@@ -12,5 +12,7 @@ export type {
   IdentityCredentials,
   IdentityDescription,
   IdentityToken,
+  PreflightOptions,
+  PreflightResult,
   UserCallOptions,
 } from './types.js';
