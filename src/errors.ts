@@ -17,7 +17,11 @@ export type BrokerErrorCode =
   | 'ERR_CONFLICT'
   /** The identity already has the maximum number of linked logins (or another service limit). 409. */
   | 'ERR_LIMIT_EXCEEDED'
-  /** A provider token (Facebook, Google, …) was refused by Cognito. 401. */
+  /**
+   * A provider token (Facebook, Google, …) sent to be linked was refused by Cognito. 422: the
+   * caller's own session is fine, so no 401 and no `WWW-Authenticate` (OAuth-aware clients read those
+   * as "log the user out").
+   */
   | 'ERR_PROVIDER_TOKEN_REJECTED'
   /** Too many requests from this user to the broker's own rate limiter. 429. */
   | 'ERR_RATE_LIMITED'
@@ -51,7 +55,7 @@ export const ERROR_KINDS: Readonly<Record<BrokerErrorCode, BrokerErrorKind>> = O
   ERR_PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },
   ERR_CONFLICT: { status: 409, title: 'Conflict' },
   ERR_LIMIT_EXCEEDED: { status: 409, title: 'Limit exceeded' },
-  ERR_PROVIDER_TOKEN_REJECTED: { status: 401, title: 'Provider token rejected' },
+  ERR_PROVIDER_TOKEN_REJECTED: { status: 422, title: 'Provider token rejected' },
   ERR_RATE_LIMITED: { status: 429, title: 'Too many requests' },
   ERR_COGNITO_THROTTLED: { status: 503, title: 'Cognito is throttling requests' },
   ERR_COGNITO_REJECTED: { status: 502, title: 'Cognito rejected the request' },

@@ -18,6 +18,8 @@ export {
   type IdentityCredentials,
   type IdentityDescription,
   type IdentityToken,
+  type PreflightOptions,
+  type PreflightResult,
   type PrincipalTags,
   type BucketShape,
   type QuotaBucketOption,

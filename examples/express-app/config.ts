@@ -8,7 +8,10 @@ export interface ExampleConfig {
   readonly host: string;
   /** `PORT`: the app's port, 0 for any free one (default 3000). */
   readonly port: number;
-  /** Set when both `COGNITO_IDENTITY_POOL_ID` and `COGNITO_DEVELOPER_PROVIDER` are: real Amazon Cognito. */
+  /**
+   * Set when both `COGNITO_IDENTITY_POOL_ID` and `COGNITO_DEVELOPER_PROVIDER` are: real Amazon Cognito
+   * (only one of them is a `StartupError`).
+   */
   readonly cognito: { readonly identityPoolId: string; readonly developerProviderName: string } | undefined;
   /** `EMULATOR_PORT`: the embedded emulator's port, 0 for any free one (default 0). */
   readonly emulatorPort: number;
@@ -124,6 +127,18 @@ export function readConfig(env: Readonly<Record<string, string | undefined>>): E
     throw new StartupError(
       `COGNITO_DEVELOPER_PROVIDER=${shown(devProvider)} is not a developer provider name (1-128 of A-Z a-z 0-9 . _ -)`,
       "Use the pool's developer provider name, e.g. COGNITO_DEVELOPER_PROVIDER=login.example.app",
+    );
+  }
+
+  // Half of the real-Cognito settings is a mistake, never a reason to fall back to the emulator.
+  if ((poolId === undefined) !== (devProvider === undefined)) {
+    const [given, missing] =
+      poolId === undefined
+        ? ['COGNITO_DEVELOPER_PROVIDER', 'COGNITO_IDENTITY_POOL_ID']
+        : ['COGNITO_IDENTITY_POOL_ID', 'COGNITO_DEVELOPER_PROVIDER'];
+    throw new StartupError(
+      `${given} is set but ${missing} is not: Amazon Cognito needs both`,
+      `Set ${missing} too, or unset ${given} for the embedded emulator`,
     );
   }
 

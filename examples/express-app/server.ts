@@ -2,9 +2,11 @@
 //
 //   npm start                       → the embedded Cognito emulator (state in .state/) + the app
 //   COGNITO_IDENTITY_POOL_ID=… COGNITO_DEVELOPER_PROVIDER=… npm start
-//                                   → real Amazon Cognito, with the AWS SDK's default credentials
+//                                   → real Amazon Cognito, with the AWS SDK's default credentials,
+//                                     checked by broker.preflight() before the app serves anyone
+//                                     (one of the two variables alone is an error)
 //
-// A start that cannot succeed (a bad variable, a port in use) prints one line naming the problem and
+// A start that cannot succeed (a bad variable, a port in use, a pool the broker cannot use) prints one line naming the problem and
 // the fix on stderr and exits: 2 for a bad setting, 1 for a failure with good settings.
 import { mkdirSync } from 'node:fs';
 import { createServer, type RequestListener, type Server } from 'node:http';
@@ -15,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { CognitoIdentityClient } from '@aws-sdk/client-cognito-identity';
 import { pino } from 'pino';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
-import { createBroker, redactPaths } from '../../src/index.js';
+import { createBroker, isBrokerError, redactPaths, type PreflightResult } from '../../src/index.js';
 import { createApp } from './app.js';
 import { listenFailure, readConfig, StartupError } from './config.js';
 import { devLogStream } from './dev-log.js';
@@ -54,6 +56,33 @@ async function freePortAfter(host: string, port: number): Promise<number> {
   return 0;
 }
 
+/**
+ * Runs `broker.preflight()` for real Cognito and turns a failure into the one line a failed start
+ * prints. Its broker has no logger: the failure is told once, in that line, not also as a JSON log line.
+ */
+async function preflight(
+  cognito: { readonly identityPoolId: string; readonly developerProviderName: string },
+  guests: boolean,
+): Promise<PreflightResult> {
+  try {
+    return await createBroker(cognito).preflight({ guests });
+  } catch (err) {
+    if (!isBrokerError(err)) throw err;
+    if (err.code === 'ERR_MISCONFIGURED') {
+      throw new StartupError(
+        `Amazon Cognito is not usable: ${err.message}`,
+        'Fix that, or unset COGNITO_IDENTITY_POOL_ID and COGNITO_DEVELOPER_PROVIDER for the embedded emulator',
+        1,
+      );
+    }
+    throw new StartupError(
+      `Amazon Cognito did not answer the startup check (${err.code})`,
+      'Check the network and try again',
+      1,
+    );
+  }
+}
+
 async function main(): Promise<void> {
   const config = readConfig(process.env);
   const logOptions = { level: config.logLevel, redact: [...redactPaths] };
@@ -88,9 +117,13 @@ async function main(): Promise<void> {
   let broker;
   let client: CognitoIdentityClient | undefined;
   let stateFile: string | undefined;
+  let checked: PreflightResult | undefined;
   if (config.cognito !== undefined) {
     // Real Cognito: the broker builds its own client for the pool's region with the SDK's default
-    // credential chain (env, profile, instance role).
+    // credential chain (env, profile, instance role). The pool, the provider name, the roles and the
+    // credentials are checked before the app serves anyone, so that a bad setup stops the start
+    // instead of failing every /aws call.
+    checked = await preflight(config.cognito, config.allowGuests === true);
     broker = createBroker({ ...config.cognito, logger });
   } else {
     stateFile = config.emulatorStateFile ?? DEFAULT_STATE_FILE;
@@ -160,20 +193,7 @@ async function main(): Promise<void> {
     metrics: appMetrics.handler,
   });
   handle = app;
-  const { port } = server.address() as AddressInfo;
-  const lines = [
-    '',
-    `  Cognito identity broker demo: http://${config.host}:${port}/`,
-    `  Metrics: http://${config.host}:${port}/metrics · health: /healthz · readiness: /readyz`,
-    running === undefined
-      ? `  Backend: Amazon Cognito, pool ${broker.identityPoolId}`
-      : `  Backend: embedded emulator at ${running.endpoint} (pool ${broker.identityPoolId}, state in ${stateFile ?? ''})`,
-    '  Demo logins:',
-    ...DEMO_USERS.map((u) => `    ${u.username.padEnd(12)} ${u.password}`),
-    '',
-  ];
-  process.stdout.write(lines.join('\n') + '\n');
-
+  // Before the banner: whoever waits for it may send SIGTERM at once.
   let stopping = false;
   const stop = (): void => {
     if (stopping) return;
@@ -186,6 +206,19 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  const { port } = server.address() as AddressInfo;
+  const lines = [
+    '',
+    `  Cognito identity broker demo: http://${config.host}:${port}/`,
+    `  Metrics: http://${config.host}:${port}/metrics · health: /healthz · readiness: /readyz`,
+    running === undefined
+      ? `  Backend: Amazon Cognito, pool ${broker.identityPoolId} (${checked?.identityPoolName ?? ''}, checked)`
+      : `  Backend: embedded emulator at ${running.endpoint} (pool ${broker.identityPoolId}, state in ${stateFile ?? ''})`,
+    '  Demo logins:',
+    ...DEMO_USERS.map((u) => `    ${u.username.padEnd(12)} ${u.password}`),
+    '',
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
 }
 
 main().catch(async (err: unknown) => {

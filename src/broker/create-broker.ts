@@ -8,6 +8,7 @@ import { getGuestCredentials, upgradeGuest } from './operations/guest.js';
 import { linkLogin, unlinkDeveloperUser, unlinkLogin } from './operations/logins.js';
 import { describeIdentity, lookupIdentity, lookupUsers } from './operations/lookup.js';
 import { mergeUsers } from './operations/merge.js';
+import { preflight } from './operations/preflight.js';
 import { loadToken, tokenFor } from './operations/tokens.js';
 import { resolveBrokerOptions, type BrokerOptions, type CognitoSendClient } from './options.js';
 import { Governor } from './quota/governor.js';
@@ -106,6 +107,7 @@ export function createBroker(options: BrokerOptions): Broker {
       if (typeof userId !== 'string') return;
       invalidate(ctx, 'forgetUser', [userId], []);
     },
+    preflight: (preflightOptions) => preflight(ctx, preflightOptions),
     stats(): BrokerStats {
       return {
         tokens: ctx.tokens.stats(),

@@ -132,7 +132,7 @@ function misconfigured(err: unknown): BrokerError {
  * | ConcurrentModificationException | ERR_CONFLICT | 409 | yes |
  * | LimitExceededException | ERR_LIMIT_EXCEEDED | 409 | no |
  * | NotAuthorizedException "forbidden"/"disabled" | ERR_IDENTITY_DISABLED | 409 | no |
- * | NotAuthorizedException with a provider token | ERR_PROVIDER_TOKEN_REJECTED | 401 | no |
+ * | NotAuthorizedException with a provider token | ERR_PROVIDER_TOKEN_REJECTED | 422 | no |
  * | NotAuthorizedException on GetCredentialsForIdentity for an end user's guest id | ERR_FORBIDDEN | 403 | no |
  * | NotAuthorizedException on GetCredentialsForIdentity/UnlinkIdentity (our token refused) | ERR_COGNITO_REJECTED | 502 | no |
  * | NotAuthorizedException "unauthenticated" (guests not allowed) or about roles, other NotAuthorized on developer calls | ERR_MISCONFIGURED | 500 | no |

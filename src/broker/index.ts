@@ -14,5 +14,7 @@ export type {
   IdentityCredentials,
   IdentityDescription,
   IdentityToken,
+  PreflightOptions,
+  PreflightResult,
   UserCallOptions,
 } from './types.js';

@@ -59,6 +59,30 @@ export interface UserCallOptions {
   readonly signal?: AbortSignal;
 }
 
+/** Options of {@link Broker.preflight}. */
+export interface PreflightOptions {
+  /**
+   * Also require that the pool allows unauthenticated (guest) identities and has an unauthenticated
+   * role: set it when the app serves guests (the router's `allowGuests`). Default `false`.
+   */
+  readonly guests?: boolean;
+  /** Abort the check when this signal fires (it rejects with the signal's reason). */
+  readonly signal?: AbortSignal;
+}
+
+/** What {@link Broker.preflight} returns when the pool is usable: what it found (no secrets). */
+export interface PreflightResult {
+  readonly identityPoolId: string;
+  /** The pool's `IdentityPoolName`. */
+  readonly identityPoolName: string;
+  readonly region: string;
+  /** The pool's developer provider name (equal to the broker's). */
+  readonly developerProviderName: string;
+  readonly allowUnauthenticatedIdentities: boolean;
+  /** The pool's role ARNs. */
+  readonly roles: { readonly authenticated: string; readonly unauthenticated?: string };
+}
+
 /** What {@link Broker.stats} returns: counters since the broker was created. */
 export interface BrokerStats {
   readonly tokens: CacheStats;
@@ -197,6 +221,32 @@ export interface Broker {
    * calls at the next login. Never calls Cognito, never throws.
    */
   forgetUser(userId: string): void;
+
+  /**
+   * Checks, once, that the broker can work with its pool: the SDK resolves the AWS credentials
+   * (the broker's client signs DescribeIdentityPool with them), the pool exists in its region, its
+   * developer provider name is `developerProviderName`, and it has an authenticated role (with
+   * `guests`, also that it allows guests and has an unauthenticated role). Two Cognito calls
+   * (DescribeIdentityPool, GetIdentityPoolRoles; the credentials need
+   * `cognito-identity:DescribeIdentityPool` and `cognito-identity:GetIdentityPoolRoles`), nothing
+   * cached: run it at startup, and cache its outcome where a readiness probe asks often.
+   *
+   * @example
+   * ```ts
+   * try {
+   *   await broker.preflight({ guests: true });
+   * } catch (err) {
+   *   // err.message names what is wrong, e.g. 'identity pool … has no authenticated role: …'
+   *   console.error(`cannot start: ${(err as Error).message}`);
+   *   process.exit(1);
+   * }
+   * ```
+   * @throws BrokerError `ERR_MISCONFIGURED` whose message names what is wrong (no credentials,
+   *   credentials refused or not allowed, no such pool, another developer provider name, no role,
+   *   guests not allowed); never a secret. A transient failure keeps its own code
+   *   (`ERR_COGNITO_THROTTLED`, `ERR_COGNITO_UNAVAILABLE`, `ERR_COGNITO_TIMEOUT`): retry it.
+   */
+  preflight(options?: PreflightOptions): Promise<PreflightResult>;
 
   /** Counters for tests, benchmarks and metrics. */
   stats(): BrokerStats;

@@ -48,12 +48,6 @@ export function toProblem(err: unknown): ProblemResponse {
     const status = err.status;
     const headers: ProblemHeaders = {
       ...(err.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: err.retryAfterSeconds }),
-      ...(err.code === 'ERR_PROVIDER_TOKEN_REJECTED'
-        ? {
-            wwwAuthenticate:
-              'Bearer realm="aws", error="invalid_token", error_description="The provider token was rejected"',
-          }
-        : {}),
     };
     // 5xx messages may describe the server's configuration: keep them in the log only.
     return { body: problem(err.code, status, err.expose ? err.message : undefined), headers };

@@ -132,6 +132,18 @@ void describe('example app /aws routes on the emulator', () => {
       assert.equal((linked.text + unlinked.text).includes(providerToken.slice(-20)), false);
     }));
 
+  void it('answers a refused provider token with 422 and no challenge, and the session stays valid', () =>
+    withStack(async (s) => {
+      const { agent, identityId } = await alice(s);
+      const bad = await agent.post('/aws/logins').send({ provider: DEMO_PROVIDER, token: 'not-a-real-provider-token' });
+      assertProblem(bad, 422, 'ERR_PROVIDER_TOKEN_REJECTED');
+      // A 401 with a Bearer challenge makes OAuth-aware clients drop the user's session.
+      assert.equal(bad.headers['www-authenticate'], undefined);
+      const after = await agent.get('/aws/identity');
+      assert.equal(after.status, 200);
+      assert.equal((after.body as { identityId: string }).identityId, identityId);
+    }));
+
   void it('refuses a provider outside the allow-list with 403', () =>
     withStack(async (s) => {
       const { agent } = await alice(s);

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const LIMIT_MS = 20_000;
@@ -50,7 +51,7 @@ function start(env: Record<string, string>): Started {
   // The child gets none of this shell's settings for the app, and no NODE_TEST_CONTEXT.
   const base = Object.fromEntries(
     Object.entries(process.env).filter(
-      ([name]) => !/^(PORT|HOST|EMULATOR_|COGNITO_|SESSION_SECRET|LOG_LEVEL|LOG_FORMAT|NODE_TEST_CONTEXT)/.test(name),
+      ([name]) => !/^(PORT|HOST|EMULATOR_|COGNITO_|SESSION_SECRET|LOG_LEVEL|LOG_FORMAT|NODE_TEST_CONTEXT|AWS_)/.test(name),
     ),
   );
   const child = spawn(process.execPath, startArgs(), {
@@ -166,6 +167,78 @@ void describe('npm start that cannot start', () => {
     const line = await failedStart({ SESSION_SECRET: 'hunter2-secret' }, 2);
     assert.match(line, /SESSION_SECRET is 14 characters long; it needs at least 16/);
     assert.ok(!line.includes('hunter2'));
+  });
+});
+
+void describe('npm start on real Cognito (the SDK pointed at an emulator)', () => {
+  let emu: RunningEmulator | undefined;
+  const DEV = 'login.real.app';
+  after(async () => {
+    await emu?.stop();
+  });
+  /** What `COGNITO_*` npm start needs, with the SDK's own endpoint variable aimed at 127.0.0.1. */
+  async function cognitoEnv(pool: number, credentials = true): Promise<Record<string, string>> {
+    emu ??= await startEmulator({
+      seed: [
+        { name: 'real-good', developerProviderName: DEV },
+        { name: 'real-no-roles', developerProviderName: DEV, roles: {} },
+      ],
+    });
+    return {
+      PORT: '0',
+      LOG_LEVEL: 'warn',
+      COGNITO_IDENTITY_POOL_ID: emu.pools[pool]!.identityPoolId,
+      COGNITO_DEVELOPER_PROVIDER: DEV,
+      AWS_ENDPOINT_URL_COGNITO_IDENTITY: emu.endpoint,
+      // Nothing of this machine's AWS setup, and no instance metadata lookup off 127.0.0.1.
+      AWS_CONFIG_FILE: join(tmp, 'no-aws-config'),
+      AWS_SHARED_CREDENTIALS_FILE: join(tmp, 'no-aws-credentials'),
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_EC2_METADATA_SERVICE_ENDPOINT: 'http://127.0.0.1:9/',
+      ...(credentials
+        ? { AWS_ACCESS_KEY_ID: 'AKIDSTARTUPTEST', AWS_SECRET_ACCESS_KEY: 'startup-test-secret-key-0123456789' }
+        : {}),
+    };
+  }
+
+  void test('exits 2 when only COGNITO_IDENTITY_POOL_ID is set, instead of falling back to the emulator', async () => {
+    const line = await failedStart({ COGNITO_IDENTITY_POOL_ID: 'us-east-1:0f0e1d2c-3b4a-5968-7a6b-5c4d3e2f1a0b' }, 2);
+    assert.match(
+      line,
+      /COGNITO_IDENTITY_POOL_ID is set but COGNITO_DEVELOPER_PROVIDER is not: Amazon Cognito needs both/,
+    );
+  });
+
+  void test('exits 2 when only COGNITO_DEVELOPER_PROVIDER is set', async () => {
+    const line = await failedStart({ COGNITO_DEVELOPER_PROVIDER: 'login.example.app' }, 2);
+    assert.match(line, /COGNITO_DEVELOPER_PROVIDER is set but COGNITO_IDENTITY_POOL_ID is not/);
+  });
+
+  void test('exits 1 naming a pool without an authenticated role', async () => {
+    const env = await cognitoEnv(1);
+    const line = await failedStart(env, 1);
+    assert.ok(
+      line.includes(
+        `Amazon Cognito is not usable: identity pool ${env.COGNITO_IDENTITY_POOL_ID!} has no authenticated role`,
+      ),
+      line,
+    );
+    assert.ok(!line.includes(env.AWS_SECRET_ACCESS_KEY!), 'no secret in the line');
+  });
+
+  void test('exits 1 naming missing AWS credentials', async () => {
+    const line = await failedStart(await cognitoEnv(0, false), 1);
+    assert.match(line, /Amazon Cognito is not usable: no AWS credentials/);
+  });
+
+  void test('starts on a usable pool and says so', async () => {
+    const run = start(await cognitoEnv(0));
+    const banner = await run.waitFor(/Demo logins:/);
+    assert.match(banner, /Backend: Amazon Cognito, pool us-east-1:[0-9a-f-]+ \(real-good, checked\)/);
+    run.child.kill('SIGTERM');
+    const { code, signal, stderr } = await run.exit;
+    assert.equal(signal, null, stderr);
+    assert.equal(code, 0, stderr);
   });
 });
 

@@ -139,6 +139,17 @@ export function createFakeBroker(now: () => number = Date.now): FakeBroker {
     forgetUser() {
       calls.forgetUser = (calls.forgetUser ?? 0) + 1;
     },
+    preflight() {
+      enter('preflight');
+      return Promise.resolve({
+        identityPoolId,
+        identityPoolName: 'fake',
+        region,
+        developerProviderName: 'login.fake.app',
+        allowUnauthenticatedIdentities: true,
+        roles: { authenticated: 'arn:aws:iam::123456789012:role/fake-auth' },
+      });
+    },
     stats() {
       const c = {
         hits: 0,

@@ -217,7 +217,7 @@ void describe('broker against the emulator', () => {
       assert.equal(conflict.code, 'ERR_CONFLICT');
       assert.equal(conflict.status, 409);
       const forged = await rejectionOf(broker.linkLogin('alice', FB, 'not-a-real-token'));
-      assert.ok(isBrokerError(forged) && forged.code === 'ERR_PROVIDER_TOKEN_REJECTED' && forged.status === 401);
+      assert.ok(isBrokerError(forged) && forged.code === 'ERR_PROVIDER_TOKEN_REJECTED' && forged.status === 422);
       const unlinked = await broker.unlinkLogin('alice', FB);
       assert.ok(!unlinked.logins.includes(FB));
       assert.deepEqual((await broker.describeIdentity('alice')).logins, []);

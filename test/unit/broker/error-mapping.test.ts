@@ -60,11 +60,11 @@ const cases: Record<string, Case> = {
     status: 409,
     retryable: false,
   },
-  'NotAuthorizedException on a provider token → 401': {
+  'NotAuthorizedException on a provider token → 422': {
     error: sdkError('NotAuthorizedException', 'Invalid login token. Token expired.'),
     context: linking,
     code: 'ERR_PROVIDER_TOKEN_REJECTED',
-    status: 401,
+    status: 422,
     retryable: false,
   },
   'NotAuthorizedException on a disabled identity → 409 disabled': {

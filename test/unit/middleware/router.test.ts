@@ -75,15 +75,15 @@ void it('answers an unexpected exception with a bare 500 ERR_INTERNAL', async ()
   assert.equal(res.text.includes('not a function'), false);
 });
 
-void it('adds a Bearer invalid_token challenge when a provider token is refused', async () => {
+void it('answers a refused provider token with 422 and no challenge (the session stays valid)', async () => {
   const broker = createFakeBroker();
   broker.failNext('linkLogin', new BrokerError('ERR_PROVIDER_TOKEN_REJECTED', 'The provider token was rejected.'));
   const res = await request(appWith(broker))
     .post('/aws/logins')
     .set('x-test-user', 'u1')
     .send({ provider: 'graph.facebook.com', token: 't' });
-  assertProblem(res, 401, 'ERR_PROVIDER_TOKEN_REJECTED');
-  assert.match(String(res.headers['www-authenticate']), /error="invalid_token"/);
+  assertProblem(res, 422, 'ERR_PROVIDER_TOKEN_REJECTED');
+  assert.equal(res.headers['www-authenticate'], undefined);
 });
 
 void it('does not swallow the app’s own routes when mounted at the root', async () => {

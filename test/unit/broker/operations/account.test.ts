@@ -35,7 +35,7 @@ void describe('broker account operations', () => {
       ['ResourceConflictException', 'ERR_CONFLICT', 409],
       ['DeveloperUserAlreadyRegisteredException', 'ERR_CONFLICT', 409],
       ['LimitExceededException', 'ERR_LIMIT_EXCEEDED', 409],
-      ['NotAuthorizedException', 'ERR_PROVIDER_TOKEN_REJECTED', 401],
+      ['NotAuthorizedException', 'ERR_PROVIDER_TOKEN_REJECTED', 422],
     ] as const;
     await broker.getToken('alice');
     for (const [name, code, status] of expect) {
