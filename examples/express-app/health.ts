@@ -12,11 +12,6 @@ export interface HealthOptions {
   readonly now?: () => number;
 }
 
-/** A broker that may have the `preflight()` of issue 13 (checks credentials, pool, provider and roles). */
-interface MaybePreflight {
-  readonly preflight?: () => Promise<unknown>;
-}
-
 interface Readiness {
   readonly ready: boolean;
   /** The `BrokerError` code of a failed check (never its message: the route is unauthenticated). */
@@ -25,8 +20,8 @@ interface Readiness {
 
 /**
  * `GET /healthz` (the process is alive and serving: always 200) and `GET /readyz` (the broker can
- * serve: its `preflight()` when it has one, cached for `readyCacheMs` and shared by concurrent probes;
- * otherwise the broker answering `stats()`, which needs no Cognito call). Mounted before the session,
+ * serve: its `preflight()`, which checks the AWS credentials, the pool, the developer provider and
+ * the roles; cached for `readyCacheMs` and shared by concurrent probes). Mounted before the session,
  * so probes create no session and no log line.
  *
  * @example
@@ -40,10 +35,8 @@ export function healthRoutes(options: HealthOptions): Router {
   let cached: { readonly at: number; readonly answer: Promise<Readiness> } | undefined;
 
   const check = async (): Promise<Readiness> => {
-    const preflight = (broker as MaybePreflight).preflight;
     try {
-      if (typeof preflight === 'function') await preflight.call(broker);
-      else broker.stats();
+      await broker.preflight();
       return { ready: true };
     } catch (err) {
       return { ready: false, code: isBrokerError(err) ? err.code : 'ERR_INTERNAL' };

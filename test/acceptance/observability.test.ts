@@ -70,7 +70,7 @@ void describe('example app: /metrics, /healthz, /readyz', () => {
     }
   });
 
-  void it('answers /healthz 200 and /readyz 200 with no session and no Cognito call', async () => {
+  void it('answers /healthz 200 with no Cognito call and /readyz 200 from one preflight, with no session', async () => {
     const s = await startAppStack();
     try {
       const health = await request(s.app).get('/healthz');
@@ -78,11 +78,14 @@ void describe('example app: /metrics, /healthz, /readyz', () => {
       assert.deepEqual(health.body, { status: 'ok' });
       assert.equal(health.headers['cache-control'], 'no-store');
       assert.equal(health.headers['set-cookie'], undefined);
+      assert.deepEqual(s.broker.stats().upstreamCalls, {}, '/healthz calls nothing');
       const ready = await request(s.app).get('/readyz');
       assert.equal(ready.status, 200);
       assert.deepEqual(ready.body, { status: 'ready' });
       assert.equal(ready.headers['set-cookie'], undefined);
-      assert.deepEqual(s.broker.stats().upstreamCalls, {});
+      // The broker's preflight: one DescribeIdentityPool and one GetIdentityPoolRoles, reused by the next probe.
+      assert.equal((await request(s.app).get('/readyz')).status, 200);
+      assert.deepEqual(s.broker.stats().upstreamCalls, { DescribeIdentityPool: 1, GetIdentityPoolRoles: 1 });
       assert.equal((await request(s.app).get('/metrics')).status, 404);
     } finally {
       await s.stop();

@@ -51,7 +51,8 @@ function start(env: Record<string, string>): Started {
   // The child gets none of this shell's settings for the app, and no NODE_TEST_CONTEXT.
   const base = Object.fromEntries(
     Object.entries(process.env).filter(
-      ([name]) => !/^(PORT|HOST|EMULATOR_|COGNITO_|SESSION_SECRET|LOG_LEVEL|LOG_FORMAT|NODE_TEST_CONTEXT|AWS_)/.test(name),
+      ([name]) =>
+        !/^(PORT|HOST|EMULATOR_|COGNITO_|SESSION_SECRET|LOG_LEVEL|LOG_FORMAT|NODE_TEST_CONTEXT|AWS_)/.test(name),
     ),
   );
   const child = spawn(process.execPath, startArgs(), {
