@@ -33,8 +33,10 @@ void describe('broker: the default client', () => {
     emu.resetCounters();
   });
 
+  // No quota governor here (broker-quota.test.ts tests it with the default client): these tests mock
+  // setTimeout, on which the governor would queue every call past its burst.
   const broker = (options: Partial<BrokerOptions> = {}): Broker =>
-    createBroker({ identityPoolId: poolId, developerProviderName: DEV, ...options });
+    createBroker({ identityPoolId: poolId, developerProviderName: DEV, quota: false, ...options });
 
   /**
    * Waits, by event-loop turns (a bounded count, no timer), until the emulator has counted `n` calls

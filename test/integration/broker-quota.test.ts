@@ -125,12 +125,13 @@ void describe('broker: the quota governor against the emulator', () => {
   });
 
   void it('answers ERR_RATE_LIMITED (429) with Retry-After once a user has caused callsPerMinute calls', async () => {
-    const b = broker({ quota: { perUser: { callsPerMinute: 4 } } });
+    // Three a minute, two of them at once: the third waits 60 s.
+    const b = broker({ quota: { perUser: { callsPerMinute: 3 } } });
     await b.getCredentials('looping');
     b.forgetUser('looping');
     const limited = await codeOf(b.getCredentials('looping'));
     assert.equal(limited.code, 'ERR_RATE_LIMITED');
-    assert.equal(limited.retryAfterSeconds, 30);
+    assert.equal(limited.retryAfterSeconds, 60);
     assert.deepEqual(emu.counters(), { [TOKEN]: 1, [CREDS]: 1 }, 'the refused load was not sent');
     assert.deepEqual(b.stats().userBudgetRefused, { [TOKEN]: 1 });
     // Other users are not affected.

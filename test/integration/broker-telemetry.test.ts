@@ -126,7 +126,11 @@ void describe('broker telemetry against the emulator', () => {
       // Past the refresh point: the first read starts the refresh, the next ones are served meanwhile.
       f.clock.advance(545_000);
       await Promise.all(Array.from({ length: 3 }, () => f.broker.getToken(userId(0))));
-      while (f.broker.stats().inFlight > 0) await new Promise((r) => setImmediate(r));
+      const busy = (): boolean => {
+        const st = f.broker.stats();
+        return st.inFlight > 0 || st.tokens.loading > 0 || st.credentials.loading > 0;
+      };
+      for (let turn = 0; turn < 100_000 && busy(); turn += 1) await new Promise((r) => setImmediate(r));
 
       const points = await f.otel.collect();
       const stats = f.broker.stats();

@@ -175,7 +175,12 @@ void test('a failed write returns every region to what is on disk, regions made 
   assert.ok(Array.isArray(apNow) ? apNow.length === 0 : apNow === 'InternalErrorException', String(apNow));
 
   mkdirSync(dir);
-  const later = await create(eu, 'after');
+  // A background write of ap-south-1 that started before the folder came back may still fail and
+  // refuse a change made meanwhile; such a change is not made, so trying it again is safe.
+  const later = await create(eu, 'after').catch((err: unknown) => {
+    if ((err as { name?: string }).name !== 'InternalErrorException') throw err;
+    return create(eu, 'after');
+  });
   await emu.stop();
   const again = await startEmulator({ stateFile });
   const back = new CognitoIdentityClient({
