@@ -1,6 +1,7 @@
 // Two users upgrading the same guest identity at the same moment: at most one gets it, never both.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { GetOpenIdTokenForDeveloperIdentityCommand } from '@aws-sdk/client-cognito-identity';
 import { createBroker } from '../../src/broker/create-broker.js';
 import type { Broker, IdentityToken } from '../../src/broker/types.js';
 import { isBrokerError } from '../../src/errors.js';
@@ -46,6 +47,32 @@ void describe('broker upgradeGuest under concurrency', () => {
       const results = await Promise.allSettled(users.map((u) => broker.upgradeGuest(u, guest.identityId)));
       const winners = await assertNoSharedIdentity(broker, guest.identityId, users, results);
       assert.equal(winners.length, 1);
+    }));
+
+  void it('checks again that the user is alone on the guest identity when a retried upgrade finds the link already made', () =>
+    withEmulatorBroker(SEED, async (broker, emu) => {
+      const guest = await broker.getGuestCredentials();
+      await broker.upgradeGuest('u1', guest.identityId);
+      // u2's link went through but its sole-user check failed (a throttle, a timeout): linked by hand.
+      const sdk = emulatorClient(emu);
+      try {
+        await sdk.send(
+          new GetOpenIdTokenForDeveloperIdentityCommand({
+            IdentityPoolId: emu.pools[0]!.identityPoolId,
+            IdentityId: guest.identityId,
+            Logins: { [DEV]: 'u2' },
+          }),
+        );
+      } finally {
+        sdk.destroy();
+      }
+      const retried = await broker.upgradeGuest('u2', guest.identityId).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      assert.ok(isBrokerError(retried) && retried.code === 'ERR_CONFLICT', String(retried));
+      assert.deepEqual((await broker.lookupUsers(guest.identityId)).userIds, ['u1']);
+      assert.notEqual((await broker.getToken('u2')).identityId, guest.identityId);
     }));
 
   void it('joins one user’s concurrent upgrades of one guest: one link, the same identity for each', () =>

@@ -73,7 +73,13 @@ export async function upgradeGuest(
 }
 
 async function runUpgrade(ctx: BrokerContext, userId: string, guestIdentityId: string): Promise<IdentityToken> {
-  if ((await lookupIdentity(ctx, userId)) !== null) return ctx.entries.publicToken(await tokenFor(ctx, userId));
+  const existing = await lookupIdentity(ctx, userId);
+  if (existing !== null) {
+    // A retry after a link whose sole-user check below failed (throttled, timed out) finds the user
+    // already on the guest identity: check again before serving it.
+    if (existing === guestIdentityId) await checkSoleUser(ctx, userId, guestIdentityId);
+    return ctx.entries.publicToken(await tokenFor(ctx, userId));
+  }
   // Only a real guest may be upgraded: linking a user to an identity that already has logins would
   // hand that identity to whoever sent its id.
   const guest = await describeRaw(ctx, guestIdentityId, true, { userId });
