@@ -3,6 +3,9 @@ import { abortReason } from '../abort.js';
 import type { ResolvedQuotaOptions } from './options.js';
 import type { BucketShape, QuotaStore, QuotaTake, QuotaTakeResult } from './store.js';
 
+/** How soon a queue is served again after its store failed, ms. */
+const STORE_RETRY_MS = 50;
+
 /**
  * Who a Cognito call is for, from the governor's point of view:
  *
@@ -344,7 +347,8 @@ export class Governor {
             head.resolve();
             served = true;
           } else {
-            nextMs = Math.min(nextMs, r.retryInMs);
+            // At least 1 ms: a store answering 0 would otherwise spin this loop without yielding.
+            nextMs = Math.min(nextMs, Math.max(1, r.retryInMs));
           }
         }
         if (served || nextMs === 0) continue;
@@ -353,6 +357,10 @@ export class Governor {
         else queue.promisedUntil = 0;
         return;
       }
+    } catch {
+      // A store that failed (a shared store's connection): the waiters keep their deadlines, and the
+      // queue is served again shortly rather than left until each one times out.
+      this.#schedule(queue, STORE_RETRY_MS);
     } finally {
       queue.pumping = false;
     }

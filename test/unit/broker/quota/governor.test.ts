@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Governor, refusalOf, type QuotaCaller } from '../../../../src/broker/quota/governor.js';
 import { resolveQuotaOptions, type QuotaOptions } from '../../../../src/broker/quota/options.js';
+import { InMemoryQuotaStore } from '../../../../src/broker/quota/store.js';
 import { ManualTimers } from '../../../helpers/manual-timers.js';
 
 const TOKEN = 'GetOpenIdTokenForDeveloperIdentity';
@@ -278,5 +279,40 @@ void describe('quota options', () => {
     assert.deepEqual(o.buckets.get(TOKEN), { burst: 2, rate: (50 - 2) * 0.98 });
     assert.equal(o.maxWaitMs, 1000);
     assert.deepEqual(o.perUser, { burst: 20, rate: 10 / 60 });
+  });
+});
+
+void describe('quota governor: a failing store', () => {
+  void it('serves its waiters again after the store fails, with no unhandled rejection', async () => {
+    let failures = 1;
+    let takes = 0;
+    const memory = new InMemoryQuotaStore();
+    const store = {
+      take: (t: Parameters<InMemoryQuotaStore['take']>[0]) => {
+        takes += 1;
+        // The queue pump’s first take (after the two calls’ own) fails, as a shared store’s may.
+        if (takes === 3 && failures-- > 0) return Promise.reject(new Error('store connection lost'));
+        return memory.take(t);
+      },
+      refund: (...args: Parameters<InMemoryQuotaStore['refund']>) => {
+        memory.refund(...args);
+      },
+    };
+    const { gov, timers } = governor({
+      operations: { GetOpenIdTokenForDeveloperIdentity: { rate: 1, burst: 1 } },
+      maxWaitMs: 5000,
+      store,
+    });
+    const signal = new AbortController().signal;
+    await gov.admit('GetOpenIdTokenForDeveloperIdentity', undefined, signal, 10_000);
+    let second = 'waiting';
+    const waiting = gov.admit('GetOpenIdTokenForDeveloperIdentity', undefined, signal, 10_000).then(
+      () => (second = 'ok'),
+      (err: unknown) => (second = String(err)),
+    );
+    for (let i = 0; i < 40 && second === 'waiting'; i++) await timers.advance(100);
+    await waiting;
+    assert.equal(second, 'ok');
+    assert.ok(takes >= 4, 'the queue was served again after the failed take');
   });
 });
