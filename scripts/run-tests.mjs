@@ -33,7 +33,18 @@ if (files.length === 0) {
 const quiet = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), 'drop-sdk-node-version-warning.mjs')).href;
 const res = spawnSync(
   process.execPath,
-  ['--import', quiet, '--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=180000', ...flags, ...files],
+  [
+    '--import',
+    quiet,
+    '--import',
+    'tsx',
+    '--test',
+    '--test-reporter=tap',
+    '--test-concurrency=2',
+    '--test-timeout=180000',
+    ...flags,
+    ...files,
+  ],
   { stdio: 'inherit' },
 );
 process.exit(res.status ?? 1);

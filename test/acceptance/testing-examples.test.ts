@@ -31,7 +31,13 @@ function run(args: string[]): Promise<{ code: number | null; output: string }> {
 }
 
 void test('the node:test example passes (examples/testing/node-test.test.ts)', async () => {
-  const { code, output } = await run(['--import', 'tsx', '--test', 'examples/testing/node-test.test.ts']);
+  const { code, output } = await run([
+    '--import',
+    'tsx',
+    '--test',
+    '--test-reporter=tap',
+    'examples/testing/node-test.test.ts',
+  ]);
   assert.equal(code, 0, output);
   assert.match(output, /^# pass 2$/m);
   assert.match(output, /^# fail 0$/m);

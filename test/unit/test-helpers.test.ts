@@ -26,7 +26,7 @@ function runTestFile(body: string): { status: number | null; output: string } {
     );
     // Without the parent's NODE_TEST_CONTEXT, the child runs its file instead of reporting to this run.
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_TEST_CONTEXT'));
-    const res = spawnSync(process.execPath, ['--import', 'tsx', '--test', file], {
+    const res = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', file], {
       encoding: 'utf8',
       env,
       timeout: 60_000,
