@@ -1,0 +1,142 @@
+import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+
+/**
+ * The part of a node-redis client (`createClient()` of the `redis` package, v6) the fleet tier
+ * uses. Structural, so that any module set or type mapping of the app's client fits.
+ */
+export interface FleetRedisClient {
+  readonly isReady: boolean;
+  evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  withCommandOptions(options: { timeout: number }): Pick<FleetRedisClient, 'evalSha' | 'eval'>;
+  duplicate(): FleetRedisSubscriber;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+}
+
+/** The connection the tier subscribes on (`client.duplicate()`). */
+export interface FleetRedisSubscriber {
+  readonly isReady: boolean;
+  on(event: 'error' | 'ready' | 'end', listener: (err?: Error) => void): unknown;
+  connect(): Promise<unknown>;
+  subscribe(channel: string, listener: (message: string, channel: string) => void): Promise<void>;
+  destroy(): void;
+}
+
+/** A Lua script run with EVALSHA (its source sent again after a flush or restart lost it). */
+export interface Script {
+  readonly source: string;
+  readonly sha: string;
+}
+
+/** A script from its Lua source. */
+export function script(source: string): Script {
+  return Object.freeze({ source, sha: createHash('sha1').update(source).digest('hex') });
+}
+
+/** The fleet tier could not use Redis for this step: the caller works per process instead. */
+export class RedisUnavailable extends Error {
+  override readonly name = 'RedisUnavailable';
+}
+
+/** Options of {@link RedisRunner}. */
+export interface RedisRunnerOptions {
+  readonly client: FleetRedisClient;
+  /** Longest wait for one command's answer, ms. */
+  readonly commandTimeoutMs: number;
+  /** After a failure, how long no command is sent (every step works per process), ms. */
+  readonly retryMs: number;
+  readonly log: Logger;
+  /** Called when Redis answers again after a failure (changes may have been missed meanwhile). */
+  readonly onRecovered?: () => void;
+  readonly now?: () => number;
+}
+
+/**
+ * Runs the tier's scripts on the app's client, and is the one place that decides whether Redis is
+ * usable: a client not connected, a command that fails or takes longer than `commandTimeoutMs`
+ * (a paused or overloaded server) puts the tier in the degraded state for `retryMs`, during which
+ * every step fails at once with {@link RedisUnavailable} (so no request waits on a dead Redis), and
+ * the next command after it probes again. One warning when the tier degrades, one info line when
+ * it recovers; node-redis reconnects by itself.
+ */
+export class RedisRunner {
+  readonly #client: FleetRedisClient;
+  readonly #timed: Pick<FleetRedisClient, 'evalSha' | 'eval'>;
+  readonly #o: RedisRunnerOptions;
+  readonly #now: () => number;
+  #degradedUntil = 0;
+  #degraded = false;
+  #degradations = 0;
+  #errors = 0;
+
+  constructor(options: RedisRunnerOptions) {
+    this.#o = options;
+    this.#client = options.client;
+    this.#timed = options.client.withCommandOptions({ timeout: options.commandTimeoutMs });
+    this.#now = options.now ?? (() => performance.now());
+  }
+
+  /** True while the tier works per process (Redis failed within the last `retryMs`, or is not connected). */
+  get degraded(): boolean {
+    return this.#degraded;
+  }
+
+  get degradations(): number {
+    return this.#degradations;
+  }
+
+  get errors(): number {
+    return this.#errors;
+  }
+
+  /** True when a command would be sent now (not degraded, or due for a probe, and connected). */
+  usable(): boolean {
+    return this.#client.isReady && (!this.#degraded || this.#now() >= this.#degradedUntil);
+  }
+
+  /**
+   * Runs `s` with `keys` and `args`.
+   * @throws RedisUnavailable when Redis is not usable or the command fails or times out.
+   */
+  async run(s: Script, keys: string[], args: string[]): Promise<unknown> {
+    if (!this.usable()) {
+      if (!this.#client.isReady) this.#fail(new Error('the Redis client is not connected'));
+      throw new RedisUnavailable('Redis is unavailable');
+    }
+    let out: unknown;
+    try {
+      try {
+        out = await this.#timed.evalSha(s.sha, { keys, arguments: args });
+      } catch (err) {
+        // Scripts are lost with a flush, a restart or a failover: send the source once.
+        if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+        out = await this.#timed.eval(s.source, { keys, arguments: args });
+      }
+    } catch (err) {
+      this.#fail(err);
+      throw new RedisUnavailable('Redis is unavailable', { cause: err });
+    }
+    if (this.#degraded) {
+      this.#degraded = false;
+      this.#o.log.info('fleet: Redis answers again; sharing resumed');
+      this.#o.onRecovered?.();
+    }
+    return out;
+  }
+
+  #fail(err: unknown): void {
+    this.#errors += 1;
+    this.#degradedUntil = this.#now() + this.#o.retryMs;
+    if (this.#degraded) return;
+    this.#degraded = true;
+    this.#degradations += 1;
+    // The error's message only (a connection refused, a timeout): node-redis never puts a command's
+    // arguments in it, and the tier's arguments hold nothing in clear anyway.
+    this.#o.log.warn(
+      { err: err instanceof Error ? err.message : 'unknown', retryMs: this.#o.retryMs },
+      'fleet: Redis unavailable; working per process until it answers',
+    );
+  }
+}
