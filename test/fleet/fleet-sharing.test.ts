@@ -8,7 +8,7 @@ const skip = redisSkipReason();
 const TOKEN = 'GetOpenIdTokenForDeveloperIdentity';
 const CREDS = 'GetCredentialsForIdentity';
 
-describe('fleet: one Cognito load per entry for the whole fleet', { skip }, () => {
+void describe('fleet: one Cognito load per entry for the whole fleet', { skip }, () => {
   let stack: FleetStack;
   before(async () => {
     stack = await startFleetStack();
@@ -17,7 +17,7 @@ describe('fleet: one Cognito load per entry for the whole fleet', { skip }, () =
     await stack.stop();
   });
 
-  it('users asked for on three instances at once cost one token and one credentials call each', async () => {
+  void it('users asked for on three instances at once cost one token and one credentials call each', async () => {
     const instances = [await stack.instance(), await stack.instance(), await stack.instance()];
     stack.emu.resetCounters();
     const users = Array.from({ length: 20 }, (_, i) => `user-${i}`);

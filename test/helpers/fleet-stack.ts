@@ -12,7 +12,10 @@ import { startRedisServer, type RedisServer } from './redis-server.js';
 export const FLEET_PROVIDER = 'login.fleet.app';
 export const FLEET_KEY = randomBytes(32).toString('base64');
 
-type RedisClient = ReturnType<typeof createClient>;
+function newClient(url: string) {
+  return createClient({ url, socket: { connectTimeout: 5000, reconnectStrategy: () => 100 } });
+}
+export type RedisClient = ReturnType<typeof newClient>;
 
 /** One instance: its broker, its fleet tier and its Redis connection. */
 export interface FleetInstance {
@@ -36,7 +39,7 @@ export interface FleetStack {
 
 /** Connects a node-redis client to `url`, bounded in time; its errors are left to the fleet tier. */
 export async function connectRedis(url: string): Promise<RedisClient> {
-  const client = createClient({ url, socket: { connectTimeout: 5000, reconnectStrategy: () => 100 } });
+  const client = newClient(url);
   client.on('error', () => undefined);
   await client.connect();
   return client;
