@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { BrokerErrorCode } from '../errors.js';
 import type { CredentialsContext, CredentialsEntry, Entries, TokenContext, TokenEntry } from './entries.js';
+import type { FleetBinding } from './fleet.js';
 import type { ResolvedBrokerOptions } from './options.js';
 import type { RefreshingCache } from './refreshing-cache.js';
 import type { IdentityToken } from './types.js';
@@ -24,6 +25,8 @@ export interface BrokerContext {
    * concurrency): the user it is for and its outcome, which a second request of that user joins.
    */
   readonly upgrading: Map<string, RunningUpgrade>;
+  /** The fleet's shared tier, when the broker is one of several instances. */
+  readonly fleet: FleetBinding | undefined;
 }
 
 /** A guest upgrade in progress (see {@link BrokerContext.upgrading}). */

@@ -1,7 +1,10 @@
+import { createHash } from 'node:crypto';
 import type { BrokerContext } from './context.js';
 import { defaultCognitoClient } from './default-client.js';
 import { Entries } from './entries.js';
-import { invalidate } from './invalidation.js';
+import { decodeCredentials, decodeToken, encodeCredentials, encodeToken } from './entries.js';
+import { FLEET_BIND, type FleetBinding } from './fleet.js';
+import { dropEverything, invalidate } from './invalidation.js';
 import { brokerLogger } from './log.js';
 import { credentialProvider, freshCredentialsBody, getCredentials, loadCredentials } from './operations/credentials.js';
 import { getGuestCredentials, upgradeGuest } from './operations/guest.js';
@@ -10,7 +13,12 @@ import { describeIdentity, lookupIdentity, lookupUsers } from './operations/look
 import { mergeUsers } from './operations/merge.js';
 import { preflight } from './operations/preflight.js';
 import { loadToken, tokenFor } from './operations/tokens.js';
-import { resolveBrokerOptions, type BrokerOptions, type CognitoSendClient } from './options.js';
+import {
+  resolveBrokerOptions,
+  type BrokerOptions,
+  type CognitoSendClient,
+  type ResolvedBrokerOptions,
+} from './options.js';
 import { Governor } from './quota/governor.js';
 import { RefreshingCache } from './refreshing-cache.js';
 import { Telemetry, type TelemetrySource } from './telemetry.js';
@@ -44,7 +52,28 @@ export function createBroker(options: BrokerOptions): Broker {
     region: o.region,
   });
   let client: CognitoSendClient | undefined = o.client;
-  const governor = o.quota === undefined ? undefined : new Governor(o.quota);
+  // The loaders and the fleet's callbacks run only after construction, when `ctx` is complete.
+  // eslint-disable-next-line prefer-const -- assigned once below; read by callbacks made before it
+  let ctx: BrokerContext;
+  const fleet: FleetBinding | undefined = o.fleet?.[FLEET_BIND]({
+    namespace: fleetNamespace(o),
+    log,
+    clock: o.clock,
+    // A credentials load may wait for a token load: two calls' timeouts, and a margin.
+    loadMs: 2 * o.timeoutMs + (o.quota?.maxWaitMs ?? 0) + 1000,
+    waitMs: o.timeoutMs,
+    invalidateLocal: (userIds, identityIds) => {
+      invalidate(ctx, 'fleet', userIds, identityIds, false);
+    },
+    dropAll: () => {
+      dropEverything(ctx);
+    },
+  });
+  const quota =
+    o.quota === undefined || fleet === undefined || o.quotaStoreGiven
+      ? o.quota
+      : { ...o.quota, store: fleet.quotaStore };
+  const governor = quota === undefined ? undefined : new Governor(quota);
   const upstream = new Upstream({
     telemetry,
     client: () => {
@@ -62,8 +91,7 @@ export function createBroker(options: BrokerOptions): Broker {
     log,
     governor,
   });
-  // The loaders run only after construction, when `ctx` is complete.
-  const ctx: BrokerContext = {
+  ctx = {
     options: o,
     log,
     upstream,
@@ -72,15 +100,42 @@ export function createBroker(options: BrokerOptions): Broker {
       telemetry: { name: 'token', telemetry },
       max: o.cacheMax,
       clock: o.clock,
-      load: (_key, context, signal, stale) => loadToken(ctx, context, signal, stale),
+      load: (key, context, signal, stale) =>
+        fleet === undefined
+          ? loadToken(ctx, context, signal, stale)
+          : fleet.load({
+              kind: 'token',
+              key,
+              userId: context.userId,
+              identityId: undefined,
+              accept: (value) => acceptShared(o, value, stale),
+              encode: encodeToken,
+              decode: decodeToken,
+              load: () => loadToken(ctx, context, signal, stale),
+              signal,
+            }),
     }),
     credentials: new RefreshingCache({
       telemetry: { name: 'credentials', telemetry },
       max: o.cacheMax,
       clock: o.clock,
-      load: (_key, context, signal, stale) => loadCredentials(ctx, context, signal, stale),
+      load: (key, context, signal, stale) =>
+        fleet === undefined
+          ? loadCredentials(ctx, context, signal, stale)
+          : fleet.load({
+              kind: 'credentials',
+              key,
+              userId: context.userId,
+              identityId: context.identityId,
+              accept: (value) => acceptShared(o, value, stale),
+              encode: encodeCredentials,
+              decode: decodeCredentials,
+              load: () => loadCredentials(ctx, context, signal, stale),
+              signal,
+            }),
     }),
     upgrading: new Map(),
+    fleet,
   };
 
   // Read only when the app's metric reader collects; held weakly, so a dropped broker is collected.
@@ -114,10 +169,38 @@ export function createBroker(options: BrokerOptions): Broker {
         credentials: ctx.credentials.stats(),
         ...upstream.stats(),
         ...(governor?.stats() ?? { quotaRefused: {}, userBudgetRefused: {} }),
+        ...(fleet === undefined ? {} : { fleet: fleet.stats() }),
       };
     },
   };
   return Object.freeze(broker);
+}
+
+/**
+ * Whether an entry another instance loaded may be served: while valid, and, when this load refreshes
+ * a still-valid entry, only if it is not itself due for refresh (another instance refreshed it).
+ */
+function acceptShared(
+  o: ResolvedBrokerOptions,
+  value: { readonly validUntil: number; readonly refreshAt: number },
+  stale: { readonly validUntil: number } | undefined,
+): boolean {
+  const now = o.clock.now();
+  if (now >= value.validUntil) return false;
+  return stale === undefined || now >= stale.validUntil || now < value.refreshAt;
+}
+
+/** A short hash of every option that shapes a cached entry: differently configured brokers share nothing. */
+function fleetNamespace(o: ResolvedBrokerOptions): string {
+  const shape = [
+    o.identityPoolId,
+    o.developerProviderName,
+    o.tokenDurationSeconds,
+    o.skewGraceSeconds,
+    o.customRoleArn ?? '',
+    o.loginsKey,
+  ];
+  return createHash('sha256').update(JSON.stringify(shape)).digest('base64url').slice(0, 12);
 }
 
 /** What the broker's observable instruments read from its context (module-level: captures nothing). */

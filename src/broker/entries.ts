@@ -209,3 +209,90 @@ export class Entries {
     });
   }
 }
+
+// The plaintext of entries in a fleet's shared tier (encrypted there): JSON of short fields.
+
+function isFiniteNumber(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v);
+}
+
+function parseObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(text);
+    return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A token entry as the fleet's plaintext. */
+export function encodeToken(t: TokenEntry): string {
+  return JSON.stringify({
+    u: t.userId,
+    i: t.identityId,
+    t: unpackString(t.token),
+    e: t.expiresAt,
+    v: t.validUntil,
+    r: t.refreshAt,
+  });
+}
+
+/** The token entry of {@link encodeToken}'s plaintext, or `undefined`. */
+export function decodeToken(text: string): TokenEntry | undefined {
+  const o = parseObject(text);
+  if (
+    o === undefined ||
+    typeof o.u !== 'string' ||
+    typeof o.i !== 'string' ||
+    typeof o.t !== 'string' ||
+    !isFiniteNumber(o.e) ||
+    !isFiniteNumber(o.v) ||
+    !isFiniteNumber(o.r)
+  ) {
+    return undefined;
+  }
+  return Object.freeze({
+    userId: o.u,
+    identityId: o.i,
+    token: packString(o.t),
+    expiresAt: o.e,
+    validUntil: o.v,
+    refreshAt: Math.min(o.r, o.v),
+  });
+}
+
+/** A credentials entry as the fleet's plaintext. */
+export function encodeCredentials(c: CredentialsEntry): string {
+  return JSON.stringify({
+    i: c.identityId,
+    g: c.guest,
+    b: unpackString(c.body),
+    x: c.expiration,
+    v: c.validUntil,
+    r: c.refreshAt,
+  });
+}
+
+/** The credentials entry of {@link encodeCredentials}'s plaintext, or `undefined`. */
+export function decodeCredentials(text: string): CredentialsEntry | undefined {
+  const o = parseObject(text);
+  if (
+    o === undefined ||
+    typeof o.i !== 'string' ||
+    typeof o.g !== 'boolean' ||
+    typeof o.b !== 'string' ||
+    !isFiniteNumber(o.x) ||
+    !isFiniteNumber(o.v) ||
+    !isFiniteNumber(o.r)
+  ) {
+    return undefined;
+  }
+  return Object.freeze({
+    identityId: o.i,
+    guest: o.g,
+    body: packString(o.b),
+    expiration: o.x,
+    validUntil: o.v,
+    refreshAt: Math.min(o.r, o.v),
+  });
+}

@@ -3,13 +3,15 @@ import type { BrokerContext } from './context.js';
 /**
  * Drops every cache entry of the given users and identities, including loads in progress (their
  * waiters read again). Identities of the users' cached tokens are dropped too. Runs after link,
- * unlink, merge, guest upgrade and `forgetUser`.
+ * unlink, merge, guest upgrade and `forgetUser`; with a fleet, the change is also published to the
+ * other instances (unless it came from one: `publish` false).
  */
 export function invalidate(
   ctx: BrokerContext,
   operation: string,
   userIds: readonly string[],
   identityIds: readonly (string | undefined)[],
+  publish = true,
 ): void {
   const { tokens, credentials } = ctx;
   const users = new Set(userIds);
@@ -35,7 +37,15 @@ export function invalidate(
       droppedCredentials += 1;
     }
   }
+  if (publish) ctx.fleet?.invalidated(userIds, [...ids]);
   ctx.log.debug({ operation, tokens: droppedTokens, credentials: droppedCredentials }, 'cache entries dropped');
+}
+
+/** Drops every entry of this process, loads in progress included (a fleet that may have missed changes). */
+export function dropEverything(ctx: BrokerContext): void {
+  for (const [key] of ctx.tokens.entries()) ctx.tokens.delete(key);
+  for (const [key] of ctx.credentials.entries()) ctx.credentials.delete(key);
+  ctx.log.info('fleet: every cache entry dropped (changes of other instances may have been missed)');
 }
 
 /**
@@ -52,6 +62,8 @@ export function dropUserIdentity(
   for (const [key, value] of ctx.tokens.entries()) {
     if (value !== undefined && value.userId === userId && value.identityId === identityId) ctx.tokens.delete(key);
   }
+  // The fleet's copies are as stale as ours: a re-resolution must not be served them again.
+  ctx.fleet?.invalidated([userId], [identityId]);
   if (!credentialsToo) return;
   for (const [key, value] of ctx.credentials.entries()) {
     if (value !== undefined && !value.guest && value.identityId === identityId) ctx.credentials.delete(key);

@@ -2,6 +2,7 @@ import type { CognitoIdentityClient } from '@aws-sdk/client-cognito-identity';
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from './clock.js';
+import { FLEET_BIND, type BrokerFleet } from './fleet.js';
 import { resolveQuotaOptions, type QuotaOptions, type ResolvedQuotaOptions } from './quota/options.js';
 
 /** The part of a `CognitoIdentityClient` the broker uses: `send(command, { abortSignal })`. */
@@ -123,6 +124,13 @@ export interface BrokerOptions {
    * (`operations: { GetOpenIdTokenForDeveloperIdentity: 50 / instances }`) or a shared `store`.
    */
   readonly quota?: QuotaOptions | false;
+  /**
+   * The shared tier of a fleet of instances (`redisFleet()` of `cognito-identity-broker/fleet`):
+   * entries loaded by one instance are served by all, one load per entry fleet-wide, changes
+   * reach every instance, and the quota buckets (unless `quota.store` is given) and per-user
+   * budgets are shared. Default: none (everything per process).
+   */
+  readonly fleet?: BrokerFleet;
 }
 
 /** {@link BrokerOptions} after validation, with every default filled in. Frozen. */
@@ -148,6 +156,9 @@ export interface ResolvedBrokerOptions {
   readonly loginsKey: string;
   /** `undefined` when the quota is not governed. */
   readonly quota: ResolvedQuotaOptions | undefined;
+  /** The quota store was given by the app (not replaced by the fleet's). */
+  readonly quotaStoreGiven: boolean;
+  readonly fleet: BrokerFleet | undefined;
 }
 
 /** Cognito's logins key for its own tokens, by region. */
@@ -173,6 +184,7 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'customRoleArn',
   'loginsKey',
   'quota',
+  'fleet',
 ]);
 
 // Bounded input (≤ 55 characters, checked first), so the nested quantifier cannot backtrack badly.
@@ -293,6 +305,10 @@ export function resolveBrokerOptions(options: BrokerOptions): ResolvedBrokerOpti
   if (loginsKey === provider) fail('loginsKey must differ from developerProviderName');
 
   const quota = resolveQuotaOptions(options.quota, cacheMax);
+  const fleet: unknown = options.fleet;
+  if (fleet !== undefined && (!isObject(fleet) || typeof (fleet as Partial<BrokerFleet>)[FLEET_BIND] !== 'function')) {
+    fail('fleet must come from redisFleet() of cognito-identity-broker/fleet');
+  }
 
   return Object.freeze({
     identityPoolId: poolId,
@@ -313,5 +329,7 @@ export function resolveBrokerOptions(options: BrokerOptions): ResolvedBrokerOpti
     customRoleArn: options.customRoleArn,
     loginsKey,
     quota,
+    quotaStoreGiven: isObject(options.quota) && options.quota.store !== undefined,
+    fleet: options.fleet,
   });
 }

@@ -1,3 +1,4 @@
+import type { FleetStats } from './fleet.js';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 
 /**
@@ -102,6 +103,8 @@ export interface BrokerStats {
   readonly userBudgetRefused: Readonly<Record<string, number>>;
   /** Upstream calls currently in flight. */
   readonly inFlight: number;
+  /** The fleet's shared tier, when `BrokerOptions.fleet` is given. */
+  readonly fleet?: FleetStats;
 }
 
 export interface CacheStats {

@@ -63,12 +63,31 @@ export async function upgradeGuest(
     if (running.userId === userId) return running.result;
     throw new BrokerError('ERR_CONFLICT', 'The guest identity is being upgraded by another request');
   }
-  const result = runUpgrade(ctx, userId, guestIdentityId);
+  const result = upgradeLocked(ctx, userId, guestIdentityId);
   ctx.upgrading.set(guestIdentityId, { userId, result });
   try {
     return await result;
   } finally {
     ctx.upgrading.delete(guestIdentityId);
+  }
+}
+
+/**
+ * {@link runUpgrade} under the fleet's lock of the guest, when the broker is one of a fleet: another
+ * user's upgrade of the same guest on any instance is refused before any call (the sole-user check
+ * stays, for an upgrade that runs while Redis is out).
+ */
+async function upgradeLocked(ctx: BrokerContext, userId: string, guestIdentityId: string): Promise<IdentityToken> {
+  if (ctx.fleet === undefined) return runUpgrade(ctx, userId, guestIdentityId);
+  // The upgrade's calls, each within the call timeout: lookup, describe, link, check, and an unlink.
+  const lock = await ctx.fleet.lock(`guest:${guestIdentityId}`, userId, 6 * ctx.options.timeoutMs);
+  if (lock === 'held-by-other') {
+    throw new BrokerError('ERR_CONFLICT', 'The guest identity is being upgraded by another request');
+  }
+  try {
+    return await runUpgrade(ctx, userId, guestIdentityId);
+  } finally {
+    lock.release();
   }
 }
 

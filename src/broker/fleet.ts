@@ -1,0 +1,114 @@
+import type { Logger } from 'pino';
+import type { Clock } from './clock.js';
+import type { QuotaStore } from './quota/store.js';
+import type { CacheEntryTimes } from './refreshing-cache.js';
+
+// The seam between the broker and a shared tier (`cognito-identity-broker/fleet`): what a broker
+// gives the tier when it is created, and what it asks of it. The broker keeps its in-process caches
+// as the first level and reaches the tier only on a miss, a refresh, a change and a guest upgrade.
+
+/** Brand of a {@link BrokerFleet}: only the package's own factories make one. */
+export const FLEET_BIND: unique symbol = Symbol.for('cognito-identity-broker.fleet.bind');
+
+/**
+ * A shared tier for several instances of an app (from `redisFleet()` of
+ * `cognito-identity-broker/fleet`), given as `BrokerOptions.fleet`. One fleet object serves one
+ * broker.
+ */
+export interface BrokerFleet {
+  /** @internal Called once by `createBroker()`. */
+  readonly [FLEET_BIND]: (host: FleetHost) => FleetBinding;
+  /** Stops the tier's own connection and timers (never the Redis client the app gave it). */
+  close(): Promise<void>;
+}
+
+/** What the broker gives its fleet tier. */
+export interface FleetHost {
+  /**
+   * A short hash of every option that shapes a cached entry (pool, provider, token duration, grace,
+   * role, logins key): brokers configured differently never share entries.
+   */
+  readonly namespace: string;
+  readonly log: Logger;
+  readonly clock: Clock;
+  /** The longest one cache load may take (its calls' timeouts and quota waits), ms: a lease's life. */
+  readonly loadMs: number;
+  /** The longest a load waits for another instance's lease before loading itself, ms. */
+  readonly waitMs: number;
+  /** Drops this process's entries of these users and identities (another instance changed them). */
+  invalidateLocal(userIds: readonly string[], identityIds: readonly string[]): void;
+  /** Drops every entry of this process (changes may have been missed). */
+  dropAll(): void;
+}
+
+/** The kinds of shared entries. */
+export type FleetEntryKind = 'token' | 'credentials';
+
+/** One shared load, as the broker asks the tier for it. */
+export interface FleetLoad<V extends CacheEntryTimes> {
+  readonly kind: FleetEntryKind;
+  /** The entry's key in the broker's own cache. */
+  readonly key: string;
+  /** The user the entry belongs to, if any: a change of the user makes the shared entry stale. */
+  readonly userId: string | undefined;
+  /** The identity the entry belongs to, if known: a change of the identity makes it stale. */
+  readonly identityId: string | undefined;
+  /** A shared entry is taken when it passes this (servable, and not due for refresh when refreshing). */
+  accept(value: V): boolean;
+  /** The entry as the plaintext the tier encrypts. */
+  encode(value: V): string;
+  /** The entry back from {@link encode}'s plaintext; `undefined` when it does not parse. */
+  decode(plaintext: string): V | undefined;
+  /** Loads the entry from Cognito (the broker's own loader). */
+  load(): Promise<V>;
+  /** Aborts when the broker's cache no longer wants the entry. */
+  readonly signal: AbortSignal;
+}
+
+/** A held cross-instance lock; {@link release} is safe to call twice. */
+export interface FleetLock {
+  release(): void;
+}
+
+/** Counters of a fleet tier, in `BrokerStats.fleet`. */
+export interface FleetStats {
+  /** `shared` while Redis answers; `degraded` while the broker works per process. */
+  readonly state: 'shared' | 'degraded';
+  /** Loads served from the shared tier (another instance had the entry). */
+  readonly sharedHits: number;
+  /** Loads this instance made for the fleet (holding the lease). */
+  readonly sharedLoads: number;
+  /** Loads that waited for another instance's lease. */
+  readonly leaseWaits: number;
+  /** Leases taken over after their holder failed or vanished. */
+  readonly leaseTakeovers: number;
+  /** Shared entries refused (unknown key id, failed authentication, unreadable). */
+  readonly entriesRejected: number;
+  /** Changes this instance published. */
+  readonly invalidationsPublished: number;
+  /** Changes of other instances applied here. */
+  readonly invalidationsApplied: number;
+  /** Times this instance dropped its whole cache because changes may have been missed. */
+  readonly resyncDrops: number;
+  /** Times the tier went from shared to degraded. */
+  readonly degradations: number;
+  /** Redis commands that failed or timed out. */
+  readonly redisErrors: number;
+}
+
+/** What a broker asks of its fleet tier. */
+export interface FleetBinding {
+  /** The entry from the shared tier, or loaded by one instance of the fleet at a time. */
+  load<V extends CacheEntryTimes>(request: FleetLoad<V>): Promise<V>;
+  /** Tells every other instance that these users and identities changed (never throws). */
+  invalidated(userIds: readonly string[], identityIds: readonly string[]): void;
+  /**
+   * Takes the fleet-wide lock `name` for `owner`: `'held-by-other'` when another owner holds it,
+   * waits while the same owner holds it elsewhere. Degrades to no lock (the caller keeps its
+   * per-process guard) when Redis is out.
+   */
+  lock(name: string, owner: string, ttlMs: number, signal?: AbortSignal): Promise<FleetLock | 'held-by-other'>;
+  /** The quota store the governor uses (the shared buckets), with a per-process fallback. */
+  readonly quotaStore: QuotaStore;
+  stats(): FleetStats;
+}

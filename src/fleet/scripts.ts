@@ -1,0 +1,110 @@
+import { script } from './runner.js';
+
+// The fleet tier's Lua scripts: each step is one script call, so one round trip and atomic on the
+// server. Keys are named by the caller (every key a script touches is in KEYS). Entries are hashes:
+// `u` and `i` are the generations of the entry's user and identity when it was loaded, `v` the
+// sealed value; an entry whose generations moved since is stale and never served.
+
+/**
+ * Reads an entry, or takes the load's lease.
+ * KEYS: entry, lease, user generation, identity generation.
+ * ARGV: lease token, lease ms, a sealed value to skip (the caller refused it: due for refresh), or ''.
+ * Returns {'hit', value} | {'lease', gu, gi} | {'wait'}.
+ */
+export const GET_OR_LEASE = script(`
+local gu = redis.call('GET', KEYS[3]) or '0'
+local gi = redis.call('GET', KEYS[4]) or '0'
+local e = redis.call('HMGET', KEYS[1], 'u', 'i', 'v')
+if e[3] and e[1] == gu and e[2] == gi and e[3] ~= ARGV[3] then return {'hit', e[3]} end
+if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {'lease', gu, gi} end
+return {'wait'}
+`);
+
+/**
+ * Stores a loaded entry (unless a change moved its generations during the load), releases the
+ * lease if still ours, and wakes the waiters.
+ * KEYS: entry, lease, user generation, identity generation.
+ * ARGV: lease token, sealed value, ttl ms, gu, gi (as read with the lease), channel, message.
+ */
+export const PUT = script(`
+local gu = redis.call('GET', KEYS[3]) or '0'
+local gi = redis.call('GET', KEYS[4]) or '0'
+if gu == ARGV[4] and gi == ARGV[5] then
+  redis.call('DEL', KEYS[1])
+  redis.call('HSET', KEYS[1], 'u', gu, 'i', gi, 'v', ARGV[2])
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+end
+if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+redis.call('PUBLISH', ARGV[6], ARGV[7])
+return 1
+`);
+
+/**
+ * Releases a lease if still ours (compare-and-delete) and wakes the waiters.
+ * KEYS: lease. ARGV: token, channel, message.
+ */
+export const RELEASE = script(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+redis.call('PUBLISH', ARGV[2], ARGV[3])
+return 1
+`);
+
+/**
+ * Publishes a change: bumps the generations of the users and identities named (so their shared
+ * entries are stale), appends it to the change log (the last 256) and sends it to every instance.
+ * KEYS: state hash, log, then generation keys. ARGV: a new epoch (used when the state is new),
+ * the change (JSON), channel, generation ttl ms, the sender's instance id.
+ * Returns {epoch, seq}.
+ */
+export const INVALIDATE = script(`
+for i = 3, #KEYS do
+  redis.call('INCR', KEYS[i])
+  redis.call('PEXPIRE', KEYS[i], ARGV[4])
+end
+redis.call('HSETNX', KEYS[1], 'epoch', ARGV[1])
+local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+local entry = seq .. ' ' .. ARGV[5] .. ' ' .. ARGV[2]
+redis.call('LPUSH', KEYS[2], entry)
+redis.call('LTRIM', KEYS[2], 0, 255)
+redis.call('PUBLISH', ARGV[3], 'I ' .. epoch .. ' ' .. entry)
+return {epoch, tostring(seq)}
+`);
+
+/**
+ * The changes since `seq` of `epoch`.
+ * KEYS: state hash, log. ARGV: known epoch, known seq.
+ * Returns {epoch, seq, ...entries newest first}; {epoch, seq, 'gap'} when the log no longer holds
+ * them all; {'', '0'} when nothing was ever published (or Redis lost it).
+ */
+export const SYNC = script(`
+local st = redis.call('HMGET', KEYS[1], 'epoch', 'seq')
+if not st[1] then return {'', '0'} end
+local seq = tonumber(st[2])
+local known = tonumber(ARGV[2])
+if st[1] ~= ARGV[1] and ARGV[1] ~= '' then return {st[1], st[2]} end
+if st[1] ~= ARGV[1] then known = 0 end
+if seq <= known then return {st[1], st[2]} end
+if seq - known > 256 then return {st[1], st[2], 'gap'} end
+local out = {st[1], st[2]}
+for _, e in ipairs(redis.call('LRANGE', KEYS[2], 0, seq - known - 1)) do out[#out + 1] = e end
+return out
+`);
+
+/**
+ * Takes a lock for an owner.
+ * KEYS: lock. ARGV: value (owner hash ':' random), ttl ms, owner hash.
+ * Returns 'ok', 'same' (held by the same owner elsewhere) or 'other'.
+ */
+export const LOCK = script(`
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 'ok' end
+local held = redis.call('GET', KEYS[1])
+if held and string.sub(held, 1, #ARGV[3] + 1) == ARGV[3] .. ':' then return 'same' end
+return 'other'
+`);
+
+/** Releases a lock if still ours. KEYS: lock. ARGV: value. */
+export const UNLOCK = script(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+`);
