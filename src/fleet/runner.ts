@@ -91,7 +91,12 @@ export class RedisRunner {
 
   /** True when a command would be sent now (connected, and not degraded or due for a probe). */
   usable(): boolean {
-    return this.#client.isReady && (!this.#degraded || (!this.#probing && this.#now() >= this.#degradedUntil));
+    if (!this.#client.isReady) {
+      // Lost (or never made) connection: degraded at once, not at the next command.
+      this.#fail(new Error('the Redis client is not connected'));
+      return false;
+    }
+    return !this.#degraded || (!this.#probing && this.#now() >= this.#degradedUntil);
   }
 
   /**
@@ -99,10 +104,7 @@ export class RedisRunner {
    * @throws RedisUnavailable when Redis is not usable or the command fails or times out.
    */
   async run(s: Script, keys: string[], args: string[]): Promise<unknown> {
-    if (!this.usable()) {
-      if (!this.#client.isReady) this.#fail(new Error('the Redis client is not connected'));
-      throw new RedisUnavailable('Redis is unavailable');
-    }
+    if (!this.usable()) throw new RedisUnavailable('Redis is unavailable');
     // While degraded, one command at a time probes; the others work per process meanwhile.
     const probe = this.#degraded;
     if (probe) this.#probing = true;

@@ -59,7 +59,7 @@ void describe('fleet: changes on one instance reach the others', { skip }, () =>
   void it('a change whose message was lost is applied by the periodic check', async () => {
     const a = await stack.instance({}, { syncIntervalMs: 100 });
     const b = await stack.instance({}, { syncIntervalMs: 100 });
-    await a.broker.forgetUser('warm');
+    a.broker.forgetUser('warm');
     await identityOf(b.broker, 'lost-1');
     // A change on A creates the change log; find its keys.
     a.broker.forgetUser('lost-0');
