@@ -105,8 +105,7 @@ export function redisFleet(options: RedisFleetOptions): BrokerFleet {
     typeof client !== 'object' ||
     client === null ||
     typeof (client as Partial<FleetRedisClient>).evalSha !== 'function' ||
-    typeof (client as Partial<FleetRedisClient>).duplicate !== 'function' ||
-    typeof (client as Partial<FleetRedisClient>).withCommandOptions !== 'function'
+    typeof (client as Partial<FleetRedisClient>).duplicate !== 'function'
   ) {
     fail('client must be a node-redis client (createClient() of the redis package, v6)');
   }

@@ -1,11 +1,101 @@
-// Stands in for the Redis quota store (this process's buckets) until it lands.
-import { InMemoryQuotaStore } from '../broker/quota/store.js';
+import { createHash } from 'node:crypto';
+import type { BucketShape, QuotaStore, QuotaTake, QuotaTakeResult } from '../broker/quota/store.js';
+import { REFUND, TAKE } from './quota-scripts.js';
 import type { RedisRunner } from './runner.js';
 
-export class RedisQuotaStore extends InMemoryQuotaStore {
-  readonly options: { runner: RedisRunner; prefix: string };
+/**
+ * How much longer than its refill time a bucket is kept in Redis, ms: an idle bucket then vanishes
+ * (a vanished bucket is full, as a new one) only once it would have refilled anyway.
+ */
+export const QUOTA_EXPIRY_MARGIN_MS = 1000;
+
+/** Options of {@link RedisQuotaStore}. */
+export interface RedisQuotaStoreOptions {
+  /** Runs the scripts; decides whether Redis is usable. */
+  readonly runner: RedisRunner;
+  /** Prefix of every key, e.g. `cib:ns:`. Buckets are `${prefix}q:o:${operation}` and `${prefix}q:u:${hash}`. */
+  readonly prefix: string;
+}
+
+const GRANTED: QuotaTakeResult = Object.freeze({ granted: true });
+
+/**
+ * The quota governor's buckets in Redis, shared by every instance of a fleet so that the account
+ * quota holds fleet-wide: the same token bucket as {@link InMemoryQuotaStore} (floor, a cap bucket
+ * drawn with the main one, both or neither), each take or refund one script call, timed by Redis's
+ * clock rather than the caller's `now` (each process's own monotonic clock). User buckets are keyed
+ * by a SHA-256 of the user id, never the id itself. Errors (`RedisUnavailable` from the runner)
+ * propagate: the caller decides what to do without Redis.
+ *
+ * @example
+ * const runner = new RedisRunner({ client, commandTimeoutMs: 200, retryMs: 5000, log });
+ * const store = new RedisQuotaStore({ runner, prefix: 'cib:ns:' });
+ */
+export class RedisQuotaStore implements QuotaStore {
+  readonly #runner: RedisRunner;
+  readonly #prefix: string;
+
+  /** @throws TypeError naming `runner` or `prefix` when either is not usable. */
   constructor(options: { runner: RedisRunner; prefix: string }) {
-    super();
-    this.options = options;
+    const o = options as Partial<RedisQuotaStoreOptions> | undefined;
+    if (typeof o?.runner?.run !== 'function') throw new TypeError('RedisQuotaStore: `runner` must be a RedisRunner');
+    if (typeof o.prefix !== 'string') throw new TypeError('RedisQuotaStore: `prefix` must be a string');
+    this.#runner = o.runner;
+    this.#prefix = o.prefix;
   }
+
+  /**
+   * Takes one token as `take` describes (its `now` unused: Redis's clock times the buckets).
+   * @throws RedisUnavailable when Redis is not usable; TypeError for a bucket that is not one.
+   */
+  async take(take: QuotaTake): Promise<QuotaTakeResult> {
+    checkShape(take.bucket, 'bucket');
+    if (!Number.isFinite(take.floor) || take.floor < 0) throw new TypeError('RedisQuotaStore: `floor` must be ≥ 0');
+    const keys = [this.#key(take.kind, take.key)];
+    const args = [
+      String(QUOTA_EXPIRY_MARGIN_MS),
+      String(take.bucket.rate),
+      String(take.bucket.burst),
+      String(take.floor),
+    ];
+    if (take.cap !== undefined) {
+      checkShape(take.cap.bucket, 'cap.bucket');
+      keys.push(this.#key('operation', take.cap.key));
+      args.push(String(take.cap.bucket.rate), String(take.cap.bucket.burst));
+    }
+    const reply = await this.#runner.run(TAKE, keys, args);
+    if (reply === 0) return GRANTED;
+    if (typeof reply === 'number' && Number.isSafeInteger(reply) && reply >= 1)
+      return { granted: false, retryInMs: reply };
+    throw new Error('RedisQuotaStore: unexpected reply from the take script');
+  }
+
+  /**
+   * Puts back one token, up to the burst (its `now` unused, as in {@link take}).
+   * @throws RedisUnavailable when Redis is not usable.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- the interface's time is this process's clock; Redis's times the bucket
+  async refund(kind: 'operation' | 'user', key: string, bucket: BucketShape, _now: number): Promise<void> {
+    checkShape(bucket, 'bucket');
+    await this.#runner.run(
+      REFUND,
+      [this.#key(kind, key)],
+      [String(QUOTA_EXPIRY_MARGIN_MS), String(bucket.rate), String(bucket.burst)],
+    );
+  }
+
+  #key(kind: 'operation' | 'user', key: string): string {
+    // User ids are personal data: Redis sees only their hash.
+    return kind === 'operation'
+      ? `${this.#prefix}q:o:${key}`
+      : `${this.#prefix}q:u:${createHash('sha256').update(key).digest('base64url')}`;
+  }
+}
+
+/** A shape the script can compute with (Lua's tonumber reads what String() writes for finite numbers). */
+function checkShape(bucket: BucketShape, name: string): void {
+  if (!Number.isFinite(bucket.rate) || bucket.rate <= 0)
+    throw new TypeError(`RedisQuotaStore: \`${name}.rate\` must be > 0`);
+  if (!Number.isFinite(bucket.burst) || bucket.burst < 1)
+    throw new TypeError(`RedisQuotaStore: \`${name}.burst\` must be ≥ 1`);
 }

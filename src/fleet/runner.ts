@@ -10,7 +10,6 @@ export interface FleetRedisClient {
   readonly isReady: boolean;
   evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
-  withCommandOptions(options: { timeout: number }): Pick<FleetRedisClient, 'evalSha' | 'eval'>;
   duplicate(): FleetRedisSubscriber;
   on(event: 'error', listener: (err: Error) => void): unknown;
 }
@@ -63,18 +62,17 @@ export interface RedisRunnerOptions {
  */
 export class RedisRunner {
   readonly #client: FleetRedisClient;
-  readonly #timed: Pick<FleetRedisClient, 'evalSha' | 'eval'>;
   readonly #o: RedisRunnerOptions;
   readonly #now: () => number;
   #degradedUntil = 0;
   #degraded = false;
+  #probing = false;
   #degradations = 0;
   #errors = 0;
 
   constructor(options: RedisRunnerOptions) {
     this.#o = options;
     this.#client = options.client;
-    this.#timed = options.client.withCommandOptions({ timeout: options.commandTimeoutMs });
     this.#now = options.now ?? (() => performance.now());
   }
 
@@ -91,9 +89,14 @@ export class RedisRunner {
     return this.#errors;
   }
 
-  /** True when a command would be sent now (not degraded, or due for a probe, and connected). */
+  /** True when a command would be sent now (connected, and not degraded or due for a probe). */
   usable(): boolean {
-    return this.#client.isReady && (!this.#degraded || this.#now() >= this.#degradedUntil);
+    if (!this.#client.isReady) {
+      // Lost (or never made) connection: degraded at once, not at the next command.
+      this.#fail(new Error('the Redis client is not connected'));
+      return false;
+    }
+    return !this.#degraded || (!this.#probing && this.#now() >= this.#degradedUntil);
   }
 
   /**
@@ -101,22 +104,24 @@ export class RedisRunner {
    * @throws RedisUnavailable when Redis is not usable or the command fails or times out.
    */
   async run(s: Script, keys: string[], args: string[]): Promise<unknown> {
-    if (!this.usable()) {
-      if (!this.#client.isReady) this.#fail(new Error('the Redis client is not connected'));
-      throw new RedisUnavailable('Redis is unavailable');
-    }
+    if (!this.usable()) throw new RedisUnavailable('Redis is unavailable');
+    // While degraded, one command at a time probes; the others work per process meanwhile.
+    const probe = this.#degraded;
+    if (probe) this.#probing = true;
     let out: unknown;
     try {
       try {
-        out = await this.#timed.evalSha(s.sha, { keys, arguments: args });
+        out = await this.#timed(this.#client.evalSha(s.sha, { keys, arguments: args }));
       } catch (err) {
         // Scripts are lost with a flush, a restart or a failover: send the source once.
         if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-        out = await this.#timed.eval(s.source, { keys, arguments: args });
+        out = await this.#timed(this.#client.eval(s.source, { keys, arguments: args }));
       }
     } catch (err) {
       this.#fail(err);
       throw new RedisUnavailable('Redis is unavailable', { cause: err });
+    } finally {
+      if (probe) this.#probing = false;
     }
     if (this.#degraded) {
       this.#degraded = false;
@@ -124,6 +129,29 @@ export class RedisRunner {
       this.#o.onRecovered?.();
     }
     return out;
+  }
+
+  /**
+   * `reply`, or a rejection after `commandTimeoutMs`. node-redis's own command timeout stops at the
+   * write: a command already sent to a server that stopped answering (paused, overloaded) waits for
+   * its reply for ever, so the wait is bounded here; the late reply is dropped.
+   */
+  #timed(reply: Promise<unknown>): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error(`no answer from Redis within ${this.#o.commandTimeoutMs} ms`));
+      }, this.#o.commandTimeoutMs);
+      reply.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          reject(err instanceof Error ? err : new Error('Redis command failed'));
+        },
+      );
+    });
   }
 
   #fail(err: unknown): void {

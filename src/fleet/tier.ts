@@ -84,6 +84,7 @@ export class RedisTier implements FleetBinding {
   #epoch: string | undefined;
   #seq = 0;
   #syncing: Promise<void> | undefined;
+  #syncAgain = false;
   #closed = false;
   #sharedHits = 0;
   #sharedLoads = 0;
@@ -338,10 +339,14 @@ export class RedisTier implements FleetBinding {
     const [, epoch = '', seqText = '', instance = ''] = message.split(' ', 4);
     const seq = Number(seqText);
     const rest = message.slice(4 + epoch.length + seqText.length + instance.length + 1);
-    if (epoch !== this.#epoch || seq !== this.#seq + 1) {
+    // The next change of the epoch this instance knows (or the first one ever published): apply it;
+    // anything else (a gap, another epoch) is read from the change log.
+    const next = (epoch === this.#epoch && seq === this.#seq + 1) || (this.#epoch === '' && seq === 1);
+    if (!next) {
       void this.#sync();
       return;
     }
+    this.#epoch = epoch;
     this.#seq = seq;
     if (instance !== this.#instance) this.#apply(parseChange(rest));
   }
@@ -366,7 +371,18 @@ export class RedisTier implements FleetBinding {
    */
   #sync(): Promise<void> {
     if (this.#closed) return Promise.resolve();
-    this.#syncing ??= this.#syncOnce().finally(() => {
+    if (this.#syncing !== undefined) {
+      // A check already running may have read the log before the change that asks for this one.
+      this.#syncAgain = true;
+      return this.#syncing;
+    }
+    this.#syncing = (async () => {
+      do {
+        this.#syncAgain = false;
+        await this.#syncOnce();
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by #sync() during the await
+      } while (this.#syncAgain && !this.#closed);
+    })().finally(() => {
       this.#syncing = undefined;
     });
     return this.#syncing;

@@ -128,6 +128,9 @@ export async function startRedisServer(): Promise<RedisServer> {
         'warning',
         '--protected-mode',
         'yes',
+        // DEBUG SLEEP from the test's own connection plays a slow server.
+        '--enable-debug-command',
+        'local',
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
