@@ -179,6 +179,39 @@ function storeUnavailable(err: unknown): BrokerError {
   });
 }
 
+type Done = (err?: unknown, value?: session.SessionData | null) => void;
+
+/**
+ * A session store whose failures are {@link storeUnavailable}: every path to the store (the session
+ * middleware, passport's session regeneration at login, logout) then answers 503, not 500.
+ */
+class UnavailableWhenFailing extends session.Store {
+  readonly #inner: Store;
+  constructor(inner: Store) {
+    super();
+    this.#inner = inner;
+  }
+  #done(callback: Done | undefined): Done {
+    return (err, value) => callback?.(err === undefined || err === null ? null : storeUnavailable(err), value);
+  }
+  override get(sid: string, callback: Done): void {
+    this.#inner.get(sid, this.#done(callback));
+  }
+  override set(sid: string, data: session.SessionData, callback?: Done): void {
+    this.#inner.set(sid, data, this.#done(callback));
+  }
+  override destroy(sid: string, callback?: Done): void {
+    this.#inner.destroy(sid, this.#done(callback));
+  }
+  override touch(sid: string, data: session.SessionData, callback?: Done): void {
+    if (this.#inner.touch === undefined) {
+      callback?.();
+      return;
+    }
+    this.#inner.touch(sid, data, this.#done(callback));
+  }
+}
+
 function securityHeaders(_req: Request, res: Response, next: NextFunction): void {
   res.set({
     'Content-Security-Policy':
@@ -298,14 +331,10 @@ export function createApp(deps: AppDeps): Express {
     secret: deps.sessionSecret,
     resave: false,
     saveUninitialized: false,
-    ...(deps.sessionStore === undefined ? {} : { store: deps.sessionStore }),
+    ...(deps.sessionStore === undefined ? {} : { store: new UnavailableWhenFailing(deps.sessionStore) }),
     cookie: { httpOnly: true, sameSite: 'lax', secure: deps.secureCookies ?? false, maxAge: 8 * 3600 * 1000 },
   });
-  app.use((req, res, next) => {
-    sessions(req, res, (err?: unknown) => {
-      next(err === undefined || err === null ? undefined : storeUnavailable(err));
-    });
-  });
+  app.use(sessions);
   app.use(auth.initialize());
   app.use(auth.session());
   const sameOrigin = sameOriginOnly(deps.trustedOrigins === undefined ? {} : { trustedOrigins: deps.trustedOrigins });
