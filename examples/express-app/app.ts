@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import session from 'express-session';
+import session, { type Store } from 'express-session';
 import passport from 'passport';
 import { Strategy as LocalStrategy } from 'passport-local';
 import { pino, type Logger } from 'pino';
@@ -16,9 +16,9 @@ import {
   type RateLimitOptions,
 } from '../../src/middleware/index.js';
 import { BearerStrategy } from '../../src/middleware/passport/strategy.js';
-import { bearerTokenStore } from './bearer-tokens.js';
+import { bearerTokenStore, type BearerTokenStore } from './bearer-tokens.js';
 import { loginRateLimits, type LoginRateLimitOptions } from './login-limits.js';
-import { healthRoutes } from './health.js';
+import { healthRoutes, type FleetHealth } from './health.js';
 import { DEMO_USERS, userDirectory, type DemoUser } from './users.js';
 
 /** What {@link createApp} needs. Everything that touches the environment is passed in. */
@@ -69,6 +69,15 @@ export interface AppDeps {
   readonly metrics?: (req: IncomingMessage, res: ServerResponse) => void;
   /** How long `/readyz` reuses the broker's readiness, ms. Default 5000. */
   readonly readyCacheMs?: number;
+  /**
+   * Where sessions live. Default express-session's memory store (one process); a fleet gives a
+   * shared one (connect-redis's `RedisStore`). A store that fails answers 503 `Retry-After: 1`.
+   */
+  readonly sessionStore?: Store;
+  /** Where the mobile bearer tokens live. Default in memory (one process); a fleet gives a shared one. */
+  readonly bearerTokens?: BearerTokenStore;
+  /** Fleet mode's state for `/readyz` (the broker's shared tier and the sessions' Redis connection). */
+  readonly fleetHealth?: () => FleetHealth;
 }
 
 /** Where {@link AppDeps.sts} forwards to. */
@@ -157,6 +166,52 @@ function publicUser(user: unknown): { id: string; username: string; name: string
   return { id: u.id, username: u.username, name: u.name };
 }
 
+/**
+ * A shared store (sessions, bearer tokens) that failed: a passing outage, not a bug of the app, so
+ * 503 with Retry-After; the store's error (it may name the server) is kept only as the cause.
+ */
+function storeUnavailable(err: unknown): BrokerError {
+  return new BrokerError('ERR_INTERNAL', 'Sessions are unavailable; try again shortly.', {
+    status: 503,
+    retryable: true,
+    retryAfterSeconds: 1,
+    cause: err,
+  });
+}
+
+type Done = (err?: unknown, value?: session.SessionData | null) => void;
+
+/**
+ * A session store whose failures are {@link storeUnavailable}: every path to the store (the session
+ * middleware, passport's session regeneration at login, logout) then answers 503, not 500.
+ */
+class UnavailableWhenFailing extends session.Store {
+  readonly #inner: Store;
+  constructor(inner: Store) {
+    super();
+    this.#inner = inner;
+  }
+  #done(callback: Done | undefined): Done {
+    return (err, value) => callback?.(err === undefined || err === null ? null : storeUnavailable(err), value);
+  }
+  override get(sid: string, callback: Done): void {
+    this.#inner.get(sid, this.#done(callback));
+  }
+  override set(sid: string, data: session.SessionData, callback?: Done): void {
+    this.#inner.set(sid, data, this.#done(callback));
+  }
+  override destroy(sid: string, callback?: Done): void {
+    this.#inner.destroy(sid, this.#done(callback));
+  }
+  override touch(sid: string, data: session.SessionData, callback?: Done): void {
+    if (this.#inner.touch === undefined) {
+      callback?.();
+      return;
+    }
+    this.#inner.touch(sid, data, this.#done(callback));
+  }
+}
+
 function securityHeaders(_req: Request, res: Response, next: NextFunction): void {
   res.set({
     'Content-Security-Policy':
@@ -179,7 +234,7 @@ export function createApp(deps: AppDeps): Express {
   const logger = deps.logger ?? pino({ level: 'silent' });
   const users = userDirectory(deps.users ?? DEMO_USERS);
   const demoProvider = deps.demoProvider ?? 'graph.facebook.com';
-  const tokens = bearerTokenStore();
+  const tokens = deps.bearerTokens ?? bearerTokenStore();
   const allowGuests = deps.allowGuests ?? true;
   const sts = deps.sts === undefined ? undefined : { target: stsTarget(deps.sts), region: deps.sts.region };
 
@@ -202,8 +257,13 @@ export function createApp(deps: AppDeps): Express {
   auth.use(
     new BearerStrategy<DemoUser>({
       whenMissing: 'pass',
-      verify: (token) => {
-        const id = tokens.resolve(token);
+      verify: async (token) => {
+        let id: string | null;
+        try {
+          id = await tokens.resolve(token);
+        } catch (err) {
+          throw storeUnavailable(err);
+        }
         return id === null ? null : users.byId(id);
       },
     }),
@@ -238,6 +298,7 @@ export function createApp(deps: AppDeps): Express {
     healthRoutes({
       broker: deps.broker,
       ...(deps.readyCacheMs === undefined ? {} : { readyCacheMs: deps.readyCacheMs }),
+      ...(deps.fleetHealth === undefined ? {} : { fleet: deps.fleetHealth }),
     }),
   );
   const scrape = deps.metrics;
@@ -265,15 +326,15 @@ export function createApp(deps: AppDeps): Express {
     }
     page(req, res, next);
   });
-  app.use(
-    session({
-      name: SESSION_COOKIE,
-      secret: deps.sessionSecret,
-      resave: false,
-      saveUninitialized: false,
-      cookie: { httpOnly: true, sameSite: 'lax', secure: deps.secureCookies ?? false, maxAge: 8 * 3600 * 1000 },
-    }),
-  );
+  const sessions = session({
+    name: SESSION_COOKIE,
+    secret: deps.sessionSecret,
+    resave: false,
+    saveUninitialized: false,
+    ...(deps.sessionStore === undefined ? {} : { store: new UnavailableWhenFailing(deps.sessionStore) }),
+    cookie: { httpOnly: true, sameSite: 'lax', secure: deps.secureCookies ?? false, maxAge: 8 * 3600 * 1000 },
+  });
+  app.use(sessions);
   app.use(auth.initialize());
   app.use(auth.session());
   const sameOrigin = sameOriginOnly(deps.trustedOrigins === undefined ? {} : { trustedOrigins: deps.trustedOrigins });
@@ -342,18 +403,24 @@ export function createApp(deps: AppDeps): Express {
       next();
     },
     aws.afterLogin(),
-    (req, res) => {
+    (req, res, next) => {
       const user = req.user as DemoUser;
-      const issued = tokens.issue(user.id);
       const result = res.locals.cognito as AfterLoginResult | undefined;
-      res.set('Cache-Control', 'no-store');
-      res.json({
-        accessToken: issued.token,
-        tokenType: 'Bearer',
-        expiresIn: issued.expiresIn,
-        identityId: result?.identityId ?? null,
-        guest: result?.guest ?? null,
-      });
+      tokens.issue(user.id).then(
+        (issued) => {
+          res.set('Cache-Control', 'no-store');
+          res.json({
+            accessToken: issued.token,
+            tokenType: 'Bearer',
+            expiresIn: issued.expiresIn,
+            identityId: result?.identityId ?? null,
+            guest: result?.guest ?? null,
+          });
+        },
+        (err: unknown) => {
+          next(storeUnavailable(err));
+        },
+      );
     },
   );
 

@@ -1,19 +1,19 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 
 /** Opaque bearer tokens the example app issues to mobile clients (`POST /api/tokens`). */
 export interface BearerTokenStore {
   /** Issues a new token for the user. */
-  issue(userId: string): { token: string; expiresIn: number };
+  issue(userId: string): Promise<{ token: string; expiresIn: number }>;
   /** The user id the token was issued to, or null when unknown or expired. */
-  resolve(token: string): string | null;
+  resolve(token: string): Promise<string | null>;
   /** Revokes a token. */
-  revoke(token: string): void;
+  revoke(token: string): Promise<void>;
 }
 
 /**
- * An in-memory, bounded token store. A real app would use its own session tokens or a signed JWT;
- * this is just enough for the mobile-client example.
+ * An in-memory, bounded token store (one process). A real app would use its own session tokens or
+ * a signed JWT; this is just enough for the mobile-client example.
  */
 export function bearerTokenStore(ttlSeconds = 3600): BearerTokenStore {
   const tokens = new LRUCache<string, string>({ max: 10_000, ttl: ttlSeconds * 1000 });
@@ -21,13 +21,42 @@ export function bearerTokenStore(ttlSeconds = 3600): BearerTokenStore {
     issue(userId) {
       const token = randomBytes(32).toString('base64url');
       tokens.set(token, userId);
-      return { token, expiresIn: ttlSeconds };
+      return Promise.resolve({ token, expiresIn: ttlSeconds });
     },
     resolve(token) {
-      return tokens.get(token) ?? null;
+      return Promise.resolve(tokens.get(token) ?? null);
     },
     revoke(token) {
       tokens.delete(token);
+      return Promise.resolve();
+    },
+  };
+}
+
+/** The commands of a node-redis client that {@link redisBearerTokenStore} sends. */
+export interface BearerRedis {
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, options: { expiration: { type: 'EX'; value: number } }): Promise<unknown>;
+  del(key: string): Promise<unknown>;
+}
+
+/**
+ * The fleet's token store: every instance knows every token. Redis holds the SHA-256 of each
+ * token, never the token, so a reader of Redis cannot use one; the key expires with the token.
+ */
+export function redisBearerTokenStore(redis: BearerRedis, prefix: string, ttlSeconds = 3600): BearerTokenStore {
+  const key = (token: string): string => `${prefix}${createHash('sha256').update(token, 'utf8').digest('base64url')}`;
+  return {
+    async issue(userId) {
+      const token = randomBytes(32).toString('base64url');
+      await redis.set(key(token), userId, { expiration: { type: 'EX', value: ttlSeconds } });
+      return { token, expiresIn: ttlSeconds };
+    },
+    async resolve(token) {
+      return await redis.get(key(token));
+    },
+    async revoke(token) {
+      await redis.del(key(token));
     },
   };
 }

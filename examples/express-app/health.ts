@@ -10,6 +10,16 @@ export interface HealthOptions {
   readonly readyCacheMs?: number;
   /** Epoch milliseconds. Default `Date.now`. */
   readonly now?: () => number;
+  /** Fleet mode: the state of Redis, reported by `/readyz` as `fleet` (read at each probe, never cached). */
+  readonly fleet?: () => FleetHealth;
+}
+
+/** What `/readyz` says of Redis in fleet mode. */
+export interface FleetHealth {
+  /** The broker's shared tier: `shared` while Redis answers, `degraded` while it works per process. */
+  readonly state: 'shared' | 'degraded';
+  /** The sessions' (and bearer tokens') Redis connection. */
+  readonly sessions: 'connected' | 'disconnected';
 }
 
 interface Readiness {
@@ -22,7 +32,10 @@ interface Readiness {
  * `GET /healthz` (the process is alive and serving: always 200) and `GET /readyz` (the broker can
  * serve: its `preflight()`, which checks the AWS credentials, the pool, the developer provider and
  * the roles; cached for `readyCacheMs` and shared by concurrent probes). Mounted before the session,
- * so probes create no session and no log line.
+ * so probes create no session and no log line. In fleet mode the answer also carries `fleet`, the
+ * state of Redis; a Redis outage alone leaves the instance ready (the broker works per process, and
+ * a balancer that took every instance out at once for a shared outage would turn it into a total
+ * one), so watch `fleet` in monitoring rather than in the balancer.
  *
  * @example
  * app.use(healthRoutes({ broker }));
@@ -32,6 +45,7 @@ export function healthRoutes(options: HealthOptions): Router {
   const ttl = options.readyCacheMs ?? 5000;
   if (!Number.isInteger(ttl) || ttl < 0) throw new TypeError('readyCacheMs must be an integer ≥ 0');
   const now = options.now ?? Date.now;
+  const fleet = options.fleet;
   let cached: { readonly at: number; readonly answer: Promise<Readiness> } | undefined;
 
   const check = async (): Promise<Readiness> => {
@@ -54,7 +68,8 @@ export function healthRoutes(options: HealthOptions): Router {
     cached.answer.then(
       (r) => {
         res.set('Cache-Control', 'no-store');
-        res.status(r.ready ? 200 : 503).json(r.ready ? { status: 'ready' } : { status: 'not ready', code: r.code });
+        const body = r.ready ? { status: 'ready' } : { status: 'not ready', code: r.code };
+        res.status(r.ready ? 200 : 503).json(fleet === undefined ? body : { ...body, fleet: fleet() });
       },
       (err: unknown) => {
         next(err);

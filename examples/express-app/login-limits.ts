@@ -56,7 +56,7 @@ export function addressKey(ip: string | undefined): string {
 
 /**
  * Rate limits for password logins: all attempts per client address, failed attempts per username,
- * each in a bounded in-memory window (per process; a fleet needs a shared store). Over a limit:
+ * each in a bounded in-memory window, per process (in fleet mode each instance counts on its own). Over a limit:
  * 429 `ERR_RATE_LIMITED` as problem+json with `Retry-After`.
  * @example
  * ```ts

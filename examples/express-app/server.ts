@@ -4,7 +4,13 @@
 //   COGNITO_IDENTITY_POOL_ID=… COGNITO_DEVELOPER_PROVIDER=… npm start
 //                                   → real Amazon Cognito, with the AWS SDK's default credentials,
 //                                     checked by broker.preflight() before the app serves anyone
-//                                     (one of the two variables alone is an error)
+//                                     (one of the two variables alone is an error); with
+//                                     AWS_ENDPOINT_URL_COGNITO_IDENTITY, the Cognito at that endpoint
+//                                     (an emulator started on its own: npm run emulator)
+//   REDIS_URL=… SESSION_SECRET=… CACHE_ENCRYPTION_KEYS=… COGNITO_…=… npm start
+//                                   → fleet mode: sessions, bearer tokens and the broker's shared
+//                                     tier in Redis, so that many instances act as one
+//                                     (npm run start:fleet starts a local fleet)
 //
 // A start that cannot succeed (a bad variable, a port in use, a pool the broker cannot use) prints one line naming the problem and
 // the fix on stderr and exits: 2 for a bad setting, 1 for a failure with good settings.
@@ -15,11 +21,15 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { CognitoIdentityClient } from '@aws-sdk/client-cognito-identity';
-import { pino } from 'pino';
+import { RedisStore } from 'connect-redis';
+import { pino, type Logger } from 'pino';
+import { createClient } from 'redis';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
 import { createBroker, isBrokerError, redactPaths, type PreflightResult } from '../../src/index.js';
+import { redisFleet, type BrokerFleet } from '../../src/fleet/index.js';
 import { createApp } from './app.js';
-import { listenFailure, readConfig, StartupError } from './config.js';
+import { redisBearerTokenStore } from './bearer-tokens.js';
+import { listenFailure, readConfig, StartupError, type FleetConfig } from './config.js';
 import { devLogStream } from './dev-log.js';
 import { startMetrics } from './telemetry.js';
 import { DEMO_USERS } from './users.js';
@@ -27,6 +37,13 @@ import { DEMO_USERS } from './users.js';
 const DEFAULT_STATE_FILE = join(dirname(fileURLToPath(import.meta.url)), '.state', 'emulator.json');
 // How long a failed start may spend closing what it opened before it exits anyway.
 const CLEANUP_MS = 2000;
+
+// Longest wait for Redis at start, and for one session or bearer-token command.
+const REDIS_CONNECT_MS = 5000;
+const REDIS_COMMAND_MS = 1000;
+/** Where the example keeps its own keys in Redis (the broker's shared tier has its own prefix, `cib`). */
+const SESSION_PREFIX = 'cib-demo:sess:';
+const BEARER_PREFIX = 'cib-demo:bearer:';
 
 /** What a failed start has to close before the process exits. */
 const cleanups: (() => Promise<void>)[] = [];
@@ -83,6 +100,115 @@ async function preflight(
   }
 }
 
+function newRedisClient(url: string, forSessions: boolean) {
+  return createClient({
+    url,
+    // Back off to one attempt every 2 s while Redis is away; node-redis reconnects by itself.
+    socket: {
+      connectTimeout: REDIS_CONNECT_MS,
+      reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2000),
+    },
+    // Session lookups fail at once while Redis is away, or after REDIS_COMMAND_MS when it hangs,
+    // rather than queueing requests until it is back. The fleet tier bounds its own commands.
+    ...(forSessions ? { disableOfflineQueue: true, commandOptions: { timeout: REDIS_COMMAND_MS } } : {}),
+  });
+}
+type RedisClient = ReturnType<typeof newRedisClient>;
+
+/** Connects within {@link REDIS_CONNECT_MS}, or fails the start naming Redis (its password masked). */
+async function connectRedis(client: RedisClient, fleet: FleetConfig): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      client.connect(),
+      new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => {
+          reject(new Error('timeout'));
+        }, REDIS_CONNECT_MS);
+      }),
+    ]);
+  } catch {
+    client.destroy();
+    throw new StartupError(
+      `Redis at ${fleet.redisUrlShown} did not answer within ${REDIS_CONNECT_MS / 1000} s`,
+      'Start it (or fix REDIS_URL) and try again',
+      1,
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** One warning when the sessions' connection is lost, one line when it is back: never one per retry. */
+function watchSessionsConnection(client: RedisClient, logger: Logger, shown: string): void {
+  let up = true;
+  client.on('error', (err: unknown) => {
+    if (!up) return;
+    up = false;
+    const code = (err as { code?: unknown } | null)?.code;
+    logger.warn(
+      { redis: shown, code: typeof code === 'string' ? code : undefined },
+      'sessions: lost the Redis connection; session and bearer-token requests answer 503 until it is back',
+    );
+  });
+  client.on('ready', () => {
+    if (up) return;
+    up = true;
+    logger.info({ redis: shown }, 'sessions: Redis connection back');
+  });
+}
+
+/** Fleet mode's Redis side: the sessions' client, the fleet tier's client, and the tier. */
+interface FleetParts {
+  readonly sessions: RedisClient;
+  readonly tierClient: RedisClient;
+  readonly fleet: BrokerFleet;
+  close(): Promise<void>;
+}
+
+async function startFleetParts(config: FleetConfig, logger: Logger): Promise<FleetParts> {
+  const sessions = newRedisClient(config.redisUrl, true);
+  const tierClient = newRedisClient(config.redisUrl, false);
+  // Until the listeners below (and the tier's) are on: an 'error' event without one ends the process.
+  sessions.on('error', () => undefined);
+  tierClient.on('error', () => undefined);
+  await connectRedis(sessions, config);
+  try {
+    await connectRedis(tierClient, config);
+  } catch (err) {
+    sessions.destroy();
+    throw err;
+  }
+  watchSessionsConnection(sessions, logger, config.redisUrlShown);
+  const fleet = redisFleet({
+    client: tierClient,
+    encryptionKeys: config.encryptionKeys,
+    ...(config.currentKeyId === undefined ? {} : { currentKeyId: config.currentKeyId }),
+  });
+  let closed: Promise<void> | undefined;
+  return {
+    sessions,
+    tierClient,
+    fleet,
+    close() {
+      closed ??= (async () => {
+        await fleet.close();
+        // close() lets commands under way finish (each is bounded); destroy() if it fails.
+        await Promise.all(
+          [sessions, tierClient]
+            .filter((c) => c.isOpen)
+            .map((c) =>
+              c.close().catch(() => {
+                c.destroy();
+              }),
+            ),
+        );
+      })();
+      return closed;
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const config = readConfig(process.env);
   const logOptions = { level: config.logLevel, redact: [...redactPaths] };
@@ -118,13 +244,23 @@ async function main(): Promise<void> {
   let client: CognitoIdentityClient | undefined;
   let stateFile: string | undefined;
   let checked: PreflightResult | undefined;
+  let fleetParts: FleetParts | undefined;
   if (config.cognito !== undefined) {
     // Real Cognito: the broker builds its own client for the pool's region with the SDK's default
     // credential chain (env, profile, instance role). The pool, the provider name, the roles and the
     // credentials are checked before the app serves anyone, so that a bad setup stops the start
     // instead of failing every /aws call.
     checked = await preflight(config.cognito, config.allowGuests === true);
-    broker = createBroker({ ...config.cognito, logger });
+    if (config.fleet !== undefined) {
+      const parts = await startFleetParts(config.fleet, logger);
+      fleetParts = parts;
+      cleanups.push(() => parts.close());
+    }
+    broker = createBroker({
+      ...config.cognito,
+      logger,
+      ...(fleetParts === undefined ? {} : { fleet: fleetParts.fleet }),
+    });
   } else {
     stateFile = config.emulatorStateFile ?? DEFAULT_STATE_FILE;
     mkdirSync(dirname(stateFile), { recursive: true });
@@ -181,6 +317,8 @@ async function main(): Promise<void> {
     });
   }
   const running = emulator;
+  const redis = fleetParts;
+  const fleetBroker = broker;
   const app = createApp({
     broker,
     sessionSecret: config.sessionSecret ?? randomBytes(32).toString('base64url'),
@@ -191,6 +329,16 @@ async function main(): Promise<void> {
     ...(running === undefined ? {} : { sts: { endpoint: running.endpoint, region: running.region } }),
     ...(config.trustProxy === undefined ? {} : { trustProxy: config.trustProxy }),
     metrics: appMetrics.handler,
+    ...(redis === undefined
+      ? {}
+      : {
+          sessionStore: new RedisStore({ client: redis.sessions, prefix: SESSION_PREFIX }),
+          bearerTokens: redisBearerTokenStore(redis.sessions, BEARER_PREFIX),
+          fleetHealth: () => ({
+            state: fleetBroker.stats().fleet?.state ?? 'degraded',
+            sessions: redis.sessions.isReady ? 'connected' : 'disconnected',
+          }),
+        }),
   });
   handle = app;
   // Before the banner: whoever waits for it may send SIGTERM at once.
@@ -199,9 +347,12 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     server.closeAllConnections();
+    // Whatever hangs (a paused Redis), the process ends within CLEANUP_MS of the last request.
     server.close(() => {
       client?.destroy();
-      void Promise.all([running?.stop(), appMetrics.shutdown()]).finally(() => process.exit(0));
+      const timer = new Promise<void>((resolve) => setTimeout(resolve, CLEANUP_MS).unref());
+      const closing = Promise.allSettled([redis?.close(), running?.stop(), appMetrics.shutdown()]);
+      void Promise.race([closing, timer]).finally(() => process.exit(0));
     });
   };
   process.once('SIGINT', stop);
@@ -214,6 +365,10 @@ async function main(): Promise<void> {
     running === undefined
       ? `  Backend: Amazon Cognito, pool ${broker.identityPoolId} (${checked?.identityPoolName ?? ''}, checked)`
       : `  Backend: embedded emulator at ${running.endpoint} (pool ${broker.identityPoolId}, state in ${stateFile ?? ''})`,
+    ...(config.cognitoEndpoint === undefined ? [] : [`  Cognito endpoint: ${config.cognitoEndpoint}`]),
+    ...(config.fleet === undefined
+      ? []
+      : [`  Fleet mode: sessions and the broker's shared tier in Redis at ${config.fleet.redisUrlShown}`]),
     '  Demo logins:',
     ...DEMO_USERS.map((u) => `    ${u.username.padEnd(12)} ${u.password}`),
     '',

@@ -26,6 +26,8 @@ void test('defaults: 127.0.0.1:3000, an emulator on any free port, info logs, gu
     logLevel: 'info',
     logFormat: 'dev',
     trustProxy: undefined,
+    cognitoEndpoint: undefined,
+    fleet: undefined,
   });
 });
 

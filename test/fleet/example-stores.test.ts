@@ -1,0 +1,89 @@
+// The example app's shared stores failing (Redis away): session and bearer-token requests answer
+// 503 with Retry-After and a generic problem, never a 500 or the store's own message; /readyz
+// reports the fleet's state. Stores that fail on purpose stand in for Redis here.
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { test } from 'node:test';
+import session from 'express-session';
+import request from 'supertest';
+import { createApp } from '../../examples/express-app/app.js';
+import type { BearerTokenStore } from '../../examples/express-app/bearer-tokens.js';
+import { createFakeBroker } from '../helpers/fake-broker.js';
+
+const SECRET = 'example-stores-session-secret';
+const STORE_MESSAGE = 'connect ECONNREFUSED 10.9.8.7:6379 (hunter2)';
+
+/** A session store whose every call fails, as connect-redis's does while Redis is away. */
+class FailingStore extends session.Store {
+  override get(_sid: string, callback: (err: unknown) => void): void {
+    callback(new Error(STORE_MESSAGE));
+  }
+  override set(_sid: string, _session: session.SessionData, callback?: (err?: unknown) => void): void {
+    callback?.(new Error(STORE_MESSAGE));
+  }
+  override destroy(_sid: string, callback?: (err?: unknown) => void): void {
+    callback?.(new Error(STORE_MESSAGE));
+  }
+}
+
+const failingTokens: BearerTokenStore = {
+  issue: () => Promise.reject(new Error(STORE_MESSAGE)),
+  resolve: () => Promise.reject(new Error(STORE_MESSAGE)),
+  revoke: () => Promise.reject(new Error(STORE_MESSAGE)),
+};
+
+/** A session id signed as express-session signs its cookie (cookie-signature: HMAC-SHA256, base64 unpadded). */
+function signedSid(sid: string): string {
+  return `s:${sid}.${createHmac('sha256', SECRET).update(sid).digest('base64').replace(/=+$/, '')}`;
+}
+
+function assertUnavailable(res: request.Response): void {
+  assert.equal(res.status, 503, res.text);
+  assert.equal(res.headers['retry-after'], '1');
+  assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
+  assert.ok(!res.text.includes('ECONNREFUSED') && !res.text.includes('hunter2'), res.text);
+}
+
+void test('a failing session store answers 503 with Retry-After, not 500, and hides its message', async () => {
+  const app = createApp({ broker: createFakeBroker(), sessionSecret: SECRET, sessionStore: new FailingStore() });
+  const login = await request(app).post('/login').send({ username: 'alice', password: 'alice-demo-pass' });
+  assertUnavailable(login);
+  // A request carrying a validly signed session cookie makes the store look the session up.
+  const me = await request(app)
+    .get('/me')
+    .set('Cookie', `demo.sid=${encodeURIComponent(signedSid('some-session-id'))}`);
+  assertUnavailable(me);
+});
+
+void test('a failing bearer-token store answers 503 at issue and at use', async () => {
+  const app = createApp({ broker: createFakeBroker(), sessionSecret: SECRET, bearerTokens: failingTokens });
+  assertUnavailable(await request(app).post('/api/tokens').send({ username: 'bob', password: 'bob-demo-pass' }));
+  assertUnavailable(
+    await request(app)
+      .get('/aws/identity')
+      .set('Authorization', `Bearer ${'a'.repeat(43)}`),
+  );
+});
+
+void test("/readyz carries the fleet's state and stays ready while Redis is away", async () => {
+  let state: 'shared' | 'degraded' = 'shared';
+  const app = createApp({
+    broker: createFakeBroker(),
+    sessionSecret: SECRET,
+    readyCacheMs: 0,
+    fleetHealth: () => ({ state, sessions: state === 'shared' ? 'connected' : 'disconnected' }),
+  });
+  const up = await request(app).get('/readyz');
+  assert.equal(up.status, 200);
+  assert.deepEqual(up.body, { status: 'ready', fleet: { state: 'shared', sessions: 'connected' } });
+  state = 'degraded';
+  const down = await request(app).get('/readyz');
+  assert.equal(down.status, 200);
+  assert.deepEqual(down.body, { status: 'ready', fleet: { state: 'degraded', sessions: 'disconnected' } });
+});
+
+void test('without fleet mode /readyz answers as before', async () => {
+  const app = createApp({ broker: createFakeBroker(), sessionSecret: SECRET });
+  const res = await request(app).get('/readyz');
+  assert.deepEqual(res.body, { status: 'ready' });
+});
