@@ -220,13 +220,14 @@ export function resolveQuotaOptions(value: unknown, maxUsers: number): ResolvedQ
   const now: unknown = o.now;
   if (now !== undefined && typeof now !== 'function') fail('quota.now must be a function returning milliseconds');
 
+  const clock = (now as (() => number) | undefined) ?? (() => performance.now());
   return Object.freeze({
     buckets,
     maxWaitMs,
     accountShare: share(o.accountShare, 'quota.accountShare', 0.2),
     guestShare: share(o.guestShare, 'quota.guestShare', 0.25),
     perUser,
-    store: (store as QuotaStore | undefined) ?? new InMemoryQuotaStore({ maxUsers }),
-    now: (now as (() => number) | undefined) ?? (() => performance.now()),
+    store: (store as QuotaStore | undefined) ?? new InMemoryQuotaStore({ maxUsers, now: clock }),
+    now: clock,
   });
 }

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { LRUCache } from 'lru-cache';
 
 /** A token bucket's shape: it refills at `rate` tokens per second up to `burst` tokens; full at first. */
@@ -45,11 +46,15 @@ export interface QuotaStore {
   refund(kind: 'operation' | 'user', key: string, bucket: BucketShape, now: number): void | Promise<void>;
 }
 
-/** A bucket's level at a time. */
+/** A bucket's level at a time, and when it is full again (a full bucket is as good as none). */
 interface Level {
   tokens: number;
   at: number;
+  fullAt: number;
 }
+
+/** How often user buckets that have refilled are forgotten, ms. */
+const SWEEP_MS = 5000;
 
 const GRANTED: QuotaTakeResult = Object.freeze({ granted: true });
 
@@ -57,18 +62,59 @@ const GRANTED: QuotaTakeResult = Object.freeze({ granted: true });
 export interface InMemoryQuotaStoreOptions {
   /** Most user buckets kept (least recently used forgotten, which refills them). Default `100_000`. */
   readonly maxUsers?: number;
+  /** The governor's time, ms: when refilled user buckets are forgotten. Default `performance.now()`. */
+  readonly now?: () => number;
 }
 
 /**
  * The governor's buckets in this process: a Map of operation buckets and a bounded LRU of user
- * buckets. A take is a few arithmetic operations, synchronous.
+ * buckets. A take is a few arithmetic operations, synchronous. User buckets that have refilled are
+ * forgotten every few seconds (a full bucket and no bucket are the same), so the store holds only
+ * the users active in the last minute or so: after a start that loads every user, a bucket for each
+ * would otherwise stay on the heap and slow every minor GC (bench: resident cache).
  */
 export class InMemoryQuotaStore implements QuotaStore {
   readonly #operations = new Map<string, Level>();
   readonly #users: LRUCache<string, Level>;
+  readonly #now: () => number;
+  #sweep: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: InMemoryQuotaStoreOptions = {}) {
     this.#users = new LRUCache<string, Level>({ max: options.maxUsers ?? 100_000 });
+    this.#now = options.now ?? (() => performance.now());
+  }
+
+  /** User buckets held (for tests). */
+  get userBuckets(): number {
+    return this.#users.size;
+  }
+
+  /** Forgets the user buckets that are full by now. */
+  sweep(): void {
+    const now = this.#now();
+    for (const [key, level] of this.#users.entries()) {
+      if (now >= level.fullAt) this.#users.delete(key);
+    }
+  }
+
+  /**
+   * Sweeps in a while, while user buckets are held. The timer holds the store weakly and never
+   * keeps the process alive: a dropped broker's store is collected, its timer then does nothing.
+   */
+  #scheduleSweep(): void {
+    if (this.#sweep !== undefined) return;
+    const ref = new WeakRef(this);
+    this.#sweep = setTimeout(() => {
+      const store = ref.deref();
+      if (store !== undefined) store.#sweepAndReschedule();
+    }, SWEEP_MS);
+    this.#sweep.unref();
+  }
+
+  #sweepAndReschedule(): void {
+    this.#sweep = undefined;
+    this.sweep();
+    if (this.#users.size > 0) this.#scheduleSweep();
   }
 
   take(take: QuotaTake): QuotaTakeResult {
@@ -83,13 +129,19 @@ export class InMemoryQuotaStore implements QuotaStore {
     }
     if (waitMs > 0) return { granted: false, retryInMs: Math.max(1, Math.ceil(waitMs)) };
     main.tokens -= 1;
-    if (cap !== undefined) cap.tokens -= 1;
+    main.fullAt = fullAt(main, take.bucket);
+    if (cap !== undefined) {
+      cap.tokens -= 1;
+      cap.fullAt = fullAt(cap, take.cap?.bucket ?? take.bucket);
+    }
+    if (take.kind === 'user') this.#scheduleSweep();
     return GRANTED;
   }
 
   refund(kind: 'operation' | 'user', key: string, bucket: BucketShape, now: number): void {
     const level = this.#level(kind, key, bucket, now);
     level.tokens = Math.min(bucket.burst, level.tokens + 1);
+    level.fullAt = fullAt(level, bucket);
   }
 
   /** The bucket's level refilled up to `now` (a new bucket is full). */
@@ -97,7 +149,7 @@ export class InMemoryQuotaStore implements QuotaStore {
     const map = kind === 'operation' ? this.#operations : this.#users;
     let level = map.get(key);
     if (level === undefined) {
-      level = { tokens: bucket.burst, at: now };
+      level = { tokens: bucket.burst, at: now, fullAt: now };
       map.set(key, level);
       return level;
     }
@@ -107,4 +159,9 @@ export class InMemoryQuotaStore implements QuotaStore {
     level.at = now;
     return level;
   }
+}
+
+/** When `level` is full again at `bucket`'s rate. */
+function fullAt(level: Level, bucket: BucketShape): number {
+  return level.at + ((bucket.burst - level.tokens) / bucket.rate) * 1000;
 }

@@ -104,3 +104,24 @@ void describe('quota store (in memory)', () => {
     assert.ok(Math.abs(rate - 47.04) < 1e-9);
   });
 });
+
+void describe('quota store (in memory): user buckets', () => {
+  void it('forgets user buckets once they have refilled, and only those', () => {
+    let now = 0;
+    const store = new InMemoryQuotaStore({ now: () => now });
+    const bucket = { rate: 1, burst: 2 };
+    for (let u = 0; u < 1000; u++) store.take({ kind: 'user', key: `u${u}`, bucket, floor: 0, now });
+    // A second take for one user: two tokens to refill, 2 s.
+    store.take({ kind: 'user', key: 'u0', bucket, floor: 0, now });
+    assert.equal(store.userBuckets, 1000);
+    now = 1000;
+    store.sweep();
+    assert.equal(store.userBuckets, 1, 'the users who took one token are full again after 1 s');
+    // The remaining bucket still holds its debt: one token at 1 s.
+    assert.equal(store.take({ kind: 'user', key: 'u0', bucket, floor: 0, now }).granted, true);
+    assert.equal(store.take({ kind: 'user', key: 'u0', bucket, floor: 0, now }).granted, false);
+    now = 3000;
+    store.sweep();
+    assert.equal(store.userBuckets, 0);
+  });
+});
