@@ -3,7 +3,7 @@ import type { BrokerContext } from './context.js';
 import { defaultCognitoClient } from './default-client.js';
 import { Entries } from './entries.js';
 import { decodeCredentials, decodeToken, encodeCredentials, encodeToken } from './entries.js';
-import { FLEET_BIND, type FleetBinding } from './fleet.js';
+import { FLEET_BIND, type FleetBinding, type FleetLoad } from './fleet.js';
 import { dropEverything, invalidate } from './invalidation.js';
 import { brokerLogger } from './log.js';
 import { credentialProvider, freshCredentialsBody, getCredentials, loadCredentials } from './operations/credentials.js';
@@ -20,7 +20,7 @@ import {
   type ResolvedBrokerOptions,
 } from './options.js';
 import { Governor } from './quota/governor.js';
-import { RefreshingCache } from './refreshing-cache.js';
+import { RefreshingCache, type CacheEntryTimes } from './refreshing-cache.js';
 import { Telemetry, type TelemetrySource } from './telemetry.js';
 import type { Broker, BrokerStats } from './types.js';
 import { Upstream } from './upstream.js';
@@ -74,6 +74,12 @@ export function createBroker(options: BrokerOptions): Broker {
       ? o.quota
       : { ...o.quota, store: fleet.quotaStore };
   const governor = quota === undefined ? undefined : new Governor(quota);
+  // A fleet's instance may serve every first load from the shared tier, with no Cognito call to
+  // start its instruments: start them at its first shared load.
+  const viaFleet = <V extends CacheEntryTimes>(binding: FleetBinding, request: FleetLoad<V>): Promise<V> => {
+    telemetry.start();
+    return binding.load(request);
+  };
   const upstream = new Upstream({
     telemetry,
     client: () => {
@@ -103,7 +109,7 @@ export function createBroker(options: BrokerOptions): Broker {
       load: (key, context, signal, stale) =>
         fleet === undefined
           ? loadToken(ctx, context, signal, stale)
-          : fleet.load({
+          : viaFleet(fleet, {
               kind: 'token',
               key,
               userId: context.userId,
@@ -122,7 +128,7 @@ export function createBroker(options: BrokerOptions): Broker {
       load: (key, context, signal, stale) =>
         fleet === undefined
           ? loadCredentials(ctx, context, signal, stale)
-          : fleet.load({
+          : viaFleet(fleet, {
               kind: 'credentials',
               key,
               userId: context.userId,
@@ -209,5 +215,6 @@ function telemetrySource(ctx: BrokerContext): TelemetrySource {
     caches: { token: ctx.tokens, credentials: ctx.credentials },
     inFlight: () => ctx.upstream.stats().inFlight,
     clockOffsetMs: () => ctx.entries.clockOffsetMs,
+    fleet: () => ctx.fleet?.stats(),
   };
 }

@@ -1,3 +1,4 @@
+import type { FleetStats } from './fleet.js';
 import {
   context as otelContext,
   metrics,
@@ -42,6 +43,8 @@ export const METRIC = Object.freeze({
   upstreamActiveCalls: 'cognito_broker.upstream.active_calls',
   quotaRefusals: 'cognito_broker.quota.refusals',
   clockSkew: 'cognito_broker.clock.skew',
+  fleetEvents: 'cognito_broker.fleet.events',
+  fleetShared: 'cognito_broker.fleet.shared',
 });
 
 /**
@@ -51,6 +54,7 @@ export const METRIC = Object.freeze({
 export const ATTR = Object.freeze({
   cache: 'cognito_broker.cache.name',
   level: 'cognito_broker.cache.level',
+  fleetEvent: 'cognito_broker.fleet.event',
   result: 'cognito_broker.cache.result',
   outcome: 'cognito_broker.upstream.outcome',
   reason: 'cognito_broker.quota.reason',
@@ -111,7 +115,23 @@ export interface TelemetrySource {
   inFlight(): number;
   /** Cognito's clock minus ours, ms. */
   clockOffsetMs(): number;
+  /** The fleet tier's counters, when the broker has one. */
+  fleet(): FleetStats | undefined;
 }
+
+/** `FleetStats` counters as the values of `cognito_broker.fleet.event`. */
+const FLEET_EVENTS: readonly (readonly [Exclude<keyof FleetStats, 'state'>, string])[] = [
+  ['sharedHits', 'shared_hit'],
+  ['sharedLoads', 'shared_load'],
+  ['leaseWaits', 'lease_wait'],
+  ['leaseTakeovers', 'lease_takeover'],
+  ['entriesRejected', 'entry_rejected'],
+  ['invalidationsPublished', 'change_published'],
+  ['invalidationsApplied', 'change_applied'],
+  ['resyncDrops', 'resync_drop'],
+  ['degradations', 'degraded'],
+  ['redisErrors', 'redis_error'],
+];
 
 /** Options of {@link Telemetry}. */
 export interface TelemetryOptions {
@@ -167,6 +187,14 @@ export class Telemetry {
     };
   }
 
+  /**
+   * Makes the instruments now if not yet: for a broker of a fleet, whose first loads may all be
+   * served by the shared tier without a Cognito call.
+   */
+  start(): void {
+    this.#ensure();
+  }
+
   /** The synchronous instruments, made (and the observable ones registered) on first use. */
   #ensure(): Instruments {
     if (this.#instruments !== undefined) return this.#instruments;
@@ -217,7 +245,25 @@ export class Telemetry {
       description: "Cognito's clock minus the local clock, measured from the last token's iat",
       unit: 's',
     });
-    const observables: Observable[] = [lookups, coalesced, evictions, entries, loads, calls, skew];
+    const fleetEvents = meter.createObservableCounter(METRIC.fleetEvents, {
+      description: "The fleet tier's events (shared hits and loads, lease waits, changes, degradations)",
+      unit: '{event}',
+    });
+    const fleetShared: ObservableGauge = meter.createObservableGauge(METRIC.fleetShared, {
+      description: '1 while the fleet tier shares through Redis, 0 while it works per process',
+      unit: '1',
+    });
+    const observables: Observable[] = [
+      lookups,
+      coalesced,
+      evictions,
+      entries,
+      loads,
+      calls,
+      skew,
+      fleetEvents,
+      fleetShared,
+    ];
     const callback = (result: BatchObservableResult): void => {
       const s = source();
       if (s === undefined) {
@@ -239,6 +285,12 @@ export class Telemetry {
       }
       result.observe(calls, s.inFlight());
       result.observe(skew, s.clockOffsetMs() / 1000);
+      const fleet = s.fleet();
+      if (fleet !== undefined) {
+        for (const [field, event] of FLEET_EVENTS)
+          result.observe(fleetEvents, fleet[field], { [ATTR.fleetEvent]: event });
+        result.observe(fleetShared, fleet.state === 'shared' ? 1 : 0);
+      }
     };
     meter.addBatchObservableCallback(callback, observables);
   }
