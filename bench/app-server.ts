@@ -19,6 +19,7 @@ import { redisFleet, type BrokerFleet } from '../src/fleet/index.js';
 import { createClient } from 'redis';
 import { offsetClock, type ClockSetting } from './lib/clock.js';
 import { fakeCognito } from './lib/fake-cognito.js';
+import { FLEET_KEY_ENV } from './lib/fleet-env.js';
 import { serveParent } from './lib/ipc.js';
 import { BASELINE_PATH, userId, userName, userPassword } from './lib/users.js';
 import { registerOtel } from './lib/otel.js';
@@ -41,13 +42,10 @@ export interface AppServerConfig {
   readonly otel?: boolean;
   /**
    * Fleet mode: the broker's shared tier on this Redis (`redisFleet()`), sealed with the key in the
-   * environment variable `BENCH_FLEET_KEY` (base64 of 32 bytes, the same for every instance).
+   * environment variable `FLEET_KEY_ENV` (base64 of 32 bytes, the same for every instance).
    */
   readonly fleet?: { readonly redisUrl: string };
 }
-
-/** The environment variable that carries the fleet's encryption key to each app process. */
-export const FLEET_KEY_ENV = 'BENCH_FLEET_KEY' as const;
 
 const config = JSON.parse(process.argv[2] ?? '{}') as AppServerConfig;
 const otel = config.otel === true ? registerOtel() : undefined;
@@ -76,10 +74,10 @@ if (config.upstream === 'fake') {
 let redis: ReturnType<typeof createClient> | undefined;
 let fleet: BrokerFleet | undefined;
 if (config.fleet !== undefined) {
-  const key = process.env.BENCH_FLEET_KEY;
+  const key = process.env[FLEET_KEY_ENV];
   if (key === undefined || key === '') throw new Error(`fleet mode needs ${FLEET_KEY_ENV} in the environment`);
   // Read once; nothing else in this process finds it in the environment.
-  delete process.env.BENCH_FLEET_KEY;
+  Reflect.deleteProperty(process.env, FLEET_KEY_ENV);
   redis = createClient({ url: config.fleet.redisUrl, socket: { connectTimeout: 5000, reconnectStrategy: () => 100 } });
   redis.on('error', () => undefined);
   await redis.connect();

@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { AppServerStats } from './app-server.js';
 import type { EmulatorReady } from './emulator-server.js';
+import { fleetFigures, killRedisServers } from './fleet.js';
 import type { ClockSetting } from './lib/clock.js';
 import { inclusiveShare } from './lib/cpuprofile.js';
 import { forkChild, liveChildren, type Child } from './lib/ipc.js';
@@ -870,6 +871,7 @@ async function main(): Promise<void> {
     ['burst', loginBurst],
     ['burn', quotaBurn],
     ['emulator', emulatorSpeed],
+    ['fleet', () => fleetFigures({ rows, notes })],
   ];
   // On request only: not a figure.
   if (only.includes('profile-hot')) figures.push(['profile-hot', profileHotPath]);
@@ -902,10 +904,15 @@ async function main(): Promise<void> {
 
 function killAll(): void {
   for (const child of liveChildren) child.kill('SIGKILL');
+  killRedisServers();
 }
 process.on('SIGINT', () => {
   killAll();
   process.exit(130);
+});
+process.on('SIGTERM', () => {
+  killAll();
+  process.exit(143);
 });
 process.on('exit', killAll);
 
