@@ -221,16 +221,30 @@ serveParent(
     },
     /**
      * Asks the broker for the credentials of users [from, to), one call at a time, and returns how
-     * long each call took (ms): on another instance's users, the cost of a shared (L2) hit.
+     * long each call took (ms): on another instance's users, the cost of a shared (L2) hit. In fleet
+     * mode, also times one Redis PING after each call on the same connection (`pings`): the floor
+     * of a round trip on this machine at that moment.
      */
-    timeCredentials: async ({ from, to }: { from: number; to: number }): Promise<number[]> => {
-      const durations: number[] = [];
+    timeCredentials: async ({
+      from,
+      to,
+    }: {
+      from: number;
+      to: number;
+    }): Promise<{ calls: number[]; pings: number[] }> => {
+      const calls: number[] = [];
+      const pings: number[] = [];
       for (let i = from; i < to; i++) {
         const t0 = performance.now();
         await broker.getCredentials(userId(i));
-        durations.push(performance.now() - t0);
+        const t1 = performance.now();
+        calls.push(t1 - t0);
+        if (redis !== undefined) {
+          await redis.ping();
+          pings.push(performance.now() - t1);
+        }
       }
-      return durations;
+      return { calls, pings };
     },
     /** Starts V8's CPU profiler (for a profile of one phase; see profileStop). */
     profileStart: async () => {
