@@ -3,19 +3,23 @@
 // 100,000-user figures, to an in-process fake that returns real-sized payloads). It adds one
 // baseline route at the Cognito router's mount point, `/aws/baseline`, so that both routes run
 // through exactly the same middleware (session, passport, the bearer check) and differ only in the
-// handler.
+// handler. With `fleet` in its config it is one instance of a fleet: the broker shares its second
+// level through the bench's redis-server (the encryption key comes in the environment, not argv).
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { Session } from 'node:inspector';
-import { constants, PerformanceObserver } from 'node:perf_hooks';
+import { constants, performance, PerformanceObserver } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import type { Express, NextFunction, Request, Response } from 'express';
 import { createApp } from '../examples/express-app/app.js';
 import type { DemoUser } from '../examples/express-app/users.js';
 import { createBroker, type CognitoSendClient } from '../src/index.js';
+import { redisFleet, type BrokerFleet } from '../src/fleet/index.js';
+import { createClient } from 'redis';
 import { offsetClock, type ClockSetting } from './lib/clock.js';
 import { fakeCognito } from './lib/fake-cognito.js';
+import { FLEET_KEY_ENV } from './lib/fleet-env.js';
 import { serveParent } from './lib/ipc.js';
 import { BASELINE_PATH, userId, userName, userPassword } from './lib/users.js';
 import { registerOtel } from './lib/otel.js';
@@ -36,6 +40,11 @@ export interface AppServerConfig {
    * records every span (always-on sampling, batch processor) and the AsyncLocalStorage context manager.
    */
   readonly otel?: boolean;
+  /**
+   * Fleet mode: the broker's shared tier on this Redis (`redisFleet()`), sealed with the key in the
+   * environment variable `FLEET_KEY_ENV` (base64 of 32 bytes, the same for every instance).
+   */
+  readonly fleet?: { readonly redisUrl: string };
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as AppServerConfig;
@@ -62,6 +71,19 @@ if (config.upstream === 'fake') {
   delete process.env.AWS_SESSION_TOKEN;
 }
 
+let redis: ReturnType<typeof createClient> | undefined;
+let fleet: BrokerFleet | undefined;
+if (config.fleet !== undefined) {
+  const key = process.env[FLEET_KEY_ENV];
+  if (key === undefined || key === '') throw new Error(`fleet mode needs ${FLEET_KEY_ENV} in the environment`);
+  // Read once; nothing else in this process finds it in the environment.
+  Reflect.deleteProperty(process.env, FLEET_KEY_ENV);
+  redis = createClient({ url: config.fleet.redisUrl, socket: { connectTimeout: 5000, reconnectStrategy: () => 100 } });
+  redis.on('error', () => undefined);
+  await redis.connect();
+  fleet = redisFleet({ client: redis, encryptionKeys: { bench: key } });
+}
+
 // BENCH_LOG=warn (or debug…) shows the broker's and the app's log lines on stderr.
 const logger =
   process.env.BENCH_LOG === undefined ? undefined : pino({ level: process.env.BENCH_LOG }, pino.destination(2));
@@ -72,6 +94,7 @@ const broker = createBroker({
   ...(client === undefined ? {} : { client }),
   clock,
   ...(config.cacheMax === undefined ? {} : { cache: { max: config.cacheMax } }),
+  ...(fleet === undefined ? {} : { fleet }),
   // BENCH_QUOTA=off measures the broker without its quota governor, for comparison in one sitting.
   // The in-process fake has no account quota (and fills 100,000 users at once): its operations go
   // ungoverned, the per-user budgets stay.
@@ -196,6 +219,33 @@ serveParent(
       };
       await Promise.all(Array.from({ length: concurrency }, worker));
     },
+    /**
+     * Asks the broker for the credentials of users [from, to), one call at a time, and returns how
+     * long each call took (ms): on another instance's users, the cost of a shared (L2) hit. In fleet
+     * mode, also times one Redis PING after each call on the same connection (`pings`): the floor
+     * of a round trip on this machine at that moment.
+     */
+    timeCredentials: async ({
+      from,
+      to,
+    }: {
+      from: number;
+      to: number;
+    }): Promise<{ calls: number[]; pings: number[] }> => {
+      const calls: number[] = [];
+      const pings: number[] = [];
+      for (let i = from; i < to; i++) {
+        const t0 = performance.now();
+        await broker.getCredentials(userId(i));
+        const t1 = performance.now();
+        calls.push(t1 - t0);
+        if (redis !== undefined) {
+          await redis.ping();
+          pings.push(performance.now() - t1);
+        }
+      }
+      return { calls, pings };
+    },
     /** Starts V8's CPU profiler (for a profile of one phase; see profileStop). */
     profileStart: async () => {
       profiler ??= new Session();
@@ -243,6 +293,8 @@ serveParent(
           resolve();
         }),
       );
+      await fleet?.close();
+      redis?.destroy();
       setTimeout(() => process.exit(0), 20);
     },
   },

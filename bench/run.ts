@@ -5,39 +5,24 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } 
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { AppServerStats } from './app-server.js';
 import type { EmulatorReady } from './emulator-server.js';
+import { fleetFigures, killRedisServers } from './fleet.js';
 import type { ClockSetting } from './lib/clock.js';
 import { inclusiveShare } from './lib/cpuprofile.js';
 import { forkChild, liveChildren, type Child } from './lib/ipc.js';
-import { failures, getAll, latenciesBetween, login, loginAll, runLoad, type LoadResult } from './lib/load.js';
-import { fmt, fmtSpread, percentile, sortedCopy, spread } from './lib/stats.js';
+import { runBurst } from './lib/burst.js';
+import { check, failures, getAll, latenciesBetween, login, loginAll, runLoad, type LoadResult } from './lib/load.js';
+import { CONNECTIONS, CREDENTIALS_PATH, log, QUICK, QUOTA_RPS, ROUND_SECONDS, ROUNDS, type Row } from './lib/report.js';
+import { fmt, fmtSpread, percentile, sortedCopy, spread, sum } from './lib/stats.js';
 import { BASELINE_PATH } from './lib/users.js';
 import type { MemoryReport } from './memory-probe.js';
 import type { DriverPhase } from './sdk-driver.js';
 
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
-const QUICK = process.env.BENCH_QUICK === '1';
-const ROUNDS = QUICK ? 3 : 7;
-const ROUND_SECONDS = QUICK ? 2 : 3;
-const CONNECTIONS = 20;
-const CREDENTIALS_PATH = '/aws/credentials';
-
-interface Row {
-  readonly figure: string;
-  readonly how: string;
-  readonly measured: string;
-  readonly goal: string;
-  readonly pass: boolean | undefined;
-}
 const rows: Row[] = [];
 const notes: string[] = [];
-
-function log(message: string): void {
-  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
-}
 
 interface Stack {
   readonly emulator: Child<EmulatorReady> | undefined;
@@ -106,16 +91,6 @@ async function withStack<T>(o: Parameters<typeof startStack>[0], fn: (s: Stack) 
   } finally {
     await stack.stop();
   }
-}
-
-function sum(record: Record<string, number>): number {
-  return Object.values(record).reduce((a, b) => a + b, 0);
-}
-
-function check(r: LoadResult, what: string): void {
-  const bad = failures(r);
-  if (bad > 0)
-    throw new Error(`${what}: ${bad} failed responses (${JSON.stringify(r.statusCodes)}, errors ${r.errors})`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -641,9 +616,6 @@ async function residentCache(): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // 6. Login burst under the quota: 2,000 users log in within 10 s, GetOpenIdToken… throttled at 50 rps.
 
-/** GetOpenIdTokenForDeveloperIdentity's documented quota, requests per second. */
-const QUOTA_RPS = 50;
-
 async function loginBurst(): Promise<void> {
   const users = 2000;
   const spreadMs = 10_000;
@@ -653,60 +625,12 @@ async function loginBurst(): Promise<void> {
       op: 'GetOpenIdTokenForDeveloperIdentity',
       spec: { throttleRps: QUOTA_RPS },
     });
-    const statuses: Record<string, number> = {};
-    let bad = 0;
-    let retried = 0;
-    const servedAt: number[] = [];
-    const t0 = performance.now();
-    // A request that gets no response at all (a connection reset) is retried after a second, as a
-    // client would; these are counted and reported apart from the responses.
-    let connectionErrors = 0;
-    const attempt = async <T>(fn: () => Promise<T>): Promise<T | undefined> => {
-      for (let tries = 0; tries < 3; tries++) {
-        try {
-          return await fn();
-        } catch (err) {
-          const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-          const what = `no response (${cause?.code ?? cause?.message ?? (err as Error).message})`;
-          statuses[what] = (statuses[what] ?? 0) + 1;
-          connectionErrors += 1;
-          await sleep(1000);
-        }
-      }
-      bad += 1;
-      return undefined;
-    };
-    const flow = async (i: number): Promise<void> => {
-      await sleep((i * spreadMs) / users);
-      const l = await attempt(() => login(s.port, i));
-      if (l === undefined) return;
-      statuses[`login ${l.status}`] = (statuses[`login ${l.status}`] ?? 0) + 1;
-      if (l.status !== 200) {
-        bad += 1;
-        return;
-      }
-      while (performance.now() - t0 < giveUpMs) {
-        const res = await attempt(async () => {
-          const r = await fetch(`http://127.0.0.1:${s.port}${CREDENTIALS_PATH}`, { headers: { cookie: l.cookie } });
-          await r.arrayBuffer();
-          return r;
-        });
-        if (res === undefined) return;
-        statuses[`credentials ${res.status}`] = (statuses[`credentials ${res.status}`] ?? 0) + 1;
-        if (res.status === 200) {
-          servedAt.push(performance.now() - t0);
-          return;
-        }
-        const retryAfter = Number(res.headers.get('retry-after'));
-        if ((res.status !== 503 && res.status !== 429) || !Number.isFinite(retryAfter) || retryAfter <= 0) {
-          bad += 1;
-          return;
-        }
-        retried += 1;
-        await sleep(retryAfter * 1000);
-      }
-    };
-    await Promise.all(Array.from({ length: users }, (_, i) => flow(i)));
+    const { statuses, bad, retried, connectionErrors, servedAt } = await runBurst({
+      ports: [s.port],
+      users,
+      spreadMs,
+      giveUpMs,
+    });
     const counters = await s.counters();
     const broker = (await s.stats()).broker;
     const last = Math.max(...servedAt);
@@ -947,6 +871,7 @@ async function main(): Promise<void> {
     ['burst', loginBurst],
     ['burn', quotaBurn],
     ['emulator', emulatorSpeed],
+    ['fleet', () => fleetFigures({ rows, notes })],
   ];
   // On request only: not a figure.
   if (only.includes('profile-hot')) figures.push(['profile-hot', profileHotPath]);
@@ -979,10 +904,15 @@ async function main(): Promise<void> {
 
 function killAll(): void {
   for (const child of liveChildren) child.kill('SIGKILL');
+  killRedisServers();
 }
 process.on('SIGINT', () => {
   killAll();
   process.exit(130);
+});
+process.on('SIGTERM', () => {
+  killAll();
+  process.exit(143);
 });
 process.on('exit', killAll);
 

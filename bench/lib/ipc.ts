@@ -62,12 +62,14 @@ export const liveChildren = new Set<ChildProcess>();
 
 /**
  * Forks `module` (a path relative to bench/) under tsx with `nodeArgs`, passing `config` as JSON in
- * argv, and waits for its ready message.
+ * argv (and `env` added to the environment: for secrets, which argv would show to `ps`), and waits
+ * for its ready message.
  */
 export async function forkChild<R>(
   module: string,
   config: unknown,
   nodeArgs: readonly string[] = [],
+  env: Readonly<Record<string, string>> = {},
 ): Promise<Child<R>> {
   const path = fileURLToPath(new URL(`../${module}`, import.meta.url));
   const child = fork(path, [JSON.stringify(config)], {
@@ -79,7 +81,7 @@ export async function forkChild<R>(
       'tsx',
     ],
     // The SDK's notice that Node 20 support ends in 2027 would interleave with the bench's output.
-    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     serialization: 'advanced',
   });

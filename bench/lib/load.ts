@@ -110,6 +110,13 @@ export function failures(r: LoadResult): number {
   return n;
 }
 
+/** Throws unless every response of the run was a 2xx. */
+export function check(r: LoadResult, what: string): void {
+  const bad = failures(r);
+  if (bad > 0)
+    throw new Error(`${what}: ${bad} failed responses (${JSON.stringify(r.statusCodes)}, errors ${r.errors})`);
+}
+
 /** Latencies of the responses completed in [fromMs, toMs), sorted. */
 export function latenciesBetween(r: LoadResult, fromMs: number, toMs: number): Float64Array {
   const out: number[] = [];

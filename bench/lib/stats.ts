@@ -39,3 +39,8 @@ export function fmt(n: number, digits = 2): string {
 export function fmtSpread(s: Spread, digits = 2, unit = ''): string {
   return `${fmt(s.median, digits)}${unit} [${fmt(s.min, digits)}–${fmt(s.max, digits)}]`;
 }
+
+/** The sum of a record's values (e.g. calls by operation). */
+export function sum(record: Readonly<Record<string, number>>): number {
+  return Object.values(record).reduce((a, b) => a + b, 0);
+}
