@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { BrokerContext } from './context.js';
 import { defaultCognitoClient } from './default-client.js';
 import { Entries } from './entries.js';
-import { decodeCredentials, decodeToken, encodeCredentials, encodeToken } from './entries.js';
+import { encodeCredentials, encodeToken } from './entries.js';
 import { FLEET_BIND, type FleetBinding, type FleetLoad } from './fleet.js';
 import { dropEverything, invalidate } from './invalidation.js';
 import { brokerLogger } from './log.js';
@@ -116,7 +116,8 @@ export function createBroker(options: BrokerOptions): Broker {
               identityId: undefined,
               accept: (value) => acceptShared(o, value, stale),
               encode: encodeToken,
-              decode: decodeToken,
+              decode: (text) => ctx.entries.sharedToken(text),
+              identityOf: (value) => value.identityId,
               load: () => loadToken(ctx, context, signal, stale),
               signal,
             }),
@@ -135,7 +136,7 @@ export function createBroker(options: BrokerOptions): Broker {
               identityId: context.identityId,
               accept: (value) => acceptShared(o, value, stale),
               encode: encodeCredentials,
-              decode: decodeCredentials,
+              decode: (text) => ctx.entries.sharedCredentials(text),
               load: () => loadCredentials(ctx, context, signal, stale),
               signal,
             }),

@@ -172,6 +172,30 @@ export class Entries {
     });
   }
 
+  /**
+   * A token entry another instance loaded, served on this instance's clock: its validity ends no
+   * later than its `exp` less this instance's grace and measured offset (the loading instance's
+   * clock may be ahead of this one's).
+   */
+  sharedToken(text: string): TokenEntry | undefined {
+    const t = decodeToken(text);
+    if (t === undefined) return undefined;
+    const validUntil = Math.min(t.validUntil, t.expiresAt - Math.max(0, this.#clockOffsetMs) - this.#graceMs);
+    return validUntil === t.validUntil
+      ? t
+      : Object.freeze({ ...t, validUntil, refreshAt: Math.min(t.refreshAt, validUntil) });
+  }
+
+  /** Credentials another instance loaded, served on this instance's clock (see {@link sharedToken}). */
+  sharedCredentials(text: string): CredentialsEntry | undefined {
+    const c = decodeCredentials(text);
+    if (c === undefined) return undefined;
+    const validUntil = Math.min(c.validUntil, c.expiration - Math.max(0, this.#clockOffsetMs) - this.#graceMs);
+    return validUntil === c.validUntil
+      ? c
+      : Object.freeze({ ...c, validUntil, refreshAt: Math.min(c.refreshAt, validUntil) });
+  }
+
   /** The token as the broker hands it out. */
   publicToken(t: TokenEntry): IdentityToken {
     return Object.freeze({

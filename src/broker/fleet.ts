@@ -57,6 +57,8 @@ export interface FleetLoad<V extends CacheEntryTimes> {
   accept(value: V): boolean;
   /** The entry as the plaintext the tier encrypts. */
   encode(value: V): string;
+  /** The identity of a loaded entry whose identity is not known before the load (a token). */
+  identityOf?(value: V): string;
   /** The entry back from {@link encode}'s plaintext; `undefined` when it does not parse. */
   decode(plaintext: string): V | undefined;
   /** Loads the entry from Cognito (the broker's own loader). */

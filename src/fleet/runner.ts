@@ -93,7 +93,7 @@ export class RedisRunner {
   usable(): boolean {
     if (!this.#client.isReady) {
       // Lost (or never made) connection: degraded at once, not at the next command.
-      this.#fail(new Error('the Redis client is not connected'));
+      if (!this.#degraded) this.#fail(new Error('the Redis client is not connected'));
       return false;
     }
     return !this.#degraded || (!this.#probing && this.#now() >= this.#degradedUntil);

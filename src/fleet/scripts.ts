@@ -1,41 +1,52 @@
 import { script } from './runner.js';
 
 // The fleet tier's Lua scripts: each step is one script call, so one round trip and atomic on the
-// server. Keys are named by the caller (every key a script touches is in KEYS). Entries are hashes:
-// `u` and `i` are the generations of the entry's user and identity when it was loaded, `v` the
-// sealed value; an entry whose generations moved since is stale and never served.
+// server. Keys are named by the caller (every key a script touches is in KEYS, but for the identity
+// generation a token entry names itself: the token's identity is known only once it is loaded).
+// Entries are hashes: `v` the sealed value; `u`, `i` and `a` the generations of its user, its
+// identity and the whole namespace when it was loaded (`k`: the key of that identity generation,
+// for token entries); an entry whose generations moved since is stale and never served.
 
 /**
  * Reads an entry, or takes the load's lease.
- * KEYS: entry, lease, user generation, identity generation.
+ * KEYS: entry, lease, user generation, identity generation, namespace generation.
  * ARGV: lease token, lease ms, a sealed value to skip (the caller refused it: due for refresh), or ''.
- * Returns {'hit', value} | {'lease', gu, gi} | {'wait'}.
+ * Returns {'hit', value} | {'lease', gu, gi, ga} | {'wait'}.
  */
 export const GET_OR_LEASE = script(`
 local gu = redis.call('GET', KEYS[3]) or '0'
 local gi = redis.call('GET', KEYS[4]) or '0'
-local e = redis.call('HMGET', KEYS[1], 'u', 'i', 'v')
-if e[3] and e[1] == gu and e[2] == gi and e[3] ~= ARGV[3] then return {'hit', e[3]} end
-if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {'lease', gu, gi} end
+local ga = redis.call('GET', KEYS[5]) or '0'
+local e = redis.call('HMGET', KEYS[1], 'u', 'i', 'a', 'k', 'v')
+if e[5] and e[1] == gu and e[3] == ga and e[5] ~= ARGV[3] then
+  local ei = gi
+  if e[4] and e[4] ~= '' then ei = redis.call('GET', e[4]) or '0' end
+  if e[2] == ei then return {'hit', e[5]} end
+end
+if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {'lease', gu, gi, ga} end
 return {'wait'}
 `);
 
 /**
  * Stores a loaded entry (unless a change moved its generations during the load), releases the
  * lease if still ours, and wakes the waiters.
- * KEYS: entry, lease, user generation, identity generation.
- * ARGV: lease token, sealed value, ttl ms, gu, gi (as read with the lease), channel, message.
+ * KEYS: entry, lease, user generation, identity generation, namespace generation.
+ * ARGV: lease token, sealed value, ttl ms, gu, gi, ga (as read with the lease), channel, message,
+ * the identity generation key of a token entry (its identity known now) or ''.
  */
 export const PUT = script(`
 local gu = redis.call('GET', KEYS[3]) or '0'
 local gi = redis.call('GET', KEYS[4]) or '0'
-if gu == ARGV[4] and gi == ARGV[5] then
+local ga = redis.call('GET', KEYS[5]) or '0'
+if gu == ARGV[4] and gi == ARGV[5] and ga == ARGV[6] then
+  local k = ARGV[9]
+  if k ~= '' then gi = redis.call('GET', k) or '0' end
   redis.call('DEL', KEYS[1])
-  redis.call('HSET', KEYS[1], 'u', gu, 'i', gi, 'v', ARGV[2])
+  redis.call('HSET', KEYS[1], 'u', gu, 'i', gi, 'a', ga, 'k', k, 'v', ARGV[2])
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
 end
 if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
-redis.call('PUBLISH', ARGV[6], ARGV[7])
+redis.call('PUBLISH', ARGV[7], ARGV[8])
 return 1
 `);
 
@@ -52,8 +63,9 @@ return 1
 /**
  * Publishes a change: bumps the generations of the users and identities named (so their shared
  * entries are stale), appends it to the change log (the last 256) and sends it to every instance.
- * KEYS: state hash, log, then generation keys. ARGV: a new epoch (used when the state is new),
- * the change (JSON), channel, generation ttl ms, the sender's instance id.
+ * KEYS: state hash, log, then generation keys (the namespace generation for a change of every
+ * entry). ARGV: a new epoch (used when the state is new), the change (JSON), channel, generation
+ * ttl ms, the sender's instance id.
  * Returns {epoch, seq}.
  */
 export const INVALIDATE = script(`
@@ -73,15 +85,25 @@ return {epoch, tostring(seq)}
 
 /**
  * The changes since `seq` of `epoch`.
- * KEYS: state hash, log. ARGV: known epoch, known seq.
+ * KEYS: state hash, log, namespace generation.
+ * ARGV: known epoch, known seq, a new epoch, generation ttl ms.
  * Returns {epoch, seq, ...entries newest first}; {epoch, seq, 'gap'} when the log no longer holds
- * them all; {'', '0'} when nothing was ever published (or Redis lost it).
+ * them all; {'', '0'} when nothing was ever published (or Redis lost it). A counter behind the one
+ * this instance knows in the same epoch is Redis restored from a snapshot or failed over to a late
+ * replica: changes and generations went back with it, so the epoch is renewed (every instance drops
+ * its cache) and every shared entry is made stale.
  */
 export const SYNC = script(`
 local st = redis.call('HMGET', KEYS[1], 'epoch', 'seq')
 if not st[1] then return {'', '0'} end
 local seq = tonumber(st[2])
 local known = tonumber(ARGV[2])
+if st[1] == ARGV[1] and seq < known then
+  redis.call('HSET', KEYS[1], 'epoch', ARGV[3])
+  redis.call('INCR', KEYS[3])
+  redis.call('PEXPIRE', KEYS[3], ARGV[4])
+  return {ARGV[3], st[2]}
+end
 if st[1] ~= ARGV[1] and ARGV[1] ~= '' then return {st[1], st[2]} end
 if st[1] ~= ARGV[1] then known = 0 end
 if seq <= known then return {st[1], st[2]} end

@@ -6,7 +6,7 @@ import { InMemoryQuotaStore, type BucketShape, type QuotaStore, type QuotaTake }
 import type { CacheEntryTimes } from '../broker/refreshing-cache.js';
 import type { EntryCipher } from './cipher.js';
 import { RedisQuotaStore } from './quota-store.js';
-import { RedisRunner, type FleetRedisClient, type FleetRedisSubscriber } from './runner.js';
+import { RedisRunner, type FleetRedisClient, type FleetRedisSubscriber, type Script } from './runner.js';
 import { GET_OR_LEASE, INVALIDATE, LOCK, PUT, RELEASE, SYNC, UNLOCK } from './scripts.js';
 
 /** How often a waiter looks at a lease again when no message came, ms. */
@@ -75,6 +75,13 @@ export class RedisTier implements FleetBinding {
   readonly #stateKey: string;
   readonly #logKey: string;
   readonly #noGeneration: string;
+  /** The namespace's generation: a change of every entry (changes lost, Redis rolled back) bumps it. */
+  readonly #allGeneration: string;
+  readonly #cleanups: { readonly script: Script; readonly keys: string[]; readonly args: string[] }[] = [];
+  /** A check of the change log failed before the first one succeeded. */
+  #missedAtStart = false;
+  /** Kept changes being published after an outage. */
+  #republishing = 0;
   readonly #instance = token();
   readonly #waiters = new Map<string, Set<() => void>>();
   readonly #pending: Change[] = [];
@@ -105,13 +112,14 @@ export class RedisTier implements FleetBinding {
     this.#logKey = `${p}changes:log`;
     // A key never written: the identity generation of token entries (they have no identity yet).
     this.#noGeneration = `${p}g:none`;
+    this.#allGeneration = `${p}g:all`;
     this.#runner = new RedisRunner({
       client: options.client,
       commandTimeoutMs: options.commandTimeoutMs,
       retryMs: options.retryMs,
       log: host.log,
       onRecovered: () => {
-        void this.#flushPending();
+        this.#flushPending();
         void this.#sync();
       },
     });
@@ -132,10 +140,12 @@ export class RedisTier implements FleetBinding {
   async #subscribe(): Promise<void> {
     try {
       await this.#subscriber.connect();
+      if (this.#closed) return;
       await this.#subscriber.subscribe(this.#channel, (message) => {
         this.#onMessage(message);
       });
     } catch (err) {
+      if (this.#closed) return;
       this.#host.log.warn(
         { err: err instanceof Error ? err.message : 'unknown' },
         'fleet: cannot subscribe to changes; the periodic check stands in',
@@ -179,13 +189,17 @@ export class RedisTier implements FleetBinding {
   }
 
   async load<V extends CacheEntryTimes>(request: FleetLoad<V>): Promise<V> {
-    if (this.#closed || !this.#runner.usable()) return request.load();
+    // Changes of this instance not yet published: the shared entries they make stale are not
+    // marked yet, so none is taken until they are out.
+    if (this.#closed || this.#pending.length > 0 || this.#republishing > 0 || !this.#runner.usable()) {
+      return request.load();
+    }
     const id = `${request.kind}:${hash(request.key)}`;
     const entryKey = `${this.#prefix}e:${id}`;
     const leaseKey = `${this.#prefix}l:${id}`;
     const aad = `${this.#prefix}|${request.kind}|${request.key}`;
     const [userGen, identityGen] = this.#generationKeys(request.userId, request.identityId);
-    const keys = [entryKey, leaseKey, userGen, identityGen];
+    const keys = [entryKey, leaseKey, userGen, identityGen, this.#allGeneration];
     const lease = token();
     const waitUntil = performance.now() + this.#host.waitMs;
     let skip = '';
@@ -196,9 +210,11 @@ export class RedisTier implements FleetBinding {
       try {
         reply = await this.#runner.run(GET_OR_LEASE, keys, [lease, String(this.#host.loadMs), skip]);
       } catch {
+        // The script may still run (a timeout): free the lease it may take, once Redis answers.
+        this.#later(RELEASE, [leaseKey], [lease, this.#channel, `L ${id}`]);
         return request.load();
       }
-      const [kind, a, b] = Array.isArray(reply) ? (reply as unknown[]) : [];
+      const [kind, a, b, c] = Array.isArray(reply) ? (reply as unknown[]) : [];
       if (kind === 'hit' && typeof a === 'string') {
         const plaintext = this.#o.cipher.open(aad, a);
         const value = plaintext === undefined ? undefined : request.decode(plaintext);
@@ -210,9 +226,9 @@ export class RedisTier implements FleetBinding {
         skip = a;
         continue;
       }
-      if (kind === 'lease' && typeof a === 'string' && typeof b === 'string') {
+      if (kind === 'lease' && typeof a === 'string' && typeof b === 'string' && typeof c === 'string') {
         if (waited) this.#leaseTakeovers += 1;
-        return this.#loadHolding(request, { keys, aad, lease, id, userGen: a, identityGen: b });
+        return this.#loadHolding(request, { keys, aad, lease, id, generations: [a, b, c] });
       }
       // Another instance holds the lease: wait for its message (or poll), up to the broker's
       // timeout, then load without the tier rather than make the caller wait on a stuck peer.
@@ -232,36 +248,58 @@ export class RedisTier implements FleetBinding {
       aad: string;
       lease: string;
       id: string;
-      userGen: string;
-      identityGen: string;
+      /** User, identity and namespace generations read with the lease. */
+      generations: [string, string, string];
     },
   ): Promise<V> {
+    const leaseKey = held.keys[1] ?? '';
+    const release = (): void => {
+      this.#runner.run(RELEASE, [leaseKey], [held.lease, this.#channel, `L ${held.id}`]).catch(() => {
+        this.#later(RELEASE, [leaseKey], [held.lease, this.#channel, `L ${held.id}`]);
+      });
+    };
     let value: V;
     try {
       value = await request.load();
     } catch (err) {
-      this.#runner
-        .run(RELEASE, [held.keys[1] ?? ''], [held.lease, this.#channel, `L ${held.id}`])
-        .catch(() => undefined);
+      release();
       throw err;
     }
     this.#sharedLoads += 1;
     const ttl = Math.ceil(value.validUntil - this.#host.clock.now());
-    if (ttl > 0) {
-      const sealed = this.#o.cipher.seal(held.aad, request.encode(value));
-      this.#runner
-        .run(PUT, held.keys, [
-          held.lease,
-          sealed,
-          String(ttl),
-          held.userGen,
-          held.identityGen,
-          this.#channel,
-          `L ${held.id}`,
-        ])
-        .catch(() => undefined);
+    if (ttl <= 0) {
+      release();
+      return value;
     }
+    const identity = request.identityOf?.(value);
+    const sealed = this.#o.cipher.seal(held.aad, request.encode(value));
+    const [userGen, identityGen, allGen] = held.generations;
+    this.#runner
+      .run(PUT, held.keys, [
+        held.lease,
+        sealed,
+        String(ttl),
+        userGen,
+        identityGen,
+        allGen,
+        this.#channel,
+        `L ${held.id}`,
+        identity === undefined ? '' : `${this.#prefix}g:i:${hash(identity)}`,
+      ])
+      .catch(() => {
+        this.#later(RELEASE, [leaseKey], [held.lease, this.#channel, `L ${held.id}`]);
+      });
     return value;
+  }
+
+  /**
+   * Runs a clean-up step (a lease or lock release) once Redis answers again: a command that timed
+   * out may still have run and taken what it asked for. Bounded; a lost one expires with its TTL.
+   */
+  #later(s: Script, keys: string[], args: string[]): void {
+    if (this.#closed) return;
+    if (this.#cleanups.length >= MAX_PENDING) this.#cleanups.shift();
+    this.#cleanups.push({ script: s, keys, args });
   }
 
   /** Resolves when `id`'s load message comes, after `ms`, or rejects when `signal` aborts. */
@@ -298,10 +336,18 @@ export class RedisTier implements FleetBinding {
     this.#publish({ u: [...new Set(userIds)], i: [...new Set(identityIds)] });
   }
 
-  #publish(change: Change): void {
+  /**
+   * Publishes `change`. One that Redis did not take waits (bounded: beyond `MAX_PENDING`, one change
+   * of every entry stands for them all) and goes out when Redis answers; once out, it is applied
+   * here again, since this instance may have loaded entries meanwhile that it makes stale.
+   */
+  #publish(change: Change, republished = false): void {
+    if (this.#closed) return;
     const keys = [this.#stateKey, this.#logKey];
+    if (change.all === true) keys.push(this.#allGeneration);
     for (const u of change.u) keys.push(`${this.#prefix}g:u:${hash(u)}`);
     for (const i of change.i) keys.push(`${this.#prefix}g:i:${hash(i)}`);
+    if (republished) this.#republishing += 1;
     this.#runner
       .run(INVALIDATE, keys, [
         token(),
@@ -313,19 +359,31 @@ export class RedisTier implements FleetBinding {
       .then(
         () => {
           this.#published += 1;
+          if (republished) this.#applyLocally(change);
         },
         () => {
-          // Redis is out: the change waits (bounded) and goes out when it answers again.
           if (this.#pending.length < MAX_PENDING) this.#pending.push(change);
           else this.#pending.splice(0, this.#pending.length, { u: [], i: [], all: true });
         },
-      );
+      )
+      .finally(() => {
+        if (republished) this.#republishing -= 1;
+      });
   }
 
-  async #flushPending(): Promise<void> {
-    const pending = this.#pending.splice(0);
-    for (const change of pending) this.#publish(change);
-    await Promise.resolve();
+  #applyLocally(change: Change): void {
+    if (change.all === true) this.#host.dropAll();
+    else this.#host.invalidateLocal(change.u, change.i);
+  }
+
+  /** After Redis answers again: the clean-ups, then the changes kept meanwhile. */
+  #flushPending(): void {
+    for (const c of this.#cleanups.splice(0)) {
+      this.#runner.run(c.script, c.keys, c.args).catch(() => {
+        this.#later(c.script, c.keys, c.args);
+      });
+    }
+    for (const change of this.#pending.splice(0)) this.#publish(change, true);
   }
 
   #onMessage(message: string): void {
@@ -391,8 +449,15 @@ export class RedisTier implements FleetBinding {
   async #syncOnce(): Promise<void> {
     let reply: unknown;
     try {
-      reply = await this.#runner.run(SYNC, [this.#stateKey, this.#logKey], [this.#epoch ?? '', String(this.#seq)]);
+      reply = await this.#runner.run(
+        SYNC,
+        [this.#stateKey, this.#logKey, this.#allGeneration],
+        [this.#epoch ?? '', String(this.#seq), token(), String(GENERATION_TTL_MS)],
+      );
     } catch {
+      // Serving already (per process) while changes cannot be read: the first check that succeeds
+      // cannot tell what was missed.
+      if (this.#epoch === undefined) this.#missedAtStart = true;
       return;
     }
     if (!Array.isArray(reply)) return;
@@ -402,9 +467,11 @@ export class RedisTier implements FleetBinding {
     const first = this.#epoch === undefined;
     const sameEpoch = epoch === this.#epoch || (this.#epoch === '' && epoch !== '');
     if (first) {
-      // The first look: whatever happened before this instance started is in its (empty) cache.
+      // The first look: whatever happened before this instance started is not in its cache, unless
+      // it has been serving since an earlier look failed.
+      if (this.#missedAtStart) this.#dropAll();
     } else if (!sameEpoch) {
-      // Another epoch: Redis was flushed or restarted, and changes before it may be lost.
+      // Another epoch: Redis was flushed, restarted or rolled back, and changes may be lost.
       this.#dropAll();
     } else if (entries[0] === 'gap') {
       this.#dropAll();
@@ -424,15 +491,24 @@ export class RedisTier implements FleetBinding {
     const key = `${this.#prefix}lk:${hash(name)}`;
     const ownerHash = hash(owner);
     const value = `${ownerHash}:${token()}`;
-    const until = performance.now() + ttlMs;
+    // The same owner's run elsewhere is waited for no longer than a call: then this one runs too
+    // (the same user's upgrade is safe to repeat; another user's is refused).
+    const until = performance.now() + this.#host.waitMs;
     const unlocked: FleetLock = { release: () => undefined };
+    const unlock = (): void => {
+      this.#runner.run(UNLOCK, [key], [value]).catch(() => {
+        this.#later(UNLOCK, [key], [value]);
+      });
+    };
     for (;;) {
       if (signal?.aborted === true) throw abortReason(signal);
       let reply: unknown;
       try {
         reply = await this.#runner.run(LOCK, [key], [value, String(ttlMs), ownerHash]);
       } catch {
-        // Redis out: the caller's per-process guard and its after-the-fact check stand alone.
+        // Redis out: the caller's per-process guard and its after-the-fact check stand alone. The
+        // command may still have taken the lock: free it once Redis answers.
+        this.#later(UNLOCK, [key], [value]);
         return unlocked;
       }
       if (reply === 'ok') {
@@ -441,13 +517,12 @@ export class RedisTier implements FleetBinding {
           release: () => {
             if (released) return;
             released = true;
-            this.#runner.run(UNLOCK, [key], [value]).catch(() => undefined);
+            unlock();
           },
         };
       }
       if (reply !== 'same') return 'held-by-other';
-      // The same owner on another instance: wait for it to finish (its outcome is then found).
-      if (performance.now() + LOCK_POLL_MS > until) return 'held-by-other';
+      if (performance.now() + LOCK_POLL_MS > until) return unlocked;
       await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
     }
   }

@@ -1,0 +1,101 @@
+// Changes made while Redis is out, and Redis going back in time: no instance serves a changed
+// identity from the shared tier afterwards.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Broker } from '../../src/index.js';
+import { redisSkipReason } from '../helpers/redis-server.js';
+import { startFleetStack, type FleetStack } from '../helpers/fleet-stack.js';
+
+const skip = redisSkipReason();
+const TOKEN = 'GetOpenIdTokenForDeveloperIdentity';
+const fast = { retryMs: 100, commandTimeoutMs: 200, syncIntervalMs: 100 };
+
+async function eventually(condition: () => boolean | Promise<boolean>, rounds = 250): Promise<void> {
+  for (let i = 0; i < rounds; i++) {
+    if (await condition()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.fail('condition not met in time');
+}
+
+async function identityOf(broker: Broker, userId: string): Promise<string> {
+  return (await broker.getToken(userId)).identityId;
+}
+
+/** Waits until `broker`'s tier shares again, poking it with a cached read. */
+async function sharing(broker: Broker): Promise<void> {
+  await eventually(async () => {
+    await broker.getToken('poke');
+    return broker.stats().fleet?.state === 'shared';
+  });
+}
+
+void describe('fleet: changes across an outage, and a Redis that goes back in time', { skip, timeout: 60_000 }, () => {
+  let stack: FleetStack;
+  before(async () => {
+    stack = await startFleetStack();
+  });
+  after(async () => {
+    await stack.stop();
+  });
+
+  void it('a merge made while Redis is out: after it, neither instance serves the pre-merge shared entry', async () => {
+    const a = await stack.instance({}, { ...fast, prefix: 'o1' });
+    // No periodic check on B: its first command after the outage is the read below.
+    const b = await stack.instance({}, { ...fast, syncIntervalMs: 60_000, prefix: 'o1' });
+    const destination = await identityOf(a.broker, 'out-dest');
+    await identityOf(a.broker, 'out-src');
+    // Paused, not restarted: the shared entries survive the outage.
+    stack.redisServer.pause();
+    try {
+      await b.broker.mergeUsers('out-dest', 'out-src');
+    } finally {
+      stack.redisServer.resume();
+    }
+    await new Promise((r) => setTimeout(r, 2 * fast.retryMs));
+    // B's own first read after the outage (the command that finds Redis back) must not take A's
+    // pre-merge entry from Redis.
+    assert.equal(await identityOf(b.broker, 'out-src'), destination);
+    await sharing(a.broker);
+    await eventually(async () => (await identityOf(a.broker, 'out-src')) === destination);
+  });
+
+  void it('more changes during an outage than are kept: every shared entry is stale after it', async () => {
+    const a = await stack.instance({}, { ...fast, prefix: 'o2' });
+    const b = await stack.instance({}, { ...fast, prefix: 'o2' });
+    await identityOf(a.broker, 'many-1');
+    // Redis paused (not restarted): the shared entries survive the outage.
+    stack.redisServer.pause();
+    try {
+      // Degrade B first, then more changes than it keeps.
+      await identityOf(b.broker, 'degrade-b');
+      for (let i = 0; i < 1100; i++) b.broker.forgetUser(`many-${i}`);
+    } finally {
+      stack.redisServer.resume();
+    }
+    await sharing(b.broker);
+    await sharing(a.broker);
+    await eventually(() => (a.broker.stats().fleet?.resyncDrops ?? 0) >= 1);
+    const calls = stack.calls()[TOKEN] ?? 0;
+    await identityOf(a.broker, 'many-1');
+    assert.equal(stack.calls()[TOKEN], calls + 1, 'many-1 loaded again from Cognito, not from Redis');
+  });
+
+  void it('a change counter that went back (a restore from a snapshot): every instance drops, shared entries are stale', async () => {
+    const a = await stack.instance({}, { ...fast, prefix: 'o3' });
+    const b = await stack.instance({}, { ...fast, prefix: 'o3' });
+    a.broker.forgetUser('rb-0');
+    a.broker.forgetUser('rb-1');
+    await identityOf(a.broker, 'rb-2');
+    await eventually(() => (b.broker.stats().fleet?.invalidationsApplied ?? 0) >= 2);
+    const [stateKey = ''] = await stack.admin.keys('o3:*:changes');
+    // As if restored from a snapshot taken before those changes.
+    await stack.admin.hSet(stateKey, 'seq', '0');
+    await eventually(
+      () => (a.broker.stats().fleet?.resyncDrops ?? 0) >= 1 && (b.broker.stats().fleet?.resyncDrops ?? 0) >= 1,
+    );
+    const calls = stack.calls()[TOKEN] ?? 0;
+    await identityOf(b.broker, 'rb-2');
+    assert.equal(stack.calls()[TOKEN], calls + 1, 'the shared entry is stale after the rollback');
+  });
+});
