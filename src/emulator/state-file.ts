@@ -13,9 +13,6 @@ export const STATE_FILE_VERSION = 2;
 /** The default of {@link StateFileWriterOptions.logBytes}: 8 MiB. */
 export const DEFAULT_STATE_LOG_BYTES = 8 * 1024 * 1024;
 
-/** The keys the snapshot's own bookkeeping takes; the owner's data cannot use them. */
-const RESERVED = ['version', 'generation'] as const;
-
 /** The log beside a state file: the changes made since its snapshot. */
 export function stateLogPath(path: string): string {
   return `${path}.log`;
@@ -36,9 +33,11 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** The data without the snapshot's own bookkeeping (`version`, `generation`), which it cannot use. */
 function withoutReserved(data: Record<string, unknown>): Record<string, unknown> {
   const copy = { ...data };
-  for (const k of RESERVED) delete copy[k];
+  delete copy.version;
+  delete copy.generation;
   return copy;
 }
 
@@ -115,7 +114,7 @@ function readLog(logPath: string, statePath: string, generation: number | undefi
   const damaged = (what: string): Error => untouched(`emulator state log ${logPath}`, `is damaged (${what})`);
   const lines: Buffer[] = [];
   let tail: Buffer | undefined;
-  for (let start = 0; start < bytes.length; ) {
+  for (let start = 0; start < bytes.length;) {
     const end = bytes.indexOf(0x0a, start);
     if (end < 0) {
       tail = bytes.subarray(start);
@@ -276,8 +275,7 @@ export class StateFileWriter {
     if (typeof path !== 'string' || path.length === 0)
       throw new TypeError('state file path must be a non-empty string');
     const logBytes = options.logBytes ?? DEFAULT_STATE_LOG_BYTES;
-    if (!Number.isSafeInteger(logBytes) || logBytes < 0)
-      throw new TypeError('logBytes must be a non-negative integer');
+    if (!Number.isSafeInteger(logBytes) || logBytes < 0) throw new TypeError('logBytes must be a non-negative integer');
     this.path = path;
     this.logPath = stateLogPath(path);
     this.#snapshot = options.snapshot;
@@ -373,7 +371,8 @@ export class StateFileWriter {
   async #commit(): Promise<void> {
     // Both are taken before any await, so they see the state as this commit starts.
     const change = this.#changes();
-    const full = this.#compact || this.#log === undefined || this.#logSize > Math.max(this.#logBytes, this.#snapshotSize);
+    const full =
+      this.#compact || this.#log === undefined || this.#logSize > Math.max(this.#logBytes, this.#snapshotSize);
     if (full) {
       await this.#writeSnapshot();
       await this.#startLog();

@@ -217,15 +217,16 @@ export class ServiceState {
       if (!Array.isArray(v)) throw new Error('a logged change is not in the expected form');
       return v as unknown[];
     };
-    if (typeof d !== 'object' || typeof d.seq !== 'number') throw new Error('a logged change is not in the expected form');
+    if (typeof d !== 'object' || typeof d.seq !== 'number')
+      throw new Error('a logged change is not in the expected form');
     this.#seq = Math.max(this.#seq, d.seq);
     for (const rec of list(d.pools) as PoolRecord[]) {
       const old = this.pools.get(rec.id);
       this.pools.set(rec.id, {
         ...rec,
-        identities: old?.identities ?? new Map(),
-        devIndex: old?.devIndex ?? new Map(),
-        loginIndex: old?.loginIndex ?? new Map(),
+        identities: old?.identities ?? new Map<string, Identity>(),
+        devIndex: old?.devIndex ?? new Map<string, string>(),
+        loginIndex: old?.loginIndex ?? new Map<string, string>(),
       });
     }
     for (const ident of list(d.identities) as IdentityRecord[]) {

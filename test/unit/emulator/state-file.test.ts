@@ -184,7 +184,7 @@ void test('reads a version-1 file (a snapshot alone) as generation 0, and contin
   writeFileSync(path, JSON.stringify({ version: 1, items: ['old'] }));
   const c = readStateFile(path);
   assert.deepEqual(c, { data: { items: ['old'] }, changes: [], generation: 0 });
-  const s = new Items(path, { generation: c?.generation ?? 0 });
+  const s = new Items(path, { generation: 0 });
   s.items = ['old'];
   await s.add('new');
   assert.equal((JSON.parse(readFileSync(path, 'utf8')) as { version: number }).version, 2);
@@ -270,7 +270,9 @@ void test('a log newer than its snapshot, or without one, is refused and left un
   assert.throws(
     () => readStateFile(path),
     (err: Error) =>
-      err.message.includes(log) && /continues a later state file \(generation 1\)/.test(err.message) && /untouched/.test(err.message),
+      err.message.includes(log) &&
+      /continues a later state file \(generation 1\)/.test(err.message) &&
+      /untouched/.test(err.message),
   );
   rmSync(path);
   assert.throws(
