@@ -86,8 +86,9 @@ void test('the records each call names, applied in order to the state before the
   commit();
 
   // Developer users, and a public login linked onto one of them.
-  const alice = h.GetOpenIdTokenForDeveloperIdentity({ IdentityPoolId: pool, Logins: { [DEV]: 'alice' } }).IdentityId;
-  const bob = h.GetOpenIdTokenForDeveloperIdentity({ IdentityPoolId: pool, Logins: { [DEV]: 'bob' } }).IdentityId;
+  const alice =
+    h.GetOpenIdTokenForDeveloperIdentity({ IdentityPoolId: pool, Logins: { [DEV]: 'alice' } }).IdentityId ?? '';
+  const bob = h.GetOpenIdTokenForDeveloperIdentity({ IdentityPoolId: pool, Logins: { [DEV]: 'bob' } }).IdentityId ?? '';
   h.GetOpenIdTokenForDeveloperIdentity({
     IdentityPoolId: pool,
     IdentityId: alice,
@@ -115,8 +116,9 @@ void test('the records each call names, applied in order to the state before the
   assert.equal(us.state.identities.get(bob)?.disabled, true);
   commit();
   const replicaPool = replica.get('us-east-1')?.state.pools.get(pool);
-  assert.equal(replicaPool?.devIndex.get('bob'), alice);
-  assert.equal(replicaPool?.loginIndex.get(`${GOOGLE}\u0000bob-g`), alice);
+  assert.ok(replicaPool);
+  assert.equal(replicaPool.devIndex.get('bob'), alice);
+  assert.equal(replicaPool.loginIndex.get(`${GOOGLE}\u0000bob-g`), alice);
 
   // Unlinks, and a deletion, in one commit.
   h.UnlinkDeveloperIdentity({
