@@ -14,7 +14,8 @@ import {
 } from './service/regions.js';
 import type { PoolRecord } from './service/state.js';
 import { CredentialIssuer } from './session-token.js';
-import { readStateFile, StateFileWriter, type StateFileContent } from './state-file.js';
+import { readStateFile, type StateFileContent } from './state-file.js';
+import { StateFileWriter } from './state-file-writer.js';
 import { acquireStateLock, type StateLock } from './state-lock.js';
 import { StsService } from './sts/sts-service.js';
 import { arnPartition, cognitoIssuer, isCognitoIssuer, isRegion, mintProviderToken } from './tokens.js';

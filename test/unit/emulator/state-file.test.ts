@@ -12,13 +12,8 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  readStateFile,
-  stateLogPath,
-  StateFileWriter,
-  type StateFileContent,
-  type StateFileWriterOptions,
-} from '../../../src/emulator/state-file.js';
+import { readStateFile, stateLogPath, type StateFileContent } from '../../../src/emulator/state-file.js';
+import { StateFileWriter, type StateFileWriterOptions } from '../../../src/emulator/state-file-writer.js';
 
 function tempDir(t: { after(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'cib-state-'));
