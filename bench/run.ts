@@ -772,7 +772,7 @@ async function emulatorSpeed(): Promise<void> {
     nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${emuDir}`],
     driverArgs: ['--cpu-prof', `--cpu-prof-dir=${drvDir}`],
   });
-  // The same load with a state file: each answer to a changing call waits for its fsync'd commit.
+  // The same load with a state file: each answer to a changing call waits for its fdatasync'd commit.
   const stateDir = mkdtempSync(join(tmpdir(), 'cib-bench-state-'));
   let durable: DriverPhases;
   let stateBytes: number;
@@ -818,7 +818,7 @@ async function emulatorSpeed(): Promise<void> {
   const ratio = (d: DriverPhase, m: DriverPhase): string => fmt(d.callsPerSecond / m.callsPerSecond, 2);
   rows.push({
     figure: 'emulator, durable: GetOpenIdTokenForDeveloperIdentity',
-    how: `same load with --state-file: each answer waits for the group commit (fsync'd snapshot, rename, fsync of the folder) holding its new identity; ${fmt(durable.openId.calls + 1, 0)}+ identities, file ${fmt(stateBytes / 1e6, 1)} MB at the end`,
+    how: `same load with --state-file: each answer waits for the group commit holding its new identity (one record appended to the state file's log, one fdatasync; the snapshot is rewritten only at start, at stop and when the log outgrows it); ${fmt(durable.openId.calls + 1, 0)}+ identities, file ${fmt(stateBytes / 1e6, 1)} MB at the end`,
     measured: `${fmt(durable.openId.callsPerSecond, 0)} calls/s; durable ÷ in memory ${ratio(durable.openId, phases.openId)}`,
     goal: 'reported',
     pass: undefined,

@@ -18,8 +18,11 @@ Options:
   --quotas MODE                    aws: the service's documented rate quotas per region
                                    (TooManyRequestsException past them); none (default)
   --state-file FILE                keep pools, identities and keys in FILE across restarts;
-                                   an answer means the change is on disk; FILE.lock keeps
-                                   a second emulator off FILE (it exits 1, naming the holder)
+                                   an answer means the change is on disk (in FILE.log, folded
+                                   into FILE at start, at stop and when it grows); FILE.lock
+                                   keeps a second emulator off FILE (it exits 1, naming the holder)
+  --state-log-bytes BYTES          fold FILE.log into FILE once it is larger than BYTES and
+                                   than FILE (default 8388608)
   --seed NAME[:DEVELOPER_PROVIDER] create this pool at start unless it exists (repeatable)
   --allow-guests                   seeded pools allow unauthenticated identities
   --login-provider PROVIDER=APPID  seeded pools support this login provider, e.g.
@@ -62,6 +65,7 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
         region: { type: 'string' },
         quotas: { type: 'string' },
         'state-file': { type: 'string' },
+        'state-log-bytes': { type: 'string' },
         seed: { type: 'string', multiple: true },
         'allow-guests': { type: 'boolean' },
         'login-provider': { type: 'string', multiple: true },
@@ -100,6 +104,13 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
   if (values['state-file'] !== undefined) {
     if (values['state-file'] === '') throw new CliUsageError('--state-file needs a path');
     options.stateFile = values['state-file'];
+  }
+  const logBytes = values['state-log-bytes'];
+  if (logBytes !== undefined) {
+    if (!/^\d{1,15}$/.test(logBytes))
+      throw new CliUsageError(`--state-log-bytes must be a non-negative integer, got ${JSON.stringify(logBytes)}`);
+    if (options.stateFile === undefined) throw new CliUsageError('--state-log-bytes applies to --state-file FILE');
+    options.stateLogBytes = Number(logBytes);
   }
 
   const supportedLoginProviders: Record<string, string> = {};

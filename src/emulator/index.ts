@@ -51,8 +51,14 @@
  *   identities) and match on the token's claims and principal tags. The SessionToken embeds the
  *   role: read it with {@link describeSessionToken}.
  * - With a state file, an answer to a call that changes state means the change is on disk: it waits
- *   for the group commit (an fsync'd snapshot of the whole state, renamed over the file) that holds
- *   it, so the latency of such calls includes an fsync and grows with the size of the state.
+ *   for the group commit that holds it, one checksummed record of the records changed, appended to
+ *   `STATEFILE.log` and fdatasync'd, so the latency of such calls includes an fdatasync. The log is
+ *   folded into the snapshot (`STATEFILE`, written to a temp file, fsync'd and renamed) at start, at
+ *   `stop()`, and when it outgrows both the snapshot and `stateLogBytes` (8 MiB by default); a
+ *   stopped emulator leaves `STATEFILE` alone. At start a last record cut short by a crash is
+ *   ignored (it was never acknowledged); other damage to either file refuses the start, naming the
+ *   file and leaving it untouched. The format is version 2; version-1 files are read and rewritten
+ *   as version 2 at start.
  *   Read-only calls answer at once, and may show a change whose own answer still waits for its commit.
  *   A write that fails (disk full, EACCES) answers InternalErrorException (500) to every call whose
  *   change it held, or that changed state during it, and returns the state to what is on disk: the

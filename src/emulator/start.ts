@@ -5,10 +5,17 @@ import { awsQueryProtocol } from './http/aws-query.js';
 import { handleControl, type ControlApi } from './http/control.js';
 import { createRequestHandler, type ServerDeps } from './http/server.js';
 import { quotaLimiter } from './quotas.js';
-import { RegionalServices, type RegionalServicesOptions, type RegionsSnapshot } from './service/regions.js';
+import { ChangeTracker } from './service/change-tracker.js';
+import {
+  RegionalServices,
+  type RegionalServicesOptions,
+  type RegionsDelta,
+  type RegionsSnapshot,
+} from './service/regions.js';
 import type { PoolRecord } from './service/state.js';
 import { CredentialIssuer } from './session-token.js';
-import { readStateFile, StateFileWriter } from './state-file.js';
+import { readStateFile, type StateFileContent } from './state-file.js';
+import { StateFileWriter } from './state-file-writer.js';
 import { acquireStateLock, type StateLock } from './state-lock.js';
 import { StsService } from './sts/sts-service.js';
 import { arnPartition, cognitoIssuer, isCognitoIssuer, isRegion, mintProviderToken } from './tokens.js';
@@ -48,6 +55,9 @@ function checkOptions(o: EmulatorOptions): void {
   }
   if (o.stateFile !== undefined && (typeof o.stateFile !== 'string' || o.stateFile.length === 0)) {
     throw new TypeError('stateFile must be a non-empty path');
+  }
+  if (o.stateLogBytes !== undefined && (!Number.isSafeInteger(o.stateLogBytes) || o.stateLogBytes < 0)) {
+    throw new TypeError('stateLogBytes must be a non-negative integer');
   }
   if (o.clock !== undefined && typeof o.clock.now !== 'function') throw new TypeError('clock must have now()');
   quotaLimiter(o.quotas);
@@ -150,9 +160,10 @@ async function startLocked(options: EmulatorOptions, lock: StateLock | undefined
   const host = options.host ?? '127.0.0.1';
 
   let saved: PersistedState | undefined;
+  let onDisk: StateFileContent | undefined;
   if (options.stateFile !== undefined) {
-    const raw = readStateFile(options.stateFile);
-    if (raw !== undefined) saved = persistedState(raw, options.stateFile);
+    onDisk = readStateFile(options.stateFile);
+    if (onDisk !== undefined) saved = persistedState(onDisk.data, options.stateFile);
   }
   const defaultRegion = options.region ?? saved?.region ?? 'us-east-1';
   const damaged = (err: unknown): Error =>
@@ -180,25 +191,43 @@ async function startLocked(options: EmulatorOptions, lock: StateLock | undefined
   });
   // The commit that makes the latest change durable, taken by `durable()` for the call that made it.
   let commit: Promise<void> | undefined;
+  // What changed since the last commit started: the records its log entry holds.
+  const tracker = options.stateFile === undefined ? undefined : new ChangeTracker();
   const writer =
     options.stateFile === undefined
       ? undefined
       : new StateFileWriter(options.stateFile, {
-          onError: (_err, lastWritten) => {
+          snapshot,
+          changes: () => tracker?.take(regions as RegionalServices),
+          generation: onDisk?.generation ?? 0,
+          ...(options.stateLogBytes === undefined ? {} : { logBytes: options.stateLogBytes }),
+          onError: (_err, written) => {
             // Every change not on disk is refused to its caller: forget them all, in every region.
-            if (lastWritten === undefined) return;
-            regions = RegionalServices.restore(regionOptions, lastWritten as PersistedState);
+            tracker?.clear();
+            if (written === undefined) return;
+            regions = replay(persistedState(written.data, options.stateFile ?? ''), written.changes);
           },
         });
   const regionOptions: RegionalServicesOptions = {
     now,
     credentials,
-    onChange: () => {
-      commit = writer?.schedule(snapshot);
+    onChange: (change) => {
+      if (tracker === undefined) return;
+      tracker.note(change);
+      commit = writer?.schedule();
     },
   };
+  /** The regions of a snapshot with the logged changes since applied, in order. */
+  const replay = (data: PersistedState, changes: readonly unknown[]): RegionalServices => {
+    const r = RegionalServices.restore(regionOptions, data);
+    for (const change of changes) r.apply(change as RegionsDelta);
+    return r;
+  };
   try {
-    regions = await RegionalServices.create(regionOptions, defaultRegion, saved);
+    regions =
+      saved === undefined
+        ? await RegionalServices.create(regionOptions, defaultRegion)
+        : replay(saved, onDisk?.changes ?? []);
   } catch (err) {
     throw damaged(err);
   }
@@ -237,11 +266,12 @@ async function startLocked(options: EmulatorOptions, lock: StateLock | undefined
     }
     if (pool !== undefined) seeded.push(poolInfo(pool));
   }
-  // Persist at once, so that the signing keys and seeded pools survive a restart before any change;
-  // an unwritable state file fails the start.
+  // Persist at once (the first commit writes a snapshot and starts an empty log), so that the
+  // signing keys and seeded pools survive a restart before any change, and the log read at start
+  // (perhaps ending in a record cut short) is replaced; an unwritable state file fails the start.
   if (writer !== undefined) {
     void takeCommit();
-    await writer.schedule(snapshot);
+    await writer.schedule();
   }
 
   const faults = new FaultController(clock);
@@ -343,9 +373,10 @@ async function startLocked(options: EmulatorOptions, lock: StateLock | undefined
       server.closeAllConnections();
       await closed;
       try {
-        // Every write was waited for by the call whose change it holds, and a failed one was
-        // answered (and undone) there: nothing is left to report.
-        await writer?.flush().catch(() => undefined);
+        // Every commit was waited for by the call whose change it holds, and a failed one was
+        // answered (and undone) there: nothing is left to report. The log is folded into the
+        // snapshot, so that the state file alone holds the state; if that fails, the log still does.
+        await writer?.close().catch(() => undefined);
       } finally {
         await lock?.release();
       }

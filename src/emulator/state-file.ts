@@ -1,28 +1,69 @@
 import { readFileSync } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
+import { crc32 } from 'node:zlib';
 
-/** The format version written to, and required in, state files. */
-export const STATE_FILE_VERSION = 1;
+/**
+ * The format version written to state files and their logs. Version-1 files (a snapshot alone,
+ * without `generation`) are still read, as generation 0.
+ */
+export const STATE_FILE_VERSION = 2;
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+/** The default of {@link StateFileWriterOptions.logBytes}: 8 MiB. */
+export const DEFAULT_STATE_LOG_BYTES = 8 * 1024 * 1024;
 
-function withoutVersion(data: Record<string, unknown>): Record<string, unknown> {
-  const copy = { ...data };
-  delete copy.version;
-  return copy;
+/** The log beside a state file: the changes made since its snapshot. */
+export function stateLogPath(path: string): string {
+  return `${path}.log`;
 }
 
 /**
- * Reads a state file written by {@link StateFileWriter}. Returns the saved data without its
- * `version` field, or `undefined` when the file does not exist. Never modifies the file.
- * @throws Error naming the file and the problem when it cannot be read, is not JSON, or has
- *   another `version`.
+ * What a state file holds: the data of its snapshot and the changes logged since, oldest first,
+ * as the owner gave them to {@link StateFileWriterOptions.changes}.
  */
-export function readStateFile(path: string): unknown {
+export interface StateFileContent {
+  readonly data: Record<string, unknown>;
+  readonly changes: readonly unknown[];
+  /** The snapshot's generation (0 for a version-1 file); the writer continues from it. */
+  readonly generation: number;
+}
+
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The data without the snapshot's own bookkeeping (`version`, `generation`), which it cannot use. */
+export function withoutReserved(data: Record<string, unknown>): Record<string, unknown> {
+  const copy = { ...data };
+  delete copy.version;
+  delete copy.generation;
+  return copy;
+}
+
+function untouched(path: string, problem: string): Error {
+  return new Error(`${path} ${problem}; it was left untouched: fix or delete it`);
+}
+
+/**
+ * One line of the log: the CRC-32 of the JSON text (8 hex digits), a space, the JSON text, `\n`.
+ * JSON text never holds a raw newline, so a line is one record, and a record cut short by a crash
+ * fails its checksum or lacks its newline.
+ */
+export function frame(json: string): Buffer {
+  const body = Buffer.from(json, 'utf8');
+  return Buffer.concat([Buffer.from(`${crc32(body).toString(16).padStart(8, '0')} `, 'latin1'), body, NEWLINE]);
+}
+
+const NEWLINE = Buffer.from('\n', 'latin1');
+
+/** The JSON text of a framed line, or undefined when its checksum does not match. */
+function unframe(line: Buffer): string | undefined {
+  if (line.length < 9 || line[8] !== 0x20) return undefined;
+  const want = line.subarray(0, 8).toString('latin1');
+  if (!/^[0-9a-f]{8}$/.test(want)) return undefined;
+  const body = line.subarray(9);
+  return crc32(body) === Number.parseInt(want, 16) ? body.toString('utf8') : undefined;
+}
+
+function readSnapshot(path: string): { data: Record<string, unknown>; generation: number } | undefined {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -34,181 +75,113 @@ export function readStateFile(path: string): unknown {
   try {
     data = JSON.parse(text);
   } catch (err) {
-    throw new Error(
-      `emulator state file ${path} is damaged (not valid JSON: ${(err as Error).message}); ` +
-        'it was left untouched: fix or delete it',
-      { cause: err },
-    );
+    throw untouched(`emulator state file ${path}`, `is damaged (not valid JSON: ${(err as Error).message})`);
   }
-  if (!isRecord(data)) {
-    throw new Error(
-      `emulator state file ${path} is damaged (not a JSON object); it was left untouched: fix or delete it`,
-    );
-  }
+  if (!isRecord(data)) throw untouched(`emulator state file ${path}`, 'is damaged (not a JSON object)');
+  if (data.version === 1) return { data: withoutReserved(data), generation: 0 };
   if (data.version !== STATE_FILE_VERSION) {
-    throw new Error(
-      `emulator state file ${path} has version ${data.version === undefined ? 'undefined' : JSON.stringify(data.version)}, ` +
-        `expected ${STATE_FILE_VERSION}; it was left untouched: fix or delete it`,
+    throw untouched(
+      `emulator state file ${path}`,
+      `has version ${data.version === undefined ? 'undefined' : JSON.stringify(data.version)}, expected 1 or ${STATE_FILE_VERSION}`,
     );
   }
-  return withoutVersion(data);
-}
-
-/** Options of {@link StateFileWriter}. */
-export interface StateFileWriterOptions {
-  /**
-   * Called when a write fails, before the callers waiting on it are refused, with the data last
-   * written (without `version`; `undefined` when this writer has written nothing yet): every change
-   * since is refused, so the owner returns its state to this data. Default: nothing.
-   */
-  onError?: (err: Error, lastWritten: unknown) => void;
-}
-
-interface Batch {
-  readonly promise: Promise<void>;
-  readonly resolve: () => void;
-  readonly reject: (err: Error) => void;
-}
-
-function newBatch(): Batch {
-  let resolve!: () => void;
-  let reject!: (err: Error) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  // A caller that does not wait for its commit must not cause an unhandled rejection.
-  promise.catch(() => undefined);
-  return { promise, resolve, reject };
+  const generation = data.generation;
+  if (typeof generation !== 'number' || !Number.isSafeInteger(generation) || generation < 1) {
+    throw untouched(`emulator state file ${path}`, 'is damaged (no valid generation)');
+  }
+  return { data: withoutReserved(data), generation };
 }
 
 /**
- * Writes snapshots of the emulator's state durably and atomically: a temp file in the same folder,
- * fsync, rename over the target, then fsync of the folder. Group commit: every {@link schedule}
- * made before a write starts shares that write (one snapshot, taken when the write starts, holds
- * all their changes); at most one write is in flight, and schedules made during it share the next.
- * The file is created with mode 0600 (it holds signing keys).
+ * The changes of the log at `logPath` if it continues the snapshot of `generation`; none when it
+ * is missing, empty or older (a compaction renamed its snapshot, then stopped before it replaced
+ * the log: the snapshot holds every change of the old log). A record cut short at the end (a
+ * crash during its append, which therefore was never acknowledged) is ignored; any other damage
+ * is an error, and so is a log newer than its snapshot.
  */
-export class StateFileWriter {
-  readonly path: string;
-  readonly #onError: ((err: Error, lastWritten: unknown) => void) | undefined;
-  #snapshot: (() => unknown) | undefined;
-  /** The callers waiting for the next write. */
-  #pending: Batch | undefined;
-  #running: Promise<void> | undefined;
-  #error: Error | undefined;
-  /** The text on disk, written by this writer. */
-  #lastText: string | undefined;
-
-  /** Does no I/O. */
-  constructor(path: string, options: StateFileWriterOptions = {}) {
-    if (typeof path !== 'string' || path.length === 0)
-      throw new TypeError('state file path must be a non-empty string');
-    this.path = path;
-    this.#onError = options.onError;
-  }
-
-  /**
-   * Asks for a write of `snapshot()`, which is called when the write starts so that it sees the
-   * latest state; it must return a plain object (written as `{version: 1, ...it}`). The promise
-   * resolves once a snapshot taken after this call is on disk, and rejects when that write fails
-   * (then every change not yet on disk is refused: see {@link StateFileWriterOptions.onError}).
-   * Ignoring the promise is safe: the error is then only reported by `flush()` and `onError`.
-   */
-  schedule(snapshot: () => unknown): Promise<void> {
-    this.#snapshot = snapshot;
-    this.#pending ??= newBatch();
-    this.#running ??= this.#drain();
-    return this.#pending.promise;
-  }
-
-  /**
-   * Resolves once every scheduled snapshot is on disk.
-   * @throws the error of a failed write since the last flush.
-   */
-  async flush(): Promise<void> {
-    while (this.#running) await this.#running;
-    const err = this.#error;
-    this.#error = undefined;
-    if (err) throw err;
-  }
-
-  async #drain(): Promise<void> {
-    try {
-      // Let the requests already received make their changes, so that they share this write.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      for (let batch = this.#pending; this.#snapshot && batch; batch = this.#pending) {
-        const snapshot = this.#snapshot;
-        this.#takePending();
-        try {
-          await this.#write(snapshot);
-          batch.resolve();
-        } catch (err) {
-          const e = err instanceof Error ? err : new Error(String(err));
-          this.#error = e;
-          // The changes scheduled during the failed write sit on top of the failed ones: refuse them too.
-          const later = this.#takePending();
-          try {
-            this.#onError?.(e, this.#lastText === undefined ? undefined : parseWritten(this.#lastText));
-          } finally {
-            batch.reject(e);
-            later?.reject(e);
-          }
-        }
-      }
-    } finally {
-      this.#running = undefined;
-    }
-  }
-
-  #takePending(): Batch | undefined {
-    const batch = this.#pending;
-    this.#snapshot = undefined;
-    this.#pending = undefined;
-    return batch;
-  }
-
-  async #write(snapshot: () => unknown): Promise<void> {
-    const data = snapshot();
-    if (!isRecord(data)) throw new TypeError('state snapshot must be a plain object');
-    const text = `${JSON.stringify({ version: STATE_FILE_VERSION, ...withoutVersion(data) })}\n`;
-    const dir = dirname(this.path);
-    const tmp = join(dir, `.${basename(this.path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-    let renamed = false;
-    try {
-      const fh = await open(tmp, 'wx', 0o600);
-      try {
-        await fh.writeFile(text, 'utf8');
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, this.path);
-      renamed = true;
-      await syncDir(dir);
-    } catch (err) {
-      if (!renamed) await unlink(tmp).catch(() => undefined);
-      throw new Error(`emulator state file ${this.path} could not be written: ${(err as Error).message}`, {
-        cause: err,
-      });
-    }
-    this.#lastText = text;
-  }
-}
-
-function parseWritten(text: string): unknown {
-  return withoutVersion(JSON.parse(text) as Record<string, unknown>);
-}
-
-/** fsync of the folder makes the rename durable; some platforms cannot open folders, which is fine. */
-async function syncDir(dir: string): Promise<void> {
-  let fh;
+function readLog(logPath: string, statePath: string, generation: number | undefined): unknown[] {
+  let bytes: Buffer;
   try {
-    fh = await open(dir, 'r');
-    await fh.sync();
-  } catch {
-    // Best effort: the data file itself is already synced.
-  } finally {
-    await fh?.close();
+    bytes = readFileSync(logPath);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new Error(`emulator state log ${logPath} cannot be read: ${(err as Error).message}`, { cause: err });
   }
+  if (bytes.length === 0) return [];
+  const damaged = (what: string): Error => untouched(`emulator state log ${logPath}`, `is damaged (${what})`);
+  const lines: Buffer[] = [];
+  let tail: Buffer | undefined;
+  for (let start = 0; start < bytes.length;) {
+    const end = bytes.indexOf(0x0a, start);
+    if (end < 0) {
+      tail = bytes.subarray(start);
+      break;
+    }
+    lines.push(bytes.subarray(start, end));
+    start = end + 1;
+  }
+  // The header is written before the log is renamed into place: it is never cut short.
+  const headerText = lines[0] === undefined ? undefined : unframe(lines[0]);
+  let header: unknown;
+  try {
+    header = headerText === undefined ? undefined : JSON.parse(headerText);
+  } catch {
+    header = undefined;
+  }
+  if (!isRecord(header) || header.version !== STATE_FILE_VERSION || !Number.isSafeInteger(header.generation)) {
+    throw damaged('no valid header');
+  }
+  const logGeneration = header.generation as number;
+  if (generation === undefined) {
+    throw untouched(
+      `emulator state log ${logPath}`,
+      `has no state file (${statePath} is missing): restore the state file, or delete the log`,
+    );
+  }
+  if (logGeneration < generation) return [];
+  if (logGeneration > generation) {
+    throw untouched(
+      `emulator state log ${logPath}`,
+      `continues a later state file (generation ${String(logGeneration)}) than ${statePath} ` +
+        `(generation ${String(generation)}): restore that state file, or delete the log`,
+    );
+  }
+  const texts: string[] = [];
+  for (let i = 1; i < lines.length; i++) {
+    const text = unframe(lines[i] as Buffer);
+    if (text !== undefined) {
+      texts.push(text);
+      continue;
+    }
+    // Only the last append can be cut short: nothing follows it.
+    if (i === lines.length - 1 && tail === undefined) break;
+    throw damaged(`record ${String(i)} fails its checksum, and more follows it`);
+  }
+  const changes: unknown[] = [];
+  for (const [i, text] of texts.entries()) {
+    let rec: unknown;
+    try {
+      rec = JSON.parse(text);
+    } catch {
+      throw damaged(`record ${String(i + 1)} is not valid JSON`);
+    }
+    if (!isRecord(rec) || rec.n !== i + 1 || !('change' in rec)) {
+      throw damaged(`record ${String(i + 1)} is out of sequence`);
+    }
+    changes.push(rec.change);
+  }
+  return changes;
+}
+
+/**
+ * Reads a state file written by `StateFileWriter` (`state-file-writer.ts`): its snapshot and the changes in the log
+ * beside it ({@link stateLogPath}). Returns `undefined` when neither exists. Never modifies either.
+ * @throws Error naming the file and the problem when it cannot be read, is not JSON, has another
+ *   `version`, or its log is damaged anywhere but in a last record cut short by a crash.
+ */
+export function readStateFile(path: string): StateFileContent | undefined {
+  const snapshot = readSnapshot(path);
+  const changes = readLog(stateLogPath(path), path, snapshot?.generation);
+  if (snapshot === undefined) return undefined;
+  return { data: snapshot.data, changes, generation: snapshot.generation };
 }

@@ -41,11 +41,18 @@ export interface EmulatorOptions {
   readonly region?: string;
   /**
    * JSON file that keeps pools, identities and signing keys across restarts. Every answer to a call
-   * that changes state waits until the change is on disk (atomic, fsync'd, shared by concurrent
-   * calls); a failed write answers InternalErrorException and the change is not made. The file is
+   * that changes state waits until the change is on disk: appended to the log beside it
+   * (`STATEFILE.log`) and fdatasync'd, one append shared by concurrent calls; the log is folded into
+   * a new snapshot (written atomically) once it grows past {@link stateLogBytes}, at start and at
+   * `stop()`. A failed write answers InternalErrorException and the change is not made. The file is
    * locked (`STATEFILE.lock`) for this emulator until `stop()`; a second one on it fails to start.
    */
   readonly stateFile?: string;
+  /**
+   * With a state file: the log is folded into a new snapshot once it is larger than both this many
+   * bytes and the snapshot. Default 8 MiB (8388608).
+   */
+  readonly stateLogBytes?: number;
   /** Pools to create at start. */
   readonly seed?: readonly SeedPool[];
   /** Verify SigV4 signatures against these keys; without them only the header's presence is checked. */

@@ -166,7 +166,7 @@ void test('SIGINT also stops it with 0, and a state file keeps the seeded pool a
   const stateFile = join(dir, 'state.json');
   const first = await startCli(t, ['--state-file', stateFile, '--seed', 'kept:login.kept'], 1);
   assert.deepEqual(await stopWith(first, 'SIGINT'), { code: 0, signal: null }, first.stderr());
-  assert.equal((JSON.parse(readFileSync(stateFile, 'utf8')) as { version: number }).version, 1);
+  assert.equal((JSON.parse(readFileSync(stateFile, 'utf8')) as { version: number }).version, 2);
   const second = await startCli(t, ['--state-file', stateFile, '--seed', 'kept:login.kept'], 1);
   assert.equal(second.pools[0]?.identityPoolId, first.pools[0]?.identityPoolId);
   assert.deepEqual(await stopWith(second, 'SIGTERM'), { code: 0, signal: null }, second.stderr());

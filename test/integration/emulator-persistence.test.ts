@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { crc32 } from 'node:zlib';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CognitoIdentity } from '@aws-sdk/client-cognito-identity';
@@ -75,6 +76,34 @@ void describe('emulator: state file', () => {
     writeFileSync(incomplete, '{"version": 1}');
     await assert.rejects(startEmulator({ stateFile: incomplete }), /damaged/);
     assert.equal(readFileSync(incomplete, 'utf8'), '{"version": 1}');
+  });
+
+  void it('refuses a damaged log beside the state file, naming it, and leaves both untouched', async () => {
+    const stateFile = join(dir, 'logged.json');
+    await (await startEmulator({ stateFile })).stop();
+    const { generation } = JSON.parse(readFileSync(stateFile, 'utf8')) as { generation: number };
+    const line = (json: string): string => `${crc32(json).toString(16).padStart(8, '0')} ${json}\n`;
+    const header = line(JSON.stringify({ version: 2, generation }));
+    const change = (n: number): string => line(JSON.stringify({ n, change: { regions: {} } }));
+    const snapshot = readFileSync(stateFile, 'utf8');
+    for (const [log, problem] of [
+      [header + change(1).replace('regions', 'REGIONS') + change(2), /record 1 fails its checksum/],
+      [line(JSON.stringify({ version: 2, generation: generation + 1 })), /continues a later state file/],
+    ] as const) {
+      writeFileSync(`${stateFile}.log`, log);
+      await assert.rejects(startEmulator({ stateFile }), (err: Error) => {
+        assert.ok(err.message.includes(`${stateFile}.log`), err.message);
+        assert.match(err.message, problem);
+        assert.match(err.message, /left untouched/);
+        return true;
+      });
+      assert.equal(readFileSync(`${stateFile}.log`, 'utf8'), log);
+      assert.equal(readFileSync(stateFile, 'utf8'), snapshot);
+      assert.equal(existsSync(`${stateFile}.lock`), false, 'no lock left behind');
+    }
+    // A last record cut short is a crash during its append: the emulator starts.
+    writeFileSync(`${stateFile}.log`, header + change(1) + change(2).slice(0, 20));
+    await (await startEmulator({ stateFile })).stop();
   });
 
   void it('keeps every region in one file; the region option only sets the default', async () => {
@@ -159,33 +188,22 @@ void describe('emulator: state file', () => {
     assert.deepEqual(Object.keys(resaved.regions), ['eu-west-1']);
   });
 
-  void it('writes changes without waiting for stop()', async () => {
+  void it('writes changes without waiting for stop(): in the log, folded into the file at stop()', async () => {
     const stateFile = join(dir, 'live.json');
     const emu = await startEmulator({ stateFile });
     const c = clientFor(emu);
-    // The file is replaced by a rename: wait on the folder's change events, not on a timer.
-    const changes = watch(dir);
+    let poolId: string;
     try {
-      const pool = await c.createIdentityPool({ IdentityPoolName: 'live', AllowUnauthenticatedIdentities: false });
-      const written = (): boolean => {
-        try {
-          return readFileSync(stateFile, 'utf8').includes(pool.IdentityPoolId!);
-        } catch {
-          return false;
-        }
-      };
-      if (!written()) {
-        await new Promise<void>((resolve) => {
-          changes.on('change', () => {
-            if (written()) resolve();
-          });
-        });
-      }
-      assert.ok(written());
+      poolId = (await c.createIdentityPool({ IdentityPoolName: 'live', AllowUnauthenticatedIdentities: false }))
+        .IdentityPoolId!;
+      // Answered: the change is on disk already, appended to the log beside the snapshot.
+      assert.ok(readFileSync(`${stateFile}.log`, 'utf8').includes(poolId));
+      assert.ok(!readFileSync(stateFile, 'utf8').includes(poolId));
     } finally {
-      changes.close();
       c.destroy();
       await emu.stop();
     }
+    assert.ok(readFileSync(stateFile, 'utf8').includes(poolId));
+    assert.equal(existsSync(`${stateFile}.log`), false);
   });
 });

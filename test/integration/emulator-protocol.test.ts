@@ -159,6 +159,7 @@ void describe('emulator: options and lifecycle', () => {
     await assert.rejects(startEmulator({ port: -1 }), TypeError);
     await assert.rejects(startEmulator({ region: 'mars' }), TypeError);
     await assert.rejects(startEmulator({ seed: [{ name: 'bad/name' }] }), TypeError);
+    await assert.rejects(startEmulator({ stateLogBytes: -1 }), /stateLogBytes must be a non-negative integer/);
   });
 
   void it('uses the region for identity ids and the token kid', async () => {

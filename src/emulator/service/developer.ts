@@ -50,7 +50,7 @@ export function getOpenIdTokenForDeveloperIdentity(
     if (created) state.remove(ident);
     throw err;
   }
-  if (changed || created) state.changed();
+  if (changed || created) state.changed({ identities: [ident.id] });
   const tokens = state.openIdTokens;
   const amr = ['authenticated'];
   if (pool.developerProviderName !== undefined) {

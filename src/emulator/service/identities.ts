@@ -70,7 +70,7 @@ export function listIdentities(state: ServiceState, input: ListIdentitiesInput):
 /** DeleteIdentities: unknown ids come back in UnprocessedIdentityIds with `AccessDenied`. */
 export function deleteIdentities(state: ServiceState, input: DeleteIdentitiesInput): DeleteIdentitiesResponse {
   const unprocessed: UnprocessedIdentityId[] = [];
-  let changed = false;
+  const removed: string[] = [];
   for (const id of input.IdentityIdsToDelete) {
     const ident = state.identities.get(id);
     if (ident === undefined) {
@@ -78,9 +78,9 @@ export function deleteIdentities(state: ServiceState, input: DeleteIdentitiesInp
       continue;
     }
     state.remove(ident);
-    changed = true;
+    removed.push(ident.id);
   }
-  if (changed) state.changed();
+  if (removed.length > 0) state.changed({ identities: removed });
   return { UnprocessedIdentityIds: unprocessed };
 }
 
@@ -91,7 +91,7 @@ export function getId(state: ServiceState, input: GetIdInput): GetIdResponse {
   if (Object.keys(logins).length === 0) {
     if (!pool.allowUnauth) throw new ServiceError('NotAuthorizedException', UNAUTH_NOT_SUPPORTED);
     const ident = state.newIdentity(pool);
-    state.changed();
+    state.changed({ identities: [ident.id] });
     return { IdentityId: ident.id };
   }
   const parsed = parseLogins(state, pool, logins, { dev: false, cognito: false });
@@ -100,7 +100,7 @@ export function getId(state: ServiceState, input: GetIdInput): GetIdResponse {
     throw new ServiceError('NotAuthorizedException', `Access to Identity '${owner.id}' is forbidden.`);
   const ident = owner ?? state.newIdentity(pool);
   const changed = link(state, pool, ident, undefined, parsed.publics);
-  if (changed || owner === undefined) state.changed();
+  if (changed || owner === undefined) state.changed({ identities: [ident.id] });
   return { IdentityId: ident.id };
 }
 
@@ -126,7 +126,7 @@ export function getOpenIdToken(state: ServiceState, input: GetOpenIdTokenInput):
     return { IdentityId: ident.id, Token: tokens.sign(pool, ident, ['unauthenticated'], OPEN_ID_TOKEN_SECONDS) };
   }
   const parsed = parseLogins(state, pool, logins, { dev: false, cognito: false });
-  if (link(state, pool, ident, undefined, parsed.publics)) state.changed();
+  if (link(state, pool, ident, undefined, parsed.publics)) state.changed({ identities: [ident.id] });
   const amr = ['authenticated'];
   for (const p of parsed.publics) amr.push(p.provider, tokens.amrEntry(pool, p.provider, p.subject));
   return { IdentityId: ident.id, Token: tokens.sign(pool, ident, amr, OPEN_ID_TOKEN_SECONDS) };

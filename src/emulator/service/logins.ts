@@ -186,7 +186,7 @@ export function ownerOf(
 export function afterUnlink(state: ServiceState, ident: Identity): void {
   if (linkedCount(ident) === 0) ident.disabled = true;
   ident.modifiedMs = state.now();
-  state.changed();
+  state.changed({ identities: [ident.id] });
 }
 
 /** NotAuthorizedException unless `name` is the pool's developer provider. */

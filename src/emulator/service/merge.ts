@@ -51,6 +51,6 @@ export function mergeDeveloperIdentities(
   const now = state.now();
   src.modifiedMs = now;
   dst.modifiedMs = now;
-  state.changed();
+  state.changed({ identities: [src.id, dst.id] });
   return { IdentityId: dst.id };
 }

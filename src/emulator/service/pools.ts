@@ -93,7 +93,7 @@ export function createIdentityPool(state: ServiceState, input: CreateIdentityPoo
   applyPoolFields(state, rec, input);
   const pool: Pool = { ...rec, identities: new Map(), devIndex: new Map(), loginIndex: new Map() };
   state.pools.set(pool.id, pool);
-  state.changed();
+  state.changed({ pools: [pool.id] });
   return poolOut(pool);
 }
 
@@ -116,7 +116,7 @@ export function updateIdentityPool(state: ServiceState, input: IdentityPool): Id
   pool.cognitoIdentityProviders = draft.cognitoIdentityProviders;
   pool.samlProviderARNs = draft.samlProviderARNs;
   pool.tags = tags;
-  state.changed();
+  state.changed({ pools: [pool.id] });
   return poolOut(pool);
 }
 
@@ -125,7 +125,7 @@ export function deleteIdentityPool(state: ServiceState, input: DeleteIdentityPoo
   const pool = state.pool(input.IdentityPoolId);
   for (const id of pool.identities.keys()) state.identities.delete(id);
   state.pools.delete(pool.id);
-  state.changed();
+  state.changed({ pools: [pool.id] });
   return {};
 }
 

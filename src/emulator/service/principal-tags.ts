@@ -31,7 +31,7 @@ export function setPrincipalTagAttributeMap(
   const name = str(input.IdentityProviderName) ?? '';
   const entry = { useDefaults: input.UseDefaults === true, principalTags: { ...strMap(input.PrincipalTags) } };
   pool.principalTagMaps[name] = entry;
-  state.changed();
+  state.changed({ pools: [pool.id] });
   return {
     IdentityPoolId: pool.id,
     IdentityProviderName: name,

@@ -1,7 +1,7 @@
 import type { CredentialIssuer } from '../session-token.js';
 import { isRegion, TokenSigner, type VerifyResult } from '../tokens.js';
 import { CognitoIdentityService } from './service.js';
-import type { ServiceSnapshot } from './state.js';
+import type { ServiceDelta, ServiceSnapshot, StateChange } from './state.js';
 
 /** Most regions one emulator serves (AWS has about 35); past it a new region is refused. */
 export const MAX_REGIONS = 64;
@@ -18,12 +18,28 @@ export interface RegionsSnapshot {
   regions: Record<string, RegionSnapshot>;
 }
 
+/** What one call changed in one region; `added` when the region itself is new (its keys). */
+export interface RegionChange extends StateChange {
+  readonly region: string;
+  readonly added?: boolean;
+}
+
+/** One region's part of a logged commit: its keys when the region is new, and its changed records. */
+export interface RegionDelta extends ServiceDelta {
+  signer?: unknown;
+}
+
+/** A commit as the state file's log keeps it: region → its changed records. */
+export interface RegionsDelta {
+  regions: Record<string, RegionDelta>;
+}
+
 /** Options of {@link RegionalServices}. */
 export interface RegionalServicesOptions {
   /** Epoch milliseconds. */
   readonly now: () => number;
-  /** Called after every change of any region's state, and when a region is added. */
-  readonly onChange: () => void;
+  /** Called after every change of any region's state, and when a region is added, with what changed. */
+  readonly onChange: (change: RegionChange) => void;
   /**
    * Mints the temporary credentials of GetCredentialsForIdentity in every region: one issuer, shared
    * with STS, so that STS recognises credentials minted in any region.
@@ -127,7 +143,7 @@ export class RegionalServices {
         (signer) => {
           this.#pending.delete(region);
           const svc = this.#add(region, signer);
-          this.#options.onChange();
+          this.#options.onChange({ region, added: true });
           return svc;
         },
         (err: unknown) => {
@@ -188,6 +204,28 @@ export class RegionalServices {
     return { providerRegion: this.#providerRegion, regions };
   }
 
+  /**
+   * Applies a commit read back from the state file's log (see {@link ChangeTracker.take}): a region
+   * new in it is added with its saved keys, then each region's records are applied.
+   * @throws Error naming the region when the change is not in the expected form.
+   */
+  apply(delta: RegionsDelta): void {
+    if (!isRecord(delta) || !isRecord(delta.regions)) throw new Error('a logged change is not in the expected form');
+    for (const [region, d] of Object.entries(delta.regions)) {
+      if (!isRecord(d)) throw new Error(`a logged change of region ${JSON.stringify(region)} is damaged`);
+      let svc = this.#services.get(region);
+      if (svc === undefined) {
+        if (!isRegion(region) || d.signer === undefined) {
+          throw new Error(`a logged change names region ${JSON.stringify(region)}, which is not saved`);
+        }
+        const signer = TokenSigner.fromJSON(d.signer);
+        if (signer.region !== region) throw new Error(`logged region ${region} holds the keys of ${signer.region}`);
+        svc = this.#add(region, signer);
+      }
+      svc.state.apply(d);
+    }
+  }
+
   #add(region: string, signer: TokenSigner, saved?: ServiceSnapshot): CognitoIdentityService {
     const svc = new CognitoIdentityService(
       {
@@ -195,7 +233,9 @@ export class RegionalServices {
         signer,
         providerSigner: this.#providerSigner,
         now: this.#options.now,
-        onChange: this.#options.onChange,
+        onChange: (change) => {
+          this.#options.onChange({ ...change, region });
+        },
         credentials: this.#options.credentials,
       },
       saved,

@@ -59,7 +59,7 @@ export function setIdentityPoolRoles(state: ServiceState, input: SetIdentityPool
   }
   pool.roles = roles;
   pool.roleMappings = structuredClone(mappings);
-  state.changed();
+  state.changed({ pools: [pool.id] });
   return {};
 }
 

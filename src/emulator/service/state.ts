@@ -59,6 +59,27 @@ export interface ServiceSnapshot {
   identities: IdentityRecord[];
 }
 
+/**
+ * What one call changed, by record id: every record named is written in full to the state file's
+ * log as the commit starts (or as removed, when it no longer exists then).
+ */
+export interface StateChange {
+  readonly pools?: readonly string[];
+  readonly identities?: readonly string[];
+}
+
+/**
+ * The records of one region changed by a commit, as logged: the creation sequence, the pools and
+ * identities written in full (in creation order), and the ids of those removed.
+ */
+export interface ServiceDelta {
+  seq: number;
+  pools?: PoolRecord[];
+  identities?: IdentityRecord[];
+  removedPools?: string[];
+  removedIdentities?: string[];
+}
+
 /** A pool in memory: its record plus the indexes over its identities. */
 export interface Pool extends PoolRecord {
   identities: Map<string, Identity>;
@@ -78,8 +99,8 @@ export interface ServiceOptions {
   readonly providerSigner?: TokenSigner;
   /** Epoch milliseconds. */
   readonly now: () => number;
-  /** Called after every change of state (to schedule a save). */
-  readonly onChange?: () => void;
+  /** Called after every change of state, with what changed (to schedule a save). */
+  readonly onChange?: (change: StateChange) => void;
   /** Mints the temporary credentials of GetCredentialsForIdentity (shared with STS). Default: a fresh one. */
   readonly credentials?: CredentialIssuer;
 }
@@ -128,7 +149,7 @@ export class ServiceState {
   readonly openIdTokens: OpenIdTokenSigner;
   /** Mints temporary credentials. */
   readonly credentials: CredentialIssuer;
-  readonly #onChange: () => void;
+  readonly #onChange: (change: StateChange) => void;
   #seq = 0;
 
   constructor(options: ServiceOptions, snapshot?: ServiceSnapshot) {
@@ -151,14 +172,84 @@ export class ServiceState {
   /** The persisted state (plain JSON). */
   snapshot(): ServiceSnapshot {
     const pools: PoolRecord[] = [];
-    for (const p of this.pools.values()) {
-      const rec: PoolRecord & Partial<Pick<Pool, 'identities' | 'devIndex' | 'loginIndex'>> = { ...p };
-      delete rec.identities;
-      delete rec.devIndex;
-      delete rec.loginIndex;
-      pools.push(rec);
-    }
+    for (const p of this.pools.values()) pools.push(poolRecord(p));
     return { seq: this.#seq, pools, identities: [...this.identities.values()] };
+  }
+
+  /**
+   * The current records of these ids, as the state file's log keeps them: each one that exists in
+   * full, each one that does not as removed. The records are the live objects: serialise them
+   * before the state changes again.
+   */
+  delta(pools: Iterable<string>, identities: Iterable<string>): ServiceDelta {
+    const d: ServiceDelta = { seq: this.#seq };
+    const put: PoolRecord[] = [];
+    const gone: string[] = [];
+    for (const id of pools) {
+      const p = this.pools.get(id);
+      if (p === undefined) gone.push(id);
+      else put.push(poolRecord(p));
+    }
+    const idents: IdentityRecord[] = [];
+    const goneIdents: string[] = [];
+    for (const id of identities) {
+      const ident = this.identities.get(id);
+      if (ident === undefined) goneIdents.push(id);
+      else idents.push(ident);
+    }
+    // Creation order, so that records new to the log are appended where a snapshot lists them.
+    if (put.length > 0) d.pools = put.sort((a, b) => a.seq - b.seq);
+    if (idents.length > 0) d.identities = idents.sort((a, b) => a.seq - b.seq);
+    if (gone.length > 0) d.removedPools = gone;
+    if (goneIdents.length > 0) d.removedIdentities = goneIdents;
+    return d;
+  }
+
+  /**
+   * Applies a logged {@link delta} (read back from the state file): its records replace those of
+   * the same ids, new ones are added after the others, removed ones go with their indexes (a
+   * removed pool with its identities).
+   * @throws Error when `d` is not in the form {@link delta} gives.
+   */
+  apply(d: ServiceDelta): void {
+    const list = (v: unknown): unknown[] => {
+      if (v === undefined) return [];
+      if (!Array.isArray(v)) throw new Error('a logged change is not in the expected form');
+      return v as unknown[];
+    };
+    if (typeof d !== 'object' || typeof d.seq !== 'number')
+      throw new Error('a logged change is not in the expected form');
+    this.#seq = Math.max(this.#seq, d.seq);
+    for (const rec of list(d.pools) as PoolRecord[]) {
+      const old = this.pools.get(rec.id);
+      this.pools.set(rec.id, {
+        ...rec,
+        identities: old?.identities ?? new Map<string, Identity>(),
+        devIndex: old?.devIndex ?? new Map<string, string>(),
+        loginIndex: old?.loginIndex ?? new Map<string, string>(),
+      });
+    }
+    for (const ident of list(d.identities) as IdentityRecord[]) {
+      const pool = this.pools.get(ident.poolId);
+      // As when restoring a snapshot: an identity of a pool that is gone is dropped.
+      if (pool === undefined) continue;
+      const old = this.identities.get(ident.id);
+      // Map.set on a known id keeps its place: pools list their identities in creation order.
+      if (old !== undefined) unindex(pool, old);
+      this.identities.set(ident.id, ident);
+      pool.identities.set(ident.id, ident);
+      index(pool, ident);
+    }
+    for (const id of list(d.removedIdentities) as string[]) {
+      const ident = this.identities.get(id);
+      if (ident !== undefined) this.remove(ident);
+    }
+    for (const id of list(d.removedPools) as string[]) {
+      const pool = this.pools.get(id);
+      if (pool === undefined) continue;
+      for (const ident of pool.identities.keys()) this.identities.delete(ident);
+      this.pools.delete(id);
+    }
   }
 
   #restore(s: ServiceSnapshot): void {
@@ -174,14 +265,13 @@ export class ServiceState {
       if (pool === undefined) continue;
       this.identities.set(ident.id, ident);
       pool.identities.set(ident.id, ident);
-      for (const u of ident.devUsers) pool.devIndex.set(u, ident.id);
-      for (const [p, sub] of Object.entries(ident.logins)) pool.loginIndex.set(loginKey(p, sub), ident.id);
+      index(pool, ident);
     }
   }
 
-  /** Reports a change of state (schedules a save). */
-  changed(): void {
-    this.#onChange();
+  /** Reports a change of state, naming the records it touched (schedules a save of them). */
+  changed(change: StateChange): void {
+    this.#onChange(change);
   }
 
   /** The next creation sequence number (pools and identities are listed in this order). */
@@ -250,14 +340,34 @@ export class ServiceState {
   remove(ident: Identity): void {
     const pool = this.pools.get(ident.poolId);
     if (pool !== undefined) {
-      for (const u of ident.devUsers) if (pool.devIndex.get(u) === ident.id) pool.devIndex.delete(u);
-      for (const [p, s] of Object.entries(ident.logins)) {
-        const k = loginKey(p, s);
-        if (pool.loginIndex.get(k) === ident.id) pool.loginIndex.delete(k);
-      }
+      unindex(pool, ident);
       pool.identities.delete(ident.id);
     }
     this.identities.delete(ident.id);
+  }
+}
+
+/** A pool's record without its in-memory indexes: what the state file keeps. */
+function poolRecord(p: Pool): PoolRecord {
+  const rec: PoolRecord & Partial<Pick<Pool, 'identities' | 'devIndex' | 'loginIndex'>> = { ...p };
+  delete rec.identities;
+  delete rec.devIndex;
+  delete rec.loginIndex;
+  return rec;
+}
+
+/** Adds an identity's developer users and logins to its pool's indexes. */
+function index(pool: Pool, ident: Identity): void {
+  for (const u of ident.devUsers) pool.devIndex.set(u, ident.id);
+  for (const [p, sub] of Object.entries(ident.logins)) pool.loginIndex.set(loginKey(p, sub), ident.id);
+}
+
+/** Removes an identity's developer users and logins from its pool's indexes (those still its own). */
+function unindex(pool: Pool, ident: Identity): void {
+  for (const u of ident.devUsers) if (pool.devIndex.get(u) === ident.id) pool.devIndex.delete(u);
+  for (const [p, s] of Object.entries(ident.logins)) {
+    const k = loginKey(p, s);
+    if (pool.loginIndex.get(k) === ident.id) pool.loginIndex.delete(k);
   }
 }
 

@@ -38,7 +38,7 @@ export function tagResource(state: ServiceState, input: TagResourceInput): TagRe
   const tags = { ...pool.tags, ...strMap(input.Tags) };
   checkTags(tags);
   pool.tags = tags;
-  state.changed();
+  state.changed({ pools: [pool.id] });
   return {};
 }
 
@@ -47,7 +47,7 @@ export function untagResource(state: ServiceState, input: UntagResourceInput): U
   const pool = poolByArn(state, input.ResourceArn);
   const remove = new Set(input.TagKeys);
   pool.tags = Object.fromEntries(Object.entries(pool.tags).filter(([k]) => !remove.has(k)));
-  state.changed();
+  state.changed({ pools: [pool.id] });
   return {};
 }
 

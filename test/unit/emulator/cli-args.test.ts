@@ -12,6 +12,8 @@ void test('parses every option into startEmulator options', () => {
     'eu-west-1',
     '--state-file',
     '/tmp/s.json',
+    '--state-log-bytes',
+    '1048576',
     '--seed',
     'demo app:login.demo',
     '--seed',
@@ -35,6 +37,7 @@ void test('parses every option into startEmulator options', () => {
       region: 'eu-west-1',
       quotas: 'aws',
       stateFile: '/tmp/s.json',
+      stateLogBytes: 1_048_576,
       seed: [
         {
           name: 'demo app',
@@ -76,6 +79,9 @@ void test('bad arguments throw a CliUsageError naming the argument', () => {
     [['--strict-sigv4', 'nosecret'], /ACCESS_KEY_ID:SECRET_ACCESS_KEY/],
     [['--strict-sigv4', 'AKID:'], /ACCESS_KEY_ID:SECRET/],
     [['--state-file', ''], /--state-file needs a path/],
+    [['--state-file', 's.json', '--state-log-bytes=-1'], /--state-log-bytes must be a non-negative integer/],
+    [['--state-file', 's.json', '--state-log-bytes', '1e6'], /--state-log-bytes must be a non-negative integer/],
+    [['--state-log-bytes', '100'], /--state-log-bytes applies to --state-file/],
     [['--host', 'a b'], /--host/],
   ];
   for (const [argv, msg] of bad) {
