@@ -74,6 +74,8 @@ export interface AppDeps {
    * shared one (connect-redis's `RedisStore`). A store that fails answers 503 `Retry-After: 1`.
    */
   readonly sessionStore?: Store;
+  /** Longest wait for one session store call before it answers 503, ms. Default 1000. */
+  readonly sessionStoreTimeoutMs?: number;
   /** Where the mobile bearer tokens live. Default in memory (one process); a fleet gives a shared one. */
   readonly bearerTokens?: BearerTokenStore;
   /** Fleet mode's state for `/readyz` (the broker's shared tier and the sessions' Redis connection). */
@@ -187,12 +189,30 @@ type Done = (err?: unknown, value?: session.SessionData | null) => void;
  */
 class UnavailableWhenFailing extends session.Store {
   readonly #inner: Store;
-  constructor(inner: Store) {
+  readonly #timeoutMs: number;
+  constructor(inner: Store, timeoutMs: number) {
     super();
     this.#inner = inner;
+    this.#timeoutMs = timeoutMs;
   }
+  /**
+   * The callback of one store call, once: with the store's answer, or with a 503 after `timeoutMs`
+   * (node-redis waits for ever for the reply to a command already sent to a server that stopped
+   * answering, so a paused Redis would hold every request with a session cookie).
+   */
   #done(callback: Done | undefined): Done {
-    return (err, value) => callback?.(err === undefined || err === null ? null : storeUnavailable(err), value);
+    let settled = false;
+    const timer = setTimeout(() => {
+      if (settled) return;
+      settled = true;
+      callback?.(storeUnavailable(new Error(`no answer from the session store within ${this.#timeoutMs} ms`)));
+    }, this.#timeoutMs);
+    return (err, value) => {
+      clearTimeout(timer);
+      if (settled) return;
+      settled = true;
+      callback?.(err === undefined || err === null ? null : storeUnavailable(err), value);
+    };
   }
   override get(sid: string, callback: Done): void {
     this.#inner.get(sid, this.#done(callback));
@@ -331,7 +351,9 @@ export function createApp(deps: AppDeps): Express {
     secret: deps.sessionSecret,
     resave: false,
     saveUninitialized: false,
-    ...(deps.sessionStore === undefined ? {} : { store: new UnavailableWhenFailing(deps.sessionStore) }),
+    ...(deps.sessionStore === undefined
+      ? {}
+      : { store: new UnavailableWhenFailing(deps.sessionStore, deps.sessionStoreTimeoutMs ?? 1000) }),
     cookie: { httpOnly: true, sameSite: 'lax', secure: deps.secureCookies ?? false, maxAge: 8 * 3600 * 1000 },
   });
   app.use(sessions);

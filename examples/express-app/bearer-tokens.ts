@@ -44,19 +44,46 @@ export interface BearerRedis {
  * The fleet's token store: every instance knows every token. Redis holds the SHA-256 of each
  * token, never the token, so a reader of Redis cannot use one; the key expires with the token.
  */
-export function redisBearerTokenStore(redis: BearerRedis, prefix: string, ttlSeconds = 3600): BearerTokenStore {
+export function redisBearerTokenStore(
+  redis: BearerRedis,
+  prefix: string,
+  ttlSeconds = 3600,
+  timeoutMs = 1000,
+): BearerTokenStore {
   const key = (token: string): string => `${prefix}${createHash('sha256').update(token, 'utf8').digest('base64url')}`;
   return {
     async issue(userId) {
       const token = randomBytes(32).toString('base64url');
-      await redis.set(key(token), userId, { expiration: { type: 'EX', value: ttlSeconds } });
+      await bounded(redis.set(key(token), userId, { expiration: { type: 'EX', value: ttlSeconds } }), timeoutMs);
       return { token, expiresIn: ttlSeconds };
     },
     async resolve(token) {
-      return await redis.get(key(token));
+      return await bounded(redis.get(key(token)), timeoutMs);
     },
     async revoke(token) {
-      await redis.del(key(token));
+      await bounded(redis.del(key(token)), timeoutMs);
     },
   };
+}
+
+/**
+ * `reply`, or a rejection after `ms`: node-redis waits for ever for the reply to a command already
+ * sent to a server that stopped answering (paused, overloaded).
+ */
+function bounded<T>(reply: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error(`no answer from Redis within ${ms} ms`));
+    }, ms);
+    reply.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err instanceof Error ? err : new Error('Redis command failed'));
+      },
+    );
+  });
 }

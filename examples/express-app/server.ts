@@ -333,7 +333,8 @@ async function main(): Promise<void> {
       ? {}
       : {
           sessionStore: new RedisStore({ client: redis.sessions, prefix: SESSION_PREFIX }),
-          bearerTokens: redisBearerTokenStore(redis.sessions, BEARER_PREFIX),
+          sessionStoreTimeoutMs: REDIS_COMMAND_MS,
+          bearerTokens: redisBearerTokenStore(redis.sessions, BEARER_PREFIX, 3600, REDIS_COMMAND_MS),
           fleetHealth: () => ({
             state: fleetBroker.stats().fleet?.state ?? 'degraded',
             sessions: redis.sessions.isReady ? 'connected' : 'disconnected',

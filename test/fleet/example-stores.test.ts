@@ -87,3 +87,38 @@ void test('without fleet mode /readyz answers as before', async () => {
   const res = await request(app).get('/readyz');
   assert.deepEqual(res.body, { status: 'ready' });
 });
+
+/** A session store that never answers, as connect-redis's does while Redis is paused. */
+class SilentStore extends session.Store {
+  override get(): void {
+    // Never calls back.
+  }
+  override set(): void {
+    // Never calls back.
+  }
+  override destroy(): void {
+    // Never calls back.
+  }
+}
+
+void test('a session store that never answers (a paused Redis): 503 after the store timeout, no hang', async () => {
+  const app = createApp({
+    broker: createFakeBroker(),
+    sessionSecret: SECRET,
+    sessionStore: new SilentStore(),
+    sessionStoreTimeoutMs: 50,
+  });
+  const me = await request(app)
+    .get('/me')
+    .set('Cookie', `demo.sid=${encodeURIComponent(signedSid('some-session-id'))}`)
+    .timeout(5000);
+  assertUnavailable(me);
+});
+
+void test('a bearer-token store over a Redis that never answers: the token check fails within its timeout', async () => {
+  const { redisBearerTokenStore } = await import('../../examples/express-app/bearer-tokens.js');
+  const never = new Promise<never>(() => undefined);
+  const store = redisBearerTokenStore({ get: () => never, set: () => never, del: () => never }, 'p:', 3600, 50);
+  await assert.rejects(store.resolve('some-token'), /no answer from Redis within 50 ms/);
+  await assert.rejects(store.issue('alice'), /no answer from Redis/);
+});
