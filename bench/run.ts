@@ -55,6 +55,7 @@ async function startStack(o: {
   // BENCH_PROF=app profiles the app process (written to bench/results/profiles/app on stop).
   const prof =
     process.env.BENCH_PROF === 'app' ? ['--cpu-prof', `--cpu-prof-dir=${join(RESULTS, 'profiles', 'app')}`] : [];
+  // An app that fails to start must not leave its emulator running (nor the bench waiting on it).
   const app = await forkChild<{ port: number }>(
     'app-server.ts',
     {
@@ -66,7 +67,10 @@ async function startStack(o: {
       ...(o.otel === true ? { otel: true } : {}),
     },
     [...prof, ...(o.nodeArgs ?? [])],
-  );
+  ).catch(async (err: unknown) => {
+    await emulator?.stop();
+    throw err;
+  });
   return {
     emulator,
     app,
