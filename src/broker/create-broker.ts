@@ -200,6 +200,8 @@ function acceptShared(
 /** A short hash of every option that shapes a cached entry: differently configured brokers share nothing. */
 function fleetNamespace(o: ResolvedBrokerOptions): string {
   const shape = [
+    // The format of the shared entries and scripts: instances of another format share nothing.
+    'fleet-1',
     o.identityPoolId,
     o.developerProviderName,
     o.tokenDurationSeconds,

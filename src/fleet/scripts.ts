@@ -41,6 +41,12 @@ local ga = redis.call('GET', KEYS[5]) or '0'
 if gu == ARGV[4] and gi == ARGV[5] and ga == ARGV[6] then
   local k = ARGV[9]
   if k ~= '' then gi = redis.call('GET', k) or '0' end
+  -- A generation must outlive the entries stamped with it: expired, it would read '0' again.
+  for _, g in ipairs({KEYS[3], KEYS[4], k}) do
+    if g ~= '' and redis.call('PTTL', g) >= 0 and redis.call('PTTL', g) < tonumber(ARGV[3]) then
+      redis.call('PEXPIRE', g, ARGV[3])
+    end
+  end
   redis.call('DEL', KEYS[1])
   redis.call('HSET', KEYS[1], 'u', gu, 'i', gi, 'a', ga, 'k', k, 'v', ARGV[2])
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
@@ -65,13 +71,14 @@ return 1
  * entries are stale), appends it to the change log (the last 256) and sends it to every instance.
  * KEYS: state hash, log, then generation keys (the namespace generation for a change of every
  * entry). ARGV: a new epoch (used when the state is new), the change (JSON), channel, generation
- * ttl ms, the sender's instance id.
+ * ttl ms, the sender's instance id, the namespace generation's key (it never expires: one key, and
+ * expired it could come back to a value an older entry carries).
  * Returns {epoch, seq}.
  */
 export const INVALIDATE = script(`
 for i = 3, #KEYS do
   redis.call('INCR', KEYS[i])
-  redis.call('PEXPIRE', KEYS[i], ARGV[4])
+  if KEYS[i] ~= ARGV[6] then redis.call('PEXPIRE', KEYS[i], ARGV[4]) end
 end
 redis.call('HSETNX', KEYS[1], 'epoch', ARGV[1])
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
@@ -86,7 +93,7 @@ return {epoch, tostring(seq)}
 /**
  * The changes since `seq` of `epoch`.
  * KEYS: state hash, log, namespace generation.
- * ARGV: known epoch, known seq, a new epoch, generation ttl ms.
+ * ARGV: known epoch, known seq, a new epoch.
  * Returns {epoch, seq, ...entries newest first}; {epoch, seq, 'gap'} when the log no longer holds
  * them all; {'', '0'} when nothing was ever published (or Redis lost it). A counter behind the one
  * this instance knows in the same epoch is Redis restored from a snapshot or failed over to a late
@@ -95,13 +102,16 @@ return {epoch, tostring(seq)}
  */
 export const SYNC = script(`
 local st = redis.call('HMGET', KEYS[1], 'epoch', 'seq')
-if not st[1] then return {'', '0'} end
+if not st[1] then
+  -- Gone while this instance knew it: flushed, or rolled back to before the first change.
+  if ARGV[1] ~= '' then redis.call('INCR', KEYS[3]) end
+  return {'', '0'}
+end
 local seq = tonumber(st[2])
 local known = tonumber(ARGV[2])
 if st[1] == ARGV[1] and seq < known then
   redis.call('HSET', KEYS[1], 'epoch', ARGV[3])
   redis.call('INCR', KEYS[3])
-  redis.call('PEXPIRE', KEYS[3], ARGV[4])
   return {ARGV[3], st[2]}
 end
 if st[1] ~= ARGV[1] and ARGV[1] ~= '' then return {st[1], st[2]} end

@@ -37,6 +37,11 @@ interface Change {
   readonly all?: true;
 }
 
+/** The step reached Redis (and may have run there) before it failed: a timeout, an error reply. */
+function sent(err: unknown): boolean {
+  return err instanceof Error && err.cause !== undefined;
+}
+
 function hash(s: string): string {
   return createHash('sha256').update(s, 'utf8').digest('base64url').slice(0, 27);
 }
@@ -80,6 +85,8 @@ export class RedisTier implements FleetBinding {
   readonly #cleanups: { readonly script: Script; readonly keys: string[]; readonly args: string[] }[] = [];
   /** A check of the change log failed before the first one succeeded. */
   #missedAtStart = false;
+  /** Something was loaded without the tier before the first check of the change log succeeded. */
+  #servedAlone = false;
   /** Kept changes being published after an outage. */
   #republishing = 0;
   readonly #instance = token();
@@ -192,6 +199,7 @@ export class RedisTier implements FleetBinding {
     // Changes of this instance not yet published: the shared entries they make stale are not
     // marked yet, so none is taken until they are out.
     if (this.#closed || this.#pending.length > 0 || this.#republishing > 0 || !this.#runner.usable()) {
+      if (this.#epoch === undefined) this.#servedAlone = true;
       return request.load();
     }
     const id = `${request.kind}:${hash(request.key)}`;
@@ -206,12 +214,14 @@ export class RedisTier implements FleetBinding {
     let waited = false;
     for (let round = 0; round < MAX_ROUNDS; round++) {
       if (request.signal.aborted) throw abortReason(request.signal);
+      if (this.#pending.length > 0 || this.#republishing > 0) return request.load();
       let reply: unknown;
       try {
         reply = await this.#runner.run(GET_OR_LEASE, keys, [lease, String(this.#host.loadMs), skip]);
-      } catch {
-        // The script may still run (a timeout): free the lease it may take, once Redis answers.
-        this.#later(RELEASE, [leaseKey], [lease, this.#channel, `L ${id}`]);
+      } catch (err) {
+        // Sent and not answered (a timeout): the script may still run and take the lease; free it
+        // once Redis answers.
+        if (sent(err)) this.#later(RELEASE, [leaseKey], [lease, this.#channel, `L ${id}`]);
         return request.load();
       }
       const [kind, a, b, c] = Array.isArray(reply) ? (reply as unknown[]) : [];
@@ -355,6 +365,7 @@ export class RedisTier implements FleetBinding {
         this.#channel,
         String(GENERATION_TTL_MS),
         this.#instance,
+        this.#allGeneration,
       ])
       .then(
         () => {
@@ -368,6 +379,12 @@ export class RedisTier implements FleetBinding {
       )
       .finally(() => {
         if (republished) this.#republishing -= 1;
+      })
+      .catch((err: unknown) => {
+        this.#host.log.error(
+          { err: err instanceof Error ? err.message : 'unknown' },
+          'fleet: applying a change failed',
+        );
       });
   }
 
@@ -452,7 +469,7 @@ export class RedisTier implements FleetBinding {
       reply = await this.#runner.run(
         SYNC,
         [this.#stateKey, this.#logKey, this.#allGeneration],
-        [this.#epoch ?? '', String(this.#seq), token(), String(GENERATION_TTL_MS)],
+        [this.#epoch ?? '', String(this.#seq), token()],
       );
     } catch {
       // Serving already (per process) while changes cannot be read: the first check that succeeds
@@ -460,6 +477,8 @@ export class RedisTier implements FleetBinding {
       if (this.#epoch === undefined) this.#missedAtStart = true;
       return;
     }
+    // Changes or clean-ups left over (their failure came in after Redis had answered again).
+    if ((this.#pending.length > 0 || this.#cleanups.length > 0) && !this.#runner.degraded) this.#flushPending();
     if (!Array.isArray(reply)) return;
     const [epoch, seqText, ...entries] = reply as unknown[];
     if (typeof epoch !== 'string' || typeof seqText !== 'string') return;
@@ -469,7 +488,7 @@ export class RedisTier implements FleetBinding {
     if (first) {
       // The first look: whatever happened before this instance started is not in its cache, unless
       // it has been serving since an earlier look failed.
-      if (this.#missedAtStart) this.#dropAll();
+      if (this.#missedAtStart && this.#servedAlone) this.#dropAll();
     } else if (!sameEpoch) {
       // Another epoch: Redis was flushed, restarted or rolled back, and changes may be lost.
       this.#dropAll();
@@ -505,10 +524,10 @@ export class RedisTier implements FleetBinding {
       let reply: unknown;
       try {
         reply = await this.#runner.run(LOCK, [key], [value, String(ttlMs), ownerHash]);
-      } catch {
-        // Redis out: the caller's per-process guard and its after-the-fact check stand alone. The
-        // command may still have taken the lock: free it once Redis answers.
-        this.#later(UNLOCK, [key], [value]);
+      } catch (err) {
+        // Redis out: the caller's per-process guard and its after-the-fact check stand alone. A
+        // command sent may still have taken the lock: free it once Redis answers.
+        if (sent(err)) this.#later(UNLOCK, [key], [value]);
         return unlocked;
       }
       if (reply === 'ok') {

@@ -93,6 +93,8 @@ void describe('fleet: Redis faults', { skip, timeout: 60_000 }, () => {
   void it('Redis flushed: entries reload from Cognito once fleet-wide; every instance drops what it may have missed', async () => {
     const a = await stack.instance({}, { syncIntervalMs: 100 });
     const b = await stack.instance({}, { syncIntervalMs: 100 });
+    // A read on each first: its command follows the instance's first look at the change log.
+    await askAll([a, b], ['flush-warm']);
     // A change makes the change log exist, so that losing it is seen.
     a.broker.forgetUser('flush-0');
     await askAll([a, b], ['flush-1', 'flush-2']);

@@ -84,6 +84,8 @@ void describe('fleet: changes across an outage, and a Redis that goes back in ti
   void it('a change counter that went back (a restore from a snapshot): every instance drops, shared entries are stale', async () => {
     const a = await stack.instance({}, { ...fast, prefix: 'o3' });
     const b = await stack.instance({}, { ...fast, prefix: 'o3' });
+    // A read on each first: its command follows the instance's first look at the change log.
+    await Promise.all([identityOf(a.broker, 'rb-warm'), identityOf(b.broker, 'rb-warm')]);
     a.broker.forgetUser('rb-0');
     a.broker.forgetUser('rb-1');
     await identityOf(a.broker, 'rb-2');
