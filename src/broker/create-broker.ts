@@ -4,6 +4,7 @@ import { defaultCognitoClient } from './default-client.js';
 import { Entries } from './entries.js';
 import { encodeCredentials, encodeToken } from './entries.js';
 import { FLEET_BIND, type FleetBinding, type FleetLoad } from './fleet.js';
+import { tokenKey } from './keys.js';
 import { dropEverything, invalidate } from './invalidation.js';
 import { brokerLogger } from './log.js';
 import { credentialProvider, freshCredentialsBody, getCredentials, loadCredentials } from './operations/credentials.js';
@@ -134,6 +135,7 @@ export function createBroker(options: BrokerOptions): Broker {
               key,
               userId: context.userId,
               identityId: context.identityId,
+              ...(context.userId === undefined ? {} : { companionTokenKey: tokenKey(context.userId, context.tags) }),
               accept: (value) => acceptShared(o, value, stale),
               encode: encodeCredentials,
               decode: (text) => ctx.entries.sharedCredentials(text),

@@ -57,6 +57,11 @@ export interface FleetLoad<V extends CacheEntryTimes> {
   accept(value: V): boolean;
   /** The entry as the plaintext the tier encrypts. */
   encode(value: V): string;
+  /**
+   * The key of the user's token entry, for a user's credentials: the shared token entry then names
+   * these credentials, and a load of the token brings them along.
+   */
+  readonly companionTokenKey?: string;
   /** The identity of a loaded entry whose identity is not known before the load (a token). */
   identityOf?(value: V): string;
   /** The entry back from {@link encode}'s plaintext; `undefined` when it does not parse. */

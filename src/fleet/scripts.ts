@@ -8,20 +8,30 @@ import { script } from './runner.js';
 // for token entries); an entry whose generations moved since is stale and never served.
 
 /**
- * Reads an entry, or takes the load's lease.
+ * Reads an entry, or takes the load's lease. A token entry may name its user's credentials entry
+ * (fields `c`, `ck`: the entry and its identity generation key); when that one is current too, it
+ * comes along, so that a user cached by another instance costs one round trip, not two.
  * KEYS: entry, lease, user generation, identity generation, namespace generation.
  * ARGV: lease token, lease ms, a sealed value to skip (the caller refused it: due for refresh), or ''.
- * Returns {'hit', value} | {'lease', gu, gi, ga} | {'wait'}.
+ * Returns {'hit', value[, credentials entry key, credentials value]} | {'lease', gu, gi, ga} | {'wait'}.
  */
 export const GET_OR_LEASE = script(`
 local gu = redis.call('GET', KEYS[3]) or '0'
 local gi = redis.call('GET', KEYS[4]) or '0'
 local ga = redis.call('GET', KEYS[5]) or '0'
-local e = redis.call('HMGET', KEYS[1], 'u', 'i', 'a', 'k', 'v')
+local e = redis.call('HMGET', KEYS[1], 'u', 'i', 'a', 'k', 'v', 'c', 'ck')
 if e[5] and e[1] == gu and e[3] == ga and e[5] ~= ARGV[3] then
   local ei = gi
   if e[4] and e[4] ~= '' then ei = redis.call('GET', e[4]) or '0' end
-  if e[2] == ei then return {'hit', e[5]} end
+  if e[2] == ei then
+    if e[6] and e[7] then
+      local c = redis.call('HMGET', e[6], 'u', 'i', 'a', 'v')
+      if c[4] and c[1] == gu and c[3] == ga and c[2] == (redis.call('GET', e[7]) or '0') then
+        return {'hit', e[5], e[6], c[4]}
+      end
+    end
+    return {'hit', e[5]}
+  end
 end
 if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {'lease', gu, gi, ga} end
 return {'wait'}
@@ -32,7 +42,8 @@ return {'wait'}
  * lease if still ours, and wakes the waiters.
  * KEYS: entry, lease, user generation, identity generation, namespace generation.
  * ARGV: lease token, sealed value, ttl ms, gu, gi, ga (as read with the lease), channel, message,
- * the identity generation key of a token entry (its identity known now) or ''.
+ * the identity generation key of a token entry (its identity known now) or '', the token entry of
+ * the user whose credentials these are or ''.
  */
 export const PUT = script(`
 local gu = redis.call('GET', KEYS[3]) or '0'
@@ -50,6 +61,10 @@ if gu == ARGV[4] and gi == ARGV[5] and ga == ARGV[6] then
   redis.call('DEL', KEYS[1])
   redis.call('HSET', KEYS[1], 'u', gu, 'i', gi, 'a', ga, 'k', k, 'v', ARGV[2])
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  -- Credentials of a user: their token entry names them (see GET_OR_LEASE).
+  if ARGV[10] ~= '' and redis.call('EXISTS', ARGV[10]) == 1 then
+    redis.call('HSET', ARGV[10], 'c', KEYS[1], 'ck', KEYS[4])
+  end
 end
 if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
 redis.call('PUBLISH', ARGV[7], ARGV[8])

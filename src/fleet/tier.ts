@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { performance } from 'node:perf_hooks';
 import { abortReason } from '../broker/abort.js';
 import type { FleetBinding, FleetHost, FleetLoad, FleetLock, FleetStats } from '../broker/fleet.js';
@@ -17,6 +18,8 @@ const LOCK_POLL_MS = 100;
 const GENERATION_TTL_MS = 25 * 3600 * 1000;
 /** Changes kept while Redis is out, published when it answers again; beyond, everything is dropped. */
 const MAX_PENDING = 1000;
+/** How long a credentials entry that came with its token waits for the credentials load, ms. */
+const PREFETCH_MS = 2000;
 /** Rounds of one shared load (hits refused, leases lost) before loading without the tier. */
 const MAX_ROUNDS = 64;
 
@@ -83,6 +86,11 @@ export class RedisTier implements FleetBinding {
   /** The namespace's generation: a change of every entry (changes lost, Redis rolled back) bumps it. */
   readonly #allGeneration: string;
   readonly #cleanups: { readonly script: Script; readonly keys: string[]; readonly args: string[] }[] = [];
+  /**
+   * Credentials entries that came along with their user's token (sealed, by Redis key), for the
+   * credentials load that follows; short-lived and bounded.
+   */
+  readonly #prefetched = new LRUCache<string, string>({ max: 1000, ttl: PREFETCH_MS });
   /** A check of the change log failed before the first one succeeded. */
   #missedAtStart = false;
   /** Something was loaded without the tier before the first check of the change log succeeded. */
@@ -210,6 +218,15 @@ export class RedisTier implements FleetBinding {
     const keys = [entryKey, leaseKey, userGen, identityGen, this.#allGeneration];
     const lease = token();
     const waitUntil = performance.now() + this.#host.waitMs;
+    const came = this.#prefetched.get(entryKey);
+    if (came !== undefined) {
+      this.#prefetched.delete(entryKey);
+      const value = this.#open(request, aad, came);
+      if (value !== undefined && request.accept(value)) {
+        this.#sharedHits += 1;
+        return value;
+      }
+    }
     let skip = '';
     let waited = false;
     for (let round = 0; round < MAX_ROUNDS; round++) {
@@ -226,11 +243,11 @@ export class RedisTier implements FleetBinding {
       }
       const [kind, a, b, c] = Array.isArray(reply) ? (reply as unknown[]) : [];
       if (kind === 'hit' && typeof a === 'string') {
-        const plaintext = this.#o.cipher.open(aad, a);
-        const value = plaintext === undefined ? undefined : request.decode(plaintext);
-        if (value === undefined) this.#entriesRejected += 1;
+        const value = this.#open(request, aad, a);
         if (value !== undefined && request.accept(value)) {
           this.#sharedHits += 1;
+          // The user's credentials, current too: kept for the credentials load that follows.
+          if (typeof b === 'string' && typeof c === 'string') this.#prefetched.set(b, c);
           return value;
         }
         skip = a;
@@ -249,6 +266,14 @@ export class RedisTier implements FleetBinding {
       await this.#wait(id, Math.min(POLL_MS, left), request.signal);
     }
     return request.load();
+  }
+
+  /** The entry of a sealed value, or `undefined` (counted) when it does not open or parse. */
+  #open<V extends CacheEntryTimes>(request: FleetLoad<V>, aad: string, sealed: string): V | undefined {
+    const plaintext = this.#o.cipher.open(aad, sealed);
+    const value = plaintext === undefined ? undefined : request.decode(plaintext);
+    if (value === undefined) this.#entriesRejected += 1;
+    return value;
   }
 
   async #loadHolding<V extends CacheEntryTimes>(
@@ -295,6 +320,7 @@ export class RedisTier implements FleetBinding {
         this.#channel,
         `L ${held.id}`,
         identity === undefined ? '' : `${this.#prefix}g:i:${hash(identity)}`,
+        request.companionTokenKey === undefined ? '' : `${this.#prefix}e:token:${hash(request.companionTokenKey)}`,
       ])
       .catch(() => {
         this.#later(RELEASE, [leaseKey], [held.lease, this.#channel, `L ${held.id}`]);

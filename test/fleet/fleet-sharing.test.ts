@@ -2,7 +2,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { redisSkipReason } from '../helpers/redis-server.js';
-import { startFleetStack, type FleetStack } from '../helpers/fleet-stack.js';
+import { connectRedis, startFleetStack, type FleetStack } from '../helpers/fleet-stack.js';
 
 const skip = redisSkipReason();
 const TOKEN = 'GetOpenIdTokenForDeveloperIdentity';
@@ -36,5 +36,41 @@ void describe('fleet: one Cognito load per entry for the whole fleet', { skip },
       stats.reduce((n, s) => n + (s?.sharedLoads ?? 0), 0),
       users.length * 2,
     );
+  });
+});
+
+void describe('fleet: a user cached by another instance', { skip }, () => {
+  let stack: FleetStack;
+  before(async () => {
+    stack = await startFleetStack();
+  });
+  after(async () => {
+    await stack.stop();
+  });
+
+  void it('costs one Redis round trip: the token entry brings the credentials along', async () => {
+    const a = await stack.instance();
+    // No periodic check on B during the count.
+    const b = await stack.instance({}, { syncIntervalMs: 60_000 });
+    await b.broker.getToken('warm-b');
+    await a.broker.getCredentials('one-trip');
+    // Let A's writes land before B reads.
+    await stack.admin.ping();
+    const monitor = await connectRedis(stack.redisServer.url);
+    const commands: string[] = [];
+    await monitor.monitor((line) => {
+      commands.push(line);
+    });
+    try {
+      const before = commands.length;
+      const got = await b.broker.getCredentials('one-trip');
+      await stack.admin.ping();
+      const scripts = commands.slice(before).filter((c) => /"evalsha"|"eval"/i.test(c));
+      assert.equal(scripts.length, 1, scripts.join('\n'));
+      assert.equal(got.accessKeyId, (await a.broker.getCredentials('one-trip')).accessKeyId);
+      assert.equal(b.broker.stats().fleet?.sharedHits, 2);
+    } finally {
+      monitor.destroy();
+    }
   });
 });
