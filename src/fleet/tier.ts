@@ -368,6 +368,8 @@ export class RedisTier implements FleetBinding {
   }
 
   invalidated(userIds: readonly string[], identityIds: readonly string[]): void {
+    // Credentials that came along before the change must not serve the load after it.
+    this.#prefetched.clear();
     if (this.#closed || (userIds.length === 0 && identityIds.length === 0)) return;
     this.#publish({ u: [...new Set(userIds)], i: [...new Set(identityIds)] });
   }
@@ -415,6 +417,7 @@ export class RedisTier implements FleetBinding {
   }
 
   #applyLocally(change: Change): void {
+    this.#prefetched.clear();
     if (change.all === true) this.#host.dropAll();
     else this.#host.invalidateLocal(change.u, change.i);
   }
@@ -453,6 +456,7 @@ export class RedisTier implements FleetBinding {
   }
 
   #apply(change: Change | undefined): void {
+    this.#prefetched.clear();
     if (change === undefined || change.all === true) {
       this.#dropAll();
       return;
@@ -462,6 +466,7 @@ export class RedisTier implements FleetBinding {
   }
 
   #dropAll(): void {
+    this.#prefetched.clear();
     this.#resyncDrops += 1;
     this.#host.dropAll();
   }
