@@ -344,6 +344,43 @@ void it(
     }
   },
 );
+void it(
+  "a sign-in that answers before the page's first look at the session stays signed in, in Chromium",
+  { timeout: 60_000 },
+  async () => {
+    const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    // The page's first GET /me answers late, after the sign-in below (a slow server at load).
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let first = true;
+    await page.route('**/me', async (route) => {
+      if (!first) return route.continue();
+      first = false;
+      const response = await route.fetch();
+      await held;
+      await route.fulfill({ response });
+    });
+    try {
+      await page.goto(baseUrl + '/');
+      await page.fill('#username', 'alice.work');
+      await page.fill('#password', 'alice-work-pass');
+      await page.click('#login-button');
+      await page.locator('#signed-in').waitFor({ state: 'visible' });
+      release();
+      // The late answer (signed out, as the session was when it was asked) must not sign the page out.
+      await page.waitForTimeout(300);
+      assert.equal(await page.locator('#signed-in').isVisible(), true);
+    } finally {
+      release();
+      await context.close();
+    }
+  },
+);
+
 void it('tells the user to wait when logins are rate-limited (429) in Chromium', { timeout: 60_000 }, async () => {
   const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
   const page = await context.newPage();
@@ -372,7 +409,7 @@ void it('tells the user to wait when logins are rate-limited (429) in Chromium',
 
 /** Users of the phone test's own stack, so that what the other tests did to the demo users cannot matter. */
 const PHONE_USERS = [
-  { id: 'user-carol', username: 'carol', name: 'Carol Phone', password: 'carol-phone-pass' },
+  { id: 'user-carol', username: 'alice.work', name: 'Carol Phone', password: 'carol-phone-pass' },
   { id: 'user-carol-work', username: 'carol.work', name: 'Carol (work)', password: 'carol-work-pass' },
   { id: 'user-dave', username: 'dave', name: 'Dave Fresh', password: 'dave-fresh-pass' },
 ];
@@ -439,7 +476,7 @@ void it(
       assert.match(await page.locator('#guest-explainer').innerText(), /already has an identity keeps its own/);
       await page.screenshot({ path: join(ARTIFACTS, 'browser-390-guest.png'), fullPage: true });
 
-      await page.fill('#username', 'carol');
+      await page.fill('#username', 'alice.work');
       await page.fill('#password', 'carol-phone-pass');
       await page.click('#login-button');
       await page.locator('#signed-in').waitFor({ state: 'visible' });

@@ -192,9 +192,14 @@ function signedOut() {
   resetCredentials();
 }
 
+// Sign-ins and sign-outs since the page loaded: the page's first look at the session (`start()`)
+// must not undo one that answered before it did.
+let sessionChanges = 0;
+
 $('login-form').addEventListener('submit', async (event) => {
   event.preventDefault();
   clearStatus();
+  sessionChanges += 1;
   try {
     const { user, identityId, guest } = await call('POST', '/login', {
       username: $('username').value,
@@ -227,6 +232,7 @@ function loginMessage(identityId, guest) {
 }
 
 $('guest-button').addEventListener('click', async () => {
+  sessionChanges += 1;
   clearStatus();
   try {
     const c = await call('POST', '/aws/guest');
@@ -241,6 +247,7 @@ $('guest-button').addEventListener('click', async () => {
 });
 
 $('logout').addEventListener('click', async () => {
+  sessionChanges += 1;
   try {
     await call('POST', '/logout');
     signedOut();
@@ -337,6 +344,7 @@ $('merge-form').addEventListener('submit', async (event) => {
 });
 
 async function start() {
+  const changes = sessionChanges;
   try {
     const config = await call('GET', '/demo/config');
     provider = config.provider;
@@ -351,10 +359,11 @@ async function start() {
   }
   try {
     const { user } = await call('GET', '/me');
+    if (sessionChanges !== changes) return;
     if (user === null) signedOut();
     else await signedIn(user);
   } catch (err) {
-    fail(err);
+    if (sessionChanges === changes) fail(err);
   }
 }
 
