@@ -20,6 +20,13 @@ void describe('deploy/cloudformation.yaml', () => {
     assert.equal(readFileSync(TEMPLATE_PATH, 'utf8'), fresh);
   });
 
+  void test('ships in the npm package', () => {
+    const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../../package.json', import.meta.url)), 'utf8')) as {
+      files: string[];
+    };
+    assert.ok(pkg.files.includes('deploy/cloudformation.yaml'));
+  });
+
   void test('reads back as the synthesized template (strings stay strings: "2012-10-17", "true")', () => {
     const again = parse(readFileSync(TEMPLATE_PATH, 'utf8')) as CfnTemplate;
     assert.deepEqual(again, template);
