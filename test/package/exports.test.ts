@@ -21,6 +21,7 @@ function node(args: string[]): string {
 
 const subpaths: Record<string, string[]> = {
   '.': ['createBroker', 'BrokerError', 'cognitoRouter', 'brokerErrorHandler', 'isBrokerError'],
+  './cdk': ['BrokerIdentityPool'],
   './client': ['fromBroker', 'fromBrokerToken', 'BrokerClientError'],
   './emulator': ['startEmulator', 'describeSessionToken'],
   './fleet': ['redisFleet', 'RedisQuotaStore'],
