@@ -28,6 +28,7 @@ const subpaths: Record<string, string[]> = {
     'cognitoRouter',
     'brokerErrorHandler',
     'credentialsRoute',
+    'scopedCredentialsRoute',
     'tokenRoute',
     'identityRoute',
     'linkLoginRoute',
