@@ -66,5 +66,5 @@ export function resolveClassicFlowOptions(
   ) {
     fail('stsClient must have a send(command, options) method (an STSClient)');
   }
-  return Object.freeze({ roleArn: o.roleArn as string | undefined, durationSeconds: durationSeconds as number });
+  return Object.freeze({ roleArn: o.roleArn, durationSeconds: durationSeconds as number });
 }

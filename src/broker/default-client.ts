@@ -128,7 +128,7 @@ export function governedSend(
     }
   };
   // The SDK's send() is overloaded per command; this one forwards every command unchanged.
-  return send as (command: never, sendOptions?: { abortSignal?: AbortSignal }) => Promise<unknown>;
+  return send;
 }
 
 /**

@@ -123,11 +123,11 @@ export function checkScope(input: unknown, defaultDuration: number, skewGraceSec
     throw badRequest('The session name must be 2–64 characters of letters, digits and +=,.@_-');
   }
   return {
-    roleArn: o.roleArn as string | undefined,
-    policy: policy as string | undefined,
+    roleArn: o.roleArn,
+    policy: policy,
     policyArns,
     durationSeconds,
-    sessionName: o.sessionName as string | undefined,
+    sessionName: o.sessionName,
   };
 }
 

@@ -24,6 +24,9 @@ import { loadCaller, tokenFor } from './tokens.js';
 // policy ARNs and duration. One STS call per (user, scope) per lifetime: cached, single-flight and
 // refreshed ahead like the credentials (refreshing-cache.ts).
 
+/** `PackedPolicySize` (percent of STS's limit) from which a scope is logged as close to the limit. */
+export const PACKED_POLICY_WARN_PERCENT = 90;
+
 /**
  * The scoped cache's loader: one AssumeRoleWithWebIdentity call with the user's token. When STS
  * refuses the token (expired: a clock ahead of ours; or invalid), the token entry is dropped and
@@ -59,6 +62,15 @@ export async function loadScoped(
           ),
         signal,
       );
+      // How much of STS's packed-size limit the scope takes, in percent: near it, a slightly longer
+      // policy (or more principal tags) would be refused with PackedPolicyTooLarge.
+      const used = packedShare(out);
+      if (used !== undefined && used >= PACKED_POLICY_WARN_PERCENT) {
+        ctx.log.warn(
+          { operation: ASSUME_ROLE_WEB_IDENTITY, scope: c.scopeHash, packedPolicySize: used },
+          'session policy close to the packed size limit',
+        );
+      }
       return scopedEntry(ctx, c, token.identityId, out, sentAt);
     } catch (err) {
       if (attempt > 0 || !isBrokerError(err) || err.code !== 'ERR_COGNITO_REJECTED') throw err;
@@ -66,6 +78,16 @@ export async function loadScoped(
       dropToken(ctx, c.userId, c.tags, token);
     }
   }
+}
+
+/**
+ * The answer's share of STS's size limit, percent: `SessionTokenUtilization` where STS answers it,
+ * else `PackedPolicySize` (the SDK marks it deprecated for the former; the service's model in
+ * ../shared/reference and the emulator answer it).
+ */
+function packedShare(out: AssumeRoleWithWebIdentityResponse): number | undefined {
+  // eslint-disable-next-line @typescript-eslint/no-deprecated -- still answered: see above
+  return out.SessionTokenUtilization ?? out.PackedPolicySize;
 }
 
 /** Drops the user's token entry if it is still `used` (a concurrent reload may have replaced it). */

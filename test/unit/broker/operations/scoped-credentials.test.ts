@@ -156,3 +156,20 @@ void describe('getScopedCredentials over fakes', () => {
     createBroker({ ...base, classicFlow: { roleArn: ROLE, durationSeconds: 43_200 } });
   });
 });
+
+void describe('PackedPolicySize', () => {
+  void test('a scope near the packed size limit is logged with its hash, never its text', async () => {
+    const { broker, sts, logs } = setup();
+    const send = sts.client.send.bind(sts.client);
+    (sts.client as { send: unknown }).send = async (command: never, options: never) => ({
+      ...((await send(command, options)) as object),
+      PackedPolicySize: 93,
+    });
+    await broker.getScopedCredentials('u-9', { policy: POLICY });
+    const lines = logs.withMsg('session policy close to the packed size limit');
+    assert.equal(lines.length, 1);
+    assert.equal(lines[0]!.packedPolicySize, 93);
+    assert.match(String(lines[0]!.scope), /^[\w-]{32}$/);
+    assert.equal(logs.text().includes('s3:PutObject'), false);
+  });
+});
