@@ -10,6 +10,8 @@ import { isBrokerError, type BrokerError } from '../../src/errors.js';
 import type { IdentityCredentials } from '../../src/broker/types.js';
 import { startTestBroker, type TestBroker } from '../../src/testing/index.js';
 import { rejectionOf } from '../helpers/broker-fixture.js';
+import { logSink } from '../helpers/log-sink.js';
+import { SecretLedger } from '../helpers/secret-ledger.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 
 const UPLOAD_POLICY = JSON.stringify({
@@ -43,14 +45,24 @@ async function refusal(p: Promise<unknown>, code: string, status: number): Promi
 
 void describe('getScopedCredentials against the emulator', () => {
   const clock = new ManualClock(Date.now());
+  // Every log line of the broker (debug included) is checked for every token, key, session token
+  // and session policy seen, after the last test.
+  const logs = logSink();
+  const ledger = new SecretLedger();
+  ledger.checkAfter(() => logs.text());
   let t: TestBroker;
   before(async () => {
     t = await startTestBroker({
       pool: { allowClassicFlow: true },
-      broker: { clock },
+      broker: { clock, logger: logs.logger },
       emulator: { clock },
     });
   });
+  /** Remembers the secrets of credentials, for the ledger. */
+  const seen = (c: IdentityCredentials): IdentityCredentials => {
+    ledger.add(c.secretAccessKey, c.sessionToken);
+    return c;
+  };
   after(async () => {
     await t.stop();
   });
@@ -58,8 +70,9 @@ void describe('getScopedCredentials against the emulator', () => {
 
   void test('mints credentials STS signs for the pool role; GetCallerIdentity names the role and the identity', async () => {
     t.emulator.resetCounters();
-    const c = await t.broker.getScopedCredentials('caller-1', { policy: UPLOAD_POLICY, durationSeconds: 900 });
+    const c = seen(await t.broker.getScopedCredentials('caller-1', { policy: UPLOAD_POLICY, durationSeconds: 900 }));
     const token = await t.broker.getToken('caller-1');
+    ledger.add(token.token, UPLOAD_POLICY);
     assert.equal(c.identityId, token.identityId);
     assert.match(c.accessKeyId, /^ASIA/);
     const roleName = authRole().slice(authRole().lastIndexOf('/') + 1);
@@ -208,14 +221,14 @@ void describe('getScopedCredentials against the emulator', () => {
 
   void test('link, merge and forgetUser drop the user scoped entries', async () => {
     const scope = { policy: UPLOAD_POLICY };
-    const a = await t.broker.getScopedCredentials('inv-1', scope);
+    const a = seen(await t.broker.getScopedCredentials('inv-1', scope));
     t.emulator.resetCounters();
     await t.broker.linkLogin(
       'inv-1',
       'graph.facebook.com',
       t.emulator.mintProviderToken('graph.facebook.com', 'fb-inv'),
     );
-    const b = await t.broker.getScopedCredentials('inv-1', scope);
+    const b = seen(await t.broker.getScopedCredentials('inv-1', scope));
     assert.notEqual(b.accessKeyId, a.accessKeyId);
     assert.equal(t.emulator.counters().AssumeRoleWithWebIdentity, 1);
 
