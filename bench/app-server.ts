@@ -22,6 +22,8 @@ import { fakeCognito } from './lib/fake-cognito.js';
 import { FLEET_KEY_ENV } from './lib/fleet-env.js';
 import { serveParent } from './lib/ipc.js';
 import { BASELINE_PATH, userId, userName, userPassword } from './lib/users.js';
+import { benchScope, SCOPED_PATH } from './lib/scope.js';
+import { scopedCredentialsRoute } from '../src/middleware/index.js';
 import { registerOtel } from './lib/otel.js';
 
 /** How the orchestrator configures this process (JSON in argv[2]). */
@@ -65,6 +67,7 @@ if (config.upstream === 'fake') {
   // No client option: the broker builds its default client (retries, timeouts as shipped), which
   // finds the emulator and the developer credentials through the SDK's standard environment variables.
   process.env.AWS_ENDPOINT_URL_COGNITO_IDENTITY = config.upstream.endpoint;
+  process.env.AWS_ENDPOINT_URL_STS = config.upstream.endpoint; // the classic flow (bench/scoped.ts)
   process.env.AWS_ACCESS_KEY_ID = 'AKIDEXAMPLEDEVELOPER';
   process.env.AWS_SECRET_ACCESS_KEY = 'emulator-developer-secret';
   delete process.env.AWS_PROFILE;
@@ -144,8 +147,11 @@ const awsLayer = appStack.find((l) => typeof (l.handle as { afterLogin?: unknown
 if (awsLayer === undefined)
   throw new Error('the example app no longer mounts cognitoRouter: update bench/app-server.ts');
 const aws = awsLayer.handle as Handle;
+// GET /aws/credentials/scoped (bench/scoped.ts): the classic flow's route with a per-user session policy.
+const scoped = scopedCredentialsRoute({ broker, scopedCredentials: benchScope });
 awsLayer.handle = function awsWithBaseline(req: Request, res: Response, next: NextFunction): void {
   if (req.path === BASELINE_PATH && req.method === 'GET') baseline(req, res);
+  else if (req.path === SCOPED_PATH && req.method === 'GET') scoped(req, res, next);
   else aws(req, res, next);
 };
 

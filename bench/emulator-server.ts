@@ -17,6 +17,8 @@ export const BENCH_POOL = {
   name: 'bench-pool',
   developerProviderName: 'login.bench.app',
   allowUnauthenticatedIdentities: false,
+  // The classic flow (bench/scoped.ts): STS refuses it on a pool that does not allow it.
+  allowClassicFlow: true,
 } as const;
 
 /** How the orchestrator configures this process (JSON in argv[2]). */

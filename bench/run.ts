@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { AppServerStats } from './app-server.js';
 import type { EmulatorReady } from './emulator-server.js';
 import { fleetFigures, killRedisServers } from './fleet.js';
+import { scopedFigures } from './scoped.js';
 import type { ClockSetting } from './lib/clock.js';
 import { inclusiveShare } from './lib/cpuprofile.js';
 import { forkChild, liveChildren, type Child } from './lib/ipc.js';
@@ -876,6 +877,7 @@ async function main(): Promise<void> {
     ['burn', quotaBurn],
     ['emulator', emulatorSpeed],
     ['fleet', () => fleetFigures({ rows, notes })],
+    ['scoped', () => scopedFigures({ rows, notes })],
   ];
   // On request only: not a figure.
   if (only.includes('profile-hot')) figures.push(['profile-hot', profileHotPath]);

@@ -7,6 +7,12 @@ export type BrokerErrorCode =
   | 'ERR_UNAUTHENTICATED'
   /** The request body, parameters or provider name are not acceptable. 400. */
   | 'ERR_BAD_REQUEST'
+  /**
+   * A session policy of the classic flow (`getScopedCredentials`: `policy`, `policyArns`) is not
+   * acceptable: not JSON, too long, malformed ARNs, or refused by STS (MalformedPolicyDocument,
+   * PackedPolicyTooLarge). 400.
+   */
+  | 'ERR_BAD_POLICY'
   /** The caller is not allowed to do this (cross-site request, merge without proof, provider not allowed). 403. */
   | 'ERR_FORBIDDEN'
   /** The route or identity does not exist. 404. */
@@ -50,6 +56,7 @@ export interface BrokerErrorKind {
 export const ERROR_KINDS: Readonly<Record<BrokerErrorCode, BrokerErrorKind>> = Object.freeze({
   ERR_UNAUTHENTICATED: { status: 401, title: 'Authentication required' },
   ERR_BAD_REQUEST: { status: 400, title: 'Bad request' },
+  ERR_BAD_POLICY: { status: 400, title: 'Session policy rejected' },
   ERR_FORBIDDEN: { status: 403, title: 'Forbidden' },
   ERR_NOT_FOUND: { status: 404, title: 'Not found' },
   ERR_PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },

@@ -21,6 +21,9 @@ export {
   type PreflightOptions,
   type PreflightResult,
   type PrincipalTags,
+  type ScopedCredentialsOptions,
+  type ClassicFlowOptions,
+  type StsSendClient,
   type BucketShape,
   type QuotaBucketOption,
   type QuotaOptions,
@@ -40,6 +43,7 @@ export {
   type IdentityResponse,
   type Problem,
   type RateLimitOptions,
+  type ScopeForRequest,
   type TokenResponse,
   type VerifyMergeSource,
 } from './middleware/index.js';

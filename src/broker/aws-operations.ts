@@ -20,6 +20,7 @@ export const BROKER_AWS_OPERATIONS = Object.freeze({
   'cognito-identity:GetCredentialsForIdentity': 'public',
   'cognito-identity:GetId': 'public',
   'cognito-identity:UnlinkIdentity': 'public',
+  'sts:AssumeRoleWithWebIdentity': 'public',
 } as const satisfies Record<string, 'signed' | 'public'>);
 
 /** The IAM actions the backend's AWS credentials must be allowed: the signed operations, sorted. */

@@ -1,9 +1,11 @@
 import type { Logger } from 'pino';
 import type { BrokerErrorCode } from '../errors.js';
+import type { ClassicFlow } from './classic-flow.js';
 import type { CredentialsContext, CredentialsEntry, Entries, TokenContext, TokenEntry } from './entries.js';
 import type { FleetBinding } from './fleet.js';
 import type { ResolvedBrokerOptions } from './options.js';
 import type { RefreshingCache } from './refreshing-cache.js';
+import type { ScopedContext, ScopedEntry } from './scoped-entries.js';
 import type { IdentityToken } from './types.js';
 import type { Upstream } from './upstream.js';
 
@@ -20,6 +22,10 @@ export interface BrokerContext {
   readonly entries: Entries;
   readonly tokens: RefreshingCache<TokenEntry, TokenContext>;
   readonly credentials: RefreshingCache<CredentialsEntry, CredentialsContext>;
+  /** The classic flow's scoped credentials, per user and scope. */
+  readonly scoped: RefreshingCache<ScopedEntry, ScopedContext>;
+  /** The classic flow's STS client and default role. */
+  readonly classic: ClassicFlow;
   /**
    * Guest upgrades running in this process, by guest identity id (running ones only: bounded by
    * concurrency): the user it is for and its outcome, which a second request of that user joins.

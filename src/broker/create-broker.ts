@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { BrokerContext } from './context.js';
+import type { StsSendClient } from './classic-flow-options.js';
+import { ClassicFlow } from './classic-flow.js';
 import { defaultCognitoClient } from './default-client.js';
 import { Entries } from './entries.js';
 import { encodeCredentials, encodeToken } from './entries.js';
@@ -13,6 +15,12 @@ import { linkLogin, unlinkDeveloperUser, unlinkLogin } from './operations/logins
 import { describeIdentity, lookupIdentity, lookupUsers } from './operations/lookup.js';
 import { mergeUsers } from './operations/merge.js';
 import { preflight } from './operations/preflight.js';
+import {
+  freshScopedCredentialsBody,
+  getScopedCredentials,
+  loadScoped,
+  scopedCredentialProvider,
+} from './operations/scoped-credentials.js';
 import { loadToken, tokenFor } from './operations/tokens.js';
 import {
   resolveBrokerOptions,
@@ -22,6 +30,7 @@ import {
 } from './options.js';
 import { Governor } from './quota/governor.js';
 import { RefreshingCache, type CacheEntryTimes } from './refreshing-cache.js';
+import { defaultStsClient } from './sts-client.js';
 import { Telemetry, type TelemetrySource } from './telemetry.js';
 import type { Broker, BrokerStats } from './types.js';
 import { Upstream } from './upstream.js';
@@ -53,6 +62,7 @@ export function createBroker(options: BrokerOptions): Broker {
     region: o.region,
   });
   let client: CognitoSendClient | undefined = o.client;
+  let stsClient: StsSendClient | undefined = o.stsClient;
   // The loaders and the fleet's callbacks run only after construction, when `ctx` is complete.
   // eslint-disable-next-line prefer-const -- assigned once below; read by callbacks made before it
   let ctx: BrokerContext;
@@ -81,16 +91,17 @@ export function createBroker(options: BrokerOptions): Broker {
     telemetry.start();
     return binding.load(request);
   };
+  const clientOptions = {
+    region: o.region,
+    maxAttempts: o.maxAttempts,
+    timeoutMs: o.timeoutMs,
+    // Every SDK retry takes its own token; a user's own client is governed once per call.
+    ...(governor === undefined ? {} : { beforeRetry: (signal: AbortSignal) => governor.retry(signal) }),
+  };
   const upstream = new Upstream({
     telemetry,
     client: () => {
-      client ??= defaultCognitoClient({
-        region: o.region,
-        maxAttempts: o.maxAttempts,
-        timeoutMs: o.timeoutMs,
-        // Every SDK retry takes its own token; a user's own client is governed once per call.
-        ...(governor === undefined ? {} : { beforeRetry: (signal: AbortSignal) => governor.retry(signal) }),
-      });
+      client ??= defaultCognitoClient(clientOptions);
       return client;
     },
     timeoutMs: o.timeoutMs,
@@ -143,6 +154,22 @@ export function createBroker(options: BrokerOptions): Broker {
               signal,
             }),
     }),
+    // The classic flow's entries stay in this process for now; in a fleet they would go through the
+    // tier like the credentials (a `scoped` kind with encodeScoped/decodeScoped of scoped-entries.ts).
+    scoped: new RefreshingCache({
+      telemetry: { name: 'scoped', telemetry },
+      max: o.cacheMax,
+      clock: o.clock,
+      load: (_key, context, signal, stale) => loadScoped(ctx, context, signal, stale),
+    }),
+    classic: new ClassicFlow({
+      sts: () => {
+        stsClient ??= defaultStsClient(clientOptions);
+        return stsClient;
+      },
+      roleArn: o.classicFlow.roleArn,
+      identityPoolId: o.identityPoolId,
+    }),
     upgrading: new Map(),
     fleet,
   };
@@ -158,6 +185,9 @@ export function createBroker(options: BrokerOptions): Broker {
     getCredentials: (userId, callOptions) => getCredentials(ctx, userId, callOptions),
     freshCredentialsBody: (userId) => freshCredentialsBody(ctx, userId),
     credentialProvider: (userId) => credentialProvider(ctx, userId),
+    getScopedCredentials: (userId, scope, callOptions) => getScopedCredentials(ctx, userId, scope, callOptions),
+    freshScopedCredentialsBody: (userId, scope) => freshScopedCredentialsBody(ctx, userId, scope),
+    scopedCredentialProvider: (userId, scope) => scopedCredentialProvider(ctx, userId, scope),
     linkLogin: (userId, provider, providerToken) => linkLogin(ctx, userId, provider, providerToken),
     unlinkLogin: (userId, provider) => unlinkLogin(ctx, userId, provider),
     unlinkDeveloperUser: (userId) => unlinkDeveloperUser(ctx, userId),
@@ -176,6 +206,7 @@ export function createBroker(options: BrokerOptions): Broker {
       return {
         tokens: ctx.tokens.stats(),
         credentials: ctx.credentials.stats(),
+        scoped: ctx.scoped.stats(),
         ...upstream.stats(),
         ...(governor?.stats() ?? { quotaRefused: {}, userBudgetRefused: {} }),
         ...(fleet === undefined ? {} : { fleet: fleet.stats() }),
@@ -217,7 +248,7 @@ function fleetNamespace(o: ResolvedBrokerOptions): string {
 /** What the broker's observable instruments read from its context (module-level: captures nothing). */
 function telemetrySource(ctx: BrokerContext): TelemetrySource {
   return {
-    caches: { token: ctx.tokens, credentials: ctx.credentials },
+    caches: { token: ctx.tokens, credentials: ctx.credentials, scoped: ctx.scoped },
     inFlight: () => ctx.upstream.stats().inFlight,
     clockOffsetMs: () => ctx.entries.clockOffsetMs,
     fleet: () => ctx.fleet?.stats(),

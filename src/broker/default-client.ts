@@ -35,7 +35,14 @@ export interface DefaultClientOptions {
  *   own timeout for a connection, an answer or the rest of a body.
  */
 export function defaultCognitoClient(options: DefaultClientOptions): CognitoSendClient {
-  const client = new CognitoIdentityClient({
+  const client = new CognitoIdentityClient(defaultClientConfig(options));
+  // The SDK's send() is overloaded per command; governedSend forwards every command unchanged.
+  return { send: governedSend(client, options.beforeRetry) as CognitoSendClient['send'] };
+}
+
+/** The SDK client configuration both default clients share (Cognito's and STS's, sts-client.ts). */
+export function defaultClientConfig(options: DefaultClientOptions) {
+  return {
     region: options.region,
     retryMode: 'standard',
     maxAttempts: options.maxAttempts,
@@ -45,10 +52,23 @@ export function defaultCognitoClient(options: DefaultClientOptions): CognitoSend
       socketTimeout: options.timeoutMs,
       throwOnRequestTimeout: true,
     },
-  });
+  } as const;
+}
+
+/** The parts of an AWS SDK v3 client {@link governedSend} uses (a `CognitoIdentityClient`, an `STSClient`). */
+type SdkClient = Pick<CognitoIdentityClient, 'middlewareStack' | 'config' | 'send'>;
+
+/**
+ * `client.send`, with the default client's abort and retry handling installed on `client` (see
+ * {@link defaultCognitoClient}): a call's abort signal reaches every attempt's HTTP request, and
+ * `beforeRetry` runs before each attempt after the first.
+ */
+export function governedSend(
+  client: SdkClient,
+  beforeRetry: DefaultClientOptions['beforeRetry'],
+): (command: never, sendOptions?: { abortSignal?: AbortSignal }) => Promise<unknown> {
   /** Calls in progress (their abort signal and attempts so far), by their command's input. */
   const signals = new WeakMap<object, { readonly signal: AbortSignal; attempts: number }>();
-  const beforeRetry = options.beforeRetry;
   /** Abort signals of attempts in progress, by the HTTP request the handler receives. */
   const attempts = new WeakMap<object, AbortSignal>();
   client.middlewareStack.add(
@@ -96,10 +116,8 @@ export function defaultCognitoClient(options: DefaultClientOptions): CognitoSend
       http.destroy?.();
     },
   });
-  const send = async (
-    command: Parameters<CognitoSendClient['send']>[0],
-    sendOptions?: { abortSignal?: AbortSignal },
-  ): Promise<unknown> => {
+  type Command = Parameters<CognitoSendClient['send']>[0];
+  const send = async (command: Command, sendOptions?: { abortSignal?: AbortSignal }): Promise<unknown> => {
     const signal = sendOptions?.abortSignal;
     if (signal === undefined) return client.send(command);
     signals.set(command.input, { signal, attempts: 0 });
@@ -110,7 +128,7 @@ export function defaultCognitoClient(options: DefaultClientOptions): CognitoSend
     }
   };
   // The SDK's send() is overloaded per command; this one forwards every command unchanged.
-  return { send: send as CognitoSendClient['send'] };
+  return send;
 }
 
 /**

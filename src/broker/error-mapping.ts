@@ -1,4 +1,5 @@
 import { BrokerError, isBrokerError } from '../errors.js';
+import { ASSUME_ROLE_WEB_IDENTITY, stsBrokerError } from './sts-errors.js';
 
 /** What the broker was doing when an upstream call failed; decides between ambiguous codes. */
 export interface UpstreamErrorContext {
@@ -147,6 +148,7 @@ function misconfigured(err: unknown): BrokerError {
  * | any other 4xx from Cognito | ERR_COGNITO_REJECTED | 502 | no |
  * | anything else | ERR_INTERNAL | 500 | no |
  *
+ * STS's AssumeRoleWithWebIdentity (the classic flow) is mapped by `stsBrokerError` first.
  * A `BrokerError` passes through unchanged.
  */
 export function toBrokerError(err: unknown, context: UpstreamErrorContext): BrokerError {
@@ -156,6 +158,11 @@ export function toBrokerError(err: unknown, context: UpstreamErrorContext): Brok
   const message = str(s.message);
   const httpStatus = typeof s.$metadata?.httpStatusCode === 'number' ? s.$metadata.httpStatusCode : 0;
   const clientInput = context.clientInput === true || context.providerToken === true;
+  // The classic flow's STS call has errors of its own (sts-errors.ts); the rest is mapped as below.
+  if (context.operation === ASSUME_ROLE_WEB_IDENTITY) {
+    const sts = stsBrokerError(err);
+    if (sts !== undefined) return sts;
+  }
 
   switch (name) {
     case 'TooManyRequestsException':

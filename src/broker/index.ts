@@ -2,6 +2,7 @@ export { createBroker } from './create-broker.js';
 export type { Clock } from './clock.js';
 export { redactPaths } from './log.js';
 export type { BrokerCacheOptions, BrokerOptions, CognitoSendClient, PrincipalTags } from './options.js';
+export type { ClassicFlowOptions, StsSendClient } from './classic-flow-options.js';
 export type { QuotaBucketOption, QuotaOptions, QuotaPerUserOptions } from './quota/options.js';
 export type { BucketShape, QuotaStore, QuotaTake, QuotaTakeResult } from './quota/store.js';
 export type {
@@ -16,5 +17,6 @@ export type {
   IdentityToken,
   PreflightOptions,
   PreflightResult,
+  ScopedCredentialsOptions,
   UserCallOptions,
 } from './types.js';

@@ -37,14 +37,29 @@ export function invalidate(
       droppedCredentials += 1;
     }
   }
+  // The classic flow's entries: by user (as their loads are) and by identity (a merge's source).
+  let droppedScoped = 0;
+  for (const [key, value, loading] of ctx.scoped.entries()) {
+    if (
+      (value !== undefined && (users.has(value.userId) || ids.has(value.identityId))) ||
+      (loading !== undefined && users.has(loading.userId))
+    ) {
+      ctx.scoped.delete(key);
+      droppedScoped += 1;
+    }
+  }
   if (publish) ctx.fleet?.invalidated(userIds, [...ids]);
-  ctx.log.debug({ operation, tokens: droppedTokens, credentials: droppedCredentials }, 'cache entries dropped');
+  ctx.log.debug(
+    { operation, tokens: droppedTokens, credentials: droppedCredentials, scoped: droppedScoped },
+    'cache entries dropped',
+  );
 }
 
 /** Drops every entry of this process, loads in progress included (a fleet that may have missed changes). */
 export function dropEverything(ctx: BrokerContext): void {
   for (const [key] of ctx.tokens.entries()) ctx.tokens.delete(key);
   for (const [key] of ctx.credentials.entries()) ctx.credentials.delete(key);
+  for (const [key] of ctx.scoped.entries()) ctx.scoped.delete(key);
   ctx.log.info('fleet: every cache entry dropped (changes of other instances may have been missed)');
 }
 
@@ -67,5 +82,8 @@ export function dropUserIdentity(
   if (!credentialsToo) return;
   for (const [key, value] of ctx.credentials.entries()) {
     if (value !== undefined && !value.guest && value.identityId === identityId) ctx.credentials.delete(key);
+  }
+  for (const [key, value] of ctx.scoped.entries()) {
+    if (value !== undefined && value.identityId === identityId) ctx.scoped.delete(key);
   }
 }

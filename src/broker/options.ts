@@ -1,6 +1,12 @@
 import type { CognitoIdentityClient } from '@aws-sdk/client-cognito-identity';
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import type { Logger } from 'pino';
+import {
+  resolveClassicFlowOptions,
+  type ClassicFlowOptions,
+  type ResolvedClassicFlowOptions,
+  type StsSendClient,
+} from './classic-flow-options.js';
 import { systemClock, type Clock } from './clock.js';
 import { FLEET_BIND, type BrokerFleet } from './fleet.js';
 import { resolveQuotaOptions, type QuotaOptions, type ResolvedQuotaOptions } from './quota/options.js';
@@ -131,6 +137,18 @@ export interface BrokerOptions {
    * budgets are shared. Default: none (everything per process).
    */
   readonly fleet?: BrokerFleet;
+  /**
+   * Defaults of the classic flow (`getScopedCredentials`): the role and the duration. Default: the
+   * pool's authenticated role, 3600 s.
+   */
+  readonly classicFlow?: ClassicFlowOptions;
+  /**
+   * The STS client of the classic flow. Default: an `STSClient` for the pool's region with
+   * `retryMode: 'standard'` and `maxAttempts` (its endpoint from `AWS_ENDPOINT_URL_STS` when set),
+   * built on the first scoped call. Its own credentials are never used: AssumeRoleWithWebIdentity
+   * is authorised by the user's OpenID token.
+   */
+  readonly stsClient?: StsSendClient;
 }
 
 /** {@link BrokerOptions} after validation, with every default filled in. Frozen. */
@@ -159,6 +177,9 @@ export interface ResolvedBrokerOptions {
   /** The quota store was given by the app (not replaced by the fleet's). */
   readonly quotaStoreGiven: boolean;
   readonly fleet: BrokerFleet | undefined;
+  readonly classicFlow: ResolvedClassicFlowOptions;
+  /** `undefined` means "build the default STS client on first use". */
+  readonly stsClient: StsSendClient | undefined;
 }
 
 /** Cognito's logins key for its own tokens, by region. */
@@ -185,6 +206,8 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'loginsKey',
   'quota',
   'fleet',
+  'classicFlow',
+  'stsClient',
 ]);
 
 // Bounded input (≤ 55 characters, checked first), so the nested quantifier cannot backtrack badly.
@@ -310,6 +333,8 @@ export function resolveBrokerOptions(options: BrokerOptions): ResolvedBrokerOpti
     fail('fleet must come from redisFleet() of cognito-identity-broker/fleet');
   }
 
+  const classicFlow = resolveClassicFlowOptions(options.classicFlow, options.stsClient, skewGraceSeconds);
+
   return Object.freeze({
     identityPoolId: poolId,
     region,
@@ -331,5 +356,7 @@ export function resolveBrokerOptions(options: BrokerOptions): ResolvedBrokerOpti
     quota,
     quotaStoreGiven: isObject(options.quota) && options.quota.store !== undefined,
     fleet: options.fleet,
+    classicFlow,
+    stsClient: options.stsClient,
   });
 }

@@ -54,6 +54,37 @@ export interface IdentityDescription {
   readonly lastModifiedDate?: number;
 }
 
+/**
+ * The scope of classic-flow credentials (`Broker.getScopedCredentials`): what STS
+ * AssumeRoleWithWebIdentity is asked for. Checked before any call (a bad one is `ERR_BAD_POLICY` for
+ * the policy and its ARNs, `ERR_BAD_REQUEST` for the rest). Credentials are cached per user and per
+ * scope (a hash of every field, never the policy text).
+ */
+export interface ScopedCredentialsOptions {
+  /**
+   * The IAM role to assume; its trust policy must allow the pool's tokens. Default:
+   * `classicFlow.roleArn`, else the pool's authenticated role.
+   */
+  readonly roleArn?: string;
+  /**
+   * A session policy (an IAM policy document as JSON, at most 2,048 characters): the credentials
+   * get the intersection of the role's permissions and this policy.
+   */
+  readonly policy?: string;
+  /** Managed policy ARNs whose intersection with the role's permissions the credentials get (at most 10). */
+  readonly policyArns?: readonly string[];
+  /**
+   * Lifetime of the credentials, seconds: an integer in [900, 43200], at most the role's maximum
+   * session duration. Default `classicFlow.durationSeconds` (3600).
+   */
+  readonly durationSeconds?: number;
+  /**
+   * The role session name (2–64 characters of `[\w+=,.@-]`), seen in CloudTrail and in the
+   * credentials' ARN. Default `cib-` and the identity's GUID.
+   */
+  readonly sessionName?: string;
+}
+
 /** Per-call options shared by the user operations. */
 export interface UserCallOptions {
   /** Abort the call (and the wait for a shared upstream call) when this signal fires. */
@@ -67,6 +98,11 @@ export interface PreflightOptions {
    * role: set it when the app serves guests (the router's `allowGuests`). Default `false`.
    */
   readonly guests?: boolean;
+  /**
+   * Also require that the classic flow (`getScopedCredentials`) is usable: the pool allows it
+   * (`AllowClassicFlow`) and has no role mappings. Default `false` (the result says either way).
+   */
+  readonly classicFlow?: boolean;
   /** Abort the check when this signal fires (it rejects with the signal's reason). */
   readonly signal?: AbortSignal;
 }
@@ -82,12 +118,20 @@ export interface PreflightResult {
   readonly allowUnauthenticatedIdentities: boolean;
   /** The pool's role ARNs. */
   readonly roles: { readonly authenticated: string; readonly unauthenticated?: string };
+  /**
+   * Whether `getScopedCredentials` can work with the pool: it allows the classic flow
+   * (`AllowClassicFlow`) and has no role mappings (STS refuses the classic flow on such pools);
+   * `reason` says what is missing. The roles' trust policies are not checked (no call reads them).
+   */
+  readonly classicFlow: { readonly usable: boolean; readonly reason?: string };
 }
 
 /** What {@link Broker.stats} returns: counters since the broker was created. */
 export interface BrokerStats {
   readonly tokens: CacheStats;
   readonly credentials: CacheStats;
+  /** The classic flow's scoped credentials (`getScopedCredentials`). */
+  readonly scoped: CacheStats;
   /** Upstream Cognito calls, by operation name (e.g. `GetOpenIdTokenForDeveloperIdentity`). */
   readonly upstreamCalls: Readonly<Record<string, number>>;
   /** Upstream calls that failed, by operation name. */
@@ -164,6 +208,34 @@ export interface Broker {
 
   /** An AWS SDK v3 credential provider that acts as the user, built on the same cache. */
   credentialProvider(userId: string): AwsCredentialIdentityProvider;
+
+  /**
+   * Scoped-down credentials for the user's identity through the classic flow: the user's OpenID
+   * token (the cached one while valid), then STS `AssumeRoleWithWebIdentity` with the scope's role,
+   * session policy, policy ARNs and duration (15 minutes to 12 hours). Cached per user and scope
+   * until `Expiration − grace`, single-flight, refreshed ahead: one STS call per (user, scope) per
+   * lifetime. The pool must allow the classic flow and have no role mappings (`preflight()` says).
+   * @throws BrokerError `ERR_BAD_POLICY` (400) for a policy the broker or STS refuses,
+   *   `ERR_BAD_REQUEST` for other bad arguments (both before any call), `ERR_MISCONFIGURED` when STS
+   *   refuses the role (its trust policy, the pool's flag), and the codes of `getCredentials`.
+   */
+  getScopedCredentials(
+    userId: string,
+    scope?: ScopedCredentialsOptions,
+    options?: UserCallOptions,
+  ): Promise<IdentityCredentials>;
+
+  /**
+   * {@link freshCredentialsBody} for scoped credentials: the cached body for the user and scope when
+   * fresh, else `undefined` (then take {@link getScopedCredentials}). Never throws, never calls out.
+   */
+  freshScopedCredentialsBody?(userId: string, scope?: ScopedCredentialsOptions): Uint8Array | undefined;
+
+  /**
+   * An AWS SDK v3 credential provider of the user's scoped credentials (a worker's 12-hour job, say),
+   * on the same cache. @throws BrokerError at once for a bad user id or scope.
+   */
+  scopedCredentialProvider(userId: string, scope?: ScopedCredentialsOptions): AwsCredentialIdentityProvider;
 
   /**
    * Links a public-provider login (e.g. `graph.facebook.com`) to the user's identity.

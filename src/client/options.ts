@@ -29,8 +29,8 @@ export interface ClientTimers {
 /** Options of `fromBroker()` and `fromBrokerToken()`. Validated at construction; a bad value is a `TypeError`. */
 export interface BrokerClientOptions<I extends object = object> {
   /**
-   * The route: `'/aws/credentials'` for `fromBroker`, `'/aws/token'` for `fromBrokerToken`, or a
-   * full URL. Required. A broker on another origin must send
+   * The route: `'/aws/credentials'` for `fromBroker` (`'/aws/credentials/scoped'` for the
+   * router's scoped credentials), `'/aws/token'` for `fromBrokerToken`, or a full URL. Required. A broker on another origin must send
    * `Access-Control-Expose-Headers: Date, Retry-After` for the clock-skew and retry logic to see them.
    */
   readonly url: string;

@@ -25,6 +25,8 @@ export { linkLoginRoute, unlinkLoginRoute } from './routes/logins.js';
 export type { LoginRouteOptions } from './routes/logins.js';
 export { mergeRoute } from './routes/merge.js';
 export type { MergeRouteOptions, VerifyMergeSource } from './routes/merge.js';
+export { scopedCredentialsRoute } from './routes/scoped-credentials.js';
+export type { ScopedCredentialsRouteOptions, ScopeForRequest } from './routes/scoped-credentials.js';
 export { tokenRoute } from './routes/token.js';
 export type { TokenResponse } from './routes/token.js';
 export { defaultGetUserId, requireUserId } from './user-id.js';

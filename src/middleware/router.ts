@@ -15,6 +15,7 @@ import { guestRoute } from './routes/guest.js';
 import { identityRoute } from './routes/identity.js';
 import { linkLoginRoute, unlinkLoginRoute } from './routes/logins.js';
 import { mergeRoute, type VerifyMergeSource } from './routes/merge.js';
+import { scopedCredentialsRoute, type ScopeForRequest } from './routes/scoped-credentials.js';
 import { tokenRoute } from './routes/token.js';
 import type { GetUserId } from './user-id.js';
 
@@ -112,6 +113,13 @@ export interface CognitoRouterOptions {
   readonly bodyLimitBytes?: number;
   /** Clock for `expiresIn` and the rate limiter. Default `Date`. */
   readonly clock?: Clock;
+  /**
+   * Serve `GET /credentials/scoped`: scoped-down credentials through the classic flow
+   * (`broker.getScopedCredentials`), with the scope this function computes from the request, e.g.
+   * `(req, userId) => ({ policy: uploadPolicyFor(userId), durationSeconds: 900 })`; `undefined`
+   * refuses the request (403). Default: not served.
+   */
+  readonly scopedCredentials?: ScopeForRequest;
 }
 
 /**
@@ -134,7 +142,8 @@ export interface CognitoRouter extends RequestHandler {
  * app's own session and passport setup, e.g. `app.use('/aws', cognitoRouter({...}))`.
  *
  * Routes: `GET /credentials`, `GET /token`, `GET /identity`, `POST /logins`,
- * `DELETE /logins/:provider`, `POST /merge`, and `POST /guest` when `allowGuests`. Every response
+ * `DELETE /logins/:provider`, `POST /merge`, `POST /guest` when `allowGuests`, and
+ * `GET /credentials/scoped` when `scopedCredentials`. Every response
  * has `Cache-Control: no-store`; every error is `application/problem+json` with a stable `code`.
  * State-changing routes refuse cross-site browser requests (403), with or without a session cookie;
  * bearer requests without a cookie pass.
@@ -217,6 +226,14 @@ export function cognitoRouter(options: CognitoRouterOptions): CognitoRouter {
       ],
     },
   ];
+  if (options.scopedCredentials !== undefined) {
+    assertOptionalFunction(options.scopedCredentials, 'scopedCredentials');
+    routes.unshift({
+      method: 'GET',
+      path: /^\/credentials\/scoped\/?$/i,
+      handlers: [scopedCredentialsRoute({ ...base, scopedCredentials: options.scopedCredentials })],
+    });
+  }
   if (options.allowGuests === true) {
     routes.push({
       method: 'POST',

@@ -1,4 +1,5 @@
 import { CognitoIdentityClient } from '@aws-sdk/client-cognito-identity';
+import { STSClient } from '@aws-sdk/client-sts';
 import { createBroker } from '../broker/create-broker.js';
 import type { BrokerOptions } from '../broker/options.js';
 import type { Broker } from '../broker/types.js';
@@ -9,11 +10,12 @@ import type { EmulatorOptions, RunningEmulator, SeedPool } from '../emulator/typ
 export interface TestBrokerOptions {
   /**
    * The seeded pool. Defaults: name `test`, developer provider `login.test.app`, guests allowed,
-   * `graph.facebook.com` (app id `test-app-id`) as a supported login provider.
+   * `graph.facebook.com` (app id `test-app-id`) as a supported login provider. With
+   * `allowClassicFlow: true` the pool allows the classic flow (`broker.getScopedCredentials`).
    */
   readonly pool?: Partial<SeedPool>;
   /** Broker options besides the pool, the provider and the client (e.g. `clock`, `cache`). */
-  readonly broker?: Omit<BrokerOptions, 'identityPoolId' | 'developerProviderName' | 'client'>;
+  readonly broker?: Omit<BrokerOptions, 'identityPoolId' | 'developerProviderName' | 'client' | 'stsClient'>;
   /** Emulator options besides `seed` (e.g. `clock`, `stateFile`, `strictSigV4`). */
   readonly emulator?: Omit<EmulatorOptions, 'seed'>;
 }
@@ -24,7 +26,15 @@ export interface TestBroker {
   readonly broker: Broker;
   /** The AWS SDK client the broker uses: the emulator's endpoint, dummy credentials, no retries. */
   readonly client: CognitoIdentityClient;
-  /** `http://127.0.0.1:PORT`; for an app's own broker, set `AWS_ENDPOINT_URL_COGNITO_IDENTITY` to it. */
+  /**
+   * The STS client the broker's classic flow (`getScopedCredentials`) uses: the emulator's STS, no
+   * retries. Also for checking scoped credentials (`GetCallerIdentityCommand` with them).
+   */
+  readonly stsClient: STSClient;
+  /**
+   * `http://127.0.0.1:PORT`; for an app's own broker, set `AWS_ENDPOINT_URL_COGNITO_IDENTITY` (and
+   * `AWS_ENDPOINT_URL_STS` for the classic flow) to it.
+   */
   readonly endpoint: string;
   readonly region: string;
   readonly identityPoolId: string;
@@ -77,10 +87,18 @@ export async function startTestBroker(options: TestBrokerOptions = {}): Promise<
     // A test sees the emulator's fault as it is, not after the SDK's retries.
     maxAttempts: 1,
   });
+  // The emulator serves STS on the same endpoint; AssumeRoleWithWebIdentity is sent unsigned.
+  const stsClient = new STSClient({
+    region: emulator.region,
+    endpoint: emulator.endpoint,
+    credentials: { accessKeyId: 'AKIDTESTBROKER', secretAccessKey: 'test-broker-secret-access-key' },
+    maxAttempts: 1,
+  });
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopped ??= (async () => {
       client.destroy();
+      stsClient.destroy();
       await emulator.stop();
     })();
     return stopped;
@@ -93,10 +111,12 @@ export async function startTestBroker(options: TestBrokerOptions = {}): Promise<
       identityPoolId: pool.identityPoolId,
       developerProviderName,
       client,
+      stsClient,
     });
     return Object.freeze({
       broker,
       client,
+      stsClient,
       endpoint: emulator.endpoint,
       region: emulator.region,
       identityPoolId: pool.identityPoolId,

@@ -76,6 +76,13 @@ export function createFakeBroker(now: () => number = Date.now): FakeBroker {
     credentialProvider() {
       throw new Error('not in the fake');
     },
+    getScopedCredentials(userId) {
+      enter('getScopedCredentials');
+      return Promise.resolve(creds(identityOf(userId)));
+    },
+    scopedCredentialProvider() {
+      throw new Error('not in the fake');
+    },
     linkLogin(userId, provider, providerToken) {
       enter('linkLogin');
       const id = identityOf(userId);
@@ -148,6 +155,7 @@ export function createFakeBroker(now: () => number = Date.now): FakeBroker {
         developerProviderName: 'login.fake.app',
         allowUnauthenticatedIdentities: true,
         roles: { authenticated: 'arn:aws:iam::123456789012:role/fake-auth' },
+        classicFlow: { usable: true },
       });
     },
     stats() {
@@ -165,6 +173,7 @@ export function createFakeBroker(now: () => number = Date.now): FakeBroker {
       return {
         tokens: c,
         credentials: c,
+        scoped: c,
         upstreamCalls: {},
         upstreamErrors: {},
         upstreamThrottles: {},

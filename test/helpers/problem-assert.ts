@@ -25,6 +25,7 @@ export function assertProblem(res: Response, status: number, code: string): void
 export const KNOWN_CODES: ReadonlySet<BrokerErrorCode> = new Set<BrokerErrorCode>([
   'ERR_UNAUTHENTICATED',
   'ERR_BAD_REQUEST',
+  'ERR_BAD_POLICY',
   'ERR_FORBIDDEN',
   'ERR_NOT_FOUND',
   'ERR_PAYLOAD_TOO_LARGE',

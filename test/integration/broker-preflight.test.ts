@@ -61,6 +61,8 @@ void describe('broker.preflight() against the emulator', () => {
       developerProviderName: DEV,
       allowUnauthenticatedIdentities: true,
       roles: emu.pools[0]!.roles,
+      // The seed leaves AllowClassicFlow unset (DescribeIdentityPool says false): see broker-classic-flow.test.ts.
+      classicFlow: { usable: false, reason: result.classicFlow.reason },
     });
     assert.ok(result.roles.authenticated.startsWith('arn:aws:iam::'));
     assert.deepEqual(emu.counters(), { DescribeIdentityPool: 1, GetIdentityPoolRoles: 1 });

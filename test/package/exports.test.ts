@@ -29,6 +29,7 @@ const subpaths: Record<string, string[]> = {
     'cognitoRouter',
     'brokerErrorHandler',
     'credentialsRoute',
+    'scopedCredentialsRoute',
     'tokenRoute',
     'identityRoute',
     'linkLoginRoute',

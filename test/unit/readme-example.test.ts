@@ -21,13 +21,15 @@ function markedBlocks(markdown: string): { path: string; body: string | undefine
   return out;
 }
 
-void test('the README shows the minimal app and the testing examples under readme-example markers', () => {
+void test('the README shows the minimal app, the testing examples and the classic-flow recipes under readme-example markers', () => {
   assert.deepEqual(
     markedBlocks(readme).map((b) => b.path),
     [
       'examples/minimal/app.ts',
       'examples/testing/node-test.test.ts',
       'examples/testing/vitest.test.ts',
+      'examples/classic-flow/uploads.ts',
+      'examples/classic-flow/worker.ts',
       'deploy/backend-stack.ts',
     ],
   );

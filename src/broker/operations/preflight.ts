@@ -80,6 +80,9 @@ export async function preflight(ctx: BrokerContext, options: PreflightOptions = 
   if (options.guests !== undefined && typeof options.guests !== 'boolean') {
     throw new TypeError('preflight options.guests must be a boolean');
   }
+  if (options.classicFlow !== undefined && typeof options.classicFlow !== 'boolean') {
+    throw new TypeError('preflight options.classicFlow must be a boolean');
+  }
   const { identityPoolId, developerProviderName, region } = ctx.options;
   let pool: DescribeIdentityPoolCommandOutput;
   try {
@@ -132,6 +135,8 @@ export async function preflight(ctx: BrokerContext, options: PreflightOptions = 
       `identity pool ${identityPoolId} has no unauthenticated role: set the IAM role for guest identities, or turn guests off`,
     );
   }
+  const classicFlow = classicFlowUsable(identityPoolId, pool, roles);
+  if (options.classicFlow === true && classicFlow.reason !== undefined) throw misconfigured(classicFlow.reason);
   return Object.freeze({
     identityPoolId,
     identityPoolName: pool.IdentityPoolName ?? '',
@@ -142,5 +147,27 @@ export async function preflight(ctx: BrokerContext, options: PreflightOptions = 
       authenticated,
       ...(unauthenticated === undefined || unauthenticated === '' ? {} : { unauthenticated }),
     }),
+    classicFlow,
   });
+}
+
+/** Whether the pool lets the classic flow (STS AssumeRoleWithWebIdentity with its tokens) work. */
+function classicFlowUsable(
+  identityPoolId: string,
+  pool: DescribeIdentityPoolCommandOutput,
+  roles: GetIdentityPoolRolesCommandOutput,
+): { readonly usable: boolean; readonly reason?: string } {
+  if (pool.AllowClassicFlow !== true) {
+    return Object.freeze({
+      usable: false,
+      reason: `identity pool ${identityPoolId} does not allow the classic flow: turn on AllowClassicFlow (basic authflow) to use getScopedCredentials`,
+    });
+  }
+  if (Object.keys(roles.RoleMappings ?? {}).length > 0) {
+    return Object.freeze({
+      usable: false,
+      reason: `identity pool ${identityPoolId} has role mappings, with which STS refuses the classic flow: remove them to use getScopedCredentials`,
+    });
+  }
+  return Object.freeze({ usable: true });
 }

@@ -7,6 +7,8 @@ import { InMemoryQuotaStore, type BucketShape, type QuotaStore } from './store.j
  * developer control-plane operations (LookupDeveloperIdentity, MergeDeveloperIdentities,
  * UnlinkDeveloperIdentity) and DescribeIdentity/UnlinkIdentity have no published figure (Amazon
  * says the lookup family is meant for low volume): 10 is this package's choice, not Amazon's.
+ * STS's AssumeRoleWithWebIdentity (the classic flow) has STS's own account quota, 600 rps by default:
+ * give `quota.operations.AssumeRoleWithWebIdentity` if AWS raised it or several instances share it.
  */
 export const DOCUMENTED_QUOTAS: Readonly<Record<string, number>> = Object.freeze({
   GetOpenIdTokenForDeveloperIdentity: 50,
@@ -20,6 +22,9 @@ export const DOCUMENTED_QUOTAS: Readonly<Record<string, number>> = Object.freeze
   UnlinkDeveloperIdentity: 10,
   DescribeIdentity: 10,
   UnlinkIdentity: 10,
+  // STS (the classic flow's `getScopedCredentials`): its own per-account quota, 600 requests per
+  // second per region by default for its request-quota group (AssumeRoleWithWebIdentity among them).
+  AssumeRoleWithWebIdentity: 600,
 });
 
 /**
