@@ -17,7 +17,7 @@ import { CredentialIssuer } from './session-token.js';
 import { readStateFile, type StateFileContent } from './state-file.js';
 import { StateFileWriter } from './state-file-writer.js';
 import { acquireStateLock, type StateLock } from './state-lock.js';
-import { StsService } from './sts/sts-service.js';
+import { StsService, type PoolTrust } from './sts/sts-service.js';
 import { arnPartition, cognitoIssuer, isCognitoIssuer, isRegion, mintProviderToken } from './tokens.js';
 import type { EmulatorClock, EmulatorOptions, PoolInfo, RunningEmulator, SeedPool } from './types.js';
 
@@ -283,7 +283,15 @@ async function startLocked(options: EmulatorOptions, lock: StateLock | undefined
       // A Cognito token of any region; its pool (the audience) is found in the region its id names.
       verify: (token) => current().verify(token),
       isCognitoIssuer,
-      poolRoles: (poolId) => current().ownerOf(poolId)?.state.pools.get(poolId)?.roles,
+      poolExists: (poolId) => current().ownerOf(poolId)?.state.pools.has(poolId) === true,
+      poolsTrusted: (roleArn) => {
+        const trust: PoolTrust[] = [];
+        for (const p of allPools()) {
+          if (p.roles.authenticated === roleArn) trust.push({ poolId: p.id, kind: 'authenticated' });
+          if (p.roles.unauthenticated === roleArn) trust.push({ poolId: p.id, kind: 'unauthenticated' });
+        }
+        return trust;
+      },
     },
   });
 

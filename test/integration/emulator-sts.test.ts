@@ -352,6 +352,50 @@ void describe('emulator: STS', () => {
     assert.equal(denied2.name, 'AccessDenied');
   });
 
+  void it('applies each pool role’s trust to its own pool: a token of another pool cannot assume it', async () => {
+    const B_AUTH = 'arn:aws:iam::123456789012:role/PoolBAuth';
+    const B_UNAUTH = 'arn:aws:iam::123456789012:role/PoolBUnauth';
+    const b = await f.client.createIdentityPool({
+      IdentityPoolName: 'pool-b',
+      AllowUnauthenticatedIdentities: true,
+      AllowClassicFlow: true,
+    });
+    await f.client.setIdentityPoolRoles({
+      IdentityPoolId: b.IdentityPoolId!,
+      Roles: { authenticated: B_AUTH, unauthenticated: B_UNAUTH },
+    });
+    // Tokens of the classic pool (A): an authenticated user's and a guest's.
+    const { token } = await classicToken('fb-cross-pool');
+    const { IdentityId } = await f.client.getId({ IdentityPoolId: classicPool });
+    const guest = (await f.client.getOpenIdToken({ IdentityId: IdentityId! })).Token!;
+    for (const [RoleArn, WebIdentityToken] of [
+      [B_AUTH, token],
+      [B_UNAUTH, guest],
+      [B_UNAUTH, token],
+      [B_AUTH, guest],
+    ] as const) {
+      const denied = await rejection(
+        sts.assumeRoleWithWebIdentity({ RoleArn, RoleSessionName: 'cross', WebIdentityToken }),
+      );
+      assert.deepEqual([denied.name, denied.$metadata.httpStatusCode], ['AccessDenied', 403], RoleArn);
+    }
+    // Pool B's own guest assumes B's unauthenticated role; a role of no pool takes any token.
+    const bGuest = await f.client.getId({ IdentityPoolId: b.IdentityPoolId! });
+    const bToken = (await f.client.getOpenIdToken({ IdentityId: bGuest.IdentityId! })).Token!;
+    const ok = await sts.assumeRoleWithWebIdentity({
+      RoleArn: B_UNAUTH,
+      RoleSessionName: 'own',
+      WebIdentityToken: bToken,
+    });
+    assert.equal(ok.Audience, b.IdentityPoolId);
+    const other = await sts.assumeRoleWithWebIdentity({
+      RoleArn: OTHER_ROLE,
+      RoleSessionName: 'any',
+      WebIdentityToken: token,
+    });
+    assert.equal(other.Audience, classicPool);
+  });
+
   void it('honours AllowClassicFlow: false refuses GetOpenIdToken; the developer flow’s token still reaches STS', async () => {
     const { IdentityId } = await f.client.getId({ IdentityPoolId: enhancedPool });
     const err = await rejection(f.client.getOpenIdToken({ IdentityId: IdentityId! }));

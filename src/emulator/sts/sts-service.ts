@@ -36,8 +36,19 @@ export interface WebIdentityTokens {
   verify(token: string): VerifyResult;
   /** Whether `iss` is the issuer of the emulator's Cognito OpenID tokens (per partition). */
   isCognitoIssuer(iss: string): boolean;
-  /** The role ARNs of the identity pool with this id (`authenticated`, `unauthenticated`), if it exists. */
-  poolRoles(poolId: string): Readonly<Record<string, string>> | undefined;
+  /** Whether the identity pool with this id exists. */
+  poolExists(poolId: string): boolean;
+  /**
+   * The pools that name this role as one of theirs, with the kind of identity each gives it to:
+   * the trust policy Cognito's console writes for the role (its `aud` and `amr` conditions).
+   */
+  poolsTrusted(roleArn: string): readonly PoolTrust[];
+}
+
+/** One pool's trust in a role: tokens of `poolId` whose `amr` says `kind` may assume it. */
+export interface PoolTrust {
+  readonly poolId: string;
+  readonly kind: 'authenticated' | 'unauthenticated';
 }
 
 /** What {@link StsService} needs. */
@@ -128,15 +139,18 @@ export class StsService {
         400,
       );
     }
-    const poolRoles = typeof c.aud === 'string' ? this.#tokens.poolRoles(c.aud) : undefined;
-    if (typeof c.aud !== 'string' || poolRoles === undefined) throw invalidToken('Incorrect token audience');
+    if (typeof c.aud !== 'string' || !this.#tokens.poolExists(c.aud)) throw invalidToken('Incorrect token audience');
     if (typeof c.sub !== 'string' || c.sub === '') throw invalidToken('The token has no subject');
     const amr = Array.isArray(c.amr) ? c.amr : [];
-    const guest = amr.includes('unauthenticated');
-    if (
-      (input.RoleArn === poolRoles.authenticated && (guest || !amr.includes('authenticated'))) ||
-      (input.RoleArn === poolRoles.unauthenticated && !guest)
-    ) {
+    const kind = amr.includes('unauthenticated')
+      ? 'unauthenticated'
+      : amr.includes('authenticated')
+        ? 'authenticated'
+        : undefined;
+    // A pool's role trusts that pool's tokens alone (`aud`), of its kind of identity (`amr`); a role
+    // named by several pools trusts each of them. A role of no pool has a trust policy we cannot see.
+    const trust = this.#tokens.poolsTrusted(input.RoleArn);
+    if (trust.length > 0 && !trust.some((t) => t.poolId === c.aud && t.kind === kind)) {
       throw new ServiceError('AccessDenied', NOT_AUTHORIZED, 403);
     }
 
