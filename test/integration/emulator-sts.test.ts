@@ -396,6 +396,33 @@ void describe('emulator: STS', () => {
     assert.equal(other.Audience, classicPool);
   });
 
+  void it('refuses the basic flow on a pool with role mappings, as the service does', async () => {
+    const pool = await f.client.createIdentityPool({
+      IdentityPoolName: 'mapped-classic',
+      AllowUnauthenticatedIdentities: true,
+      AllowClassicFlow: true,
+      SupportedLoginProviders: { [FB]: FB_APP },
+    });
+    const poolId = pool.IdentityPoolId!;
+    const fb = f.emu.mintProviderToken(FB, 'fb-mapped-classic', { audience: FB_APP });
+    const { IdentityId } = await f.client.getId({ IdentityPoolId: poolId, Logins: { [FB]: fb } });
+    // Without role mappings the basic flow works; with one, GetOpenIdToken is refused.
+    await f.client.getOpenIdToken({ IdentityId: IdentityId!, Logins: { [FB]: fb } });
+    await f.client.setIdentityPoolRoles({
+      IdentityPoolId: poolId,
+      Roles: { authenticated: AUTH_ROLE },
+      RoleMappings: { [FB]: { Type: 'Token', AmbiguousRoleResolution: 'AuthenticatedRole' } },
+    });
+    const err = await rejection(f.client.getOpenIdToken({ IdentityId: IdentityId!, Logins: { [FB]: fb } }));
+    assert.deepEqual(
+      [err.name, err.message],
+      [
+        'InvalidParameterException',
+        'Basic (classic) flow is not supported with RoleMappings, please use enhanced flow.',
+      ],
+    );
+  });
+
   void it('honours AllowClassicFlow: false refuses GetOpenIdToken; the developer flow’s token still reaches STS', async () => {
     const { IdentityId } = await f.client.getId({ IdentityPoolId: enhancedPool });
     const err = await rejection(f.client.getOpenIdToken({ IdentityId: IdentityId! }));

@@ -107,7 +107,8 @@ export function getId(state: ServiceState, input: GetIdInput): GetIdResponse {
 /**
  * GetOpenIdToken: a 10-minute token for a guest, or for public logins (linking new ones). This is the
  * basic (classic) flow's step, so a pool whose AllowClassicFlow was set to false refuses it, as the
- * service does; a pool that never set AllowClassicFlow allows it (the service does too).
+ * service does; a pool that never set AllowClassicFlow allows it (the service does too). A pool with
+ * role mappings refuses it whatever the flag says, as the service does.
  */
 export function getOpenIdToken(state: ServiceState, input: GetOpenIdTokenInput): GetOpenIdTokenResponse {
   const ident = state.usable(input.IdentityId);
@@ -116,6 +117,12 @@ export function getOpenIdToken(state: ServiceState, input: GetOpenIdTokenInput):
     throw new ServiceError(
       'InvalidParameterException',
       'Basic (classic) flow is not enabled, please use enhanced flow.',
+    );
+  }
+  if (Object.keys(pool.roleMappings).length > 0) {
+    throw new ServiceError(
+      'InvalidParameterException',
+      'Basic (classic) flow is not supported with RoleMappings, please use enhanced flow.',
     );
   }
   const logins = strMap(input.Logins);
