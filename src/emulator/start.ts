@@ -189,8 +189,8 @@ async function startLocked(options: EmulatorOptions, lock: StateLock | undefined
     ...(regions as RegionalServices).snapshot(),
     credentials: credentials.toJSON(),
   });
-  // The commit that makes the latest change durable, taken by `durable()` for the call that made it.
-  let commit: Promise<void> | undefined;
+  // The latest commit holding a change of each region, until it is over.
+  const lastCommit = new Map<string, { promise: Promise<void>; settled: boolean }>();
   // What changed since the last commit started: the records its log entry holds.
   const tracker = options.stateFile === undefined ? undefined : new ChangeTracker();
   const writer =
@@ -214,7 +214,16 @@ async function startLocked(options: EmulatorOptions, lock: StateLock | undefined
     onChange: (change) => {
       if (tracker === undefined) return;
       tracker.note(change);
-      commit = writer?.schedule();
+      const promise = writer?.schedule();
+      if (promise === undefined) return;
+      // The region's latest commit; commits run in order, and a failed one also refuses the one
+      // scheduled during it: once this one is done, every earlier change of the region is on disk.
+      const entry = { promise, settled: false };
+      lastCommit.set(change.region, entry);
+      const settle = (): void => {
+        entry.settled = true;
+      };
+      promise.then(settle, settle);
     },
   };
   /** The regions of a snapshot with the logged changes since applied, in order. */
@@ -236,11 +245,6 @@ async function startLocked(options: EmulatorOptions, lock: StateLock | undefined
     current()
       .all()
       .flatMap((svc) => [...svc.listPools()]);
-  const takeCommit = (): Promise<void> | undefined => {
-    const c = commit;
-    commit = undefined;
-    return c;
-  };
 
   const seeded: PoolInfo[] = [];
   for (const seed of options.seed ?? []) {
@@ -270,7 +274,6 @@ async function startLocked(options: EmulatorOptions, lock: StateLock | undefined
   // signing keys and seeded pools survive a restart before any change, and the log read at start
   // (perhaps ending in a record cut short) is replaced; an unwritable state file fails the start.
   if (writer !== undefined) {
-    void takeCommit();
     await writer.schedule();
   }
 
@@ -333,13 +336,13 @@ async function startLocked(options: EmulatorOptions, lock: StateLock | undefined
     pools: () => allPools().map(poolInfo),
   };
 
-  // A call that changed state is answered once its change is on disk; read-only calls go at once.
-  const durable = <T>(op: () => T): T | Promise<T> => {
-    void takeCommit();
+  // A call is answered once every change of its region made before it ended is on disk: its own,
+  // and those it may have read (a call that read a record whose commit then fails must not be
+  // acknowledged). With nothing of its region waiting for the disk, a read-only call goes at once.
+  const durable = <T>(region: string, op: () => T): T | Promise<T> => {
     const out = op();
-    // Calls run one at a time and synchronously: a commit scheduled during op() is op's own.
-    const mine = takeCommit();
-    return mine === undefined ? out : mine.then(() => out);
+    const pending = lastCommit.get(region);
+    return pending === undefined || pending.settled ? out : pending.promise.then(() => out);
   };
   let endpoint = '';
   const deps: ServerDeps = {
