@@ -274,7 +274,12 @@ async function startLocked(options: EmulatorOptions, lock: StateLock | undefined
   // signing keys and seeded pools survive a restart before any change, and the log read at start
   // (perhaps ending in a record cut short) is replaced; an unwritable state file fails the start.
   if (writer !== undefined) {
-    await writer.schedule();
+    try {
+      await writer.schedule();
+    } catch (err) {
+      await writer.close().catch(() => undefined);
+      throw err;
+    }
   }
 
   const faults = new FaultController(clock);
@@ -363,13 +368,19 @@ async function startLocked(options: EmulatorOptions, lock: StateLock | undefined
   };
   const server: Server = createServer(createRequestHandler(deps, () => endpoint));
   server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    // The state file's log is open since the first commit: close it (never leave a FileHandle to GC).
+    await writer?.close().catch(() => undefined);
+    throw err;
+  }
   const port = (server.address() as AddressInfo).port;
   endpoint = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   copyFileSync,
@@ -22,6 +22,12 @@ function tempDir(t: { after(fn: () => void): void }): string {
   });
   return dir;
 }
+
+/** Every writer a test made: closed after it, so that no log FileHandle is left to garbage collection. */
+const writers: StateFileWriter[] = [];
+afterEach(async () => {
+  for (const w of writers.splice(0)) await w.close().catch(() => undefined);
+});
 
 /**
  * A tiny owner of state: a list of items; each change is the items added since the last commit
@@ -49,6 +55,7 @@ class Items {
       },
       ...options,
     });
+    writers.push(this.writer);
   }
 
   add(...xs: string[]): Promise<void> {
