@@ -261,6 +261,72 @@ void describe('emulator: STS', () => {
     assert.deepEqual([badArn.name, badArn.message], ['ValidationError', 'Request ARN is invalid']);
   });
 
+  void it('answers PackedPolicySize for session policies, and refuses malformed or over-large ones with STS’s errors', async () => {
+    const { token } = await classicToken('fb-policy');
+    const assume = (extra: { Policy?: string; PolicyArns?: { arn: string }[] }) =>
+      sts.assumeRoleWithWebIdentity({
+        RoleArn: AUTH_ROLE,
+        RoleSessionName: 'scoped',
+        WebIdentityToken: token,
+        ...extra,
+      });
+    const policy = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 's3:PutObject', Resource: 'arn:aws:s3:::uploads/users/alice/*' }],
+    });
+    const bare = await assume({});
+    assert.equal(bare.PackedPolicySize, undefined);
+    const small = await assume({ Policy: policy });
+    assert.ok(small.PackedPolicySize! >= 1 && small.PackedPolicySize! <= 100, String(small.PackedPolicySize));
+    const withArns = await assume({
+      Policy: policy,
+      PolicyArns: [{ arn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' }, { arn: 'arn:aws:iam::123456789012:policy/Mine' }],
+    });
+    assert.ok(withArns.PackedPolicySize! > small.PackedPolicySize!);
+
+    for (const [bad, message] of [
+      ['not json', 'The policy is not in the valid JSON format.'],
+      ['[1]', 'The policy is not in the valid JSON format.'],
+      ['{}', 'Syntax errors in policy.'],
+      [
+        JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Maybe', Action: '*', Resource: '*' }] }),
+        'Syntax errors in policy.',
+      ],
+      [JSON.stringify({ Statement: { Effect: 'Allow', Resource: '*' } }), 'Syntax errors in policy.'],
+      [
+        JSON.stringify({ Version: '2020-01-01', Statement: { Effect: 'Allow', Action: '*', Resource: '*' } }),
+        'Syntax errors in policy.',
+      ],
+      [
+        JSON.stringify({ Statement: { Effect: 'Allow', Principal: '*', Action: '*', Resource: '*' } }),
+        'Policy document should not specify a principal.',
+      ],
+    ] as const) {
+      const err = await rejection(assume({ Policy: bad }));
+      assert.deepEqual(
+        [err.name, err.message, err.$metadata.httpStatusCode],
+        ['MalformedPolicyDocumentException', message, 400],
+        bad,
+      );
+    }
+
+    // Under the 2,048 characters of the model, but hardly compressible: too large once packed.
+    let seed = 7;
+    const noise = (n: number) =>
+      Array.from({ length: n }, () => {
+        seed = (seed * 1103515245 + 12345) % 2 ** 31;
+        return 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'.charAt(seed % 62);
+      }).join('');
+    const noisy = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: `arn:aws:s3:::${noise(1900)}` }],
+    });
+    assert.ok(noisy.length <= 2048, String(noisy.length));
+    const large = await rejection(assume({ Policy: noisy }));
+    assert.deepEqual([large.name, large.$metadata.httpStatusCode], ['PackedPolicyTooLargeException', 400]);
+    assert.match(large.message, /^Packed size of consolidated policies exceeds the limit: \d+% of the maximum\.$/);
+  });
+
   void it('refuses a forged token with InvalidIdentityToken, never echoing it', async () => {
     const { token } = await classicToken('fb-forged');
     const [h, p, s] = token.split('.') as [string, string, string];

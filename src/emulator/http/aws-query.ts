@@ -199,6 +199,7 @@ export function awsQueryProtocol(deps: AwsQueryDeps): ApiProtocol {
       },
       SubjectFromWebIdentityToken: out.SubjectFromWebIdentityToken,
       AssumedRoleUser: out.AssumedRoleUser,
+      PackedPolicySize: out.PackedPolicySize,
       Provider: out.Provider,
       Audience: out.Audience,
     };

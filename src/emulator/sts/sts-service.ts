@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { ServiceError } from '../service-error.js';
 import type { CredentialIssuer, CredentialRecord, IssuedCredentials } from '../session-token.js';
 import type { VerifyResult } from '../tokens.js';
+import { checkSessionPolicy, packedPolicySize } from './session-policy.js';
 
 /** The input of AssumeRoleWithWebIdentity, as validated against the STS model. */
 export interface AssumeRoleWithWebIdentityInput {
@@ -19,6 +20,8 @@ export interface AssumeRoleWithWebIdentityResult {
   Credentials: IssuedCredentials;
   SubjectFromWebIdentityToken: string;
   AssumedRoleUser: { Arn: string; AssumedRoleId: string };
+  /** The packed size of the session policies in percent of the maximum, when there are any. */
+  PackedPolicySize?: number;
   Provider: string;
   Audience: string;
 }
@@ -117,7 +120,11 @@ export class StsService {
   assumeRoleWithWebIdentity(input: AssumeRoleWithWebIdentityInput): AssumeRoleWithWebIdentityResult {
     const role = parseRoleArn(input.RoleArn);
     if (role === undefined) throw new ServiceError('ValidationError', 'Request ARN is invalid', 400);
-    if (input.Policy !== undefined) checkPolicy(input.Policy);
+    const policy = input.Policy === undefined ? undefined : checkSessionPolicy(input.Policy);
+    const packed = packedPolicySize(
+      policy,
+      (input.PolicyArns ?? []).flatMap((p) => (typeof p.arn === 'string' ? [p.arn] : [])),
+    );
 
     const v = this.#tokens.verify(input.WebIdentityToken);
     if (!v.ok) {
@@ -170,6 +177,7 @@ export class StsService {
         Arn: assumedRoleArn(role, input.RoleSessionName),
         AssumedRoleId: `${roleId(input.RoleArn)}:${input.RoleSessionName}`,
       },
+      ...(packed === undefined ? {} : { PackedPolicySize: packed }),
       Provider: c.iss.replace(/^https:\/\//, ''),
       Audience: c.aud,
     };
@@ -213,17 +221,4 @@ export class StsService {
 
 function assumedRoleArn(role: RoleArnParts, sessionName: string): string {
   return `arn:${role.partition}:sts::${role.account}:assumed-role/${role.name}/${sessionName}`;
-}
-
-/** A session policy must at least be a JSON object (it is not enforced: there is no IAM). */
-function checkPolicy(policy: string): void {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(policy);
-  } catch {
-    doc = undefined;
-  }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
-    throw new ServiceError('MalformedPolicyDocument', 'The policy is not in the valid JSON format.', 400);
-  }
 }
