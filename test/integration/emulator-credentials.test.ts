@@ -334,6 +334,30 @@ void describe('emulator: GetCredentialsForIdentity', () => {
     assert.equal(err.name, 'NotAuthorizedException');
   });
 
+  void it('accepts role mappings keyed by every form of provider the pool configured', async () => {
+    const userPool = 'cognito-idp.us-east-1.amazonaws.com/us-east-1_AbCdEf123';
+    const oidc = 'arn:aws:iam::123456789012:oidc-provider/login.example.com';
+    const saml = 'arn:aws:iam::123456789012:saml-provider/corp';
+    const pool = await f.client.createIdentityPool({
+      IdentityPoolName: 'every provider',
+      AllowUnauthenticatedIdentities: false,
+      DeveloperProviderName: 'login.every.app',
+      SupportedLoginProviders: { 'graph.facebook.com': FB_APP },
+      CognitoIdentityProviders: [{ ProviderName: userPool, ClientId: 'client123' }],
+      OpenIdConnectProviderARNs: [oidc],
+      SamlProviderARNs: [saml],
+    });
+    const token = { Type: 'Token' as const, AmbiguousRoleResolution: 'AuthenticatedRole' as const };
+    const keys = ['graph.facebook.com', `${userPool}:client123`, oidc, saml, 'login.every.app'];
+    await f.client.setIdentityPoolRoles({
+      IdentityPoolId: pool.IdentityPoolId!,
+      Roles: { authenticated: AUTH_ROLE },
+      RoleMappings: Object.fromEntries(keys.map((k) => [k, token])),
+    });
+    const roles = await f.client.getIdentityPoolRoles({ IdentityPoolId: pool.IdentityPoolId! });
+    assert.deepEqual(Object.keys(roles.RoleMappings ?? {}).sort(), [...keys].sort());
+  });
+
   void it('validates role mappings when they are set', async () => {
     const noRules = await rejection(
       f.client.setIdentityPoolRoles({
@@ -362,6 +386,21 @@ void describe('emulator: GetCredentialsForIdentity', () => {
       f.client.setIdentityPoolRoles({ IdentityPoolId: poolId, Roles: { admin: AUTH_ROLE } }),
     );
     assert.equal(badKey.name, 'ValidationException');
+    // A mapping keyed by a provider the pool does not have.
+    const unknownProvider = await rejection(
+      f.client.setIdentityPoolRoles({
+        IdentityPoolId: poolId,
+        Roles: { authenticated: AUTH_ROLE },
+        RoleMappings: { 'accounts.google.com': { Type: 'Token', AmbiguousRoleResolution: 'AuthenticatedRole' } },
+      }),
+    );
+    assert.deepEqual(
+      [unknownProvider.name, unknownProvider.message],
+      [
+        'InvalidParameterException',
+        "The role mapping key 'accounts.google.com' is not a login provider of this identity pool.",
+      ],
+    );
     const missing = await rejection(
       f.client.setIdentityPoolRoles({ IdentityPoolId: 'us-east-1:00000000-0000-0000-0000-000000000000', Roles: {} }),
     );

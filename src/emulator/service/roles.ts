@@ -33,7 +33,14 @@ export function setIdentityPoolRoles(state: ServiceState, input: SetIdentityPool
   }
   // `?? {}`: a JSON null is absent.
   const mappings: Record<string, RoleMapping> = (input.RoleMappings as Record<string, RoleMapping> | null) ?? {};
+  const providers = poolProviders(pool);
   for (const [provider, m] of Object.entries(mappings)) {
+    if (!providers.has(provider)) {
+      throw new ServiceError(
+        'InvalidParameterException',
+        `The role mapping key '${provider}' is not a login provider of this identity pool.`,
+      );
+    }
     if (m.AmbiguousRoleResolution === undefined) {
       throw new ServiceError(
         'InvalidParameterException',
@@ -61,6 +68,22 @@ export function setIdentityPoolRoles(state: ServiceState, input: SetIdentityPool
   pool.roleMappings = structuredClone(mappings);
   state.changed({ pools: [pool.id] });
   return {};
+}
+
+/**
+ * The login providers a role mapping may be keyed by: the pool's supported login providers, its
+ * user pools (`cognito-idp.REGION.amazonaws.com/POOL:CLIENT`), its OpenID Connect and SAML
+ * providers (their ARNs), and its developer provider.
+ */
+function poolProviders(pool: Pool): Set<string> {
+  const names = new Set(Object.keys(pool.supportedLoginProviders));
+  for (const c of pool.cognitoIdentityProviders ?? []) {
+    if (typeof c.ProviderName === 'string' && typeof c.ClientId === 'string')
+      names.add(`${c.ProviderName}:${c.ClientId}`);
+  }
+  for (const arn of [...(pool.openIdConnectProviderARNs ?? []), ...(pool.samlProviderARNs ?? [])]) names.add(arn);
+  if (pool.developerProviderName !== undefined) names.add(pool.developerProviderName);
+  return names;
 }
 
 /** The role an authenticated identity gets, and every role it may ask for with CustomRoleArn. */
