@@ -33,6 +33,12 @@ export interface ServerDeps extends AwsJsonDeps {
   readonly protocols?: readonly ApiProtocol[];
 }
 
+/**
+ * The JWKS and discovery documents are cacheable, as the service's are: a verifier keeps them for a
+ * while and fetches them again for a `kid` it does not know (a region the emulator started since).
+ */
+export const JWKS_CACHE_CONTROL = 'public, max-age=3600';
+
 function hostOf(req: IncomingMessage, fallback: string): string {
   const h = req.headers.host;
   return typeof h === 'string' && /^[\w.:[\]-]+$/.test(h) ? `http://${h}` : fallback;
@@ -79,7 +85,7 @@ export function createRequestHandler(
     } else if (path.startsWith('/__emulator/') && deps.control !== undefined) {
       work = deps.control(req, res);
     } else if (req.method === 'GET' && path === '/.well-known/jwks_uri') {
-      send(res, 200, JSON.stringify(deps.jwks()), 'application/json');
+      send(res, 200, JSON.stringify(deps.jwks()), 'application/json', { 'cache-control': JWKS_CACHE_CONTROL });
       return;
     } else if (req.method === 'GET' && path === '/.well-known/openid-configuration') {
       const base = hostOf(req, endpoint());
@@ -92,7 +98,7 @@ export function createRequestHandler(
         id_token_signing_alg_values_supported: ['RS512'],
         claims_supported: ['sub', 'aud', 'amr', 'iss', 'exp', 'iat'],
       };
-      send(res, 200, JSON.stringify(doc), 'application/json');
+      send(res, 200, JSON.stringify(doc), 'application/json', { 'cache-control': JWKS_CACHE_CONTROL });
       return;
     } else if (path === '/') {
       sendError(
