@@ -489,6 +489,35 @@ void describe('emulator: STS', () => {
     );
   });
 
+  void it('seeds pools with the classic flow allowed or not (seed option allowClassicFlow)', async () => {
+    const emu = await startEmulator({
+      seed: [
+        { name: 'classic', allowUnauthenticatedIdentities: true, allowClassicFlow: true },
+        { name: 'enhanced', allowUnauthenticatedIdentities: true, allowClassicFlow: false },
+      ],
+    });
+    const client = new CognitoIdentity({
+      endpoint: emu.endpoint,
+      region: emu.region,
+      credentials: { accessKeyId: 'AKIDSEED', secretAccessKey: 'seed' },
+      maxAttempts: 1,
+    });
+    try {
+      const [classic, enhanced] = emu.pools;
+      const describe = (id: string) => client.describeIdentityPool({ IdentityPoolId: id });
+      assert.equal((await describe(classic!.identityPoolId)).AllowClassicFlow, true);
+      assert.equal((await describe(enhanced!.identityPoolId)).AllowClassicFlow, false);
+      const guest = await client.getId({ IdentityPoolId: classic!.identityPoolId });
+      assert.ok((await client.getOpenIdToken({ IdentityId: guest.IdentityId! })).Token);
+      const refused = await client.getId({ IdentityPoolId: enhanced!.identityPoolId });
+      const err = await rejection(client.getOpenIdToken({ IdentityId: refused.IdentityId! }));
+      assert.equal(err.name, 'InvalidParameterException');
+    } finally {
+      client.destroy();
+      await emu.stop();
+    }
+  });
+
   void it('honours AllowClassicFlow: false refuses GetOpenIdToken; the developer flow’s token still reaches STS', async () => {
     const { IdentityId } = await f.client.getId({ IdentityPoolId: enhancedPool });
     const err = await rejection(f.client.getOpenIdToken({ IdentityId: IdentityId! }));
