@@ -105,8 +105,9 @@
  *   grammar (MalformedPolicyDocument: "The policy is not in the valid JSON format.", "Syntax errors
  *   in policy.", a principal), and packed with the `PolicyArns` by deflating them, 100 % being
  *   1,024 bytes (the emulator's figure; STS does not document its packing): PackedPolicySize is
- *   answered when there are any, PackedPolicyTooLarge past 100 %. SourceIdentity and session tags
- *   are never returned; ProviderId is ignored. Every pool's roles keep the trust policy Cognito's
+ *   answered when there are any, PackedPolicyTooLarge past 100 %. SourceIdentity, session tags,
+ *   and the newer models' SessionTokenUtilization and SessionTokenSize are never returned; ProviderId
+ *   is ignored. Every pool's roles keep the trust policy Cognito's
  *   console writes for that pool: its authenticated role for that pool's tokens whose `amr` says
  *   authenticated, its unauthenticated role for that pool's guests (a role of several pools, for
  *   each of them), else AccessDenied; a role of no pool takes any of the emulator's tokens.

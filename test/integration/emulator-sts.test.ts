@@ -274,15 +274,17 @@ void describe('emulator: STS', () => {
       Version: '2012-10-17',
       Statement: [{ Effect: 'Allow', Action: 's3:PutObject', Resource: 'arn:aws:s3:::uploads/users/alice/*' }],
     });
-    const bare = await assume({});
-    assert.equal(bare.PackedPolicySize, undefined);
-    const small = await assume({ Policy: policy });
-    assert.ok(small.PackedPolicySize! >= 1 && small.PackedPolicySize! <= 100, String(small.PackedPolicySize));
+    // The STS model the emulator follows answers PackedPolicySize; the SDK marks it deprecated (in
+    // favour of SessionTokenUtilization, which the emulator does not answer), so it is read untyped.
+    const packed = (out: object): number | undefined => (out as { PackedPolicySize?: number }).PackedPolicySize;
+    assert.equal(packed(await assume({})), undefined);
+    const small = packed(await assume({ Policy: policy })) ?? 0;
+    assert.ok(small >= 1 && small <= 100, String(small));
     const withArns = await assume({
       Policy: policy,
       PolicyArns: [{ arn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' }, { arn: 'arn:aws:iam::123456789012:policy/Mine' }],
     });
-    assert.ok(withArns.PackedPolicySize! > small.PackedPolicySize!);
+    assert.ok((packed(withArns) ?? 0) > small);
 
     for (const [bad, message] of [
       ['not json', 'The policy is not in the valid JSON format.'],
