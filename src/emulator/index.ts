@@ -14,9 +14,14 @@
  *   its first signed call; an unsigned call naming a region never used gets ResourceNotFoundException.
  *   At most 64 regions (LimitExceededException past them).
  * - Token kids are `<region>-<n>` (the service's read `<region><n>`, e.g. `ap-northeast-15`). `iss`
- *   is `https://cognito-identity.amazonaws.com` in every commercial region, as the service's is
- *   (`https://cognito-identity.<region>.amazonaws.com.cn` in China); the one discovery document
- *   names the `region` option's issuer, and the one JWKS lists the keys of every region used.
+ *   is the one the developer guide documents: `https://cognito-identity.amazonaws.com` in the
+ *   Regions enabled by default, `https://cognito-identity.<region>.amazonaws.com` in opt-in Regions
+ *   and GovCloud (US-East), `https://cognito-identity-us-gov.amazonaws.com` in GovCloud (US-West),
+ *   `https://cognito-identity.<region>.amazonaws.com.cn` in China. The one discovery document names
+ *   the `region` option's issuer, and the one JWKS (at the emulator's endpoint) lists the keys of
+ *   every region used; both answer `Cache-Control: public, max-age=3600` (the emulator's figure).
+ *   Cognito tokens go under `cognito-identity.amazonaws.com` in a `Logins` map in every region but
+ *   China's (`cognito-identity.<region>.amazonaws.com.cn`).
  * - Developer operations need a SigV4 `Authorization` header (strict mode verifies it); GetId,
  *   GetOpenIdToken, GetCredentialsForIdentity and UnlinkIdentity are unsigned.
  * - GetOpenIdToken's tokens last 10 minutes (the model's figure); every token carries the
@@ -42,27 +47,45 @@
  * - MergeDeveloperIdentities moves every login of the source identity (developer users and public
  *   logins) to the destination and disables the source; different users of one public provider
  *   on both sides give ResourceConflictException.
+ * - Implicit merges: GetOpenIdToken and GetCredentialsForIdentity naming an identity with a public
+ *   login linked to another identity merge the named one into the login's owner, which answers
+ *   (its IdentityId, token, credentials), when the call may speak for the named identity: a guest,
+ *   or one whose own login (or Cognito token) is in the map; else ResourceConflictException. GetId
+ *   with logins of several identities merges them into the oldest. GetOpenIdTokenForDeveloperIdentity
+ *   never merges (DeveloperUserAlreadyRegisteredException, ResourceConflictException).
  * - An identity whose last login is unlinked is disabled: "Access to Identity '…' is forbidden.".
- * - More than 20 linked logins give LimitExceededException; more than 50 tags, or `aws:` tag keys,
- *   InvalidParameterException; DeleteIdentities reports unknown ids with ErrorCode `AccessDenied`.
- * - GetCredentialsForIdentity: CustomRoleArn must be the pool's role for the identity's kind or a
- *   role of a role mapping (or a `cognito:roles` claim), else NotAuthorizedException. Rules mappings
- *   are looked up by the providers in the token's `amr` (the developer provider for developer
- *   identities) and match on the token's claims and principal tags. The SessionToken embeds the
- *   role: read it with {@link describeSessionToken}.
+ * - More than 20 linked logins give LimitExceededException; more than 50 tags, `aws:` tag keys, or
+ *   tag keys and values with characters other than letters, numbers, spaces and `_ . : / = + - @`,
+ *   InvalidParameterException (in the emulator's words); DeleteIdentities reports unknown ids with
+ *   ErrorCode `AccessDenied`.
+ * - GetCredentialsForIdentity: CustomRoleArn must be the pool's role for the identity's kind, or a
+ *   role the identity's own logins earn: a role of a Rules mapping rule its claims match, a
+ *   `cognito:roles`/`cognito:preferred_role` claim of a Token mapping; never a rule it does not
+ *   match nor a mapping of a provider it has no login of (NotAuthorizedException). Mappings are
+ *   looked up by the providers in the token's `amr` (the developer provider for developer
+ *   identities) and match on the token's claims and principal tags; the first mapped provider
+ *   decides, Deny answers "The ambiguous role mapping rules for: PROVIDER denied this request.".
+ *   SetIdentityPoolRoles refuses a mapping keyed by a provider the pool does not have
+ *   (InvalidParameterException, in the emulator's words): its supported login providers, user pools
+ *   (`cognito-idp.REGION.amazonaws.com/POOL:CLIENT`), OpenID Connect and SAML ARNs, and (an emulator
+ *   choice) its developer provider. The SessionToken embeds the role: read it with
+ *   {@link describeSessionToken}.
  * - With a state file, an answer to a call that changes state means the change is on disk: it waits
  *   for the group commit that holds it, one checksummed record of the records changed, appended to
  *   `STATEFILE.log` and fdatasync'd, so the latency of such calls includes an fdatasync. The log is
  *   folded into the snapshot (`STATEFILE`, written to a temp file, fsync'd and renamed) at start, at
  *   `stop()`, and when it outgrows both the snapshot and `stateLogBytes` (8 MiB by default); a
- *   stopped emulator leaves `STATEFILE` alone. At start a last record cut short by a crash is
- *   ignored (it was never acknowledged); other damage to either file refuses the start, naming the
- *   file and leaving it untouched. The format is version 2; version-1 files are read and rewritten
- *   as version 2 at start.
- *   Read-only calls answer at once, and may show a change whose own answer still waits for its commit.
+ *   stopped emulator leaves `STATEFILE` alone. At start a last record cut short by a crash (before
+ *   its newline) is ignored (it was never acknowledged); other damage to either file refuses the
+ *   start, naming the file and leaving it untouched, a complete last record that fails its checksum
+ *   included. The format is version 2; version-1 files are read and rewritten as version 2 at start.
+ *   Every answer waits until each change of its region made before it ended is on disk, so a call
+ *   never acknowledges a change it read that a failed write then undoes; a read-only call with no
+ *   change of its region waiting for the disk answers at once.
  *   A write that fails (disk full, EACCES) answers InternalErrorException (500) to every call whose
- *   change it held, or that changed state during it, and returns the state to what is on disk: the
- *   change is not made, so a retry is safe (the real service gives no such promise for a 500).
+ *   change it held, or that changed state during it or read such a change, and returns the state to
+ *   what is on disk: the change is not made, so a retry is safe (the real service gives no such
+ *   promise for a 500).
  * - One process owns a state file: `STATEFILE.lock` (created with O_EXCL) names its pid, host and
  *   start time; a second emulator refuses to start, naming them. A lock whose process is gone (its
  *   pid dead, or reused by a process with another start time, read from /proc where there is one)
@@ -72,14 +95,22 @@
  *   use enhanced flow.", as the service does; a pool that never set it allows GetOpenIdToken (so does
  *   the service), though DescribeIdentityPool reports `AllowClassicFlow: false` for it. STS does not
  *   look at the flag: tokens of GetOpenIdTokenForDeveloperIdentity (the developer basic flow) are
- *   accepted for any pool.
+ *   accepted for any pool. A pool with role mappings refuses GetOpenIdToken whatever the flag says:
+ *   "Basic (classic) flow is not supported with RoleMappings, please use enhanced flow.", as the
+ *   service does.
  * - STS serves only AssumeRoleWithWebIdentity and GetCallerIdentity, over `POST /` with a form body
  *   (no GET, no presigned URLs); any SigV4 scope region is accepted. There is no IAM: every role ARN
  *   of the form `arn:aws:iam::ACCOUNT:role/[PATH/]NAME` exists, with a session of at most 43200 s
- *   (no MaxSessionDuration), and session policies (Policy, PolicyArns) are checked for form but not
- *   enforced; PackedPolicySize, SourceIdentity and session tags are never returned; ProviderId is
- *   ignored. A pool's own roles keep the trust policy Cognito's console writes (authenticated role
- *   for `amr` authenticated, unauthenticated role for guests), else AccessDenied.
+ *   (no MaxSessionDuration). Session policies are not enforced: `Policy` is checked for IAM's
+ *   grammar (MalformedPolicyDocument: "The policy is not in the valid JSON format.", "Syntax errors
+ *   in policy.", a principal), and packed with the `PolicyArns` by deflating them, 100 % being
+ *   1,024 bytes (the emulator's figure; STS does not document its packing): PackedPolicySize is
+ *   answered when there are any, PackedPolicyTooLarge past 100 %. SourceIdentity, session tags,
+ *   and the newer models' SessionTokenUtilization and SessionTokenSize are never returned; ProviderId
+ *   is ignored. Every pool's roles keep the trust policy Cognito's
+ *   console writes for that pool: its authenticated role for that pool's tokens whose `amr` says
+ *   authenticated, its unauthenticated role for that pool's guests (a role of several pools, for
+ *   each of them), else AccessDenied; a role of no pool takes any of the emulator's tokens.
  * - AssumeRoleWithWebIdentity accepts only the emulator's own Cognito OpenID tokens (signature, `iss`,
  *   `exp`, `aud` = a pool that exists): InvalidIdentityToken otherwise, ExpiredTokenException once
  *   expired. GetCallerIdentity verifies the SigV4 signature with temporary credentials the emulator

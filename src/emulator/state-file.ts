@@ -95,9 +95,10 @@ function readSnapshot(path: string): { data: Record<string, unknown>; generation
 /**
  * The changes of the log at `logPath` if it continues the snapshot of `generation`; none when it
  * is missing, empty or older (a compaction renamed its snapshot, then stopped before it replaced
- * the log: the snapshot holds every change of the old log). A record cut short at the end (a
- * crash during its append, which therefore was never acknowledged) is ignored; any other damage
- * is an error, and so is a log newer than its snapshot.
+ * the log: the snapshot holds every change of the old log). A record cut short at the end, before
+ * its newline (a crash during its append, which therefore was never acknowledged), is ignored; any
+ * other damage is an error (a complete last line that fails its checksum included: a crash cannot
+ * write one), and so is a log newer than its snapshot.
  */
 function readLog(logPath: string, statePath: string, generation: number | undefined): unknown[] {
   let bytes: Buffer;
@@ -153,9 +154,11 @@ function readLog(logPath: string, statePath: string, generation: number | undefi
       texts.push(text);
       continue;
     }
-    // Only the last append can be cut short: nothing follows it.
-    if (i === lines.length - 1 && tail === undefined) break;
-    throw damaged(`record ${String(i)} fails its checksum, and more follows it`);
+    // A crash cuts the last append short, before its newline (the `tail`, ignored); a complete
+    // line that fails its checksum is damage, wherever it is: an acknowledged change is in it.
+    throw damaged(
+      `record ${String(i)} fails its checksum${i === lines.length - 1 && tail === undefined ? '' : ', and more follows it'}`,
+    );
   }
   const changes: unknown[] = [];
   for (const [i, text] of texts.entries()) {

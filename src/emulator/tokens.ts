@@ -11,9 +11,43 @@ import {
 /** The issuer of Cognito Identity tokens outside China. */
 export const COGNITO_ISSUER = 'https://cognito-identity.amazonaws.com';
 
-/** The issuer Cognito Identity uses for a region (the `.com.cn` partition has its own). */
+/** The issuer of Cognito Identity tokens in AWS GovCloud (US-West), its service principal's. */
+const GOV_WEST_ISSUER = 'https://cognito-identity-us-gov.amazonaws.com';
+
+/** The Regions an account must opt in to: Cognito Identity names itself by region there. */
+const OPT_IN_REGIONS = new Set([
+  'af-south-1',
+  'ap-east-1',
+  'ap-east-2',
+  'ap-south-2',
+  'ap-southeast-3',
+  'ap-southeast-4',
+  'ap-southeast-5',
+  'ap-southeast-6',
+  'ap-southeast-7',
+  'ca-west-1',
+  'eu-central-2',
+  'eu-south-1',
+  'eu-south-2',
+  'il-central-1',
+  'me-central-1',
+  'me-south-1',
+  'mx-central-1',
+]);
+
+/**
+ * The issuer Cognito Identity uses for a region, as the developer guide documents its principal:
+ * `https://cognito-identity.amazonaws.com` in the Regions enabled by default,
+ * `https://cognito-identity.REGION.amazonaws.com` in opt-in Regions and GovCloud (US-East),
+ * `https://cognito-identity-us-gov.amazonaws.com` in GovCloud (US-West), and
+ * `https://cognito-identity.REGION.amazonaws.com.cn` in China.
+ */
 export function cognitoIssuer(region: string): string {
-  return region.startsWith('cn-') ? `https://cognito-identity.${region}.amazonaws.com.cn` : COGNITO_ISSUER;
+  if (region.startsWith('cn-')) return `https://cognito-identity.${region}.amazonaws.com.cn`;
+  if (region === 'us-gov-west-1') return GOV_WEST_ISSUER;
+  if (region.startsWith('us-gov-') || OPT_IN_REGIONS.has(region))
+    return `https://cognito-identity.${region}.amazonaws.com`;
+  return COGNITO_ISSUER;
 }
 
 /** The ARN partition of a region: `aws-cn` in China, `aws-us-gov` in GovCloud, else `aws`. */
@@ -23,9 +57,11 @@ export function arnPartition(region: string): string {
   return 'aws';
 }
 
-/** Whether `iss` is Cognito Identity's issuer in some partition (`.com`, or a China region's `.com.cn`). */
+/** Whether `iss` is Cognito Identity's issuer in some region (see {@link cognitoIssuer}). */
 export function isCognitoIssuer(iss: string): boolean {
-  return iss === COGNITO_ISSUER || /^https:\/\/cognito-identity\.cn-[a-z]{1,12}-\d{1,2}\.amazonaws\.com\.cn$/.test(iss);
+  if (iss === COGNITO_ISSUER || iss === GOV_WEST_ISSUER) return true;
+  const m = /^https:\/\/cognito-identity\.([a-z0-9-]{1,32})\.amazonaws\.com(?:\.cn)?$/.exec(iss);
+  return m !== null && isRegion(m[1]) && cognitoIssuer(m[1]) === iss;
 }
 
 /**

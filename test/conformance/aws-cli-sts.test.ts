@@ -178,6 +178,32 @@ void test(
       'AccessDenied',
       'Not authorized to perform sts:AssumeRoleWithWebIdentity',
     );
+
+    // A session policy: the answer carries its packed size; a malformed one is refused.
+    const assumeWith = (policy: string) =>
+      aws([
+        'sts',
+        'assume-role-with-web-identity',
+        '--role-arn',
+        UNAUTH_ROLE,
+        '--role-session-name',
+        'scoped',
+        '--web-identity-token',
+        token,
+        '--policy',
+        policy,
+      ]);
+    const scoped = json(
+      await assumeWith(
+        JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::public/*' }],
+        }),
+      ),
+    );
+    assert.equal(typeof scoped.PackedPolicySize, 'number');
+    assert.ok((scoped.PackedPolicySize as number) > 0 && (scoped.PackedPolicySize as number) <= 100);
+    failed(await assumeWith('{"Statement": []}'), 'MalformedPolicyDocument', 'Syntax errors in policy.');
   },
 );
 

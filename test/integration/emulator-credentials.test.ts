@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { describeSessionToken } from '../../src/emulator/index.js';
-import { AUTH_ROLE, DEV_PROVIDER, devPool, rejection, setup, UNAUTH_ROLE, type Fixture } from './emulator-fixture.js';
+import {
+  AUTH_ROLE,
+  DEV_PROVIDER,
+  devPool,
+  FB_APP,
+  rejection,
+  setup,
+  UNAUTH_ROLE,
+  type Fixture,
+} from './emulator-fixture.js';
 
 const COGNITO = 'cognito-identity.amazonaws.com';
 const ROLE_A = 'arn:aws:iam::123456789012:role/RoleA';
@@ -234,8 +243,18 @@ void describe('emulator: GetCredentialsForIdentity', () => {
     assert.equal(await roleOf(red), ROLE_A);
     assert.equal(await roleOf(blue), ROLE_B);
     assert.equal(await roleOf(none), AUTH_ROLE);
-    // A mapping role is an allowed CustomRoleArn.
-    assert.equal(await roleOf(none, ROLE_B), ROLE_B);
+    // The role of a rule the identity matches is an allowed CustomRoleArn, even when another rule
+    // matched first; the role of a rule it does not match is not.
+    assert.equal(await roleOf(red, AUTH_ROLE), AUTH_ROLE);
+    assert.equal(await roleOf(blue, ROLE_B), ROLE_B);
+    const unmatched = await rejection(
+      f.client.getCredentialsForIdentity({
+        IdentityId: none.IdentityId!,
+        Logins: { [COGNITO]: none.Token! },
+        CustomRoleArn: ROLE_B,
+      }),
+    );
+    assert.equal(unmatched.name, 'NotAuthorizedException');
 
     const roles = await f.client.getIdentityPoolRoles({ IdentityPoolId: pool });
     assert.equal(roles.RoleMappings?.[DEV_PROVIDER]?.Type, 'Rules');
@@ -256,6 +275,47 @@ void describe('emulator: GetCredentialsForIdentity', () => {
       f.client.getCredentialsForIdentity({ IdentityId: none.IdentityId!, Logins: { [COGNITO]: none.Token! } }),
     );
     assert.equal(denied.name, 'NotAuthorizedException');
+    assert.equal(denied.message, `The ambiguous role mapping rules for: ${DEV_PROVIDER} denied this request.`);
+  });
+
+  void it("never lets CustomRoleArn pick the role of a rule the identity does not match, nor of another provider's mapping", async () => {
+    const ADMIN = 'arn:aws:iam::123456789012:role/Admin';
+    const pool = await devPool(f.client, { name: 'escalation' });
+    await f.client.setIdentityPoolRoles({
+      IdentityPoolId: pool,
+      Roles: { authenticated: AUTH_ROLE },
+      RoleMappings: {
+        'graph.facebook.com': {
+          Type: 'Rules',
+          AmbiguousRoleResolution: 'AuthenticatedRole',
+          RulesConfiguration: { Rules: [{ Claim: 'sub', MatchType: 'Equals', Value: 'fb-admin', RoleARN: ADMIN }] },
+        },
+      },
+    });
+    const credentials = (IdentityId: string, Logins: Record<string, string>, CustomRoleArn?: string) =>
+      f.client.getCredentialsForIdentity({ IdentityId, Logins, ...(CustomRoleArn ? { CustomRoleArn } : {}) });
+    const roleOf = (out: { Credentials?: { SessionToken?: string } }) =>
+      describeSessionToken(out.Credentials!.SessionToken!)?.roleArn;
+
+    // The admin matches the rule and may name its role.
+    const adminFb = f.emu.mintProviderToken('graph.facebook.com', 'fb-admin', { audience: FB_APP });
+    const admin = (await f.client.getId({ IdentityPoolId: pool, Logins: { 'graph.facebook.com': adminFb } }))
+      .IdentityId!;
+    assert.equal(roleOf(await credentials(admin, { 'graph.facebook.com': adminFb })), ADMIN);
+    assert.equal(roleOf(await credentials(admin, { 'graph.facebook.com': adminFb }, ADMIN)), ADMIN);
+
+    // A Facebook user who matches no rule gets the authenticated role, and cannot ask for the admin's.
+    const userFb = f.emu.mintProviderToken('graph.facebook.com', 'fb-user', { audience: FB_APP });
+    const user = (await f.client.getId({ IdentityPoolId: pool, Logins: { 'graph.facebook.com': userFb } })).IdentityId!;
+    assert.equal(roleOf(await credentials(user, { 'graph.facebook.com': userFb })), AUTH_ROLE);
+    const fbErr = await rejection(credentials(user, { 'graph.facebook.com': userFb }, ADMIN));
+    assert.equal(fbErr.name, 'NotAuthorizedException');
+
+    // A developer identity has no Facebook login: the Facebook mapping earns it nothing.
+    const dev = await devToken('dev-escalation', pool);
+    const devErr = await rejection(credentials(dev.IdentityId!, { [COGNITO]: dev.Token! }, ADMIN));
+    assert.equal(devErr.name, 'NotAuthorizedException');
+    assert.equal(roleOf(await credentials(dev.IdentityId!, { [COGNITO]: dev.Token! })), AUTH_ROLE);
   });
 
   void it('resolves Token role mappings for public providers from the provider token claims', async () => {
@@ -272,6 +332,30 @@ void describe('emulator: GetCredentialsForIdentity', () => {
       f.client.getCredentialsForIdentity({ IdentityId: id, Logins: { 'graph.facebook.com': fb } }),
     );
     assert.equal(err.name, 'NotAuthorizedException');
+  });
+
+  void it('accepts role mappings keyed by every form of provider the pool configured', async () => {
+    const userPool = 'cognito-idp.us-east-1.amazonaws.com/us-east-1_AbCdEf123';
+    const oidc = 'arn:aws:iam::123456789012:oidc-provider/login.example.com';
+    const saml = 'arn:aws:iam::123456789012:saml-provider/corp';
+    const pool = await f.client.createIdentityPool({
+      IdentityPoolName: 'every provider',
+      AllowUnauthenticatedIdentities: false,
+      DeveloperProviderName: 'login.every.app',
+      SupportedLoginProviders: { 'graph.facebook.com': FB_APP },
+      CognitoIdentityProviders: [{ ProviderName: userPool, ClientId: 'client123' }],
+      OpenIdConnectProviderARNs: [oidc],
+      SamlProviderARNs: [saml],
+    });
+    const token = { Type: 'Token' as const, AmbiguousRoleResolution: 'AuthenticatedRole' as const };
+    const keys = ['graph.facebook.com', `${userPool}:client123`, oidc, saml, 'login.every.app'];
+    await f.client.setIdentityPoolRoles({
+      IdentityPoolId: pool.IdentityPoolId!,
+      Roles: { authenticated: AUTH_ROLE },
+      RoleMappings: Object.fromEntries(keys.map((k) => [k, token])),
+    });
+    const roles = await f.client.getIdentityPoolRoles({ IdentityPoolId: pool.IdentityPoolId! });
+    assert.deepEqual(Object.keys(roles.RoleMappings ?? {}).sort(), [...keys].sort());
   });
 
   void it('validates role mappings when they are set', async () => {
@@ -302,6 +386,21 @@ void describe('emulator: GetCredentialsForIdentity', () => {
       f.client.setIdentityPoolRoles({ IdentityPoolId: poolId, Roles: { admin: AUTH_ROLE } }),
     );
     assert.equal(badKey.name, 'ValidationException');
+    // A mapping keyed by a provider the pool does not have.
+    const unknownProvider = await rejection(
+      f.client.setIdentityPoolRoles({
+        IdentityPoolId: poolId,
+        Roles: { authenticated: AUTH_ROLE },
+        RoleMappings: { 'accounts.google.com': { Type: 'Token', AmbiguousRoleResolution: 'AuthenticatedRole' } },
+      }),
+    );
+    assert.deepEqual(
+      [unknownProvider.name, unknownProvider.message],
+      [
+        'InvalidParameterException',
+        "The role mapping key 'accounts.google.com' is not a login provider of this identity pool.",
+      ],
+    );
     const missing = await rejection(
       f.client.setIdentityPoolRoles({ IdentityPoolId: 'us-east-1:00000000-0000-0000-0000-000000000000', Roles: {} }),
     );

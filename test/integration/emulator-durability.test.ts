@@ -173,6 +173,39 @@ void test('a change that cannot be written is refused with InternalErrorExceptio
   }
 });
 
+void test('a call that found a change not yet on disk is not acknowledged when that change is refused', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'cib-dirty-'));
+  const dir = join(root, 'state');
+  mkdirSync(dir);
+  const stateFile = join(dir, 'state.json');
+  const emu = await startEmulator({ stateFile, seed: [{ name: 'dirty', developerProviderName: DEV }] });
+  const poolId = emu.pools[0]!.identityPoolId;
+  // Two clients, so that the calls of each pair travel on separate connections, side by side.
+  const a = client(emu.endpoint);
+  const b = client(emu.endpoint);
+  t.after(async () => {
+    a.destroy();
+    b.destroy();
+    await emu.stop().catch(() => undefined);
+    rmSync(root, { recursive: true, force: true });
+  });
+  const token = (c: CognitoIdentityClient, user: string) =>
+    c.send(new GetOpenIdTokenForDeveloperIdentityCommand({ IdentityPoolId: poolId, Logins: { [DEV]: user } }));
+  await token(a, 'warm');
+
+  // No write can succeed now. For each new user, one call creates the identity and another, at the
+  // same time, finds it (before it is on disk) or creates it: neither may be acknowledged, as the
+  // identity never reaches the disk.
+  rmSync(dir, { recursive: true, force: true });
+  const users = Array.from({ length: 20 }, (_, i) => `new-${i}`);
+  const results = await Promise.allSettled(users.flatMap((u) => [token(a, u), token(b, u)]));
+  const acknowledged = results.flatMap((r, i) => (r.status === 'fulfilled' ? [users[Math.floor(i / 2)]] : []));
+  assert.deepEqual(acknowledged, [], 'acknowledged identities that were never written');
+  for (const r of results) {
+    if (r.status === 'rejected') assert.equal((r.reason as { name: string }).name, 'InternalErrorException');
+  }
+});
+
 void test('a failed write returns every region to what is on disk, regions made since included', async (t) => {
   const root = mkdtempSync(join(tmpdir(), 'cib-fail-regions-'));
   const dir = join(root, 'state');

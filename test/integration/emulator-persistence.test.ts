@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { crc32 } from 'node:zlib';
 import { join } from 'node:path';
@@ -23,6 +24,32 @@ void describe('emulator: state file', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cognito-emu-'));
   after(() => {
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  void it('closes the state file when a start fails after opening it (no FileHandle is left to garbage collection)', async (t) => {
+    if (!existsSync('/proc/self/fd')) {
+      t.skip('needs /proc/self/fd');
+      return;
+    }
+    const stateFile = join(dir, 'taken-port.json');
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    t.after(() => {
+      taken.close();
+    });
+    const port = (taken.address() as { port: number }).port;
+    await assert.rejects(startEmulator({ stateFile, port }), /EADDRINUSE/);
+    const open = readdirSync('/proc/self/fd')
+      .map((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`);
+        } catch {
+          return '';
+        }
+      })
+      .filter((target) => target.startsWith(stateFile));
+    assert.deepEqual(open, [], 'file descriptors of the state file left open');
+    assert.equal(existsSync(`${stateFile}.lock`), false);
   });
 
   void it('keeps pools, identities, users and signing keys across a restart', async () => {

@@ -183,6 +183,25 @@ void describe('emulator: identity pools, tags and principal tags', () => {
     assert.equal(tooMany.name, 'InvalidParameterException');
     const reserved = await rejection(f.client.tagResource({ ResourceArn: arn, Tags: { 'aws:x': 'y' } }));
     assert.equal(reserved.name, 'InvalidParameterException');
+    // Letters (any script), numbers, spaces and _ . : / = + - @ only, in keys and values.
+    await f.client.tagResource({ ResourceArn: arn, Tags: { 'équipe A_1.x:y/z=+-@': 'café 42 @home' } });
+    for (const [bad, where] of [
+      [{ 'a*b': 'ok' }, 'key'],
+      [{ ok: 'semi;colon' }, 'value'],
+      [{ 'new\nline': 'v' }, 'key'],
+    ] as const) {
+      const err = await rejection(f.client.tagResource({ ResourceArn: arn, Tags: bad }));
+      assert.equal(err.name, 'InvalidParameterException', where);
+    }
+    const atCreate = await rejection(
+      f.client.createIdentityPool({
+        IdentityPoolName: 'bad-tags',
+        AllowUnauthenticatedIdentities: false,
+        IdentityPoolTags: { owner: 'a<b' },
+      }),
+    );
+    assert.equal(atCreate.name, 'InvalidParameterException');
+    await f.client.untagResource({ ResourceArn: arn, TagKeys: ['équipe A_1.x:y/z=+-@'] });
     const otherArn = `arn:aws:cognito-identity:us-east-1:${EMULATOR_ACCOUNT_ID}:identitypool/${MISSING_POOL}`;
     for (const p of [
       f.client.tagResource({ ResourceArn: otherArn, Tags: { a: 'b' } }),

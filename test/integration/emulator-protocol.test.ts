@@ -130,6 +130,11 @@ void describe('emulator: AWS JSON 1.1 protocol', () => {
   });
 
   void it('serves the JWKS and the OpenID discovery document', async () => {
+    for (const path of ['/.well-known/jwks_uri', '/.well-known/openid-configuration']) {
+      const res = await fetch(`${emu.endpoint}${path}`);
+      assert.equal(res.headers.get('cache-control'), 'public, max-age=3600', path);
+      await res.arrayBuffer();
+    }
     const jwks = (await (await fetch(`${emu.endpoint}/.well-known/jwks_uri`)).json()) as {
       keys: { kid: string; alg: string; kty: string }[];
     };

@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { describeSessionToken } from '../../src/emulator/index.js';
 import { claimsOf, DEV_PROVIDER, devPool, FB_APP, rejection, setup, type Fixture } from './emulator-fixture.js';
 
 const COGNITO = 'cognito-identity.amazonaws.com';
 const FB = 'graph.facebook.com';
+const GOOGLE = 'accounts.google.com';
+const AUTH = 'arn:aws:iam::123456789012:role/MergeAuth';
+const UNAUTH = 'arn:aws:iam::123456789012:role/MergeUnauth';
 
 void describe('emulator: public operations (GetId, GetOpenIdToken, UnlinkIdentity)', () => {
   let f: Fixture;
@@ -89,8 +93,10 @@ void describe('emulator: public operations (GetId, GetOpenIdToken, UnlinkIdentit
     assert.deepEqual((await f.client.describeIdentity({ IdentityId: guest })).Logins, [FB]);
     // Now authenticated: a guest token request is refused.
     assert.equal((await rejection(f.client.getOpenIdToken({ IdentityId: guest }))).name, 'NotAuthorizedException');
-    // Same login for another identity: conflict.
-    const other = (await f.client.getId({ IdentityPoolId: poolId })).IdentityId!;
+    // Same login for another authenticated identity that the call cannot speak for: conflict.
+    const other = (
+      await f.client.getId({ IdentityPoolId: poolId, Logins: { [FB]: f.emu.mintProviderToken(FB, 'fb-x') } })
+    ).IdentityId!;
     const conflict = await rejection(f.client.getOpenIdToken({ IdentityId: other, Logins: { [FB]: fb } }));
     assert.equal(conflict.name, 'ResourceConflictException');
     // Another Facebook user for an identity that already has one: conflict.
@@ -102,6 +108,59 @@ void describe('emulator: public operations (GetId, GetOpenIdToken, UnlinkIdentit
       f.client.getOpenIdToken({ IdentityId: 'us-east-1:00000000-0000-0000-0000-000000000000' }),
     );
     assert.equal(missing.name, 'ResourceNotFoundException');
+  });
+
+  void it('merges a guest into the identity of a login it names (implicit merge): GetOpenIdToken, GetCredentialsForIdentity, GetId', async () => {
+    const pool = await f.client.createIdentityPool({
+      IdentityPoolName: 'implicit merge',
+      AllowUnauthenticatedIdentities: true,
+      SupportedLoginProviders: { [FB]: FB_APP, [GOOGLE]: 'google-app' },
+    });
+    const poolId = pool.IdentityPoolId!;
+    await f.client.setIdentityPoolRoles({
+      IdentityPoolId: poolId,
+      Roles: { authenticated: AUTH, unauthenticated: UNAUTH },
+    });
+    const fb = f.emu.mintProviderToken(FB, 'fb-merge', { audience: FB_APP });
+    const owner = (await f.client.getId({ IdentityPoolId: poolId, Logins: { [FB]: fb } })).IdentityId!;
+
+    // GetOpenIdToken: a guest names the owner's login; the owner survives, the guest is disabled.
+    const guest1 = (await f.client.getId({ IdentityPoolId: poolId })).IdentityId!;
+    const tok = await f.client.getOpenIdToken({ IdentityId: guest1, Logins: { [FB]: fb } });
+    assert.equal(tok.IdentityId, owner);
+    assert.equal(claimsOf(tok.Token!).sub, owner);
+    const gone = await rejection(f.client.getOpenIdToken({ IdentityId: guest1 }));
+    assert.deepEqual(
+      [gone.name, gone.message],
+      ['NotAuthorizedException', `Access to Identity '${guest1}' is forbidden.`],
+    );
+
+    // GetCredentialsForIdentity: the same, answered with the owner's id and credentials.
+    const guest2 = (await f.client.getId({ IdentityPoolId: poolId })).IdentityId!;
+    const creds = await f.client.getCredentialsForIdentity({ IdentityId: guest2, Logins: { [FB]: fb } });
+    assert.equal(creds.IdentityId, owner);
+    assert.equal(describeSessionToken(creds.Credentials!.SessionToken!)?.identityId, owner);
+    assert.equal(
+      (await rejection(f.client.getCredentialsForIdentity({ IdentityId: guest2 }))).name,
+      'NotAuthorizedException',
+    );
+
+    // GetId with logins of two identities: both tokens prove them; the older identity survives
+    // with both logins, the other is disabled.
+    const google = f.emu.mintProviderToken(GOOGLE, 'g-merge', { audience: 'google-app' });
+    const younger = (await f.client.getId({ IdentityPoolId: poolId, Logins: { [GOOGLE]: google } })).IdentityId!;
+    const both = await f.client.getId({ IdentityPoolId: poolId, Logins: { [FB]: fb, [GOOGLE]: google } });
+    assert.equal(both.IdentityId, owner);
+    assert.deepEqual((await f.client.describeIdentity({ IdentityId: owner })).Logins?.sort(), [FB, GOOGLE].sort());
+    assert.equal((await f.client.getId({ IdentityPoolId: poolId, Logins: { [GOOGLE]: google } })).IdentityId, owner);
+    const merged = await rejection(f.client.getOpenIdToken({ IdentityId: younger }));
+    assert.deepEqual(
+      [merged.name, merged.message],
+      ['NotAuthorizedException', `Access to Identity '${younger}' is forbidden.`],
+    );
+    const listed = await f.client.listIdentities({ IdentityPoolId: poolId, MaxResults: 60, HideDisabled: true });
+    const ids = listed.Identities?.map((i) => i.IdentityId) ?? [];
+    assert.ok(ids.includes(owner) && !ids.includes(guest1) && !ids.includes(guest2) && !ids.includes(younger));
   });
 
   void it('refuses guest tokens where the pool does not allow guests', async () => {

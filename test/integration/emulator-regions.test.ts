@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CognitoIdentity } from '@aws-sdk/client-cognito-identity';
+import { STS } from '@aws-sdk/client-sts';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import { EMULATOR_ACCOUNT_ID } from '../../src/emulator/index.js';
 import { AUTH_ROLE, claimsOf, DEV_PROVIDER, devPool, rejection, setup, type Fixture } from './emulator-fixture.js';
@@ -140,6 +141,58 @@ void describe('emulator: every region in one process', () => {
       assert.equal(err.message, 'Credential should be scoped to a valid region.');
     } finally {
       odd.destroy();
+    }
+  });
+
+  void it('issues tokens with the issuer the developer guide documents for opt-in Regions and GovCloud, which STS accepts', async () => {
+    const keys = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' };
+    const sts = new STS({ endpoint: f.emu.endpoint, region: 'us-east-1', maxAttempts: 1, credentials: keys });
+    try {
+      for (const [region, issuer] of [
+        ['af-south-1', 'https://cognito-identity.af-south-1.amazonaws.com'],
+        ['il-central-1', 'https://cognito-identity.il-central-1.amazonaws.com'],
+        ['us-gov-west-1', 'https://cognito-identity-us-gov.amazonaws.com'],
+        ['us-gov-east-1', 'https://cognito-identity.us-gov-east-1.amazonaws.com'],
+        ['eu-west-3', 'https://cognito-identity.amazonaws.com'],
+      ] as const) {
+        const c = new CognitoIdentity({ endpoint: f.emu.endpoint, region, credentials: keys, maxAttempts: 1 });
+        try {
+          const pool = await devPool(c, { name: `${region} pool` });
+          const t = await c.getOpenIdTokenForDeveloperIdentity({
+            IdentityPoolId: pool,
+            Logins: { [DEV_PROVIDER]: 'u' },
+          });
+          assert.equal(claimsOf(t.Token!).iss, issuer, region);
+          // The service takes its own tokens back (enhanced flow), and so does STS (basic flow).
+          await c.getCredentialsForIdentity({
+            IdentityId: t.IdentityId!,
+            Logins: { 'cognito-identity.amazonaws.com': t.Token! },
+          });
+          const partition = region.startsWith('us-gov-') ? 'aws-us-gov' : 'aws';
+          const out = await sts.assumeRoleWithWebIdentity({
+            RoleArn: `arn:${partition}:iam::${EMULATOR_ACCOUNT_ID}:role/Other`,
+            RoleSessionName: 'opt-in',
+            WebIdentityToken: t.Token!,
+          });
+          assert.equal(out.Provider, issuer.slice('https://'.length), region);
+        } finally {
+          c.destroy();
+        }
+      }
+    } finally {
+      sts.destroy();
+    }
+    // The discovery document of an emulator whose region is an opt-in one names that issuer.
+    const optIn = await setup({ region: 'af-south-1' });
+    try {
+      const conf = (await (await fetch(`${optIn.emu.endpoint}/.well-known/openid-configuration`)).json()) as Record<
+        string,
+        unknown
+      >;
+      assert.equal(conf.issuer, 'https://cognito-identity.af-south-1.amazonaws.com');
+      assert.equal(conf.jwks_uri, `${optIn.emu.endpoint}/.well-known/jwks_uri`);
+    } finally {
+      await optIn.stop();
     }
   });
 });

@@ -261,6 +261,74 @@ void describe('emulator: STS', () => {
     assert.deepEqual([badArn.name, badArn.message], ['ValidationError', 'Request ARN is invalid']);
   });
 
+  void it('answers PackedPolicySize for session policies, and refuses malformed or over-large ones with STS’s errors', async () => {
+    const { token } = await classicToken('fb-policy');
+    const assume = (extra: { Policy?: string; PolicyArns?: { arn: string }[] }) =>
+      sts.assumeRoleWithWebIdentity({
+        RoleArn: AUTH_ROLE,
+        RoleSessionName: 'scoped',
+        WebIdentityToken: token,
+        ...extra,
+      });
+    const policy = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 's3:PutObject', Resource: 'arn:aws:s3:::uploads/users/alice/*' }],
+    });
+    // The STS model the emulator follows answers PackedPolicySize; the SDK marks it deprecated (in
+    // favour of SessionTokenUtilization, which the emulator does not answer), so it is read untyped.
+    const packed = (out: object): number | undefined => (out as { PackedPolicySize?: number }).PackedPolicySize;
+    assert.equal(packed(await assume({})), undefined);
+    const small = packed(await assume({ Policy: policy })) ?? 0;
+    assert.ok(small >= 1 && small <= 100, String(small));
+    const withArns = await assume({
+      Policy: policy,
+      PolicyArns: [{ arn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' }, { arn: 'arn:aws:iam::123456789012:policy/Mine' }],
+    });
+    assert.ok((packed(withArns) ?? 0) > small);
+
+    for (const [bad, message] of [
+      ['not json', 'The policy is not in the valid JSON format.'],
+      ['[1]', 'The policy is not in the valid JSON format.'],
+      ['{}', 'Syntax errors in policy.'],
+      [
+        JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Maybe', Action: '*', Resource: '*' }] }),
+        'Syntax errors in policy.',
+      ],
+      [JSON.stringify({ Statement: { Effect: 'Allow', Resource: '*' } }), 'Syntax errors in policy.'],
+      [
+        JSON.stringify({ Version: '2020-01-01', Statement: { Effect: 'Allow', Action: '*', Resource: '*' } }),
+        'Syntax errors in policy.',
+      ],
+      [
+        JSON.stringify({ Statement: { Effect: 'Allow', Principal: '*', Action: '*', Resource: '*' } }),
+        'Policy document should not specify a principal.',
+      ],
+    ] as const) {
+      const err = await rejection(assume({ Policy: bad }));
+      assert.deepEqual(
+        [err.name, err.message, err.$metadata.httpStatusCode],
+        ['MalformedPolicyDocumentException', message, 400],
+        bad,
+      );
+    }
+
+    // Under the 2,048 characters of the model, but hardly compressible: too large once packed.
+    let seed = 7;
+    const noise = (n: number) =>
+      Array.from({ length: n }, () => {
+        seed = (seed * 1103515245 + 12345) % 2 ** 31;
+        return 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'.charAt(seed % 62);
+      }).join('');
+    const noisy = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: `arn:aws:s3:::${noise(1900)}` }],
+    });
+    assert.ok(noisy.length <= 2048, String(noisy.length));
+    const large = await rejection(assume({ Policy: noisy }));
+    assert.deepEqual([large.name, large.$metadata.httpStatusCode], ['PackedPolicyTooLargeException', 400]);
+    assert.match(large.message, /^Packed size of consolidated policies exceeds the limit: \d+% of the maximum\.$/);
+  });
+
   void it('refuses a forged token with InvalidIdentityToken, never echoing it', async () => {
     const { token } = await classicToken('fb-forged');
     const [h, p, s] = token.split('.') as [string, string, string];
@@ -350,6 +418,106 @@ void describe('emulator: STS', () => {
       sts.assumeRoleWithWebIdentity({ RoleArn: UNAUTH_ROLE, RoleSessionName: 'user', WebIdentityToken: token }),
     );
     assert.equal(denied2.name, 'AccessDenied');
+  });
+
+  void it('applies each pool role’s trust to its own pool: a token of another pool cannot assume it', async () => {
+    const B_AUTH = 'arn:aws:iam::123456789012:role/PoolBAuth';
+    const B_UNAUTH = 'arn:aws:iam::123456789012:role/PoolBUnauth';
+    const b = await f.client.createIdentityPool({
+      IdentityPoolName: 'pool-b',
+      AllowUnauthenticatedIdentities: true,
+      AllowClassicFlow: true,
+    });
+    await f.client.setIdentityPoolRoles({
+      IdentityPoolId: b.IdentityPoolId!,
+      Roles: { authenticated: B_AUTH, unauthenticated: B_UNAUTH },
+    });
+    // Tokens of the classic pool (A): an authenticated user's and a guest's.
+    const { token } = await classicToken('fb-cross-pool');
+    const { IdentityId } = await f.client.getId({ IdentityPoolId: classicPool });
+    const guest = (await f.client.getOpenIdToken({ IdentityId: IdentityId! })).Token!;
+    for (const [RoleArn, WebIdentityToken] of [
+      [B_AUTH, token],
+      [B_UNAUTH, guest],
+      [B_UNAUTH, token],
+      [B_AUTH, guest],
+    ] as const) {
+      const denied = await rejection(
+        sts.assumeRoleWithWebIdentity({ RoleArn, RoleSessionName: 'cross', WebIdentityToken }),
+      );
+      assert.deepEqual([denied.name, denied.$metadata.httpStatusCode], ['AccessDenied', 403], RoleArn);
+    }
+    // Pool B's own guest assumes B's unauthenticated role; a role of no pool takes any token.
+    const bGuest = await f.client.getId({ IdentityPoolId: b.IdentityPoolId! });
+    const bToken = (await f.client.getOpenIdToken({ IdentityId: bGuest.IdentityId! })).Token!;
+    const ok = await sts.assumeRoleWithWebIdentity({
+      RoleArn: B_UNAUTH,
+      RoleSessionName: 'own',
+      WebIdentityToken: bToken,
+    });
+    assert.equal(ok.Audience, b.IdentityPoolId);
+    const other = await sts.assumeRoleWithWebIdentity({
+      RoleArn: OTHER_ROLE,
+      RoleSessionName: 'any',
+      WebIdentityToken: token,
+    });
+    assert.equal(other.Audience, classicPool);
+  });
+
+  void it('refuses the basic flow on a pool with role mappings, as the service does', async () => {
+    const pool = await f.client.createIdentityPool({
+      IdentityPoolName: 'mapped-classic',
+      AllowUnauthenticatedIdentities: true,
+      AllowClassicFlow: true,
+      SupportedLoginProviders: { [FB]: FB_APP },
+    });
+    const poolId = pool.IdentityPoolId!;
+    const fb = f.emu.mintProviderToken(FB, 'fb-mapped-classic', { audience: FB_APP });
+    const { IdentityId } = await f.client.getId({ IdentityPoolId: poolId, Logins: { [FB]: fb } });
+    // Without role mappings the basic flow works; with one, GetOpenIdToken is refused.
+    await f.client.getOpenIdToken({ IdentityId: IdentityId!, Logins: { [FB]: fb } });
+    await f.client.setIdentityPoolRoles({
+      IdentityPoolId: poolId,
+      Roles: { authenticated: AUTH_ROLE },
+      RoleMappings: { [FB]: { Type: 'Token', AmbiguousRoleResolution: 'AuthenticatedRole' } },
+    });
+    const err = await rejection(f.client.getOpenIdToken({ IdentityId: IdentityId!, Logins: { [FB]: fb } }));
+    assert.deepEqual(
+      [err.name, err.message],
+      [
+        'InvalidParameterException',
+        'Basic (classic) flow is not supported with RoleMappings, please use enhanced flow.',
+      ],
+    );
+  });
+
+  void it('seeds pools with the classic flow allowed or not (seed option allowClassicFlow)', async () => {
+    const emu = await startEmulator({
+      seed: [
+        { name: 'classic', allowUnauthenticatedIdentities: true, allowClassicFlow: true },
+        { name: 'enhanced', allowUnauthenticatedIdentities: true, allowClassicFlow: false },
+      ],
+    });
+    const client = new CognitoIdentity({
+      endpoint: emu.endpoint,
+      region: emu.region,
+      credentials: { accessKeyId: 'AKIDSEED', secretAccessKey: 'seed' },
+      maxAttempts: 1,
+    });
+    try {
+      const [classic, enhanced] = emu.pools;
+      const describe = (id: string) => client.describeIdentityPool({ IdentityPoolId: id });
+      assert.equal((await describe(classic!.identityPoolId)).AllowClassicFlow, true);
+      assert.equal((await describe(enhanced!.identityPoolId)).AllowClassicFlow, false);
+      const guest = await client.getId({ IdentityPoolId: classic!.identityPoolId });
+      assert.ok((await client.getOpenIdToken({ IdentityId: guest.IdentityId! })).Token);
+      const refused = await client.getId({ IdentityPoolId: enhanced!.identityPoolId });
+      const err = await rejection(client.getOpenIdToken({ IdentityId: refused.IdentityId! }));
+      assert.equal(err.name, 'InvalidParameterException');
+    } finally {
+      client.destroy();
+      await emu.stop();
+    }
   });
 
   void it('honours AllowClassicFlow: false refuses GetOpenIdToken; the developer flow’s token still reaches STS', async () => {

@@ -8,7 +8,7 @@ import { ServiceError } from '../service-error.js';
 import { isRegion } from '../tokens.js';
 import type { EmulatorCredentials } from '../types.js';
 import { JSON_11, send, sendError } from './respond.js';
-import type { ApiProtocol } from './server.js';
+import type { ApiProtocol } from './protocol.js';
 import { checkSigV4 } from './sigv4.js';
 import { SerializationError, Validator, validationMessage } from './validate.js';
 
@@ -36,10 +36,11 @@ export interface AwsJsonDeps {
   /** Epoch milliseconds. */
   readonly now: () => number;
   /**
-   * Runs a (synchronous) service call; when the call changed state, the result comes once the
-   * change is on disk, and a failed write rejects. Absent: state lives in memory only.
+   * Runs a (synchronous) service call in a region; the result comes once every change of that
+   * region made until the call ended is on disk (its own, and those it may have read), and a failed
+   * write rejects. Absent: state lives in memory only.
    */
-  readonly durable?: <T>(op: () => T) => T | Promise<T>;
+  readonly durable?: <T>(region: string, op: () => T) => T | Promise<T>;
 }
 
 interface OperationInfo {
@@ -217,7 +218,7 @@ export function awsJsonProtocol(deps: AwsJsonDeps): ApiProtocol {
     };
     let output: unknown;
     try {
-      output = deps.durable === undefined ? call() : deps.durable(call);
+      output = deps.durable === undefined ? call() : deps.durable(region, call);
     } catch (err) {
       if (err instanceof ServiceError) {
         sendError(res, err.status, err.type, err.message);

@@ -1,25 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { awsJsonProtocol, type AwsJsonDeps } from './aws-json.js';
+import type { ApiProtocol } from './protocol.js';
 import { readBody, send, sendError } from './respond.js';
+
+export type { ApiProtocol } from './protocol.js';
 
 export { sendError } from './respond.js';
 
 /** The largest request body accepted (the largest valid request, 10 logins of 50,000 chars, is ~500 KB). */
 export const MAX_BODY_BYTES = 1024 * 1024;
-
-/**
- * A wire protocol served at `POST /` (AWS JSON 1.1 today; AWS query for STS can sit beside it on
- * the same endpoint). The server reads the body (bounded by {@link MAX_BODY_BYTES}) and hands it to
- * the first protocol that accepts the request.
- */
-export interface ApiProtocol {
-  /** For logs and tests, e.g. `awsJson1_1`. */
-  readonly name: string;
-  /** Whether this protocol answers the request, from its headers alone. */
-  accepts(req: IncomingMessage): boolean;
-  /** Answers the request. May reject: the server then answers 500 InternalErrorException. */
-  handle(req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void>;
-}
 
 /** What the request handler needs. */
 export interface ServerDeps extends AwsJsonDeps {
@@ -32,6 +21,12 @@ export interface ServerDeps extends AwsJsonDeps {
   /** Protocols tried, in order, before AWS JSON 1.1 (which answers everything else at `POST /`). */
   readonly protocols?: readonly ApiProtocol[];
 }
+
+/**
+ * The JWKS and discovery documents are cacheable, as the service's are: a verifier keeps them for a
+ * while and fetches them again for a `kid` it does not know (a region the emulator started since).
+ */
+export const JWKS_CACHE_CONTROL = 'public, max-age=3600';
 
 function hostOf(req: IncomingMessage, fallback: string): string {
   const h = req.headers.host;
@@ -79,7 +74,7 @@ export function createRequestHandler(
     } else if (path.startsWith('/__emulator/') && deps.control !== undefined) {
       work = deps.control(req, res);
     } else if (req.method === 'GET' && path === '/.well-known/jwks_uri') {
-      send(res, 200, JSON.stringify(deps.jwks()), 'application/json');
+      send(res, 200, JSON.stringify(deps.jwks()), 'application/json', { 'cache-control': JWKS_CACHE_CONTROL });
       return;
     } else if (req.method === 'GET' && path === '/.well-known/openid-configuration') {
       const base = hostOf(req, endpoint());
@@ -92,7 +87,7 @@ export function createRequestHandler(
         id_token_signing_alg_values_supported: ['RS512'],
         claims_supported: ['sub', 'aud', 'amr', 'iss', 'exp', 'iat'],
       };
-      send(res, 200, JSON.stringify(doc), 'application/json');
+      send(res, 200, JSON.stringify(doc), 'application/json', { 'cache-control': JWKS_CACHE_CONTROL });
       return;
     } else if (path === '/') {
       sendError(

@@ -1,6 +1,7 @@
 import type { GetCredentialsForIdentityInput, GetCredentialsForIdentityResponse } from '../model/shapes.js';
 import { ServiceError } from '../service-error.js';
 import { parseLogins, type ParsedLogins } from './logins.js';
+import { mergeIntoOwner } from './merge.js';
 import { resolveRole } from './roles.js';
 import { isAuthenticated, LOGINS_DONT_MATCH, str, strMap, UNAUTH_NOT_SUPPORTED, type ServiceState } from './state.js';
 
@@ -20,7 +21,7 @@ export function getCredentialsForIdentity(
   state: ServiceState,
   input: GetCredentialsForIdentityInput,
 ): GetCredentialsForIdentityResponse {
-  const ident = state.usable(input.IdentityId);
+  let ident = state.usable(input.IdentityId);
   const pool = state.poolOf(ident);
   const logins = strMap(input.Logins);
   const custom = str(input.CustomRoleArn);
@@ -30,6 +31,8 @@ export function getCredentialsForIdentity(
   let parsed: ParsedLogins | undefined;
   if (!guest) {
     parsed = parseLogins(state, pool, logins, { dev: false, cognito: true }, ident);
+    // A login of another identity merges this one into it (implicit merge): the answer is the owner's.
+    ident = mergeIntoOwner(state, pool, ident, parsed.publics, parsed.cognito !== undefined);
     for (const p of parsed.publics) {
       if (ident.logins[p.provider] !== p.subject) throw new ServiceError('NotAuthorizedException', LOGINS_DONT_MATCH);
     }

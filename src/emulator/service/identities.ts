@@ -14,7 +14,8 @@ import type {
   UnprocessedIdentityId,
 } from '../model/shapes.js';
 import { ServiceError } from '../service-error.js';
-import { afterUnlink, link, ownerOf, parseLogins } from './logins.js';
+import { afterUnlink, link, parseLogins } from './logins.js';
+import { mergeInto, mergeIntoOwner } from './merge.js';
 import { OPEN_ID_TOKEN_SECONDS } from './openid-token.js';
 import { decodeToken, encodeToken } from './paging.js';
 import {
@@ -95,7 +96,16 @@ export function getId(state: ServiceState, input: GetIdInput): GetIdResponse {
     return { IdentityId: ident.id };
   }
   const parsed = parseLogins(state, pool, logins, { dev: false, cognito: false });
-  const owner = ownerOf(state, pool, undefined, parsed.publics);
+  // Logins of several identities (each proven by its token) merge them into the oldest.
+  const owners = [...new Set(parsed.publics.map((p) => pool.loginIndex.get(loginKey(p.provider, p.subject))))]
+    .flatMap((id) => (id === undefined ? [] : [state.identity(id)]))
+    .sort((a, b) => a.seq - b.seq);
+  for (const other of owners.slice(1)) {
+    if (other.disabled)
+      throw new ServiceError('NotAuthorizedException', `Access to Identity '${other.id}' is forbidden.`);
+  }
+  const owner = owners[0];
+  if (owner !== undefined && !owner.disabled) for (const other of owners.slice(1)) mergeInto(state, pool, other, owner);
   if (owner?.disabled === true)
     throw new ServiceError('NotAuthorizedException', `Access to Identity '${owner.id}' is forbidden.`);
   const ident = owner ?? state.newIdentity(pool);
@@ -107,7 +117,8 @@ export function getId(state: ServiceState, input: GetIdInput): GetIdResponse {
 /**
  * GetOpenIdToken: a 10-minute token for a guest, or for public logins (linking new ones). This is the
  * basic (classic) flow's step, so a pool whose AllowClassicFlow was set to false refuses it, as the
- * service does; a pool that never set AllowClassicFlow allows it (the service does too).
+ * service does; a pool that never set AllowClassicFlow allows it (the service does too). A pool with
+ * role mappings refuses it whatever the flag says, as the service does.
  */
 export function getOpenIdToken(state: ServiceState, input: GetOpenIdTokenInput): GetOpenIdTokenResponse {
   const ident = state.usable(input.IdentityId);
@@ -118,6 +129,12 @@ export function getOpenIdToken(state: ServiceState, input: GetOpenIdTokenInput):
       'Basic (classic) flow is not enabled, please use enhanced flow.',
     );
   }
+  if (Object.keys(pool.roleMappings).length > 0) {
+    throw new ServiceError(
+      'InvalidParameterException',
+      'Basic (classic) flow is not supported with RoleMappings, please use enhanced flow.',
+    );
+  }
   const logins = strMap(input.Logins);
   const tokens = state.openIdTokens;
   if (Object.keys(logins).length === 0) {
@@ -126,10 +143,12 @@ export function getOpenIdToken(state: ServiceState, input: GetOpenIdTokenInput):
     return { IdentityId: ident.id, Token: tokens.sign(pool, ident, ['unauthenticated'], OPEN_ID_TOKEN_SECONDS) };
   }
   const parsed = parseLogins(state, pool, logins, { dev: false, cognito: false });
-  if (link(state, pool, ident, undefined, parsed.publics)) state.changed({ identities: [ident.id] });
+  // A login of another identity merges this one into it (implicit merge): the token is the owner's.
+  const target = mergeIntoOwner(state, pool, ident, parsed.publics);
+  if (link(state, pool, target, undefined, parsed.publics)) state.changed({ identities: [target.id] });
   const amr = ['authenticated'];
   for (const p of parsed.publics) amr.push(p.provider, tokens.amrEntry(pool, p.provider, p.subject));
-  return { IdentityId: ident.id, Token: tokens.sign(pool, ident, amr, OPEN_ID_TOKEN_SECONDS) };
+  return { IdentityId: target.id, Token: tokens.sign(pool, target, amr, OPEN_ID_TOKEN_SECONDS) };
 }
 
 /**

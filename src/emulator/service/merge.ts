@@ -1,7 +1,17 @@
 import type { MergeDeveloperIdentitiesInput, MergeDeveloperIdentitiesResponse } from '../model/shapes.js';
 import { ServiceError } from '../service-error.js';
 import { checkDevProvider } from './logins.js';
-import { linkedCount, loginKey, MAX_LINKED_LOGINS, str, type ServiceState } from './state.js';
+import type { PublicLogin } from './logins.js';
+import {
+  isAuthenticated,
+  linkedCount,
+  loginKey,
+  MAX_LINKED_LOGINS,
+  str,
+  type Identity,
+  type Pool,
+  type ServiceState,
+} from './state.js';
 
 /**
  * MergeDeveloperIdentities: every login of the source user's identity (developer users and public
@@ -24,6 +34,16 @@ export function mergeDeveloperIdentities(
   const dst = state.usable(dstId);
   if (srcId === dstId) return { IdentityId: dst.id };
   const src = state.usable(srcId);
+  mergeInto(state, pool, src, dst);
+  return { IdentityId: dst.id };
+}
+
+/**
+ * Moves every login of `src` (developer users and public logins) onto `dst` and disables `src`, as
+ * a merge does; reports the change. Throws without changing anything when both hold different users
+ * of one public provider (ResourceConflictException) or `dst` would pass the limit of linked logins.
+ */
+export function mergeInto(state: ServiceState, pool: Pool, src: Identity, dst: Identity): void {
   for (const [p, s] of Object.entries(src.logins)) {
     const d = dst.logins[p];
     if (d !== undefined && d !== s) {
@@ -52,5 +72,47 @@ export function mergeDeveloperIdentities(
   src.modifiedMs = now;
   dst.modifiedMs = now;
   state.changed({ identities: [src.id, dst.id] });
-  return { IdentityId: dst.id };
+}
+
+/**
+ * The implicit merge of GetOpenIdToken and GetCredentialsForIdentity (the developer guide's
+ * "merging identities"): when `ident` is named with a login already linked to another identity, the
+ * login's owner survives and `ident` is merged into it, provided the caller may speak for `ident`:
+ * a guest (its id is its only credential), or one of the logins (or `proven`, a Cognito token for
+ * it) is linked to it. Otherwise ResourceConflictException, as for any login of another identity.
+ * @returns the identity the call goes on with: the owner after a merge, else `ident`.
+ */
+export function mergeIntoOwner(
+  state: ServiceState,
+  pool: Pool,
+  ident: Identity,
+  publics: readonly PublicLogin[],
+  proven = false,
+): Identity {
+  let owner: Identity | undefined;
+  let provider = '';
+  for (const p of publics) {
+    const o = pool.loginIndex.get(loginKey(p.provider, p.subject));
+    if (o === undefined || o === ident.id || o === owner?.id) continue;
+    if (owner !== undefined) {
+      throw new ServiceError(
+        'ResourceConflictException',
+        `The login for '${p.provider}' is already linked to another identity.`,
+      );
+    }
+    owner = state.identities.get(o);
+    provider = p.provider;
+  }
+  if (owner === undefined) return ident;
+  const mayMerge = proven || !isAuthenticated(ident) || publics.some((p) => ident.logins[p.provider] === p.subject);
+  if (!mayMerge) {
+    throw new ServiceError(
+      'ResourceConflictException',
+      `The login for '${provider}' is already linked to another identity.`,
+    );
+  }
+  if (owner.disabled)
+    throw new ServiceError('NotAuthorizedException', `Access to Identity '${owner.id}' is forbidden.`);
+  mergeInto(state, pool, ident, owner);
+  return owner;
 }

@@ -33,7 +33,14 @@ export function setIdentityPoolRoles(state: ServiceState, input: SetIdentityPool
   }
   // `?? {}`: a JSON null is absent.
   const mappings: Record<string, RoleMapping> = (input.RoleMappings as Record<string, RoleMapping> | null) ?? {};
+  const providers = poolProviders(pool);
   for (const [provider, m] of Object.entries(mappings)) {
+    if (!providers.has(provider)) {
+      throw new ServiceError(
+        'InvalidParameterException',
+        `The role mapping key '${provider}' is not a login provider of this identity pool.`,
+      );
+    }
     if (m.AmbiguousRoleResolution === undefined) {
       throw new ServiceError(
         'InvalidParameterException',
@@ -63,6 +70,22 @@ export function setIdentityPoolRoles(state: ServiceState, input: SetIdentityPool
   return {};
 }
 
+/**
+ * The login providers a role mapping may be keyed by: the pool's supported login providers, its
+ * user pools (`cognito-idp.REGION.amazonaws.com/POOL:CLIENT`), its OpenID Connect and SAML
+ * providers (their ARNs), and its developer provider.
+ */
+function poolProviders(pool: Pool): Set<string> {
+  const names = new Set(Object.keys(pool.supportedLoginProviders));
+  for (const c of pool.cognitoIdentityProviders ?? []) {
+    if (typeof c.ProviderName === 'string' && typeof c.ClientId === 'string')
+      names.add(`${c.ProviderName}:${c.ClientId}`);
+  }
+  for (const arn of [...(pool.openIdConnectProviderARNs ?? []), ...(pool.samlProviderARNs ?? [])]) names.add(arn);
+  if (pool.developerProviderName !== undefined) names.add(pool.developerProviderName);
+  return names;
+}
+
 /** The role an authenticated identity gets, and every role it may ask for with CustomRoleArn. */
 export interface ResolvedRole {
   role: string | undefined;
@@ -80,11 +103,12 @@ export function resolveRole(
   parsed: ParsedLogins,
   custom: string | undefined,
 ): ResolvedRole {
+  // What CustomRoleArn may name: the pool's authenticated role, and the roles the identity's own
+  // logins earn (the role claims of a Token mapping; the rules of a Rules mapping its claims match).
+  // A rule the identity does not match, or a mapping of a provider it has no login of, earns nothing.
   const allowed = new Set<string>();
   const authRole = pool.roles.authenticated;
   if (authRole !== undefined) allowed.add(authRole);
-  for (const m of Object.values(pool.roleMappings))
-    for (const r of m.RulesConfiguration?.Rules ?? []) allowed.add(r.RoleARN);
   const candidates: { provider: string; claims: Record<string, unknown> }[] = [];
   if (parsed.cognito !== undefined) {
     const c = parsed.cognito.claims;
@@ -99,39 +123,50 @@ export function resolveRole(
     const v = state.signer.verify(p.token);
     candidates.push({ provider: p.provider, claims: v.ok ? v.claims : { sub: p.subject } });
   }
+  // The first of the identity's providers with a mapping decides the role; every mapped provider
+  // of the identity adds the roles it earns to those CustomRoleArn may name.
+  let decided: { earned: ReturnType<typeof earnedRoles>; provider: string; mapping: RoleMapping } | undefined;
   for (const { provider, claims } of candidates) {
     const m = pool.roleMappings[provider];
     if (m === undefined) continue;
-    let role: string | undefined;
-    if (m.Type === 'Token') {
-      const roles = Array.isArray(claims['cognito:roles'])
-        ? (claims['cognito:roles'] as unknown[]).filter((r) => typeof r === 'string')
-        : [];
-      for (const r of roles) allowed.add(r);
-      const preferred = str(claims['cognito:preferred_role']);
-      if (preferred !== undefined) allowed.add(preferred);
-      if (custom !== undefined && allowed.has(custom)) role = custom;
-      else role = preferred ?? (roles.length === 1 ? roles[0] : undefined);
-    } else {
-      for (const r of m.RulesConfiguration?.Rules ?? []) {
-        if (ruleMatches(r, claims[r.Claim])) {
-          role = r.RoleARN;
-          break;
-        }
-      }
-    }
-    if (role === undefined) {
-      if (m.AmbiguousRoleResolution === 'Deny') {
-        throw new ServiceError(
-          'NotAuthorizedException',
-          'No role mapping matched and the pool denies ambiguous role resolution.',
-        );
-      }
-      role = authRole;
-    }
-    return { role, allowed };
+    const earned = earnedRoles(m, claims);
+    for (const r of earned.roles) allowed.add(r);
+    decided ??= { earned, provider, mapping: m };
   }
-  return { role: authRole, allowed };
+  if (decided === undefined) return { role: authRole, allowed };
+  // Several roles in the token and none preferred: CustomRoleArn picks one of them.
+  let role = decided.earned.first;
+  if (role === undefined && custom !== undefined && decided.earned.roles.includes(custom)) role = custom;
+  if (role === undefined) {
+    if (decided.mapping.AmbiguousRoleResolution === 'Deny') {
+      throw new ServiceError(
+        'NotAuthorizedException',
+        `The ambiguous role mapping rules for: ${decided.provider} denied this request.`,
+      );
+    }
+    role = authRole;
+  }
+  return { role, allowed };
+}
+
+/**
+ * The roles one mapping gives an identity with these claims: for Token, the token's
+ * `cognito:roles` and `cognito:preferred_role` (the preferred one, or the only one, first); for
+ * Rules, the role of every rule the claims match (the first match first).
+ */
+function earnedRoles(m: RoleMapping, claims: Record<string, unknown>): { first: string | undefined; roles: string[] } {
+  if (m.Type === 'Token') {
+    const roles = Array.isArray(claims['cognito:roles'])
+      ? (claims['cognito:roles'] as unknown[]).filter((r): r is string => typeof r === 'string')
+      : [];
+    const preferred = str(claims['cognito:preferred_role']);
+    const first = preferred ?? (roles.length === 1 ? roles[0] : undefined);
+    return { first, roles: preferred === undefined ? roles : [preferred, ...roles] };
+  }
+  const roles = (m.RulesConfiguration?.Rules ?? [])
+    .filter((r) => ruleMatches(r, claims[r.Claim]))
+    .map((r) => r.RoleARN);
+  return { first: roles[0], roles };
 }
 
 function ruleMatches(rule: Pick<MappingRule, 'MatchType' | 'Value'>, claim: unknown): boolean {

@@ -12,14 +12,26 @@ import { str, strMap, type Pool, type ServiceState } from './state.js';
 /** Most tags on one pool. */
 const MAX_TAGS = 50;
 
-/** InvalidParameterException for more than 50 tags or an `aws:` key. */
+/** The characters AWS documents for tag keys and values: letters, numbers, spaces and `_ . : / = + - @`. */
+const TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+
+/**
+ * InvalidParameterException for more than 50 tags, an `aws:` key, or a key or value with a
+ * character outside the documented set.
+ */
 export function checkTags(tags: Record<string, string>): void {
   if (Object.keys(tags).length > MAX_TAGS) {
     throw new ServiceError('InvalidParameterException', `An identity pool can have at most ${MAX_TAGS} tags.`);
   }
-  for (const k of Object.keys(tags)) {
+  for (const [k, v] of Object.entries(tags)) {
     if (k.toLowerCase().startsWith('aws:')) {
       throw new ServiceError('InvalidParameterException', "Tag keys must not start with 'aws:'.");
+    }
+    if (!TAG_TEXT.test(k) || (typeof v === 'string' && !TAG_TEXT.test(v))) {
+      throw new ServiceError(
+        'InvalidParameterException',
+        'Tag keys and values may contain only letters, numbers, spaces and the characters _ . : / = + - @.',
+      );
     }
   }
 }

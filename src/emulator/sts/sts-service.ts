@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { ServiceError } from '../service-error.js';
 import type { CredentialIssuer, CredentialRecord, IssuedCredentials } from '../session-token.js';
 import type { VerifyResult } from '../tokens.js';
+import { checkSessionPolicy, packedPolicySize } from './session-policy.js';
 
 /** The input of AssumeRoleWithWebIdentity, as validated against the STS model. */
 export interface AssumeRoleWithWebIdentityInput {
@@ -19,6 +20,8 @@ export interface AssumeRoleWithWebIdentityResult {
   Credentials: IssuedCredentials;
   SubjectFromWebIdentityToken: string;
   AssumedRoleUser: { Arn: string; AssumedRoleId: string };
+  /** The packed size of the session policies in percent of the maximum, when there are any. */
+  PackedPolicySize?: number;
   Provider: string;
   Audience: string;
 }
@@ -36,8 +39,19 @@ export interface WebIdentityTokens {
   verify(token: string): VerifyResult;
   /** Whether `iss` is the issuer of the emulator's Cognito OpenID tokens (per partition). */
   isCognitoIssuer(iss: string): boolean;
-  /** The role ARNs of the identity pool with this id (`authenticated`, `unauthenticated`), if it exists. */
-  poolRoles(poolId: string): Readonly<Record<string, string>> | undefined;
+  /** Whether the identity pool with this id exists. */
+  poolExists(poolId: string): boolean;
+  /**
+   * The pools that name this role as one of theirs, with the kind of identity each gives it to:
+   * the trust policy Cognito's console writes for the role (its `aud` and `amr` conditions).
+   */
+  poolsTrusted(roleArn: string): readonly PoolTrust[];
+}
+
+/** One pool's trust in a role: tokens of `poolId` whose `amr` says `kind` may assume it. */
+export interface PoolTrust {
+  readonly poolId: string;
+  readonly kind: 'authenticated' | 'unauthenticated';
 }
 
 /** What {@link StsService} needs. */
@@ -106,7 +120,11 @@ export class StsService {
   assumeRoleWithWebIdentity(input: AssumeRoleWithWebIdentityInput): AssumeRoleWithWebIdentityResult {
     const role = parseRoleArn(input.RoleArn);
     if (role === undefined) throw new ServiceError('ValidationError', 'Request ARN is invalid', 400);
-    if (input.Policy !== undefined) checkPolicy(input.Policy);
+    const policy = input.Policy === undefined ? undefined : checkSessionPolicy(input.Policy);
+    const packed = packedPolicySize(
+      policy,
+      (input.PolicyArns ?? []).flatMap((p) => (typeof p.arn === 'string' ? [p.arn] : [])),
+    );
 
     const v = this.#tokens.verify(input.WebIdentityToken);
     if (!v.ok) {
@@ -128,15 +146,18 @@ export class StsService {
         400,
       );
     }
-    const poolRoles = typeof c.aud === 'string' ? this.#tokens.poolRoles(c.aud) : undefined;
-    if (typeof c.aud !== 'string' || poolRoles === undefined) throw invalidToken('Incorrect token audience');
+    if (typeof c.aud !== 'string' || !this.#tokens.poolExists(c.aud)) throw invalidToken('Incorrect token audience');
     if (typeof c.sub !== 'string' || c.sub === '') throw invalidToken('The token has no subject');
     const amr = Array.isArray(c.amr) ? c.amr : [];
-    const guest = amr.includes('unauthenticated');
-    if (
-      (input.RoleArn === poolRoles.authenticated && (guest || !amr.includes('authenticated'))) ||
-      (input.RoleArn === poolRoles.unauthenticated && !guest)
-    ) {
+    const kind = amr.includes('unauthenticated')
+      ? 'unauthenticated'
+      : amr.includes('authenticated')
+        ? 'authenticated'
+        : undefined;
+    // A pool's role trusts that pool's tokens alone (`aud`), of its kind of identity (`amr`); a role
+    // named by several pools trusts each of them. A role of no pool has a trust policy we cannot see.
+    const trust = this.#tokens.poolsTrusted(input.RoleArn);
+    if (trust.length > 0 && !trust.some((t) => t.poolId === c.aud && t.kind === kind)) {
       throw new ServiceError('AccessDenied', NOT_AUTHORIZED, 403);
     }
 
@@ -156,6 +177,7 @@ export class StsService {
         Arn: assumedRoleArn(role, input.RoleSessionName),
         AssumedRoleId: `${roleId(input.RoleArn)}:${input.RoleSessionName}`,
       },
+      ...(packed === undefined ? {} : { PackedPolicySize: packed }),
       Provider: c.iss.replace(/^https:\/\//, ''),
       Audience: c.aud,
     };
@@ -199,17 +221,4 @@ export class StsService {
 
 function assumedRoleArn(role: RoleArnParts, sessionName: string): string {
   return `arn:${role.partition}:sts::${role.account}:assumed-role/${role.name}/${sessionName}`;
-}
-
-/** A session policy must at least be a JSON object (it is not enforced: there is no IAM). */
-function checkPolicy(policy: string): void {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(policy);
-  } catch {
-    doc = undefined;
-  }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
-    throw new ServiceError('MalformedPolicyDocument', 'The policy is not in the valid JSON format.', 400);
-  }
 }

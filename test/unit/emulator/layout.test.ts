@@ -70,3 +70,37 @@ void test(`no hand-written emulator source is longer than ${MAX_LINES} lines`, (
     .filter((f) => !GENERATED.has(f.file) && f.lines > MAX_LINES);
   assert.deepEqual(long, []);
 });
+
+/** The import cycles among the emulator's sources (type-only imports included), each as a path. */
+function importCycles(): string[] {
+  const graph = new Map<string, string[]>();
+  for (const file of files) {
+    const deps = specifiers(readFileSync(file, 'utf8'))
+      .filter((s) => s.startsWith('.'))
+      .map((s) => resolve(dirname(file), s).replace(/\.js$/, '.ts'));
+    graph.set(file, deps);
+  }
+  const cycles: string[] = [];
+  const state = new Map<string, 'open' | 'done'>();
+  const path: string[] = [];
+  const visit = (file: string): void => {
+    state.set(file, 'open');
+    path.push(file);
+    for (const dep of graph.get(file) ?? []) {
+      if (state.get(dep) === 'open') {
+        const cycle = [...path.slice(path.indexOf(dep)), dep];
+        cycles.push(cycle.map((f) => relative(emulatorDir, f).split(sep).join('/')).join(' → '));
+      } else if (state.get(dep) === undefined && graph.has(dep)) {
+        visit(dep);
+      }
+    }
+    path.pop();
+    state.set(file, 'done');
+  };
+  for (const file of files) if (state.get(file) === undefined) visit(file);
+  return cycles;
+}
+
+void test('the emulator has no import cycles', () => {
+  assert.deepEqual(importCycles(), []);
+});

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   copyFileSync,
@@ -22,6 +22,12 @@ function tempDir(t: { after(fn: () => void): void }): string {
   });
   return dir;
 }
+
+/** Every writer a test made: closed after it, so that no log FileHandle is left to garbage collection. */
+const writers: StateFileWriter[] = [];
+afterEach(async () => {
+  for (const w of writers.splice(0)) await w.close().catch(() => undefined);
+});
 
 /**
  * A tiny owner of state: a list of items; each change is the items added since the last commit
@@ -49,6 +55,7 @@ class Items {
       },
       ...options,
     });
+    writers.push(this.writer);
   }
 
   add(...xs: string[]): Promise<void> {
@@ -196,8 +203,8 @@ void test('a record cut short at the end of the log (a crash during its append) 
   const torn = [
     // Part of a record, no newline.
     Buffer.concat([whole, Buffer.from('0badc0de {"n":2,"change":["c"')]),
-    // A whole line whose bytes did not all reach the disk.
-    Buffer.concat([whole, Buffer.from('00000000 \0\0\0\0\0\0\0\0\0\0\n')]),
+    // The file grew, but the bytes of the append did not reach the disk (zeros, no newline).
+    Buffer.concat([whole, Buffer.alloc(24)]),
     // Only the newline is missing.
     Buffer.concat([whole, readFileSync(log).subarray(whole.indexOf('\n') + 1, whole.length - 1)]),
   ];
@@ -208,7 +215,7 @@ void test('a record cut short at the end of the log (a crash during its append) 
   }
 });
 
-void test('damage before the last record of the log is refused, naming the log, which is left untouched', async (t) => {
+void test('damage to any complete record of the log is refused, naming the log, which is left untouched', async (t) => {
   const path = join(tempDir(t), 'state.json');
   const s = new Items(path);
   await s.add('a');
@@ -219,6 +226,9 @@ void test('damage before the last record of the log is refused, naming the log, 
   const cases: [string, RegExp][] = [
     // A flipped byte in record 1, with record 2 after it.
     [[lines[0], lines[1]?.replace('"b"', '"B"'), lines[2], ''].join('\n'), /record 1 fails its checksum/],
+    // A flipped byte in the last record, its newline intact: a crash cannot write that, and the
+    // record was acknowledged.
+    [[lines[0], lines[1], lines[2]?.replace('"c"', '"C"'), ''].join('\n'), /record 2 fails its checksum\)/],
     // Record 2 twice.
     [[lines[0], lines[1], lines[2], lines[2], ''].join('\n'), /record 3 is out of sequence/],
     // No header.
