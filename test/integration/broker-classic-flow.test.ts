@@ -246,27 +246,23 @@ void describe('getScopedCredentials against the emulator', () => {
   });
 
   // STS answers PackedPolicySize (percent of its limit) when a session policy is given; the broker
-  // logs scopes at 90 % or more. The emulator's STS does not answer it yet (branch emulator3 adds it).
-  void test(
-    'STS answers PackedPolicySize for a session policy',
-    { todo: 'emulator3: PackedPolicySize in the emulator STS answer' },
-    async () => {
-      const { AssumeRoleWithWebIdentityCommand } = await import('@aws-sdk/client-sts');
-      const token = await t.broker.getToken('packed-1');
-      const out = await t.stsClient.send(
-        new AssumeRoleWithWebIdentityCommand({
-          RoleArn: authRole(),
-          RoleSessionName: 'packed',
-          WebIdentityToken: token.token,
-          Policy: UPLOAD_POLICY,
-        }),
-      );
-      // eslint-disable-next-line @typescript-eslint/no-deprecated -- the field the service's model names
-      const size = out.PackedPolicySize;
-      assert.equal(typeof size, 'number');
-      assert.ok(size !== undefined && size >= 0 && size <= 100);
-    },
-  );
+  // logs scopes at 90 % or more.
+  void test('STS answers PackedPolicySize for a session policy', async () => {
+    const { AssumeRoleWithWebIdentityCommand } = await import('@aws-sdk/client-sts');
+    const token = await t.broker.getToken('packed-1');
+    const out = await t.stsClient.send(
+      new AssumeRoleWithWebIdentityCommand({
+        RoleArn: authRole(),
+        RoleSessionName: 'packed',
+        WebIdentityToken: token.token,
+        Policy: UPLOAD_POLICY,
+      }),
+    );
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- the field the service's model names
+    const size = out.PackedPolicySize;
+    assert.equal(typeof size, 'number');
+    assert.ok(size !== undefined && size >= 0 && size <= 100);
+  });
 
   void test('preflight says the classic flow is usable on this pool', async () => {
     const r = await t.broker.preflight({ classicFlow: true });
@@ -309,20 +305,4 @@ void describe('preflight and the classic flow', () => {
       await t.stop();
     }
   });
-
-  // The real service refuses the classic flow on a pool with role mappings, and on one whose
-  // AllowClassicFlow is false; the emulator's STS does not yet (branch emulator3 adds it). Enable
-  // once merged: the broker's answer is then ERR_MISCONFIGURED naming the pool's flag or mappings.
-  void test(
-    'STS refuses the classic flow on a pool without AllowClassicFlow',
-    { todo: 'emulator3: the emulator STS refusing the classic flow (AllowClassicFlow false, role mappings)' },
-    async () => {
-      const t = await startTestBroker();
-      try {
-        await refusal(t.broker.getScopedCredentials('flag-1'), 'ERR_MISCONFIGURED', 500);
-      } finally {
-        await t.stop();
-      }
-    },
-  );
 });
