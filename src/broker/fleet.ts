@@ -1,14 +1,20 @@
 import type { Logger } from 'pino';
 import type { Clock } from './clock.js';
 import type { QuotaStore } from './quota/store.js';
-import type { CacheEntryTimes } from './refreshing-cache.js';
+import type { CacheEntryTimes, FleetStats } from './seam-types.js';
+
+export type { FleetStats } from './seam-types.js';
 
 // The seam between the broker and a shared tier (`cognito-identity-broker/fleet`): what a broker
 // gives the tier when it is created, and what it asks of it. The broker keeps its in-process caches
 // as the first level and reaches the tier only on a miss, a refresh, a change and a guest upgrade.
 
-/** Brand of a {@link BrokerFleet}: only the package's own factories make one. */
-export const FLEET_BIND: unique symbol = Symbol.for('cognito-identity-broker.fleet.bind');
+/**
+ * Brand of a {@link BrokerFleet}: only the package's own factories make one. A plain `Symbol()`,
+ * not a registered one (`Symbol.for`): no code outside the package can name it, so an app cannot
+ * hand the broker a look-alike of the tier. Not exported from the package's entry points.
+ */
+export const FLEET_BIND: unique symbol = Symbol('cognito-identity-broker.fleet.bind');
 
 /**
  * A shared tier for several instances of an app (from `redisFleet()` of
@@ -75,32 +81,6 @@ export interface FleetLoad<V extends CacheEntryTimes> {
 /** A held cross-instance lock; {@link release} is safe to call twice. */
 export interface FleetLock {
   release(): void;
-}
-
-/** Counters of a fleet tier, in `BrokerStats.fleet`. */
-export interface FleetStats {
-  /** `shared` while Redis answers; `degraded` while the broker works per process. */
-  readonly state: 'shared' | 'degraded';
-  /** Loads served from the shared tier (another instance had the entry). */
-  readonly sharedHits: number;
-  /** Loads this instance made for the fleet (holding the lease). */
-  readonly sharedLoads: number;
-  /** Loads that waited for another instance's lease. */
-  readonly leaseWaits: number;
-  /** Leases taken over after their holder failed or vanished. */
-  readonly leaseTakeovers: number;
-  /** Shared entries refused (unknown key id, failed authentication, unreadable). */
-  readonly entriesRejected: number;
-  /** Changes this instance published. */
-  readonly invalidationsPublished: number;
-  /** Changes of other instances applied here. */
-  readonly invalidationsApplied: number;
-  /** Times this instance dropped its whole cache because changes may have been missed. */
-  readonly resyncDrops: number;
-  /** Times the tier went from shared to degraded. */
-  readonly degradations: number;
-  /** Redis commands that failed or timed out. */
-  readonly redisErrors: number;
 }
 
 /** What a broker asks of its fleet tier. */

@@ -8,7 +8,7 @@ import { ServiceError } from '../service-error.js';
 import { isRegion } from '../tokens.js';
 import type { EmulatorCredentials } from '../types.js';
 import { JSON_11, send, sendError } from './respond.js';
-import type { ApiProtocol } from './server.js';
+import type { ApiProtocol } from './protocol.js';
 import { checkSigV4 } from './sigv4.js';
 import { SerializationError, Validator, validationMessage } from './validate.js';
 

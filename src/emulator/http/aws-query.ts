@@ -6,7 +6,7 @@ import { STS_MODEL } from '../model/sts-model.js';
 import { ServiceError } from '../service-error.js';
 import type { CredentialRecord } from '../session-token.js';
 import type { AssumeRoleWithWebIdentityInput, StsService } from '../sts/sts-service.js';
-import type { ApiProtocol } from './server.js';
+import type { ApiProtocol } from './protocol.js';
 import { parseAuthorization, verifySignature } from './sigv4.js';
 import { SerializationError, Validator, validationMessage } from './validate.js';
 

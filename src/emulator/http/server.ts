@@ -1,25 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { awsJsonProtocol, type AwsJsonDeps } from './aws-json.js';
+import type { ApiProtocol } from './protocol.js';
 import { readBody, send, sendError } from './respond.js';
+
+export type { ApiProtocol } from './protocol.js';
 
 export { sendError } from './respond.js';
 
 /** The largest request body accepted (the largest valid request, 10 logins of 50,000 chars, is ~500 KB). */
 export const MAX_BODY_BYTES = 1024 * 1024;
-
-/**
- * A wire protocol served at `POST /` (AWS JSON 1.1 today; AWS query for STS can sit beside it on
- * the same endpoint). The server reads the body (bounded by {@link MAX_BODY_BYTES}) and hands it to
- * the first protocol that accepts the request.
- */
-export interface ApiProtocol {
-  /** For logs and tests, e.g. `awsJson1_1`. */
-  readonly name: string;
-  /** Whether this protocol answers the request, from its headers alone. */
-  accepts(req: IncomingMessage): boolean;
-  /** Answers the request. May reject: the server then answers 500 InternalErrorException. */
-  handle(req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void>;
-}
 
 /** What the request handler needs. */
 export interface ServerDeps extends AwsJsonDeps {

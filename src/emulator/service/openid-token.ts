@@ -1,5 +1,5 @@
 import type { TokenSigner } from '../tokens.js';
-import { epochSeconds, type Identity, type Pool } from './state.js';
+import { epochSeconds, type Identity, type Pool } from './records.js';
 
 /** The default TokenDuration of GetOpenIdTokenForDeveloperIdentity. */
 export const DEFAULT_TOKEN_SECONDS = 900;

@@ -1,9 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { CognitoIdentityProvider, RoleMapping } from '../model/shapes.js';
+import type { RoleMapping } from '../model/shapes.js';
 import { ServiceError } from '../service-error.js';
 import { CredentialIssuer } from '../session-token.js';
 import { arnPartition, cognitoIssuer, type TokenSigner } from '../tokens.js';
 import { OpenIdTokenSigner } from './openid-token.js';
+import type { Identity, IdentityRecord, Pool, PoolRecord } from './records.js';
+
+export { epochSeconds } from './records.js';
+export type { Identity, IdentityRecord, Pool, PoolRecord } from './records.js';
 
 /** The 12-digit account id the emulator's ARNs use. */
 export const EMULATOR_ACCOUNT_ID = '123456789012';
@@ -17,40 +21,6 @@ export const UNAUTH_NOT_SUPPORTED = 'Unauthenticated access is not supported for
 
 /** A role mapping as stored: the API's shape. */
 export type { RoleMapping };
-
-/** A pool as stored (and persisted). */
-export interface PoolRecord {
-  id: string;
-  seq: number;
-  name: string;
-  allowUnauth: boolean;
-  allowClassic?: boolean;
-  supportedLoginProviders: Record<string, string>;
-  developerProviderName?: string;
-  openIdConnectProviderARNs?: string[];
-  cognitoIdentityProviders?: CognitoIdentityProvider[];
-  samlProviderARNs?: string[];
-  tags: Record<string, string>;
-  roles: Record<string, string>;
-  roleMappings: Record<string, RoleMapping>;
-  principalTagMaps: Record<string, { useDefaults: boolean; principalTags: Record<string, string> }>;
-  createdMs: number;
-}
-
-/** An identity as stored (and persisted). */
-export interface IdentityRecord {
-  id: string;
-  poolId: string;
-  seq: number;
-  createdMs: number;
-  modifiedMs: number;
-  /** Merged away or left without logins: every further use is refused. */
-  disabled: boolean;
-  /** Developer user identifiers under the pool's developer provider. */
-  devUsers: string[];
-  /** Public provider name → the provider's user id (token subject). */
-  logins: Record<string, string>;
-}
 
 /** The persisted part of the service state. */
 export interface ServiceSnapshot {
@@ -79,17 +49,6 @@ export interface ServiceDelta {
   removedPools?: string[];
   removedIdentities?: string[];
 }
-
-/** A pool in memory: its record plus the indexes over its identities. */
-export interface Pool extends PoolRecord {
-  identities: Map<string, Identity>;
-  /** Developer user id → identity id. */
-  devIndex: Map<string, string>;
-  /** `provider\0subject` → identity id. */
-  loginIndex: Map<string, string>;
-}
-
-export type Identity = IdentityRecord;
 
 /** Options of {@link ServiceState}. */
 export interface ServiceOptions {
@@ -121,10 +80,6 @@ export function str(v: unknown): string | undefined {
 /** An optional map member (see {@link str}): `{}` when absent or null. */
 export function strMap(v: unknown): Record<string, string> {
   return typeof v === 'object' && v !== null ? (v as Record<string, string>) : {};
-}
-
-export function epochSeconds(ms: number): number {
-  return Math.floor(ms / 1000);
 }
 
 /**
