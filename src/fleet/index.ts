@@ -9,7 +9,6 @@ import { RedisTier } from './tier.js';
 export type { FleetStats } from '../broker/fleet.js';
 export type { FleetRedisClient, FleetRedisSubscriber } from './runner.js';
 export type { BrokerFleet };
-export { RedisQuotaStore } from './quota-store.js';
 
 /** Options of {@link redisFleet}. Validated once; a bad value is a `TypeError` naming it. */
 export interface RedisFleetOptions {

@@ -23,7 +23,7 @@ const subpaths: Record<string, string[]> = {
   '.': ['createBroker', 'BrokerError', 'cognitoRouter', 'brokerErrorHandler', 'isBrokerError'],
   './client': ['fromBroker', 'fromBrokerToken', 'BrokerClientError'],
   './emulator': ['startEmulator', 'describeSessionToken'],
-  './fleet': ['redisFleet', 'RedisQuotaStore'],
+  './fleet': ['redisFleet'],
   './middleware': [
     'cognitoRouter',
     'brokerErrorHandler',
