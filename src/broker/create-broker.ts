@@ -5,6 +5,7 @@ import { Entries } from './entries.js';
 import { encodeCredentials, encodeToken } from './entries.js';
 import { FLEET_BIND, type FleetBinding, type FleetLoad } from './fleet.js';
 import { tokenKey } from './keys.js';
+import { IdentityChanges } from './identity-changes.js';
 import { dropEverything, invalidate } from './invalidation.js';
 import { brokerLogger } from './log.js';
 import { credentialProvider, freshCredentialsBody, getCredentials, loadCredentials } from './operations/credentials.js';
@@ -56,6 +57,7 @@ export function createBroker(options: BrokerOptions): Broker {
   // The loaders and the fleet's callbacks run only after construction, when `ctx` is complete.
   // eslint-disable-next-line prefer-const -- assigned once below; read by callbacks made before it
   let ctx: BrokerContext;
+  const identityChanges = new IdentityChanges();
   const fleet: FleetBinding | undefined = o.fleet?.[FLEET_BIND]({
     namespace: fleetNamespace(o),
     log,
@@ -109,7 +111,7 @@ export function createBroker(options: BrokerOptions): Broker {
       clock: o.clock,
       load: (key, context, signal, stale) =>
         fleet === undefined
-          ? loadToken(ctx, context, signal, stale)
+          ? identityChanges.current(() => loadToken(ctx, context, signal, stale))
           : viaFleet(fleet, {
               kind: 'token',
               key,
@@ -119,7 +121,7 @@ export function createBroker(options: BrokerOptions): Broker {
               encode: encodeToken,
               decode: (text) => ctx.entries.sharedToken(text),
               identityOf: (value) => value.identityId,
-              load: () => loadToken(ctx, context, signal, stale),
+              load: () => identityChanges.current(() => loadToken(ctx, context, signal, stale)),
               signal,
             }),
     }),
@@ -144,6 +146,7 @@ export function createBroker(options: BrokerOptions): Broker {
             }),
     }),
     upgrading: new Map(),
+    identityChanges,
     fleet,
   };
 

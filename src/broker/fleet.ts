@@ -87,8 +87,25 @@ export interface FleetLock {
 export interface FleetBinding {
   /** The entry from the shared tier, or loaded by one instance of the fleet at a time. */
   load<V extends CacheEntryTimes>(request: FleetLoad<V>): Promise<V>;
-  /** Tells every other instance that these users and identities changed (never throws). */
+  /**
+   * Tells every other instance that these users and identities changed (never throws; kept and
+   * sent later while Redis is out, for as long as this instance lives).
+   */
   invalidated(userIds: readonly string[], identityIds: readonly string[]): void;
+  /**
+   * Whether a change made now could be recorded: Redis answers (one round trip, bounded by the
+   * tier's command timeout) and this instance has no change waiting to be sent. Asked before an
+   * identity-changing call to Cognito, which is refused when false.
+   */
+  ready(): Promise<boolean>;
+  /**
+   * Records a change for the fleet: resolves once Redis holds it (every instance learns it from
+   * there); rejects when it could not (the change is then kept and sent when Redis answers, while
+   * this instance lives).
+   */
+  record(userIds: readonly string[], identityIds: readonly string[]): Promise<void>;
+  /** How long the tier stays degraded after a Redis failure, ms (a refused caller's `Retry-After`). */
+  readonly retryMs: number;
   /**
    * Takes the fleet-wide lock `name` for `owner`: `'held-by-other'` when another owner holds it,
    * waits while the same owner holds it elsewhere. Degrades to no lock (the caller keeps its

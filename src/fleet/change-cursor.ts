@@ -46,16 +46,12 @@ export class ChangeCursor {
   }
 
   /**
-   * A wake-up message announced change `seq` of `epoch`. True when it is the next one (the cursor
-   * moves on; the caller applies it); false when the log must be read (a gap, another epoch, an
-   * old or repeated number).
+   * Whether a wake-up announcing change `seq` of `epoch` may be news: true unless the cursor has
+   * that change already. Never moves the cursor: a message is anyone's to publish, so changes are
+   * taken from the log only.
    */
-  next(epoch: string, seq: number): boolean {
-    const isNext = (epoch === this.#epoch && seq === this.#seq + 1) || (this.#epoch === '' && seq === 1);
-    if (!isNext) return false;
-    this.#epoch = epoch;
-    this.#seq = seq;
-    return true;
+  isNews(epoch: string, seq: number): boolean {
+    return epoch !== this.#epoch || !(seq <= this.#seq);
   }
 
   /**
@@ -75,13 +71,19 @@ export class ChangeCursor {
       out = { dropAll: true, apply: [] };
     } else {
       const known = this.#seq;
-      out = {
-        dropAll: false,
-        apply: changes
-          .filter((c) => c.seq > known)
-          .sort((a, b) => a.seq - b.seq)
-          .map((c) => c.record),
-      };
+      const fresh = new Map<number, R>();
+      let repeated = false;
+      for (const c of changes) {
+        if (c.seq <= known || c.seq > seq) continue;
+        if (fresh.has(c.seq)) repeated = true;
+        fresh.set(c.seq, c.record);
+      }
+      // Every number from the cursor's to the log's, each once: anything else is a log altered in
+      // Redis (or lost), and what was missed cannot be known.
+      const complete = !repeated && seq >= known && fresh.size === seq - known;
+      out = complete
+        ? { dropAll: false, apply: [...fresh.entries()].sort(([a], [b]) => a - b).map(([, r]) => r) }
+        : { dropAll: true, apply: [] };
     }
     this.#epoch = epoch;
     this.#seq = seq;

@@ -2,12 +2,11 @@ import { randomBytes } from 'node:crypto';
 import type { FleetHost } from '../broker/fleet.js';
 import { ChangeCursor, type LoggedChange } from './change-cursor.js';
 import type { CleanupQueue } from './cleanups.js';
-import type { FleetKeys } from './keys.js';
+import type { EntryCipher } from './cipher.js';
+import { GENERATION_TTL_MS, type FleetKeys } from './keys.js';
 import type { FleetRedisSubscriber, RedisRunner } from './runner.js';
 import { INVALIDATE, SYNC } from './scripts.js';
 
-/** Generations outlive every entry stamped with them (tokens last at most a day). */
-const GENERATION_TTL_MS = 25 * 3600 * 1000;
 /** Changes kept while Redis is out, published when it answers again; beyond, everything is dropped. */
 const MAX_PENDING = 1000;
 
@@ -27,12 +26,18 @@ function isStringArray(v: unknown): v is string[] {
   return Array.isArray(v) && v.every((x) => typeof x === 'string');
 }
 
-/** A change from its JSON, or `undefined` when it does not parse (treated as a lost change). */
-export function parseChange(json: string): Change | undefined {
+/** A change record as sealed in the log: the change and the instance that made it. */
+interface ChangeRecord extends Change {
+  readonly n: string;
+}
+
+/** A change record from its JSON, or `undefined` when it does not parse (treated as a lost change). */
+export function parseChange(json: string): ChangeRecord | undefined {
   try {
-    const c = JSON.parse(json) as { u?: unknown; i?: unknown; all?: unknown };
-    if (c.all === true) return { u: [], i: [], all: true };
-    if (isStringArray(c.u) && isStringArray(c.i)) return { u: c.u, i: c.i };
+    const c = JSON.parse(json) as { n?: unknown; u?: unknown; i?: unknown; all?: unknown };
+    if (typeof c.n !== 'string') return undefined;
+    if (c.all === true) return { n: c.n, u: [], i: [], all: true };
+    if (isStringArray(c.u) && isStringArray(c.i)) return { n: c.n, u: c.u, i: c.i };
   } catch {
     // Unreadable: the caller treats it as a lost change.
   }
@@ -43,6 +48,8 @@ export function parseChange(json: string): Change | undefined {
 export interface ChangeFeedOptions {
   readonly runner: RedisRunner;
   readonly keys: FleetKeys;
+  /** Seals change records (their ids are never in clear; a record not sealed by the fleet is refused). */
+  readonly cipher: EntryCipher;
   readonly host: FleetHost;
   readonly subscriber: FleetRedisSubscriber;
   readonly cleanups: CleanupQueue;
@@ -73,6 +80,8 @@ export class ChangeFeed {
   published = 0;
   applied = 0;
   resyncDrops = 0;
+  /** Change records that did not open (not sealed by the fleet) or parse: each dropped every entry. */
+  recordsRejected = 0;
 
   constructor(options: ChangeFeedOptions) {
     this.#o = options;
@@ -95,9 +104,22 @@ export class ChangeFeed {
     this.#cursor.servedAlone();
   }
 
-  close(): void {
-    this.#closed = true;
+  /**
+   * Stops the feed. Changes still waiting to be sent are tried once more first (a clean stop loses
+   * none that Redis can take); what Redis does not take then is lost with the instance, and its
+   * callers were told (`ERR_FLEET_UNAVAILABLE`) or it was a cache hint (`forgetUser`).
+   */
+  async close(): Promise<void> {
     clearInterval(this.#timer);
+    const left = this.#pending.splice(0);
+    if (left.length > 0 && this.#o.runner.usable()) {
+      const sent = await Promise.all(left.map((c) => this.publish(c)));
+      const lost = sent.filter((ok) => !ok).length;
+      if (lost > 0) this.#o.host.log.warn({ changes: lost }, 'fleet: changes not sent to Redis before the stop');
+    } else if (left.length > 0) {
+      this.#o.host.log.warn({ changes: left.length }, 'fleet: changes not sent to Redis before the stop');
+    }
+    this.#closed = true;
   }
 
   async #subscribe(): Promise<void> {
@@ -121,31 +143,34 @@ export class ChangeFeed {
    * of every entry stands for them all) and goes out when Redis answers; once out, it is applied
    * here again, since this instance may have loaded entries meanwhile that it makes stale.
    */
-  publish(change: Change, republished = false): void {
-    if (this.#closed) return;
+  publish(change: Change, republished = false): Promise<boolean> {
+    if (this.#closed) return Promise.resolve(false);
     const k = this.#o.keys;
-    const keys = [k.changeState, k.changeLog];
-    if (change.all === true) keys.push(k.allGeneration);
+    const keys = [k.changeState, k.changeLog, k.allGeneration];
     for (const u of change.u) keys.push(k.userGeneration(u));
     for (const i of change.i) keys.push(k.identityGeneration(i));
+    const record = this.#o.cipher.seal(k.changeAad, JSON.stringify({ n: this.#instance, ...change }));
     if (republished) this.#republishing += 1;
-    this.#o.runner
+    return this.#o.runner
       .run(INVALIDATE, keys, [
         token(),
-        JSON.stringify(change),
+        record,
         k.channel,
         String(GENERATION_TTL_MS),
-        this.#instance,
-        k.allGeneration,
+        token(),
+        change.all === true ? '1' : '',
       ])
       .then(
         () => {
           this.published += 1;
           if (republished) this.#applyLocally(change);
+          return true;
         },
         () => {
+          if (this.#closed) return false;
           if (this.#pending.length < MAX_PENDING) this.#pending.push(change);
           else this.#pending.splice(0, this.#pending.length, { u: [], i: [], all: true });
+          return false;
         },
       )
       .finally(() => {
@@ -156,6 +181,7 @@ export class ChangeFeed {
           { err: err instanceof Error ? err.message : 'unknown' },
           'fleet: applying a change failed',
         );
+        return false;
       });
   }
 
@@ -168,7 +194,7 @@ export class ChangeFeed {
   /** After Redis answers again: the clean-ups, then the changes kept meanwhile. */
   flushPending(): void {
     this.#o.cleanups.flush();
-    for (const change of this.#pending.splice(0)) this.publish(change, true);
+    for (const change of this.#pending.splice(0)) void this.publish(change, true);
   }
 
   #onMessage(message: string): void {
@@ -177,16 +203,10 @@ export class ChangeFeed {
       return;
     }
     if (!message.startsWith('I ')) return;
-    // 'I epoch seq instance change'
-    const [, epoch = '', seqText = '', instance = ''] = message.split(' ', 4);
-    const rest = message.slice(4 + epoch.length + seqText.length + instance.length + 1);
-    // The next change of the epoch this instance knows (or the first one ever published): apply it;
-    // anything else (a gap, another epoch) is read from the change log.
-    if (!this.#cursor.next(epoch, Number(seqText))) {
-      void this.sync();
-      return;
-    }
-    if (instance !== this.#instance) this.#apply(parseChange(rest));
+    // 'I epoch seq': a wake-up only. Anyone who can publish can send one, so the change itself is
+    // read from the log, where each record is sealed by the instance that made it.
+    const [, epoch = '', seqText = ''] = message.split(' ', 3);
+    if (this.#cursor.isNews(epoch, Number(seqText))) void this.sync();
   }
 
   #apply(change: Change | undefined): void {
@@ -248,19 +268,20 @@ export class ChangeFeed {
     if (!Array.isArray(reply)) return;
     const [epoch, seqText, ...entries] = reply as unknown[];
     if (typeof epoch !== 'string' || typeof seqText !== 'string') return;
-    const logged: LoggedChange<{ instance: string; change: string }>[] = [];
+    const logged: LoggedChange<string>[] = [];
     for (const entry of entries) {
       if (typeof entry !== 'string') continue;
-      const [entrySeq = '', instance = ''] = entry.split(' ', 2);
-      logged.push({
-        seq: Number(entrySeq),
-        record: { instance, change: entry.slice(entrySeq.length + instance.length + 2) },
-      });
+      const space = entry.indexOf(' ');
+      logged.push({ seq: Number(entry.slice(0, space)), record: entry.slice(space + 1) });
     }
     const step = this.#cursor.caughtUp(epoch, Number(seqText), entries[0] === 'gap' ? 'gap' : logged);
     if (step.dropAll) this.#dropAll();
-    for (const { instance, change } of step.apply) {
-      if (instance !== this.#instance) this.#apply(parseChange(change));
+    for (const sealed of step.apply) {
+      const json = this.#o.cipher.open(this.#o.keys.changeAad, sealed);
+      const change = json === undefined ? undefined : parseChange(json);
+      if (change === undefined) this.recordsRejected += 1;
+      // One of this instance's own: applied when made.
+      if (change?.n !== this.#instance) this.#apply(change);
     }
   }
 }

@@ -6,6 +6,12 @@ import { createHmac } from 'node:crypto';
  */
 export const FLEET_FORMAT = 'v2';
 
+/**
+ * How long a generation lives without a change or a store: longer than any entry (tokens last at
+ * most a day); a store extends it to outlive its entry.
+ */
+export const GENERATION_TTL_MS = 25 * 3600 * 1000;
+
 /** Characters of a keyed name: 162 bits of HMAC-SHA256, base64url. */
 const NAME_CHARS = 27;
 
@@ -71,6 +77,20 @@ export class FleetKeys {
   /** The namespace's generation: a change of every entry (changes lost, Redis rolled back). */
   get allGeneration(): string {
     return `${this.base}g:all`;
+  }
+
+  /**
+   * The additional data a shared entry is sealed with: the entry (kind and cache key) and the
+   * change number and namespace generation it was loaded under, so that a value moved to another
+   * entry, or its numbers rewritten in Redis, fails to open.
+   */
+  entryAad(kind: EntryKind, cacheKey: string, s: string, a: string): string {
+    return `${this.base}|${kind}|${cacheKey}|${s}|${a}`;
+  }
+
+  /** The additional data of a change record. */
+  get changeAad(): string {
+    return `${this.base}|change`;
   }
 
   /** The change feed's state (epoch, sequence). */

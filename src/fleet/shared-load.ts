@@ -6,7 +6,7 @@ import type { FleetHost, FleetLoad } from '../broker/fleet.js';
 import type { CacheEntryTimes } from '../broker/seam-types.js';
 import type { EntryCipher } from './cipher.js';
 import type { CleanupQueue } from './cleanups.js';
-import type { FleetKeys } from './keys.js';
+import { GENERATION_TTL_MS, type FleetKeys } from './keys.js';
 import type { RedisRunner } from './runner.js';
 import { GET_OR_LEASE, PUT, RELEASE } from './scripts.js';
 
@@ -16,6 +16,8 @@ const POLL_MS = 250;
 const PREFETCH_MS = 2000;
 /** Rounds of one shared load (hits refused, leases lost) before loading without the tier. */
 const MAX_ROUNDS = 64;
+/** Loads not stored because a change overlapped them, before loading without the tier. */
+const MAX_REFUSED = 3;
 
 /** The step reached Redis (and may have run there) before it failed: a timeout, an error reply. */
 export function sent(err: unknown): boolean {
@@ -37,12 +39,20 @@ export interface SharedLoadsOptions {
 
 /** One load holding its lease. */
 interface Held {
-  readonly keys: string[];
-  readonly aad: string;
   readonly lease: string;
   readonly id: string;
-  /** User, identity and namespace generations read with the lease. */
-  readonly generations: [string, string, string];
+  readonly entryKey: string;
+  readonly leaseKey: string;
+  /** The change number and namespace generation read with the lease. */
+  readonly s: string;
+  readonly a: string;
+}
+
+/** A shared entry's sealed value and the numbers it was stored under. */
+interface Sealed {
+  readonly v: string;
+  readonly s: string;
+  readonly a: string;
 }
 
 /**
@@ -56,13 +66,15 @@ export class SharedLoads {
    * Credentials entries that came along with their user's token (sealed, by Redis key), for the
    * credentials load that follows; short-lived and bounded.
    */
-  readonly #prefetched = new LRUCache<string, string>({ max: 1000, ttl: PREFETCH_MS });
+  readonly #prefetched = new LRUCache<string, Sealed>({ max: 1000, ttl: PREFETCH_MS });
   #closed = false;
   sharedHits = 0;
   sharedLoads = 0;
   leaseWaits = 0;
   leaseTakeovers = 0;
   entriesRejected = 0;
+  /** Loads whose answer was not stored nor served: a change overlapped them. */
+  loadsDiscarded = 0;
 
   constructor(options: SharedLoadsOptions) {
     this.#o = options;
@@ -95,20 +107,16 @@ export class SharedLoads {
     const id = k.loadId(request.kind, request.key);
     const entryKey = k.entry(id);
     const leaseKey = k.lease(id);
-    const aad = `${k.base}|${request.kind}|${request.key}`;
-    const keys = [
-      entryKey,
-      leaseKey,
-      request.userId === undefined ? k.noGeneration : k.userGeneration(request.userId),
-      request.identityId === undefined ? k.noGeneration : k.identityGeneration(request.identityId),
-      k.allGeneration,
-    ];
+    const keys = [entryKey, leaseKey, k.changeState, k.allGeneration];
+    if (request.userId !== undefined) keys.push(k.userGeneration(request.userId));
+    if (request.identityId !== undefined) keys.push(k.identityGeneration(request.identityId));
+    const flags = [request.userId === undefined ? '' : '1', request.identityId === undefined ? '' : '1'];
     const lease = token();
     const waitUntil = performance.now() + host.waitMs;
     const came = this.#prefetched.get(entryKey);
     if (came !== undefined) {
       this.#prefetched.delete(entryKey);
-      const value = this.#open(request, aad, came);
+      const value = this.#open(request, came);
       if (value !== undefined && request.accept(value)) {
         this.sharedHits += 1;
         return value;
@@ -116,33 +124,50 @@ export class SharedLoads {
     }
     let skip = '';
     let waited = false;
+    let refused = 0;
     for (let round = 0; round < MAX_ROUNDS; round++) {
       if (request.signal.aborted) throw abortReason(request.signal);
       if (this.#o.unpublished()) return request.load();
       let reply: unknown;
       try {
-        reply = await runner.run(GET_OR_LEASE, keys, [lease, String(host.loadMs), skip]);
+        reply = await runner.run(GET_OR_LEASE, keys, [
+          lease,
+          String(host.loadMs),
+          skip,
+          ...flags,
+          String(GENERATION_TTL_MS),
+          token(),
+        ]);
       } catch (err) {
         // Sent and not answered (a timeout): the script may still run and take the lease; free it
         // once Redis answers.
         if (sent(err)) this.#o.cleanups.later(RELEASE, [leaseKey], [lease, k.channel, `L ${id}`]);
         return request.load();
       }
-      const [kind, a, b, c] = Array.isArray(reply) ? (reply as unknown[]) : [];
-      if (kind === 'hit' && typeof a === 'string') {
-        const value = this.#open(request, aad, a);
+      const [kind, v, s, a, ck, cv, cs, ca] = Array.isArray(reply) ? (reply as unknown[]) : [];
+      if (kind === 'hit' && typeof v === 'string' && typeof s === 'string' && typeof a === 'string') {
+        const value = this.#open(request, { v, s, a });
         if (value !== undefined && request.accept(value)) {
           this.sharedHits += 1;
           // The user's credentials, current too: kept for the credentials load that follows.
-          if (typeof b === 'string' && typeof c === 'string') this.#prefetched.set(b, c);
+          if (typeof ck === 'string' && typeof cv === 'string' && typeof cs === 'string' && typeof ca === 'string')
+            this.#prefetched.set(ck, { v: cv, s: cs, a: ca });
           return value;
         }
-        skip = a;
+        skip = v;
         continue;
       }
-      if (kind === 'lease' && typeof a === 'string' && typeof b === 'string' && typeof c === 'string') {
+      if (kind === 'lease' && typeof v === 'string' && typeof s === 'string') {
         if (waited) this.leaseTakeovers += 1;
-        return this.#loadHolding(request, { keys, aad, lease, id, generations: [a, b, c] });
+        // ['lease', s, a]: the change number and namespace generation the load begins under.
+        const loaded = await this.#loadHolding(request, { lease, id, entryKey, leaseKey, s: v, a: s });
+        if (loaded !== undefined) return loaded;
+        // A change overlapped the load: its answer may predate the change; load again (a few
+        // times: then once without the tier, checked against the changes this instance knows).
+        refused += 1;
+        if (refused >= MAX_REFUSED) return request.load();
+        waited = false;
+        continue;
       }
       // Another instance holds the lease: wait for its message (or poll), up to the broker's
       // timeout, then load without the tier rather than make the caller wait on a stuck peer.
@@ -156,51 +181,64 @@ export class SharedLoads {
   }
 
   /** The entry of a sealed value, or `undefined` (counted) when it does not open or parse. */
-  #open<V extends CacheEntryTimes>(request: FleetLoad<V>, aad: string, sealed: string): V | undefined {
-    const plaintext = this.#o.cipher.open(aad, sealed);
+  #open<V extends CacheEntryTimes>(request: FleetLoad<V>, sealed: Sealed): V | undefined {
+    const aad = this.#o.keys.entryAad(request.kind, request.key, sealed.s, sealed.a);
+    const plaintext = this.#o.cipher.open(aad, sealed.v);
     const value = plaintext === undefined ? undefined : request.decode(plaintext);
     if (value === undefined) this.entriesRejected += 1;
     return value;
   }
 
-  async #loadHolding<V extends CacheEntryTimes>(request: FleetLoad<V>, held: Held): Promise<V> {
+  /**
+   * Loads holding the lease and stores the entry for the fleet: the value, or `undefined` when a
+   * change to a user or identity it depends on was recorded during the load (not stored, not to be
+   * served).
+   */
+  async #loadHolding<V extends CacheEntryTimes>(request: FleetLoad<V>, held: Held): Promise<V | undefined> {
     const { runner, keys: k, host, cleanups } = this.#o;
-    const leaseKey = held.keys[1] ?? '';
-    const release = (): void => {
-      cleanups.now(RELEASE, [leaseKey], [held.lease, k.channel, `L ${held.id}`]);
-    };
+    const releaseArgs = [held.lease, k.channel, `L ${held.id}`];
     let value: V;
     try {
       value = await request.load();
     } catch (err) {
-      release();
+      cleanups.now(RELEASE, [held.leaseKey], releaseArgs);
       throw err;
     }
     this.sharedLoads += 1;
     const ttl = Math.ceil(value.validUntil - host.clock.now());
-    if (ttl <= 0) {
-      release();
+    const identity = request.identityOf?.(value) ?? request.identityId;
+    if (ttl <= 0 || identity === undefined) {
+      cleanups.now(RELEASE, [held.leaseKey], releaseArgs);
       return value;
     }
-    const identity = request.identityOf?.(value);
-    const sealed = this.#o.cipher.seal(held.aad, request.encode(value));
-    const [userGen, identityGen, allGen] = held.generations;
-    runner
-      .run(PUT, held.keys, [
+    const sealed = this.#o.cipher.seal(k.entryAad(request.kind, request.key, held.s, held.a), request.encode(value));
+    const keys = [held.entryKey, held.leaseKey, k.changeState, k.allGeneration, k.identityGeneration(identity)];
+    if (request.userId !== undefined) keys.push(k.userGeneration(request.userId));
+    if (request.companionTokenKey !== undefined) keys.push(k.entry(k.loadId('token', request.companionTokenKey)));
+    let reply: unknown;
+    try {
+      reply = await runner.run(PUT, keys, [
         held.lease,
         sealed,
         String(ttl),
-        userGen,
-        identityGen,
-        allGen,
+        held.s,
+        held.a,
         k.channel,
         `L ${held.id}`,
-        identity === undefined ? '' : k.identityGeneration(identity),
-        request.companionTokenKey === undefined ? '' : k.entry(k.loadId('token', request.companionTokenKey)),
-      ])
-      .catch(() => {
-        cleanups.later(RELEASE, [leaseKey], [held.lease, k.channel, `L ${held.id}`]);
-      });
+        request.userId === undefined ? '' : '1',
+        request.companionTokenKey === undefined ? '' : '1',
+        String(GENERATION_TTL_MS),
+      ]);
+    } catch {
+      // Redis out: the value is this instance's alone (what a change meanwhile makes stale, the
+      // change feed drops when it is read).
+      cleanups.later(RELEASE, [held.leaseKey], releaseArgs);
+      return value;
+    }
+    if (reply === 0) {
+      this.loadsDiscarded += 1;
+      return undefined;
+    }
     return value;
   }
 

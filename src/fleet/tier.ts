@@ -4,11 +4,13 @@ import type { CacheEntryTimes, FleetStats } from '../broker/seam-types.js';
 import { ChangeFeed } from './change-feed.js';
 import type { EntryCipher } from './cipher.js';
 import { CleanupQueue } from './cleanups.js';
+import { checkEvictionPolicy } from './eviction-check.js';
 import { FleetKeys } from './keys.js';
 import { takeLock } from './locks.js';
 import { fallbackStore } from './quota-fallback.js';
 import { RedisQuotaStore } from './quota-store.js';
 import { RedisRunner, type FleetRedisClient, type FleetRedisSubscriber } from './runner.js';
+import { PROBE } from './scripts.js';
 import { SharedLoads } from './shared-load.js';
 
 /** Tunables of one tier (validated by `redisFleet()`). */
@@ -37,10 +39,12 @@ export class RedisTier implements FleetBinding {
   readonly #feed: ChangeFeed;
   readonly #subscriber: FleetRedisSubscriber;
   readonly quotaStore: QuotaStore;
+  readonly #retryMs: number;
   #closed = false;
 
   constructor(options: TierOptions, host: FleetHost) {
     this.#host = host;
+    this.#retryMs = options.retryMs;
     const keys = new FleetKeys(options.prefix, host.namespace, options.cipher.derive('key names'));
     this.#keys = keys;
     const runner = new RedisRunner({
@@ -56,6 +60,8 @@ export class RedisTier implements FleetBinding {
     this.#runner = runner;
     // node-redis emits 'error' on every lost connection; unheard, it would end the process.
     options.client.on('error', () => undefined);
+    // Once per tier: an evicting server is said so at start (the tier works either way).
+    void checkEvictionPolicy(options.client, host.log, Math.max(options.commandTimeoutMs, 1000));
     this.#cleanups = new CleanupQueue(runner);
     this.quotaStore = fallbackStore(
       runner,
@@ -77,6 +83,7 @@ export class RedisTier implements FleetBinding {
     this.#feed = new ChangeFeed({
       runner,
       keys,
+      cipher: options.cipher,
       host,
       subscriber: this.#subscriber,
       cleanups: this.#cleanups,
@@ -91,8 +98,9 @@ export class RedisTier implements FleetBinding {
   }
 
   async close(): Promise<void> {
+    if (this.#closed) return;
     this.#closed = true;
-    this.#feed.close();
+    await this.#feed.close();
     this.#loads.close();
     this.#cleanups.close();
     try {
@@ -100,7 +108,6 @@ export class RedisTier implements FleetBinding {
     } catch {
       // Already closed.
     }
-    await Promise.resolve();
   }
 
   stats(): FleetStats {
@@ -111,7 +118,7 @@ export class RedisTier implements FleetBinding {
       sharedLoads: loads.sharedLoads,
       leaseWaits: loads.leaseWaits,
       leaseTakeovers: loads.leaseTakeovers,
-      entriesRejected: loads.entriesRejected,
+      entriesRejected: loads.entriesRejected + this.#feed.recordsRejected,
       invalidationsPublished: this.#feed.published,
       invalidationsApplied: this.#feed.applied,
       resyncDrops: this.#feed.resyncDrops,
@@ -128,7 +135,29 @@ export class RedisTier implements FleetBinding {
     // Credentials that came along before the change must not serve the load after it.
     this.#loads.forgetPrefetched();
     if (this.#closed || (userIds.length === 0 && identityIds.length === 0)) return;
-    this.#feed.publish({ u: [...new Set(userIds)], i: [...new Set(identityIds)] });
+    void this.#feed.publish({ u: [...new Set(userIds)], i: [...new Set(identityIds)] });
+  }
+
+  get retryMs(): number {
+    return this.#retryMs;
+  }
+
+  async ready(): Promise<boolean> {
+    if (this.#closed || this.#feed.unpublished) return false;
+    try {
+      await this.#runner.run(PROBE, [this.#keys.changeState], []);
+      return !this.#feed.unpublished;
+    } catch {
+      return false;
+    }
+  }
+
+  async record(userIds: readonly string[], identityIds: readonly string[]): Promise<void> {
+    this.#loads.forgetPrefetched();
+    if (userIds.length === 0 && identityIds.length === 0) return;
+    if (this.#closed) throw new Error('the fleet tier is closed');
+    if (!(await this.#feed.publish({ u: [...new Set(userIds)], i: [...new Set(identityIds)] })))
+      throw new Error('the change could not be recorded in Redis');
   }
 
   lock(name: string, owner: string, ttlMs: number, signal?: AbortSignal): Promise<FleetLock | 'held-by-other'> {

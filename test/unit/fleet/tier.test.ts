@@ -72,8 +72,8 @@ void describe('fleet tier (fake client)', () => {
   void it('serves a current shared entry without loading', async () => {
     const t = setup();
     const value: Value = { validUntil: t.clock.now() + 1000, refreshAt: t.clock.now() + 500, identityId: IDENTITY };
-    const aad = `${t.keys.base}|token|token:${USER}`;
-    t.redis.answer(GET_OR_LEASE, () => ['hit', t.cipher.seal(aad, JSON.stringify(value))]);
+    const aad = t.keys.entryAad('token', `token:${USER}`, '4', 'a1');
+    t.redis.answer(GET_OR_LEASE, () => ['hit', t.cipher.seal(aad, JSON.stringify(value)), '4', 'a1']);
     assert.deepEqual(await t.tier.load(t.request()), value);
     assert.equal(t.loads(), 0);
     assert.equal(t.tier.stats().sharedHits, 1);
@@ -83,11 +83,12 @@ void describe('fleet tier (fake client)', () => {
   void it('refuses an entry sealed for another key and loads it itself', async () => {
     const t = setup();
     const value: Value = { validUntil: t.clock.now() + 1000, refreshAt: t.clock.now() + 500, identityId: IDENTITY };
-    const other = `${t.keys.base}|token|token:mallory`;
+    const other = t.keys.entryAad('token', 'token:mallory', '4', 'a1');
     let round = 0;
     t.redis.answer(GET_OR_LEASE, () =>
-      round++ === 0 ? ['hit', t.cipher.seal(other, JSON.stringify(value))] : ['lease', '0', '0', '0'],
+      round++ === 0 ? ['hit', t.cipher.seal(other, JSON.stringify(value)), '4', 'a1'] : ['lease', '0', 'a1'],
     );
+    t.redis.answer(PUT, () => 1);
     assert.equal((await t.tier.load(t.request())).identityId, IDENTITY);
     assert.equal(t.loads(), 1);
     assert.equal(t.tier.stats().entriesRejected, 1);
@@ -96,17 +97,42 @@ void describe('fleet tier (fake client)', () => {
 
   void it('holding the lease, loads once and stores the sealed entry under keyed names', async () => {
     const t = setup();
-    t.redis.answer(GET_OR_LEASE, () => ['lease', '0', '0', '0']);
+    t.redis.answer(GET_OR_LEASE, () => ['lease', '0', 'a1']);
     t.redis.answer(PUT, () => 1);
     await t.tier.load(t.request());
     assert.equal(t.loads(), 1);
-    await new Promise((r) => setImmediate(r));
     const [put] = t.redis.callsOf(PUT);
     assert.ok(put !== undefined, 'stored');
     assert.ok(put.keys.includes(t.keys.userGeneration(USER)));
+    assert.ok(put.keys.includes(t.keys.identityGeneration(IDENTITY)), 'the loaded identity is checked too');
     for (const s of t.redis.sent()) {
       assert.ok(!s.includes(USER) && !s.includes(IDENTITY), `clear id sent to Redis: ${s}`);
     }
+    await t.tier.close();
+  });
+
+  void it('loads again, serving nothing, when a change overlapped the load (the store is refused)', async () => {
+    const t = setup();
+    t.redis.answer(GET_OR_LEASE, () => ['lease', '0', 'a1']);
+    let puts = 0;
+    t.redis.answer(PUT, () => (puts++ === 0 ? 0 : 1));
+    await t.tier.load(t.request());
+    assert.equal(t.loads(), 2);
+    assert.equal(t.redis.callsOf(PUT).length, 2);
+    await t.tier.close();
+  });
+
+  void it('opens a shared entry only with the numbers it was sealed with', async () => {
+    const t = setup();
+    const value: Value = { validUntil: t.clock.now() + 1000, refreshAt: t.clock.now() + 500, identityId: IDENTITY };
+    const sealed = t.cipher.seal(t.keys.entryAad('token', `token:${USER}`, '4', 'a1'), JSON.stringify(value));
+    let round = 0;
+    // The same value with its numbers rewritten (as an attacker would, to pass the script's check).
+    t.redis.answer(GET_OR_LEASE, () => (round++ === 0 ? ['hit', sealed, '9', 'a1'] : ['lease', '9', 'a1']));
+    t.redis.answer(PUT, () => 1);
+    await t.tier.load(t.request());
+    assert.equal(t.loads(), 1);
+    assert.equal(t.tier.stats().entriesRejected, 1);
     await t.tier.close();
   });
 
@@ -122,17 +148,29 @@ void describe('fleet tier (fake client)', () => {
     await t.tier.close();
   });
 
-  void it('publishes a change under keyed names and reads the log on a gap', async () => {
+  void it('publishes a sealed change under keyed names; a wake-up only makes it read the log', async () => {
     const t = setup();
     t.redis.answer(INVALIDATE, () => ['e1', '1']);
     t.tier.invalidated([USER], [IDENTITY]);
     await new Promise((r) => setImmediate(r));
     const [published] = t.redis.callsOf(INVALIDATE);
     assert.ok(published?.keys.includes(t.keys.identityGeneration(IDENTITY)));
+    for (const s of t.redis.sent()) assert.ok(!s.includes(USER) && !s.includes(IDENTITY), `clear id sent: ${s}`);
+    const record = published?.args[1] ?? '';
+    // The log holds the real change; a forged wake-up announces more.
+    t.redis.answer(SYNC, () => ['e1', '1', `1 ${record}`]);
     const syncs = t.redis.callsOf(SYNC).length;
-    t.redis.subscriber.deliver('I e1 7 other {"u":[],"i":[]}');
+    t.redis.subscriber.deliver('I e1 1');
     await new Promise((r) => setImmediate(r));
     assert.equal(t.redis.callsOf(SYNC).length, syncs + 1);
+    assert.deepEqual(t.changes, [], 'its own change is not applied again');
+    // Another instance's record (sealed by the fleet) is applied; an unsealed one drops everything.
+    const other = t.cipher.seal(t.keys.changeAad, JSON.stringify({ n: 'other', u: ['bob'], i: [] }));
+    t.redis.answer(SYNC, () => ['e1', '3', `3 {"n":"x","u":[],"i":[]}`, `2 ${other}`]);
+    t.redis.subscriber.deliver('I e1 3');
+    await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(t.changes, [{ u: ['bob'], i: [] }]);
+    assert.equal(t.drops(), 1);
     await t.tier.close();
   });
 
