@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import type { FleetHost, FleetLoad } from '../../../src/broker/fleet.js';
 import { EntryCipher } from '../../../src/fleet/cipher.js';
 import { FleetKeys } from '../../../src/fleet/keys.js';
-import { GET_OR_LEASE, INVALIDATE, LOCK, PUT, RELEASE, SYNC, UNLOCK } from '../../../src/fleet/scripts.js';
+import { GET_OR_LEASE, INVALIDATE, LOCK, PROBE, PUT, RELEASE, SYNC, UNLOCK } from '../../../src/fleet/scripts.js';
 import { RedisTier } from '../../../src/fleet/tier.js';
 import { ManualClock } from '../../helpers/manual-clock.js';
 import { FakeRedis } from './fake-redis.js';
@@ -23,7 +23,7 @@ const IDENTITY = 'us-east-1:00000000-aaaa-bbbb-cccc-000000000001';
 
 function setup() {
   const redis = new FakeRedis();
-  redis.know(GET_OR_LEASE, PUT, RELEASE, INVALIDATE, SYNC, LOCK, UNLOCK);
+  redis.know(GET_OR_LEASE, PUT, RELEASE, INVALIDATE, SYNC, LOCK, UNLOCK, PROBE);
   redis.answer(SYNC, () => ['', '0']);
   const clock = new ManualClock();
   const changes: { u: readonly string[]; i: readonly string[] }[] = [];
@@ -171,6 +171,27 @@ void describe('fleet tier (fake client)', () => {
     await new Promise((r) => setTimeout(r, 5));
     assert.deepEqual(t.changes, [{ u: ['bob'], i: [] }]);
     assert.equal(t.drops(), 1);
+    await t.tier.close();
+  });
+
+  void it('is ready for a change only when Redis answers, and records it before resolving', async () => {
+    const t = setup();
+    t.redis.answer(PROBE, () => 0);
+    assert.equal(await t.tier.ready(), true);
+    let answer: (v: unknown) => void = () => undefined;
+    t.redis.answer(INVALIDATE, () => new Promise((r) => (answer = r)));
+    let recorded = false;
+    const record = t.tier.record([USER], [IDENTITY]).then(() => (recorded = true));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(recorded, false, 'not before Redis holds it');
+    answer(['e1', '1']);
+    await record;
+    assert.equal(recorded, true);
+    t.redis.answer(INVALIDATE, () => {
+      throw new Error('ERR boom');
+    });
+    await assert.rejects(t.tier.record([USER], []));
+    assert.equal(await t.tier.ready(), false, 'degraded, and a change waits to be sent');
     await t.tier.close();
   });
 
