@@ -157,10 +157,11 @@ export class SharedLoads {
         skip = v;
         continue;
       }
-      if (kind === 'lease' && typeof v === 'string' && typeof s === 'string') {
+      // ['lease', s, a]: the change number and namespace generation the load begins under.
+      const [, leaseS, leaseA] = kind === 'lease' ? [kind, v, s] : [];
+      if (typeof leaseS === 'string' && typeof leaseA === 'string') {
         if (waited) this.leaseTakeovers += 1;
-        // ['lease', s, a]: the change number and namespace generation the load begins under.
-        const loaded = await this.#loadHolding(request, { lease, id, entryKey, leaseKey, s: v, a: s });
+        const loaded = await this.#loadHolding(request, { lease, id, entryKey, leaseKey, s: leaseS, a: leaseA });
         if (loaded !== undefined) return loaded;
         // A change overlapped the load: its answer may predate the change; load again (a few
         // times: then once without the tier, checked against the changes this instance knows).
