@@ -18,8 +18,9 @@ export class IdentityChanges {
   #floor = 0;
   readonly #last = new LRUCache<string, number>({
     max: REMEMBERED,
-    dispose: (seq) => {
-      this.#floor = Math.max(this.#floor, seq);
+    // Forgotten to make room: loads that began before its number can no longer be checked.
+    dispose: (seq, _id, reason) => {
+      if (reason === 'evict') this.#floor = Math.max(this.#floor, seq);
     },
   });
 
