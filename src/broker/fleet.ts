@@ -24,7 +24,10 @@ export const FLEET_BIND: unique symbol = Symbol('cognito-identity-broker.fleet.b
 export interface BrokerFleet {
   /** @internal Called once by `createBroker()`. */
   readonly [FLEET_BIND]: (host: FleetHost) => FleetBinding;
-  /** Stops the tier's own connection and timers (never the Redis client the app gave it). */
+  /**
+   * Stops the tier's own connection and timers (never the Redis client the app gave it), after one
+   * more try to send the changes it still holds (bounded by the command timeout).
+   */
   close(): Promise<void>;
 }
 
