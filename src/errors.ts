@@ -41,6 +41,11 @@ export type BrokerErrorCode =
   | 'ERR_COGNITO_TIMEOUT'
   /** The identity was disabled (merged away) or has no logins left. 409. */
   | 'ERR_IDENTITY_DISABLED'
+  /**
+   * Fleet mode: a change of identities (link, unlink, merge, guest upgrade) could not be recorded in
+   * Redis, so the other instances could not learn it. 503, retryable, with `retryAfterSeconds`.
+   */
+  | 'ERR_FLEET_UNAVAILABLE'
   /** The pool, provider name or roles are misconfigured. 500; details only in the log. */
   | 'ERR_MISCONFIGURED'
   /** An unexpected failure inside the broker. 500. */
@@ -69,6 +74,7 @@ export const ERROR_KINDS: Readonly<Record<BrokerErrorCode, BrokerErrorKind>> = O
   ERR_COGNITO_UNAVAILABLE: { status: 502, title: 'Cognito is unavailable' },
   ERR_COGNITO_TIMEOUT: { status: 504, title: 'Cognito did not answer in time' },
   ERR_IDENTITY_DISABLED: { status: 409, title: 'Identity disabled' },
+  ERR_FLEET_UNAVAILABLE: { status: 503, title: 'Fleet tier unavailable' },
   ERR_MISCONFIGURED: { status: 500, title: 'Server misconfigured' },
   ERR_INTERNAL: { status: 500, title: 'Internal error' },
 });

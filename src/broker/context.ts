@@ -3,6 +3,7 @@ import type { BrokerErrorCode } from '../errors.js';
 import type { ClassicFlow } from './classic-flow.js';
 import type { CredentialsContext, CredentialsEntry, Entries, TokenContext, TokenEntry } from './entries.js';
 import type { FleetBinding } from './fleet.js';
+import type { IdentityChanges } from './identity-changes.js';
 import type { ResolvedBrokerOptions } from './options.js';
 import type { RefreshingCache } from './refreshing-cache.js';
 import type { ScopedContext, ScopedEntry } from './scoped-entries.js';
@@ -31,6 +32,8 @@ export interface BrokerContext {
    * concurrency): the user it is for and its outcome, which a second request of that user joins.
    */
   readonly upgrading: Map<string, RunningUpgrade>;
+  /** Identity changes seen, numbered: a token load overlapped by one is loaded again. */
+  readonly identityChanges: IdentityChanges;
   /** The fleet's shared tier, when the broker is one of several instances. */
   readonly fleet: FleetBinding | undefined;
 }

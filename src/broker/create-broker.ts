@@ -7,6 +7,7 @@ import { Entries } from './entries.js';
 import { encodeCredentials, encodeToken } from './entries.js';
 import { FLEET_BIND, type FleetBinding, type FleetLoad } from './fleet.js';
 import { tokenKey } from './keys.js';
+import { IdentityChanges } from './identity-changes.js';
 import { dropEverything, invalidate } from './invalidation.js';
 import { brokerLogger } from './log.js';
 import { credentialProvider, freshCredentialsBody, getCredentials, loadCredentials } from './operations/credentials.js';
@@ -66,6 +67,7 @@ export function createBroker(options: BrokerOptions): Broker {
   // The loaders and the fleet's callbacks run only after construction, when `ctx` is complete.
   // eslint-disable-next-line prefer-const -- assigned once below; read by callbacks made before it
   let ctx: BrokerContext;
+  const identityChanges = new IdentityChanges();
   const fleet: FleetBinding | undefined = o.fleet?.[FLEET_BIND]({
     namespace: fleetNamespace(o),
     log,
@@ -120,7 +122,7 @@ export function createBroker(options: BrokerOptions): Broker {
       clock: o.clock,
       load: (key, context, signal, stale) =>
         fleet === undefined
-          ? loadToken(ctx, context, signal, stale)
+          ? identityChanges.current(() => loadToken(ctx, context, signal, stale))
           : viaFleet(fleet, {
               kind: 'token',
               key,
@@ -130,7 +132,7 @@ export function createBroker(options: BrokerOptions): Broker {
               encode: encodeToken,
               decode: (text) => ctx.entries.sharedToken(text),
               identityOf: (value) => value.identityId,
-              load: () => loadToken(ctx, context, signal, stale),
+              load: () => identityChanges.current(() => loadToken(ctx, context, signal, stale)),
               signal,
             }),
     }),
@@ -160,7 +162,9 @@ export function createBroker(options: BrokerOptions): Broker {
       telemetry: { name: 'scoped', telemetry },
       max: o.cacheMax,
       clock: o.clock,
-      load: (_key, context, signal, stale) => loadScoped(ctx, context, signal, stale),
+      // A load whose answer names an identity changed while it ran (a merge of another user of that
+      // identity) is loaded again, as a token load is.
+      load: (_key, context, signal, stale) => identityChanges.current(() => loadScoped(ctx, context, signal, stale)),
     }),
     classic: new ClassicFlow({
       sts: () => {
@@ -171,6 +175,7 @@ export function createBroker(options: BrokerOptions): Broker {
       identityPoolId: o.identityPoolId,
     }),
     upgrading: new Map(),
+    identityChanges,
     fleet,
   };
 

@@ -1,14 +1,20 @@
 import type { Logger } from 'pino';
 import type { Clock } from './clock.js';
 import type { QuotaStore } from './quota/store.js';
-import type { CacheEntryTimes } from './refreshing-cache.js';
+import type { CacheEntryTimes, FleetStats } from './seam-types.js';
+
+export type { FleetStats } from './seam-types.js';
 
 // The seam between the broker and a shared tier (`cognito-identity-broker/fleet`): what a broker
 // gives the tier when it is created, and what it asks of it. The broker keeps its in-process caches
 // as the first level and reaches the tier only on a miss, a refresh, a change and a guest upgrade.
 
-/** Brand of a {@link BrokerFleet}: only the package's own factories make one. */
-export const FLEET_BIND: unique symbol = Symbol.for('cognito-identity-broker.fleet.bind');
+/**
+ * Brand of a {@link BrokerFleet}: only the package's own factories make one. A plain `Symbol()`,
+ * not a registered one (`Symbol.for`): no code outside the package can name it, so an app cannot
+ * hand the broker a look-alike of the tier. Not exported from the package's entry points.
+ */
+export const FLEET_BIND: unique symbol = Symbol('cognito-identity-broker.fleet.bind');
 
 /**
  * A shared tier for several instances of an app (from `redisFleet()` of
@@ -18,7 +24,10 @@ export const FLEET_BIND: unique symbol = Symbol.for('cognito-identity-broker.fle
 export interface BrokerFleet {
   /** @internal Called once by `createBroker()`. */
   readonly [FLEET_BIND]: (host: FleetHost) => FleetBinding;
-  /** Stops the tier's own connection and timers (never the Redis client the app gave it). */
+  /**
+   * Stops the tier's own connection and timers (never the Redis client the app gave it), after one
+   * more try to send the changes it still holds (bounded by the command timeout).
+   */
   close(): Promise<void>;
 }
 
@@ -77,38 +86,29 @@ export interface FleetLock {
   release(): void;
 }
 
-/** Counters of a fleet tier, in `BrokerStats.fleet`. */
-export interface FleetStats {
-  /** `shared` while Redis answers; `degraded` while the broker works per process. */
-  readonly state: 'shared' | 'degraded';
-  /** Loads served from the shared tier (another instance had the entry). */
-  readonly sharedHits: number;
-  /** Loads this instance made for the fleet (holding the lease). */
-  readonly sharedLoads: number;
-  /** Loads that waited for another instance's lease. */
-  readonly leaseWaits: number;
-  /** Leases taken over after their holder failed or vanished. */
-  readonly leaseTakeovers: number;
-  /** Shared entries refused (unknown key id, failed authentication, unreadable). */
-  readonly entriesRejected: number;
-  /** Changes this instance published. */
-  readonly invalidationsPublished: number;
-  /** Changes of other instances applied here. */
-  readonly invalidationsApplied: number;
-  /** Times this instance dropped its whole cache because changes may have been missed. */
-  readonly resyncDrops: number;
-  /** Times the tier went from shared to degraded. */
-  readonly degradations: number;
-  /** Redis commands that failed or timed out. */
-  readonly redisErrors: number;
-}
-
 /** What a broker asks of its fleet tier. */
 export interface FleetBinding {
   /** The entry from the shared tier, or loaded by one instance of the fleet at a time. */
   load<V extends CacheEntryTimes>(request: FleetLoad<V>): Promise<V>;
-  /** Tells every other instance that these users and identities changed (never throws). */
+  /**
+   * Tells every other instance that these users and identities changed (never throws; kept and
+   * sent later while Redis is out, for as long as this instance lives).
+   */
   invalidated(userIds: readonly string[], identityIds: readonly string[]): void;
+  /**
+   * Whether a change made now could be recorded: Redis answers (one round trip, bounded by the
+   * tier's command timeout) and this instance has no change waiting to be sent. Asked before an
+   * identity-changing call to Cognito, which is refused when false.
+   */
+  ready(): Promise<boolean>;
+  /**
+   * Records a change for the fleet: resolves once Redis holds it (every instance learns it from
+   * there); rejects when it could not (the change is then kept and sent when Redis answers, while
+   * this instance lives).
+   */
+  record(userIds: readonly string[], identityIds: readonly string[]): Promise<void>;
+  /** How long the tier stays degraded after a Redis failure, ms (a refused caller's `Retry-After`). */
+  readonly retryMs: number;
   /**
    * Takes the fleet-wide lock `name` for `owner`: `'held-by-other'` when another owner holds it,
    * waits while the same owner holds it elsewhere. Degrades to no lock (the caller keeps its

@@ -1,10 +1,14 @@
+import { BrokerError } from '../errors.js';
 import type { BrokerContext } from './context.js';
 
 /**
  * Drops every cache entry of the given users and identities, including loads in progress (their
- * waiters read again). Identities of the users' cached tokens are dropped too. Runs after link,
+ * waiters read again). Identities of the users' cached tokens are dropped too, and the identities
+ * are recorded as changed: a token load in progress for a user not named here that ends up naming
+ * one of them is loaded again (see `IdentityChanges`). Runs after link,
  * unlink, merge, guest upgrade and `forgetUser`; with a fleet, the change is also published to the
- * other instances (unless it came from one: `publish` false).
+ * other instances (unless it came from one, or {@link recordChange} records it: `publish` false).
+ * Returns the identities dropped.
  */
 export function invalidate(
   ctx: BrokerContext,
@@ -12,7 +16,7 @@ export function invalidate(
   userIds: readonly string[],
   identityIds: readonly (string | undefined)[],
   publish = true,
-): void {
+): string[] {
   const { tokens, credentials } = ctx;
   const users = new Set(userIds);
   const ids = new Set(identityIds.filter((id): id is string => id !== undefined));
@@ -20,6 +24,7 @@ export function invalidate(
   for (const [, value] of tokenEntries) {
     if (value !== undefined && users.has(value.userId)) ids.add(value.identityId);
   }
+  ctx.identityChanges.changed(ids);
   let droppedTokens = 0;
   for (const [key, value, loading] of tokenEntries) {
     if (
@@ -53,10 +58,55 @@ export function invalidate(
     { operation, tokens: droppedTokens, credentials: droppedCredentials, scoped: droppedScoped },
     'cache entries dropped',
   );
+  return [...ids];
+}
+
+function fleetUnavailable(ctx: BrokerContext, message: string): BrokerError {
+  return new BrokerError('ERR_FLEET_UNAVAILABLE', message, {
+    retryable: true,
+    retryAfterSeconds: Math.max(1, Math.ceil((ctx.fleet?.retryMs ?? 1000) / 1000)),
+  });
+}
+
+/**
+ * Before an identity-changing call to Cognito (link, unlink, merge, guest upgrade): with a fleet,
+ * the change must be recordable in Redis, or the other instances would go on serving the old
+ * identity with nothing to end it; so the operation is refused before Cognito is called.
+ * @throws BrokerError `ERR_FLEET_UNAVAILABLE` (503, retryable) when Redis does not answer.
+ */
+export async function beforeChange(ctx: BrokerContext): Promise<void> {
+  if (ctx.fleet === undefined || (await ctx.fleet.ready())) return;
+  throw fleetUnavailable(ctx, 'The change cannot be recorded for the other instances now; try again shortly');
+}
+
+/**
+ * After an identity-changing call to Cognito: drops this process's entries (as {@link invalidate})
+ * and, with a fleet, records the change in Redis before the operation reports success.
+ * @throws BrokerError `ERR_FLEET_UNAVAILABLE` when Redis failed since {@link beforeChange}: the
+ * change was made, and reaches the other instances when Redis answers again (while this instance
+ * lives); the operation is not reported done.
+ */
+export async function recordChange(
+  ctx: BrokerContext,
+  operation: string,
+  userIds: readonly string[],
+  identityIds: readonly (string | undefined)[],
+): Promise<void> {
+  const ids = invalidate(ctx, operation, userIds, identityIds, false);
+  if (ctx.fleet === undefined) return;
+  try {
+    await ctx.fleet.record(userIds, ids);
+  } catch {
+    throw fleetUnavailable(
+      ctx,
+      'The change was made but could not be recorded for the other instances yet; they learn it when Redis answers again',
+    );
+  }
 }
 
 /** Drops every entry of this process, loads in progress included (a fleet that may have missed changes). */
 export function dropEverything(ctx: BrokerContext): void {
+  ctx.identityChanges.everything();
   for (const [key] of ctx.tokens.entries()) ctx.tokens.delete(key);
   for (const [key] of ctx.credentials.entries()) ctx.credentials.delete(key);
   for (const [key] of ctx.scoped.entries()) ctx.scoped.delete(key);

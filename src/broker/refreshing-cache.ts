@@ -3,15 +3,9 @@ import { BrokerError, isBrokerError } from '../errors.js';
 import { abortable, abortReason } from './abort.js';
 import type { Clock } from './clock.js';
 import type { LoadTrace, Telemetry } from './telemetry.js';
-import type { CacheStats } from './types.js';
+import type { CacheEntryTimes, CacheStats } from './seam-types.js';
 
-/** The times every cached value carries, epoch milliseconds on the broker's clock. */
-export interface CacheEntryTimes {
-  /** The value is served only while `clock.now() < validUntil` (expiry minus the skew grace). */
-  readonly validUntil: number;
-  /** From this point on, a read serves the value and starts one background refresh. `≤ validUntil`. */
-  readonly refreshAt: number;
-}
+export type { CacheEntryTimes } from './seam-types.js';
 
 /**
  * Loads a fresh value for `key`. `signal` aborts when the entry is dropped or evicted while loading,

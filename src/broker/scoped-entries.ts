@@ -1,10 +1,10 @@
 import type { AssumeRoleWithWebIdentityResponse } from '@aws-sdk/client-sts';
 import { BrokerError } from '../errors.js';
-import type { BrokerContext } from './context.js';
-import { incomplete } from './entries.js';
+import type { Logger } from 'pino';
+import { incomplete, type Entries } from './entries.js';
 import { tagsHash } from './keys.js';
 import { packCredentials, packString, unpackString } from './offheap.js';
-import type { PrincipalTags } from './options.js';
+import type { PrincipalTags, ResolvedBrokerOptions } from './options.js';
 import type { CacheEntryTimes } from './refreshing-cache.js';
 import { scopeHash, type Scope } from './scope.js';
 import { ASSUME_ROLE_WEB_IDENTITY } from './sts-errors.js';
@@ -42,6 +42,13 @@ export function givenScopeHash(scope: Scope): string {
   return scopeHash(scope, scope.roleArn ?? '');
 }
 
+/** What {@link scopedEntry} reads of the broker (not the whole context: context.ts imports this file). */
+export interface ScopedEntryContext {
+  readonly options: Pick<ResolvedBrokerOptions, 'clock' | 'skewGraceSeconds'>;
+  readonly entries: Pick<Entries, 'clockOffsetMs' | 'refreshPoint'>;
+  readonly log: Logger;
+}
+
 /**
  * The entry of an AssumeRoleWithWebIdentity answer to a request sent at `sentAt`, timed as the
  * credentials cache's (entries.ts): served until `Expiration` less the grace and the measured offset
@@ -50,7 +57,7 @@ export function givenScopeHash(scope: Scope): string {
  *   the fresh credentials are already past their validity on the local clock.
  */
 export function scopedEntry(
-  ctx: BrokerContext,
+  ctx: ScopedEntryContext,
   c: ScopedContext,
   identityId: string,
   out: AssumeRoleWithWebIdentityResponse,

@@ -1,4 +1,3 @@
-import type { FleetStats } from './fleet.js';
 import {
   context as otelContext,
   metrics,
@@ -22,7 +21,7 @@ import {
 import { isBrokerError } from '../errors.js';
 import { toBrokerError } from './error-mapping.js';
 import type { CognitoSendClient } from './options.js';
-import type { CacheStats } from './types.js';
+import type { CacheStats, FleetStats } from './seam-types.js';
 
 /** The instrumentation scope of every meter and tracer of the broker. */
 export const INSTRUMENTATION_SCOPE = 'cognito-identity-broker';

@@ -1,5 +1,7 @@
-import type { FleetStats } from './fleet.js';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
+import type { CacheStats, FleetStats } from './seam-types.js';
+
+export type { CacheStats } from './seam-types.js';
 
 /**
  * An OpenID token for a user's Cognito identity, as returned by
@@ -149,27 +151,6 @@ export interface BrokerStats {
   readonly inFlight: number;
   /** The fleet's shared tier, when `BrokerOptions.fleet` is given. */
   readonly fleet?: FleetStats;
-}
-
-export interface CacheStats {
-  /** Served from the cache with no upstream wait (`staleServed` and `refreshAhead` included). */
-  readonly hits: number;
-  /** Hits served past the entry's refresh point while its refresh was running or paused (still valid). */
-  readonly staleServed: number;
-  /** Hits past the entry's refresh point that started its background refresh. */
-  readonly refreshAhead: number;
-  /** Had to wait for an upstream call (cold, expired, or joined an in-flight call). */
-  readonly misses: number;
-  /** Misses that joined a first load already running instead of starting one (single-flight). */
-  readonly coalesced: number;
-  /** Background refreshes started ahead of expiry. */
-  readonly refreshes: number;
-  /** Entries evicted because the cache was full. */
-  readonly evictions: number;
-  /** Entries currently held. */
-  readonly size: number;
-  /** Loads (first loads and background refreshes) running now. */
-  readonly loading: number;
 }
 
 /** The developer-authenticated identity broker. Created by `createBroker()`. */

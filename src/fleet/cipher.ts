@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
 
 /** Key ids: short, and free of the `.` that separates the parts of a sealed value. */
 const KEY_ID = /^[\w-]{1,32}$/;
@@ -33,6 +33,18 @@ export class EntryCipher {
     this.#keys = map;
     this.#currentId = currentId;
     this.#current = current;
+  }
+
+  /**
+   * A 32-byte key for another use than sealing (`purpose`, e.g. naming keys), derived with HKDF-SHA256
+   * from the key whose id sorts first: the same on every instance whatever its `currentKeyId`, and
+   * unrelated to the sealing key (knowing one tells nothing of the other).
+   */
+  derive(purpose: string): Buffer {
+    const [first] = [...this.#keys.keys()].sort();
+    const key = this.#keys.get(first ?? '');
+    if (key === undefined) throw new Error('EntryCipher: no key');
+    return Buffer.from(hkdfSync('sha256', key.export(), 'cognito-identity-broker/fleet', purpose, 32));
   }
 
   /** `plaintext` sealed under the current key, bound to `aad`. */

@@ -9,7 +9,6 @@ import { RedisTier } from './tier.js';
 export type { FleetStats } from '../broker/fleet.js';
 export type { FleetRedisClient, FleetRedisSubscriber } from './runner.js';
 export type { BrokerFleet };
-export { RedisQuotaStore } from './quota-store.js';
 
 /** Options of {@link redisFleet}. Validated once; a bad value is a `TypeError` naming it. */
 export interface RedisFleetOptions {
@@ -25,7 +24,9 @@ export interface RedisFleetOptions {
    * The keys that encrypt every shared entry (AES-256-GCM): key id → 32 bytes, as base64 or bytes
    * (`openssl rand -base64 32`). The same on every instance; never generated for you. To rotate,
    * add the new key, deploy, set `currentKeyId` to it, deploy; drop the old key once its entries
-   * have expired (credentials last an hour, tokens `tokenDurationSeconds`).
+   * have expired (credentials last an hour, tokens `tokenDurationSeconds`). The names of Redis keys
+   * are HMACs under a key derived from the key whose id sorts first: keep that one, or drop it with
+   * the whole fleet stopped (every key is renamed).
    */
   readonly encryptionKeys: Readonly<Record<string, string | Uint8Array>>;
   /** The key new entries are sealed with. Required with more than one key. */
@@ -76,7 +77,9 @@ function integer(value: unknown, name: string, def: number, min: number, max: nu
  * `forgetUser`) published to every instance, the guest-upgrade lock, the per-user budgets and the
  * quota buckets shared. The in-process cache stays the first level: a cached user costs no Redis
  * round trip. When Redis fails, each step works per process (one warning log line,
- * `stats().fleet.state === 'degraded'`) and sharing resumes when it answers.
+ * `stats().fleet.state === 'degraded'`) and sharing resumes when it answers; identity-changing
+ * operations are then refused (`ERR_FLEET_UNAVAILABLE`, 503) before Cognito is called. Redis must
+ * run with `maxmemory-policy noeviction` (checked at start where `CONFIG GET` is allowed).
  *
  * @example
  * ```ts

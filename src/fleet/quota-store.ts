@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { BucketShape, QuotaStore, QuotaTake, QuotaTakeResult } from '../broker/quota/store.js';
 import { REFUND, TAKE } from './quota-scripts.js';
 import type { RedisRunner } from './runner.js';
@@ -13,8 +12,10 @@ export const QUOTA_EXPIRY_MARGIN_MS = 1000;
 export interface RedisQuotaStoreOptions {
   /** Runs the scripts; decides whether Redis is usable. */
   readonly runner: RedisRunner;
-  /** Prefix of every key, e.g. `cib:ns:`. Buckets are `${prefix}q:o:${operation}` and `${prefix}q:u:${hash}`. */
+  /** Prefix of every key, e.g. `cib:ns:`. Buckets are `${prefix}q:o:${operation}` and `${prefix}q:u:${name(userId)}`. */
   readonly prefix: string;
+  /** The keyed name of a user id (the tier's `FleetKeys.name`): Redis never sees the id. */
+  readonly name: (userId: string) => string;
 }
 
 const GRANTED: QuotaTakeResult = Object.freeze({ granted: true });
@@ -24,24 +25,27 @@ const GRANTED: QuotaTakeResult = Object.freeze({ granted: true });
  * quota holds fleet-wide: the same token bucket as {@link InMemoryQuotaStore} (floor, a cap bucket
  * drawn with the main one, both or neither), each take or refund one script call, timed by Redis's
  * clock rather than the caller's `now` (each process's own monotonic clock). User buckets are keyed
- * by a SHA-256 of the user id, never the id itself. Errors (`RedisUnavailable` from the runner)
+ * by a keyed name of the user id (an HMAC), never the id itself. Errors (`RedisUnavailable` from the runner)
  * propagate: the caller decides what to do without Redis.
  *
  * @example
  * const runner = new RedisRunner({ client, commandTimeoutMs: 200, retryMs: 5000, log });
- * const store = new RedisQuotaStore({ runner, prefix: 'cib:ns:' });
+ * const store = new RedisQuotaStore({ runner, prefix: 'cib:ns:', name: (id) => keys.name(id) });
  */
 export class RedisQuotaStore implements QuotaStore {
   readonly #runner: RedisRunner;
   readonly #prefix: string;
+  readonly #name: (userId: string) => string;
 
-  /** @throws TypeError naming `runner` or `prefix` when either is not usable. */
-  constructor(options: { runner: RedisRunner; prefix: string }) {
+  /** @throws TypeError naming `runner`, `prefix` or `name` when one is not usable. */
+  constructor(options: RedisQuotaStoreOptions) {
     const o = options as Partial<RedisQuotaStoreOptions> | undefined;
     if (typeof o?.runner?.run !== 'function') throw new TypeError('RedisQuotaStore: `runner` must be a RedisRunner');
     if (typeof o.prefix !== 'string') throw new TypeError('RedisQuotaStore: `prefix` must be a string');
+    if (typeof o.name !== 'function') throw new TypeError('RedisQuotaStore: `name` must be a function');
     this.#runner = o.runner;
     this.#prefix = o.prefix;
+    this.#name = o.name;
   }
 
   /**
@@ -85,10 +89,8 @@ export class RedisQuotaStore implements QuotaStore {
   }
 
   #key(kind: 'operation' | 'user', key: string): string {
-    // User ids are personal data: Redis sees only their hash.
-    return kind === 'operation'
-      ? `${this.#prefix}q:o:${key}`
-      : `${this.#prefix}q:u:${createHash('sha256').update(key).digest('base64url')}`;
+    // User ids are personal data: Redis sees only their keyed name.
+    return kind === 'operation' ? `${this.#prefix}q:o:${key}` : `${this.#prefix}q:u:${this.#name(key)}`;
   }
 }
 

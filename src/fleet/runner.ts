@@ -123,7 +123,9 @@ export class RedisRunner {
     } finally {
       if (probe) this.#probing = false;
     }
-    if (this.#degraded) {
+    // Only a probe ends an outage: a command sent before it began may still answer after another
+    // one failed, and would end it at once (and the next failure would start a second one).
+    if (this.#degraded && probe) {
       this.#degraded = false;
       this.#o.log.info('fleet: Redis answers again; sharing resumed');
       this.#o.onRecovered?.();

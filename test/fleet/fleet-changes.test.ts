@@ -3,9 +3,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { isBrokerError, type Broker } from '../../src/index.js';
+import { EntryCipher } from '../../src/fleet/cipher.js';
 import { INVALIDATE } from '../../src/fleet/scripts.js';
 import { redisSkipReason } from '../helpers/redis-server.js';
-import { startFleetStack, type FleetStack } from '../helpers/fleet-stack.js';
+import { FLEET_KEY, startFleetStack, type FleetStack } from '../helpers/fleet-stack.js';
 
 const skip = redisSkipReason();
 
@@ -61,17 +62,24 @@ void describe('fleet: changes on one instance reach the others', { skip }, () =>
     const b = await stack.instance({}, { syncIntervalMs: 100 });
     a.broker.forgetUser('warm');
     await identityOf(b.broker, 'lost-1');
+    await identityOf(b.broker, 'lost-0');
+    const held = b.broker.stats().tokens.size;
     // A change on A creates the change log; find its keys.
     a.broker.forgetUser('lost-0');
     await eventually(async () => (await stack.admin.keys('cib:*:changes')).length === 1);
     const [stateKey = ''] = await stack.admin.keys('cib:*:changes');
-    await eventually(() => (b.broker.stats().fleet?.invalidationsApplied ?? 0) >= 1);
+    // B has read the log up to that change (changes are applied in order).
+    await eventually(() => b.broker.stats().tokens.size < held);
     const applied = b.broker.stats().fleet?.invalidationsApplied ?? 0;
     const misses = b.broker.stats().tokens.misses;
     // The same change as forgetUser('lost-1') on another instance, published where nobody listens.
+    // A change record as another instance seals it (the fleet's key, the namespace's additional data).
+    const base = stateKey.slice(0, -'changes'.length);
+    const cipher = new EntryCipher({ k1: FLEET_KEY }, undefined);
+    const record = cipher.seal(`${base}|change`, JSON.stringify({ n: 'other-instance', u: ['lost-1'], i: [] }));
     await stack.admin.eval(INVALIDATE.source, {
-      keys: [stateKey, `${stateKey}:log`],
-      arguments: ['epoch', JSON.stringify({ u: ['lost-1'], i: [] }), 'nowhere', '60000', 'other-instance'],
+      keys: [stateKey, `${stateKey}:log`, `${base}g:all`],
+      arguments: ['epoch', record, 'nowhere', '60000', 'fresh', ''],
     });
     await eventually(() => (b.broker.stats().fleet?.invalidationsApplied ?? 0) > applied);
     await identityOf(b.broker, 'lost-1');

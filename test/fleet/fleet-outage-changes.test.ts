@@ -2,7 +2,7 @@
 // identity from the shared tier afterwards.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Broker } from '../../src/index.js';
+import { isBrokerError, type Broker } from '../../src/index.js';
 import { redisSkipReason } from '../helpers/redis-server.js';
 import { startFleetStack, type FleetStack } from '../helpers/fleet-stack.js';
 
@@ -39,22 +39,26 @@ void describe('fleet: changes across an outage, and a Redis that goes back in ti
     await stack.stop();
   });
 
-  void it('a merge made while Redis is out: after it, neither instance serves the pre-merge shared entry', async () => {
+  void it('a merge asked for while Redis is out is refused; made after it, neither instance serves the pre-merge entry', async () => {
     const a = await stack.instance({}, { ...fast, prefix: 'o1' });
     // No periodic check on B: its first command after the outage is the read below.
     const b = await stack.instance({}, { ...fast, syncIntervalMs: 60_000, prefix: 'o1' });
     const destination = await identityOf(a.broker, 'out-dest');
-    await identityOf(a.broker, 'out-src');
+    const source = await identityOf(a.broker, 'out-src');
     // Paused, not restarted: the shared entries survive the outage.
     stack.redisServer.pause();
+    let refused: unknown;
     try {
-      await b.broker.mergeUsers('out-dest', 'out-src');
+      await b.broker.mergeUsers('out-dest', 'out-src').catch((err: unknown) => (refused = err));
     } finally {
       stack.redisServer.resume();
     }
+    // Not made (the fleet could not have learnt it): see fleet-record-changes.test.ts.
+    assert.ok(isBrokerError(refused) && refused.code === 'ERR_FLEET_UNAVAILABLE', String(refused));
     await new Promise((r) => setTimeout(r, 2 * fast.retryMs));
-    // B's own first read after the outage (the command that finds Redis back) must not take A's
-    // pre-merge entry from Redis.
+    assert.equal(await identityOf(b.broker, 'out-src'), source);
+    await sharing(b.broker);
+    await b.broker.mergeUsers('out-dest', 'out-src');
     assert.equal(await identityOf(b.broker, 'out-src'), destination);
     await sharing(a.broker);
     await eventually(async () => (await identityOf(a.broker, 'out-src')) === destination);

@@ -75,6 +75,50 @@ void describe('fleet: secrets never in clear in Redis', { skip }, () => {
     ledger.assertNoLeak(`${dump}\n${commands.join('\n')}`);
   });
 
+  void it('no user id, identity id or guest identity id in any key, value, channel message or command', async () => {
+    const ids = new SecretLedger();
+    const monitor = await connectRedis(stack.redisServer.url);
+    const commands: string[] = [];
+    await monitor.monitor((line) => {
+      commands.push(line);
+    });
+    const messages: string[] = [];
+    const listener = await connectRedis(stack.redisServer.url);
+    await listener.pSubscribe('*', (message, channel) => {
+      messages.push(`${channel} ${message}`);
+    });
+    try {
+      const a = await stack.instance({}, { prefix: 'ids' });
+      const b = await stack.instance({}, { prefix: 'ids' });
+      // Ids a reader could guess (e-mail addresses): a bare hash of one would be reversed.
+      const users = ['ada.lovelace@example.com', 'alan.turing@example.com', 'grace.hopper@example.com'];
+      ids.add(...users);
+      for (const u of users) {
+        const [t1, t2] = await Promise.all([a.broker.getToken(u), b.broker.getToken(u)]);
+        ids.add(t1.identityId, t2.identityId);
+        ids.add((await b.broker.getCredentials(u)).identityId);
+      }
+      const guest = await a.broker.getGuestCredentials();
+      ids.add(guest.identityId);
+      await b.broker.getGuestCredentials(guest.identityId);
+      await a.broker.mergeUsers(users[0] ?? '', users[1] ?? '');
+      await b.broker.unlinkDeveloperUser(users[2] ?? '');
+      ids.add((await b.broker.getToken(users[2] ?? '')).identityId);
+      a.broker.forgetUser(users[0] ?? '');
+      const second = (await a.broker.getGuestCredentials()).identityId;
+      ids.add(second, 'edsger.dijkstra@example.com');
+      ids.add((await b.broker.upgradeGuest('edsger.dijkstra@example.com', second)).identityId);
+      // Every instance has read the log of those changes.
+      await new Promise((r) => setTimeout(r, 200));
+    } finally {
+      monitor.destroy();
+      listener.destroy();
+    }
+    assert.ok(commands.length > 20 && messages.length > 5, `${commands.length} commands, ${messages.length} messages`);
+    const dump = await dumpRedis(stack);
+    ids.assertNoLeak(`${dump}\n${commands.join('\n')}\n${messages.join('\n')}`);
+  });
+
   void it('an entry copied to another key does not open, and an unknown key id is a miss, not an error', async () => {
     // A prefix of their own: exactly these two entries under it.
     const a = await stack.instance({}, { prefix: 'copy' });

@@ -1,7 +1,8 @@
 // RedisQuotaStore against a real redis-server: the in-memory store's decisions, one bucket shared
 // by several instances, no user id in Redis, idle buckets expiring, scripts lost by a flush.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { FleetKeys } from '../../src/fleet/keys.js';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
 import { createClient } from 'redis';
@@ -92,6 +93,10 @@ const CASES: readonly { readonly name: string; readonly steps: readonly Step[] }
   },
 ];
 
+/** User ids are named as the tier names them: an HMAC under a key derived from the fleet's keys. */
+const names = new FleetKeys('quota', 'ns', randomBytes(32));
+const name = (id: string): string => names.name(id);
+
 void describe('RedisQuotaStore', { skip: redisSkipReason() }, () => {
   let server: RedisServer;
   let client: Client;
@@ -121,7 +126,7 @@ void describe('RedisQuotaStore', { skip: redisSkipReason() }, () => {
   for (const c of CASES) {
     void it(`decides as the in-memory store: ${c.name}`, async () => {
       const memory = new InMemoryQuotaStore();
-      const redis = new RedisQuotaStore({ runner, prefix: prefix() });
+      const redis = new RedisQuotaStore({ runner, prefix: prefix(), name });
       for (const [i, step] of c.steps.entries()) {
         if (step.do === 'refund') {
           memory.refund(step.kind, step.key, step.bucket, 0);
@@ -142,7 +147,7 @@ void describe('RedisQuotaStore', { skip: redisSkipReason() }, () => {
   }
 
   void it('answers a plausible retryInMs, a whole number of ms ≥ 1', async () => {
-    const store = new RedisQuotaStore({ runner, prefix: prefix() });
+    const store = new RedisQuotaStore({ runner, prefix: prefix(), name });
     const bucket = { rate: 2, burst: 1 };
     assert.deepEqual(await store.take({ kind: 'operation', key: 'Op', bucket, floor: 0, now: 0 }), { granted: true });
     const r = await store.take({ kind: 'operation', key: 'Op', bucket, floor: 0, now: 0 });
@@ -153,8 +158,8 @@ void describe('RedisQuotaStore', { skip: redisSkipReason() }, () => {
   void it('keeps one bucket for two instances: grants never exceed burst + rate × elapsed', async () => {
     const p = prefix();
     const stores = [
-      new RedisQuotaStore({ runner, prefix: p }),
-      new RedisQuotaStore({ runner: otherRunner, prefix: p }),
+      new RedisQuotaStore({ runner, prefix: p, name }),
+      new RedisQuotaStore({ runner: otherRunner, prefix: p, name }),
     ];
     const bucket = { rate: 50, burst: 5 };
     const granted = [0, 0];
@@ -182,13 +187,12 @@ void describe('RedisQuotaStore', { skip: redisSkipReason() }, () => {
 
   void it('keeps no user id in clear in Redis', async () => {
     const p = prefix();
-    const store = new RedisQuotaStore({ runner, prefix: p });
+    const store = new RedisQuotaStore({ runner, prefix: p, name });
     const users = ['alice@example.com', 'Bob Smith'];
     for (const key of users)
       await store.take({ kind: 'user', key, bucket: { rate: SLOW, burst: 3 }, floor: 0, now: 0 });
     const keys = (await client.keys(`${p}*`)).sort();
-    const hash = (id: string): string => createHash('sha256').update(id).digest('base64url');
-    assert.deepEqual(keys, users.map((u) => `${p}q:u:${hash(u)}`).sort());
+    assert.deepEqual(keys, users.map((u) => `${p}q:u:${name(u)}`).sort());
     const everything = [...(await client.keys('*'))];
     for (const key of keys) everything.push(...Object.entries(await client.hGetAll(key)).flat());
     for (const id of users) assert.ok(!everything.some((s) => s.includes(id)), `${id} found in Redis`);
@@ -196,7 +200,7 @@ void describe('RedisQuotaStore', { skip: redisSkipReason() }, () => {
 
   void it('lets idle buckets expire once refilled, and drops a bucket refunded to full', async () => {
     const p = prefix();
-    const store = new RedisQuotaStore({ runner, prefix: p });
+    const store = new RedisQuotaStore({ runner, prefix: p, name });
     const bucket = { rate: 2, burst: 10 };
     const capBucket = { rate: 0.5, burst: 2 };
     await store.take({
@@ -227,7 +231,7 @@ void describe('RedisQuotaStore', { skip: redisSkipReason() }, () => {
 
   void it('restarts a level stamped in the future at Redis time, refilling nothing', async () => {
     const p = prefix();
-    const store = new RedisQuotaStore({ runner, prefix: p });
+    const store = new RedisQuotaStore({ runner, prefix: p, name });
     const key = `${p}q:o:Op`;
     const [sec, usec] = (await client.time()) as unknown as [string, string];
     const serverNow = Number(sec) * 1000 + Number(usec) / 1000;
@@ -241,7 +245,7 @@ void describe('RedisQuotaStore', { skip: redisSkipReason() }, () => {
   });
 
   void it('runs again after SCRIPT FLUSH (NOSCRIPT: the source is sent again)', async () => {
-    const store = new RedisQuotaStore({ runner, prefix: prefix() });
+    const store = new RedisQuotaStore({ runner, prefix: prefix(), name });
     const bucket = { rate: SLOW, burst: 2 };
     assert.equal((await store.take({ kind: 'user', key: 'u', bucket, floor: 0, now: 0 })).granted, true);
     await client.sendCommand(['SCRIPT', 'FLUSH']);
@@ -257,16 +261,19 @@ void describe('RedisQuotaStore', { skip: redisSkipReason() }, () => {
     const closed = createClient({ url: server.url });
     await closed.connect();
     await closed.close();
-    const store = new RedisQuotaStore({ runner: runnerOf(closed), prefix: prefix() });
+    const store = new RedisQuotaStore({ runner: runnerOf(closed), prefix: prefix(), name });
     const bucket = { rate: 1, burst: 1 };
     await assert.rejects(store.take({ kind: 'operation', key: 'Op', bucket, floor: 0, now: 0 }), RedisUnavailable);
     await assert.rejects(store.refund('operation', 'Op', bucket, 0), RedisUnavailable);
   });
 
   void it('refuses bad options and bad shapes with a TypeError naming them', async () => {
-    assert.throws(() => new RedisQuotaStore({ runner: undefined as unknown as RedisRunner, prefix: 'p:' }), /`runner`/);
-    assert.throws(() => new RedisQuotaStore({ runner, prefix: 1 as unknown as string }), /`prefix`/);
-    const store = new RedisQuotaStore({ runner, prefix: prefix() });
+    assert.throws(
+      () => new RedisQuotaStore({ runner: undefined as unknown as RedisRunner, prefix: 'p:', name }),
+      /`runner`/,
+    );
+    assert.throws(() => new RedisQuotaStore({ runner, prefix: 1 as unknown as string, name }), /`prefix`/);
+    const store = new RedisQuotaStore({ runner, prefix: prefix(), name });
     await assert.rejects(
       store.take({ kind: 'operation', key: 'Op', bucket: { rate: 0, burst: 1 }, floor: 0, now: 0 }),
       /`bucket\.rate`/,

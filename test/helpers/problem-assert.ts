@@ -38,6 +38,7 @@ export const KNOWN_CODES: ReadonlySet<BrokerErrorCode> = new Set<BrokerErrorCode
   'ERR_COGNITO_UNAVAILABLE',
   'ERR_COGNITO_TIMEOUT',
   'ERR_IDENTITY_DISABLED',
+  'ERR_FLEET_UNAVAILABLE',
   'ERR_MISCONFIGURED',
   'ERR_INTERNAL',
 ]);

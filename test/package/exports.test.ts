@@ -24,7 +24,7 @@ const subpaths: Record<string, string[]> = {
   './cdk': ['BrokerIdentityPool'],
   './client': ['fromBroker', 'fromBrokerToken', 'BrokerClientError'],
   './emulator': ['startEmulator', 'describeSessionToken'],
-  './fleet': ['redisFleet', 'RedisQuotaStore'],
+  './fleet': ['redisFleet'],
   './middleware': [
     'cognitoRouter',
     'brokerErrorHandler',

@@ -9,7 +9,7 @@ import type { BrokerContext } from '../context.js';
 import { incomplete } from '../entries.js';
 import { upstreamErrorName } from '../error-mapping.js';
 import { checkIdentityId, checkUserId } from '../input.js';
-import { invalidate } from '../invalidation.js';
+import { beforeChange, invalidate, recordChange } from '../invalidation.js';
 import { credentialsKey, tokenKey } from '../keys.js';
 import { tagsFor } from '../principal-tags.js';
 import type { IdentityCredentials, IdentityToken } from '../types.js';
@@ -105,6 +105,7 @@ async function runUpgrade(ctx: BrokerContext, userId: string, guestIdentityId: s
   if (guest.allLogins.length > 0) {
     throw new BrokerError('ERR_FORBIDDEN', 'The identity is not a guest identity');
   }
+  await beforeChange(ctx);
   const tags = tagsFor(ctx, userId);
   const sentAt = ctx.options.clock.now();
   let out: GetOpenIdTokenForDeveloperIdentityResponse;
@@ -124,8 +125,15 @@ async function runUpgrade(ctx: BrokerContext, userId: string, guestIdentityId: s
     }
     throw err;
   }
-  invalidate(ctx, 'upgradeGuest', [userId], [guestIdentityId, out.IdentityId]);
+  // The sole-user check runs even when the change could not be recorded: it may undo the link.
+  let unrecorded: Error | undefined;
+  try {
+    await recordChange(ctx, 'upgradeGuest', [userId], [guestIdentityId, out.IdentityId]);
+  } catch (err) {
+    unrecorded = err instanceof Error ? err : new Error('the change could not be recorded');
+  }
   await checkSoleUser(ctx, userId, out.IdentityId ?? guestIdentityId);
+  if (unrecorded !== undefined) throw unrecorded;
   const entry = ctx.entries.token(userId, out, sentAt);
   ctx.tokens.set(tokenKey(userId, tags), entry);
   return ctx.entries.publicToken(entry);

@@ -5,7 +5,7 @@ import {
 } from '@aws-sdk/client-cognito-identity';
 import type { BrokerContext } from '../context.js';
 import { badRequest, checkProvider } from '../input.js';
-import { invalidate } from '../invalidation.js';
+import { beforeChange, recordChange } from '../invalidation.js';
 import { tokenKey } from '../keys.js';
 import { unpackString } from '../offheap.js';
 import { tagsFor } from '../principal-tags.js';
@@ -27,6 +27,7 @@ export async function linkLogin(
     throw badRequest('The provider token is not valid');
   }
   return withIdentity(ctx, 'linkLogin', userId, async (token) => {
+    await beforeChange(ctx);
     const tags = tagsFor(ctx, userId);
     const sentAt = ctx.options.clock.now();
     const caller = { priority: 'account', userId } as const;
@@ -38,7 +39,7 @@ export async function linkLogin(
         { abortSignal },
       ),
     );
-    invalidate(ctx, 'linkLogin', [userId], [token.identityId, out.IdentityId]);
+    await recordChange(ctx, 'linkLogin', [userId], [token.identityId, out.IdentityId]);
     // The link answers with a fresh token for the identity as it is now: keep it.
     ctx.tokens.set(tokenKey(userId, tags), ctx.entries.token(userId, out, sentAt));
     return describe(ctx, out.IdentityId ?? token.identityId, caller);
@@ -49,6 +50,7 @@ export async function linkLogin(
 export async function unlinkLogin(ctx: BrokerContext, userId: string, provider: string): Promise<IdentityDescription> {
   checkProvider(provider, ctx.options);
   return withIdentity(ctx, 'unlinkLogin', userId, async (token) => {
+    await beforeChange(ctx);
     const caller = { priority: 'account', userId } as const;
     await ctx.upstream.call({ operation: OP.unlink, clientInput: true, caller }, (client, abortSignal) =>
       client.send(
@@ -60,7 +62,7 @@ export async function unlinkLogin(ctx: BrokerContext, userId: string, provider: 
         { abortSignal },
       ),
     );
-    invalidate(ctx, 'unlinkLogin', [userId], [token.identityId]);
+    await recordChange(ctx, 'unlinkLogin', [userId], [token.identityId]);
     return describe(ctx, token.identityId, caller);
   });
 }
@@ -90,7 +92,8 @@ export async function unlinkDeveloperUser(ctx: BrokerContext, userId: string): P
   // A fresh lookup, not the cache: unlinking the wrong identity would be worse than one call.
   const identityId = await lookupIdentity(ctx, userId, false, 'account');
   if (identityId !== null) {
+    await beforeChange(ctx);
     await unlinkDeveloper(ctx, identityId, userId);
   }
-  invalidate(ctx, 'unlinkDeveloperUser', [userId], [identityId ?? undefined]);
+  await recordChange(ctx, 'unlinkDeveloperUser', [userId], [identityId ?? undefined]);
 }

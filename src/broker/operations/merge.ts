@@ -2,7 +2,7 @@ import { MergeDeveloperIdentitiesCommand } from '@aws-sdk/client-cognito-identit
 import { isBrokerError } from '../../errors.js';
 import type { BrokerContext } from '../context.js';
 import { badRequest, checkUserId } from '../input.js';
-import { invalidate } from '../invalidation.js';
+import { beforeChange, recordChange } from '../invalidation.js';
 import { tokenKey } from '../keys.js';
 import { tagsFor } from '../principal-tags.js';
 import { OP } from '../upstream.js';
@@ -46,6 +46,7 @@ export async function mergeUsers(
         ),
     );
   let out: Awaited<ReturnType<typeof merge>>;
+  await beforeChange(ctx);
   try {
     out = await merge();
   } catch (err) {
@@ -55,6 +56,11 @@ export async function mergeUsers(
     source = await tokenFor(ctx, sourceUserId);
     out = await merge();
   }
-  invalidate(ctx, 'mergeUsers', [userId, sourceUserId], [destination.identityId, source?.identityId, out.IdentityId]);
+  await recordChange(
+    ctx,
+    'mergeUsers',
+    [userId, sourceUserId],
+    [destination.identityId, source?.identityId, out.IdentityId],
+  );
   return { identityId: out.IdentityId ?? destination.identityId };
 }

@@ -1,0 +1,287 @@
+import { randomBytes } from 'node:crypto';
+import type { FleetHost } from '../broker/fleet.js';
+import { ChangeCursor, type LoggedChange } from './change-cursor.js';
+import type { CleanupQueue } from './cleanups.js';
+import type { EntryCipher } from './cipher.js';
+import { GENERATION_TTL_MS, type FleetKeys } from './keys.js';
+import type { FleetRedisSubscriber, RedisRunner } from './runner.js';
+import { INVALIDATE, SYNC } from './scripts.js';
+
+/** Changes kept while Redis is out, published when it answers again; beyond, everything is dropped. */
+const MAX_PENDING = 1000;
+
+/** A change of users and identities (or of every entry). */
+export interface Change {
+  readonly u: readonly string[];
+  readonly i: readonly string[];
+  /** Every entry: changes were lost. */
+  readonly all?: true;
+}
+
+function token(): string {
+  return randomBytes(12).toString('base64url');
+}
+
+function isStringArray(v: unknown): v is string[] {
+  return Array.isArray(v) && v.every((x) => typeof x === 'string');
+}
+
+/** A change record as sealed in the log: the change and the instance that made it. */
+interface ChangeRecord extends Change {
+  readonly n: string;
+}
+
+/** A change record from its JSON, or `undefined` when it does not parse (treated as a lost change). */
+export function parseChange(json: string): ChangeRecord | undefined {
+  try {
+    const c = JSON.parse(json) as { n?: unknown; u?: unknown; i?: unknown; all?: unknown };
+    if (typeof c.n !== 'string') return undefined;
+    if (c.all === true) return { n: c.n, u: [], i: [], all: true };
+    if (isStringArray(c.u) && isStringArray(c.i)) return { n: c.n, u: c.u, i: c.i };
+  } catch {
+    // Unreadable: the caller treats it as a lost change.
+  }
+  return undefined;
+}
+
+/** Options of {@link ChangeFeed}. */
+export interface ChangeFeedOptions {
+  readonly runner: RedisRunner;
+  readonly keys: FleetKeys;
+  /** Seals change records (their ids are never in clear; a record not sealed by the fleet is refused). */
+  readonly cipher: EntryCipher;
+  readonly host: FleetHost;
+  readonly subscriber: FleetRedisSubscriber;
+  readonly cleanups: CleanupQueue;
+  readonly syncIntervalMs: number;
+  /** Called before any change is applied here (prefetched entries must go). */
+  readonly onChange: () => void;
+  /** A load's wake-up message (`L <load id>`). */
+  readonly onLoadMessage: (loadId: string) => void;
+}
+
+/**
+ * The fleet's change feed as one instance sees it: publishes this instance's changes (bumping the
+ * generations of the users and identities named, appending to the change log, sending a wake-up),
+ * applies the others' changes, and reads the log periodically (and after every gap, reconnect or
+ * recovery) so that a lost message delays a change by at most `syncIntervalMs`.
+ */
+export class ChangeFeed {
+  readonly #o: ChangeFeedOptions;
+  readonly #cursor = new ChangeCursor();
+  readonly #instance = token();
+  readonly #pending: Change[] = [];
+  readonly #timer: ReturnType<typeof setInterval>;
+  /** Kept changes being published after an outage. */
+  #republishing = 0;
+  #syncing: Promise<void> | undefined;
+  #syncAgain = false;
+  #closed = false;
+  published = 0;
+  applied = 0;
+  resyncDrops = 0;
+  /** Change records that did not open (not sealed by the fleet) or parse: each dropped every entry. */
+  recordsRejected = 0;
+
+  constructor(options: ChangeFeedOptions) {
+    this.#o = options;
+    // Subscriptions come back by themselves after a reconnect; messages sent meanwhile are found by
+    // the check that follows.
+    options.subscriber.on('ready', () => void this.sync());
+    void this.#subscribe();
+    this.#timer = setInterval(() => void this.sync(), options.syncIntervalMs);
+    this.#timer.unref();
+    void this.sync();
+  }
+
+  /** Changes of this instance not yet published: the shared entries they make stale are not marked yet. */
+  get unpublished(): boolean {
+    return this.#pending.length > 0 || this.#republishing > 0;
+  }
+
+  /** An entry was loaded without the tier. */
+  servedAlone(): void {
+    this.#cursor.servedAlone();
+  }
+
+  /**
+   * Stops the feed. Changes still waiting to be sent are tried once more first (a clean stop loses
+   * none that Redis can take); what Redis does not take then is lost with the instance, and its
+   * callers were told (`ERR_FLEET_UNAVAILABLE`) or it was a cache hint (`forgetUser`).
+   */
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+    const left = this.#pending.splice(0);
+    if (left.length > 0 && this.#o.runner.usable()) {
+      const sent = await Promise.all(left.map((c) => this.publish(c)));
+      const lost = sent.filter((ok) => !ok).length;
+      if (lost > 0) this.#o.host.log.warn({ changes: lost }, 'fleet: changes not sent to Redis before the stop');
+    } else if (left.length > 0) {
+      this.#o.host.log.warn({ changes: left.length }, 'fleet: changes not sent to Redis before the stop');
+    }
+    this.#closed = true;
+  }
+
+  async #subscribe(): Promise<void> {
+    try {
+      await this.#o.subscriber.connect();
+      if (this.#closed) return;
+      await this.#o.subscriber.subscribe(this.#o.keys.channel, (message) => {
+        this.#onMessage(message);
+      });
+    } catch (err) {
+      if (this.#closed) return;
+      this.#o.host.log.warn(
+        { err: err instanceof Error ? err.message : 'unknown' },
+        'fleet: cannot subscribe to changes; the periodic check stands in',
+      );
+    }
+  }
+
+  /**
+   * Publishes `change`. One that Redis did not take waits (bounded: beyond `MAX_PENDING`, one change
+   * of every entry stands for them all) and goes out when Redis answers; once out, it is applied
+   * here again, since this instance may have loaded entries meanwhile that it makes stale.
+   */
+  publish(change: Change, republished = false): Promise<boolean> {
+    if (this.#closed) return Promise.resolve(false);
+    const k = this.#o.keys;
+    const keys = [k.changeState, k.changeLog, k.allGeneration];
+    for (const u of change.u) keys.push(k.userGeneration(u));
+    for (const i of change.i) keys.push(k.identityGeneration(i));
+    const record = this.#o.cipher.seal(k.changeAad, JSON.stringify({ n: this.#instance, ...change }));
+    if (republished) this.#republishing += 1;
+    return this.#o.runner
+      .run(INVALIDATE, keys, [
+        token(),
+        record,
+        k.channel,
+        String(GENERATION_TTL_MS),
+        token(),
+        change.all === true ? '1' : '',
+      ])
+      .then(
+        () => {
+          this.published += 1;
+          if (republished) this.#applyLocally(change);
+          return true;
+        },
+        () => {
+          if (this.#closed) return false;
+          if (this.#pending.length < MAX_PENDING) this.#pending.push(change);
+          else this.#pending.splice(0, this.#pending.length, { u: [], i: [], all: true });
+          return false;
+        },
+      )
+      .finally(() => {
+        if (republished) this.#republishing -= 1;
+      })
+      .catch((err: unknown) => {
+        this.#o.host.log.error(
+          { err: err instanceof Error ? err.message : 'unknown' },
+          'fleet: applying a change failed',
+        );
+        return false;
+      });
+  }
+
+  #applyLocally(change: Change): void {
+    this.#o.onChange();
+    if (change.all === true) this.#o.host.dropAll();
+    else this.#o.host.invalidateLocal(change.u, change.i);
+  }
+
+  /** After Redis answers again: the clean-ups, then the changes kept meanwhile. */
+  flushPending(): void {
+    this.#o.cleanups.flush();
+    for (const change of this.#pending.splice(0)) void this.publish(change, true);
+  }
+
+  #onMessage(message: string): void {
+    if (message.startsWith('L ')) {
+      this.#o.onLoadMessage(message.slice(2));
+      return;
+    }
+    if (!message.startsWith('I ')) return;
+    // 'I epoch seq': a wake-up only. Anyone who can publish can send one, so the change itself is
+    // read from the log, where each record is sealed by the instance that made it.
+    const [, epoch = '', seqText = ''] = message.split(' ', 3);
+    if (this.#cursor.isNews(epoch, Number(seqText))) void this.sync();
+  }
+
+  #apply(change: Change | undefined): void {
+    this.#o.onChange();
+    if (change === undefined || change.all === true) {
+      this.#dropAll();
+      return;
+    }
+    this.applied += 1;
+    this.#o.host.invalidateLocal(change.u, change.i);
+  }
+
+  #dropAll(): void {
+    this.#o.onChange();
+    this.resyncDrops += 1;
+    this.#o.host.dropAll();
+  }
+
+  /**
+   * Catches up with the change log: applies what this instance has not seen, or drops everything
+   * when that cannot be known (the log moved on too far, or Redis lost it).
+   */
+  sync(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    if (this.#syncing !== undefined) {
+      // A check already running may have read the log before the change that asks for this one.
+      this.#syncAgain = true;
+      return this.#syncing;
+    }
+    this.#syncing = (async () => {
+      do {
+        this.#syncAgain = false;
+        await this.#syncOnce();
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by sync() during the await
+      } while (this.#syncAgain && !this.#closed);
+    })().finally(() => {
+      this.#syncing = undefined;
+    });
+    return this.#syncing;
+  }
+
+  async #syncOnce(): Promise<void> {
+    const k = this.#o.keys;
+    let reply: unknown;
+    try {
+      reply = await this.#o.runner.run(
+        SYNC,
+        [k.changeState, k.changeLog, k.allGeneration],
+        [this.#cursor.epoch ?? '', String(this.#cursor.seq), token()],
+      );
+    } catch {
+      // Serving already (per process) while changes cannot be read: the first check that succeeds
+      // cannot tell what was missed.
+      this.#cursor.readFailed();
+      return;
+    }
+    // Changes or clean-ups left over (their failure came in after Redis had answered again).
+    if ((this.#pending.length > 0 || this.#o.cleanups.size > 0) && !this.#o.runner.degraded) this.flushPending();
+    if (!Array.isArray(reply)) return;
+    const [epoch, seqText, ...entries] = reply as unknown[];
+    if (typeof epoch !== 'string' || typeof seqText !== 'string') return;
+    const logged: LoggedChange<string>[] = [];
+    for (const entry of entries) {
+      if (typeof entry !== 'string') continue;
+      const space = entry.indexOf(' ');
+      logged.push({ seq: Number(entry.slice(0, space)), record: entry.slice(space + 1) });
+    }
+    const step = this.#cursor.caughtUp(epoch, Number(seqText), entries[0] === 'gap' ? 'gap' : logged);
+    if (step.dropAll) this.#dropAll();
+    for (const sealed of step.apply) {
+      const json = this.#o.cipher.open(this.#o.keys.changeAad, sealed);
+      const change = json === undefined ? undefined : parseChange(json);
+      if (change === undefined) this.recordsRejected += 1;
+      // One of this instance's own: applied when made.
+      if (change?.n !== this.#instance) this.#apply(change);
+    }
+  }
+}

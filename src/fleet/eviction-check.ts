@@ -1,0 +1,72 @@
+import type { Logger } from 'pino';
+
+/** The part of a node-redis client that reads the server's configuration (absent from some fakes). */
+interface CommandSender {
+  sendCommand(args: string[]): Promise<unknown>;
+}
+
+/** What the check found: the policy, or why it could not be read. */
+export type EvictionPolicy = { readonly policy: string } | { readonly unknown: string };
+
+/** The value of `maxmemory-policy` in a CONFIG GET reply (RESP2 array or RESP3 map). */
+function policyOf(reply: unknown): string | undefined {
+  if (Array.isArray(reply)) {
+    const i = reply.indexOf('maxmemory-policy');
+    const v: unknown = i >= 0 ? reply[i + 1] : undefined;
+    return typeof v === 'string' ? v : undefined;
+  }
+  if (reply instanceof Map) {
+    const v: unknown = reply.get('maxmemory-policy');
+    return typeof v === 'string' ? v : undefined;
+  }
+  if (typeof reply === 'object' && reply !== null) {
+    const v: unknown = (reply as Record<string, unknown>)['maxmemory-policy'];
+    return typeof v === 'string' ? v : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * Reads the server's `maxmemory-policy` (CONFIG GET, where the server allows it) and says once,
+ * loudly, when it is not `noeviction` or cannot be read. An evicting server may drop the keys that
+ * tell a current entry from a stale one: the tier then refuses the entry (a missing generation never
+ * validates one), but a generation evicted during a load can hide a change from that load's store.
+ */
+export async function checkEvictionPolicy(client: unknown, log: Logger, timeoutMs: number): Promise<EvictionPolicy> {
+  let found: EvictionPolicy;
+  const sender = client as Partial<CommandSender>;
+  if (typeof sender.sendCommand !== 'function') {
+    found = { unknown: 'the client cannot send CONFIG GET' };
+  } else {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const reply = await Promise.race([
+        sender.sendCommand(['CONFIG', 'GET', 'maxmemory-policy']),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => {
+            reject(new Error(`no answer within ${timeoutMs} ms`));
+          }, timeoutMs);
+        }),
+      ]);
+      const policy = policyOf(reply);
+      found = policy === undefined ? { unknown: 'CONFIG GET gave no maxmemory-policy' } : { policy };
+    } catch (err) {
+      // The error's message only (e.g. NOPERM, unknown command on a managed server).
+      found = { unknown: err instanceof Error ? err.message : 'CONFIG GET failed' };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  if ('policy' in found && found.policy !== 'noeviction') {
+    log.error(
+      { maxmemoryPolicy: found.policy },
+      'fleet: Redis maxmemory-policy is not noeviction; fleet mode requires noeviction (an evicted key costs Cognito loads, and one evicted during a load can hide a change from it)',
+    );
+  } else if ('unknown' in found) {
+    log.warn(
+      { reason: found.unknown },
+      'fleet: cannot read the Redis eviction policy; fleet mode requires maxmemory-policy noeviction: check it on the server',
+    );
+  }
+  return found;
+}

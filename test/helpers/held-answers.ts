@@ -1,0 +1,45 @@
+// A Cognito client that holds back chosen answers: the call reaches the service (which answers as
+// of that moment), and the answer reaches the broker only when the test releases it — a delayed
+// answer made deterministic, with no timing in the test.
+import type { CognitoSendClient } from '../../src/broker/options.js';
+
+/** One held answer: resolves `answered` once Cognito answered; the broker gets it at `release()`. */
+export interface Held {
+  readonly answered: Promise<void>;
+  release(): void;
+}
+
+export interface HoldingClient {
+  readonly client: CognitoSendClient;
+  /** Holds the next GetOpenIdTokenForDeveloperIdentity answer for developer user `userId`. */
+  holdToken(userId: string): Held;
+}
+
+export function holdingClient(inner: CognitoSendClient): HoldingClient {
+  const holds = new Map<string, { answered: () => void; released: Promise<void> }>();
+  const send = (async (command: { constructor: { name: string }; input: unknown }, options?: unknown) => {
+    const out = await (inner.send as (c: unknown, o?: unknown) => Promise<unknown>)(command, options);
+    if (command.constructor.name === 'GetOpenIdTokenForDeveloperIdentityCommand') {
+      const logins = (command.input as { Logins?: Record<string, string> }).Logins ?? {};
+      for (const user of Object.values(logins)) {
+        const hold = holds.get(user);
+        if (hold === undefined) continue;
+        holds.delete(user);
+        hold.answered();
+        await hold.released;
+      }
+    }
+    return out;
+  }) as unknown as CognitoSendClient['send'];
+  return {
+    client: { send },
+    holdToken(userId) {
+      let answered!: () => void;
+      let release!: () => void;
+      const answeredP = new Promise<void>((r) => (answered = r));
+      const released = new Promise<void>((r) => (release = r));
+      holds.set(userId, { answered, released });
+      return { answered: answeredP, release };
+    },
+  };
+}

@@ -1,0 +1,210 @@
+// The fleet tier's modules together on a fake client: what it sends to Redis and what it does with
+// the answers. The fleet suites (test/fleet) run the same tier against a real redis-server.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { pino } from 'pino';
+import type { FleetHost, FleetLoad } from '../../../src/broker/fleet.js';
+import { EntryCipher } from '../../../src/fleet/cipher.js';
+import { FleetKeys } from '../../../src/fleet/keys.js';
+import { GET_OR_LEASE, INVALIDATE, LOCK, PROBE, PUT, RELEASE, SYNC, UNLOCK } from '../../../src/fleet/scripts.js';
+import { RedisTier } from '../../../src/fleet/tier.js';
+import { ManualClock } from '../../helpers/manual-clock.js';
+import { FakeRedis } from './fake-redis.js';
+
+interface Value {
+  readonly validUntil: number;
+  readonly refreshAt: number;
+  readonly identityId: string;
+}
+
+const USER = 'alice@example.com';
+const IDENTITY = 'us-east-1:00000000-aaaa-bbbb-cccc-000000000001';
+
+function setup() {
+  const redis = new FakeRedis();
+  redis.know(GET_OR_LEASE, PUT, RELEASE, INVALIDATE, SYNC, LOCK, UNLOCK, PROBE);
+  redis.answer(SYNC, () => ['', '0']);
+  const clock = new ManualClock();
+  const changes: { u: readonly string[]; i: readonly string[] }[] = [];
+  let drops = 0;
+  const host: FleetHost = {
+    namespace: 'ns',
+    log: pino({ level: 'silent' }),
+    clock,
+    loadMs: 1000,
+    waitMs: 200,
+    invalidateLocal: (u, i) => changes.push({ u, i }),
+    dropAll: () => (drops += 1),
+  };
+  const key = randomBytes(32);
+  const cipher = new EntryCipher({ k1: key }, undefined);
+  const tier = new RedisTier(
+    { client: redis, cipher, prefix: 'cib', commandTimeoutMs: 100, retryMs: 1000, syncIntervalMs: 60_000 },
+    host,
+  );
+  const keys = new FleetKeys('cib', 'ns', cipher.derive('key names'));
+  let loads = 0;
+  const request = (over: Partial<FleetLoad<Value>> = {}): FleetLoad<Value> => ({
+    kind: 'token',
+    key: `token:${USER}`,
+    userId: USER,
+    identityId: undefined,
+    accept: () => true,
+    encode: (v) => JSON.stringify(v),
+    decode: (t) => JSON.parse(t) as Value,
+    identityOf: (v) => v.identityId,
+    load: () => {
+      loads += 1;
+      return Promise.resolve({
+        validUntil: clock.now() + 60_000,
+        refreshAt: clock.now() + 30_000,
+        identityId: IDENTITY,
+      });
+    },
+    signal: new AbortController().signal,
+    ...over,
+  });
+  return { redis, tier, keys, cipher, clock, changes, request, loads: () => loads, drops: () => drops };
+}
+
+void describe('fleet tier (fake client)', () => {
+  void it('serves a current shared entry without loading', async () => {
+    const t = setup();
+    const value: Value = { validUntil: t.clock.now() + 1000, refreshAt: t.clock.now() + 500, identityId: IDENTITY };
+    const aad = t.keys.entryAad('token', `token:${USER}`, '4', 'a1');
+    t.redis.answer(GET_OR_LEASE, () => ['hit', t.cipher.seal(aad, JSON.stringify(value)), '4', 'a1']);
+    assert.deepEqual(await t.tier.load(t.request()), value);
+    assert.equal(t.loads(), 0);
+    assert.equal(t.tier.stats().sharedHits, 1);
+    await t.tier.close();
+  });
+
+  void it('refuses an entry sealed for another key and loads it itself', async () => {
+    const t = setup();
+    const value: Value = { validUntil: t.clock.now() + 1000, refreshAt: t.clock.now() + 500, identityId: IDENTITY };
+    const other = t.keys.entryAad('token', 'token:mallory', '4', 'a1');
+    let round = 0;
+    t.redis.answer(GET_OR_LEASE, () =>
+      round++ === 0 ? ['hit', t.cipher.seal(other, JSON.stringify(value)), '4', 'a1'] : ['lease', '0', 'a1'],
+    );
+    t.redis.answer(PUT, () => 1);
+    assert.equal((await t.tier.load(t.request())).identityId, IDENTITY);
+    assert.equal(t.loads(), 1);
+    assert.equal(t.tier.stats().entriesRejected, 1);
+    await t.tier.close();
+  });
+
+  void it('holding the lease, loads once and stores the sealed entry under keyed names', async () => {
+    const t = setup();
+    t.redis.answer(GET_OR_LEASE, () => ['lease', '0', 'a1']);
+    t.redis.answer(PUT, () => 1);
+    await t.tier.load(t.request());
+    assert.equal(t.loads(), 1);
+    const [put] = t.redis.callsOf(PUT);
+    assert.ok(put !== undefined, 'stored');
+    assert.ok(put.keys.includes(t.keys.userGeneration(USER)));
+    assert.ok(put.keys.includes(t.keys.identityGeneration(IDENTITY)), 'the loaded identity is checked too');
+    for (const s of t.redis.sent()) {
+      assert.ok(!s.includes(USER) && !s.includes(IDENTITY), `clear id sent to Redis: ${s}`);
+    }
+    await t.tier.close();
+  });
+
+  void it('loads again, serving nothing, when a change overlapped the load (the store is refused)', async () => {
+    const t = setup();
+    t.redis.answer(GET_OR_LEASE, () => ['lease', '0', 'a1']);
+    let puts = 0;
+    t.redis.answer(PUT, () => (puts++ === 0 ? 0 : 1));
+    await t.tier.load(t.request());
+    assert.equal(t.loads(), 2);
+    assert.equal(t.redis.callsOf(PUT).length, 2);
+    await t.tier.close();
+  });
+
+  void it('opens a shared entry only with the numbers it was sealed with', async () => {
+    const t = setup();
+    const value: Value = { validUntil: t.clock.now() + 1000, refreshAt: t.clock.now() + 500, identityId: IDENTITY };
+    const sealed = t.cipher.seal(t.keys.entryAad('token', `token:${USER}`, '4', 'a1'), JSON.stringify(value));
+    let round = 0;
+    // The same value with its numbers rewritten (as an attacker would, to pass the script's check).
+    t.redis.answer(GET_OR_LEASE, () => (round++ === 0 ? ['hit', sealed, '9', 'a1'] : ['lease', '9', 'a1']));
+    t.redis.answer(PUT, () => 1);
+    await t.tier.load(t.request());
+    assert.equal(t.loads(), 1);
+    assert.equal(t.tier.stats().entriesRejected, 1);
+    await t.tier.close();
+  });
+
+  void it('loads without the tier when Redis fails, and then degrades', async () => {
+    const t = setup();
+    t.redis.answer(GET_OR_LEASE, () => {
+      throw new Error('ERR boom');
+    });
+    assert.equal((await t.tier.load(t.request())).identityId, IDENTITY);
+    assert.equal(t.tier.stats().state, 'degraded');
+    await t.tier.load(t.request());
+    assert.equal(t.redis.callsOf(GET_OR_LEASE).length, 1, 'no command while degraded');
+    await t.tier.close();
+  });
+
+  void it('publishes a sealed change under keyed names; a wake-up only makes it read the log', async () => {
+    const t = setup();
+    t.redis.answer(INVALIDATE, () => ['e1', '1']);
+    t.tier.invalidated([USER], [IDENTITY]);
+    await new Promise((r) => setImmediate(r));
+    const [published] = t.redis.callsOf(INVALIDATE);
+    assert.ok(published?.keys.includes(t.keys.identityGeneration(IDENTITY)));
+    for (const s of t.redis.sent()) assert.ok(!s.includes(USER) && !s.includes(IDENTITY), `clear id sent: ${s}`);
+    const record = published?.args[1] ?? '';
+    // The log holds the real change; a forged wake-up announces more.
+    t.redis.answer(SYNC, () => ['e1', '1', `1 ${record}`]);
+    const syncs = t.redis.callsOf(SYNC).length;
+    t.redis.subscriber.deliver('I e1 1');
+    await new Promise((r) => setImmediate(r));
+    assert.equal(t.redis.callsOf(SYNC).length, syncs + 1);
+    assert.deepEqual(t.changes, [], 'its own change is not applied again');
+    // Another instance's record (sealed by the fleet) is applied; an unsealed one drops everything.
+    const other = t.cipher.seal(t.keys.changeAad, JSON.stringify({ n: 'other', u: ['bob'], i: [] }));
+    t.redis.answer(SYNC, () => ['e1', '3', `3 {"n":"x","u":[],"i":[]}`, `2 ${other}`]);
+    t.redis.subscriber.deliver('I e1 3');
+    await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(t.changes, [{ u: ['bob'], i: [] }]);
+    assert.equal(t.drops(), 1);
+    await t.tier.close();
+  });
+
+  void it('is ready for a change only when Redis answers, and records it before resolving', async () => {
+    const t = setup();
+    t.redis.answer(PROBE, () => 0);
+    assert.equal(await t.tier.ready(), true);
+    let answer: (v: unknown) => void = () => undefined;
+    t.redis.answer(INVALIDATE, () => new Promise((r) => (answer = r)));
+    let recorded = false;
+    const record = t.tier.record([USER], [IDENTITY]).then(() => (recorded = true));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(recorded, false, 'not before Redis holds it');
+    answer(['e1', '1']);
+    await record;
+    assert.equal(recorded, true);
+    t.redis.answer(INVALIDATE, () => {
+      throw new Error('ERR boom');
+    });
+    await assert.rejects(t.tier.record([USER], []));
+    assert.equal(await t.tier.ready(), false, 'degraded, and a change waits to be sent');
+    await t.tier.close();
+  });
+
+  void it('takes a lock, waits for the same owner, refuses another', async () => {
+    const t = setup();
+    t.redis.answer(LOCK, () => 'ok');
+    const lock = await t.tier.lock('guest:1', USER, 1000);
+    assert.notEqual(lock, 'held-by-other');
+    if (lock !== 'held-by-other') lock.release();
+    t.redis.answer(LOCK, () => 'other');
+    assert.equal(await t.tier.lock('guest:1', 'bob', 1000), 'held-by-other');
+    const [first] = t.redis.callsOf(LOCK);
+    assert.ok(first !== undefined && first.args.every((a) => !a.includes(USER)));
+    await t.tier.close();
+  });
+});
