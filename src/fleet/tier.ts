@@ -3,9 +3,9 @@ import { LRUCache } from 'lru-cache';
 import { performance } from 'node:perf_hooks';
 import { abortReason } from '../broker/abort.js';
 import type { FleetBinding, FleetHost, FleetLoad, FleetLock, FleetStats } from '../broker/fleet.js';
-import { InMemoryQuotaStore, type BucketShape, type QuotaStore, type QuotaTake } from '../broker/quota/store.js';
 import type { CacheEntryTimes } from '../broker/refreshing-cache.js';
 import type { EntryCipher } from './cipher.js';
+import { fallbackStore, type FallbackQuotaStore } from './quota-fallback.js';
 import { RedisQuotaStore } from './quota-store.js';
 import { RedisRunner, type FleetRedisClient, type FleetRedisSubscriber, type Script } from './runner.js';
 import { GET_OR_LEASE, INVALIDATE, LOCK, PUT, RELEASE, SYNC, UNLOCK } from './scripts.js';
@@ -102,7 +102,7 @@ export class RedisTier implements FleetBinding {
   readonly #pending: Change[] = [];
   readonly #subscriber: FleetRedisSubscriber;
   readonly #timer: ReturnType<typeof setInterval>;
-  readonly quotaStore: QuotaStore;
+  readonly quotaStore: FallbackQuotaStore;
   #epoch: string | undefined;
   #seq = 0;
   #syncing: Promise<void> | undefined;
@@ -140,7 +140,13 @@ export class RedisTier implements FleetBinding {
     });
     // node-redis emits 'error' on every lost connection; unheard, it would end the process.
     options.client.on('error', () => undefined);
-    this.quotaStore = fallbackStore(this.#runner, new RedisQuotaStore({ runner: this.#runner, prefix: p }));
+    this.quotaStore = fallbackStore(this.#runner, new RedisQuotaStore({ runner: this.#runner, prefix: p }), {
+      prefix: p,
+      instance: this.#instance,
+      maxUsers: host.maxUsers,
+      retryMs: options.retryMs,
+      commandTimeoutMs: options.commandTimeoutMs,
+    });
     this.#subscriber = options.client.duplicate();
     this.#subscriber.on('error', () => undefined);
     // Subscriptions come back by themselves after a reconnect; messages sent meanwhile are found by
@@ -171,6 +177,7 @@ export class RedisTier implements FleetBinding {
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#timer);
+    this.quotaStore.close();
     for (const wake of [...this.#waiters.values()].flatMap((s) => [...s])) wake();
     try {
       this.#subscriber.destroy();
@@ -576,34 +583,4 @@ export class RedisTier implements FleetBinding {
       await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
     }
   }
-}
-
-/**
- * The shared quota store while Redis answers, this process's buckets while it does not: during an
- * outage each instance governs its own calls (per-process behaviour), never failing a call for
- * want of Redis.
- */
-function fallbackStore(runner: RedisRunner, shared: QuotaStore): QuotaStore {
-  const local = new InMemoryQuotaStore();
-  return {
-    async take(take: QuotaTake) {
-      if (!runner.usable()) return local.take(take);
-      try {
-        return await shared.take(take);
-      } catch {
-        return local.take(take);
-      }
-    },
-    async refund(kind: 'operation' | 'user', key: string, bucket: BucketShape, now: number) {
-      if (!runner.usable()) {
-        local.refund(kind, key, bucket, now);
-        return;
-      }
-      try {
-        await shared.refund(kind, key, bucket, now);
-      } catch {
-        local.refund(kind, key, bucket, now);
-      }
-    },
-  };
 }
