@@ -157,6 +157,10 @@ export function fallbackStore(runner: RedisRunner, shared: QuotaStore, options: 
     get liveInstances() {
       return live();
     },
+    // Shared or degraded, this instance's queue is served about one live instance's part of a bucket.
+    get sharedBy() {
+      return live();
+    },
     close() {
       closed = true;
       clearInterval(timer);
