@@ -3,7 +3,7 @@ import { abortReason } from '../abort.js';
 import { QuotaRefusal } from './refusal.js';
 import type { ResolvedQuotaOptions } from './options.js';
 import type { BucketShape, QuotaStore, QuotaTake, QuotaTakeResult } from './store.js';
-import { Lane, Promises, type Waiter } from './wait-queue.js';
+import { Lane, Promises, ServedRate, type Waiter } from './wait-queue.js';
 
 export { QuotaRefusal, refusalOf } from './refusal.js';
 
@@ -78,6 +78,8 @@ interface Queue {
   pumping: boolean;
   /** The slots promised to refused clients (their Retry-After). */
   readonly promises: Promises;
+  /** Tokens this queue's waiters got lately (a fleet's instance: its part of the shared bucket). */
+  readonly served: ServedRate;
 }
 
 /** A call's entitlement to more attempts (its SDK retries), registered by {@link Governor.admit}. */
@@ -189,9 +191,11 @@ export class Governor {
     // Expected wait: until the bucket has a token when nobody is ahead, else one token time for
     // each waiter served before this one and one for this one.
     const before = ahead(queue, rank);
-    const expected = before === 0 ? retryInMs : this.#waitFor(queue, rank, user);
+    const expected = before === 0 ? retryInMs : this.#waitFor(queue, rank, user, 'all');
     const now = this.#now();
-    if (now + expected > deadline) throw this.#refusal(queue, rank, user, expected);
+    if (now + expected > deadline) {
+      throw this.#refusal(queue, rank, user, before === 0 ? retryInMs : this.#waitFor(queue, rank, user, 'part'));
+    }
     queue.promises.claimed(user);
     await new Promise<void>((resolve, reject) => {
       const waiter: Waiter = {
@@ -215,7 +219,7 @@ export class Governor {
         () => {
           if (waiter.settled) return;
           this.#settle(queue, waiter);
-          reject(this.#refusal(queue, rank, user, this.#waitFor(queue, rank, user)));
+          reject(this.#refusal(queue, rank, user, this.#waitFor(queue, rank, user, 'part')));
         },
         // One ms past the deadline: a token due at the deadline itself is served first.
         Math.max(0, deadline - now) + 1,
@@ -229,22 +233,29 @@ export class Governor {
   }
 
   /**
-   * The rate a waiter of `rank` is served at, at most: its share's for capped priorities, and in a
-   * fleet this instance's part of it (the buckets are shared by `sharedBy` instances' queues, each
-   * served about as often as the others).
+   * The rate a waiter of `rank` is served at, at most: its share's for capped priorities; in a
+   * fleet (a store shared by `sharedBy` instances' queues), the part of it this queue has been
+   * getting while it had waiters, between 1/`sharedBy` and all of it. Until that is known, `all`
+   * (whether a call may wait: as one process would) or `part` (1/`sharedBy`: when a refused client
+   * may come back, rather late than refused again).
    */
-  #rateFor(operation: string, shape: BucketShape, rank: number): number {
-    const sharedBy = Math.max(1, this.#store.sharedBy ?? 1);
-    if (rank === RANK.account && ACCOUNT_CAPPED.has(operation)) return (shape.rate * this.#o.accountShare) / sharedBy;
-    if (rank === RANK.guest && GUEST_CAPPED.has(operation)) return (shape.rate * this.#o.guestShare) / sharedBy;
-    return shape.rate / sharedBy;
+  #rateFor(queue: Queue, rank: number, unknown: 'all' | 'part'): number {
+    const { operation, shape } = queue;
+    let rate = shape.rate;
+    if (rank === RANK.account && ACCOUNT_CAPPED.has(operation)) rate *= this.#o.accountShare;
+    else if (rank === RANK.guest && GUEST_CAPPED.has(operation)) rate *= this.#o.guestShare;
+    const sharedBy = this.#store.sharedBy ?? 1;
+    if (sharedBy <= 1) return rate;
+    const served = queue.served.rate(this.#now());
+    if (served === undefined) return unknown === 'all' ? rate : rate / sharedBy;
+    return rate * Math.min(1, Math.max(1 / sharedBy, served / shape.rate));
   }
 
   /** How long one more waiter of `user` at `rank` would wait: one token time for each served before it, and its own. */
-  #waitFor(queue: Queue, rank: number, user: string): number {
+  #waitFor(queue: Queue, rank: number, user: string, unknown: 'all' | 'part'): number {
     let before = queue.lanes[rank]?.ahead(user) ?? 0;
     for (let r = 0; r < rank; r++) before += queue.lanes[r]?.count ?? 0;
-    return ((before + 1) * 1000) / this.#rateFor(queue.operation, queue.shape, rank);
+    return ((before + 1) * 1000) / this.#rateFor(queue, rank, unknown);
   }
 
   #take(queue: Queue, rank: number): QuotaTakeResult | Promise<QuotaTakeResult> {
@@ -288,6 +299,7 @@ export class Governor {
         timerAt: Infinity,
         pumping: false,
         promises: new Promises(),
+        served: new ServedRate(),
       };
       this.#queues.set(operation, queue);
     }
@@ -339,6 +351,7 @@ export class Governor {
             continue;
           }
           if (r.granted) {
+            queue.served.add(this.#now());
             lane.served(head);
             this.#settle(queue, head);
             head.resolve();
@@ -375,7 +388,7 @@ export class Governor {
     const { operation } = queue;
     this.#refused[operation] = (this.#refused[operation] ?? 0) + 1;
     const now = this.#now();
-    const paceMs = 1000 / (OVERBOOK * this.#rateFor(operation, queue.shape, rank));
+    const paceMs = 1000 / (OVERBOOK * this.#rateFor(queue, rank, 'part'));
     const slot = queue.promises.book(user, now + waitMs, now, {
       paceMs,
       // A slow bucket (a token every few seconds) spreads a few clients over longer.

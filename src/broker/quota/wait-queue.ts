@@ -121,3 +121,30 @@ export class Promises {
     if (client !== '') this.#slots.delete(client);
   }
 }
+
+/** Grants remembered to measure a queue's rate. */
+const SERVED_KEPT = 8;
+/** Grants older than this say nothing of the rate now, ms. */
+const SERVED_RECENT_MS = 2000;
+
+/**
+ * The rate a queue's waiters have been getting tokens at (the last few grants to waiters, recent
+ * ones only): in a fleet, this instance's part of a bucket every instance draws from.
+ */
+export class ServedRate {
+  readonly #at: number[] = [];
+
+  add(now: number): void {
+    this.#at.push(now);
+    if (this.#at.length > SERVED_KEPT) this.#at.shift();
+  }
+
+  /** Tokens per second, or `undefined` when too few grants were recent enough to tell. */
+  rate(now: number): number | undefined {
+    const first = this.#at[0];
+    const last = this.#at[this.#at.length - 1];
+    if (first === undefined || last === undefined || this.#at.length < 4) return undefined;
+    if (now - last > SERVED_RECENT_MS || last <= first) return undefined;
+    return ((this.#at.length - 1) * 1000) / (last - first);
+  }
+}

@@ -158,4 +158,25 @@ void describe('quota governor: Retry-After', () => {
     t.diagnostic(`retries per client: fleet ${fleet.toFixed(2)}, one process ${single.toFixed(2)}`);
     assert.ok(fleet <= single * 1.25 + 0.1, `retries per client: fleet ${fleet}, one process ${single}`);
   });
+
+  void it('in a fleet, an instance alone with waiters is not refused for the others’ share it does not use', async () => {
+    const timers = new ManualTimers();
+    const memory = new InMemoryQuotaStore({ now: timers.now });
+    const store: QuotaStore = {
+      take: (t) => memory.take(t),
+      refund: (...args) => {
+        memory.refund(...args);
+      },
+      sharedBy: 3,
+    };
+    const gov = governor(timers, { operations: { [DESCRIBE]: { rate: 10, burst: 1 } }, maxWaitMs: 1000, store });
+    const served: string[] = [];
+    const refused: string[] = [];
+    // Nine calls: the whole bucket serves them within maxWaitMs; a third of it would not.
+    const calls = Array.from({ length: 9 }, (_, i) => call(gov, `u${i}`, served, refused));
+    await timers.advance(2000);
+    await Promise.all(calls);
+    assert.deepEqual(refused, []);
+    assert.equal(served.length, 9);
+  });
 });
