@@ -128,7 +128,7 @@ export function fallbackStore(runner: RedisRunner, shared: QuotaStore, options: 
     const { now } = take;
     const main = shareOf(take.bucket, e.instances);
     const m = level(e, take.key, main, now);
-    const floor = Math.min(Math.floor(take.floor / e.instances), Math.ceil(main.burst) - 1);
+    const floor = Math.min(Math.floor(take.floor / e.instances), Math.floor(main.burst) - 1);
     let waitMs = m.tokens >= floor + 1 ? 0 : ((floor + 1 - m.tokens) / main.rate) * 1000;
     let cap: { share: Share; shape: BucketShape } | undefined;
     if (take.cap !== undefined) {

@@ -85,3 +85,25 @@ void it('degraded before ever seeing Redis: the whole bucket, full (nothing is k
   assert.ok(n >= Math.floor(bucket.burst + bucket.rate) - 1 && n <= bucket.burst + bucket.rate, `${n}`);
   store.close();
 });
+
+void it('a share of a fractional burst with a floor still grants (the floor leaves at least one call)', async () => {
+  const { runner, up } = fakeRunner(2);
+  const store = fallbackStore(runner, granting, {
+    prefix: 'p:',
+    instance: 'i',
+    maxUsers: 10,
+    retryMs: 1000,
+    commandTimeoutMs: 250,
+  });
+  await new Promise((r) => setImmediate(r));
+  up.value = false;
+  // burst 3 over 2 instances: 1.5 each; a first load's floor (a quarter of the burst) is 0 there.
+  const shape = { rate: 10, burst: 3 };
+  let granted = 0;
+  for (let t = 0; t < 2000; t += 10) {
+    const r = await store.take({ kind: 'operation', key: 'Op', bucket: shape, floor: 2, now: t });
+    if (r.granted) granted += 1;
+  }
+  assert.ok(granted >= 8, `granted ${granted} in 2 s`);
+  store.close();
+});
