@@ -3,7 +3,8 @@
 // Every figure is a ratio or a count measured in one run; none is asserted on time.
 import { randomBytes } from 'node:crypto';
 import type { AppServerConfig, AppServerStats } from './app-server.js';
-import type { EmulatorReady } from './emulator-server.js';
+import type { EmulatorReady, EmulatorServerConfig } from './emulator-server.js';
+import { callsPerSecondWhilePaused, overloadedBurst, type FleetKit } from './fleet-faults.js';
 import { runBurst } from './lib/burst.js';
 import type { ClockSetting } from './lib/clock.js';
 import { FLEET_KEY_ENV } from './lib/fleet-env.js';
@@ -37,8 +38,10 @@ export function killRedisServers(): void {
 }
 
 /** One emulator, a redis-server when any app is in fleet mode, and the app processes. */
-interface Apps {
+export interface Apps {
   readonly emulator: Child<EmulatorReady>;
+  /** The redis-server of the fleet, if any app is in fleet mode. */
+  readonly redis: RedisServer | undefined;
   readonly apps: readonly Child<{ port: number }>[];
   readonly ports: readonly number[];
   stats(): Promise<AppServerStats[]>;
@@ -64,7 +67,10 @@ async function stopAll(apps: readonly Child<unknown>[], emulator: Child<unknown>
  * Runs `fn` with one app process per entry of `fleet` (`true`: in fleet mode over the shared
  * redis-server), and stops every process it started afterwards, also when `fn` or a start fails.
  */
-async function withApps<T>(o: { users: number; fleet: readonly boolean[] }, fn: (s: Apps) => Promise<T>): Promise<T> {
+export async function withApps<T>(
+  o: { users: number; fleet: readonly boolean[]; emulator?: EmulatorServerConfig },
+  fn: (s: Apps) => Promise<T>,
+): Promise<T> {
   let redis: RedisServer | undefined;
   let emulator: Child<EmulatorReady> | undefined;
   const apps: Child<{ port: number }>[] = [];
@@ -73,7 +79,7 @@ async function withApps<T>(o: { users: number; fleet: readonly boolean[] }, fn: 
       redis = await startRedisServer();
       liveRedis.add(redis);
     }
-    emulator = await forkChild<EmulatorReady>('emulator-server.ts', {});
+    emulator = await forkChild<EmulatorReady>('emulator-server.ts', o.emulator ?? {});
     const emu = emulator;
     // One key for the whole fleet, made for this run; it reaches the apps in their environment.
     const key = randomBytes(32).toString('base64');
@@ -98,6 +104,7 @@ async function withApps<T>(o: { users: number; fleet: readonly boolean[] }, fn: 
     if (failed !== undefined) throw failed.reason;
     return await fn({
       emulator: emu,
+      redis,
       apps,
       ports: apps.map((a) => a.ready.port),
       stats: () => Promise.all(apps.map((a) => a.call<AppServerStats>('stats'))),
@@ -111,7 +118,7 @@ async function withApps<T>(o: { users: number; fleet: readonly boolean[] }, fn: 
   }
 }
 
-function fleetOf(stats: AppServerStats): FleetStats {
+export function fleetOf(stats: AppServerStats): FleetStats {
   const f = stats.broker.fleet;
   if (f === undefined) throw new Error('an app in fleet mode reports no fleet stats');
   return f;
@@ -489,6 +496,8 @@ async function burst(report: Report): Promise<void> {
   });
 }
 
+const kit: FleetKit = { withApps, fleetOf };
+
 /** The fleet group, figure by figure; a figure that fails adds a failed row and the next one runs. */
 export async function fleetFigures(report: Report): Promise<void> {
   if (redisServerBinary() === undefined) {
@@ -507,6 +516,8 @@ export async function fleetFigures(report: Report): Promise<void> {
     ['l2', sharedHit],
     ['refresh', refresh],
     ['burst', burst],
+    ['overload', (r) => overloadedBurst(r, kit)],
+    ['paused', (r) => callsPerSecondWhilePaused(r, kit)],
   ];
   // BENCH_FLEET=refresh,l2 runs only those figures of the group (for diagnosis).
   const only = process.env.BENCH_FLEET?.split(',').filter((n) => n !== '');

@@ -75,6 +75,7 @@ export function createBroker(options: BrokerOptions): Broker {
     // A credentials load may wait for a token load: two calls' timeouts, and a margin.
     loadMs: 2 * o.timeoutMs + (o.quota?.maxWaitMs ?? 0) + 1000,
     waitMs: o.timeoutMs,
+    maxUsers: o.cacheMax,
     invalidateLocal: (userIds, identityIds) => {
       invalidate(ctx, 'fleet', userIds, identityIds, false);
     },

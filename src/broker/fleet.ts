@@ -44,6 +44,8 @@ export interface FleetHost {
   readonly loadMs: number;
   /** The longest a load waits for another instance's lease before loading itself, ms. */
   readonly waitMs: number;
+  /** Most users the broker keeps (`cache.max`): bounds the per-user budgets kept while degraded. */
+  readonly maxUsers: number;
   /** Drops this process's entries of these users and identities (another instance changed them). */
   invalidateLocal(userIds: readonly string[], identityIds: readonly string[]): void;
   /** Drops every entry of this process (changes may have been missed). */

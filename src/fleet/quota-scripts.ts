@@ -71,3 +71,23 @@ local tokens = level(KEYS[1], rate, burst)
 save(KEYS[1], math.min(burst, tokens + 1), rate, burst)
 return 0
 `);
+
+/**
+ * An instance's heartbeat. KEYS: the live set (a sorted set of random instance ids, scored by Redis
+ * time in ms). ARGV: the instance id, how long an instance stays live without a beat (ms). Drops the
+ * instances not heard of within it (and any scored ahead of this server's clock, after a failover),
+ * and replies how many are live, this one included.
+ */
+export const HEARTBEAT = script(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local live = tonumber(ARGV[2])
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - live))
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '(' .. (now + live), '+inf')
+redis.call('PEXPIRE', KEYS[1], 2 * live)
+return redis.call('ZCARD', KEYS[1])
+`);
+
+/** An instance leaves the live set (a clean stop). KEYS: the live set. ARGV: the instance id. Replies 0 or 1. */
+export const LEAVE = script(`return redis.call('ZREM', KEYS[1], ARGV[1])`);

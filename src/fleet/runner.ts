@@ -34,6 +34,12 @@ export function script(source: string): Script {
   return Object.freeze({ source, sha: createHash('sha1').update(source).digest('hex') });
 }
 
+/**
+ * A command's wait is timed in slices of this length, ms: a slice that fires late shows the event
+ * loop was blocked meanwhile, and the lateness is not counted as Redis's.
+ */
+const TIMEOUT_SLICE_MS = 25;
+
 /** The fleet tier could not use Redis for this step: the caller works per process instead. */
 export class RedisUnavailable extends Error {
   override readonly name = 'RedisUnavailable';
@@ -55,7 +61,8 @@ export interface RedisRunnerOptions {
 /**
  * Runs the tier's scripts on the app's client, and is the one place that decides whether Redis is
  * usable: a client not connected, a command that fails or takes longer than `commandTimeoutMs`
- * (a paused or overloaded server) puts the tier in the degraded state for `retryMs`, during which
+ * (a paused or failed server; the time this process's own event loop was blocked is not counted,
+ * so an overloaded host is not taken for a failed Redis) puts the tier in the degraded state for `retryMs`, during which
  * every step fails at once with {@link RedisUnavailable} (so no request waits on a dead Redis), and
  * the next command after it probes again. One warning when the tier degrades, one info line when
  * it recovers; node-redis reconnects by itself.
@@ -134,22 +141,54 @@ export class RedisRunner {
   }
 
   /**
-   * `reply`, or a rejection after `commandTimeoutMs`. node-redis's own command timeout stops at the
-   * write: a command already sent to a server that stopped answering (paused, overloaded) waits for
-   * its reply for ever, so the wait is bounded here; the late reply is dropped.
+   * `reply`, or a rejection once it is overdue by `commandTimeoutMs` of this process's own free time.
+   * node-redis's own command timeout stops at the write: a command already sent to a server that
+   * stopped answering (paused, failed) waits for its reply for ever, so the wait is bounded here;
+   * the late reply is dropped.
+   *
+   * Time this process spent unable to read a reply (its event loop blocked by other work: a busy
+   * host) is not counted against Redis: the wait runs in slices, and whatever a slice fired late
+   * by is left out; and the last check runs after the loop's next I/O phase, so a reply that came
+   * in while the loop was blocked is read before the command is judged late. An overloaded host
+   * then makes a command slow, not the tier degraded.
    */
   #timed(reply: Promise<unknown>): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new Error(`no answer from Redis within ${this.#o.commandTimeoutMs} ms`));
-      }, this.#o.commandTimeoutMs);
+      const limit = this.#o.commandTimeoutMs;
+      let settled = false;
+      let free = 0;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const arm = (): void => {
+        const slice = Math.min(TIMEOUT_SLICE_MS, limit - free);
+        const at = performance.now();
+        timer = setTimeout(() => {
+          timer = undefined;
+          // Fired late: the loop was busy for the difference, when no reply could be read.
+          free += Math.min(slice, performance.now() - at);
+          if (free < limit) {
+            arm();
+            return;
+          }
+          // Replies that came in while the loop was blocked are read in the poll phase, before this.
+          setImmediate(() => {
+            if (settled) return;
+            settled = true;
+            reject(new Error(`no answer from Redis within ${limit} ms`));
+          });
+        }, slice);
+      };
+      arm();
       reply.then(
         (value) => {
-          clearTimeout(timer);
+          if (settled) return;
+          settled = true;
+          if (timer !== undefined) clearTimeout(timer);
           resolve(value);
         },
         (err: unknown) => {
-          clearTimeout(timer);
+          if (settled) return;
+          settled = true;
+          if (timer !== undefined) clearTimeout(timer);
           reject(err instanceof Error ? err : new Error('Redis command failed'));
         },
       );

@@ -1,5 +1,5 @@
+import { randomBytes } from 'node:crypto';
 import type { FleetBinding, FleetHost, FleetLoad, FleetLock } from '../broker/fleet.js';
-import type { QuotaStore } from '../broker/quota/store.js';
 import type { CacheEntryTimes, FleetStats } from '../broker/seam-types.js';
 import { ChangeFeed } from './change-feed.js';
 import type { EntryCipher } from './cipher.js';
@@ -7,7 +7,7 @@ import { CleanupQueue } from './cleanups.js';
 import { checkEvictionPolicy } from './eviction-check.js';
 import { FleetKeys } from './keys.js';
 import { takeLock } from './locks.js';
-import { fallbackStore } from './quota-fallback.js';
+import { fallbackStore, type FallbackQuotaStore } from './quota-fallback.js';
 import { RedisQuotaStore } from './quota-store.js';
 import { RedisRunner, type FleetRedisClient, type FleetRedisSubscriber } from './runner.js';
 import { PROBE } from './scripts.js';
@@ -38,7 +38,7 @@ export class RedisTier implements FleetBinding {
   readonly #loads: SharedLoads;
   readonly #feed: ChangeFeed;
   readonly #subscriber: FleetRedisSubscriber;
-  readonly quotaStore: QuotaStore;
+  readonly quotaStore: FallbackQuotaStore;
   readonly #retryMs: number;
   #closed = false;
 
@@ -66,6 +66,14 @@ export class RedisTier implements FleetBinding {
     this.quotaStore = fallbackStore(
       runner,
       new RedisQuotaStore({ runner, prefix: keys.quotaPrefix, name: (id) => keys.name(id) }),
+      {
+        prefix: keys.quotaPrefix,
+        // A random id for the heartbeat alone (names nothing else).
+        instance: randomBytes(12).toString('base64url'),
+        maxUsers: host.maxUsers,
+        retryMs: options.retryMs,
+        commandTimeoutMs: options.commandTimeoutMs,
+      },
     );
     this.#subscriber = options.client.duplicate();
     this.#subscriber.on('error', () => undefined);
@@ -103,6 +111,7 @@ export class RedisTier implements FleetBinding {
     await this.#feed.close();
     this.#loads.close();
     this.#cleanups.close();
+    this.quotaStore.close();
     try {
       this.#subscriber.destroy();
     } catch {

@@ -1,7 +1,11 @@
 import { BrokerError } from '../../errors.js';
 import { abortReason } from '../abort.js';
+import { QuotaRefusal } from './refusal.js';
 import type { ResolvedQuotaOptions } from './options.js';
 import type { BucketShape, QuotaStore, QuotaTake, QuotaTakeResult } from './store.js';
+import { Lane, Promises, ServedRate, type Waiter } from './wait-queue.js';
+
+export { QuotaRefusal, refusalOf } from './refusal.js';
 
 /** How soon a queue is served again after its store failed, ms. */
 const STORE_RETRY_MS = 50;
@@ -51,26 +55,10 @@ const RANK: Readonly<Record<QuotaPriority, number>> = Object.freeze({ refresh: 0
 const LANES = 4;
 /** Refused clients are promised slots at this many times the bucket's rate (see `#refusal`). */
 const OVERBOOK = 2;
-
-/**
- * The governor's refusal as it travels through the AWS SDK from the default client's per-attempt
- * middleware: named `AbortError`, which the SDK's retry strategy neither retries nor charges to its
- * retry quota. {@link refusalOf} turns it back into the `BrokerError` it carries.
- */
-export class QuotaRefusal extends Error {
-  override readonly name = 'AbortError';
-  readonly error: BrokerError;
-
-  constructor(error: BrokerError) {
-    super('Refused by the quota governor');
-    this.error = error;
-  }
-}
-
-/** The `BrokerError` of a governor refusal, or `undefined` when `err` is something else. */
-export function refusalOf(err: unknown): BrokerError | undefined {
-  return err instanceof QuotaRefusal ? err.error : undefined;
-}
+/** Refused clients are spread over at most this long past the first free slot, ms (see `#refusal`). */
+const MAX_SPREAD_MS = 30_000;
+/** …or over this many slots, when they take longer (a slow bucket). */
+const MIN_SPREAD_SLOTS = 8;
 
 /** Counters of {@link Governor}. */
 export interface GovernorStats {
@@ -80,37 +68,25 @@ export interface GovernorStats {
   readonly userBudgetRefused: Readonly<Record<string, number>>;
 }
 
-interface Waiter {
-  readonly rank: number;
-  readonly resolve: () => void;
-  readonly reject: (err: Error) => void;
-  settled: boolean;
-  timer: unknown;
-  cleanup: () => void;
-}
-
-/** The waiters of one bucket, one FIFO lane per priority. */
+/** The waiters of one bucket, one lane per priority (each a round robin of per-user FIFOs). */
 interface Queue {
   readonly operation: string;
   readonly shape: BucketShape;
-  readonly lanes: Waiter[][];
-  /** Waiters not yet settled, per lane. */
-  readonly counts: number[];
+  readonly lanes: Lane[];
   timer: unknown;
   timerAt: number;
   pumping: boolean;
-  /**
-   * Governor time up to which the tokens are promised to refused calls (their Retry-After): each
-   * refusal books the next free slot, so refused clients come back spread over the backlog rather
-   * than all at once (0 when nobody is waiting).
-   */
-  promisedUntil: number;
+  /** The slots promised to refused clients (their Retry-After). */
+  readonly promises: Promises;
+  /** Tokens this queue's waiters got lately (a fleet's instance: its part of the shared bucket). */
+  readonly served: ServedRate;
 }
 
 /** A call's entitlement to more attempts (its SDK retries), registered by {@link Governor.admit}. */
 interface Ticket {
   readonly operation: string;
   readonly rank: number;
+  readonly user: string;
   /** Governor time after which no attempt may wait (the call's timeout). */
   readonly callDeadline: number;
 }
@@ -169,9 +145,11 @@ export class Governor {
       }
     }
     const callDeadline = now + timeLeftMs;
-    this.#tickets.set(signal, { operation, rank, callDeadline });
+    // Turns are taken per user (refreshes too: one user's many entries do not hold back others').
+    const user = caller?.userId ?? '';
+    this.#tickets.set(signal, { operation, rank, user, callDeadline });
     try {
-      await this.#acquire(operation, rank, Math.min(now + this.#o.maxWaitMs, callDeadline), signal);
+      await this.#acquire(operation, rank, user, Math.min(now + this.#o.maxWaitMs, callDeadline), signal);
     } catch (err) {
       if (charged) await this.#store.refund('user', userId, perUser, this.#now());
       throw err;
@@ -187,7 +165,8 @@ export class Governor {
     const ticket = this.#tickets.get(signal);
     if (ticket === undefined) return undefined;
     const now = this.#now();
-    return this.#acquire(ticket.operation, ticket.rank, Math.min(now + this.#o.maxWaitMs, ticket.callDeadline), signal);
+    const deadline = Math.min(now + this.#o.maxWaitMs, ticket.callDeadline);
+    return this.#acquire(ticket.operation, ticket.rank, ticket.user, deadline, signal);
   }
 
   /** Refusals since the broker was created. */
@@ -195,7 +174,7 @@ export class Governor {
     return { quotaRefused: { ...this.#refused }, userBudgetRefused: { ...this.#userRefused } };
   }
 
-  async #acquire(operation: string, rank: number, deadline: number, signal: AbortSignal): Promise<void> {
+  async #acquire(operation: string, rank: number, user: string, deadline: number, signal: AbortSignal): Promise<void> {
     const shape = this.#o.buckets.get(operation);
     if (shape === undefined) return;
     if (signal.aborted) throw abortReason(signal);
@@ -203,17 +182,31 @@ export class Governor {
     let retryInMs = 0;
     if (ahead(queue, rank) === 0) {
       const r = await this.#take(queue, rank);
-      if (r.granted) return;
+      if (r.granted) {
+        queue.promises.claimed(user);
+        return;
+      }
       retryInMs = r.retryInMs;
     }
     // Expected wait: until the bucket has a token when nobody is ahead, else one token time for
-    // each waiter ahead and one for this one.
+    // each waiter served before this one and one for this one.
     const before = ahead(queue, rank);
-    const expected = before === 0 ? retryInMs : ((before + 1) * 1000) / this.#rateFor(operation, shape, rank);
+    const expected = before === 0 ? retryInMs : this.#waitFor(queue, rank, user, 'all');
     const now = this.#now();
-    if (now + expected > deadline) throw this.#refusal(queue, rank, expected);
+    if (now + expected > deadline) {
+      throw this.#refusal(queue, rank, user, before === 0 ? retryInMs : this.#waitFor(queue, rank, user, 'part'));
+    }
+    queue.promises.claimed(user);
     await new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = { rank, resolve, reject, settled: false, timer: undefined, cleanup: () => undefined };
+      const waiter: Waiter = {
+        rank,
+        user,
+        resolve,
+        reject,
+        settled: false,
+        timer: undefined,
+        cleanup: () => undefined,
+      };
       const onAbort = (): void => {
         this.#settle(queue, waiter);
         reject(abortReason(signal));
@@ -226,14 +219,12 @@ export class Governor {
         () => {
           if (waiter.settled) return;
           this.#settle(queue, waiter);
-          const wait = (ahead(queue, rank) + 1) * (1000 / this.#rateFor(operation, shape, rank));
-          reject(this.#refusal(queue, rank, wait));
+          reject(this.#refusal(queue, rank, user, this.#waitFor(queue, rank, user, 'part')));
         },
         // One ms past the deadline: a token due at the deadline itself is served first.
         Math.max(0, deadline - now) + 1,
       );
       queue.lanes[rank]?.push(waiter);
-      queue.counts[rank] = (queue.counts[rank] ?? 0) + 1;
       this.#schedule(queue, Math.max(1, retryInMs));
       // Arrivals also serve the queue: a token that came since the last timer (late under load) is
       // handed to the head at once rather than left to overflow the bucket.
@@ -241,11 +232,30 @@ export class Governor {
     });
   }
 
-  /** The rate a waiter of `rank` is served at, at most: its share's for capped priorities. */
-  #rateFor(operation: string, shape: BucketShape, rank: number): number {
-    if (rank === RANK.account && ACCOUNT_CAPPED.has(operation)) return shape.rate * this.#o.accountShare;
-    if (rank === RANK.guest && GUEST_CAPPED.has(operation)) return shape.rate * this.#o.guestShare;
-    return shape.rate;
+  /**
+   * The rate a waiter of `rank` is served at, at most: its share's for capped priorities; in a
+   * fleet (a store shared by `sharedBy` instances' queues), the part of it this queue has been
+   * getting while it had waiters, between 1/`sharedBy` and all of it. Until that is known, `all`
+   * (whether a call may wait: as one process would) or `part` (1/`sharedBy`: when a refused client
+   * may come back, rather late than refused again).
+   */
+  #rateFor(queue: Queue, rank: number, unknown: 'all' | 'part'): number {
+    const { operation, shape } = queue;
+    let rate = shape.rate;
+    if (rank === RANK.account && ACCOUNT_CAPPED.has(operation)) rate *= this.#o.accountShare;
+    else if (rank === RANK.guest && GUEST_CAPPED.has(operation)) rate *= this.#o.guestShare;
+    const sharedBy = this.#store.sharedBy ?? 1;
+    if (sharedBy <= 1) return rate;
+    const served = queue.served.rate(this.#now());
+    if (served === undefined) return unknown === 'all' ? rate : rate / sharedBy;
+    return rate * Math.min(1, Math.max(1 / sharedBy, served / shape.rate));
+  }
+
+  /** How long one more waiter of `user` at `rank` would wait: one token time for each served before it, and its own. */
+  #waitFor(queue: Queue, rank: number, user: string, unknown: 'all' | 'part'): number {
+    let before = queue.lanes[rank]?.ahead(user) ?? 0;
+    for (let r = 0; r < rank; r++) before += queue.lanes[r]?.count ?? 0;
+    return ((before + 1) * 1000) / this.#rateFor(queue, rank, unknown);
   }
 
   #take(queue: Queue, rank: number): QuotaTakeResult | Promise<QuotaTakeResult> {
@@ -284,12 +294,12 @@ export class Governor {
       queue = {
         operation,
         shape,
-        lanes: Array.from({ length: LANES }, () => []),
-        counts: new Array<number>(LANES).fill(0),
+        lanes: Array.from({ length: LANES }, () => new Lane()),
         timer: undefined,
         timerAt: Infinity,
         pumping: false,
-        promisedUntil: 0,
+        promises: new Promises(),
+        served: new ServedRate(),
       };
       this.#queues.set(operation, queue);
     }
@@ -300,7 +310,7 @@ export class Governor {
   #settle(queue: Queue, waiter: Waiter): void {
     if (waiter.settled) return;
     waiter.settled = true;
-    queue.counts[waiter.rank] = (queue.counts[waiter.rank] ?? 1) - 1;
+    queue.lanes[waiter.rank]?.settled(waiter);
     this.#timers.clearTimeout(waiter.timer);
     waiter.cleanup();
   }
@@ -330,10 +340,9 @@ export class Governor {
         let served = false;
         let nextMs = Infinity;
         for (let rank = 0; rank < LANES && !served; rank++) {
-          const lane = queue.lanes[rank] ?? [];
-          while (lane.length > 0 && lane[0]?.settled === true) lane.shift();
-          const head = lane[0];
-          if (head === undefined) continue;
+          const lane = queue.lanes[rank];
+          const head = lane?.head();
+          if (lane === undefined || head === undefined) continue;
           const r = await this.#take(queue, rank);
           if (head.settled) {
             // Timed out or aborted while the take was in flight: the token goes back.
@@ -342,7 +351,8 @@ export class Governor {
             continue;
           }
           if (r.granted) {
-            lane.shift();
+            queue.served.add(this.#now());
+            lane.served(head);
             this.#settle(queue, head);
             head.resolve();
             served = true;
@@ -353,8 +363,6 @@ export class Governor {
         }
         if (served || nextMs === 0) continue;
         if (nextMs !== Infinity) this.#schedule(queue, Math.max(1, nextMs));
-        // Nobody waits: promises made to refused clients no longer hold anything back.
-        else queue.promisedUntil = 0;
         return;
       }
     } catch {
@@ -367,19 +375,26 @@ export class Governor {
   }
 
   /**
-   * The refusal of a call whose token is `waitMs` away. Its Retry-After is when a retry can be
-   * served: the later of `waitMs` and the next slot not yet promised to an earlier refusal, less the
+   * The refusal of `user`'s call whose token is `waitMs` away. Its Retry-After is when a retry can
+   * be served: `waitMs`, then one slot for each client refused earlier and not back yet, less the
    * `maxWaitMs` the retry may wait in the queue (at least 1 s). Refused clients then come back at
    * about twice the pace the bucket serves them: not all at once (a storm of retries that are
    * refused again), and the queue stays stocked when some come back late (rather than the bucket
-   * idling while they sleep).
+   * idling while they sleep). One slot per client, not per refusal (see {@link Promises}), at most
+   * `MAX_SPREAD_MS` of them: clients that retry without pause cannot push the others' Retry-After
+   * minutes away.
    */
-  #refusal(queue: Queue, rank: number, waitMs: number): QuotaRefusal {
+  #refusal(queue: Queue, rank: number, user: string, waitMs: number): QuotaRefusal {
     const { operation } = queue;
     this.#refused[operation] = (this.#refused[operation] ?? 0) + 1;
     const now = this.#now();
-    const slot = Math.max(now + waitMs, queue.promisedUntil);
-    queue.promisedUntil = slot + 1000 / (OVERBOOK * this.#rateFor(operation, queue.shape, rank));
+    const paceMs = 1000 / (OVERBOOK * this.#rateFor(queue, rank, 'part'));
+    const slot = queue.promises.book(user, now + waitMs, now, {
+      paceMs,
+      // A slow bucket (a token every few seconds) spreads a few clients over longer.
+      maxSpreadMs: Math.max(MAX_SPREAD_MS, MIN_SPREAD_SLOTS * paceMs),
+      waitMs: this.#o.maxWaitMs,
+    });
     const retryInMs = slot - now - this.#o.maxWaitMs;
     return new QuotaRefusal(
       new BrokerError('ERR_COGNITO_THROTTLED', 'The identity service is busy; try again shortly', {
@@ -394,6 +409,6 @@ export class Governor {
 /** Waiters of `rank` and higher priorities. */
 function ahead(queue: Queue, rank: number): number {
   let n = 0;
-  for (let r = 0; r <= rank; r++) n += queue.counts[r] ?? 0;
+  for (let r = 0; r <= rank; r++) n += queue.lanes[r]?.count ?? 0;
   return n;
 }

@@ -44,6 +44,12 @@ export interface QuotaStore {
   take(take: QuotaTake): QuotaTakeResult | Promise<QuotaTakeResult>;
   /** Puts back a token taken from a `user` bucket whose call did not happen (refused by an operation bucket). */
   refund(kind: 'operation' | 'user', key: string, bucket: BucketShape, now: number): void | Promise<void>;
+  /**
+   * How many processes' governors draw from these buckets (a fleet's live instances), each serving
+   * its own wait queue: the governor then expects its queue to be served at that fraction of a
+   * bucket's rate (its waits, and the Retry-After it answers). Default 1.
+   */
+  readonly sharedBy?: number;
 }
 
 /** A bucket's level at a time, and when it is full again (a full bucket is as good as none). */

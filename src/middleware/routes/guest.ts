@@ -1,6 +1,7 @@
 import type { RequestHandler } from 'express';
 import type { IdentityCredentials } from '../../broker/index.js';
 import { clearGuestId, isPermanentGuestFailure, readGuestId, writeGuestId } from '../guest-session.js';
+import { addressKey } from '../address-key.js';
 import type { RateLimiter } from '../rate-limit.js';
 import { assertRouteOptions, type RouteOptions } from '../route-options.js';
 import { sendNoStoreJson } from '../send-json.js';
@@ -9,7 +10,7 @@ import { credentialsBody } from './credentials.js';
 
 /** Options of {@link guestRoute}. */
 export interface GuestRouteOptions extends RouteOptions {
-  /** Counts each new guest identity per client address (each costs a Cognito identity). */
+  /** Counts each new guest identity per client address, IPv6 by /64 (each costs a Cognito identity). */
   readonly rateLimiter?: Pick<RateLimiter, 'consume'>;
 }
 
@@ -40,7 +41,8 @@ export function guestRoute(options: GuestRouteOptions): RequestHandler {
       }
     }
     if (c === undefined) {
-      rateLimiter?.consume(`guest:${req.ip ?? 'unknown'}`);
+      // IPv6 clients by their /64: one subscriber holds a whole /64.
+      rateLimiter?.consume(`guest:${addressKey(req.ip)}`);
       c = await broker.getGuestCredentials(undefined);
     }
     writeGuestId(req, c.identityId);

@@ -34,6 +34,7 @@ function setup() {
     clock,
     loadMs: 1000,
     waitMs: 200,
+    maxUsers: 1000,
     invalidateLocal: (u, i) => changes.push({ u, i }),
     dropAll: () => (drops += 1),
   };
