@@ -52,3 +52,16 @@ void test('the vitest example passes (examples/minimal/app.vitest.test.ts, its o
   assert.match(output, /Tests\s+2 passed \(2\)/);
   assert.doesNotMatch(output, /NodeVersionSupportWarning/);
 });
+
+void test('the control endpoint example passes (examples/testing/emulator-control.test.ts)', async () => {
+  const { code, output } = await run([
+    '--import',
+    'tsx',
+    '--test',
+    '--test-reporter=tap',
+    'examples/testing/emulator-control.test.ts',
+  ]);
+  assert.equal(code, 0, output);
+  assert.match(output, /^# pass 1$/m);
+  assert.match(output, /^# fail 0$/m);
+});

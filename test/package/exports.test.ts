@@ -22,7 +22,7 @@ function node(args: string[]): string {
 const subpaths: Record<string, string[]> = {
   '.': ['createBroker', 'BrokerError', 'cognitoRouter', 'brokerErrorHandler', 'isBrokerError'],
   './client': ['fromBroker', 'fromBrokerToken', 'BrokerClientError'],
-  './emulator': ['startEmulator', 'describeSessionToken'],
+  './emulator': ['startEmulator', 'describeSessionToken', 'EmulatorControlClient', 'EmulatorControlError'],
   './fleet': ['redisFleet', 'RedisQuotaStore'],
   './middleware': [
     'cognitoRouter',

@@ -24,7 +24,12 @@ function markedBlocks(markdown: string): { path: string; body: string | undefine
 void test('the README shows the minimal app and the testing examples under readme-example markers', () => {
   assert.deepEqual(
     markedBlocks(readme).map((b) => b.path),
-    ['examples/minimal/app.ts', 'examples/minimal/app.test.ts', 'examples/minimal/app.vitest.test.ts'],
+    [
+      'examples/minimal/app.ts',
+      'examples/minimal/app.test.ts',
+      'examples/minimal/app.vitest.test.ts',
+      'examples/testing/emulator-control.test.ts',
+    ],
   );
 });
 
