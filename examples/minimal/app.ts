@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
-import session from 'express-session';
+import session, { type Store } from 'express-session';
 import passport from 'passport';
 import { Strategy as LocalStrategy } from 'passport-local';
 import { pino } from 'pino';
@@ -23,8 +23,11 @@ function verifyPassword(username: unknown, password: unknown): User | null {
   return account === undefined ? null : { id: account.id, username: account.username };
 }
 
-/** The app around a broker: a test passes one on the emulator (startTestBroker), main() a real one. */
-export function createApp(broker: Broker): express.Express {
+/**
+ * The app around a broker: a test passes one on the emulator (startTestBroker), main() a real one.
+ * `sessionStore`: where sessions live (default: in memory, one process; fleet.ts gives Redis).
+ */
+export function createApp(broker: Broker, options: { sessionStore?: Store } = {}): express.Express {
   const bearerTokens = new Map<string, User>(); // mobile clients' opaque tokens
   const auth = new passport.Authenticator();
   auth.use(
@@ -55,6 +58,7 @@ export function createApp(broker: Broker): express.Express {
   app.use(
     session({
       secret: process.env.SESSION_SECRET ?? randomBytes(32).toString('hex'),
+      ...(options.sessionStore === undefined ? {} : { store: options.sessionStore }),
       resave: false,
       saveUninitialized: false,
       cookie: { httpOnly: true, sameSite: 'lax' },
