@@ -308,6 +308,24 @@ export function createApp(deps: AppDeps): Express {
     res.json({ user: publicUser(req.user) });
   });
 
+  // The page shows the accounts on an identity (its developer users, which are this app's user ids)
+  // by username, as every message does. The demo accounts are printed at start; a real app would
+  // answer only for the ids on the signed-in user's identity, from its own user store.
+  app.get('/demo/account-names', (req, res, next) => {
+    if (publicUser(req.user) === null) {
+      next(new BrokerError('ERR_UNAUTHENTICATED', 'Log in first.'));
+      return;
+    }
+    const ids = (typeof req.query.ids === 'string' ? req.query.ids : '').split(',').slice(0, 60);
+    const names: Record<string, string> = {};
+    for (const id of ids) {
+      const user = users.byId(id);
+      if (user !== null) names[id] = user.username;
+    }
+    res.set('Cache-Control', 'no-store');
+    res.json({ names });
+  });
+
   app.get('/demo/config', (_req, res) => {
     res.json({
       provider: demoProvider,
