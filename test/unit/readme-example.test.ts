@@ -28,6 +28,7 @@ void test('the README shows the minimal app and the testing examples under readm
       'examples/minimal/app.ts',
       'examples/minimal/app.test.ts',
       'examples/minimal/app.vitest.test.ts',
+      'examples/observability/telemetry.ts',
       'examples/minimal/fleet.ts',
       'examples/testing/emulator-control.test.ts',
     ],
