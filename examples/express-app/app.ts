@@ -17,6 +17,7 @@ import {
 } from '../../src/middleware/index.js';
 import { BearerStrategy } from '../../src/middleware/passport/strategy.js';
 import { bearerTokenStore, type BearerTokenStore } from './bearer-tokens.js';
+import { sessionsUnavailableHandler, storeUnavailable, UnavailableWhenFailing } from './sessions.js';
 import { loginRateLimits, type LoginRateLimitOptions } from './login-limits.js';
 import { healthRoutes, type FleetHealth } from './health.js';
 import { DEMO_USERS, userDirectory, type DemoUser } from './users.js';
@@ -168,70 +169,6 @@ function publicUser(user: unknown): { id: string; username: string; name: string
   return { id: u.id, username: u.username, name: u.name };
 }
 
-/**
- * A shared store (sessions, bearer tokens) that failed: a passing outage, not a bug of the app, so
- * 503 with Retry-After; the store's error (it may name the server) is kept only as the cause.
- */
-function storeUnavailable(err: unknown): BrokerError {
-  return new BrokerError('ERR_INTERNAL', 'Sessions are unavailable; try again shortly.', {
-    status: 503,
-    retryable: true,
-    retryAfterSeconds: 1,
-    cause: err,
-  });
-}
-
-type Done = (err?: unknown, value?: session.SessionData | null) => void;
-
-/**
- * A session store whose failures are {@link storeUnavailable}: every path to the store (the session
- * middleware, passport's session regeneration at login, logout) then answers 503, not 500.
- */
-class UnavailableWhenFailing extends session.Store {
-  readonly #inner: Store;
-  readonly #timeoutMs: number;
-  constructor(inner: Store, timeoutMs: number) {
-    super();
-    this.#inner = inner;
-    this.#timeoutMs = timeoutMs;
-  }
-  /**
-   * The callback of one store call, once: with the store's answer, or with a 503 after `timeoutMs`
-   * (node-redis waits for ever for the reply to a command already sent to a server that stopped
-   * answering, so a paused Redis would hold every request with a session cookie).
-   */
-  #done(callback: Done | undefined): Done {
-    let settled = false;
-    const timer = setTimeout(() => {
-      if (settled) return;
-      settled = true;
-      callback?.(storeUnavailable(new Error(`no answer from the session store within ${this.#timeoutMs} ms`)));
-    }, this.#timeoutMs);
-    return (err, value) => {
-      clearTimeout(timer);
-      if (settled) return;
-      settled = true;
-      callback?.(err === undefined || err === null ? null : storeUnavailable(err), value);
-    };
-  }
-  override get(sid: string, callback: Done): void {
-    this.#inner.get(sid, this.#done(callback));
-  }
-  override set(sid: string, data: session.SessionData, callback?: Done): void {
-    this.#inner.set(sid, data, this.#done(callback));
-  }
-  override destroy(sid: string, callback?: Done): void {
-    this.#inner.destroy(sid, this.#done(callback));
-  }
-  override touch(sid: string, data: session.SessionData, callback?: Done): void {
-    if (this.#inner.touch === undefined) {
-      callback?.();
-      return;
-    }
-    this.#inner.touch(sid, data, this.#done(callback));
-  }
-}
-
 function securityHeaders(_req: Request, res: Response, next: NextFunction): void {
   res.set({
     'Content-Security-Policy':
@@ -371,6 +308,24 @@ export function createApp(deps: AppDeps): Express {
     res.json({ user: publicUser(req.user) });
   });
 
+  // The page shows the accounts on an identity (its developer users, which are this app's user ids)
+  // by username, as every message does. The demo accounts are printed at start; a real app would
+  // answer only for the ids on the signed-in user's identity, from its own user store.
+  app.get('/demo/account-names', (req, res, next) => {
+    if (publicUser(req.user) === null) {
+      next(new BrokerError('ERR_UNAUTHENTICATED', 'Log in first.'));
+      return;
+    }
+    const ids = (typeof req.query.ids === 'string' ? req.query.ids : '').split(',').slice(0, 60);
+    const names: Record<string, string> = {};
+    for (const id of ids) {
+      const user = users.byId(id);
+      if (user !== null) names[id] = user.username;
+    }
+    res.set('Cache-Control', 'no-store');
+    res.json({ names });
+  });
+
   app.get('/demo/config', (_req, res) => {
     res.json({
       provider: demoProvider,
@@ -465,6 +420,7 @@ export function createApp(deps: AppDeps): Express {
   app.use((_req: Request, _res: Response, next: NextFunction) => {
     next(new BrokerError('ERR_NOT_FOUND', 'No such route.'));
   });
+  app.use(sessionsUnavailableHandler());
   app.use(brokerErrorHandler({ logger }));
   return app;
 }

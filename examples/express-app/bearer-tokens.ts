@@ -1,5 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import type { Sealer } from './sealing.js';
 
 /** Opaque bearer tokens the example app issues to mobile clients (`POST /api/tokens`). */
 export interface BearerTokenStore {
@@ -41,24 +42,31 @@ export interface BearerRedis {
 }
 
 /**
- * The fleet's token store: every instance knows every token. Redis holds the SHA-256 of each
- * token, never the token, so a reader of Redis cannot use one; the key expires with the token.
+ * The fleet's token store: every instance knows every token. Redis holds neither the token nor its
+ * user in clear: the key is a keyed hash of the token (`sealer.name`, an HMAC: a reader of Redis can
+ * neither use it nor test guesses against it), the value the user id sealed for that key. The key
+ * expires with the token.
  */
 export function redisBearerTokenStore(
   redis: BearerRedis,
   prefix: string,
+  sealer: Sealer,
   ttlSeconds = 3600,
   timeoutMs = 1000,
 ): BearerTokenStore {
-  const key = (token: string): string => `${prefix}${createHash('sha256').update(token, 'utf8').digest('base64url')}`;
+  const key = (token: string): string => `${prefix}${sealer.name(token)}`;
   return {
     async issue(userId) {
       const token = randomBytes(32).toString('base64url');
-      await bounded(redis.set(key(token), userId, { expiration: { type: 'EX', value: ttlSeconds } }), timeoutMs);
+      const name = key(token);
+      const sealed = sealer.seal(userId, name);
+      await bounded(redis.set(name, sealed, { expiration: { type: 'EX', value: ttlSeconds } }), timeoutMs);
       return { token, expiresIn: ttlSeconds };
     },
     async resolve(token) {
-      return await bounded(redis.get(key(token)), timeoutMs);
+      const name = key(token);
+      const sealed = await bounded(redis.get(name), timeoutMs);
+      return sealed === null ? null : (sealer.open(sealed, name) ?? null);
     },
     async revoke(token) {
       await bounded(redis.del(key(token)), timeoutMs);

@@ -345,6 +345,18 @@ function readFleetConfig(
       'Run for example: REDIS_URL=redis://127.0.0.1:6379 npm start',
     );
   }
+  // Every missing variable in one line: a start that fails once names everything left to set.
+  const missing = [
+    ...(sessionSecret === undefined ? ['SESSION_SECRET'] : []),
+    ...(keys === undefined ? ['CACHE_ENCRYPTION_KEYS'] : []),
+    ...(poolId === undefined ? ['COGNITO_IDENTITY_POOL_ID', 'COGNITO_DEVELOPER_PROVIDER'] : []),
+  ];
+  if (missing.length > 2 || (missing.length === 2 && poolId !== undefined)) {
+    throw new StartupError(
+      `REDIS_URL is set (fleet mode) but ${missing.slice(0, -1).join(', ')} and ${missing.at(-1) ?? ''} are not: every instance needs the same session secret, cache encryption keys and Cognito`,
+      `Set each to one value on every instance (SESSION_SECRET="$(openssl rand -base64 32)", CACHE_ENCRYPTION_KEYS="k1:$(openssl rand -base64 32)"), ${FLEET_FIX}`,
+    );
+  }
   if (sessionSecret === undefined) {
     throw new StartupError(
       'REDIS_URL is set (fleet mode) but SESSION_SECRET is not: every instance must sign session cookies with the same secret',

@@ -1,6 +1,7 @@
 import type { Request, Response, Router } from 'express';
 import express from 'express';
 import { isBrokerError, type Broker } from '../../src/index.js';
+import { SESSIONS_UNAVAILABLE } from './sessions.js';
 
 /** Options of {@link healthRoutes}. */
 export interface HealthOptions {
@@ -18,8 +19,13 @@ export interface HealthOptions {
 export interface FleetHealth {
   /** The broker's shared tier: `shared` while Redis answers, `degraded` while it works per process. */
   readonly state: 'shared' | 'degraded';
-  /** The sessions' (and bearer tokens') Redis connection. */
+  /** The sessions' (and bearer tokens') Redis connection: while `disconnected` the instance is not ready. */
   readonly sessions: 'connected' | 'disconnected';
+  /**
+   * `mismatch` while shared entries sealed under keys this instance cannot open were seen lately
+   * (instances with different `CACHE_ENCRYPTION_KEYS`): reported, not a readiness failure.
+   */
+  readonly keys?: 'ok' | 'mismatch';
 }
 
 interface Readiness {
@@ -33,9 +39,10 @@ interface Readiness {
  * serve: its `preflight()`, which checks the AWS credentials, the pool, the developer provider and
  * the roles; cached for `readyCacheMs` and shared by concurrent probes). Mounted before the session,
  * so probes create no session and no log line. In fleet mode the answer also carries `fleet`, the
- * state of Redis; a Redis outage alone leaves the instance ready (the broker works per process, and
- * a balancer that took every instance out at once for a shared outage would turn it into a total
- * one), so watch `fleet` in monitoring rather than in the balancer.
+ * state of Redis, and the instance is not ready (503, `ERR_SESSIONS_UNAVAILABLE`) while its sessions'
+ * Redis connection is down: every request with a session or a bearer token would answer 503. The
+ * broker's shared tier alone degraded (`state: 'degraded'`) leaves it ready: the broker works per
+ * process.
  *
  * @example
  * app.use(healthRoutes({ broker }));
@@ -68,8 +75,12 @@ export function healthRoutes(options: HealthOptions): Router {
     cached.answer.then(
       (r) => {
         res.set('Cache-Control', 'no-store');
-        const body = r.ready ? { status: 'ready' } : { status: 'not ready', code: r.code };
-        res.status(r.ready ? 200 : 503).json(fleet === undefined ? body : { ...body, fleet: fleet() });
+        const shared = fleet?.();
+        const sessionsDown = shared?.sessions === 'disconnected';
+        const ready = r.ready && !sessionsDown;
+        const code = r.ready ? (sessionsDown ? SESSIONS_UNAVAILABLE : undefined) : r.code;
+        const body = ready ? { status: 'ready' } : { status: 'not ready', code };
+        res.status(ready ? 200 : 503).json(shared === undefined ? body : { ...body, fleet: shared });
       },
       (err: unknown) => {
         next(err);

@@ -21,15 +21,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { CognitoIdentityClient } from '@aws-sdk/client-cognito-identity';
-import { RedisStore } from 'connect-redis';
-import { pino, type Logger } from 'pino';
-import { createClient } from 'redis';
+import { pino } from 'pino';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
 import { createBroker, isBrokerError, redactPaths, type PreflightResult } from '../../src/index.js';
-import { redisFleet, type BrokerFleet } from '../../src/fleet/index.js';
 import { createApp } from './app.js';
-import { redisBearerTokenStore } from './bearer-tokens.js';
-import { listenFailure, readConfig, StartupError, type FleetConfig } from './config.js';
+import { REDIS_COMMAND_MS, startFleetParts, type FleetParts } from './fleet.js';
+import { listenFailure, readConfig, StartupError } from './config.js';
 import { devLogStream } from './dev-log.js';
 import { startMetrics } from './telemetry.js';
 import { DEMO_USERS } from './users.js';
@@ -37,13 +34,6 @@ import { DEMO_USERS } from './users.js';
 const DEFAULT_STATE_FILE = join(dirname(fileURLToPath(import.meta.url)), '.state', 'emulator.json');
 // How long a failed start may spend closing what it opened before it exits anyway.
 const CLEANUP_MS = 2000;
-
-// Longest wait for Redis at start, and for one session or bearer-token command.
-const REDIS_CONNECT_MS = 5000;
-const REDIS_COMMAND_MS = 1000;
-/** Where the example keeps its own keys in Redis (the broker's shared tier has its own prefix, `cib`). */
-const SESSION_PREFIX = 'cib-demo:sess:';
-const BEARER_PREFIX = 'cib-demo:bearer:';
 
 /** What a failed start has to close before the process exits. */
 const cleanups: (() => Promise<void>)[] = [];
@@ -100,115 +90,6 @@ async function preflight(
   }
 }
 
-function newRedisClient(url: string, forSessions: boolean) {
-  return createClient({
-    url,
-    // Back off to one attempt every 2 s while Redis is away; node-redis reconnects by itself.
-    socket: {
-      connectTimeout: REDIS_CONNECT_MS,
-      reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2000),
-    },
-    // Session lookups fail at once while Redis is away, or after REDIS_COMMAND_MS when it hangs,
-    // rather than queueing requests until it is back. The fleet tier bounds its own commands.
-    ...(forSessions ? { disableOfflineQueue: true, commandOptions: { timeout: REDIS_COMMAND_MS } } : {}),
-  });
-}
-type RedisClient = ReturnType<typeof newRedisClient>;
-
-/** Connects within {@link REDIS_CONNECT_MS}, or fails the start naming Redis (its password masked). */
-async function connectRedis(client: RedisClient, fleet: FleetConfig): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      client.connect(),
-      new Promise<never>((_resolve, reject) => {
-        timer = setTimeout(() => {
-          reject(new Error('timeout'));
-        }, REDIS_CONNECT_MS);
-      }),
-    ]);
-  } catch {
-    client.destroy();
-    throw new StartupError(
-      `Redis at ${fleet.redisUrlShown} did not answer within ${REDIS_CONNECT_MS / 1000} s`,
-      'Start it (or fix REDIS_URL) and try again',
-      1,
-    );
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** One warning when the sessions' connection is lost, one line when it is back: never one per retry. */
-function watchSessionsConnection(client: RedisClient, logger: Logger, shown: string): void {
-  let up = true;
-  client.on('error', (err: unknown) => {
-    if (!up) return;
-    up = false;
-    const code = (err as { code?: unknown } | null)?.code;
-    logger.warn(
-      { redis: shown, code: typeof code === 'string' ? code : undefined },
-      'sessions: lost the Redis connection; session and bearer-token requests answer 503 until it is back',
-    );
-  });
-  client.on('ready', () => {
-    if (up) return;
-    up = true;
-    logger.info({ redis: shown }, 'sessions: Redis connection back');
-  });
-}
-
-/** Fleet mode's Redis side: the sessions' client, the fleet tier's client, and the tier. */
-interface FleetParts {
-  readonly sessions: RedisClient;
-  readonly tierClient: RedisClient;
-  readonly fleet: BrokerFleet;
-  close(): Promise<void>;
-}
-
-async function startFleetParts(config: FleetConfig, logger: Logger): Promise<FleetParts> {
-  const sessions = newRedisClient(config.redisUrl, true);
-  const tierClient = newRedisClient(config.redisUrl, false);
-  // Until the listeners below (and the tier's) are on: an 'error' event without one ends the process.
-  sessions.on('error', () => undefined);
-  tierClient.on('error', () => undefined);
-  await connectRedis(sessions, config);
-  try {
-    await connectRedis(tierClient, config);
-  } catch (err) {
-    sessions.destroy();
-    throw err;
-  }
-  watchSessionsConnection(sessions, logger, config.redisUrlShown);
-  const fleet = redisFleet({
-    client: tierClient,
-    encryptionKeys: config.encryptionKeys,
-    ...(config.currentKeyId === undefined ? {} : { currentKeyId: config.currentKeyId }),
-  });
-  let closed: Promise<void> | undefined;
-  return {
-    sessions,
-    tierClient,
-    fleet,
-    close() {
-      closed ??= (async () => {
-        await fleet.close();
-        // close() lets commands under way finish (each is bounded); destroy() if it fails.
-        await Promise.all(
-          [sessions, tierClient]
-            .filter((c) => c.isOpen)
-            .map((c) =>
-              c.close().catch(() => {
-                c.destroy();
-              }),
-            ),
-        );
-      })();
-      return closed;
-    },
-  };
-}
-
 async function main(): Promise<void> {
   const config = readConfig(process.env);
   const logOptions = { level: config.logLevel, redact: [...redactPaths] };
@@ -252,7 +133,7 @@ async function main(): Promise<void> {
     // instead of failing every /aws call.
     checked = await preflight(config.cognito, config.allowGuests === true);
     if (config.fleet !== undefined) {
-      const parts = await startFleetParts(config.fleet, logger);
+      const parts = await startFleetParts(config.fleet, config.sessionSecret ?? '', logger);
       fleetParts = parts;
       cleanups.push(() => parts.close());
     }
@@ -332,13 +213,10 @@ async function main(): Promise<void> {
     ...(redis === undefined
       ? {}
       : {
-          sessionStore: new RedisStore({ client: redis.sessions, prefix: SESSION_PREFIX }),
+          sessionStore: redis.sessionStore,
           sessionStoreTimeoutMs: REDIS_COMMAND_MS,
-          bearerTokens: redisBearerTokenStore(redis.sessions, BEARER_PREFIX, 3600, REDIS_COMMAND_MS),
-          fleetHealth: () => ({
-            state: fleetBroker.stats().fleet?.state ?? 'degraded',
-            sessions: redis.sessions.isReady ? 'connected' : 'disconnected',
-          }),
+          bearerTokens: redis.bearerTokens,
+          fleetHealth: redis.health(() => fleetBroker.stats().fleet),
         }),
   });
   handle = app;

@@ -123,6 +123,7 @@
  *   HMAC of a key kept in the state file, so they verify after a restart on the same file.
  */
 export { startEmulator } from './start.js';
+export { EmulatorControlClient, EmulatorControlError } from './control-client.js';
 export { describeSessionToken, type SessionTokenInfo } from './session-token.js';
 export { EMULATOR_ACCOUNT_ID } from './service/state.js';
 export type {

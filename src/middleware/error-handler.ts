@@ -1,6 +1,5 @@
 import type { ErrorRequestHandler } from 'express';
 import type { Logger } from 'pino';
-import { ZodError } from 'zod';
 import { isBrokerError, type BrokerErrorCode } from '../errors.js';
 import { problem, sendProblem, type Problem, type ProblemHeaders } from './problem.js';
 
@@ -24,15 +23,6 @@ export interface ProblemResponse {
   readonly headers: ProblemHeaders;
 }
 
-/** Describes the fields that failed validation by path and rule, never by value. */
-function describeZodError(err: ZodError): string {
-  const parts = err.issues.slice(0, 5).map((issue) => {
-    const path = issue.path.map(String).join('.');
-    return path === '' ? issue.message : `${path}: ${issue.message}`;
-  });
-  return `Invalid request: ${parts.join('; ')}`;
-}
-
 function statusOf(err: HttpishError): number | undefined {
   const s = typeof err.status === 'number' ? err.status : err.statusCode;
   return typeof s === 'number' && Number.isInteger(s) && s >= 400 && s <= 599 ? s : undefined;
@@ -40,7 +30,7 @@ function statusOf(err: HttpishError): number | undefined {
 
 /**
  * Maps any error to the problem document the middleware sends. Broker errors keep their code and
- * status; body-parser's errors become 413 / 400; zod errors 400; anything else 500 `ERR_INTERNAL`
+ * status; body-parser's errors become 413 / 400; anything else 500 `ERR_INTERNAL`
  * with no detail.
  */
 export function toProblem(err: unknown): ProblemResponse {
@@ -51,9 +41,6 @@ export function toProblem(err: unknown): ProblemResponse {
     };
     // 5xx messages may describe the server's configuration: keep them in the log only.
     return { body: problem(err.code, status, err.expose ? err.message : undefined), headers };
-  }
-  if (err instanceof ZodError) {
-    return { body: problem('ERR_BAD_REQUEST', 400, describeZodError(err)), headers: {} };
   }
   if (typeof err === 'object' && err !== null) {
     const e = err as HttpishError;

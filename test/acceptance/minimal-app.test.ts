@@ -5,6 +5,8 @@
 // response, not a 404).
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -20,15 +22,56 @@ let child: ChildProcess | undefined;
 let base = '';
 let stderr = '';
 
-/** Starts the example app as `node --import tsx examples/minimal/app.ts`; resolves with its URL. */
-function startApp(env: Record<string, string>): Promise<string> {
-  // Only what the app and Node need: no AWS profile or settings of this shell reach the child.
-  const inherited = Object.fromEntries(
+/** Only what the app and Node need: no AWS profile or settings of this shell reach a child. */
+function inheritedEnv(): Record<string, string | undefined> {
+  return Object.fromEntries(
     Object.entries(process.env).filter(([name]) => ['PATH', 'HOME', 'TMPDIR', 'LANG'].includes(name)),
   );
+}
+
+/** The environment of an app on the emulator's pool (or on `overrides`). */
+function appEnv(overrides: Record<string, string> = {}): Record<string, string> {
+  const pool = emu.pools[0]!;
+  return {
+    COGNITO_IDENTITY_POOL_ID: pool.identityPoolId,
+    COGNITO_DEVELOPER_PROVIDER: pool.developerProviderName!,
+    AWS_ENDPOINT_URL_COGNITO_IDENTITY: emu.endpoint,
+    AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+    AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+    AWS_CONFIG_FILE: join(root, 'no-such-aws-config'),
+    AWS_SHARED_CREDENTIALS_FILE: join(root, 'no-such-aws-credentials'),
+    AWS_EC2_METADATA_DISABLED: 'true',
+    SESSION_SECRET: 'minimal-example-session-secret',
+    PORT: '0',
+    ...overrides,
+  };
+}
+
+/** Runs `node --import tsx ...args` to its exit (killed after 60 s: a process that never exits fails). */
+async function runToExit(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const proc = spawn(process.execPath, ['--import', dropWarning, '--import', 'tsx', ...args], {
+    cwd: root,
+    env: { ...inheritedEnv(), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let out = '';
+  proc.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  proc.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const timer = setTimeout(() => proc.kill('SIGKILL'), 60_000);
+  const [code] = (await once(proc, 'close')) as [number | null];
+  clearTimeout(timer);
+  return { code, stdout, stderr: out };
+}
+
+/** Starts the example app as `node --import tsx examples/minimal/app.ts`; resolves with its URL. */
+function startApp(env: Record<string, string>): Promise<string> {
   const proc = spawn(process.execPath, ['--import', dropWarning, '--import', 'tsx', 'examples/minimal/app.ts'], {
     cwd: root,
-    env: { ...inherited, ...env },
+    env: { ...inheritedEnv(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child = proc;
@@ -57,19 +100,7 @@ before(async () => {
       },
     ],
   });
-  const pool = emu.pools[0]!;
-  base = await startApp({
-    COGNITO_IDENTITY_POOL_ID: pool.identityPoolId,
-    COGNITO_DEVELOPER_PROVIDER: pool.developerProviderName!,
-    AWS_ENDPOINT_URL_COGNITO_IDENTITY: emu.endpoint,
-    AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
-    AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
-    AWS_CONFIG_FILE: join(root, 'no-such-aws-config'),
-    AWS_SHARED_CREDENTIALS_FILE: join(root, 'no-such-aws-credentials'),
-    AWS_EC2_METADATA_DISABLED: 'true',
-    SESSION_SECRET: 'minimal-example-session-secret',
-    PORT: '0',
-  });
+  base = await startApp(appEnv());
 });
 
 after(async () => {
@@ -190,5 +221,47 @@ void describe('the README app (examples/minimal/app.ts) on the emulator', () => 
     const after = await browser.send('GET', '/aws/credentials');
     assert.equal(after.status, 401);
     assert.equal(after.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+  });
+});
+
+void describe('the README app speaks up at start, and waits to be run', () => {
+  void test('a wrong pool: it exits 1 before listening, with one line naming the pool (preflight)', async () => {
+    const wrongPool = 'us-east-1:00000000-0000-4000-8000-000000000000';
+    const run = await runToExit(['examples/minimal/app.ts'], appEnv({ COGNITO_IDENTITY_POOL_ID: wrongPool }));
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    assert.doesNotMatch(run.stdout, /listening on/);
+    const lines = run.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, run.stderr);
+    assert.match(lines[0]!, /^cannot start: .*us-east-1:00000000-0000-4000-8000-000000000000.*\(ERR_MISCONFIGURED\)$/);
+  });
+
+  void test('a wrong developer provider: the line names it', async () => {
+    const run = await runToExit(['examples/minimal/app.ts'], appEnv({ COGNITO_DEVELOPER_PROVIDER: 'login.wrong.app' }));
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    assert.match(run.stderr, /^cannot start: .*login\.wrong\.app.*\(ERR_MISCONFIGURED\)\n$/);
+  });
+
+  void test('a busy port: one line with EADDRINUSE, exit code 1', async () => {
+    const busy = createServer();
+    busy.listen(0, '127.0.0.1');
+    await once(busy, 'listening');
+    try {
+      const port = String((busy.address() as { port: number }).port);
+      const run = await runToExit(['examples/minimal/app.ts'], appEnv({ PORT: port }));
+      assert.equal(run.code, 1, run.stdout + run.stderr);
+      assert.match(
+        run.stderr,
+        /^cannot start: listen EADDRINUSE: address already in use 127\.0\.0\.1:\d+ \(EADDRINUSE\)\n$/,
+      );
+    } finally {
+      busy.close();
+    }
+  });
+
+  void test('importing it does not listen: the importer exits by itself, with createApp in hand', async () => {
+    const script = "const app = await import('./examples/minimal/app.ts'); console.log(typeof app.createApp);";
+    const run = await runToExit(['--input-type=module', '-e', script], appEnv());
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, 'function\n');
   });
 });

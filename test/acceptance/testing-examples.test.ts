@@ -1,4 +1,5 @@
-// The README's testing examples (examples/testing/) run as a user runs them: the node:test one with
+// The README's testing examples (examples/minimal/app.test.ts and app.vitest.test.ts, which test the
+// README's app itself) run as a user runs them: the node:test one with
 // `node --test`, the vitest one with `vitest run` and its own config, each in its own process.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -30,13 +31,13 @@ function run(args: string[]): Promise<{ code: number | null; output: string }> {
   });
 }
 
-void test('the node:test example passes (examples/testing/node-test.test.ts)', async () => {
+void test('the node:test example passes and exits (examples/minimal/app.test.ts)', async () => {
   const { code, output } = await run([
     '--import',
     'tsx',
     '--test',
     '--test-reporter=tap',
-    'examples/testing/node-test.test.ts',
+    'examples/minimal/app.test.ts',
   ]);
   assert.equal(code, 0, output);
   assert.match(output, /^# pass 2$/m);
@@ -44,10 +45,23 @@ void test('the node:test example passes (examples/testing/node-test.test.ts)', a
   assert.doesNotMatch(output, /NodeVersionSupportWarning/);
 });
 
-void test('the vitest example passes (examples/testing/vitest.test.ts, its own config)', async () => {
+void test('the vitest example passes (examples/minimal/app.vitest.test.ts, its own config)', async () => {
   const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs');
-  const { code, output } = await run([vitest, 'run', '--config', 'examples/testing/vitest.config.ts']);
+  const { code, output } = await run([vitest, 'run', '--config', 'examples/minimal/vitest.config.ts']);
   assert.equal(code, 0, output);
   assert.match(output, /Tests\s+2 passed \(2\)/);
   assert.doesNotMatch(output, /NodeVersionSupportWarning/);
+});
+
+void test('the control endpoint example passes (examples/testing/emulator-control.test.ts)', async () => {
+  const { code, output } = await run([
+    '--import',
+    'tsx',
+    '--test',
+    '--test-reporter=tap',
+    'examples/testing/emulator-control.test.ts',
+  ]);
+  assert.equal(code, 0, output);
+  assert.match(output, /^# pass 1$/m);
+  assert.match(output, /^# fail 0$/m);
 });

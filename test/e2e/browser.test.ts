@@ -307,6 +307,19 @@ void it(
       assert.equal(sent.cookie, undefined);
       const creds = await stack.broker.getCredentials('user-alice');
       assert.equal(sent['x-amz-security-token'], creds.sessionToken);
+      // Verify before Get (a fresh page): the credentials it signed with are shown, not left empty.
+      await page.reload();
+      await page.locator('#signed-in').waitFor({ state: 'visible' });
+      assert.equal(await page.locator('#access-key-id').innerText(), '—');
+      await page.click('#verify-credentials');
+      await page.locator('#status', { hasText: 'Verified' }).waitFor();
+      assert.equal(await page.locator('#access-key-id').innerText(), creds.accessKeyId);
+      assert.match(await page.locator('#expiration').innerText(), /in \d+ min/);
+      // On a phone the ARN breaks only after a colon or a slash, never inside a name.
+      await page.setViewportSize({ width: 390, height: 800 });
+      assert.deepEqual(await badBreaks(page, 'caller-arn', ':/'), []);
+      assert.equal((await page.locator('#caller-arn').innerText()).replace(/\s/g, ''), arn);
+      assert.equal(calls(), before + 2, 'the emulator answered two GetCallerIdentity');
       await page.screenshot({ path: join(ARTIFACTS, 'browser-sts-verified.png'), fullPage: true });
     } finally {
       await context.close();
@@ -423,6 +436,35 @@ async function noSideScroll(page: Page, when: string): Promise<void> {
 }
 
 /** The UUID of the identity id shown in element `id` sits on one line (it may move below the region). */
+/**
+ * Where element `id`'s text wraps other than right after a character of `after`: each such break as
+ * the text around it. Empty when every line ends after one of them (or the text is on one line).
+ */
+async function badBreaks(page: Page, id: string, after: string): Promise<string[]> {
+  return page.evaluate<string[]>(`(() => {
+    const el = document.getElementById(${JSON.stringify(id)});
+    const chars = [];
+    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node !== null; node = walker.nextNode()) {
+      for (let i = 0; i < node.length; i++) {
+        const range = document.createRange();
+        range.setStart(node, i);
+        range.setEnd(node, i + 1);
+        const rect = range.getClientRects()[0];
+        if (rect !== undefined) chars.push({ c: node.data[i], top: Math.round(rect.top) });
+      }
+    }
+    const text = chars.map((x) => x.c).join('');
+    const bad = [];
+    for (let i = 1; i < chars.length; i++) {
+      if (chars[i].top !== chars[i - 1].top && !${JSON.stringify(after)}.includes(chars[i - 1].c)) {
+        bad.push(text.slice(Math.max(0, i - 8), i) + '|' + text.slice(i, i + 8));
+      }
+    }
+    return bad;
+  })()`);
+}
+
 async function uuidOnOneLine(page: Page, id: string): Promise<void> {
   const lines = await page.evaluate<number | string>(`(() => {
     const el = document.getElementById(${JSON.stringify(id)});
@@ -489,7 +531,8 @@ void it(
       await uuidOnOneLine(page, 'identity-id');
       await page.locator('#identity-pool-id', { hasText: phone.identityPoolId.split(':')[1]! }).waitFor();
       await uuidOnOneLine(page, 'identity-pool-id');
-      await page.locator('#developer-users', { hasText: 'user-carol' }).waitFor();
+      // Accounts by username (user-carol's is alice.work here), as every message names them.
+      await page.locator('#developer-users', { hasText: 'alice.work' }).waitFor();
 
       // A failed merge leaves nothing typed in the form.
       await page.fill('#merge-username', 'carol.work');
@@ -504,12 +547,12 @@ void it(
       await page.locator('#status', { hasText: 'Merged' }).waitFor();
       assert.deepEqual(await formValues(page), ['', '', '', '']);
       // The merge shows on the identity, and still after a reload.
-      await page.locator('#developer-users', { hasText: 'user-carol-work' }).waitFor();
+      await page.locator('#developer-users', { hasText: 'carol.work' }).waitFor();
       await page.reload();
-      await page.locator('#developer-users', { hasText: 'user-carol-work' }).waitFor();
+      await page.locator('#developer-users', { hasText: 'carol.work' }).waitFor();
       assert.equal(
         (await page.locator('#developer-users .chip').allInnerTexts()).sort().join(' '),
-        'user-carol user-carol-work',
+        'alice.work carol.work',
       );
       await noSideScroll(page, 'merged');
       await page.screenshot({ path: join(ARTIFACTS, 'browser-390-signed-in.png'), fullPage: true });

@@ -71,6 +71,23 @@ void test('fleet mode refuses the embedded emulator: every instance needs the sa
   );
 });
 
+void test('fleet mode names every missing variable at once, not one per start', () => {
+  assert.match(
+    refusal(
+      without('SESSION_SECRET', 'CACHE_ENCRYPTION_KEYS', 'COGNITO_IDENTITY_POOL_ID', 'COGNITO_DEVELOPER_PROVIDER'),
+    ),
+    /REDIS_URL is set \(fleet mode\) but SESSION_SECRET, CACHE_ENCRYPTION_KEYS, COGNITO_IDENTITY_POOL_ID and COGNITO_DEVELOPER_PROVIDER are not: /,
+  );
+  assert.match(
+    refusal(without('SESSION_SECRET', 'CACHE_ENCRYPTION_KEYS')),
+    /but SESSION_SECRET and CACHE_ENCRYPTION_KEYS are not: .*npm run start:fleet/,
+  );
+  assert.match(
+    refusal(without('CACHE_ENCRYPTION_KEYS', 'COGNITO_IDENTITY_POOL_ID', 'COGNITO_DEVELOPER_PROVIDER')),
+    /but CACHE_ENCRYPTION_KEYS, COGNITO_IDENTITY_POOL_ID and COGNITO_DEVELOPER_PROVIDER are not: /,
+  );
+});
+
 void test('refuses a REDIS_URL that is no redis URL without repeating it (it may hold a password)', () => {
   for (const bad of [
     'http://127.0.0.1:6379',

@@ -142,7 +142,10 @@ void describe('npm run start:fleet: two instances of the example app over one Re
     for (const app of fleet.apps) {
       const res = await fetch(`${app.url}/readyz`);
       assert.equal(res.status, 200);
-      assert.deepEqual(await res.json(), { status: 'ready', fleet: { state: 'shared', sessions: 'connected' } });
+      assert.deepEqual(await res.json(), {
+        status: 'ready',
+        fleet: { state: 'shared', sessions: 'connected', keys: 'ok' },
+      });
     }
   });
 

@@ -1,6 +1,6 @@
 // The example app's shared stores failing (Redis away): session and bearer-token requests answer
-// 503 with Retry-After and a generic problem, never a 500 or the store's own message; /readyz
-// reports the fleet's state. Stores that fail on purpose stand in for Redis here.
+// 503 with Retry-After and a problem of their own code (ERR_SESSIONS_UNAVAILABLE), never a 500 or the
+// store's own message; /readyz reports the fleet's state and is not ready without sessions. Stores that fail on purpose stand in for Redis here.
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { test } from 'node:test';
@@ -8,6 +8,8 @@ import session from 'express-session';
 import request from 'supertest';
 import { createApp } from '../../examples/express-app/app.js';
 import type { BearerTokenStore } from '../../examples/express-app/bearer-tokens.js';
+import type { FleetHealth } from '../../examples/express-app/health.js';
+import { createSealer } from '../../examples/express-app/sealing.js';
 import { createFakeBroker } from '../helpers/fake-broker.js';
 
 const SECRET = 'example-stores-session-secret';
@@ -41,6 +43,10 @@ function assertUnavailable(res: request.Response): void {
   assert.equal(res.status, 503, res.text);
   assert.equal(res.headers['retry-after'], '1');
   assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
+  const body = JSON.parse(res.text) as { code: string; status: number; title: string };
+  assert.equal(body.code, 'ERR_SESSIONS_UNAVAILABLE', res.text);
+  assert.equal(body.status, 503);
+  assert.equal(body.title, 'Sessions unavailable');
   assert.ok(!res.text.includes('ECONNREFUSED') && !res.text.includes('hunter2'), res.text);
 }
 
@@ -65,21 +71,30 @@ void test('a failing bearer-token store answers 503 at issue and at use', async 
   );
 });
 
-void test("/readyz carries the fleet's state and stays ready while Redis is away", async () => {
-  let state: 'shared' | 'degraded' = 'shared';
+void test("/readyz carries the fleet's state; without the sessions' Redis it is not ready", async () => {
+  let health: FleetHealth = { state: 'shared', sessions: 'connected', keys: 'ok' };
   const app = createApp({
     broker: createFakeBroker(),
     sessionSecret: SECRET,
     readyCacheMs: 0,
-    fleetHealth: () => ({ state, sessions: state === 'shared' ? 'connected' : 'disconnected' }),
+    fleetHealth: () => health,
   });
   const up = await request(app).get('/readyz');
   assert.equal(up.status, 200);
-  assert.deepEqual(up.body, { status: 'ready', fleet: { state: 'shared', sessions: 'connected' } });
-  state = 'degraded';
+  assert.deepEqual(up.body, { status: 'ready', fleet: health });
+  // The broker's shared tier alone degraded: the broker works per process, the instance serves.
+  health = { state: 'degraded', sessions: 'connected', keys: 'ok' };
+  const tierDown = await request(app).get('/readyz');
+  assert.equal(tierDown.status, 200);
+  assert.deepEqual(tierDown.body, { status: 'ready', fleet: health });
+  health = { state: 'degraded', sessions: 'disconnected', keys: 'ok' };
   const down = await request(app).get('/readyz');
-  assert.equal(down.status, 200);
-  assert.deepEqual(down.body, { status: 'ready', fleet: { state: 'degraded', sessions: 'disconnected' } });
+  assert.equal(down.status, 503);
+  assert.deepEqual(down.body, { status: 'not ready', code: 'ERR_SESSIONS_UNAVAILABLE', fleet: health });
+  health = { state: 'shared', sessions: 'connected', keys: 'mismatch' };
+  const mismatch = await request(app).get('/readyz');
+  assert.equal(mismatch.status, 200);
+  assert.deepEqual(mismatch.body, { status: 'ready', fleet: health });
 });
 
 void test('without fleet mode /readyz answers as before', async () => {
@@ -118,7 +133,8 @@ void test('a session store that never answers (a paused Redis): 503 after the st
 void test('a bearer-token store over a Redis that never answers: the token check fails within its timeout', async () => {
   const { redisBearerTokenStore } = await import('../../examples/express-app/bearer-tokens.js');
   const never = new Promise<never>(() => undefined);
-  const store = redisBearerTokenStore({ get: () => never, set: () => never, del: () => never }, 'p:', 3600, 50);
+  const sealer = createSealer({ k1: Buffer.alloc(32, 1).toString('base64') }, undefined, SECRET);
+  const store = redisBearerTokenStore({ get: () => never, set: () => never, del: () => never }, 'p:', sealer, 3600, 50);
   await assert.rejects(store.resolve('some-token'), /no answer from Redis within 50 ms/);
   await assert.rejects(store.issue('alice'), /no answer from Redis/);
 });

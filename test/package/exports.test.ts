@@ -23,7 +23,7 @@ const subpaths: Record<string, string[]> = {
   '.': ['createBroker', 'BrokerError', 'cognitoRouter', 'brokerErrorHandler', 'isBrokerError'],
   './cdk': ['BrokerIdentityPool'],
   './client': ['fromBroker', 'fromBrokerToken', 'BrokerClientError'],
-  './emulator': ['startEmulator', 'describeSessionToken'],
+  './emulator': ['startEmulator', 'describeSessionToken', 'EmulatorControlClient', 'EmulatorControlError'],
   './fleet': ['redisFleet'],
   './middleware': [
     'cognitoRouter',

@@ -26,11 +26,14 @@ void test('the README shows the minimal app, the testing examples and the classi
     markedBlocks(readme).map((b) => b.path),
     [
       'examples/minimal/app.ts',
-      'examples/testing/node-test.test.ts',
-      'examples/testing/vitest.test.ts',
+      'examples/minimal/app.test.ts',
+      'examples/minimal/app.vitest.test.ts',
+      'examples/observability/telemetry.ts',
       'examples/classic-flow/uploads.ts',
       'examples/classic-flow/worker.ts',
       'deploy/backend-stack.ts',
+      'examples/minimal/fleet.ts',
+      'examples/testing/emulator-control.test.ts',
     ],
   );
 });

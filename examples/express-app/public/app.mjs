@@ -70,6 +70,25 @@ function fail(err) {
 }
 
 // Identity ids are REGION:UUID: the line may break after the colon, never inside the UUID.
+function showCredentials(c) {
+  $('access-key-id').textContent = c.accessKeyId;
+  $('secret-access-key').textContent = mask(c.secretAccessKey);
+  $('session-token').textContent = mask(c.sessionToken);
+  $('expiration').textContent = formatExpiry(c.expiration);
+}
+
+// An ARN breaks only after a colon or a slash (arn:aws:sts::…:assumed-role/ROLE/SESSION), never
+// inside a name.
+function showArn(el, arn) {
+  el.replaceChildren();
+  for (const part of arn.split(/(?<=[:/])/)) {
+    const span = document.createElement('span');
+    span.className = 'id-part';
+    span.textContent = part;
+    el.append(span, document.createElement('wbr'));
+  }
+}
+
 function showId(el, id) {
   el.replaceChildren();
   const colon = typeof id === 'string' ? id.indexOf(':') : -1;
@@ -121,13 +140,14 @@ function renderLogins(logins) {
 }
 
 // The developer users (accounts) on the identity: the signed-in user and every account merged into it.
-function renderDeveloperUsers(users, truncated) {
+// Shown by username (`names`, from GET /demo/account-names), as every message names them.
+function renderDeveloperUsers(users, truncated, names = {}) {
   const list = $('developer-users');
   list.replaceChildren();
   for (const id of users) {
     const chip = document.createElement('span');
     chip.className = 'chip';
-    chip.textContent = id;
+    chip.textContent = Object.hasOwn(names, id) ? names[id] : id;
     list.append(chip);
   }
   if (truncated) {
@@ -168,7 +188,12 @@ async function refreshIdentity() {
   const identity = await call('GET', '/aws/identity');
   showId($('identity-id'), identity.identityId);
   renderLogins(identity.logins);
-  renderDeveloperUsers(identity.developerUsers ?? [], identity.developerUsersTruncated === true);
+  const developerUsers = identity.developerUsers ?? [];
+  const { names } =
+    developerUsers.length === 0
+      ? { names: {} }
+      : await call('GET', `/demo/account-names?ids=${encodeURIComponent(developerUsers.join(','))}`);
+  renderDeveloperUsers(developerUsers, identity.developerUsersTruncated === true, names);
   const token = await call('GET', '/aws/token');
   showId($('identity-pool-id'), token.identityPoolId);
 }
@@ -265,11 +290,7 @@ $('refresh-identity').addEventListener('click', () => {
 $('get-credentials').addEventListener('click', async () => {
   clearStatus();
   try {
-    const c = await credentials();
-    $('access-key-id').textContent = c.accessKeyId;
-    $('secret-access-key').textContent = mask(c.secretAccessKey);
-    $('session-token').textContent = mask(c.sessionToken);
-    $('expiration').textContent = formatExpiry(c.expiration);
+    showCredentials(await credentials());
     show('Credentials fetched.');
   } catch (err) {
     if (err.code === 'ERR_UNAUTHENTICATED') {
@@ -289,8 +310,11 @@ $('verify-credentials').addEventListener('click', async () => {
   clearStatus();
   $('caller-arn').textContent = '—';
   try {
-    const { arn } = await getCallerIdentity({ credentials: await credentials(), ...sts });
-    $('caller-arn').textContent = arn;
+    // Verify before Get: the credentials it signs with are shown too, not left empty.
+    const c = await credentials();
+    showCredentials(c);
+    const { arn } = await getCallerIdentity({ credentials: c, ...sts });
+    showArn($('caller-arn'), arn);
     show(`Verified: STS accepted the signature of ${arn}.`);
   } catch (err) {
     if (err.code === 'ERR_UNAUTHENTICATED') {

@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { z } from 'zod';
 import type { FaultSpec, PoolInfo } from '../types.js';
 
 /** The path prefix of the control endpoint. */
@@ -20,24 +19,32 @@ export interface ControlApi {
   pools(): readonly PoolInfo[];
 }
 
-const nonNegative = z.number().nonnegative();
-const faultSpecSchema = z.strictObject({
-  throttleRps: nonNegative.optional(),
-  latencyMs: nonNegative.optional(),
-  error: z.string().min(1).max(128).optional(),
-  count: z.number().int().nonnegative().optional(),
-  rate: z.number().min(0).max(1).optional(),
-});
-const providerTokenSchema = z.strictObject({
-  provider: z.string().min(1).max(128),
-  subject: z.string().min(1).max(128),
-  expiresInSeconds: z
-    .number()
-    .int()
-    .positive()
-    .max(366 * 86_400)
-    .optional(),
-});
+/** A field's rule: why a value is wrong, or undefined when it is right. */
+type Check = (value: unknown) => string | undefined;
+const number =
+  (min: number, max: number, integer = false): Check =>
+  (v) =>
+    typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max && (!integer || Number.isInteger(v))
+      ? undefined
+      : `must be ${integer ? 'an integer' : 'a number'} from ${String(min)} to ${String(max)}`;
+const text =
+  (max: number): Check =>
+  (v) =>
+    typeof v === 'string' && v.length >= 1 && v.length <= max
+      ? undefined
+      : `must be a string of 1 to ${String(max)} characters`;
+const faultSpecFields: Record<string, Check> = {
+  throttleRps: number(0, Number.MAX_VALUE),
+  latencyMs: number(0, Number.MAX_VALUE),
+  error: text(128),
+  count: number(0, Number.MAX_SAFE_INTEGER, true),
+  rate: number(0, 1),
+};
+const providerTokenFields: Record<string, Check> = {
+  provider: text(128),
+  subject: text(128),
+  expiresInSeconds: number(1, 366 * 86_400, true),
+};
 const OPERATION = /^(\*|[A-Za-z]{1,64})$/;
 
 class ControlError extends Error {
@@ -123,11 +130,22 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-function parse<T>(schema: z.ZodType<T>, data: unknown): T {
-  const r = schema.safeParse(data);
-  if (r.success) return r.data;
-  const detail = r.error.issues.map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message));
-  throw new ControlError(400, 'ValidationException', detail.join('; '));
+/** Checks a JSON object's fields (all optional unless `required`); unknown fields are refused. */
+function parse(fields: Record<string, Check>, data: unknown, required: readonly string[] = []): object {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new ControlError(400, 'ValidationException', 'The body must be a JSON object.');
+  }
+  const record = data as Record<string, unknown>;
+  const detail = Object.keys(record)
+    .filter((key) => !Object.hasOwn(fields, key))
+    .map((key) => `${key.slice(0, 64)}: unrecognized field`);
+  for (const [key, check] of Object.entries(fields)) {
+    const value = record[key];
+    const why = value === undefined ? (required.includes(key) ? 'required' : undefined) : check(value);
+    if (why !== undefined) detail.push(`${key}: ${why}`);
+  }
+  if (detail.length > 0) throw new ControlError(400, 'ValidationException', detail.join('; '));
+  return record;
 }
 
 function methodNotAllowed(allow: string): never {
@@ -201,7 +219,7 @@ export async function handleControl(req: IncomingMessage, res: ServerResponse, a
         throw new ControlError(400, 'ValidationException', 'The operation must be an operation name or "*".');
       }
       if (method === 'PUT') {
-        const spec = parse(faultSpecSchema, await readJson(req));
+        const spec = parse(faultSpecFields, await readJson(req)) as FaultSpec;
         try {
           api.setFault(op, spec);
         } catch (err) {
@@ -216,7 +234,11 @@ export async function handleControl(req: IncomingMessage, res: ServerResponse, a
       }
     } else if (path === 'provider-token') {
       if (method !== 'POST') methodNotAllowed('POST');
-      const body = parse(providerTokenSchema, await readJson(req));
+      const body = parse(providerTokenFields, await readJson(req), ['provider', 'subject']) as {
+        provider: string;
+        subject: string;
+        expiresInSeconds?: number;
+      };
       let token: string;
       try {
         token = api.mintProviderToken(

@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { z } from 'zod';
+import { BrokerError } from '../../errors.js';
 import { assertAllowedProvider, normaliseProviders } from '../providers.js';
 import type { RateLimiter } from '../rate-limit.js';
 import { assertRouteOptions, type RouteOptions } from '../route-options.js';
@@ -14,13 +14,22 @@ export interface LoginRouteOptions extends RouteOptions {
   readonly rateLimiter?: Pick<RateLimiter, 'consume'>;
 }
 
-/** The body of `POST /logins`. Lengths are Cognito's limits on a `Logins` entry. */
-export const linkLoginBody = z.object({
-  provider: z.string().min(1).max(128),
-  token: z.string().min(1).max(50_000),
-});
+/** A string field of 1 to `max` characters; else `ERR_BAD_REQUEST` naming the field, never its value. */
+function stringField(source: unknown, field: string, max: number): string {
+  const value = typeof source === 'object' && source !== null ? (source as Record<string, unknown>)[field] : undefined;
+  if (typeof value !== 'string' || value.length === 0 || value.length > max) {
+    throw new BrokerError('ERR_BAD_REQUEST', `Invalid request: ${field} must be a string of 1 to ${max} characters`);
+  }
+  return value;
+}
 
-const providerParam = z.object({ provider: z.string().min(1).max(128) });
+/**
+ * The body of `POST /logins`, `{provider, token}` (other fields are ignored). Lengths are Cognito's
+ * limits on a `Logins` entry.
+ */
+export function linkLoginBody(body: unknown): { provider: string; token: string } {
+  return { provider: stringField(body, 'provider', 128), token: stringField(body, 'token', 50_000) };
+}
 
 /**
  * `POST /logins` `{provider, token}`: links a public-provider login to the logged-in user's
@@ -34,7 +43,7 @@ export function linkLoginRoute(options: LoginRouteOptions): RequestHandler {
   const allowed = normaliseProviders(options.allowedProviders);
   const { broker, rateLimiter } = options;
   return userRoute(options, async (userId, req, res) => {
-    const { provider, token } = linkLoginBody.parse(req.body);
+    const { provider, token } = linkLoginBody(req.body);
     assertAllowedProvider(allowed, provider);
     rateLimiter?.consume(userId);
     const d = await broker.linkLogin(userId, provider, token);
@@ -53,7 +62,7 @@ export function unlinkLoginRoute(options: LoginRouteOptions): RequestHandler {
   const allowed = normaliseProviders(options.allowedProviders);
   const { broker, rateLimiter } = options;
   return userRoute(options, async (userId, req, res) => {
-    const { provider } = providerParam.parse(req.params);
+    const provider = stringField(req.params, 'provider', 128);
     assertAllowedProvider(allowed, provider);
     rateLimiter?.consume(userId);
     const d = await broker.unlinkLogin(userId, provider);

@@ -1,4 +1,4 @@
-// Testing an app against the emulator with node:test. Run: node --import tsx --test examples/testing/node-test.test.ts
+// Testing the app above against the emulator with node:test. Run: node --import tsx --test examples/minimal/app.test.ts
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import request from 'supertest';
@@ -12,14 +12,18 @@ before(async () => {
 after(() => t.stop());
 
 void test('a logged-in user gets AWS credentials', async () => {
-  const res = await request(createApp(t.broker)).get('/aws/credentials').set('x-user', 'user-1').expect(200);
+  const browser = request.agent(createApp(t.broker)); // keeps the session cookie
+  await browser.post('/login').send({ username: 'alice', password: 'alice-pass' }).expect(200);
+  const res = await browser.get('/aws/credentials').expect(200);
   const body = res.body as { identityId: string; accessKeyId: string };
   assert.equal(body.identityId, await t.broker.lookupIdentity('user-1'));
 });
 
 void test('a throttled Cognito is a 503 with Retry-After', async () => {
+  const browser = request.agent(createApp(t.broker));
+  await browser.post('/login').send({ username: 'alice.work', password: 'alice-work-pass' }).expect(200);
   t.emulator.setFault('GetCredentialsForIdentity', { error: 'TooManyRequestsException', count: 1 });
-  const res = await request(createApp(t.broker)).get('/aws/credentials').set('x-user', 'user-2').expect(503);
+  const res = await browser.get('/aws/credentials').expect(503);
   assert.ok(res.headers['retry-after'] !== undefined);
-  assert.equal(t.emulator.counters().GetCredentialsForIdentity, 2); // user-1's, and this one
+  assert.equal(t.emulator.counters().GetCredentialsForIdentity, 2); // alice's, and this one
 });
