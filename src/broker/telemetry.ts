@@ -25,7 +25,8 @@ import type { CacheStats, FleetStats } from './seam-types.js';
 
 /** The instrumentation scope of every meter and tracer of the broker. */
 export const INSTRUMENTATION_SCOPE = 'cognito-identity-broker';
-const SCOPE_VERSION = '0.1.0';
+/** The package's version (test/unit/broker/scope-version.test.ts keeps it equal to package.json's). */
+export const SCOPE_VERSION = '0.2.0';
 
 /**
  * Names of the broker's metrics, in OpenTelemetry's style (dot-separated, a namespace of our own,
