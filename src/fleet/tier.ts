@@ -79,6 +79,7 @@ export class RedisTier implements FleetBinding {
       servedAlone: () => {
         this.#feed.servedAlone();
       },
+      appliedThrough: (seq) => this.#feed.appliedThrough(seq),
     });
     this.#feed = new ChangeFeed({
       runner,

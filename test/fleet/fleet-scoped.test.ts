@@ -5,10 +5,11 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { STSClient } from '@aws-sdk/client-sts';
 import type { Broker, IdentityCredentials } from '../../src/index.js';
-import type { RedisFleetOptions } from '../../src/fleet/index.js';
+import type { FleetRedisClient, RedisFleetOptions } from '../../src/fleet/index.js';
 import { checkScope } from '../../src/broker/scope.js';
 import { givenScopeHash } from '../../src/broker/scoped-entries.js';
 import { emulatorStsClient } from '../helpers/emulator-sdk.js';
+import { holdingStsClient } from '../helpers/held-answers.js';
 import { redisSkipReason } from '../helpers/redis-server.js';
 import { SecretLedger } from '../helpers/secret-ledger.js';
 import {
@@ -44,6 +45,7 @@ async function eventually(condition: () => boolean): Promise<void> {
 void describe('fleet: scoped credentials shared by the instances', { skip }, () => {
   let stack: FleetStack;
   const stsClients: STSClient[] = [];
+  const deafClients: Awaited<ReturnType<typeof connectRedis>>[] = [];
   before(async () => {
     stack = await startFleetStack({
       seed: [
@@ -60,11 +62,36 @@ void describe('fleet: scoped credentials shared by the instances', { skip }, () 
   after(async () => {
     await stack.stop();
     for (const s of stsClients) s.destroy();
+    for (const r of deafClients) r.destroy();
   });
   const instance = (fleetOptions: Partial<RedisFleetOptions> = {}): Promise<FleetInstance> => {
     const stsClient = emulatorStsClient(stack.emu);
     stsClients.push(stsClient);
     return stack.instance({ stsClient }, { ...HEALTHY, ...fleetOptions });
+  };
+  /**
+   * A Redis client for an instance that never hears a wake-up (its subscriber subscribes to nothing)
+   * and, with a long `syncIntervalMs`, learns other instances' changes only when it reads the log
+   * itself: messages lost or late, as the order of two connections never promises otherwise.
+   */
+  const deafClient = async (): Promise<FleetRedisClient> => {
+    const redis = await connectRedis(stack.redisServer.url);
+    deafClients.push(redis);
+    return {
+      get isReady() {
+        return redis.isReady;
+      },
+      evalSha: (sha, options) => redis.evalSha(sha, options),
+      eval: (source, options) => redis.eval(source, options),
+      on: (event, listener) => redis.on(event, listener),
+      duplicate: () => ({
+        isReady: true,
+        on: () => undefined,
+        connect: () => Promise.resolve(),
+        subscribe: () => Promise.resolve(),
+        destroy: () => undefined,
+      }),
+    };
   };
   const sts = (): number => stack.calls()[STS] ?? 0;
   /** Waits until `b` has applied `n` changes of other instances. */
@@ -152,6 +179,37 @@ void describe('fleet: scoped credentials shared by the instances', { skip }, () 
     before = await everywhere('sc-forget');
     a.broker.forgetUser('sc-forget');
     await afterChange('sc-forget', before);
+  });
+
+  void it('a merge elsewhere overlapping a scoped load: neither stored nor served with the old identity, also by an instance that has not heard of the merge', async () => {
+    const inner = emulatorStsClient(stack.emu);
+    stsClients.push(inner);
+    const held = holdingStsClient(inner);
+    const one = await stack.instance(
+      { stsClient: held.client },
+      { ...HEALTHY, client: await deafClient(), syncIntervalMs: 60_000 },
+    );
+    const two = await instance();
+    const a = (await two.broker.getToken('ovs-a')).identityId;
+    // B joins A's identity; instance one caches B's token (naming A's identity).
+    await two.broker.mergeUsers('ovs-a', 'ovs-b');
+    const c = (await two.broker.getToken('ovs-c')).identityId;
+    assert.equal((await one.broker.getToken('ovs-b')).identityId, a);
+    const hold = held.holdNext();
+    const loadB = one.broker.getScopedCredentials('ovs-b', SCOPE);
+    await hold.answered;
+    // STS answered B for A's identity; before the answer reaches instance one, A (and so B) moves to C.
+    await two.broker.mergeUsers('ovs-c', 'ovs-a');
+    hold.release();
+    assert.notEqual(a, c);
+    assert.equal((await loadB).identityId, c, 'instance one served B credentials of the pre-merge identity');
+    const three = await instance();
+    assert.equal(
+      (await three.broker.getScopedCredentials('ovs-b', SCOPE)).identityId,
+      c,
+      'a fresh instance got a stale shared entry',
+    );
+    assert.equal((await one.broker.getScopedCredentials('ovs-b', SCOPE)).identityId, c);
   });
 
   void it('no session policy, scope hash, user id, identity id or secret in any key, value or command', async () => {
