@@ -4,7 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { STSClient } from '@aws-sdk/client-sts';
-import type { Broker, IdentityCredentials } from '../../src/index.js';
+import type { Broker, BrokerOptions, IdentityCredentials } from '../../src/index.js';
 import type { FleetRedisClient, RedisFleetOptions } from '../../src/fleet/index.js';
 import { checkScope } from '../../src/broker/scope.js';
 import { givenScopeHash } from '../../src/broker/scoped-entries.js';
@@ -64,10 +64,13 @@ void describe('fleet: scoped credentials shared by the instances', { skip }, () 
     for (const s of stsClients) s.destroy();
     for (const r of deafClients) r.destroy();
   });
-  const instance = (fleetOptions: Partial<RedisFleetOptions> = {}): Promise<FleetInstance> => {
+  const instance = (
+    fleetOptions: Partial<RedisFleetOptions> = {},
+    options: Partial<BrokerOptions> = {},
+  ): Promise<FleetInstance> => {
     const stsClient = emulatorStsClient(stack.emu);
     stsClients.push(stsClient);
-    return stack.instance({ stsClient }, { ...HEALTHY, ...fleetOptions });
+    return stack.instance({ stsClient, ...options }, { ...HEALTHY, ...fleetOptions });
   };
   /**
    * A Redis client for an instance that never hears a wake-up (its subscriber subscribes to nothing)
@@ -210,6 +213,21 @@ void describe('fleet: scoped credentials shared by the instances', { skip }, () 
       'a fresh instance got a stale shared entry',
     );
     assert.equal((await one.broker.getScopedCredentials('ovs-b', SCOPE)).identityId, c);
+  });
+
+  void it('brokers with different default roles (classicFlow.roleArn) share no scoped entry', async () => {
+    // Roles of no pool: the emulator's STS lets any of its tokens assume them.
+    const role = (name: string) => ({ classicFlow: { roleArn: `arn:aws:iam::123456789012:role/${name}` } });
+    const a = await instance({}, role('fleet-reader'));
+    const b = await instance({}, role('fleet-reader'));
+    const c = await instance({}, role('fleet-writer'));
+    const onA = await a.broker.getScopedCredentials('sc-roles', SCOPE);
+    const calls = sts();
+    assert.equal((await b.broker.getScopedCredentials('sc-roles', SCOPE)).accessKeyId, onA.accessKeyId);
+    assert.equal(sts(), calls, 'the same default role: shared');
+    const onC = await c.broker.getScopedCredentials('sc-roles', SCOPE);
+    assert.notEqual(onC.accessKeyId, onA.accessKeyId, 'another default role was served the first one credentials');
+    assert.equal(sts(), calls + 1);
   });
 
   void it('no session policy, scope hash, user id, identity id or secret in any key, value or command', async () => {
