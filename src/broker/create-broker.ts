@@ -31,6 +31,7 @@ import {
 } from './options.js';
 import { Governor } from './quota/governor.js';
 import { RefreshingCache, type CacheEntryTimes } from './refreshing-cache.js';
+import { encodeScoped, sharedScoped } from './scoped-entries.js';
 import { defaultStsClient } from './sts-client.js';
 import { Telemetry, type TelemetrySource } from './telemetry.js';
 import type { Broker, BrokerStats } from './types.js';
@@ -157,15 +158,29 @@ export function createBroker(options: BrokerOptions): Broker {
               signal,
             }),
     }),
-    // The classic flow's entries stay in this process for now; in a fleet they would go through the
-    // tier like the credentials (a `scoped` kind with encodeScoped/decodeScoped of scoped-entries.ts).
+    // The classic flow's entries, shared in a fleet like the tokens: the user is known before the
+    // load, the identity only from its answer (its generation then guards the store).
     scoped: new RefreshingCache({
       telemetry: { name: 'scoped', telemetry },
       max: o.cacheMax,
       clock: o.clock,
       // A load whose answer names an identity changed while it ran (a merge of another user of that
       // identity) is loaded again, as a token load is.
-      load: (_key, context, signal, stale) => identityChanges.current(() => loadScoped(ctx, context, signal, stale)),
+      load: (key, context, signal, stale) =>
+        fleet === undefined
+          ? identityChanges.current(() => loadScoped(ctx, context, signal, stale))
+          : viaFleet(fleet, {
+              kind: 'scoped',
+              key,
+              userId: context.userId,
+              identityId: undefined,
+              accept: (value) => acceptShared(o, value, stale),
+              encode: encodeScoped,
+              decode: (text) => sharedScoped(ctx, text),
+              identityOf: (value) => value.identityId,
+              load: () => identityChanges.current(() => loadScoped(ctx, context, signal, stale)),
+              signal,
+            }),
     }),
     classic: new ClassicFlow({
       sts: () => {
@@ -247,6 +262,9 @@ function fleetNamespace(o: ResolvedBrokerOptions): string {
     o.skewGraceSeconds,
     o.customRoleArn ?? '',
     o.loginsKey,
+    // A scope's hash names the default role as '': brokers with different defaults share no entry.
+    // Only when set, so that brokers without one keep the namespace they had before it was added.
+    ...(o.classicFlow.roleArn === undefined ? [] : [o.classicFlow.roleArn]),
   ];
   return createHash('sha256').update(JSON.stringify(shape)).digest('base64url').slice(0, 12);
 }

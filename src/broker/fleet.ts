@@ -35,7 +35,8 @@ export interface BrokerFleet {
 export interface FleetHost {
   /**
    * A short hash of every option that shapes a cached entry (pool, provider, token duration, grace,
-   * role, logins key): brokers configured differently never share entries.
+   * role, logins key, the classic flow's default role): brokers configured differently never share
+   * entries.
    */
   readonly namespace: string;
   readonly log: Logger;
@@ -53,7 +54,7 @@ export interface FleetHost {
 }
 
 /** The kinds of shared entries. */
-export type FleetEntryKind = 'token' | 'credentials';
+export type FleetEntryKind = 'token' | 'credentials' | 'scoped';
 
 /** One shared load, as the broker asks the tier for it. */
 export interface FleetLoad<V extends CacheEntryTimes> {

@@ -100,7 +100,7 @@ export function scopedEntry(
   });
 }
 
-// For the fleet's shared tier (a later `scoped` entry kind, sealed like the others): the plaintext.
+// For the fleet's shared tier (the `scoped` entry kind, sealed like the others): the plaintext.
 
 function isFiniteNumber(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v);
@@ -146,4 +146,20 @@ export function decodeScoped(text: string): ScopedEntry | undefined {
     validUntil: o.v,
     refreshAt: Math.min(o.r, o.v),
   });
+}
+
+/**
+ * A scoped entry another instance loaded, served on this instance's clock: no later than its
+ * `Expiration` less this instance's grace and measured offset (as `Entries.sharedCredentials`).
+ */
+export function sharedScoped(ctx: ScopedEntryContext, text: string): ScopedEntry | undefined {
+  const e = decodeScoped(text);
+  if (e === undefined) return undefined;
+  const validUntil = Math.min(
+    e.validUntil,
+    e.expiration - Math.max(0, ctx.entries.clockOffsetMs) - ctx.options.skewGraceSeconds * 1000,
+  );
+  return validUntil === e.validUntil
+    ? e
+    : Object.freeze({ ...e, validUntil, refreshAt: Math.min(e.refreshAt, validUntil) });
 }

@@ -99,6 +99,15 @@ export class ChangeFeed {
     return this.#pending.length > 0 || this.#republishing > 0;
   }
 
+  /**
+   * Resolves once the changes up to `seq` are applied here: at once when this instance has, else
+   * after one read of the log (which may fail: the caller's store then checks the generations).
+   */
+  async appliedThrough(seq: number): Promise<void> {
+    if (this.#cursor.epoch !== undefined && this.#cursor.seq >= seq) return;
+    await this.sync();
+  }
+
   /** An entry was loaded without the tier. */
   servedAlone(): void {
     this.#cursor.servedAlone();

@@ -72,9 +72,9 @@ function integer(value: unknown, name: string, def: number, min: number, max: nu
 }
 
 /**
- * The fleet tier on Redis, for `createBroker({ fleet })`: tokens and credentials shared by every
- * instance (encrypted), one Cognito load per entry fleet-wide, changes (link, unlink, merge,
- * `forgetUser`) published to every instance, the guest-upgrade lock, the per-user budgets and the
+ * The fleet tier on Redis, for `createBroker({ fleet })`: tokens, credentials and scoped
+ * credentials (the classic flow) shared by every instance (encrypted), one Cognito (or STS) load
+ * per entry fleet-wide, changes (link, unlink, merge, `forgetUser`) published to every instance, the guest-upgrade lock, the per-user budgets and the
  * quota buckets shared. The in-process cache stays the first level: a cached user costs no Redis
  * round trip. When Redis fails, each step works per process (one warning log line,
  * `stats().fleet.state === 'degraded'`) and sharing resumes when it answers; identity-changing

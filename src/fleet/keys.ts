@@ -16,7 +16,7 @@ export const GENERATION_TTL_MS = 25 * 3600 * 1000;
 const NAME_CHARS = 27;
 
 /** The kinds of shared entries. */
-export type EntryKind = 'token' | 'credentials';
+export type EntryKind = 'token' | 'credentials' | 'scoped';
 
 /**
  * Every Redis key and channel name of one tier, in one place (as bullmq's queue keys): the app's

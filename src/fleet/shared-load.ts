@@ -35,6 +35,11 @@ export interface SharedLoadsOptions {
   readonly unpublished: () => boolean;
   /** An entry was loaded without the tier. */
   readonly servedAlone: () => void;
+  /**
+   * Resolves once this instance has applied every change up to number `seq` (reading the log when
+   * it is behind); never rejects.
+   */
+  readonly appliedThrough: (seq: number) => Promise<void>;
 }
 
 /** One load holding its lease. */
@@ -200,6 +205,10 @@ export class SharedLoads {
     const releaseArgs = [held.lease, k.channel, `L ${held.id}`];
     let value: V;
     try {
+      // The load may use this instance's first level (a scoped load, its user's token): every
+      // change up to the lease's number must be applied here first, or a token a change made stale
+      // (its wake-up late or lost) would yield an entry of the old identity stored as current.
+      await this.#o.appliedThrough(Number(held.s));
       value = await request.load();
     } catch (err) {
       cleanups.now(RELEASE, [held.leaseKey], releaseArgs);

@@ -87,6 +87,7 @@ export class RedisTier implements FleetBinding {
       servedAlone: () => {
         this.#feed.servedAlone();
       },
+      appliedThrough: (seq) => this.#feed.appliedThrough(seq),
     });
     this.#feed = new ChangeFeed({
       runner,

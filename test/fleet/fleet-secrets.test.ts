@@ -6,26 +6,11 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { SecretLedger } from '../helpers/secret-ledger.js';
 import { redisSkipReason } from '../helpers/redis-server.js';
-import { connectRedis, FLEET_KEY, startFleetStack, type FleetStack } from '../helpers/fleet-stack.js';
+import { connectRedis, dumpRedis, FLEET_KEY, startFleetStack, type FleetStack } from '../helpers/fleet-stack.js';
 import { redisFleet } from '../../src/fleet/index.js';
 
 const skip = redisSkipReason();
 const TOKEN = 'GetOpenIdTokenForDeveloperIdentity';
-
-/** Every key of the server with its type, TTL and whole value, as one text. */
-async function dumpRedis(stack: FleetStack): Promise<string> {
-  const out: string[] = [];
-  for (const key of await stack.admin.keys('*')) {
-    const type = await stack.admin.type(key);
-    let value: unknown;
-    if (type === 'string') value = await stack.admin.get(key);
-    else if (type === 'hash') value = await stack.admin.hGetAll(key);
-    else if (type === 'list') value = await stack.admin.lRange(key, 0, -1);
-    else value = `(${type})`;
-    out.push(`${key} ${type} ${JSON.stringify(value)}`);
-  }
-  return out.join('\n');
-}
 
 void describe('fleet: secrets never in clear in Redis', { skip }, () => {
   let stack: FleetStack;
@@ -70,7 +55,7 @@ void describe('fleet: secrets never in clear in Redis', { skip }, () => {
     }
     assert.ok(commands.length > 20, `MONITOR saw the run (${commands.length} commands)`);
     assert.ok(ledger.size > 10);
-    const dump = await dumpRedis(stack);
+    const dump = await dumpRedis(stack.admin);
     assert.ok(dump.includes(' hash '), 'entries are in Redis');
     ledger.assertNoLeak(`${dump}\n${commands.join('\n')}`);
   });
@@ -115,7 +100,7 @@ void describe('fleet: secrets never in clear in Redis', { skip }, () => {
       listener.destroy();
     }
     assert.ok(commands.length > 20 && messages.length > 5, `${commands.length} commands, ${messages.length} messages`);
-    const dump = await dumpRedis(stack);
+    const dump = await dumpRedis(stack.admin);
     ids.assertNoLeak(`${dump}\n${commands.join('\n')}\n${messages.join('\n')}`);
   });
 

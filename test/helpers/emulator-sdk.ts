@@ -1,5 +1,6 @@
 // A real AWS SDK client for an emulator, and a broker over it: the fixture the integration suites share.
 import { CognitoIdentityClient, type CognitoIdentityClientConfig } from '@aws-sdk/client-cognito-identity';
+import { STSClient } from '@aws-sdk/client-sts';
 import { createBroker } from '../../src/broker/create-broker.js';
 import type { BrokerOptions } from '../../src/broker/options.js';
 import type { Broker } from '../../src/broker/types.js';
@@ -17,6 +18,16 @@ export function emulatorClient(
     credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' },
     maxAttempts: 1,
     ...config,
+  });
+}
+
+/** An STS client for `emu`'s STS (the classic flow's AssumeRoleWithWebIdentity), with no retries. */
+export function emulatorStsClient(emu: RunningEmulator): STSClient {
+  return new STSClient({
+    region: emu.region,
+    endpoint: emu.endpoint,
+    credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' },
+    maxAttempts: 1,
   });
 }
 

@@ -37,6 +37,21 @@ export interface FleetStack {
   stop(): Promise<void>;
 }
 
+/** Every key of the server with its type and whole value, as one text. */
+export async function dumpRedis(admin: RedisClient): Promise<string> {
+  const out: string[] = [];
+  for (const key of await admin.keys('*')) {
+    const type = await admin.type(key);
+    let value: unknown;
+    if (type === 'string') value = await admin.get(key);
+    else if (type === 'hash') value = await admin.hGetAll(key);
+    else if (type === 'list') value = await admin.lRange(key, 0, -1);
+    else value = `(${type})`;
+    out.push(`${key} ${type} ${JSON.stringify(value)}`);
+  }
+  return out.join('\n');
+}
+
 /** Connects a node-redis client to `url`, bounded in time; its errors are left to the fleet tier. */
 export async function connectRedis(url: string): Promise<RedisClient> {
   const client = newClient(url);
