@@ -110,7 +110,10 @@
  *   is ignored. Every pool's roles keep the trust policy Cognito's
  *   console writes for that pool: its authenticated role for that pool's tokens whose `amr` says
  *   authenticated, its unauthenticated role for that pool's guests (a role of several pools, for
- *   each of them), else AccessDenied; a role of no pool takes any of the emulator's tokens.
+ *   each of them), and a role a rule of its role mappings names is trusted as its authenticated
+ *   role (the developer guide's "Creating roles for role mapping"), else AccessDenied. A role of no
+ *   pool takes any of the emulator's tokens: that includes a role reached only through a Token
+ *   mapping's `cognito:roles`/`cognito:preferred_role` claims, which no pool's configuration names.
  * - AssumeRoleWithWebIdentity accepts only the emulator's own Cognito OpenID tokens (signature, `iss`,
  *   `exp`, `aud` = a pool that exists): InvalidIdentityToken otherwise, ExpiredTokenException once
  *   expired. GetCallerIdentity verifies the SigV4 signature with temporary credentials the emulator

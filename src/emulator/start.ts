@@ -221,6 +221,13 @@ class Emulator {
           for (const p of this.#allPools()) {
             if (p.roles.authenticated === roleArn) trust.push({ poolId: p.id, kind: 'authenticated' });
             if (p.roles.unauthenticated === roleArn) trust.push({ poolId: p.id, kind: 'unauthenticated' });
+            // A role a rule maps to trusts the pool's authenticated identities, as the developer
+            // guide's "Creating roles for role mapping" has it (a Token mapping's roles come from
+            // claims the pool does not hold: those stay roles of no pool).
+            const ruled = Object.values(p.roleMappings).some((m) =>
+              (m.RulesConfiguration?.Rules ?? []).some((r) => r.RoleARN === roleArn),
+            );
+            if (ruled && p.roles.authenticated !== roleArn) trust.push({ poolId: p.id, kind: 'authenticated' });
           }
           return trust;
         },

@@ -464,6 +464,48 @@ void describe('emulator: STS', () => {
     assert.equal(other.Audience, classicPool);
   });
 
+  void it('trusts a role a mapping rule names as its pool’s authenticated role only', async () => {
+    const RULE_ROLE = 'arn:aws:iam::123456789012:role/RuleOnlyAdmin';
+    const victim = await f.client.createIdentityPool({
+      IdentityPoolName: 'rule-victim',
+      AllowUnauthenticatedIdentities: true,
+      DeveloperProviderName: DEV_PROVIDER,
+    });
+    const victimId = victim.IdentityPoolId!;
+    await f.client.setIdentityPoolRoles({
+      IdentityPoolId: victimId,
+      Roles: { authenticated: AUTH_ROLE, unauthenticated: UNAUTH_ROLE },
+      RoleMappings: {
+        [DEV_PROVIDER]: {
+          Type: 'Rules',
+          AmbiguousRoleResolution: 'Deny',
+          RulesConfiguration: { Rules: [{ Claim: 'sub', MatchType: 'Equals', Value: 'nobody', RoleARN: RULE_ROLE }] },
+        },
+      },
+    });
+    // A guest and a user of another pool cannot assume the rule's role.
+    const { IdentityId } = await f.client.getId({ IdentityPoolId: classicPool });
+    const otherGuest = (await f.client.getOpenIdToken({ IdentityId: IdentityId! })).Token!;
+    const { token: otherUser } = await classicToken('fb-rule-attacker');
+    for (const WebIdentityToken of [otherGuest, otherUser]) {
+      const denied = await rejection(
+        sts.assumeRoleWithWebIdentity({ RoleArn: RULE_ROLE, RoleSessionName: 'rule', WebIdentityToken }),
+      );
+      assert.deepEqual([denied.name, denied.$metadata.httpStatusCode], ['AccessDenied', 403]);
+    }
+    // The victim pool's authenticated identities do (the trust Cognito's guide asks for).
+    const dev = await f.client.getOpenIdTokenForDeveloperIdentity({
+      IdentityPoolId: victimId,
+      Logins: { [DEV_PROVIDER]: 'rule-user' },
+    });
+    const ok = await sts.assumeRoleWithWebIdentity({
+      RoleArn: RULE_ROLE,
+      RoleSessionName: 'rule',
+      WebIdentityToken: dev.Token!,
+    });
+    assert.equal(ok.Audience, victimId);
+  });
+
   void it('refuses the basic flow on a pool with role mappings, as the service does', async () => {
     const pool = await f.client.createIdentityPool({
       IdentityPoolName: 'mapped-classic',
