@@ -79,9 +79,10 @@
  *   its newline) is ignored (it was never acknowledged); other damage to either file refuses the
  *   start, naming the file and leaving it untouched, a complete last record that fails its checksum
  *   included. The format is version 2; version-1 files are read and rewritten as version 2 at start.
- *   Every answer waits until each change of its region made before it ended is on disk, so a call
- *   never acknowledges a change it read that a failed write then undoes; a read-only call with no
- *   change of its region waiting for the disk answers at once.
+ *   Every answer, an error answer included, waits until each change of its region made before it
+ *   ended is on disk (STS's answers: of every region), so a call never acknowledges a change it read
+ *   that a failed write then undoes; a call with no such change waiting for the disk answers at
+ *   once. An STS call that read a change a failed write undoes answers InternalFailure (500).
  *   A write that fails (disk full, EACCES) answers InternalErrorException (500) to every call whose
  *   change it held, or that changed state during it or read such a change, and returns the state to
  *   what is on disk: the change is not made, so a retry is safe (the real service gives no such
