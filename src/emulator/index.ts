@@ -51,7 +51,8 @@
  *   login linked to another identity merge the named one into the login's owner, which answers
  *   (its IdentityId, token, credentials), when the call may speak for the named identity: a guest,
  *   or one whose own login (or Cognito token) is in the map; else ResourceConflictException. GetId
- *   with logins of several identities merges them into the oldest. GetOpenIdTokenForDeveloperIdentity
+ *   with logins of several identities merges them into the oldest. A call refused after it merged (a
+ *   later merge, link or check fails) leaves no merge behind: all of its merges are made, or none. GetOpenIdTokenForDeveloperIdentity
  *   never merges (DeveloperUserAlreadyRegisteredException, ResourceConflictException).
  * - An identity whose last login is unlinked is disabled: "Access to Identity '…' is forbidden.".
  * - More than 20 linked logins give LimitExceededException; more than 50 tags, `aws:` tag keys, or

@@ -308,12 +308,12 @@ void test('an error answer that read a change not yet on disk waits for it, and 
     // The delete is never written: a describe that found it done must not say so.
     const deleted = a.deleteIdentityPool({ IdentityPoolId }).then(
       () => 'ok',
-      (e: Error) => e.name,
+      (e: unknown) => (e as Error).name,
     );
     await nudge();
     const seen = await b.describeIdentityPool({ IdentityPoolId }).then(
       () => 'found',
-      (e: Error) => e.name,
+      (e: unknown) => (e as Error).name,
     );
     assert.equal(await deleted, 'InternalErrorException');
     assert.ok(['found', 'InternalErrorException'].includes(seen), seen);
@@ -350,7 +350,7 @@ void test('AssumeRoleWithWebIdentity that read a change not yet on disk waits fo
   const assume = (i: number) =>
     sts.assumeRoleWithWebIdentity({ RoleArn: role(`Auth${i}`), RoleSessionName: 'sess', WebIdentityToken: token }).then(
       () => 'ALLOWED',
-      (e: Error) => e.name,
+      (e: unknown) => (e as Error).name,
     );
   assert.equal(await assume(0), 'AccessDenied');
   rmSync(dir, { recursive: true, force: true });
@@ -359,7 +359,7 @@ void test('AssumeRoleWithWebIdentity that read a change not yet on disk waits fo
     // another pool must not be let in on it.
     const set = c.setIdentityPoolRoles({ IdentityPoolId, Roles: { authenticated: role('Other') } }).then(
       () => 'ok',
-      (e: Error) => e.name,
+      (e: unknown) => (e as Error).name,
     );
     await nudge();
     const during = await assume(i);
