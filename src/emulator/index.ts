@@ -64,7 +64,8 @@
  *   `cognito:roles`/`cognito:preferred_role` claim of a Token mapping; never a rule it does not
  *   match nor a mapping of a provider it has no login of (NotAuthorizedException). Mappings are
  *   looked up by the providers in the token's `amr` (the developer provider for developer
- *   identities) and match on the token's claims and principal tags; the first mapped provider
+ *   identities) and match on the token's claims and principal tags (a tag never replaces a claim
+ *   of the token, nor supplies a `cognito:` claim such as the role claims); the first mapped provider
  *   decides, Deny answers "The ambiguous role mapping rules for: PROVIDER denied this request.".
  *   SetIdentityPoolRoles refuses a mapping keyed by a provider the pool does not have
  *   (InvalidParameterException, in the emulator's words): its supported login providers, user pools

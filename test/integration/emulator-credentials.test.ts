@@ -278,6 +278,43 @@ void describe('emulator: GetCredentialsForIdentity', () => {
     assert.equal(denied.message, `The ambiguous role mapping rules for: ${DEV_PROVIDER} denied this request.`);
   });
 
+  void it('never lets a principal tag name the role or replace a claim of the token', async () => {
+    const ADMIN = 'arn:aws:iam::123456789012:role/TagAdmin';
+    const roleOf = async (t: { IdentityId?: string; Token?: string }) =>
+      f.client.getCredentialsForIdentity({ IdentityId: t.IdentityId!, Logins: { [COGNITO]: t.Token! } }).then(
+        (o) => describeSessionToken(o.Credentials!.SessionToken!)?.roleArn,
+        (e: unknown) => (e as Error).name,
+      );
+    const token = await devPool(f.client, { name: 'tag-token' });
+    await f.client.setIdentityPoolRoles({
+      IdentityPoolId: token,
+      Roles: { authenticated: AUTH_ROLE },
+      RoleMappings: { [DEV_PROVIDER]: { Type: 'Token', AmbiguousRoleResolution: 'AuthenticatedRole' } },
+    });
+    const preferred = await devToken('tag-p', token, { PrincipalTags: { 'cognito:preferred_role': ADMIN } });
+    assert.equal(await roleOf(preferred), AUTH_ROLE);
+    const listed = await devToken('tag-r', token, { PrincipalTags: { 'cognito:roles': ADMIN } });
+    assert.equal(await roleOf(listed), AUTH_ROLE);
+
+    const rules = await devPool(f.client, { name: 'tag-rules' });
+    await f.client.setIdentityPoolRoles({
+      IdentityPoolId: rules,
+      Roles: { authenticated: AUTH_ROLE },
+      RoleMappings: {
+        [DEV_PROVIDER]: {
+          Type: 'Rules',
+          AmbiguousRoleResolution: 'Deny',
+          RulesConfiguration: { Rules: [{ Claim: 'sub', MatchType: 'Equals', Value: 'nobody', RoleARN: ADMIN }] },
+        },
+      },
+    });
+    // A tag named `sub` does not stand for the token's subject: no rule matches, Deny decides.
+    assert.equal(
+      await roleOf(await devToken('tag-s', rules, { PrincipalTags: { sub: 'nobody' } })),
+      'NotAuthorizedException',
+    );
+  });
+
   void it("never lets CustomRoleArn pick the role of a rule the identity does not match, nor of another provider's mapping", async () => {
     const ADMIN = 'arn:aws:iam::123456789012:role/Admin';
     const pool = await devPool(f.client, { name: 'escalation' });

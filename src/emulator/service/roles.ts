@@ -115,7 +115,11 @@ export function resolveRole(
     const amr = Array.isArray(c.amr) ? (c.amr as unknown[]) : [];
     const flat: Record<string, unknown> = { ...c };
     const tagClaim = c[TAGS_CLAIM] as { principal_tags?: Record<string, string[]> } | undefined;
-    for (const [k, v] of Object.entries(tagClaim?.principal_tags ?? {})) flat[k] = v[0];
+    // Principal tags add claims a rule may match; they never replace a claim of the token, nor name
+    // a role (`cognito:preferred_role`, `cognito:roles`: a Token mapping reads those from the token).
+    for (const [k, v] of Object.entries(tagClaim?.principal_tags ?? {})) {
+      if (!Object.hasOwn(c, k) && !k.startsWith('cognito:')) flat[k] = v[0];
+    }
     for (const a of amr.slice(1))
       if (typeof a === 'string' && !a.includes(':')) candidates.push({ provider: a, claims: flat });
   }
