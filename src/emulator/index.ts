@@ -65,8 +65,10 @@
  *   match nor a mapping of a provider it has no login of (NotAuthorizedException). Mappings are
  *   looked up by the providers in the token's `amr` (the developer provider for developer
  *   identities) and match on the token's claims and principal tags (a tag never replaces a claim
- *   of the token, nor supplies a `cognito:` claim such as the role claims); the first mapped provider
- *   decides, Deny answers "The ambiguous role mapping rules for: PROVIDER denied this request.".
+ *   of the token, nor supplies a `cognito:` claim such as the role claims). With several mapped
+ *   providers (the service documents no rule), the order of `Logins` never matters: a mapping that
+ *   resolves no role and says Deny denies ("The ambiguous role mapping rules for: PROVIDER denied
+ *   this request."), else the first of them in the pool's RoleMappings order decides.
  *   SetIdentityPoolRoles refuses a mapping keyed by a provider the pool does not have
  *   (InvalidParameterException, in the emulator's words): its supported login providers, user pools
  *   (`cognito-idp.REGION.amazonaws.com/POOL:CLIENT`), OpenID Connect and SAML ARNs, and (an emulator
