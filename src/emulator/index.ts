@@ -110,7 +110,10 @@
  *   grammar (MalformedPolicyDocument: "The policy is not in the valid JSON format.", "Syntax errors
  *   in policy.", a principal), and packed with the `PolicyArns` by deflating them, 100 % being
  *   1,024 bytes (the emulator's figure; STS does not document its packing): PackedPolicySize is
- *   answered when there are any, PackedPolicyTooLarge past 100 %. SourceIdentity, session tags,
+ *   answered when there are any, PackedPolicyTooLarge past 100 %. More than 10 `PolicyArns` (STS
+ *   documents "up to 10"; its model sets no maximum) answer ValidationError. A value shown in a
+ *   validation message (Cognito's and STS's) is cut to its first 256 characters (the emulator's
+ *   figure). SourceIdentity, session tags,
  *   and the newer models' SessionTokenUtilization and SessionTokenSize are never returned; ProviderId
  *   is ignored. Every pool's roles keep the trust policy Cognito's
  *   console writes for that pool: its authenticated role for that pool's tokens whose `amr` says

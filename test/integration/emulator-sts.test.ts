@@ -303,6 +303,12 @@ void describe('emulator: STS', () => {
         JSON.stringify({ Statement: { Effect: 'Allow', Principal: '*', Action: '*', Resource: '*' } }),
         'Policy document should not specify a principal.',
       ],
+      [JSON.stringify({ Statement: { Effect: 'Allow', Action: '', Resource: '*' } }), 'Syntax errors in policy.'],
+      [JSON.stringify({ Statement: { Effect: 'Allow', Action: '*', Resource: '' } }), 'Syntax errors in policy.'],
+      [
+        JSON.stringify({ Statement: { Effect: 'Allow', Action: ['s3:x', ''], Resource: '*' } }),
+        'Syntax errors in policy.',
+      ],
     ] as const) {
       const err = await rejection(assume({ Policy: bad }));
       assert.deepEqual(
@@ -327,6 +333,21 @@ void describe('emulator: STS', () => {
     const large = await rejection(assume({ Policy: noisy }));
     assert.deepEqual([large.name, large.$metadata.httpStatusCode], ['PackedPolicyTooLargeException', 400]);
     assert.match(large.message, /^Packed size of consolidated policies exceeds the limit: \d+% of the maximum\.$/);
+
+    // STS takes up to 10 managed policies.
+    const arns = (n: number) => Array.from({ length: n }, (_, i) => ({ arn: `arn:aws:iam::aws:policy/P${String(i)}` }));
+    assert.ok((packed(await assume({ PolicyArns: arns(10) })) ?? 0) > 0);
+    const many = await rejection(assume({ PolicyArns: arns(11) }));
+    assert.deepEqual([many.name, many.$metadata.httpStatusCode], ['ValidationError', 400]);
+    assert.match(many.message, /policyArns.*less than or equal to 10/);
+
+    // A policy past the model's 2,048 characters is refused without echoing it whole.
+    const huge = JSON.stringify({
+      Statement: Array.from({ length: 4000 }, () => ({ Effect: 'Allow', Action: 's3:*', Resource: '*' })),
+    });
+    const tooLong = await rejection(assume({ Policy: huge }));
+    assert.equal(tooLong.name, 'ValidationError');
+    assert.ok(tooLong.message.length < 1000, String(tooLong.message.length));
   });
 
   void it('refuses a forged token with InvalidIdentityToken, never echoing it', async () => {
