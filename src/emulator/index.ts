@@ -51,7 +51,8 @@
  *   login linked to another identity merge the named one into the login's owner, which answers
  *   (its IdentityId, token, credentials), when the call may speak for the named identity: a guest,
  *   or one whose own login (or Cognito token) is in the map; else ResourceConflictException. GetId
- *   with logins of several identities merges them into the oldest. GetOpenIdTokenForDeveloperIdentity
+ *   with logins of several identities merges them into the oldest. A call refused after it merged (a
+ *   later merge, link or check fails) leaves no merge behind: all of its merges are made, or none. GetOpenIdTokenForDeveloperIdentity
  *   never merges (DeveloperUserAlreadyRegisteredException, ResourceConflictException).
  * - An identity whose last login is unlinked is disabled: "Access to Identity '…' is forbidden.".
  * - More than 20 linked logins give LimitExceededException; more than 50 tags, `aws:` tag keys, or
@@ -63,8 +64,11 @@
  *   `cognito:roles`/`cognito:preferred_role` claim of a Token mapping; never a rule it does not
  *   match nor a mapping of a provider it has no login of (NotAuthorizedException). Mappings are
  *   looked up by the providers in the token's `amr` (the developer provider for developer
- *   identities) and match on the token's claims and principal tags; the first mapped provider
- *   decides, Deny answers "The ambiguous role mapping rules for: PROVIDER denied this request.".
+ *   identities) and match on the token's claims and principal tags (a tag never replaces a claim
+ *   of the token, nor supplies a `cognito:` claim such as the role claims). With several mapped
+ *   providers (the service documents no rule), the order of `Logins` never matters: a mapping that
+ *   resolves no role and says Deny denies ("The ambiguous role mapping rules for: PROVIDER denied
+ *   this request."), else the first of them in the pool's RoleMappings order decides.
  *   SetIdentityPoolRoles refuses a mapping keyed by a provider the pool does not have
  *   (InvalidParameterException, in the emulator's words): its supported login providers, user pools
  *   (`cognito-idp.REGION.amazonaws.com/POOL:CLIENT`), OpenID Connect and SAML ARNs, and (an emulator
@@ -79,9 +83,10 @@
  *   its newline) is ignored (it was never acknowledged); other damage to either file refuses the
  *   start, naming the file and leaving it untouched, a complete last record that fails its checksum
  *   included. The format is version 2; version-1 files are read and rewritten as version 2 at start.
- *   Every answer waits until each change of its region made before it ended is on disk, so a call
- *   never acknowledges a change it read that a failed write then undoes; a read-only call with no
- *   change of its region waiting for the disk answers at once.
+ *   Every answer, an error answer included, waits until each change of its region made before it
+ *   ended is on disk (STS's answers: of every region), so a call never acknowledges a change it read
+ *   that a failed write then undoes; a call with no such change waiting for the disk answers at
+ *   once. An STS call that read a change a failed write undoes answers InternalFailure (500).
  *   A write that fails (disk full, EACCES) answers InternalErrorException (500) to every call whose
  *   change it held, or that changed state during it or read such a change, and returns the state to
  *   what is on disk: the change is not made, so a retry is safe (the real service gives no such
@@ -105,12 +110,18 @@
  *   grammar (MalformedPolicyDocument: "The policy is not in the valid JSON format.", "Syntax errors
  *   in policy.", a principal), and packed with the `PolicyArns` by deflating them, 100 % being
  *   1,024 bytes (the emulator's figure; STS does not document its packing): PackedPolicySize is
- *   answered when there are any, PackedPolicyTooLarge past 100 %. SourceIdentity, session tags,
+ *   answered when there are any, PackedPolicyTooLarge past 100 %. More than 10 `PolicyArns` (STS
+ *   documents "up to 10"; its model sets no maximum) answer ValidationError. A value shown in a
+ *   validation message (Cognito's and STS's) is cut to its first 256 characters (the emulator's
+ *   figure). SourceIdentity, session tags,
  *   and the newer models' SessionTokenUtilization and SessionTokenSize are never returned; ProviderId
  *   is ignored. Every pool's roles keep the trust policy Cognito's
  *   console writes for that pool: its authenticated role for that pool's tokens whose `amr` says
  *   authenticated, its unauthenticated role for that pool's guests (a role of several pools, for
- *   each of them), else AccessDenied; a role of no pool takes any of the emulator's tokens.
+ *   each of them), and a role a rule of its role mappings names is trusted as its authenticated
+ *   role (the developer guide's "Creating roles for role mapping"), else AccessDenied. A role of no
+ *   pool takes any of the emulator's tokens: that includes a role reached only through a Token
+ *   mapping's `cognito:roles`/`cognito:preferred_role` claims, which no pool's configuration names.
  * - AssumeRoleWithWebIdentity accepts only the emulator's own Cognito OpenID tokens (signature, `iss`,
  *   `exp`, `aud` = a pool that exists): InvalidIdentityToken otherwise, ExpiredTokenException once
  *   expired. GetCallerIdentity verifies the SigV4 signature with temporary credentials the emulator

@@ -8,6 +8,7 @@ import { checkOptions } from './options.js';
 import { persistedState, type PersistedState } from './persisted-state.js';
 import { quotaLimiter } from './quotas.js';
 import { poolInfo, seedPools } from './seed.js';
+import { ServiceError } from './service-error.js';
 import { ChangeTracker } from './service/change-tracker.js';
 import {
   RegionalServices,
@@ -197,14 +198,29 @@ class Emulator {
   }
 
   /**
-   * A call is answered once every change of its region made before it ended is on disk: its own,
-   * and those it may have read (a call that read a record whose commit then fails must not be
-   * acknowledged). With nothing of its region waiting for the disk, a read-only call goes at once.
+   * A call is answered once every change of its region (of every region when `region` is
+   * undefined: STS reads them all) made before it ended is on disk: its own, and those it may have
+   * read (a call that read a record whose commit then fails must not be acknowledged). That holds
+   * for an error answer too: a ServiceError thrown by `op` is thrown once those commits are done.
+   * With nothing waiting for the disk, the call goes at once. The promise rejects with the error of
+   * a failed commit (never a ServiceError) when one fails.
    */
-  #durable<T>(region: string, op: () => T): T | Promise<T> {
-    const out = op();
-    const pending = this.#commits.get(region);
-    return pending === undefined || pending.settled ? out : pending.promise.then(() => out);
+  #durable<T>(region: string | undefined, op: () => T): T | Promise<T> {
+    let out: T | undefined;
+    let refused: ServiceError | undefined;
+    try {
+      out = op();
+    } catch (err) {
+      if (!(err instanceof ServiceError)) throw err;
+      refused = err;
+    }
+    const entries = region === undefined ? [...this.#commits.values()] : [this.#commits.get(region)];
+    const pending = entries.flatMap((e) => (e === undefined || e.settled ? [] : [e.promise]));
+    const answer = (): T => {
+      if (refused !== undefined) throw refused;
+      return out as T;
+    };
+    return pending.length === 0 ? answer() : Promise.all(pending).then(answer);
   }
 
   #sts(): StsService {
@@ -221,6 +237,13 @@ class Emulator {
           for (const p of this.#allPools()) {
             if (p.roles.authenticated === roleArn) trust.push({ poolId: p.id, kind: 'authenticated' });
             if (p.roles.unauthenticated === roleArn) trust.push({ poolId: p.id, kind: 'unauthenticated' });
+            // A role a rule maps to trusts the pool's authenticated identities, as the developer
+            // guide's "Creating roles for role mapping" has it (a Token mapping's roles come from
+            // claims the pool does not hold: those stay roles of no pool).
+            const ruled = Object.values(p.roleMappings).some((m) =>
+              (m.RulesConfiguration?.Rules ?? []).some((r) => r.RoleARN === roleArn),
+            );
+            if (ruled && p.roles.authenticated !== roleArn) trust.push({ poolId: p.id, kind: 'authenticated' });
           }
           return trust;
         },
@@ -286,7 +309,14 @@ class Emulator {
       now: this.#now,
       jwks: () => this.#current().jwks(),
       issuer: cognitoIssuer(this.#defaultRegion),
-      protocols: [awsQueryProtocol({ sts: this.#sts(), faults: this.#faults, now: this.#now })],
+      protocols: [
+        awsQueryProtocol({
+          sts: this.#sts(),
+          faults: this.#faults,
+          now: this.#now,
+          ...(this.#writer === undefined ? {} : { durable: (op) => this.#durable(undefined, op) }),
+        }),
+      ],
       ...(this.#writer === undefined ? {} : { durable: (region, op) => this.#durable(region, op) }),
       ...(options.strictSigV4 === undefined ? {} : { strictSigV4: options.strictSigV4 }),
       ...(options.controlEndpoint === false ? {} : { control: (req, res) => handleControl(req, res, control) }),

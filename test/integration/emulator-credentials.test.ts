@@ -278,6 +278,96 @@ void describe('emulator: GetCredentialsForIdentity', () => {
     assert.equal(denied.message, `The ambiguous role mapping rules for: ${DEV_PROVIDER} denied this request.`);
   });
 
+  void it('never lets a principal tag name the role or replace a claim of the token', async () => {
+    const ADMIN = 'arn:aws:iam::123456789012:role/TagAdmin';
+    const roleOf = async (t: { IdentityId?: string; Token?: string }) =>
+      f.client.getCredentialsForIdentity({ IdentityId: t.IdentityId!, Logins: { [COGNITO]: t.Token! } }).then(
+        (o) => describeSessionToken(o.Credentials!.SessionToken!)?.roleArn,
+        (e: unknown) => (e as Error).name,
+      );
+    const token = await devPool(f.client, { name: 'tag-token' });
+    await f.client.setIdentityPoolRoles({
+      IdentityPoolId: token,
+      Roles: { authenticated: AUTH_ROLE },
+      RoleMappings: { [DEV_PROVIDER]: { Type: 'Token', AmbiguousRoleResolution: 'AuthenticatedRole' } },
+    });
+    const preferred = await devToken('tag-p', token, { PrincipalTags: { 'cognito:preferred_role': ADMIN } });
+    assert.equal(await roleOf(preferred), AUTH_ROLE);
+    const listed = await devToken('tag-r', token, { PrincipalTags: { 'cognito:roles': ADMIN } });
+    assert.equal(await roleOf(listed), AUTH_ROLE);
+
+    const rules = await devPool(f.client, { name: 'tag-rules' });
+    await f.client.setIdentityPoolRoles({
+      IdentityPoolId: rules,
+      Roles: { authenticated: AUTH_ROLE },
+      RoleMappings: {
+        [DEV_PROVIDER]: {
+          Type: 'Rules',
+          AmbiguousRoleResolution: 'Deny',
+          RulesConfiguration: { Rules: [{ Claim: 'sub', MatchType: 'Equals', Value: 'nobody', RoleARN: ADMIN }] },
+        },
+      },
+    });
+    // A tag named `sub` does not stand for the token's subject: no rule matches, Deny decides.
+    assert.equal(
+      await roleOf(await devToken('tag-s', rules, { PrincipalTags: { sub: 'nobody' } })),
+      'NotAuthorizedException',
+    );
+  });
+
+  void it('resolves several mapped providers the same whatever the order of the Logins map: any Deny denies', async () => {
+    const FB = 'graph.facebook.com';
+    const GOOGLE = 'accounts.google.com';
+    const ADMIN = 'arn:aws:iam::123456789012:role/OrderAdmin';
+    const created = await f.client.createIdentityPool({
+      IdentityPoolName: 'mapping order',
+      AllowUnauthenticatedIdentities: false,
+      SupportedLoginProviders: { [FB]: FB_APP, [GOOGLE]: 'order-google' },
+    });
+    const pool = created.IdentityPoolId!;
+    const rule = (Value: string, RoleARN: string) => ({
+      Rules: [{ Claim: 'sub', MatchType: 'Equals' as const, Value, RoleARN }],
+    });
+    const fb = f.emu.mintProviderToken(FB, 'fb-outsider', { audience: FB_APP });
+    const google = f.emu.mintProviderToken(GOOGLE, 'g-user', { audience: 'order-google' });
+    const IdentityId = (await f.client.getId({ IdentityPoolId: pool, Logins: { [FB]: fb, [GOOGLE]: google } }))
+      .IdentityId!;
+    const both = [
+      { [FB]: fb, [GOOGLE]: google },
+      { [GOOGLE]: google, [FB]: fb },
+    ];
+    const outcomes = async () =>
+      Promise.all(
+        both.map((Logins) =>
+          f.client.getCredentialsForIdentity({ IdentityId, Logins }).then(
+            (o) => describeSessionToken(o.Credentials!.SessionToken!)?.roleArn,
+            (e: unknown) => `${(e as Error).name}: ${(e as Error).message}`,
+          ),
+        ),
+      );
+    // Facebook's mapping matches no rule and denies; Google's falls back to the authenticated role.
+    await f.client.setIdentityPoolRoles({
+      IdentityPoolId: pool,
+      Roles: { authenticated: AUTH_ROLE },
+      RoleMappings: {
+        [FB]: { Type: 'Rules', AmbiguousRoleResolution: 'Deny', RulesConfiguration: rule('fb-staff', ADMIN) },
+        [GOOGLE]: { Type: 'Rules', AmbiguousRoleResolution: 'AuthenticatedRole', RulesConfiguration: rule('x', ADMIN) },
+      },
+    });
+    const denied = `NotAuthorizedException: The ambiguous role mapping rules for: ${FB} denied this request.`;
+    assert.deepEqual(await outcomes(), [denied, denied]);
+    // Both match a rule: the first mapping of the pool's RoleMappings decides, in either order.
+    await f.client.setIdentityPoolRoles({
+      IdentityPoolId: pool,
+      Roles: { authenticated: AUTH_ROLE },
+      RoleMappings: {
+        [GOOGLE]: { Type: 'Rules', AmbiguousRoleResolution: 'Deny', RulesConfiguration: rule('g-user', ROLE_B) },
+        [FB]: { Type: 'Rules', AmbiguousRoleResolution: 'Deny', RulesConfiguration: rule('fb-outsider', ROLE_A) },
+      },
+    });
+    assert.deepEqual(await outcomes(), [ROLE_B, ROLE_B]);
+  });
+
   void it("never lets CustomRoleArn pick the role of a rule the identity does not match, nor of another provider's mapping", async () => {
     const ADMIN = 'arn:aws:iam::123456789012:role/Admin';
     const pool = await devPool(f.client, { name: 'escalation' });

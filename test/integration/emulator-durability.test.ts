@@ -4,12 +4,14 @@ import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  CognitoIdentity,
   CognitoIdentityClient,
   CreateIdentityPoolCommand,
   GetOpenIdTokenForDeveloperIdentityCommand,
   ListIdentityPoolsCommand,
   LookupDeveloperIdentityCommand,
 } from '@aws-sdk/client-cognito-identity';
+import { STS } from '@aws-sdk/client-sts';
 import { startEmulator } from '../../src/emulator/index.js';
 import { readStateFile } from '../../src/emulator/state-file.js';
 import { startBin, type EmulatorBin } from '../helpers/emulator-bin.js';
@@ -276,4 +278,93 @@ void test('a start that fails (a damaged state file) leaves no lock behind', asy
   writeFileSync(stateFile, '{"version": 1');
   await assert.rejects(startEmulator({ stateFile }), /damaged/);
   assert.equal(existsSync(`${stateFile}.lock`), false);
+});
+
+/** Lets a call sent just before reach the emulator first (an ordering nudge, never asserted on). */
+const nudge = () => new Promise((resolve) => setTimeout(resolve, 2));
+
+void test('an error answer that read a change not yet on disk waits for it, and is InternalErrorException when it fails', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'cib-dirty-error-'));
+  const dir = join(root, 'state');
+  mkdirSync(dir);
+  const emu = await startEmulator({ stateFile: join(dir, 'state.json') });
+  const a = new CognitoIdentity({ region: 'us-east-1', endpoint: emu.endpoint, credentials: CREDS, maxAttempts: 1 });
+  const b = new CognitoIdentity({ region: 'us-east-1', endpoint: emu.endpoint, credentials: CREDS, maxAttempts: 1 });
+  t.after(async () => {
+    a.destroy();
+    b.destroy();
+    await emu.stop().catch(() => undefined);
+    rmSync(root, { recursive: true, force: true });
+  });
+  const pools: string[] = [];
+  for (let i = 0; i < 8; i++) {
+    pools.push(
+      (await a.createIdentityPool({ IdentityPoolName: `p${i}`, AllowUnauthenticatedIdentities: false }))
+        .IdentityPoolId!,
+    );
+  }
+  rmSync(dir, { recursive: true, force: true });
+  for (const IdentityPoolId of pools) {
+    // The delete is never written: a describe that found it done must not say so.
+    const deleted = a.deleteIdentityPool({ IdentityPoolId }).then(
+      () => 'ok',
+      (e: unknown) => (e as Error).name,
+    );
+    await nudge();
+    const seen = await b.describeIdentityPool({ IdentityPoolId }).then(
+      () => 'found',
+      (e: unknown) => (e as Error).name,
+    );
+    assert.equal(await deleted, 'InternalErrorException');
+    assert.ok(['found', 'InternalErrorException'].includes(seen), seen);
+    assert.equal((await b.describeIdentityPool({ IdentityPoolId })).IdentityPoolId, IdentityPoolId);
+  }
+});
+
+void test('AssumeRoleWithWebIdentity that read a change not yet on disk waits for it, and is refused when it fails', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'cib-dirty-sts-'));
+  const dir = join(root, 'state');
+  mkdirSync(dir);
+  const emu = await startEmulator({ stateFile: join(dir, 'state.json') });
+  const c = new CognitoIdentity({ region: 'us-east-1', endpoint: emu.endpoint, credentials: CREDS, maxAttempts: 1 });
+  const sts = new STS({ region: 'us-east-1', endpoint: emu.endpoint, credentials: CREDS, maxAttempts: 1 });
+  t.after(async () => {
+    c.destroy();
+    sts.destroy();
+    await emu.stop().catch(() => undefined);
+    rmSync(root, { recursive: true, force: true });
+  });
+  const role = (name: string) => `arn:aws:iam::123456789012:role/${name}`;
+  const guests = (await c.createIdentityPool({ IdentityPoolName: 'q', AllowUnauthenticatedIdentities: true }))
+    .IdentityPoolId!;
+  await c.setIdentityPoolRoles({ IdentityPoolId: guests, Roles: { unauthenticated: role('Guest') } });
+  const { IdentityId } = await c.getId({ IdentityPoolId: guests });
+  const token = (await c.getOpenIdToken({ IdentityId: IdentityId! })).Token!;
+  const pools: string[] = [];
+  for (let i = 0; i < 8; i++) {
+    const p = (await c.createIdentityPool({ IdentityPoolName: `p${i}`, AllowUnauthenticatedIdentities: false }))
+      .IdentityPoolId!;
+    await c.setIdentityPoolRoles({ IdentityPoolId: p, Roles: { authenticated: role(`Auth${i}`) } });
+    pools.push(p);
+  }
+  const assume = (i: number) =>
+    sts.assumeRoleWithWebIdentity({ RoleArn: role(`Auth${i}`), RoleSessionName: 'sess', WebIdentityToken: token }).then(
+      () => 'ALLOWED',
+      (e: unknown) => (e as Error).name,
+    );
+  assert.equal(await assume(0), 'AccessDenied');
+  rmSync(dir, { recursive: true, force: true });
+  for (const [i, IdentityPoolId] of pools.entries()) {
+    // The change (the role no longer the pool's, so of no pool) is never written: the guest of
+    // another pool must not be let in on it.
+    const set = c.setIdentityPoolRoles({ IdentityPoolId, Roles: { authenticated: role('Other') } }).then(
+      () => 'ok',
+      (e: unknown) => (e as Error).name,
+    );
+    await nudge();
+    const during = await assume(i);
+    assert.equal(await set, 'InternalErrorException');
+    assert.ok(['AccessDenied', 'InternalFailure'].includes(during), during);
+    assert.equal(await assume(i), 'AccessDenied');
+  }
 });

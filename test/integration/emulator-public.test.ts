@@ -163,6 +163,66 @@ void describe('emulator: public operations (GetId, GetOpenIdToken, UnlinkIdentit
     assert.ok(ids.includes(owner) && !ids.includes(guest1) && !ids.includes(guest2) && !ids.includes(younger));
   });
 
+  void it('leaves no implicit merge behind when the call that made it is refused', async () => {
+    const AMAZON = 'www.amazon.com';
+    const pool = await f.client.createIdentityPool({
+      IdentityPoolName: 'atomic merge',
+      AllowUnauthenticatedIdentities: true,
+      SupportedLoginProviders: { [FB]: FB_APP, [GOOGLE]: 'google-app', [AMAZON]: 'amzn-app' },
+    });
+    const poolId = pool.IdentityPoolId!;
+    await f.client.setIdentityPoolRoles({
+      IdentityPoolId: poolId,
+      Roles: { authenticated: AUTH, unauthenticated: UNAUTH },
+    });
+    const fb = (sub: string) => f.emu.mintProviderToken(FB, sub, { audience: FB_APP });
+    const google = (sub: string) => f.emu.mintProviderToken(GOOGLE, sub, { audience: 'google-app' });
+    const amazon = (sub: string) => f.emu.mintProviderToken(AMAZON, sub, { audience: 'amzn-app' });
+    const idOf = async (Logins: Record<string, string>) =>
+      (await f.client.getId({ IdentityPoolId: poolId, Logins })).IdentityId!;
+    const loginsOf = async (IdentityId: string) => (await f.client.describeIdentity({ IdentityId })).Logins?.sort();
+    const owner = await idOf({ [FB]: fb('a'), [GOOGLE]: google('x') });
+
+    // GetCredentialsForIdentity: the guest merges into the owner of Facebook a, then Google y
+    // (not the owner's) refuses the call: the guest is still a usable guest.
+    const guest1 = (await f.client.getId({ IdentityPoolId: poolId })).IdentityId!;
+    const refused1 = await rejection(
+      f.client.getCredentialsForIdentity({ IdentityId: guest1, Logins: { [FB]: fb('a'), [AMAZON]: amazon('y') } }),
+    );
+    assert.equal(refused1.name, 'NotAuthorizedException');
+    assert.equal((await f.client.getCredentialsForIdentity({ IdentityId: guest1 })).IdentityId, guest1);
+
+    // GetOpenIdToken: the merge succeeds, then linking Google y to an owner holding Google x is refused.
+    const guest2 = (await f.client.getId({ IdentityPoolId: poolId })).IdentityId!;
+    const refused2 = await rejection(
+      f.client.getOpenIdToken({ IdentityId: guest2, Logins: { [FB]: fb('a'), [GOOGLE]: google('y') } }),
+    );
+    assert.equal(refused2.name, 'ResourceConflictException');
+    assert.equal((await f.client.getOpenIdToken({ IdentityId: guest2 })).IdentityId, guest2);
+
+    // GetId: the second identity merges into the oldest, the third conflicts (another Facebook user):
+    // neither merge is made, and each login still finds its own identity.
+    const second = await idOf({ [AMAZON]: amazon('b') });
+    const third = await idOf({ [GOOGLE]: google('w') });
+    await f.client.getOpenIdToken({ IdentityId: third, Logins: { [GOOGLE]: google('w'), [FB]: fb('z') } });
+    const refused3 = await rejection(
+      f.client.getId({
+        IdentityPoolId: poolId,
+        Logins: { [FB]: fb('a'), [AMAZON]: amazon('b'), [GOOGLE]: google('w') },
+      }),
+    );
+    assert.equal(refused3.name, 'ResourceConflictException');
+    assert.deepEqual(await loginsOf(owner), [FB, GOOGLE].sort());
+    assert.deepEqual(await loginsOf(second), [AMAZON]);
+    assert.equal(await idOf({ [AMAZON]: amazon('b') }), second);
+    assert.equal(
+      (await f.client.getOpenIdToken({ IdentityId: second, Logins: { [AMAZON]: amazon('b') } })).IdentityId,
+      second,
+    );
+    // The pool is the only one supporting Amazon, which a later test needs none to.
+    await f.client.deleteIdentityPool({ IdentityPoolId: poolId });
+  });
+
   void it('refuses guest tokens where the pool does not allow guests', async () => {
     const pool = (await f.client.createIdentityPool({ IdentityPoolName: 'flip', AllowUnauthenticatedIdentities: true }))
       .IdentityPoolId!;

@@ -303,6 +303,12 @@ void describe('emulator: STS', () => {
         JSON.stringify({ Statement: { Effect: 'Allow', Principal: '*', Action: '*', Resource: '*' } }),
         'Policy document should not specify a principal.',
       ],
+      [JSON.stringify({ Statement: { Effect: 'Allow', Action: '', Resource: '*' } }), 'Syntax errors in policy.'],
+      [JSON.stringify({ Statement: { Effect: 'Allow', Action: '*', Resource: '' } }), 'Syntax errors in policy.'],
+      [
+        JSON.stringify({ Statement: { Effect: 'Allow', Action: ['s3:x', ''], Resource: '*' } }),
+        'Syntax errors in policy.',
+      ],
     ] as const) {
       const err = await rejection(assume({ Policy: bad }));
       assert.deepEqual(
@@ -327,6 +333,21 @@ void describe('emulator: STS', () => {
     const large = await rejection(assume({ Policy: noisy }));
     assert.deepEqual([large.name, large.$metadata.httpStatusCode], ['PackedPolicyTooLargeException', 400]);
     assert.match(large.message, /^Packed size of consolidated policies exceeds the limit: \d+% of the maximum\.$/);
+
+    // STS takes up to 10 managed policies.
+    const arns = (n: number) => Array.from({ length: n }, (_, i) => ({ arn: `arn:aws:iam::aws:policy/P${String(i)}` }));
+    assert.ok((packed(await assume({ PolicyArns: arns(10) })) ?? 0) > 0);
+    const many = await rejection(assume({ PolicyArns: arns(11) }));
+    assert.deepEqual([many.name, many.$metadata.httpStatusCode], ['ValidationError', 400]);
+    assert.match(many.message, /policyArns.*less than or equal to 10/);
+
+    // A policy past the model's 2,048 characters is refused without echoing it whole.
+    const huge = JSON.stringify({
+      Statement: Array.from({ length: 4000 }, () => ({ Effect: 'Allow', Action: 's3:*', Resource: '*' })),
+    });
+    const tooLong = await rejection(assume({ Policy: huge }));
+    assert.equal(tooLong.name, 'ValidationError');
+    assert.ok(tooLong.message.length < 1000, String(tooLong.message.length));
   });
 
   void it('refuses a forged token with InvalidIdentityToken, never echoing it', async () => {
@@ -462,6 +483,48 @@ void describe('emulator: STS', () => {
       WebIdentityToken: token,
     });
     assert.equal(other.Audience, classicPool);
+  });
+
+  void it('trusts a role a mapping rule names as its pool’s authenticated role only', async () => {
+    const RULE_ROLE = 'arn:aws:iam::123456789012:role/RuleOnlyAdmin';
+    const victim = await f.client.createIdentityPool({
+      IdentityPoolName: 'rule-victim',
+      AllowUnauthenticatedIdentities: true,
+      DeveloperProviderName: DEV_PROVIDER,
+    });
+    const victimId = victim.IdentityPoolId!;
+    await f.client.setIdentityPoolRoles({
+      IdentityPoolId: victimId,
+      Roles: { authenticated: AUTH_ROLE, unauthenticated: UNAUTH_ROLE },
+      RoleMappings: {
+        [DEV_PROVIDER]: {
+          Type: 'Rules',
+          AmbiguousRoleResolution: 'Deny',
+          RulesConfiguration: { Rules: [{ Claim: 'sub', MatchType: 'Equals', Value: 'nobody', RoleARN: RULE_ROLE }] },
+        },
+      },
+    });
+    // A guest and a user of another pool cannot assume the rule's role.
+    const { IdentityId } = await f.client.getId({ IdentityPoolId: classicPool });
+    const otherGuest = (await f.client.getOpenIdToken({ IdentityId: IdentityId! })).Token!;
+    const { token: otherUser } = await classicToken('fb-rule-attacker');
+    for (const WebIdentityToken of [otherGuest, otherUser]) {
+      const denied = await rejection(
+        sts.assumeRoleWithWebIdentity({ RoleArn: RULE_ROLE, RoleSessionName: 'rule', WebIdentityToken }),
+      );
+      assert.deepEqual([denied.name, denied.$metadata.httpStatusCode], ['AccessDenied', 403]);
+    }
+    // The victim pool's authenticated identities do (the trust Cognito's guide asks for).
+    const dev = await f.client.getOpenIdTokenForDeveloperIdentity({
+      IdentityPoolId: victimId,
+      Logins: { [DEV_PROVIDER]: 'rule-user' },
+    });
+    const ok = await sts.assumeRoleWithWebIdentity({
+      RoleArn: RULE_ROLE,
+      RoleSessionName: 'rule',
+      WebIdentityToken: dev.Token!,
+    });
+    assert.equal(ok.Audience, victimId);
   });
 
   void it('refuses the basic flow on a pool with role mappings, as the service does', async () => {

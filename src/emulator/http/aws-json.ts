@@ -37,8 +37,9 @@ export interface AwsJsonDeps {
   readonly now: () => number;
   /**
    * Runs a (synchronous) service call in a region; the result comes once every change of that
-   * region made until the call ended is on disk (its own, and those it may have read), and a failed
-   * write rejects. Absent: state lives in memory only.
+   * region made until the call ended is on disk (its own, and those it may have read); a
+   * ServiceError of the call also comes then (a rejection when it waited), and a failed write
+   * rejects with an error that is no ServiceError. Absent: state lives in memory only.
    */
   readonly durable?: <T>(region: string, op: () => T) => T | Promise<T>;
 }
@@ -230,6 +231,11 @@ export function awsJsonProtocol(deps: AwsJsonDeps): ApiProtocol {
       try {
         output = await output;
       } catch (err) {
+        // An error answer that waited for the commits it read.
+        if (err instanceof ServiceError) {
+          sendError(res, err.status, err.type, err.message);
+          return;
+        }
         // Not acknowledged: the state went back to what is on disk.
         sendError(
           res,

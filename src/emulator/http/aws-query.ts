@@ -23,6 +23,12 @@ export interface AwsQueryDeps {
   readonly faults: FaultController;
   /** Epoch milliseconds. */
   readonly now: () => number;
+  /**
+   * Runs a (synchronous) STS call; its answer, result or ServiceError, comes once every change of
+   * every region made until it ended is on disk (those it may have read), and a failed write
+   * rejects with an error that is no ServiceError. Absent: state lives in memory only.
+   */
+  readonly durable?: <T>(op: () => T) => T | Promise<T>;
 }
 
 function xmlEscape(s: string): string {
@@ -205,7 +211,7 @@ export function awsQueryProtocol(deps: AwsQueryDeps): ApiProtocol {
     };
   };
 
-  const handle = (req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> => {
+  const handle = async (req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> => {
     const q = (req.url ?? '/').indexOf('?');
     const params = new URLSearchParams(body.toString('utf8'));
     if (q >= 0) {
@@ -215,7 +221,7 @@ export function awsQueryProtocol(deps: AwsQueryDeps): ApiProtocol {
     const version = params.get('Version');
     if (action === null || action === '') {
       sendQueryError(res, 400, 'MissingAction', 'Missing Action');
-      return Promise.resolve();
+      return;
     }
     if (version !== STS_MODEL.apiVersion || !Object.hasOwn(STS_MODEL.operations, action)) {
       sendQueryError(
@@ -224,16 +230,32 @@ export function awsQueryProtocol(deps: AwsQueryDeps): ApiProtocol {
         'InvalidAction',
         `Could not find operation ${action} for version ${version ?? 'NO_VERSION_SPECIFIED'}`,
       );
-      return Promise.resolve();
+      return;
     }
     deps.faults.count(action);
+    const call = (): Record<string, unknown> => run(action, req, body, params);
+    let out: Record<string, unknown> | Promise<Record<string, unknown>>;
     try {
-      sendResult(res, action, run(action, req, body, params));
+      out = deps.durable === undefined ? call() : deps.durable(call);
+      if (out instanceof Promise) {
+        try {
+          out = await out;
+        } catch (err) {
+          if (err instanceof ServiceError) throw err;
+          // A change this call read was refused by the disk (the state went back to what is on it).
+          throw new ServiceError(
+            'InternalFailure',
+            `The state it read could not be saved: ${(err as Error).message}`,
+            500,
+          );
+        }
+      }
     } catch (err) {
       if (!(err instanceof ServiceError)) throw err;
       sendQueryError(res, err.status, err.type, err.message);
+      return;
     }
-    return Promise.resolve();
+    sendResult(res, action, out);
   };
 
   return {

@@ -26,8 +26,13 @@ function render(value: unknown): string {
 /** How a sensitive value (a token, a secret) appears in a message: never itself. */
 const REDACTED = "'***SensitiveInformation***'";
 
+/** The most of a value a message shows (the emulator's figure: a 200 KB value is not echoed whole). */
+const SHOWN_CHARS = 256;
+
 function fail(value: unknown, path: string, constraint: string, sensitive = false): string {
-  const shown = value === null || value === undefined ? 'null' : sensitive ? REDACTED : `'${render(value)}'`;
+  const full = value === null || value === undefined || sensitive ? '' : render(value);
+  const cut = full.length > SHOWN_CHARS ? `${full.slice(0, SHOWN_CHARS)}...` : full;
+  const shown = value === null || value === undefined ? 'null' : sensitive ? REDACTED : `'${cut}'`;
   return `Value ${shown} at '${path}' failed to satisfy constraint: ${constraint}`;
 }
 

@@ -15,7 +15,7 @@ import type {
 } from '../model/shapes.js';
 import { ServiceError } from '../service-error.js';
 import { afterUnlink, link, parseLogins } from './logins.js';
-import { mergeInto, mergeIntoOwner } from './merge.js';
+import { mergeInto, mergeIntoOwner, undoPoint } from './merge.js';
 import { OPEN_ID_TOKEN_SECONDS } from './openid-token.js';
 import { decodeToken, encodeToken } from './paging.js';
 import {
@@ -105,13 +105,20 @@ export function getId(state: ServiceState, input: GetIdInput): GetIdResponse {
       throw new ServiceError('NotAuthorizedException', `Access to Identity '${other.id}' is forbidden.`);
   }
   const owner = owners[0];
-  if (owner !== undefined && !owner.disabled) for (const other of owners.slice(1)) mergeInto(state, pool, other, owner);
   if (owner?.disabled === true)
     throw new ServiceError('NotAuthorizedException', `Access to Identity '${owner.id}' is forbidden.`);
-  const ident = owner ?? state.newIdentity(pool);
-  const changed = link(state, pool, ident, undefined, parsed.publics);
-  if (changed || owner === undefined) state.changed({ identities: [ident.id] });
-  return { IdentityId: ident.id };
+  // The merges are undone when a later one (or the link) is refused: all of them happen, or none.
+  const undo = undoPoint(state, pool, owners, parsed.publics);
+  try {
+    if (owner !== undefined) for (const other of owners.slice(1)) mergeInto(state, pool, other, owner);
+    const ident = owner ?? state.newIdentity(pool);
+    const changed = link(state, pool, ident, undefined, parsed.publics);
+    if (changed || owner === undefined) state.changed({ identities: [ident.id] });
+    return { IdentityId: ident.id };
+  } catch (err) {
+    undo();
+    throw err;
+  }
 }
 
 /**
@@ -144,8 +151,16 @@ export function getOpenIdToken(state: ServiceState, input: GetOpenIdTokenInput):
   }
   const parsed = parseLogins(state, pool, logins, { dev: false, cognito: false });
   // A login of another identity merges this one into it (implicit merge): the token is the owner's.
-  const target = mergeIntoOwner(state, pool, ident, parsed.publics);
-  if (link(state, pool, target, undefined, parsed.publics)) state.changed({ identities: [target.id] });
+  // The merge is undone when the link is refused.
+  const undo = undoPoint(state, pool, [ident], parsed.publics);
+  let target: Identity;
+  try {
+    target = mergeIntoOwner(state, pool, ident, parsed.publics);
+    if (link(state, pool, target, undefined, parsed.publics)) state.changed({ identities: [target.id] });
+  } catch (err) {
+    undo();
+    throw err;
+  }
   const amr = ['authenticated'];
   for (const p of parsed.publics) amr.push(p.provider, tokens.amrEntry(pool, p.provider, p.subject));
   return { IdentityId: target.id, Token: tokens.sign(pool, target, amr, OPEN_ID_TOKEN_SECONDS) };

@@ -116,3 +116,54 @@ export function mergeIntoOwner(
   mergeInto(state, pool, ident, owner);
   return owner;
 }
+
+/**
+ * What an implicit merge may change, saved before it: `idents` (the named identity and the owners
+ * of `publics`) and the pool's index entries for their logins and developer users and for
+ * `publics`. The function it returns puts them back, and reports them changed when they were: a
+ * call that merges and then is refused (a later check throws) leaves no merge behind.
+ */
+export function undoPoint(
+  state: ServiceState,
+  pool: Pool,
+  named: readonly Identity[],
+  publics: readonly PublicLogin[],
+): () => void {
+  const idents = new Set(named);
+  for (const p of publics) {
+    const o = pool.loginIndex.get(loginKey(p.provider, p.subject));
+    const ident = o === undefined ? undefined : state.identities.get(o);
+    if (ident !== undefined) idents.add(ident);
+  }
+  const saved = [...idents].map((i) => ({
+    ident: i,
+    record: { disabled: i.disabled, modifiedMs: i.modifiedMs, devUsers: [...i.devUsers], logins: { ...i.logins } },
+  }));
+  const loginKeys = new Set(publics.map((p) => loginKey(p.provider, p.subject)));
+  const devKeys = new Set<string>();
+  for (const i of idents) {
+    for (const [p, s] of Object.entries(i.logins)) loginKeys.add(loginKey(p, s));
+    for (const u of i.devUsers) devKeys.add(u);
+  }
+  const loginIndex = [...loginKeys].map((k) => [k, pool.loginIndex.get(k)] as const);
+  const devIndex = [...devKeys].map((k) => [k, pool.devIndex.get(k)] as const);
+  return () => {
+    const changed = saved.filter(
+      ({ ident, record }) =>
+        ident.disabled !== record.disabled ||
+        ident.modifiedMs !== record.modifiedMs ||
+        JSON.stringify([ident.devUsers, ident.logins]) !== JSON.stringify([record.devUsers, record.logins]),
+    );
+    if (changed.length === 0) return;
+    for (const { ident, record } of changed) Object.assign(ident, record);
+    const put = (index: Map<string, string>, entries: readonly (readonly [string, string | undefined])[]) => {
+      for (const [k, v] of entries) {
+        if (v === undefined) index.delete(k);
+        else index.set(k, v);
+      }
+    };
+    put(pool.loginIndex, loginIndex);
+    put(pool.devIndex, devIndex);
+    state.changed({ identities: changed.map((c) => c.ident.id) });
+  };
+}

@@ -115,7 +115,11 @@ export function resolveRole(
     const amr = Array.isArray(c.amr) ? (c.amr as unknown[]) : [];
     const flat: Record<string, unknown> = { ...c };
     const tagClaim = c[TAGS_CLAIM] as { principal_tags?: Record<string, string[]> } | undefined;
-    for (const [k, v] of Object.entries(tagClaim?.principal_tags ?? {})) flat[k] = v[0];
+    // Principal tags add claims a rule may match; they never replace a claim of the token, nor name
+    // a role (`cognito:preferred_role`, `cognito:roles`: a Token mapping reads those from the token).
+    for (const [k, v] of Object.entries(tagClaim?.principal_tags ?? {})) {
+      if (!Object.hasOwn(c, k) && !k.startsWith('cognito:')) flat[k] = v[0];
+    }
     for (const a of amr.slice(1))
       if (typeof a === 'string' && !a.includes(':')) candidates.push({ provider: a, claims: flat });
   }
@@ -123,29 +127,34 @@ export function resolveRole(
     const v = state.signer.verify(p.token);
     candidates.push({ provider: p.provider, claims: v.ok ? v.claims : { sub: p.subject } });
   }
-  // The first of the identity's providers with a mapping decides the role; every mapped provider
-  // of the identity adds the roles it earns to those CustomRoleArn may name.
-  let decided: { earned: ReturnType<typeof earnedRoles>; provider: string; mapping: RoleMapping } | undefined;
-  for (const { provider, claims } of candidates) {
-    const m = pool.roleMappings[provider];
-    if (m === undefined) continue;
-    const earned = earnedRoles(m, claims);
+  // Every mapped provider of the identity adds the roles it earns to those CustomRoleArn may name.
+  // The order of the Logins map (or of the token's amr) never matters: any mapped provider whose
+  // mapping resolves no role and says Deny refuses the call; otherwise the first of them in the
+  // pool's RoleMappings order decides the role (its role, or the authenticated role when ambiguous).
+  const order = Object.keys(pool.roleMappings);
+  const mapped = candidates
+    .flatMap(({ provider, claims }) => {
+      const mapping = pool.roleMappings[provider];
+      return mapping === undefined ? [] : [{ provider, mapping, earned: earnedRoles(mapping, claims) }];
+    })
+    .sort((a, b) => order.indexOf(a.provider) - order.indexOf(b.provider));
+  let role: string | undefined;
+  let decided = false;
+  for (const { provider, mapping, earned } of mapped) {
     for (const r of earned.roles) allowed.add(r);
-    decided ??= { earned, provider, mapping: m };
-  }
-  if (decided === undefined) return { role: authRole, allowed };
-  // Several roles in the token and none preferred: CustomRoleArn picks one of them.
-  let role = decided.earned.first;
-  if (role === undefined && custom !== undefined && decided.earned.roles.includes(custom)) role = custom;
-  if (role === undefined) {
-    if (decided.mapping.AmbiguousRoleResolution === 'Deny') {
+    // Several roles in the token and none preferred: CustomRoleArn picks one of them.
+    let own = earned.first;
+    if (own === undefined && custom !== undefined && earned.roles.includes(custom)) own = custom;
+    if (own === undefined && mapping.AmbiguousRoleResolution === 'Deny') {
       throw new ServiceError(
         'NotAuthorizedException',
-        `The ambiguous role mapping rules for: ${decided.provider} denied this request.`,
+        `The ambiguous role mapping rules for: ${provider} denied this request.`,
       );
     }
-    role = authRole;
+    if (!decided) role = own ?? authRole;
+    decided = true;
   }
+  if (!decided) role = authRole;
   return { role, allowed };
 }
 

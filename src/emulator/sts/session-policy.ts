@@ -31,9 +31,10 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** A string, or a non-empty array of strings (IAM's form of Action, Resource and their Not… forms). */
+/** A non-empty string, or a non-empty array of them (IAM's form of Action, Resource and their Not… forms). */
 function isStringOrList(v: unknown): boolean {
-  return typeof v === 'string' || (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string'));
+  const isName = (x: unknown): boolean => typeof x === 'string' && x !== '';
+  return isName(v) || (Array.isArray(v) && v.length > 0 && v.every(isName));
 }
 
 /**

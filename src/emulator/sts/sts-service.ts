@@ -62,6 +62,8 @@ export interface StsOptions {
   readonly now: () => number;
 }
 
+/** The most managed session policies STS takes ("up to 10"; its model sets no maximum). */
+const MAX_POLICY_ARNS = 10;
 /** The default of AssumeRoleWithWebIdentity's DurationSeconds. */
 const DEFAULT_DURATION_SECONDS = 3600;
 /** `arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME`; the path and name are checked apart (linear). */
@@ -120,6 +122,13 @@ export class StsService {
   assumeRoleWithWebIdentity(input: AssumeRoleWithWebIdentityInput): AssumeRoleWithWebIdentityResult {
     const role = parseRoleArn(input.RoleArn);
     if (role === undefined) throw new ServiceError('ValidationError', 'Request ARN is invalid', 400);
+    if ((input.PolicyArns?.length ?? 0) > MAX_POLICY_ARNS) {
+      throw new ServiceError(
+        'ValidationError',
+        `1 validation error detected: Value at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to ${String(MAX_POLICY_ARNS)}`,
+        400,
+      );
+    }
     const policy = input.Policy === undefined ? undefined : checkSessionPolicy(input.Policy);
     const packed = packedPolicySize(
       policy,
