@@ -3,6 +3,7 @@
 // the client it is given.
 import { FLEET_BIND, type BrokerFleet, type FleetBinding, type FleetHost } from '../broker/fleet.js';
 import { EntryCipher } from './cipher.js';
+import { DEFAULT_EXPECTED_INSTANCES, DEFAULT_MAX_INSTANCES } from './quota-fallback.js';
 import type { FleetRedisClient } from './runner.js';
 import { RedisTier } from './tier.js';
 
@@ -46,6 +47,21 @@ export interface RedisFleetOptions {
    * instance changed it, even if it lost the message. Integer in [50, 60000]. Default `1000`.
    */
   readonly syncIntervalMs?: number;
+  /**
+   * How many instances the fleet runs (the fewest, if it scales). While Redis cannot be used, each
+   * instance takes its share of the quota: the bucket ÷ the live instances its heartbeat last
+   * counted, never fewer than this; an instance that never reached Redis (started during an
+   * outage) assumes this many, so that instances started together do not each take the whole
+   * quota. Set it to 1 for a single instance (it would otherwise keep a third of the quota during
+   * an outage). Integer in [1, 1000]. Default `3`.
+   */
+  readonly expectedInstances?: number;
+  /**
+   * The most instances the fleet ever runs: a heartbeat count above it (a Redis writer's fake
+   * members) is taken as this, so that it cannot shrink every share to nothing. Integer in
+   * [`expectedInstances`, 100000]. Default `100` (or `expectedInstances`, if larger).
+   */
+  readonly maxInstances?: number;
 }
 
 const KNOWN = new Set([
@@ -56,6 +72,8 @@ const KNOWN = new Set([
   'commandTimeoutMs',
   'retryMs',
   'syncIntervalMs',
+  'expectedInstances',
+  'maxInstances',
 ]);
 const PREFIX = /^[\w:-]{1,64}$/;
 
@@ -69,6 +87,13 @@ function integer(value: unknown, name: string, def: number, min: number, max: nu
     fail(`${name} must be an integer in [${min}, ${max}]`);
   }
   return value;
+}
+
+function instances(expected: unknown, max: unknown): { expectedInstances: number; maxInstances: number } {
+  const expectedInstances = integer(expected, 'expectedInstances', DEFAULT_EXPECTED_INSTANCES, 1, 1000);
+  const floor = Math.max(DEFAULT_MAX_INSTANCES, expectedInstances);
+  const maxInstances = integer(max, 'maxInstances', floor, expectedInstances, 100_000);
+  return { expectedInstances, maxInstances };
 }
 
 /**
@@ -122,6 +147,7 @@ export function redisFleet(options: RedisFleetOptions): BrokerFleet {
     commandTimeoutMs: integer(options.commandTimeoutMs, 'commandTimeoutMs', 250, 5, 10_000),
     retryMs: integer(options.retryMs, 'retryMs', 1000, 50, 60_000),
     syncIntervalMs: integer(options.syncIntervalMs, 'syncIntervalMs', 1000, 50, 60_000),
+    ...instances(options.expectedInstances, options.maxInstances),
   };
   let tier: RedisTier | undefined;
   return Object.freeze({

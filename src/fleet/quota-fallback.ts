@@ -13,6 +13,14 @@ import type { RedisRunner } from './runner.js';
 export const HEARTBEAT_MS = 1000;
 /** An instance not heard of for this long is no longer counted live, ms (a beat or two may be missed). */
 export const LIVE_MS = 3500;
+/**
+ * Default of `expectedInstances`: the fewest instances the quota is split between during an outage.
+ * Three, the smallest fleet spread over three zones: an instance that never reached Redis (started
+ * during an outage) assumes it, rather than that it is alone, and a single instance set to 1 says so.
+ */
+export const DEFAULT_EXPECTED_INSTANCES = 3;
+/** Default of `maxInstances`: the most instances a heartbeat count is believed up to. */
+export const DEFAULT_MAX_INSTANCES = 100;
 
 /** Options of {@link fallbackStore}. */
 export interface FallbackOptions {
@@ -25,11 +33,19 @@ export interface FallbackOptions {
   /** The tier's `retryMs` and `commandTimeoutMs`: how far apart the instances may see Redis again. */
   readonly retryMs: number;
   readonly commandTimeoutMs: number;
+  /** The count before the first heartbeat, and the floor of every count. Default {@link DEFAULT_EXPECTED_INSTANCES}. */
+  readonly expectedInstances?: number;
+  /** The ceiling of every count. Default {@link DEFAULT_MAX_INSTANCES}. */
+  readonly maxInstances?: number;
 }
 
 /** The quota store of a fleet tier: the shared buckets, and this instance's share while degraded. */
 export interface FallbackQuotaStore extends QuotaStore {
-  /** Live instances last seen by the heartbeat (this one included); 1 before the first beat. */
+  /**
+   * Instances the quota is split between: the largest heartbeat count of the last {@link LIVE_MS}
+   * (this one included) clamped to [`expectedInstances`, `maxInstances`]; `expectedInstances`
+   * before the first beat.
+   */
   readonly liveInstances: number;
   /** Stops the heartbeat and takes this instance off the live set (best effort). */
   close(): void;
@@ -70,7 +86,8 @@ export function shareOf(bucket: BucketShape, n: number): BucketShape {
  * against one user, not the account.
  *
  * The share starts empty when the tier was sharing before (the fleet may have spent the shared
- * bucket just before the outage), full when this instance never saw Redis. After Redis answers
+ * bucket just before the outage), full when this instance never saw Redis (a share of
+ * `expectedInstances`, the count assumed then). After Redis answers
  * again, takes pass both the shared bucket and this share for as long as the other instances may
  * still be degraded (`retryMs` + `commandTimeoutMs` + two heartbeats): the instances see Redis
  * again at different times, and the shared bucket knows nothing of what the degraded ones take.
@@ -84,7 +101,13 @@ export function fallbackStore(runner: RedisRunner, shared: QuotaStore, options: 
   let episode: Episode | undefined;
   let closed = false;
 
-  const live = (): number => Math.max(1, ...seen.map((s) => s.count));
+  const expected = options.expectedInstances ?? DEFAULT_EXPECTED_INSTANCES;
+  const most = Math.max(expected, options.maxInstances ?? DEFAULT_MAX_INSTANCES);
+  // The live set is Redis data: a writer could fill it (starving every share) or empty it (each
+  // instance then counts itself alone). Never fewer than the fleet is expected to have, nor more
+  // than it can have; before any beat, what is expected (an instance that never reached Redis
+  // knows of no one, which does not mean there is no one).
+  const live = (): number => Math.min(most, Math.max(expected, ...seen.map((s) => s.count)));
 
   const beat = (): void => {
     if (closed) return;
@@ -114,7 +137,8 @@ export function fallbackStore(runner: RedisRunner, shared: QuotaStore, options: 
     let s = e.buckets.get(key);
     if (s === undefined) {
       // Empty when the fleet may have spent the shared bucket just before; full when this
-      // instance never shared (nothing of the quota is known to be spent).
+      // instance never shared (nothing of the quota is known to be spent): full of a share of
+      // `expectedInstances`, so that instances started during an outage stay within the bucket.
       s = { tokens: seen.length === 0 ? bucket.burst : 0, at: now };
       e.buckets.set(key, s);
     }

@@ -40,6 +40,17 @@ export function script(source: string): Script {
  */
 const TIMEOUT_SLICE_MS = 25;
 
+/**
+ * The longest a command waits in wall time, whatever the event loop's lag, for a `limit` ms
+ * timeout: the slices above leave out a blocked loop's time, but a loop that is always busy
+ * (each turn long) would otherwise stretch the wait to `limit` ÷ 25 turns. Four times the limit,
+ * and at least a second more than it, so that a loop blocked for a few times the limit while the
+ * reply comes in still reads it (runner-load.test.ts blocks it 4 × a 100 ms limit).
+ */
+export function wallCapMs(limit: number): number {
+  return Math.max(4 * limit, limit + 1000);
+}
+
 /** The fleet tier could not use Redis for this step: the caller works per process instead. */
 export class RedisUnavailable extends Error {
   override readonly name = 'RedisUnavailable';
@@ -150,11 +161,13 @@ export class RedisRunner {
    * host) is not counted against Redis: the wait runs in slices, and whatever a slice fired late
    * by is left out; and the last check runs after the loop's next I/O phase, so a reply that came
    * in while the loop was blocked is read before the command is judged late. An overloaded host
-   * then makes a command slow, not the tier degraded.
+   * then makes a command slow, not the tier degraded. The wait never passes {@link wallCapMs} of
+   * wall time, however busy the loop (each late slice counts at most its own length).
    */
   #timed(reply: Promise<unknown>): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const limit = this.#o.commandTimeoutMs;
+      const deadline = performance.now() + wallCapMs(limit);
       let settled = false;
       let free = 0;
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -164,8 +177,9 @@ export class RedisRunner {
         timer = setTimeout(() => {
           timer = undefined;
           // Fired late: the loop was busy for the difference, when no reply could be read.
-          free += Math.min(slice, performance.now() - at);
-          if (free < limit) {
+          const firedAt = performance.now();
+          free += Math.min(slice, firedAt - at);
+          if (free < limit && firedAt < deadline) {
             arm();
             return;
           }

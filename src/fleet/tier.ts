@@ -21,6 +21,9 @@ export interface TierOptions {
   readonly commandTimeoutMs: number;
   readonly retryMs: number;
   readonly syncIntervalMs: number;
+  /** The quota fallback's instance counts (see `redisFleet`); their defaults when left out. */
+  readonly expectedInstances?: number;
+  readonly maxInstances?: number;
 }
 
 /**
@@ -73,6 +76,8 @@ export class RedisTier implements FleetBinding {
         maxUsers: host.maxUsers,
         retryMs: options.retryMs,
         commandTimeoutMs: options.commandTimeoutMs,
+        expectedInstances: options.expectedInstances,
+        maxInstances: options.maxInstances,
       },
     );
     this.#subscriber = options.client.duplicate();

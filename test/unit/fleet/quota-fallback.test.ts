@@ -4,7 +4,8 @@ import { it } from 'node:test';
 import { bucketForQuota } from '../../../src/broker/quota/options.js';
 import type { QuotaStore, QuotaTake } from '../../../src/broker/quota/store.js';
 import { fallbackStore, shareOf } from '../../../src/fleet/quota-fallback.js';
-import { RedisUnavailable, type RedisRunner } from '../../../src/fleet/runner.js';
+import pino from 'pino';
+import { RedisRunner, RedisUnavailable, type FleetRedisClient } from '../../../src/fleet/runner.js';
 
 void it('shareOf: the shares of n instances let through no more in a second than the bucket', () => {
   for (const q of [2, 5, 10, 20, 25, 50, 200, 1000]) {
@@ -70,7 +71,7 @@ void it('degraded: one instance of three takes a third of the quota, from an emp
   store.close();
 });
 
-void it('degraded before ever seeing Redis: the whole bucket, full (nothing is known to be spent)', async () => {
+void it('degraded before ever seeing Redis: a share of expectedInstances (default 3), full', async () => {
   const { runner, up } = fakeRunner(3);
   up.value = false;
   const store = fallbackStore(runner, granting, {
@@ -80,9 +81,100 @@ void it('degraded before ever seeing Redis: the whole bucket, full (nothing is k
     retryMs: 1000,
     commandTimeoutMs: 250,
   });
+  assert.equal(store.liveInstances, 3);
+  const perSecond = (bucket.burst + bucket.rate) / 3;
+  const n = await grantsOver(store, 0, 1000);
+  assert.ok(n >= Math.floor(perSecond) - 1 && n <= perSecond, `${n}`);
+  store.close();
+});
+
+void it('a single instance set to expectedInstances 1 takes the whole bucket before seeing Redis', async () => {
+  const { runner, up } = fakeRunner(3);
+  up.value = false;
+  const store = fallbackStore(runner, granting, {
+    prefix: 'p:',
+    instance: 'i',
+    maxUsers: 10,
+    retryMs: 1000,
+    commandTimeoutMs: 250,
+    expectedInstances: 1,
+  });
   assert.equal(store.liveInstances, 1);
   const n = await grantsOver(store, 0, 1000);
   assert.ok(n >= Math.floor(bucket.burst + bucket.rate) - 1 && n <= bucket.burst + bucket.rate, `${n}`);
+  store.close();
+});
+
+void it('three instances started while Redis never connects stay within the bucket together (review 6)', async () => {
+  const never = (): Promise<unknown> => new Promise(() => undefined);
+  const client = {
+    isReady: false,
+    evalSha: never,
+    eval: never,
+    duplicate: () => {
+      throw new Error('not used');
+    },
+    on: () => undefined,
+  } as unknown as FleetRedisClient;
+  const shape = { rate: 20, burst: 20 };
+  const failing: QuotaStore = {
+    take: () => Promise.reject(new Error('down')),
+    refund: () => undefined,
+  };
+  const stores = [0, 1, 2].map((i) =>
+    fallbackStore(
+      new RedisRunner({ client, commandTimeoutMs: 250, retryMs: 1000, log: pino({ level: 'silent' }) }),
+      failing,
+      { prefix: 'p:', instance: `i${i}`, maxUsers: 10, retryMs: 1000, commandTimeoutMs: 250 },
+    ),
+  );
+  let granted = 0;
+  // One simulated second, a take every 10 ms on each.
+  for (let t = 0; t <= 1000; t += 10) {
+    for (const store of stores) {
+      const r = await store.take({ kind: 'operation', key: 'Op', bucket: shape, floor: 0, now: t });
+      if (r.granted) granted += 1;
+    }
+  }
+  for (const store of stores) store.close();
+  assert.ok(granted <= shape.burst + shape.rate, `granted ${granted} in 1 s (the bucket lets 40 through)`);
+  assert.ok(granted >= 30, `granted ${granted} in 1 s`);
+});
+
+void it('a heartbeat count a Redis writer inflated is clamped to maxInstances; shares still grant (review 10)', async () => {
+  const { runner, up } = fakeRunner(1_000_000);
+  const store = fallbackStore(runner, granting, {
+    prefix: 'p:',
+    instance: 'i',
+    maxUsers: 10,
+    retryMs: 1000,
+    commandTimeoutMs: 250,
+    maxInstances: 10,
+  });
+  await new Promise((r) => setImmediate(r));
+  assert.equal(store.liveInstances, 10);
+  up.value = false;
+  // A tenth of the bucket, from an empty share: about its rate a second (a millionth would give 0).
+  const n = await grantsOver(store, 0, 5000);
+  assert.ok(n >= Math.floor(5 * shareOf(bucket, 10).rate) - 1 && n >= 1, `${n} in 5 s`);
+  store.close();
+});
+
+void it('a live set a Redis writer emptied (each counts itself alone) is floored at expectedInstances (review 10)', async () => {
+  const { runner, up } = fakeRunner(1);
+  const store = fallbackStore(runner, granting, {
+    prefix: 'p:',
+    instance: 'i',
+    maxUsers: 10,
+    retryMs: 1000,
+    commandTimeoutMs: 250,
+    expectedInstances: 4,
+  });
+  await new Promise((r) => setImmediate(r));
+  assert.equal(store.liveInstances, 4);
+  up.value = false;
+  const n = await grantsOver(store, 0, 1000);
+  assert.ok(n <= (bucket.burst + bucket.rate) / 4, `${n} in 1 s`);
   store.close();
 });
 
@@ -94,6 +186,7 @@ void it('a share of a fractional burst with a floor still grants (the floor leav
     maxUsers: 10,
     retryMs: 1000,
     commandTimeoutMs: 250,
+    expectedInstances: 2,
   });
   await new Promise((r) => setImmediate(r));
   up.value = false;
