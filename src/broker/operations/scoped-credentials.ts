@@ -169,9 +169,9 @@ export function scopedCredentialProvider(
   userId: string,
   input?: ScopedCredentialsOptions,
 ): AwsCredentialIdentityProvider {
-  scopedRead(ctx, userId, input);
-  // A copy: the caller's object may change after this call.
-  const scope = input === undefined ? undefined : { ...input };
+  // A copy, policy ARNs included, checked as copied: the caller's object may change after this call.
+  const scope = copyScope(input);
+  scopedRead(ctx, userId, scope);
   return async () => {
     const c = await getScopedCredentials(ctx, userId, scope);
     return {
@@ -181,4 +181,12 @@ export function scopedCredentialProvider(
       expiration: new Date(c.expiration),
     };
   };
+}
+
+/** A copy of `input` two levels deep (its policy ARNs too); anything not an object as it is. */
+function copyScope(input: ScopedCredentialsOptions | undefined): ScopedCredentialsOptions | undefined {
+  if (typeof input !== 'object' || (input as unknown) === null || Array.isArray(input)) return input;
+  const copy: Record<string, unknown> = { ...input };
+  if (Array.isArray(copy.policyArns)) copy.policyArns = Array.from(copy.policyArns as unknown[]);
+  return copy as ScopedCredentialsOptions;
 }
