@@ -10,7 +10,7 @@ import type { PrincipalTags } from '../options.js';
 import { tagsFor } from '../principal-tags.js';
 import { checkScope, defaultSessionName } from '../scope.js';
 import { givenScopeHash, scopedEntry, scopedKey, type ScopedContext, type ScopedEntry } from '../scoped-entries.js';
-import { ASSUME_ROLE_WEB_IDENTITY } from '../sts-errors.js';
+import { ASSUME_ROLE_WEB_IDENTITY, withTagSessionHint } from '../sts-errors.js';
 import type {
   AwsCredentialIdentityProvider,
   IdentityCredentials,
@@ -73,6 +73,7 @@ export async function loadScoped(
       }
       return scopedEntry(ctx, c, token.identityId, out, sentAt);
     } catch (err) {
+      if (c.tags !== undefined) err = withTagSessionHint(err);
       if (attempt > 0 || !isBrokerError(err) || err.code !== 'ERR_COGNITO_REJECTED') throw err;
       ctx.log.info({ operation: ASSUME_ROLE_WEB_IDENTITY, code: err.code, scope: c.scopeHash }, 'token reloaded');
       dropToken(ctx, c.userId, c.tags, token);

@@ -105,6 +105,32 @@ void describe('getScopedCredentials over fakes', () => {
     assert.equal(logs.text().includes('s3:PutObject'), false);
   });
 
+  void test('a refused role names sts:TagSession when principal tags are set; a packed-size refusal names the tags', async () => {
+    let now = (): number => 0;
+    const sts = fakeSts(() => now());
+    const f = brokerFixture({
+      stsClient: sts.client,
+      classicFlow: { roleArn: ROLE },
+      principalTags: (userId) => (userId === 'tagged' ? { team: 'a' } : undefined),
+    });
+    now = () => f.clock.now();
+    const refused = () => sdkError('AccessDenied', 'Not authorized to perform sts:AssumeRoleWithWebIdentity', 403);
+    sts.failures.push(refused());
+    const tagged = await rejectionOf(f.broker.getScopedCredentials('tagged'));
+    assert.ok(isBrokerError(tagged));
+    assert.equal(tagged.code, 'ERR_MISCONFIGURED');
+    assert.match(tagged.message, /sts:TagSession/);
+    sts.failures.push(refused());
+    const plain = await rejectionOf(f.broker.getScopedCredentials('plain'));
+    assert.ok(isBrokerError(plain));
+    assert.equal(plain.code, 'ERR_MISCONFIGURED');
+    assert.doesNotMatch(plain.message, /TagSession/);
+    sts.failures.push(new PackedPolicyTooLargeException({ message: 'too large', ...meta }));
+    const large = await rejectionOf(f.broker.getScopedCredentials('tagged', { policy: POLICY }));
+    assert.ok(isBrokerError(large));
+    assert.match(large.message, /principal tags/);
+  });
+
   void test('a token STS refuses is reloaded once; twice is ERR_COGNITO_REJECTED', async () => {
     const { broker, sts, fake } = setup();
     await broker.getToken('u-3');
