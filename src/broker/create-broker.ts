@@ -22,6 +22,7 @@ import {
   loadScoped,
   scopedCredentialProvider,
 } from './operations/scoped-credentials.js';
+import { ScopeCap } from './scope-cap.js';
 import { loadToken, tokenFor } from './operations/tokens.js';
 import {
   resolveBrokerOptions,
@@ -166,6 +167,7 @@ export function createBroker(options: BrokerOptions): Broker {
       // identity) is loaded again, as a token load is.
       load: (_key, context, signal, stale) => identityChanges.current(() => loadScoped(ctx, context, signal, stale)),
     }),
+    scopeCap: new ScopeCap(o.classicFlow.maxScopesPerUser, o.cacheMax),
     classic: new ClassicFlow({
       sts: () => {
         stsClient ??= defaultStsClient(clientOptions);

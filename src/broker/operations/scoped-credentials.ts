@@ -109,7 +109,10 @@ function scopedRead(
   const scope = checkScope(input, o.classicFlow.durationSeconds, o.skewGraceSeconds);
   const tags = tagsFor(ctx, userId, quietTags);
   const hash = givenScopeHash(scope);
-  return { key: scopedKey(userId, tags, hash), context: { userId, tags, scope, scopeHash: hash } };
+  const key = scopedKey(userId, tags, hash);
+  // The user's least recently used scopes past classicFlow.maxScopesPerUser leave the cache.
+  for (const old of ctx.scopeCap.use(userId, key)) ctx.scoped.delete(old);
+  return { key, context: { userId, tags, scope, scopeHash: hash } };
 }
 
 /** `Broker.getScopedCredentials`. */
