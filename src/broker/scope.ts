@@ -100,7 +100,7 @@ export function checkScope(input: unknown, defaultDuration: number, skewGraceSec
   }
   return {
     roleArn,
-    policy: policy as string | undefined,
+    policy,
     policyArns,
     durationSeconds,
     sessionName,
@@ -155,7 +155,7 @@ export function scopeHash(scope: Scope, roleArn: string): string {
 export function givenScopeInputHash(input: unknown): string {
   let text: string | undefined;
   try {
-    text = JSON.stringify(input);
+    text = jsonOf(input);
   } catch {
     return 'unserializable';
   }
@@ -163,6 +163,11 @@ export function givenScopeInputHash(input: unknown): string {
     .update(text ?? typeof input)
     .digest('base64url')
     .slice(0, 32);
+}
+
+/** `JSON.stringify`, typed as it behaves: `undefined` for undefined, a function or a symbol. */
+function jsonOf(value: unknown): string | undefined {
+  return JSON.stringify(value);
 }
 
 /**

@@ -10,10 +10,11 @@ import { brokerFixture } from '../helpers/broker-fixture.js';
 /** An object whose `key` answers `first` once, then `then` forever. */
 function turning(key: string, first: unknown, then: unknown): Record<string, unknown> {
   let reads = 0;
-  return Object.defineProperty({}, key, {
+  const o: Record<string, unknown> = {};
+  return Object.defineProperty(o, key, {
     enumerable: true,
     get: () => (reads++ === 0 ? first : then),
-  }) as Record<string, unknown>;
+  });
 }
 
 const ROLE = 'arn:aws:iam::123456789012:role/uploads';
@@ -35,16 +36,16 @@ void test('scopedCredentialProvider sends the policy ARNs given when it was made
   const sent: unknown[] = [];
   let now = (): number => 0;
   const sts: StsSendClient = {
-    send: (async (c: { input: { PolicyArns?: unknown } }) => {
+    send: ((c: { input: { PolicyArns?: unknown } }) => {
       sent.push(c.input.PolicyArns);
-      return {
+      return Promise.resolve({
         Credentials: {
           AccessKeyId: 'ASIAEXAMPLE',
           SecretAccessKey: 's',
           SessionToken: 't',
           Expiration: new Date(now() + 3600_000),
         },
-      };
+      });
     }) as never,
   };
   const f = brokerFixture({ stsClient: sts, classicFlow: { roleArn: ROLE }, quota: false });

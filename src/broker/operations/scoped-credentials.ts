@@ -72,8 +72,8 @@ export async function loadScoped(
         );
       }
       return scopedEntry(ctx, c, token.identityId, out, sentAt);
-    } catch (err) {
-      if (c.tags !== undefined) err = withTagSessionHint(err);
+    } catch (thrown) {
+      const err = c.tags === undefined ? thrown : withTagSessionHint(thrown);
       if (attempt > 0 || !isBrokerError(err) || err.code !== 'ERR_COGNITO_REJECTED') throw err;
       ctx.log.info({ operation: ASSUME_ROLE_WEB_IDENTITY, code: err.code, scope: c.scopeHash }, 'token reloaded');
       dropToken(ctx, c.userId, c.tags, token);
@@ -191,6 +191,6 @@ export function scopedCredentialProvider(
 function copyScope(input: ScopedCredentialsOptions | undefined): ScopedCredentialsOptions | undefined {
   if (typeof input !== 'object' || (input as unknown) === null || Array.isArray(input)) return input;
   const copy: Record<string, unknown> = { ...input };
-  if (Array.isArray(copy.policyArns)) copy.policyArns = Array.from(copy.policyArns as unknown[]);
-  return copy as ScopedCredentialsOptions;
+  if (Array.isArray(copy.policyArns)) copy.policyArns = Array.from(copy.policyArns);
+  return copy;
 }
