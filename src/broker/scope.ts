@@ -149,28 +149,6 @@ export function scopeHash(scope: Scope, roleArn: string): string {
 }
 
 /**
- * A hash of a scope as given, checked or not, for logs (never the policy text): `unserializable`
- * when it cannot be written as JSON.
- */
-export function givenScopeInputHash(input: unknown): string {
-  let text: string | undefined;
-  try {
-    text = jsonOf(input);
-  } catch {
-    return 'unserializable';
-  }
-  return createHash('sha256')
-    .update(text ?? typeof input)
-    .digest('base64url')
-    .slice(0, 32);
-}
-
-/** `JSON.stringify`, typed as it behaves: `undefined` for undefined, a function or a symbol. */
-function jsonOf(value: unknown): string | undefined {
-  return JSON.stringify(value);
-}
-
-/**
  * The session name of an identity's credentials when the caller gives none: `cib-` and the
  * identity's GUID (the part of `REGION:GUID` STS accepts), so that CloudTrail names the identity and
  * never the app's user id.

@@ -1,7 +1,6 @@
+import { createHash } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import type { Broker, ScopedCredentialsOptions } from '../../broker/index.js';
-import { isUserId } from '../../broker/input.js';
-import { givenScopeInputHash } from '../../broker/scope.js';
 import { BrokerError, isBrokerError } from '../../errors.js';
 import { assertRouteOptions, type RouteOptions } from '../route-options.js';
 import { sendNoStoreJson } from '../send-json.js';
@@ -94,11 +93,34 @@ function serve(
       sendNoStoreJson(res, JSON.stringify(credentialsBody(c)));
     },
     (err: unknown) => {
-      // The user id is the app's authentication's; the scope is the app's: neither is the browser's.
-      if (isBrokerError(err) && (err.code === 'ERR_BAD_POLICY' || err.code === 'ERR_BAD_REQUEST') && isUserId(userId)) {
+      // The user id (checked by requireUserId) comes from the app's authentication, the scope from
+      // the app's function: neither is the browser's.
+      if (isBrokerError(err) && (err.code === 'ERR_BAD_POLICY' || err.code === 'ERR_BAD_REQUEST')) {
         throw new RefusedScopeError(givenScopeInputHash(scope), err);
       }
       throw err;
     },
   );
+}
+
+/**
+ * A hash of a scope as the app gave it, checked or not, for logs (never the policy text):
+ * `unserializable` when it cannot be written as JSON.
+ */
+function givenScopeInputHash(input: unknown): string {
+  let text: string | undefined;
+  try {
+    text = jsonOf(input);
+  } catch {
+    return 'unserializable';
+  }
+  return createHash('sha256')
+    .update(text ?? typeof input)
+    .digest('base64url')
+    .slice(0, 32);
+}
+
+/** `JSON.stringify`, typed as it behaves: `undefined` for undefined, a function or a symbol. */
+function jsonOf(value: unknown): string | undefined {
+  return JSON.stringify(value);
 }
