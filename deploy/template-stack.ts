@@ -71,7 +71,7 @@ export class TemplateStack extends Stack {
     const prefix = new CfnParameter(this, 'UserFilesPrefix', {
       type: 'String',
       default: 'private/',
-      allowedPattern: "([\\w!.*'()/-]*/)?",
+      allowedPattern: "([\\w!.'()/-]*/)?",
       description: "The key prefix of the per-identity folders: empty, or ending in '/'.",
     });
     const hasBucket = new CfnCondition(this, 'HasUserFilesBucket', {

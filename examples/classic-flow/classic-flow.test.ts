@@ -12,14 +12,19 @@ before(async () => {
 });
 after(() => t.stop());
 
-void test('a user gets 15-minute upload credentials for their own prefix', async () => {
-  const res = await request(createUploadsApp(t.broker)).get('/aws/credentials/scoped').set('x-user', 'user-1');
+void test('a user gets 15-minute upload credentials for their own prefix, and no other credentials', async () => {
+  const app = createUploadsApp(t.broker);
+  const res = await request(app).get('/aws/credentials/scoped').set('x-user', 'user-1');
   assert.equal(res.status, 200);
   const body = res.body as { identityId: string; expiration: string };
   assert.equal(body.identityId, await t.broker.lookupIdentity('user-1'));
   assert.ok(Date.parse(body.expiration) - Date.now() <= 900_000);
-  assert.match(uploadPolicyFor('user-1'), /users\/user-1\/\*/);
-  await request(createUploadsApp(t.broker)).get('/aws/credentials/scoped').set('x-user', 'a*').expect(403);
+  const resource = (JSON.parse(uploadPolicyFor(body.identityId)) as { Statement: { Resource: string }[] }).Statement[0]
+    ?.Resource;
+  assert.equal(resource, `arn:aws:s3:::my-app-uploads/users/${body.identityId}/*`);
+  // Neither the role without a session policy nor a token to take to STS directly.
+  await request(app).get('/aws/credentials').set('x-user', 'user-1').expect(404);
+  await request(app).get('/aws/token').set('x-user', 'user-1').expect(404);
 });
 
 void test('a worker gets 12-hour credentials from one broker call', async () => {

@@ -1,5 +1,6 @@
 import type { STSClient } from '@aws-sdk/client-sts';
 import { durationProblem, isRoleArn } from './scope.js';
+import { DEFAULT_MAX_SCOPES_PER_USER } from './scope-cap.js';
 
 /** The part of an `STSClient` the broker uses: `send(command, { abortSignal })`. */
 export type StsSendClient = Pick<STSClient, 'send'>;
@@ -23,12 +24,19 @@ export interface ClassicFlowOptions {
    * `skewGraceSeconds`. Default `3600`.
    */
   readonly durationSeconds?: number;
+  /**
+   * Live scopes per user: past it, the user's least recently used scoped entry is dropped, so that
+   * one user asking for many distinct scopes cannot push other users' entries out of the cache.
+   * An integer in [1, 1000]. Default `16`.
+   */
+  readonly maxScopesPerUser?: number;
 }
 
 /** {@link ClassicFlowOptions} after validation. */
 export interface ResolvedClassicFlowOptions {
   readonly roleArn: string | undefined;
   readonly durationSeconds: number;
+  readonly maxScopesPerUser: number;
 }
 
 function fail(message: string): never {
@@ -45,11 +53,11 @@ export function resolveClassicFlowOptions(
   skewGraceSeconds: number,
 ): ResolvedClassicFlowOptions {
   if (value !== undefined && (typeof value !== 'object' || value === null)) {
-    fail('classicFlow must be an object like { roleArn, durationSeconds }');
+    fail('classicFlow must be an object like { roleArn, durationSeconds, maxScopesPerUser }');
   }
   const o = (value ?? {}) as Record<string, unknown>;
   for (const key of Object.keys(o)) {
-    if (key !== 'roleArn' && key !== 'durationSeconds')
+    if (key !== 'roleArn' && key !== 'durationSeconds' && key !== 'maxScopesPerUser')
       fail(`classicFlow has an unknown option ${JSON.stringify(key)}`);
   }
   if (o.roleArn !== undefined && !isRoleArn(o.roleArn)) {
@@ -58,6 +66,15 @@ export function resolveClassicFlowOptions(
   const durationSeconds = o.durationSeconds ?? 3600;
   const problem = durationProblem(durationSeconds, skewGraceSeconds);
   if (problem !== undefined) fail(`classicFlow.durationSeconds must be ${problem}`);
+  const maxScopesPerUser = o.maxScopesPerUser ?? DEFAULT_MAX_SCOPES_PER_USER;
+  if (
+    typeof maxScopesPerUser !== 'number' ||
+    !Number.isInteger(maxScopesPerUser) ||
+    maxScopesPerUser < 1 ||
+    maxScopesPerUser > 1000
+  ) {
+    fail('classicFlow.maxScopesPerUser must be an integer in [1, 1000]');
+  }
   if (
     stsClient !== undefined &&
     (typeof stsClient !== 'object' ||
@@ -66,5 +83,5 @@ export function resolveClassicFlowOptions(
   ) {
     fail('stsClient must have a send(command, options) method (an STSClient)');
   }
-  return Object.freeze({ roleArn: o.roleArn, durationSeconds: durationSeconds as number });
+  return Object.freeze({ roleArn: o.roleArn, durationSeconds: durationSeconds as number, maxScopesPerUser });
 }

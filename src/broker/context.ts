@@ -6,6 +6,7 @@ import type { FleetBinding } from './fleet.js';
 import type { IdentityChanges } from './identity-changes.js';
 import type { ResolvedBrokerOptions } from './options.js';
 import type { RefreshingCache } from './refreshing-cache.js';
+import type { ScopeCap } from './scope-cap.js';
 import type { ScopedContext, ScopedEntry } from './scoped-entries.js';
 import type { IdentityToken } from './types.js';
 import type { Upstream } from './upstream.js';
@@ -25,6 +26,8 @@ export interface BrokerContext {
   readonly credentials: RefreshingCache<CredentialsEntry, CredentialsContext>;
   /** The classic flow's scoped credentials, per user and scope. */
   readonly scoped: RefreshingCache<ScopedEntry, ScopedContext>;
+  /** The classic flow's live scopes per user (`classicFlow.maxScopesPerUser`). */
+  readonly scopeCap: ScopeCap;
   /** The classic flow's STS client and default role. */
   readonly classic: ClassicFlow;
   /**

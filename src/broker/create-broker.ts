@@ -22,6 +22,7 @@ import {
   loadScoped,
   scopedCredentialProvider,
 } from './operations/scoped-credentials.js';
+import { ScopeCap } from './scope-cap.js';
 import { loadToken, tokenFor } from './operations/tokens.js';
 import {
   resolveBrokerOptions,
@@ -182,6 +183,7 @@ export function createBroker(options: BrokerOptions): Broker {
               signal,
             }),
     }),
+    scopeCap: new ScopeCap(o.classicFlow.maxScopesPerUser, o.cacheMax),
     classic: new ClassicFlow({
       sts: () => {
         stsClient ??= defaultStsClient(clientOptions);

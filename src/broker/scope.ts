@@ -82,53 +82,61 @@ export function checkScope(input: unknown, defaultDuration: number, skewGraceSec
   for (const key of Object.keys(o)) {
     if (!KNOWN.has(key)) throw badRequest('The scoped credentials options have an unknown option');
   }
-  if (o.roleArn !== undefined && !isRoleArn(o.roleArn)) {
+  // Each field read once: a getter could pass a check and then answer something else.
+  const { roleArn, policy, policyArns: givenArns, durationSeconds: givenDuration, sessionName } = o;
+  if (roleArn !== undefined && !isRoleArn(roleArn)) {
     throw badRequest('The role ARN must be an IAM role ARN (arn:aws:iam::123456789012:role/…)');
   }
-  const { policy } = o;
-  if (policy !== undefined) {
-    if (typeof policy !== 'string' || policy.length === 0) throw badPolicy('The session policy must be a JSON string');
-    if (policy.length > MAX_POLICY_CHARS) {
-      throw badPolicy(`The session policy is longer than ${MAX_POLICY_CHARS} characters`);
-    }
-    if (!POLICY_CHARS.test(policy)) throw badPolicy('The session policy has characters STS does not accept');
-    let doc: unknown;
-    try {
-      doc = JSON.parse(policy);
-    } catch {
-      throw badPolicy('The session policy is not JSON');
-    }
-    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
-      throw badPolicy('The session policy must be a JSON object (an IAM policy document)');
-    }
-  }
-  let policyArns: string[] = [];
-  if (o.policyArns !== undefined) {
-    if (!Array.isArray(o.policyArns)) throw badPolicy('The policy ARNs must be an array of IAM policy ARNs');
-    if (o.policyArns.length > MAX_POLICY_ARNS) throw badPolicy(`At most ${MAX_POLICY_ARNS} policy ARNs are allowed`);
-    for (const arn of o.policyArns as unknown[]) {
-      if (typeof arn !== 'string' || arn.length < 20 || arn.length > 2048 || !POLICY_ARN.test(arn)) {
-        throw badPolicy('A policy ARN is not an IAM policy ARN (arn:aws:iam::123456789012:policy/…)');
-      }
-    }
-    policyArns = [...new Set(o.policyArns as string[])].sort();
-  }
+  if (policy !== undefined) checkPolicy(policy);
+  const policyArns = givenArns === undefined ? [] : checkPolicyArns(givenArns);
   let durationSeconds = defaultDuration;
-  if (o.durationSeconds !== undefined) {
-    const problem = durationProblem(o.durationSeconds, skewGraceSeconds);
+  if (givenDuration !== undefined) {
+    const problem = durationProblem(givenDuration, skewGraceSeconds);
     if (problem !== undefined) throw badRequest(`The duration must be ${problem}`);
-    durationSeconds = o.durationSeconds as number;
+    durationSeconds = givenDuration as number;
   }
-  if (o.sessionName !== undefined && (typeof o.sessionName !== 'string' || !SESSION_NAME.test(o.sessionName))) {
+  if (sessionName !== undefined && (typeof sessionName !== 'string' || !SESSION_NAME.test(sessionName))) {
     throw badRequest('The session name must be 2–64 characters of letters, digits and +=,.@_-');
   }
   return {
-    roleArn: o.roleArn,
-    policy: policy,
+    roleArn,
+    policy,
     policyArns,
     durationSeconds,
-    sessionName: o.sessionName,
+    sessionName,
   };
+}
+
+/** Checks a session policy. @throws BrokerError `ERR_BAD_POLICY` */
+function checkPolicy(policy: unknown): asserts policy is string {
+  if (typeof policy !== 'string' || policy.length === 0) throw badPolicy('The session policy must be a JSON string');
+  if (policy.length > MAX_POLICY_CHARS) {
+    throw badPolicy(`The session policy is longer than ${MAX_POLICY_CHARS} characters`);
+  }
+  if (!POLICY_CHARS.test(policy)) throw badPolicy('The session policy has characters STS does not accept');
+  let doc: unknown;
+  try {
+    doc = JSON.parse(policy);
+  } catch {
+    throw badPolicy('The session policy is not JSON');
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    throw badPolicy('The session policy must be a JSON object (an IAM policy document)');
+  }
+}
+
+/** Checks policy ARNs, read once (a copy), and sorts them. @throws BrokerError `ERR_BAD_POLICY` */
+function checkPolicyArns(given: unknown): string[] {
+  if (!Array.isArray(given)) throw badPolicy('The policy ARNs must be an array of IAM policy ARNs');
+  if (given.length > MAX_POLICY_ARNS) throw badPolicy(`At most ${MAX_POLICY_ARNS} policy ARNs are allowed`);
+  const arns: unknown[] = Array.from(given as unknown[]);
+  if (arns.length > MAX_POLICY_ARNS) throw badPolicy(`At most ${MAX_POLICY_ARNS} policy ARNs are allowed`);
+  for (const arn of arns) {
+    if (typeof arn !== 'string' || arn.length < 20 || arn.length > 2048 || !POLICY_ARN.test(arn)) {
+      throw badPolicy('A policy ARN is not an IAM policy ARN (arn:aws:iam::123456789012:policy/…)');
+    }
+  }
+  return [...new Set(arns as string[])].sort();
 }
 
 /**

@@ -1,7 +1,23 @@
-import { BrokerError } from '../errors.js';
+import { BrokerError, isBrokerError } from '../errors.js';
 
 /** STS's operation of the classic flow, as counted in `BrokerStats.upstreamCalls` and governed. */
 export const ASSUME_ROLE_WEB_IDENTITY = 'AssumeRoleWithWebIdentity';
+
+const REFUSED_ROLE =
+  'STS refused to assume the role: its trust policy must allow sts:AssumeRoleWithWebIdentity for the principal cognito-identity.amazonaws.com with the condition cognito-identity.amazonaws.com:aud = the identity pool id and cognito-identity.amazonaws.com:amr = authenticated; or the pool does not allow the classic flow (AllowClassicFlow) or has role mappings';
+
+/**
+ * The refused-role error of a call whose token carries principal tags: the trust policy must then
+ * allow sts:TagSession too. Any other error as it is.
+ */
+export function withTagSessionHint(err: unknown): unknown {
+  if (!isBrokerError(err) || err.code !== 'ERR_MISCONFIGURED' || err.message !== REFUSED_ROLE) return err;
+  return new BrokerError(
+    'ERR_MISCONFIGURED',
+    `${REFUSED_ROLE}; with principal tags, the trust policy must also allow sts:TagSession`,
+    { cause: err.cause },
+  );
+}
 
 /**
  * Maps what STS's AssumeRoleWithWebIdentity refuses (by the SDK's error name; never its message,
@@ -27,7 +43,7 @@ export function stsBrokerError(err: unknown): BrokerError | undefined {
     case 'PackedPolicyTooLarge':
       return new BrokerError(
         'ERR_BAD_POLICY',
-        'The session policy and policy ARNs are too large once packed: shorten them',
+        'The session policy, policy ARNs and principal tags are too large once packed: shorten them',
         { cause: err },
       );
     case 'ExpiredTokenException':
@@ -49,11 +65,7 @@ export function stsBrokerError(err: unknown): BrokerError | undefined {
     case 'AccessDeniedException':
     case 'IDPRejectedClaimException':
     case 'IDPRejectedClaim':
-      return new BrokerError(
-        'ERR_MISCONFIGURED',
-        'STS refused to assume the role: its trust policy must allow sts:AssumeRoleWithWebIdentity for the principal cognito-identity.amazonaws.com with the condition cognito-identity.amazonaws.com:aud = the identity pool id and cognito-identity.amazonaws.com:amr = authenticated; or the pool does not allow the classic flow (AllowClassicFlow) or has role mappings',
-        { cause: err },
-      );
+      return new BrokerError('ERR_MISCONFIGURED', REFUSED_ROLE, { cause: err });
     case 'RegionDisabledException':
       return new BrokerError('ERR_MISCONFIGURED', "STS is not activated in the pool's region for this account", {
         cause: err,

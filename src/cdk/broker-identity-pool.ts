@@ -1,4 +1,4 @@
-import { Stack, Token, aws_cognito as cognito, aws_iam as iam, type aws_s3 as s3 } from 'aws-cdk-lib';
+import { Duration, Stack, Token, aws_cognito as cognito, aws_iam as iam, type aws_s3 as s3 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { BROKER_IAM_ACTIONS } from '../broker/aws-operations.js';
 
@@ -10,8 +10,9 @@ export const IDENTITY_ID_VARIABLE = '${cognito-identity.amazonaws.com:sub}';
 // From the Cognito Identity service model: DeveloperProviderName, IdentityPoolName.
 const DEVELOPER_PROVIDER = /^[\w._-]{1,128}$/;
 const POOL_NAME = /^[\w\s+=,.@-]{1,128}$/;
-// An S3 key prefix for the per-user folders: characters S3 keys take safely (and, unless empty, a final `/`).
-const KEY_PREFIX = /^[\w!.*'()/-]*$/;
+// An S3 key prefix for the per-user folders: characters S3 keys take safely (and, unless empty, a
+// final `/`); not `*` nor `?`, IAM wildcards that would widen each identity's folder to others'.
+const KEY_PREFIX = /^[\w!.'()/-]*$/;
 
 /** Options of {@link BrokerIdentityPool}. Checked once in the constructor; a bad value is a `TypeError`. */
 export interface BrokerIdentityPoolProps {
@@ -38,6 +39,11 @@ export interface BrokerIdentityPoolProps {
    * both roles' trust policies, without which Cognito cannot hand the tags to STS. Default `false`.
    */
   readonly principalTags?: boolean;
+  /**
+   * The authenticated role's maximum session duration, 1–12 hours: the longest credentials the
+   * classic flow (`getScopedCredentials` with `durationSeconds`) can get for it. Default 1 hour.
+   */
+  readonly maxSessionDuration?: Duration;
   /**
    * An example policy on the authenticated role: each identity reads, writes and lists its own
    * folder `<prefix><identity id>/` of this bucket, and nothing else of it. Default: no such policy.
@@ -72,13 +78,22 @@ function checkProps(props: BrokerIdentityPoolProps): void {
   for (const key of ['allowGuests', 'allowClassicFlow', 'principalTags'] as const) {
     check(props[key] === undefined || typeof props[key] === 'boolean', `${key} must be a boolean`);
   }
+  const longest = props.maxSessionDuration;
+  if (longest !== undefined) {
+    check(longest instanceof Duration, 'maxSessionDuration must be a Duration');
+    const seconds = longest.toSeconds();
+    check(
+      Token.isUnresolved(seconds) || (seconds >= 3600 && seconds <= 43_200),
+      'maxSessionDuration must be 1–12 hours',
+    );
+  }
   if (userFiles !== undefined) {
     check(typeof (userFiles.bucket as unknown) === 'object', 'userFiles.bucket must be an s3.IBucket');
     const prefix = userFiles.prefix;
     check(prefix === undefined || typeof prefix === 'string', 'userFiles.prefix must be a string');
     check(
       !literal(prefix) || (KEY_PREFIX.test(prefix) && (prefix === '' || prefix.endsWith('/'))),
-      "userFiles.prefix must be '' or end in '/'",
+      "userFiles.prefix must be '' or end in '/', of [A-Za-z0-9_!.'()/-]",
     );
   }
 }
@@ -124,9 +139,14 @@ export class BrokerIdentityPool extends Construct {
       resource: 'identitypool',
       resourceName: this.identityPoolId,
     });
-    this.authenticatedRole = this.role('AuthenticatedRole', 'authenticated', props.principalTags === true);
+    this.authenticatedRole = this.role(
+      'AuthenticatedRole',
+      'authenticated',
+      props.principalTags === true,
+      props.maxSessionDuration,
+    );
     this.unauthenticatedRole = guests
-      ? this.role('UnauthenticatedRole', 'unauthenticated', props.principalTags === true)
+      ? this.role('UnauthenticatedRole', 'unauthenticated', props.principalTags === true, undefined)
       : undefined;
     this.roleAttachment = new cognito.CfnIdentityPoolRoleAttachment(this, 'Roles', {
       identityPoolId: this.identityPoolId,
@@ -139,7 +159,12 @@ export class BrokerIdentityPool extends Construct {
   }
 
   /** A role that Cognito may assume for this pool's identities of one kind (`amr`). */
-  private role(id: string, amr: 'authenticated' | 'unauthenticated', tags: boolean): iam.Role {
+  private role(
+    id: string,
+    amr: 'authenticated' | 'unauthenticated',
+    tags: boolean,
+    maxSessionDuration: Duration | undefined,
+  ): iam.Role {
     const principal = new iam.FederatedPrincipal(
       COGNITO,
       {
@@ -151,6 +176,7 @@ export class BrokerIdentityPool extends Construct {
     return new iam.Role(this, id, {
       assumedBy: tags ? principal.withSessionTags() : principal,
       description: `The ${amr} identities of the identity pool ${this.node.path}`,
+      ...(maxSessionDuration === undefined ? {} : { maxSessionDuration }),
     });
   }
 

@@ -98,8 +98,19 @@ export function brokerErrorHandler(options: ErrorHandlerOptions = {}): ErrorRequ
       // A non-BrokerError here is a bug in the app or the middleware: its stack is needed to fix it,
       // and our code never puts secrets in error messages.
       const stack = !isBrokerError(err) && err instanceof Error ? err.stack : undefined;
+      // A scope the app computed and the broker refused (routes/scoped-credentials.ts): its hash.
+      const given = isBrokerError(err) ? (err as { scope?: unknown }).scope : undefined;
+      const scope = typeof given === 'string' ? given : undefined;
       log.error(
-        { code: body.code, status: body.status, method: req.method, route: req.baseUrl + req.path, causeName, stack },
+        {
+          code: body.code,
+          status: body.status,
+          method: req.method,
+          route: req.baseUrl + req.path,
+          causeName,
+          stack,
+          ...(scope === undefined ? {} : { scope }),
+        },
         'request failed',
       );
     }

@@ -120,6 +120,18 @@ export interface CognitoRouterOptions {
    * refuses the request (403). Default: not served.
    */
   readonly scopedCredentials?: ScopeForRequest;
+  /**
+   * Serve `GET /credentials` (the pool's role through the enhanced flow, no session policy).
+   * Default true. Turn it off when `scopedCredentials` is the only credentials a user may get.
+   */
+  readonly credentials?: boolean;
+  /**
+   * Serve `GET /token` (the user's OpenID token). Default true. When the pool allows the classic
+   * flow, anyone holding this token can call STS AssumeRoleWithWebIdentity themselves, for any role
+   * that trusts the pool, with no session policy: turn it off when a session policy is meant to
+   * narrow what users get.
+   */
+  readonly token?: boolean;
 }
 
 /**
@@ -141,7 +153,7 @@ export interface CognitoRouter extends RequestHandler {
  * Creates the Express router that serves a logged-in user's Cognito identity. Mount it after the
  * app's own session and passport setup, e.g. `app.use('/aws', cognitoRouter({...}))`.
  *
- * Routes: `GET /credentials`, `GET /token`, `GET /identity`, `POST /logins`,
+ * Routes: `GET /credentials` and `GET /token` (unless `credentials: false`, `token: false`), `GET /identity`, `POST /logins`,
  * `DELETE /logins/:provider`, `POST /merge`, `POST /guest` when `allowGuests`, and
  * `GET /credentials/scoped` when `scopedCredentials`. Every response
  * has `Cache-Control: no-store`; every error is `application/problem+json` with a stable `code`.
@@ -173,8 +185,10 @@ export function cognitoRouter(options: CognitoRouterOptions): CognitoRouter {
   if (!Number.isInteger(bodyLimitBytes) || bodyLimitBytes < 64 || bodyLimitBytes > 1_048_576) {
     throw new TypeError('bodyLimitBytes must be an integer in [64, 1048576]');
   }
-  if (options.allowGuests !== undefined && typeof options.allowGuests !== 'boolean') {
-    throw new TypeError('allowGuests must be a boolean');
+  for (const name of ['allowGuests', 'credentials', 'token'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'boolean') {
+      throw new TypeError(`${name} must be a boolean`);
+    }
   }
   if (
     options.rateLimit !== undefined &&
@@ -203,8 +217,10 @@ export function cognitoRouter(options: CognitoRouterOptions): CognitoRouter {
   const logins = { ...base, allowedProviders: options.allowedProviders, ...(rateLimiter ? { rateLimiter } : {}) };
 
   const routes: Route[] = [
-    { method: 'GET', path: /^\/credentials\/?$/i, handlers: [credentialsRoute(base)] },
-    { method: 'GET', path: /^\/token\/?$/i, handlers: [tokenRoute(base)] },
+    ...(options.credentials === false
+      ? []
+      : [{ method: 'GET', path: /^\/credentials\/?$/i, handlers: [credentialsRoute(base)] }]),
+    ...(options.token === false ? [] : [{ method: 'GET', path: /^\/token\/?$/i, handlers: [tokenRoute(base)] }]),
     {
       method: 'GET',
       path: /^\/identity\/?$/i,

@@ -1,7 +1,7 @@
 // GET /aws/credentials/scoped (the router's `scopedCredentials` option) over HTTP on 127.0.0.1, its
 // broker on the emulator (startTestBroker): the scope comes from the app's function of the request;
-// the ./client provider fetches them and an AWS SDK client signs with them; a bad scope is the
-// caller's 400 before any call; no scope is 403; the per-user budget applies (429).
+// the ./client provider fetches them and an AWS SDK client signs with them; a scope the app
+// computed badly is the app's 500 before any call; no scope is 403; the per-user budget applies (429).
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +11,7 @@ import express from 'express';
 import { fromBroker } from '../../src/client/index.js';
 import { brokerErrorHandler, cognitoRouter } from '../../src/index.js';
 import { startTestBroker, type TestBroker } from '../../src/testing/index.js';
+import { logSink } from '../helpers/log-sink.js';
 
 const uploadPolicyFor = (userId: string): string =>
   JSON.stringify({
@@ -22,6 +23,9 @@ void describe('GET /aws/credentials/scoped', () => {
   let t: TestBroker;
   let server: Server;
   let base = '';
+  const sink = logSink();
+  /** A session policy the app computed too long: its text must never reach the log. */
+  const longPolicy = JSON.stringify({ Version: '2012-10-17', Sid: 'SECRET-POLICY-TEXT', x: 'a'.repeat(3000) });
 
   before(async () => {
     t = await startTestBroker({
@@ -41,9 +45,15 @@ void describe('GET /aws/credentials/scoped', () => {
       cognitoRouter({
         broker: t.broker,
         allowedProviders: [],
+        logger: sink.logger,
         scopedCredentials: (req, userId) => {
           if (req.query.kind === 'none') return undefined;
+          if (req.query.kind === 'false') return false;
+          if (req.query.kind === 'empty') return '';
           if (req.query.kind === 'bad') return { policy: 'not json' };
+          if (req.query.kind === 'long') return { policy: longPolicy };
+          if (req.query.kind === 'duration') return { durationSeconds: 100 };
+          if (req.query.kind === 'arns') return { policyArns: 'arn:aws:iam::123456789012:policy/x' as never };
           if (req.query.kind === 'async')
             return Promise.resolve({ policy: uploadPolicyFor(userId), durationSeconds: 1800 });
           return { policy: uploadPolicyFor(userId), durationSeconds: 900 };
@@ -96,14 +106,22 @@ void describe('GET /aws/credentials/scoped', () => {
     assert.ok(body.sessionToken.length > 0);
   });
 
-  void test('a bad scope is 400 ERR_BAD_POLICY before any call; no scope is 403; nobody logged in is 401', async () => {
+  void test("a scope the app computed badly is the app's 500 ERR_MISCONFIGURED, logged by its hash; no scope is 403; nobody logged in is 401", async () => {
     t.emulator.resetCounters();
-    const bad = await get('/aws/credentials/scoped?kind=bad', 'route-3');
-    assert.equal(bad.status, 400);
-    assert.equal(((await bad.json()) as { code: string }).code, 'ERR_BAD_POLICY');
-    const none = await get('/aws/credentials/scoped?kind=none', 'route-3');
-    assert.equal(none.status, 403);
-    assert.equal(((await none.json()) as { code: string }).code, 'ERR_FORBIDDEN');
+    for (const kind of ['bad', 'long', 'duration', 'arns']) {
+      const bad = await get(`/aws/credentials/scoped?kind=${kind}`, 'route-3');
+      assert.equal(bad.status, 500, kind);
+      assert.equal(((await bad.json()) as { code: string }).code, 'ERR_MISCONFIGURED', kind);
+    }
+    const logged = sink.withMsg('request failed');
+    assert.equal(logged.length, 4);
+    for (const line of logged) assert.match(String(line.scope), /^[\w-]{32}$/);
+    assert.doesNotMatch(sink.text(), /SECRET-POLICY-TEXT|not json/);
+    for (const kind of ['none', 'false', 'empty']) {
+      const none = await get(`/aws/credentials/scoped?kind=${kind}`, 'route-3');
+      assert.equal(none.status, 403, kind);
+      assert.equal(((await none.json()) as { code: string }).code, 'ERR_FORBIDDEN', kind);
+    }
     const anon = await get('/aws/credentials/scoped');
     assert.equal(anon.status, 401);
     assert.deepEqual(t.emulator.counters(), {});

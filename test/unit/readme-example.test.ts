@@ -51,3 +51,14 @@ void test('a changed line in the block is told apart from the file', () => {
   const [block] = markedBlocks(changed);
   assert.notEqual(block?.body, readFileSync(join(root, 'examples/minimal/app.ts'), 'utf8'));
 });
+
+void test("the upload recipe's role policy keeps each identity in its own folder by itself", () => {
+  const recipe = readme.slice(readme.indexOf('### Recipe: upload to your own S3 prefix'));
+  const role = /Its permissions policy[^]*?```json\n([\s\S]*?)```/.exec(recipe)?.[1];
+  assert.ok(role !== undefined, 'no permissions policy in the upload recipe');
+  const doc = JSON.parse(role) as { Statement: { Resource: string }[] };
+  assert.deepEqual(
+    doc.Statement.map((s) => s.Resource),
+    ['arn:aws:s3:::my-app-uploads/users/${cognito-identity.amazonaws.com:sub}/*'],
+  );
+});

@@ -10,7 +10,7 @@ import type { PrincipalTags } from '../options.js';
 import { tagsFor } from '../principal-tags.js';
 import { checkScope, defaultSessionName } from '../scope.js';
 import { givenScopeHash, scopedEntry, scopedKey, type ScopedContext, type ScopedEntry } from '../scoped-entries.js';
-import { ASSUME_ROLE_WEB_IDENTITY } from '../sts-errors.js';
+import { ASSUME_ROLE_WEB_IDENTITY, withTagSessionHint } from '../sts-errors.js';
 import type {
   AwsCredentialIdentityProvider,
   IdentityCredentials,
@@ -72,7 +72,8 @@ export async function loadScoped(
         );
       }
       return scopedEntry(ctx, c, token.identityId, out, sentAt);
-    } catch (err) {
+    } catch (thrown) {
+      const err = c.tags === undefined ? thrown : withTagSessionHint(thrown);
       if (attempt > 0 || !isBrokerError(err) || err.code !== 'ERR_COGNITO_REJECTED') throw err;
       ctx.log.info({ operation: ASSUME_ROLE_WEB_IDENTITY, code: err.code, scope: c.scopeHash }, 'token reloaded');
       dropToken(ctx, c.userId, c.tags, token);
@@ -108,7 +109,10 @@ function scopedRead(
   const scope = checkScope(input, o.classicFlow.durationSeconds, o.skewGraceSeconds);
   const tags = tagsFor(ctx, userId, quietTags);
   const hash = givenScopeHash(scope);
-  return { key: scopedKey(userId, tags, hash), context: { userId, tags, scope, scopeHash: hash } };
+  const key = scopedKey(userId, tags, hash);
+  // The user's least recently used scopes past classicFlow.maxScopesPerUser leave the cache.
+  for (const old of ctx.scopeCap.use(userId, key)) ctx.scoped.delete(old);
+  return { key, context: { userId, tags, scope, scopeHash: hash } };
 }
 
 /** `Broker.getScopedCredentials`. */
@@ -169,9 +173,9 @@ export function scopedCredentialProvider(
   userId: string,
   input?: ScopedCredentialsOptions,
 ): AwsCredentialIdentityProvider {
-  scopedRead(ctx, userId, input);
-  // A copy: the caller's object may change after this call.
-  const scope = input === undefined ? undefined : { ...input };
+  // A copy, policy ARNs included, checked as copied: the caller's object may change after this call.
+  const scope = copyScope(input);
+  scopedRead(ctx, userId, scope);
   return async () => {
     const c = await getScopedCredentials(ctx, userId, scope);
     return {
@@ -181,4 +185,12 @@ export function scopedCredentialProvider(
       expiration: new Date(c.expiration),
     };
   };
+}
+
+/** A copy of `input` two levels deep (its policy ARNs too); anything not an object as it is. */
+function copyScope(input: ScopedCredentialsOptions | undefined): ScopedCredentialsOptions | undefined {
+  if (typeof input !== 'object' || (input as unknown) === null || Array.isArray(input)) return input;
+  const copy: Record<string, unknown> = { ...input };
+  if (Array.isArray(copy.policyArns)) copy.policyArns = Array.from(copy.policyArns);
+  return copy;
 }

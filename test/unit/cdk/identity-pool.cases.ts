@@ -3,7 +3,7 @@
 // the toggles, the per-user S3 policy, and grantBroker.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { BootstraplessSynthesizer, Stack, Validations, aws_iam as iam, aws_s3 as s3 } from 'aws-cdk-lib';
+import { BootstraplessSynthesizer, Duration, Stack, Validations, aws_iam as iam, aws_s3 as s3 } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { synthesize } from '../../../deploy/synth.js';
 import { BROKER_IAM_ACTIONS } from '../../../src/broker/aws-operations.js';
@@ -227,6 +227,31 @@ void describe('BrokerIdentityPool', () => {
       name: 'TypeError',
       message: /prefix/,
     });
+    // `*` and `?` are IAM wildcards: a prefix with one would reach other identities' folders.
+    for (const prefix of ['*/', 'a*/', 'a?/']) {
+      assert.throws(make({ developerProviderName: 'ok', userFiles: { bucket, prefix } }), {
+        name: 'TypeError',
+        message: /prefix/,
+      });
+    }
+    for (const maxSessionDuration of [Duration.minutes(30), Duration.hours(13), 3600]) {
+      assert.throws(make({ developerProviderName: 'ok', maxSessionDuration }), {
+        name: 'TypeError',
+        message: /maxSessionDuration/,
+      });
+    }
     assert.ok(IDENTITY_ID_VARIABLE.includes('cognito-identity.amazonaws.com:sub'));
+  });
+
+  void test("maxSessionDuration is the authenticated role's (the classic flow's 12-hour credentials)", () => {
+    const t = poolTemplate({ allowGuests: true, maxSessionDuration: Duration.hours(12) });
+    const roles = t.findResources('AWS::IAM::Role');
+    const durations = Object.values(roles).map(
+      (r) => (r as { Properties: { MaxSessionDuration?: number; Description: string } }).Properties,
+    );
+    assert.deepEqual(durations.map((p) => [p.Description.split(' ')[1], p.MaxSessionDuration]).sort(), [
+      ['authenticated', 43_200],
+      ['unauthenticated', undefined],
+    ]);
   });
 });

@@ -20,6 +20,14 @@ void describe('deploy/cloudformation.yaml', () => {
     assert.equal(readFileSync(TEMPLATE_PATH, 'utf8'), fresh);
   });
 
+  void test('UserFilesPrefix refuses IAM wildcards (`*`, `?`)', () => {
+    const pattern = (template.Parameters as Record<string, { AllowedPattern: string }>).UserFilesPrefix!.AllowedPattern;
+    // eslint-disable-next-line security/detect-non-literal-regexp -- the template's own pattern, as CloudFormation applies it
+    const accepts = (value: string) => new RegExp(`^(?:${pattern})$`).test(value);
+    assert.ok(accepts('private/') && accepts(''));
+    for (const bad of ['*/', 'a*/', 'a?/']) assert.equal(accepts(bad), false, bad);
+  });
+
   void test('ships in the npm package', () => {
     const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../../package.json', import.meta.url)), 'utf8')) as {
       files: string[];

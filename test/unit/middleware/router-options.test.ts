@@ -96,6 +96,18 @@ void it('serves POST /guest only with allowGuests: true', async () => {
   assert.match((on.body as { identityId: string }).identityId, /^us-east-1:/);
 });
 
+void it('serves GET /credentials and GET /token unless credentials: false, token: false', async () => {
+  const on = appWith(createFakeBroker());
+  assert.equal((await request(on).get('/aws/credentials').set('x-user', 'u1')).status, 200);
+  assert.equal((await request(on).get('/aws/token').set('x-user', 'u1')).status, 200);
+  const off = appWith(createFakeBroker(), { credentials: false, token: false });
+  for (const path of ['/aws/credentials', '/aws/token']) {
+    const res = await request(off).get(path).set('x-user', 'u1');
+    assert.deepEqual([res.status, res.text], [404, 'app 404'], path);
+  }
+  assert.equal((await request(off).get('/aws/identity').set('x-user', 'u1')).status, 200);
+});
+
 void it('lets trustedOrigins send state-changing requests and refuses other sites', async () => {
   const app = appWith(createFakeBroker(), { trustedOrigins: ['https://app.example.com'] });
   const from = (origin: string) =>
@@ -127,6 +139,8 @@ void it('throws a TypeError at creation for each invalid option', () => {
     [{ bodyLimitBytes: 1.5 }, /bodyLimitBytes/],
     [{ bodyLimitBytes: 10_000_000 }, /bodyLimitBytes/],
     [{ allowGuests: 'yes' }, /allowGuests must be a boolean/],
+    [{ credentials: 'no' }, /credentials must be a boolean/],
+    [{ token: 0 }, /token must be a boolean/],
     [{ rateLimit: null }, /rateLimit must be an object or false/],
     [{ rateLimit: { max: 0 } }, /rateLimit\.max must be a positive integer/],
     [{ rateLimit: { windowSeconds: -1 } }, /rateLimit\.windowSeconds/],

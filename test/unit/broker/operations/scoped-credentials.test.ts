@@ -105,6 +105,32 @@ void describe('getScopedCredentials over fakes', () => {
     assert.equal(logs.text().includes('s3:PutObject'), false);
   });
 
+  void test('a refused role names sts:TagSession when principal tags are set; a packed-size refusal names the tags', async () => {
+    let now = (): number => 0;
+    const sts = fakeSts(() => now());
+    const f = brokerFixture({
+      stsClient: sts.client,
+      classicFlow: { roleArn: ROLE },
+      principalTags: (userId) => (userId === 'tagged' ? { team: 'a' } : undefined),
+    });
+    now = () => f.clock.now();
+    const refused = () => sdkError('AccessDenied', 'Not authorized to perform sts:AssumeRoleWithWebIdentity', 403);
+    sts.failures.push(refused());
+    const tagged = await rejectionOf(f.broker.getScopedCredentials('tagged'));
+    assert.ok(isBrokerError(tagged));
+    assert.equal(tagged.code, 'ERR_MISCONFIGURED');
+    assert.match(tagged.message, /sts:TagSession/);
+    sts.failures.push(refused());
+    const plain = await rejectionOf(f.broker.getScopedCredentials('plain'));
+    assert.ok(isBrokerError(plain));
+    assert.equal(plain.code, 'ERR_MISCONFIGURED');
+    assert.doesNotMatch(plain.message, /TagSession/);
+    sts.failures.push(new PackedPolicyTooLargeException({ message: 'too large', ...meta }));
+    const large = await rejectionOf(f.broker.getScopedCredentials('tagged', { policy: POLICY }));
+    assert.ok(isBrokerError(large));
+    assert.match(large.message, /principal tags/);
+  });
+
   void test('a token STS refuses is reloaded once; twice is ERR_COGNITO_REJECTED', async () => {
     const { broker, sts, fake } = setup();
     await broker.getToken('u-3');
@@ -139,6 +165,31 @@ void describe('getScopedCredentials over fakes', () => {
     assert.equal(s.evictions, 3);
   });
 
+  void test("one user's many scopes cannot push other users' entries out: classicFlow.maxScopesPerUser (16)", async () => {
+    const { broker, sts } = setup({ roleArn: ROLE }, 100);
+    await broker.getScopedCredentials('victim', { durationSeconds: 900 });
+    const scope = (i: number) => ({ policy: JSON.stringify({ Version: '2012-10-17', Statement: [], Sid: `f${i}` }) });
+    for (let i = 0; i < 100; i++) await broker.getScopedCredentials('greedy', scope(i));
+    assert.equal(broker.stats().scoped.size, 1 + 16);
+    const calls = sts.inputs.length;
+    await broker.getScopedCredentials('victim', { durationSeconds: 900 });
+    await broker.getScopedCredentials('greedy', scope(99)); // among its 16 latest: cached
+    assert.equal(sts.inputs.length, calls);
+    await broker.getScopedCredentials('greedy', scope(0)); // its oldest: dropped, loaded again
+    assert.equal(sts.inputs.length, calls + 1);
+  });
+
+  void test('classicFlow.maxScopesPerUser is its own: 2 keeps the two latest scopes', async () => {
+    let now = (): number => 0;
+    const sts = fakeSts(() => now());
+    const f = brokerFixture({ stsClient: sts.client, classicFlow: { roleArn: ROLE, maxScopesPerUser: 2 } });
+    now = () => f.clock.now();
+    for (const d of [900, 1000, 1100]) await f.broker.getScopedCredentials('u-8', { durationSeconds: d });
+    await f.broker.getScopedCredentials('u-8', { durationSeconds: 900 }); // dropped by 1100: loaded again
+    assert.equal(f.broker.stats().scoped.size, 2);
+    assert.equal(sts.inputs.length, 4);
+  });
+
   void test('checks classicFlow and stsClient at creation', () => {
     const base = { identityPoolId: POOL_ID, developerProviderName: DEV_PROVIDER };
     const bad: unknown[] = [
@@ -147,13 +198,17 @@ void describe('getScopedCredentials over fakes', () => {
       { classicFlow: { durationSeconds: 50_000 } },
       { classicFlow: { durationSeconds: 900 }, skewGraceSeconds: 450, tokenDurationSeconds: 3600 },
       { classicFlow: { role: ROLE } },
+      { classicFlow: { maxScopesPerUser: 0 } },
+      { classicFlow: { maxScopesPerUser: 1.5 } },
+      { classicFlow: { maxScopesPerUser: '16' } },
+      { classicFlow: { maxScopesPerUser: 1001 } },
       { classicFlow: 'yes' },
       { stsClient: {} },
     ];
     for (const extra of bad) {
       assert.throws(() => createBroker({ ...base, ...(extra as object) }), TypeError, JSON.stringify(extra));
     }
-    createBroker({ ...base, classicFlow: { roleArn: ROLE, durationSeconds: 43_200 } });
+    createBroker({ ...base, classicFlow: { roleArn: ROLE, durationSeconds: 43_200, maxScopesPerUser: 1000 } });
   });
 });
 
