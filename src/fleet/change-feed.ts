@@ -5,10 +5,16 @@ import type { CleanupQueue } from './cleanups.js';
 import type { EntryCipher } from './cipher.js';
 import { GENERATION_TTL_MS, type FleetKeys } from './keys.js';
 import type { FleetRedisSubscriber, RedisRunner } from './runner.js';
-import { INVALIDATE, SYNC } from './scripts.js';
+import { INVALIDATE, MAX_RECORD_BYTES, SYNC } from './scripts.js';
 
 /** Changes kept while Redis is out, published when it answers again; beyond, everything is dropped. */
 const MAX_PENDING = 1000;
+
+/** Seals of one change for a number another instance took meanwhile (compare-and-set), before giving up. */
+const MAX_SEAL_TRIES = 5;
+
+/** Redis refused a change: a key it writes has the wrong type (a writer's). */
+export class FleetTypeMismatch extends Error {}
 
 /** A change of users and identities (or of every entry). */
 export interface Change {
@@ -80,6 +86,10 @@ export class ChangeFeed {
   published = 0;
   applied = 0;
   resyncDrops = 0;
+  /** Times a fleet key of the wrong type was seen (each dropped every entry). */
+  typeMismatches = 0;
+  #typeMismatch = false;
+  #lastGiven: { epoch: string | undefined; seq: number } = { epoch: undefined, seq: 0 };
   /** Change records that did not open (not sealed by the fleet) or parse: each dropped every entry. */
   recordsRejected = 0;
 
@@ -158,17 +168,8 @@ export class ChangeFeed {
     const keys = [k.changeState, k.changeLog, k.allGeneration];
     for (const u of change.u) keys.push(k.userGeneration(u));
     for (const i of change.i) keys.push(k.identityGeneration(i));
-    const record = this.#o.cipher.seal(k.changeAad, JSON.stringify({ n: this.#instance, ...change }));
     if (republished) this.#republishing += 1;
-    return this.#o.runner
-      .run(INVALIDATE, keys, [
-        token(),
-        record,
-        k.channel,
-        String(GENERATION_TTL_MS),
-        token(),
-        change.all === true ? '1' : '',
-      ])
+    return this.#record(keys, change)
       .then(
         () => {
           this.published += 1;
@@ -194,6 +195,57 @@ export class ChangeFeed {
       });
   }
 
+  /**
+   * Seals `change` for the number it is to get and sends it; when another instance took that number
+   * first, seals it again for the next (a few times). A record is bound to its epoch and number.
+   */
+  async #record(keys: string[], change: Change): Promise<void> {
+    const k = this.#o.keys;
+    // The last number this instance saw given (by its own changes or the log), the likeliest next.
+    const known = this.#lastGiven.seq >= this.#cursor.seq && this.#lastGiven.epoch === this.#cursor.epoch;
+    let epoch = (known ? this.#lastGiven.epoch : this.#cursor.epoch) ?? '';
+    let seq = known ? this.#lastGiven.seq : this.#cursor.seq;
+    const json = JSON.stringify({ n: this.#instance, ...change });
+    for (let attempt = 0; attempt < MAX_SEAL_TRIES; attempt++) {
+      const record = this.#o.cipher.seal(k.changeAad(epoch, seq + 1), json);
+      const reply = await this.#o.runner.run(INVALIDATE, keys, [
+        token(),
+        record,
+        k.channel,
+        String(GENERATION_TTL_MS),
+        token(),
+        change.all === true ? '1' : '',
+        epoch,
+        String(seq + 1),
+      ]);
+      const [status, e, s] = Array.isArray(reply) ? (reply as unknown[]) : [];
+      if (status === 'ok') {
+        if (typeof e === 'string' && typeof s === 'string') this.#lastGiven = { epoch: e, seq: Number(s) };
+        return;
+      }
+      if (status === 'type') {
+        this.typeMismatch();
+        throw new FleetTypeMismatch('a fleet key in Redis has the wrong type');
+      }
+      if (status !== 'retry' || typeof e !== 'string' || typeof s !== 'string') break;
+      epoch = e;
+      seq = Number(s);
+    }
+    throw new Error('the change could not be numbered in Redis');
+  }
+
+  /**
+   * A key of the fleet's has the wrong type (a Redis writer's): the namespace cannot be trusted, so
+   * every entry is dropped, once per episode (again after the keys were right once more).
+   */
+  typeMismatch(): void {
+    if (this.#typeMismatch) return;
+    this.#typeMismatch = true;
+    this.typeMismatches += 1;
+    this.#o.host.log.error({}, 'fleet: a key in Redis has the wrong type; the cache is dropped');
+    this.#dropAll();
+  }
+
   #applyLocally(change: Change): void {
     this.#o.onChange();
     if (change.all === true) this.#o.host.dropAll();
@@ -203,7 +255,17 @@ export class ChangeFeed {
   /** After Redis answers again: the clean-ups, then the changes kept meanwhile. */
   flushPending(): void {
     this.#o.cleanups.flush();
-    for (const change of this.#pending.splice(0)) void this.publish(change, true);
+    let kept = this.#pending.splice(0);
+    if (kept.length === 0) return;
+    // A change of every entry, published after the others kept, covers them all.
+    if (kept.some((c) => c.all === true)) kept = [{ u: [], i: [], all: true }];
+    // One at a time, in order: sent at once, they would race each other for every number.
+    this.#republishing += 1;
+    void (async () => {
+      for (const change of kept) await this.publish(change, true);
+    })().finally(() => {
+      this.#republishing -= 1;
+    });
   }
 
   #onMessage(message: string): void {
@@ -264,7 +326,7 @@ export class ChangeFeed {
       reply = await this.#o.runner.run(
         SYNC,
         [k.changeState, k.changeLog, k.allGeneration],
-        [this.#cursor.epoch ?? '', String(this.#cursor.seq), token()],
+        [this.#cursor.epoch ?? '', String(this.#cursor.seq), token(), String(MAX_RECORD_BYTES)],
       );
     } catch {
       // Serving already (per process) while changes cannot be read: the first check that succeeds
@@ -275,21 +337,28 @@ export class ChangeFeed {
     // Changes or clean-ups left over (their failure came in after Redis had answered again).
     if ((this.#pending.length > 0 || this.#o.cleanups.size > 0) && !this.#o.runner.degraded) this.flushPending();
     if (!Array.isArray(reply)) return;
+    if (reply[0] === 'type') {
+      this.typeMismatch();
+      return;
+    }
+    this.#typeMismatch = false;
     const [epoch, seqText, ...entries] = reply as unknown[];
     if (typeof epoch !== 'string' || typeof seqText !== 'string') return;
-    const logged: LoggedChange<string>[] = [];
+    const logged: LoggedChange<LoggedChange<string>>[] = [];
     for (const entry of entries) {
       if (typeof entry !== 'string') continue;
       const space = entry.indexOf(' ');
-      logged.push({ seq: Number(entry.slice(0, space)), record: entry.slice(space + 1) });
+      const seq = Number(entry.slice(0, space));
+      logged.push({ seq, record: { seq, record: entry.slice(space + 1) } });
     }
     const step = this.#cursor.caughtUp(epoch, Number(seqText), entries[0] === 'gap' ? 'gap' : logged);
     if (step.dropAll) this.#dropAll();
-    for (const sealed of step.apply) {
-      const json = this.#o.cipher.open(this.#o.keys.changeAad, sealed);
+    for (const { seq, record } of step.apply) {
+      // Sealed for this epoch and number: a genuine record moved to another place does not open.
+      const json = this.#o.cipher.open(this.#o.keys.changeAad(epoch, seq), record);
       const change = json === undefined ? undefined : parseChange(json);
       if (change === undefined) this.recordsRejected += 1;
-      // One of this instance's own: applied when made.
+      // One of this instance's own (its id is sealed in the record, at this number): applied when made.
       if (change?.n !== this.#instance) this.#apply(change);
     }
   }

@@ -88,9 +88,12 @@ export class FleetKeys {
     return `${this.base}|${kind}|${cacheKey}|${s}|${a}`;
   }
 
-  /** The additional data of a change record. */
-  get changeAad(): string {
-    return `${this.base}|change`;
+  /**
+   * The additional data of a change record: its epoch and number, so that a genuine record moved to
+   * another place in the log (or replayed from another epoch) fails to open.
+   */
+  changeAad(epoch: string, seq: number): string {
+    return `${this.base}|change|${epoch}|${seq}`;
   }
 
   /** The change feed's state (epoch, sequence). */

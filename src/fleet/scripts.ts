@@ -1,5 +1,24 @@
 import { script } from './runner.js';
 
+/**
+ * The longest sealed value an entry may hold (bytes). The largest genuine one is a token entry whose
+ * OpenID token STS still takes (up to 20,000 characters: about 28 KB sealed; 50 tags of the largest
+ * size give a 36.5 KB entry, whose token STS refuses); a longer value is a writer's and is treated as
+ * missing (it is never sent to this process).
+ */
+export const MAX_ENTRY_BYTES = 64 * 1024;
+
+/** The longest change record the log may hold (bytes); a longer one is read as a gap (every entry dropped). */
+export const MAX_RECORD_BYTES = 64 * 1024;
+
+/** A type check: `ok(key, 'hash')` is false when `key` exists with another type. */
+const TYPE_CHECK = `
+local function ok(k, t)
+  local have = redis.call('TYPE', k)['ok']
+  return have == 'none' or have == t
+end
+`;
+
 // The fleet tier's Lua scripts: each step is one script call, so one round trip and atomic on the
 // server. Every key a script is given is in KEYS; two are read from an entry (a token entry's
 // credentials entry, and an entry's identity generation key), which the key builder's hash tag
@@ -25,9 +44,9 @@ import { script } from './runner.js';
  * user and identity at the current number (a stale entry carries a lower `s`).
  * KEYS: entry, lease, change state, namespace generation, then the user's generation (ARGV[4] '1'),
  * then the identity's generation (ARGV[5] '1').
- * ARGV: lease token, lease ms, a sealed value to skip (the caller refused it: due for refresh) or '',
- * has user, has identity, generation ttl ms, a fresh random value (epoch and namespace generation of a
- * new change state).
+ * ARGV: lease token, lease ms, the SHA-1 (hex) of a sealed value to skip (the caller refused it: due
+ * for refresh) or '', has user, has identity, generation ttl ms, a fresh random value (epoch and
+ * namespace generation of a new change state), the longest value returned (longer ones are missing).
  * Returns {'hit', v, s, a[, credentials entry key, v, s, a]} | {'lease', s, a} | {'wait'}.
  */
 export const GET_OR_LEASE = script(`
@@ -54,9 +73,15 @@ local function current(es, ea, ek)
   if ku and not upto(ku, s) then return false end
   return upto(ek, s)
 end
-local e = redis.call('HMGET', KEYS[1], 's', 'a', 'k', 'v', 'c')
-if e[4] and e[4] ~= ARGV[3] and current(e[1], e[2], e[3]) then
-  if e[5] then
+local cap = tonumber(ARGV[8])
+-- A value longer than the cap is a writer's: missing (never read, never sent).
+local function small(k)
+  return redis.call('TYPE', k)['ok'] == 'hash' and redis.call('HSTRLEN', k, 'v') <= cap
+end
+local e = {}
+if small(KEYS[1]) then e = redis.call('HMGET', KEYS[1], 's', 'a', 'k', 'v', 'c') end
+if e[4] and redis.sha1hex(e[4]) ~= ARGV[3] and current(e[1], e[2], e[3]) then
+  if e[5] and small(e[5]) then
     local c = redis.call('HMGET', e[5], 's', 'a', 'k', 'v')
     if c[4] and current(c[1], c[2], c[3]) then return {'hit', e[4], e[1], e[2], e[5], c[4], c[1], c[2]} end
   end
@@ -138,38 +163,56 @@ return 1
 /**
  * Records a change: numbers it, sets the generations of the users and identities named to its
  * number (their entries are stale from now on), appends it to the change log (the last 256) and
- * wakes every instance (the wake-up carries no change: instances read the log).
+ * wakes every instance (the wake-up carries no change: instances read the log). The record is
+ * sealed for the epoch and number it is to get (compare-and-set): when those are no longer next,
+ * nothing is written and the script replies 'retry' with the state, to seal again. Every key's type
+ * is checked before any write: one of the wrong type (a writer's) refuses the change ('type').
  * KEYS: state hash, log, namespace generation, then the generation keys.
  * ARGV: a new epoch (used when the state is new), the change record (sealed by the sender), channel,
- * generation ttl ms, a fresh namespace generation, '1' for a change of every entry.
- * Returns {epoch, seq}.
+ * generation ttl ms, a fresh namespace generation, '1' for a change of every entry, the epoch and
+ * number the record was sealed for.
+ * Returns {'ok', epoch, seq} | {'retry', epoch, seq} | {'type'}.
  */
-export const INVALIDATE = script(`
-if redis.call('HSETNX', KEYS[1], 'epoch', ARGV[1]) == 1 or ARGV[6] == '1' or redis.call('EXISTS', KEYS[3]) == 0 then
-  -- A new feed (first change, or the old one lost): entries stored before it are stale.
-  redis.call('SET', KEYS[3], ARGV[5])
+export const INVALIDATE = script(`${TYPE_CHECK}
+if not (ok(KEYS[1], 'hash') and ok(KEYS[2], 'list') and ok(KEYS[3], 'string')) then return {'type'} end
+for i = 4, #KEYS do if not ok(KEYS[i], 'string') then return {'type'} end end
+local st = redis.call('HMGET', KEYS[1], 'epoch', 'seq')
+local next = tonumber(st[2] or '0') + 1
+if not st[1] or st[1] ~= ARGV[7] or tostring(next) ~= ARGV[8] then
+  if not st[1] then
+    -- A new feed (first change, or the old one lost): entries stored before it are stale.
+    redis.call('HSET', KEYS[1], 'epoch', ARGV[1])
+    redis.call('SET', KEYS[3], ARGV[5])
+    st[1] = ARGV[1]
+  end
+  return {'retry', st[1], tostring(next - 1)}
 end
+if ARGV[6] == '1' or redis.call('EXISTS', KEYS[3]) == 0 then redis.call('SET', KEYS[3], ARGV[5]) end
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-local epoch = redis.call('HGET', KEYS[1], 'epoch')
+local epoch = st[1]
 local ga = redis.call('GET', KEYS[3])
 for i = 4, #KEYS do redis.call('SET', KEYS[i], ga .. ':' .. seq, 'PX', ARGV[4]) end
 redis.call('LPUSH', KEYS[2], seq .. ' ' .. ARGV[2])
 redis.call('LTRIM', KEYS[2], 0, 255)
 redis.call('PUBLISH', ARGV[3], 'I ' .. epoch .. ' ' .. seq)
-return {epoch, tostring(seq)}
+return {'ok', epoch, tostring(seq)}
 `);
 
 /**
  * The changes since `seq` of `epoch`.
  * KEYS: state hash, log, namespace generation.
- * ARGV: known epoch, known seq, a new epoch (and namespace generation, when one is renewed).
+ * ARGV: known epoch, known seq, a new epoch (and namespace generation, when one is renewed), the
+ * longest record returned.
  * Returns {epoch, seq, ...log entries newest first}; {epoch, seq, 'gap'} when the log cannot hold
- * them all; {'', '0'} when nothing was ever published (or Redis lost it). A counter behind the one
+ * them all (or holds a record longer than the cap); {'', '0'} when nothing was ever published (or
+ * Redis lost it); {'type'} when a key has the wrong type (a writer's: the namespace cannot be
+ * trusted). A counter behind the one
  * this instance knows in the same epoch is Redis restored from a snapshot or failed over to a late
  * replica: changes and generations went back with it, so the epoch is renewed (every instance drops
  * its cache) and every shared entry is made stale.
  */
-export const SYNC = script(`
+export const SYNC = script(`${TYPE_CHECK}
+if not (ok(KEYS[1], 'hash') and ok(KEYS[2], 'list') and ok(KEYS[3], 'string')) then return {'type'} end
 local st = redis.call('HMGET', KEYS[1], 'epoch', 'seq')
 if not st[1] then
   -- Gone while this instance knew it: flushed, or rolled back to before the first change.
@@ -189,7 +232,11 @@ if st[1] ~= ARGV[1] then known = 0 end
 if seq <= known then return {st[1], seqText} end
 if seq - known > 256 then return {st[1], seqText, 'gap'} end
 local out = {st[1], seqText}
-for _, e in ipairs(redis.call('LRANGE', KEYS[2], 0, seq - known - 1)) do out[#out + 1] = e end
+local cap = tonumber(ARGV[4])
+for _, e in ipairs(redis.call('LRANGE', KEYS[2], 0, seq - known - 1)) do
+  if #e > cap then return {st[1], seqText, 'gap'} end
+  out[#out + 1] = e
+end
 return out
 `);
 
@@ -205,9 +252,14 @@ if held and string.sub(held, 1, #ARGV[3] + 1) == ARGV[3] .. ':' then return 'sam
 return 'other'
 `);
 
-/** Whether Redis answers (before an identity-changing call). KEYS: change state. ARGV: none. */
-export const PROBE = script(`
-return redis.call('EXISTS', KEYS[1])
+/**
+ * Whether Redis answers and can record a change (before an identity-changing call): the keys every
+ * change writes have the types INVALIDATE needs. KEYS: change state, log, namespace generation.
+ * ARGV: none. Returns 'ok' or 'type' (a key of the wrong type: a writer's).
+ */
+export const PROBE = script(`${TYPE_CHECK}
+if ok(KEYS[1], 'hash') and ok(KEYS[2], 'list') and ok(KEYS[3], 'string') then return 'ok' end
+return 'type'
 `);
 
 /** Releases a lock if still ours. KEYS: lock. ARGV: value. */

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { performance } from 'node:perf_hooks';
 import { abortReason } from '../broker/abort.js';
@@ -8,7 +8,7 @@ import type { EntryCipher } from './cipher.js';
 import type { CleanupQueue } from './cleanups.js';
 import { GENERATION_TTL_MS, type FleetKeys } from './keys.js';
 import type { RedisRunner } from './runner.js';
-import { GET_OR_LEASE, PUT, RELEASE } from './scripts.js';
+import { GET_OR_LEASE, MAX_ENTRY_BYTES, PUT, RELEASE } from './scripts.js';
 
 /** How often a waiter looks at a lease again when no message came, ms. */
 const POLL_MS = 250;
@@ -142,6 +142,7 @@ export class SharedLoads {
           ...flags,
           String(GENERATION_TTL_MS),
           token(),
+          String(MAX_ENTRY_BYTES),
         ]);
       } catch (err) {
         // Sent and not answered (a timeout): the script may still run and take the lease; free it
@@ -159,7 +160,8 @@ export class SharedLoads {
             this.#prefetched.set(ck, { v: cv, s: cs, a: ca });
           return value;
         }
-        skip = v;
+        // Refused (due for refresh, or not opening): skipped by its hash, never sent back.
+        skip = createHash('sha1').update(v).digest('hex');
         continue;
       }
       // ['lease', s, a]: the change number and namespace generation the load begins under.

@@ -160,7 +160,13 @@ export class RedisTier implements FleetBinding {
   async ready(): Promise<boolean> {
     if (this.#closed || this.#feed.unpublished) return false;
     try {
-      await this.#runner.run(PROBE, [this.#keys.changeState], []);
+      const k = this.#keys;
+      const reply = await this.#runner.run(PROBE, [k.changeState, k.changeLog, k.allGeneration], []);
+      // A key a change writes has the wrong type (a writer's): the change could not be recorded.
+      if (reply !== 'ok') {
+        this.#feed.typeMismatch();
+        return false;
+      }
       return !this.#feed.unpublished;
     } catch {
       return false;

@@ -76,11 +76,18 @@ void describe('fleet: changes on one instance reach the others', { skip }, () =>
     // A change record as another instance seals it (the fleet's key, the namespace's additional data).
     const base = stateKey.slice(0, -'changes'.length);
     const cipher = new EntryCipher({ k1: FLEET_KEY }, undefined);
-    const record = cipher.seal(`${base}|change`, JSON.stringify({ n: 'other-instance', u: ['lost-1'], i: [] }));
-    await stack.admin.eval(INVALIDATE.source, {
+    // Sealed for the epoch and number it gets.
+    const epoch = (await stack.admin.hGet(stateKey, 'epoch')) ?? '';
+    const next = String(Number((await stack.admin.hGet(stateKey, 'seq')) ?? '0') + 1);
+    const record = cipher.seal(
+      `${base}|change|${epoch}|${next}`,
+      JSON.stringify({ n: 'other-instance', u: ['lost-1'], i: [] }),
+    );
+    const reply = await stack.admin.eval(INVALIDATE.source, {
       keys: [stateKey, `${stateKey}:log`, `${base}g:all`],
-      arguments: ['epoch', record, 'nowhere', '60000', 'fresh', ''],
+      arguments: ['epoch', record, 'nowhere', '60000', 'fresh', '', epoch, next],
     });
+    assert.deepEqual(reply, ['ok', epoch, next]);
     await eventually(() => (b.broker.stats().fleet?.invalidationsApplied ?? 0) > applied);
     await identityOf(b.broker, 'lost-1');
     assert.equal(b.broker.stats().tokens.misses, misses + 1, 'B dropped its entry and read it again');

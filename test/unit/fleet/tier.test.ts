@@ -151,13 +151,17 @@ void describe('fleet tier (fake client)', () => {
 
   void it('publishes a sealed change under keyed names; a wake-up only makes it read the log', async () => {
     const t = setup();
-    t.redis.answer(INVALIDATE, () => ['e1', '1']);
+    // The record is sealed for the number it gets: sealed for another, it is refused and sealed again.
+    let tries = 0;
+    t.redis.answer(INVALIDATE, () => (++tries === 1 ? ['retry', 'e1', '0'] : ['ok', 'e1', '1']));
     t.tier.invalidated([USER], [IDENTITY]);
-    await new Promise((r) => setImmediate(r));
-    const [published] = t.redis.callsOf(INVALIDATE);
-    assert.ok(published?.keys.includes(t.keys.identityGeneration(IDENTITY)));
+    await new Promise((r) => setTimeout(r, 5));
+    assert.equal(tries, 2);
+    const [, published] = t.redis.callsOf(INVALIDATE);
+    assert.deepEqual(published?.args.slice(6), ['e1', '1']);
+    assert.ok(published.keys.includes(t.keys.identityGeneration(IDENTITY)));
     for (const s of t.redis.sent()) assert.ok(!s.includes(USER) && !s.includes(IDENTITY), `clear id sent: ${s}`);
-    const record = published?.args[1] ?? '';
+    const record = published.args[1] ?? '';
     // The log holds the real change; a forged wake-up announces more.
     t.redis.answer(SYNC, () => ['e1', '1', `1 ${record}`]);
     const syncs = t.redis.callsOf(SYNC).length;
@@ -166,18 +170,36 @@ void describe('fleet tier (fake client)', () => {
     assert.equal(t.redis.callsOf(SYNC).length, syncs + 1);
     assert.deepEqual(t.changes, [], 'its own change is not applied again');
     // Another instance's record (sealed by the fleet) is applied; an unsealed one drops everything.
-    const other = t.cipher.seal(t.keys.changeAad, JSON.stringify({ n: 'other', u: ['bob'], i: [] }));
+    const other = t.cipher.seal(t.keys.changeAad('e1', 2), JSON.stringify({ n: 'other', u: ['bob'], i: [] }));
     t.redis.answer(SYNC, () => ['e1', '3', `3 {"n":"x","u":[],"i":[]}`, `2 ${other}`]);
     t.redis.subscriber.deliver('I e1 3');
     await new Promise((r) => setTimeout(r, 5));
     assert.deepEqual(t.changes, [{ u: ['bob'], i: [] }]);
     assert.equal(t.drops(), 1);
+    // A genuine record moved to another number (its own, or another's) does not open: everything goes.
+    t.redis.answer(SYNC, () => ['e1', '5', `5 ${other}`, `4 ${record}`]);
+    t.redis.subscriber.deliver('I e1 5');
+    await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(t.changes, [{ u: ['bob'], i: [] }], 'the moved record is not applied');
+    assert.equal(t.drops(), 3);
+    await t.tier.close();
+  });
+
+  void it('a fleet key of the wrong type: not ready for a change, and the cache is dropped once', async () => {
+    const t = setup();
+    t.redis.answer(PROBE, () => 'type');
+    assert.equal(await t.tier.ready(), false);
+    assert.equal(await t.tier.ready(), false);
+    assert.equal(t.drops(), 1);
+    assert.equal(t.tier.stats().state, 'shared', 'not an outage');
+    t.redis.answer(INVALIDATE, () => ['type']);
+    await assert.rejects(t.tier.record([USER], []));
     await t.tier.close();
   });
 
   void it('is ready for a change only when Redis answers, and records it before resolving', async () => {
     const t = setup();
-    t.redis.answer(PROBE, () => 0);
+    t.redis.answer(PROBE, () => 'ok');
     assert.equal(await t.tier.ready(), true);
     let answer: (v: unknown) => void = () => undefined;
     t.redis.answer(INVALIDATE, () => new Promise((r) => (answer = r)));
@@ -185,7 +207,7 @@ void describe('fleet tier (fake client)', () => {
     const record = t.tier.record([USER], [IDENTITY]).then(() => (recorded = true));
     await new Promise((r) => setImmediate(r));
     assert.equal(recorded, false, 'not before Redis holds it');
-    answer(['e1', '1']);
+    answer(['ok', '', '1']);
     await record;
     assert.equal(recorded, true);
     t.redis.answer(INVALIDATE, () => {
