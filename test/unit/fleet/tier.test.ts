@@ -37,6 +37,7 @@ function setup() {
     maxUsers: 1000,
     invalidateLocal: (u, i) => changes.push({ u, i }),
     dropAll: () => (drops += 1),
+    dropStored: () => (drops += 1),
   };
   const key = randomBytes(32);
   const cipher = new EntryCipher({ k1: key }, undefined);
