@@ -36,11 +36,19 @@ async function changeSeq(stack: FleetStack, prefix: string): Promise<string | nu
 
 void describe('fleet: lost answers, a cut-off instance, close()', () => {
   let stack: FleetStack;
+  // The connections the tests wrap (the stack closes the fleets, then the test these).
+  const own: RedisClient[] = [];
+  const connect = async () => {
+    const client = await connectRedis(stack.redisServer.url);
+    own.push(client);
+    return client;
+  };
   before(async () => {
     stack = await startFleetStack();
   });
   after(async () => {
     await stack.stop();
+    for (const client of own) client.destroy();
   });
 
   void it('records an unlink whose answer was lost: no instance serves the old identity', async () => {
@@ -96,7 +104,7 @@ void describe('fleet: lost answers, a cut-off instance, close()', () => {
   void it('an instance cut off from the change log stops serving its cache after the bound', async () => {
     const fleet = { prefix: 'cut', syncIntervalMs: 200, commandTimeoutMs: 100 };
     const a = await stack.instance({}, fleet);
-    const { client, cut } = cutOff(await connectRedis(stack.redisServer.url));
+    const { client, cut } = cutOff(await connect());
     const b = await stack.instance({}, { ...fleet, client });
     const victim = 'cut-victim@example.com';
     const old = (await b.broker.getToken(victim)).identityId;
@@ -119,7 +127,7 @@ void describe('fleet: lost answers, a cut-off instance, close()', () => {
 
   void it('close() sends the changes it holds even inside the degraded window', async () => {
     const fleet = { prefix: 'closing', syncIntervalMs: 200, retryMs: 60_000 };
-    const { client, cut } = cutOff(await connectRedis(stack.redisServer.url));
+    const { client, cut } = cutOff(await connect());
     const a = await stack.instance({}, { ...fleet, client });
     await a.broker.getToken('closing-user');
     const seq = await changeSeq(stack, 'closing');
