@@ -8,7 +8,7 @@ import { encodeCredentials, encodeToken } from './entries.js';
 import { FLEET_BIND, type FleetBinding, type FleetLoad } from './fleet.js';
 import { tokenKey } from './keys.js';
 import { IdentityChanges } from './identity-changes.js';
-import { dropEverything, invalidate } from './invalidation.js';
+import { dropEverything, dropStored, invalidate } from './invalidation.js';
 import { brokerLogger } from './log.js';
 import { credentialProvider, freshCredentialsBody, getCredentials, loadCredentials } from './operations/credentials.js';
 import { getGuestCredentials, upgradeGuest } from './operations/guest.js';
@@ -83,6 +83,9 @@ export function createBroker(options: BrokerOptions): Broker {
     },
     dropAll: () => {
       dropEverything(ctx);
+    },
+    dropStored: () => {
+      dropStored(ctx);
     },
   });
   const quota =

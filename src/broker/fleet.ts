@@ -51,6 +51,11 @@ export interface FleetHost {
   invalidateLocal(userIds: readonly string[], identityIds: readonly string[]): void;
   /** Drops every entry of this process (changes may have been missed). */
   dropAll(): void;
+  /**
+   * Drops every entry this process holds, loads in progress left to finish (an instance that could
+   * not read the fleet's changes for too long: what it loaded meanwhile is kept only briefly).
+   */
+  dropStored(): void;
 }
 
 /** The kinds of shared entries. */

@@ -4,7 +4,7 @@ import { ChangeCursor, type LoggedChange } from './change-cursor.js';
 import type { CleanupQueue } from './cleanups.js';
 import type { EntryCipher } from './cipher.js';
 import { GENERATION_TTL_MS, type FleetKeys } from './keys.js';
-import type { FleetRedisSubscriber, RedisRunner } from './runner.js';
+import type { FleetRedisSubscriber, RedisRunner, Script } from './runner.js';
 import { INVALIDATE, MAX_RECORD_BYTES, SYNC } from './scripts.js';
 
 /** Changes kept while Redis is out, published when it answers again; beyond, everything is dropped. */
@@ -60,6 +60,16 @@ export interface ChangeFeedOptions {
   readonly subscriber: FleetRedisSubscriber;
   readonly cleanups: CleanupQueue;
   readonly syncIntervalMs: number;
+  /**
+   * How long the log may go unread before this instance stops trusting its own cache
+   * (`syncIntervalMs + commandTimeoutMs`: how late a change reaches an instance that reads the log).
+   */
+  readonly cutOffAfterMs: number;
+  /**
+   * Runs a script once on the client, outside the runner's degraded window, bounded by the command
+   * timeout: `close()`'s last try to send the changes it holds.
+   */
+  readonly lastTry: (s: Script, keys: string[], args: string[]) => Promise<unknown>;
   /** Called before any change is applied here (prefetched entries must go). */
   readonly onChange: () => void;
   /** A load's wake-up message (`L <load id>`). */
@@ -83,6 +93,11 @@ export class ChangeFeed {
   #syncing: Promise<void> | undefined;
   #syncAgain = false;
   #closed = false;
+  /** `close()` is sending what it holds (once, not kept again on failure). */
+  #closing = false;
+  /** Fires when the log has gone unread for `cutOffAfterMs`, then every `syncIntervalMs` while it stays unread. */
+  #cutOffTimer: ReturnType<typeof setTimeout> | undefined;
+  #cutOff = false;
   published = 0;
   applied = 0;
   resyncDrops = 0;
@@ -92,6 +107,8 @@ export class ChangeFeed {
   #lastGiven: { epoch: string | undefined; seq: number } = { epoch: undefined, seq: 0 };
   /** Change records that did not open (not sealed by the fleet) or parse: each dropped every entry. */
   recordsRejected = 0;
+  /** Drops of this process's entries because the change log could not be read for too long. */
+  cutOffDrops = 0;
 
   constructor(options: ChangeFeedOptions) {
     this.#o = options;
@@ -101,7 +118,42 @@ export class ChangeFeed {
     void this.#subscribe();
     this.#timer = setInterval(() => void this.sync(), options.syncIntervalMs);
     this.#timer.unref();
+    this.#watch(options.cutOffAfterMs);
     void this.sync();
+  }
+
+  /**
+   * An instance that cannot read the change log (cut off from Redis while others change
+   * identities) serves nothing older than the bound: once the log has gone unread for
+   * `cutOffAfterMs`, every entry is dropped, and while it stays unread, what was loaded meanwhile
+   * (from Cognito) is dropped again every `syncIntervalMs`.
+   */
+  #watch(delayMs: number): void {
+    clearTimeout(this.#cutOffTimer);
+    this.#cutOffTimer = setTimeout(
+      () => {
+        this.#onCutOff();
+      },
+      Math.max(0, delayMs),
+    );
+    this.#cutOffTimer.unref();
+  }
+
+  #onCutOff(): void {
+    if (this.#closed) return;
+    this.cutOffDrops += 1;
+    this.#o.onChange();
+    if (this.#cutOff) {
+      this.#o.host.dropStored();
+    } else {
+      this.#cutOff = true;
+      this.#o.host.log.warn(
+        { afterMs: this.#o.cutOffAfterMs },
+        'fleet: change log unread too long; cache entries are dropped until it is read again',
+      );
+      this.#o.host.dropAll();
+    }
+    this.#watch(Math.min(this.#o.syncIntervalMs, this.#o.cutOffAfterMs));
   }
 
   /** Changes of this instance not yet published: the shared entries they make stale are not marked yet. */
@@ -130,14 +182,13 @@ export class ChangeFeed {
    */
   async close(): Promise<void> {
     clearInterval(this.#timer);
+    clearTimeout(this.#cutOffTimer);
     const left = this.#pending.splice(0);
-    if (left.length > 0 && this.#o.runner.usable()) {
-      const sent = await Promise.all(left.map((c) => this.publish(c)));
-      const lost = sent.filter((ok) => !ok).length;
-      if (lost > 0) this.#o.host.log.warn({ changes: lost }, 'fleet: changes not sent to Redis before the stop');
-    } else if (left.length > 0) {
-      this.#o.host.log.warn({ changes: left.length }, 'fleet: changes not sent to Redis before the stop');
-    }
+    // Tried even while the runner waits out its degraded window: Redis may be back already.
+    this.#closing = true;
+    const sent = await Promise.all(left.map((c) => this.publish(c)));
+    const lost = sent.filter((ok) => !ok).length;
+    if (lost > 0) this.#o.host.log.warn({ changes: lost }, 'fleet: changes not sent to Redis before the stop');
     this.#closed = true;
   }
 
@@ -177,7 +228,7 @@ export class ChangeFeed {
           return true;
         },
         () => {
-          if (this.#closed) return false;
+          if (this.#closed || this.#closing) return false;
           if (this.#pending.length < MAX_PENDING) this.#pending.push(change);
           else this.#pending.splice(0, this.#pending.length, { u: [], i: [], all: true });
           return false;
@@ -208,7 +259,9 @@ export class ChangeFeed {
     const json = JSON.stringify({ n: this.#instance, ...change });
     for (let attempt = 0; attempt < MAX_SEAL_TRIES; attempt++) {
       const record = this.#o.cipher.seal(k.changeAad(epoch, seq + 1), json);
-      const reply = await this.#o.runner.run(INVALIDATE, keys, [
+      // At close, one last bounded try even inside the runner's retry window.
+      const send = this.#closing ? this.#o.lastTry : this.#o.runner.run.bind(this.#o.runner);
+      const reply = await send(INVALIDATE, keys, [
         token(),
         record,
         k.channel,
@@ -322,6 +375,8 @@ export class ChangeFeed {
   async #syncOnce(): Promise<void> {
     const k = this.#o.keys;
     let reply: unknown;
+    // The log as read is at least as new as when the read was sent.
+    const sentAt = performance.now();
     try {
       reply = await this.#o.runner.run(
         SYNC,
@@ -350,6 +405,10 @@ export class ChangeFeed {
       const space = entry.indexOf(' ');
       const seq = Number(entry.slice(0, space));
       logged.push({ seq, record: { seq, record: entry.slice(space + 1) } });
+    }
+    if (!this.#closed) {
+      this.#cutOff = false;
+      this.#watch(this.#o.cutOffAfterMs - (performance.now() - sentAt));
     }
     const step = this.#cursor.caughtUp(epoch, Number(seqText), entries[0] === 'gap' ? 'gap' : logged);
     if (step.dropAll) this.#dropAll();

@@ -73,6 +73,8 @@ export class SharedLoads {
    */
   readonly #prefetched = new LRUCache<string, Sealed>({ max: 1000, ttl: PREFETCH_MS });
   #closed = false;
+  /** Counts {@link forgetPrefetched}: a reply read across a change brings no companion entry. */
+  #changes = 0;
   sharedHits = 0;
   sharedLoads = 0;
   leaseWaits = 0;
@@ -87,6 +89,7 @@ export class SharedLoads {
 
   /** Forgets the credentials that came along (a change may have made them stale). */
   forgetPrefetched(): void {
+    this.#changes += 1;
     this.#prefetched.clear();
   }
 
@@ -134,6 +137,7 @@ export class SharedLoads {
       if (request.signal.aborted) throw abortReason(request.signal);
       if (this.#o.unpublished()) return request.load();
       let reply: unknown;
+      const changes = this.#changes;
       try {
         reply = await runner.run(GET_OR_LEASE, keys, [
           lease,
@@ -156,7 +160,13 @@ export class SharedLoads {
         if (value !== undefined && request.accept(value)) {
           this.sharedHits += 1;
           // The user's credentials, current too: kept for the credentials load that follows.
-          if (typeof ck === 'string' && typeof cv === 'string' && typeof cs === 'string' && typeof ca === 'string')
+          if (
+            changes === this.#changes &&
+            typeof ck === 'string' &&
+            typeof cv === 'string' &&
+            typeof cs === 'string' &&
+            typeof ca === 'string'
+          )
             this.#prefetched.set(ck, { v: cv, s: cs, a: ca });
           return value;
         }

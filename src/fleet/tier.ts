@@ -9,7 +9,7 @@ import { FleetKeys } from './keys.js';
 import { takeLock } from './locks.js';
 import { fallbackStore, type FallbackQuotaStore } from './quota-fallback.js';
 import { RedisQuotaStore } from './quota-store.js';
-import { RedisRunner, type FleetRedisClient, type FleetRedisSubscriber } from './runner.js';
+import { RedisRunner, type FleetRedisClient, type FleetRedisSubscriber, type Script } from './runner.js';
 import { PROBE } from './scripts.js';
 import { SharedLoads } from './shared-load.js';
 
@@ -102,6 +102,8 @@ export class RedisTier implements FleetBinding {
       subscriber: this.#subscriber,
       cleanups: this.#cleanups,
       syncIntervalMs: options.syncIntervalMs,
+      cutOffAfterMs: options.syncIntervalMs + options.commandTimeoutMs,
+      lastTry: (s, keys, args) => lastTry(options.client, options.commandTimeoutMs, s, keys, args),
       onChange: () => {
         this.#loads.forgetPrefetched();
       },
@@ -189,5 +191,35 @@ export class RedisTier implements FleetBinding {
       ttlMs,
       signal,
     );
+  }
+}
+
+/** One run of `s` on `client`, bounded by `timeoutMs` (a late reply is dropped); no degraded window. */
+async function lastTry(
+  client: FleetRedisClient,
+  timeoutMs: number,
+  s: Script,
+  keys: string[],
+  args: string[],
+): Promise<unknown> {
+  if (!client.isReady) throw new Error('the Redis client is not connected');
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(new Error('Redis did not answer in time'));
+    }, timeoutMs);
+  });
+  const send = async (): Promise<unknown> => {
+    try {
+      return await client.evalSha(s.sha, { keys, arguments: args });
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      return client.eval(s.source, { keys, arguments: args });
+    }
+  };
+  try {
+    return await Promise.race([send(), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }

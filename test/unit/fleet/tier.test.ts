@@ -37,6 +37,7 @@ function setup() {
     maxUsers: 1000,
     invalidateLocal: (u, i) => changes.push({ u, i }),
     dropAll: () => (drops += 1),
+    dropStored: () => (drops += 1),
   };
   const key = randomBytes(32);
   const cipher = new EntryCipher({ k1: key }, undefined);
@@ -228,6 +229,43 @@ void describe('fleet tier (fake client)', () => {
     assert.equal(await t.tier.lock('guest:1', 'bob', 1000), 'held-by-other');
     const [first] = t.redis.callsOf(LOCK);
     assert.ok(first !== undefined && first.args.every((a) => !a.includes(USER)));
+    await t.tier.close();
+  });
+  void it('keeps no companion entry from a reply that a change overlapped', async () => {
+    const t = setup();
+    const value: Value = { validUntil: t.clock.now() + 1000, refreshAt: t.clock.now() + 500, identityId: IDENTITY };
+    const credentialsKey = `credentials:${IDENTITY}`;
+    const companion = t.keys.entry(t.keys.loadId('credentials', credentialsKey));
+    const sealed = (kind: 'token' | 'credentials', key: string) =>
+      t.cipher.seal(t.keys.entryAad(kind, key, '4', 'a1'), JSON.stringify(value));
+    let answer: (reply: unknown) => void = () => undefined;
+    let round = 0;
+    t.redis.answer(GET_OR_LEASE, () =>
+      round++ === 0
+        ? new Promise((resolve) => {
+            answer = resolve;
+          })
+        : ['lease', '4', 'a1'],
+    );
+    t.redis.answer(INVALIDATE, () => 1);
+    t.redis.answer(PUT, () => 1);
+    const token = t.tier.load(t.request());
+    while (round === 0) await new Promise((resolve) => setImmediate(resolve));
+    // A change while the reply is on its way: the credentials that come with it predate it.
+    t.tier.invalidated(['bob@example.com'], []);
+    answer([
+      'hit',
+      sealed('token', `token:${USER}`),
+      '4',
+      'a1',
+      companion,
+      sealed('credentials', credentialsKey),
+      '4',
+      'a1',
+    ]);
+    await token;
+    await t.tier.load(t.request({ kind: 'credentials', key: credentialsKey, identityId: IDENTITY }));
+    assert.equal(t.loads(), 1, 'the credentials are loaded, not taken from the reply before the change');
     await t.tier.close();
   });
 });

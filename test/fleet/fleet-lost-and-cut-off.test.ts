@@ -1,0 +1,142 @@
+// Changes whose answer was lost, an instance cut off from Redis, and close() inside the degraded window.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { isBrokerError } from '../../src/errors.js';
+import { emulatorClient } from '../helpers/emulator-sdk.js';
+import { connectRedis, startFleetStack, type FleetStack, type RedisClient } from '../helpers/fleet-stack.js';
+import { lossyClient } from '../helpers/lossy-client.js';
+
+const sleep = (ms: number) =>
+  new Promise((resolve) => {
+    setTimeout(resolve, ms);
+  });
+
+/** A Redis client whose scripts fail while `cut.on` (this instance cut off; the others reach Redis). */
+function cutOff(real: RedisClient): { client: RedisClient; cut: { on: boolean } } {
+  const cut = { on: false };
+  const client = new Proxy(real, {
+    get(target, prop, receiver) {
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      const fn = value as (...a: unknown[]) => unknown;
+      if (prop === 'evalSha' || prop === 'eval') {
+        return (...args: unknown[]) =>
+          cut.on ? Promise.reject(new Error('connect ETIMEDOUT')) : fn.apply(target, args);
+      }
+      return fn.bind(target);
+    },
+  });
+  return { client, cut };
+}
+
+async function changeSeq(stack: FleetStack, prefix: string): Promise<string | null> {
+  const keys = await stack.admin.keys(`${prefix}:*:changes`);
+  return keys[0] === undefined ? null : stack.admin.hGet(keys[0], 'seq');
+}
+
+void describe('fleet: lost answers, a cut-off instance, close()', () => {
+  let stack: FleetStack;
+  // The connections the tests wrap (the stack closes the fleets, then the test these).
+  const own: RedisClient[] = [];
+  const connect = async () => {
+    const client = await connectRedis(stack.redisServer.url);
+    own.push(client);
+    return client;
+  };
+  before(async () => {
+    stack = await startFleetStack();
+  });
+  after(async () => {
+    await stack.stop();
+    for (const client of own) client.destroy();
+  });
+
+  void it('records an unlink whose answer was lost: no instance serves the old identity', async () => {
+    const fleet = { prefix: 'lost', syncIntervalMs: 200 };
+    const sdk = emulatorClient(stack.emu);
+    const { client, lose } = lossyClient(sdk);
+    try {
+      const a = await stack.instance({ client }, fleet);
+      const b = await stack.instance({}, fleet);
+      const victim = 'lost-victim@example.com';
+      const old = (await b.broker.getToken(victim)).identityId;
+      await a.broker.getToken(victim);
+      lose.add('UnlinkDeveloperIdentityCommand');
+      const err = await a.broker.unlinkDeveloperUser(victim).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      lose.clear();
+      assert.ok(isBrokerError(err) && err.code === 'ERR_COGNITO_TIMEOUT');
+      assert.notEqual(await changeSeq(stack, 'lost'), null, 'the change is in the log');
+      for (let i = 0; i < 50 && b.broker.stats().fleet?.invalidationsApplied === 0; i++) await sleep(50);
+      assert.notEqual((await b.broker.getToken(victim)).identityId, old);
+      const fresh = await stack.instance({}, fleet);
+      assert.notEqual((await fresh.broker.getToken(victim)).identityId, old);
+      assert.notEqual((await a.broker.getToken(victim)).identityId, old);
+    } finally {
+      sdk.destroy();
+    }
+  });
+
+  void it('records a merge whose answer was lost under the source identity known before it', async () => {
+    const fleet = { prefix: 'lostmerge', syncIntervalMs: 200 };
+    const sdk = emulatorClient(stack.emu);
+    const { client, lose } = lossyClient(sdk);
+    try {
+      const a = await stack.instance({ client }, fleet);
+      const b = await stack.instance({}, fleet);
+      const source = (await b.broker.getToken('merge-source')).identityId;
+      const destination = (await a.broker.getToken('merge-destination')).identityId;
+      lose.add('MergeDeveloperIdentitiesCommand');
+      await assert.rejects(a.broker.mergeUsers('merge-destination', 'merge-source'));
+      lose.clear();
+      // b learns the change from the log (its wake-up or its periodic read).
+      for (let i = 0; i < 50 && b.broker.stats().fleet?.invalidationsApplied === 0; i++) await sleep(50);
+      const now = (await b.broker.getToken('merge-source')).identityId;
+      assert.notEqual(now, source);
+      assert.equal(now, destination);
+    } finally {
+      sdk.destroy();
+    }
+  });
+
+  void it('an instance cut off from the change log stops serving its cache after the bound', async () => {
+    const fleet = { prefix: 'cut', syncIntervalMs: 200, commandTimeoutMs: 100 };
+    const a = await stack.instance({}, fleet);
+    const { client, cut } = cutOff(await connect());
+    const b = await stack.instance({}, { ...fleet, client });
+    const victim = 'cut-victim@example.com';
+    const old = (await b.broker.getToken(victim)).identityId;
+    cut.on = true;
+    try {
+      await a.broker.unlinkDeveloperUser(victim);
+      // Well past the bound (syncIntervalMs + commandTimeoutMs = 300 ms).
+      await sleep(1500);
+      const now = (await b.broker.getToken(victim)).identityId;
+      assert.notEqual(now, old);
+      // Loaded while cut off (from Cognito): kept only briefly, then loaded again.
+      const misses = b.broker.stats().tokens.misses;
+      await sleep(1000);
+      await b.broker.getToken(victim);
+      assert.ok(b.broker.stats().tokens.misses > misses);
+    } finally {
+      cut.on = false;
+    }
+  });
+
+  void it('close() sends the changes it holds even inside the degraded window', async () => {
+    const fleet = { prefix: 'closing', syncIntervalMs: 200, retryMs: 60_000 };
+    const { client, cut } = cutOff(await connect());
+    const a = await stack.instance({}, { ...fleet, client });
+    await a.broker.getToken('closing-user');
+    const seq = await changeSeq(stack, 'closing');
+    cut.on = true;
+    // A cache hint: kept while Redis fails, and the runner degraded for a minute.
+    a.broker.forgetUser('closing-user');
+    await sleep(100);
+    cut.on = false;
+    await a.fleet.close();
+    assert.notEqual(await changeSeq(stack, 'closing'), seq);
+  });
+});
