@@ -95,6 +95,10 @@ export class ChangeFeed {
   #closed = false;
   /** `close()` is sending what it holds (once, not kept again on failure). */
   #closing = false;
+  /** The records being sent, one after the other. */
+  #recording: Promise<unknown> = Promise.resolve();
+  /** A republish of kept changes under way (close() waits for it). */
+  #flushing: Promise<void> = Promise.resolve();
   /** Fires when the log has gone unread for `cutOffAfterMs`, then every `syncIntervalMs` while it stays unread. */
   #cutOffTimer: ReturnType<typeof setTimeout> | undefined;
   #cutOff = false;
@@ -183,13 +187,24 @@ export class ChangeFeed {
   async close(): Promise<void> {
     clearInterval(this.#timer);
     clearTimeout(this.#cutOffTimer);
-    const left = this.#pending.splice(0);
     // Tried even while the runner waits out its degraded window: Redis may be back already.
     this.#closing = true;
-    const sent = await Promise.all(left.map((c) => this.publish(c)));
-    const lost = sent.filter((ok) => !ok).length;
+    // A republish under way finishes first (or stops at its first failure, its rest kept).
+    await this.#flushing;
+    let left = this.#pending.splice(0);
+    // A change of every entry, kept after the others, covers them all.
+    if (left.some((c) => c.all === true)) left = [{ u: [], i: [], all: true }];
+    // One at a time (they would race each other for every number), stopping at the first failure
+    // so that a stop with Redis away waits for one command, not one per change.
+    let lost = 0;
+    for (const [n, change] of left.entries()) {
+      if (await this.publish(change)) continue;
+      lost = left.length - n;
+      break;
+    }
     if (lost > 0) this.#o.host.log.warn({ changes: lost }, 'fleet: changes not sent to Redis before the stop');
     this.#closed = true;
+    clearTimeout(this.#cutOffTimer);
   }
 
   async #subscribe(): Promise<void> {
@@ -250,7 +265,18 @@ export class ChangeFeed {
    * Seals `change` for the number it is to get and sends it; when another instance took that number
    * first, seals it again for the next (a few times). A record is bound to its epoch and number.
    */
-  async #record(keys: string[], change: Change): Promise<void> {
+  #record(keys: string[], change: Change): Promise<void> {
+    // Redis out: sent (or refused) at once, as before the outage: one is the runner's probe, the
+    // others are refused and kept by the caller, not queued behind the probe.
+    if (!this.#closing && this.#o.runner.degraded) return this.#recordOnce(keys, change);
+    // One at a time on this instance: records sent at once would be sealed for the same number, and
+    // all but one refused each round (then failed past the tries with Redis healthy).
+    const run = this.#recording.then(() => this.#recordOnce(keys, change));
+    this.#recording = run.catch(() => undefined);
+    return run;
+  }
+
+  async #recordOnce(keys: string[], change: Change): Promise<void> {
     const k = this.#o.keys;
     // The last number this instance saw given (by its own changes or the log), the likeliest next.
     const known = this.#lastGiven.seq >= this.#cursor.seq && this.#lastGiven.epoch === this.#cursor.epoch;
@@ -312,10 +338,16 @@ export class ChangeFeed {
     if (kept.length === 0) return;
     // A change of every entry, published after the others kept, covers them all.
     if (kept.some((c) => c.all === true)) kept = [{ u: [], i: [], all: true }];
-    // One at a time, in order: sent at once, they would race each other for every number.
+    // One at a time, in order: sent at once, they would race each other for every number. At the
+    // first failure the rest is kept again (the failed one keeps itself), for the next recovery or
+    // for close().
     this.#republishing += 1;
-    void (async () => {
-      for (const change of kept) await this.publish(change, true);
+    this.#flushing = (async () => {
+      for (const [n, change] of kept.entries()) {
+        if (await this.publish(change, true)) continue;
+        this.#pending.push(...kept.slice(n + 1));
+        break;
+      }
     })().finally(() => {
       this.#republishing -= 1;
     });
@@ -406,7 +438,7 @@ export class ChangeFeed {
       const seq = Number(entry.slice(0, space));
       logged.push({ seq, record: { seq, record: entry.slice(space + 1) } });
     }
-    if (!this.#closed) {
+    if (!this.#closed && !this.#closing) {
       this.#cutOff = false;
       this.#watch(this.#o.cutOffAfterMs - (performance.now() - sentAt));
     }

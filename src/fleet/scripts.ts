@@ -57,6 +57,8 @@ if ARGV[4] == '1' then ku = KEYS[n]; n = n + 1 end
 if ARGV[5] == '1' then ki = KEYS[n] end
 -- A generation is 'a:n' (set under namespace generation a); one of another a counts as missing.
 local function gen(gk)
+  -- A key of another type (a writer's) counts as missing, as an error would degrade the tier.
+  if redis.call('TYPE', gk)['ok'] ~= 'string' then return nil end
   local g = redis.call('GET', gk)
   if not g or not ga then return nil end
   local tag, n = string.match(g, '^(.*):(%d+)$')
@@ -80,7 +82,7 @@ local function small(k)
 end
 local e = {}
 if small(KEYS[1]) then e = redis.call('HMGET', KEYS[1], 's', 'a', 'k', 'v', 'c') end
-if e[4] and redis.sha1hex(e[4]) ~= ARGV[3] and current(e[1], e[2], e[3]) then
+if e[4] and (ARGV[3] == '' or redis.sha1hex(e[4]) ~= ARGV[3]) and current(e[1], e[2], e[3]) then
   if e[5] and small(e[5]) then
     local c = redis.call('HMGET', e[5], 's', 'a', 'k', 'v')
     if c[4] and current(c[1], c[2], c[3]) then return {'hit', e[4], e[1], e[2], e[5], c[4], c[1], c[2]} end
@@ -125,7 +127,9 @@ if not st[1] then ok = false end
 local s = tonumber(st[2] or '0')
 for _, gk in ipairs(gens) do
   if not ok then break end
-  local tag, n = string.match(redis.call('GET', gk) or '', '^(.*):(%d+)$')
+  -- A generation key of another type (a writer's) counts as missing, and is overwritten.
+  local gv = redis.call('TYPE', gk)['ok'] == 'string' and redis.call('GET', gk) or ''
+  local tag, n = string.match(gv, '^(.*):(%d+)$')
   local g = tag == ga and tonumber(n) or nil
   if not g then
     redis.call('SET', gk, ga .. ':' .. s, 'PX', ARGV[10])
@@ -142,7 +146,7 @@ if ok then
   redis.call('DEL', KEYS[1])
   redis.call('HSET', KEYS[1], 's', ARGV[4], 'a', ARGV[5], 'k', KEYS[5], 'v', ARGV[2])
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
-  if kt and redis.call('EXISTS', kt) == 1 then redis.call('HSET', kt, 'c', KEYS[1]) end
+  if kt and redis.call('TYPE', kt)['ok'] == 'hash' then redis.call('HSET', kt, 'c', KEYS[1]) end
 end
 if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
 redis.call('PUBLISH', ARGV[6], ARGV[7])
@@ -175,7 +179,7 @@ return 1
  */
 export const INVALIDATE = script(`${TYPE_CHECK}
 if not (ok(KEYS[1], 'hash') and ok(KEYS[2], 'list') and ok(KEYS[3], 'string')) then return {'type'} end
-for i = 4, #KEYS do if not ok(KEYS[i], 'string') then return {'type'} end end
+-- A generation key of another type (a writer's) is simply overwritten by the SET below.
 local st = redis.call('HMGET', KEYS[1], 'epoch', 'seq')
 local next = tonumber(st[2] or '0') + 1
 if not st[1] or st[1] ~= ARGV[7] or tostring(next) ~= ARGV[8] then

@@ -70,6 +70,26 @@ void describe('fleet: a writer of the fleet keys', { skip }, () => {
     assert.equal((await b.broker.getToken(victim)).identityId, old);
   });
 
+  void it("a user's generation of the wrong type: the change is still recorded, and the others learn it", async () => {
+    const fast = { prefix: 'gt', syncIntervalMs: 100 };
+    const a = await stack.instance({}, fast);
+    const b = await stack.instance({}, fast);
+    const victim = 'gt-victim@example.com';
+    const old = (await b.broker.getToken(victim)).identityId;
+    // The victim's generation keys (the only user loaded) made hashes by a writer.
+    const gens = await stack.admin.keys('gt:*:g:u:*');
+    assert.equal(gens.length, 1);
+    for (const key of gens) {
+      await stack.admin.del(key);
+      await stack.admin.hSet(key, 'x', '1');
+    }
+    // Before: INVALIDATE refused the type after Cognito had unlinked, and b kept the old identity.
+    await a.broker.unlinkDeveloperUser(victim);
+    await eventually(async () => (await b.broker.getToken(victim)).identityId !== old, 'b serves the new identity');
+    assert.equal(a.broker.stats().fleet?.state, 'shared');
+    assert.equal(b.broker.stats().fleet?.state, 'shared');
+  });
+
   void it('a genuine record moved to the number of a newer change: the others drop their cache', async () => {
     const fast = { prefix: 'sw', syncIntervalMs: 200 };
     const a = await stack.instance({}, fast);

@@ -186,6 +186,28 @@ void describe('fleet tier (fake client)', () => {
     await t.tier.close();
   });
 
+  void it('changes recorded at once by one instance all get a number (one at a time, not racing)', async () => {
+    const t = setup();
+    // INVALIDATE's compare-and-set: a record sealed for a number that is no longer next is refused.
+    let seq = 0;
+    t.redis.answer(INVALIDATE, (_keys, args) => {
+      const [epoch, wanted] = args.slice(6);
+      if (epoch !== 'e1' || wanted !== String(seq + 1)) return ['retry', 'e1', String(seq)];
+      seq += 1;
+      return ['ok', 'e1', String(seq)];
+    });
+    const users = Array.from({ length: 8 }, (_, n) => `user-${n}`);
+    const results = await Promise.allSettled(users.map((u) => t.tier.record([u], [])));
+    assert.deepEqual(
+      results.map((r) => r.status),
+      users.map(() => 'fulfilled'),
+    );
+    assert.equal(seq, 8);
+    t.redis.answer(PROBE, () => 'ok');
+    assert.equal(await t.tier.ready(), true, 'nothing left unpublished');
+    await t.tier.close();
+  });
+
   void it('a fleet key of the wrong type: not ready for a change, and the cache is dropped once', async () => {
     const t = setup();
     t.redis.answer(PROBE, () => 'type');
