@@ -1,4 +1,4 @@
-import { BrokerError, isBrokerError } from '../errors.js';
+import { BrokerError } from '../errors.js';
 import type { BrokerContext } from './context.js';
 
 /**
@@ -104,44 +104,6 @@ export async function recordChange(
   }
 }
 
-/**
- * Codes of failures after which Cognito may have applied the call: it timed out, the connection
- * failed, Cognito failed (5xx), or something unexpected. Any other code is a certain refusal.
- */
-const MAYBE_APPLIED: ReadonlySet<string> = new Set(['ERR_COGNITO_TIMEOUT', 'ERR_COGNITO_UNAVAILABLE', 'ERR_INTERNAL']);
-
-/** Whether an identity-changing call that failed with `err` may nevertheless have been applied by Cognito. */
-export function mayHaveApplied(err: unknown): boolean {
-  // Not a BrokerError: the call was cancelled (its signal's reason) or failed in an unknown way.
-  return !isBrokerError(err) || MAYBE_APPLIED.has(err.code);
-}
-
-/**
- * Runs an identity-changing Cognito `call`. When it fails in a way where Cognito may have applied
- * it (see {@link mayHaveApplied}), the change is recorded anyway (as {@link recordChange}, with the
- * users and identities known before the call), then the call's own error is thrown: a change whose
- * answer was lost must not leave this or another instance serving the old identity. A failure to
- * record it then is not reported over the call's error (the fleet keeps the change and sends it when
- * Redis answers, as for any change).
- */
-export async function changing<T>(
-  ctx: BrokerContext,
-  operation: string,
-  userIds: readonly string[],
-  identityIds: readonly (string | undefined)[],
-  call: () => Promise<T>,
-): Promise<T> {
-  try {
-    return await call();
-  } catch (err) {
-    if (mayHaveApplied(err)) {
-      ctx.log.warn({ operation }, 'identity change failed and may have been applied: recorded as made');
-      await recordChange(ctx, operation, userIds, identityIds).catch(() => undefined);
-    }
-    throw err;
-  }
-}
-
 /** Drops every entry of this process, loads in progress included (a fleet that may have missed changes). */
 export function dropEverything(ctx: BrokerContext): void {
   ctx.identityChanges.everything();
@@ -149,13 +111,6 @@ export function dropEverything(ctx: BrokerContext): void {
   for (const [key] of ctx.credentials.entries()) ctx.credentials.delete(key);
   for (const [key] of ctx.scoped.entries()) ctx.scoped.delete(key);
   ctx.log.info('fleet: every cache entry dropped (changes of other instances may have been missed)');
-}
-
-/** Drops every stored entry of this process; loads in progress finish (see `FleetHost.dropStored`). */
-export function dropStored(ctx: BrokerContext): void {
-  for (const cache of [ctx.tokens, ctx.credentials, ctx.scoped] as const) {
-    for (const [key, value] of cache.entries()) if (value !== undefined) cache.delete(key);
-  }
 }
 
 /**
@@ -180,5 +135,12 @@ export function dropUserIdentity(
   }
   for (const [key, value] of ctx.scoped.entries()) {
     if (value !== undefined && value.identityId === identityId) ctx.scoped.delete(key);
+  }
+}
+
+/** Drops every stored entry of this process; loads in progress finish (see `FleetHost.dropStored`). */
+export function dropStored(ctx: BrokerContext): void {
+  for (const cache of [ctx.tokens, ctx.credentials, ctx.scoped] as const) {
+    for (const [key, value] of cache.entries()) if (value !== undefined) cache.delete(key);
   }
 }

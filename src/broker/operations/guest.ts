@@ -9,7 +9,7 @@ import type { BrokerContext } from '../context.js';
 import { incomplete } from '../entries.js';
 import { upstreamErrorName } from '../error-mapping.js';
 import { checkIdentityId, checkUserId } from '../input.js';
-import { beforeChange, changing, invalidate, recordChange } from '../invalidation.js';
+import { beforeChange, invalidate, recordChange } from '../invalidation.js';
 import { credentialsKey, tokenKey } from '../keys.js';
 import { tagsFor } from '../principal-tags.js';
 import type { IdentityCredentials, IdentityToken } from '../types.js';
@@ -110,13 +110,13 @@ async function runUpgrade(ctx: BrokerContext, userId: string, guestIdentityId: s
   const sentAt = ctx.options.clock.now();
   let out: GetOpenIdTokenForDeveloperIdentityResponse;
   try {
-    out = await changing(ctx, 'upgradeGuest', [userId], [guestIdentityId], () =>
-      ctx.upstream.call({ operation: OP.token, clientInput: true, caller: { userId } }, (client, abortSignal) =>
+    out = await ctx.upstream.call(
+      { operation: OP.token, clientInput: true, caller: { userId } },
+      (client, abortSignal) =>
         client.send(
           new GetOpenIdTokenForDeveloperIdentityCommand(tokenInput(ctx, userId, tags, { IdentityId: guestIdentityId })),
           { abortSignal },
         ),
-      ),
     );
   } catch (err) {
     // The user got an identity meanwhile (another request): keep it, leave the guest alone.

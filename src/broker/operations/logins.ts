@@ -5,7 +5,7 @@ import {
 } from '@aws-sdk/client-cognito-identity';
 import type { BrokerContext } from '../context.js';
 import { badRequest, checkProvider } from '../input.js';
-import { beforeChange, changing, recordChange } from '../invalidation.js';
+import { beforeChange, recordChange } from '../invalidation.js';
 import { tokenKey } from '../keys.js';
 import { unpackString } from '../offheap.js';
 import { tagsFor } from '../principal-tags.js';
@@ -31,14 +31,12 @@ export async function linkLogin(
     const tags = tagsFor(ctx, userId);
     const sentAt = ctx.options.clock.now();
     const caller = { priority: 'account', userId } as const;
-    const out = await changing(ctx, 'linkLogin', [userId], [token.identityId], () =>
-      ctx.upstream.call({ operation: OP.token, providerToken: true, caller }, (client, abortSignal) =>
-        client.send(
-          new GetOpenIdTokenForDeveloperIdentityCommand(
-            tokenInput(ctx, userId, tags, { IdentityId: token.identityId, Logins: { [provider]: providerToken } }),
-          ),
-          { abortSignal },
+    const out = await ctx.upstream.call({ operation: OP.token, providerToken: true, caller }, (client, abortSignal) =>
+      client.send(
+        new GetOpenIdTokenForDeveloperIdentityCommand(
+          tokenInput(ctx, userId, tags, { IdentityId: token.identityId, Logins: { [provider]: providerToken } }),
         ),
+        { abortSignal },
       ),
     );
     await recordChange(ctx, 'linkLogin', [userId], [token.identityId, out.IdentityId]);
@@ -54,16 +52,14 @@ export async function unlinkLogin(ctx: BrokerContext, userId: string, provider: 
   return withIdentity(ctx, 'unlinkLogin', userId, async (token) => {
     await beforeChange(ctx);
     const caller = { priority: 'account', userId } as const;
-    await changing(ctx, 'unlinkLogin', [userId], [token.identityId], () =>
-      ctx.upstream.call({ operation: OP.unlink, clientInput: true, caller }, (client, abortSignal) =>
-        client.send(
-          new UnlinkIdentityCommand({
-            IdentityId: token.identityId,
-            Logins: { [ctx.options.loginsKey]: unpackString(token.token) },
-            LoginsToRemove: [provider],
-          }),
-          { abortSignal },
-        ),
+    await ctx.upstream.call({ operation: OP.unlink, clientInput: true, caller }, (client, abortSignal) =>
+      client.send(
+        new UnlinkIdentityCommand({
+          IdentityId: token.identityId,
+          Logins: { [ctx.options.loginsKey]: unpackString(token.token) },
+          LoginsToRemove: [provider],
+        }),
+        { abortSignal },
       ),
     );
     await recordChange(ctx, 'unlinkLogin', [userId], [token.identityId]);
@@ -97,7 +93,7 @@ export async function unlinkDeveloperUser(ctx: BrokerContext, userId: string): P
   const identityId = await lookupIdentity(ctx, userId, false, 'account');
   if (identityId !== null) {
     await beforeChange(ctx);
-    await changing(ctx, 'unlinkDeveloperUser', [userId], [identityId], () => unlinkDeveloper(ctx, identityId, userId));
+    await unlinkDeveloper(ctx, identityId, userId);
   }
   await recordChange(ctx, 'unlinkDeveloperUser', [userId], [identityId ?? undefined]);
 }

@@ -2,7 +2,7 @@ import { MergeDeveloperIdentitiesCommand } from '@aws-sdk/client-cognito-identit
 import { isBrokerError } from '../../errors.js';
 import type { BrokerContext } from '../context.js';
 import { badRequest, checkUserId } from '../input.js';
-import { beforeChange, changing, recordChange } from '../invalidation.js';
+import { beforeChange, recordChange } from '../invalidation.js';
 import { tokenKey } from '../keys.js';
 import { tagsFor } from '../principal-tags.js';
 import { OP } from '../upstream.js';
@@ -31,23 +31,19 @@ export async function mergeUsers(
     const found = await lookupIdentity(ctx, sourceUserId, false, 'account', userId);
     if (found !== null) source = { identityId: found };
   }
-  // A merge whose answer is lost is recorded with the identities known before it (the source's
-  // included: once merged, a lookup of the source user names the destination).
   const merge = () =>
-    changing(ctx, 'mergeUsers', [userId, sourceUserId], [destination.identityId, source?.identityId], () =>
-      ctx.upstream.call(
-        { operation: OP.merge, clientInput: true, caller: { priority: 'account', userId } },
-        (client, abortSignal) =>
-          client.send(
-            new MergeDeveloperIdentitiesCommand({
-              SourceUserIdentifier: sourceUserId,
-              DestinationUserIdentifier: userId,
-              DeveloperProviderName: ctx.options.developerProviderName,
-              IdentityPoolId: ctx.options.identityPoolId,
-            }),
-            { abortSignal },
-          ),
-      ),
+    ctx.upstream.call(
+      { operation: OP.merge, clientInput: true, caller: { priority: 'account', userId } },
+      (client, abortSignal) =>
+        client.send(
+          new MergeDeveloperIdentitiesCommand({
+            SourceUserIdentifier: sourceUserId,
+            DestinationUserIdentifier: userId,
+            DeveloperProviderName: ctx.options.developerProviderName,
+            IdentityPoolId: ctx.options.identityPoolId,
+          }),
+          { abortSignal },
+        ),
     );
   let out: Awaited<ReturnType<typeof merge>>;
   await beforeChange(ctx);
