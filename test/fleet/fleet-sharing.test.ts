@@ -31,6 +31,10 @@ void describe('fleet: one Cognito load per entry for the whole fleet', { skip },
     }
     const stats = instances.map((i) => i.broker.stats().fleet);
     assert.ok(stats.every((s) => s?.state === 'shared'));
+    // The tier knows what it runs on and has nothing to report; on a cluster, users spread over
+    // every master (no one hash tag for the whole fleet).
+    assert.ok(stats.every((s) => s?.redis === stack.mode && s.problem === undefined));
+    for (const keys of await stack.keysByMaster('*')) assert.ok(keys.length > 0);
     assert.equal(
       stats.reduce((n, s) => n + (s?.sharedLoads ?? 0), 0),
       users.length * 2,

@@ -94,6 +94,8 @@ export interface FleetStack {
   connect(): Promise<FleetConnection>;
   /** Every key of every master matching `pattern`. */
   keys(pattern: string): Promise<string[]>;
+  /** The keys matching `pattern` of each master now (one list on a single node). */
+  keysByMaster(pattern: string): Promise<string[][]>;
   /** Every key of every master with its type and whole value, as one text. */
   dump(): Promise<string>;
   /** A round trip to every master: what was sent before has been handled (and reached MONITOR). */
@@ -229,6 +231,8 @@ export async function startFleetStack(emulatorOptions: Partial<EmulatorOptions> 
         push(line);
       }),
     );
+  const keysByMaster = async (pattern: string): Promise<string[][]> =>
+    Promise.all((await masters()).map((m) => m.keys(pattern)));
   const processes = () => (server !== undefined ? [server] : cluster!.nodes);
 
   return {
@@ -250,8 +254,9 @@ export async function startFleetStack(emulatorOptions: Partial<EmulatorOptions> 
     client,
     connect,
     async keys(pattern) {
-      return (await Promise.all((await masters()).map((m) => m.keys(pattern)))).flat();
+      return (await keysByMaster(pattern)).flat();
     },
+    keysByMaster,
     async dump() {
       return (await Promise.all((await masters()).map(dumpRedis))).filter((d) => d !== '').join('\n');
     },
