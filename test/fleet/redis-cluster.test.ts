@@ -4,7 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCluster } from 'redis';
@@ -149,6 +149,26 @@ void describe('redis cluster launcher', { skip, timeout: 150_000 }, () => {
     assert.deepEqual(running(), []);
     assert.equal(existsSync(folder), false);
     for (const port of ports) await assert.rejects(redisCommand(port, ['PING'], 1000));
+  });
+
+  void it('stops every node it started when the start fails (redis-cli refusing to create the cluster)', async () => {
+    const real = spawnSync('sh', ['-c', 'command -v redis-cli'], { encoding: 'utf8' }).stdout.trim();
+    const bin = mkdtempSync(join(tmpdir(), 'cib-fake-cli-'));
+    const path = process.env.PATH ?? '';
+    writeFileSync(
+      join(bin, 'redis-cli'),
+      `#!/bin/sh\nif [ "$1" = --version ]; then exec '${real}' --version; fi\necho 'no cluster today' >&2\nexit 1\n`,
+    );
+    chmodSync(join(bin, 'redis-cli'), 0o755);
+    process.env.PATH = `${bin}:${path}`;
+    try {
+      await assert.rejects(startRedisCluster(), /redis-cli --cluster create failed .*no cluster today/s);
+    } finally {
+      process.env.PATH = path;
+      rmSync(bin, { recursive: true, force: true });
+    }
+    const children = spawnSync('ps', ['-o', 'comm=', '--ppid', String(process.pid)], { encoding: 'utf8' }).stdout;
+    assert.doesNotMatch(children, /redis-server/);
   });
 
   void it('refuses a cluster of fewer than 3 masters before starting anything', async () => {
