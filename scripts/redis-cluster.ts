@@ -351,9 +351,19 @@ export async function startRedisCluster(options: { masters?: number; replicas?: 
   const dir = mkdtempSync(join(tmpdir(), 'cib-redis-cluster-'));
   let all: Node[] = [];
   let stopped = false;
+  // A process that exits without stop() (a failed hook, process.exit) takes its nodes along.
+  const onExit = (): void => {
+    for (const n of all) {
+      n.proc.kill('SIGCONT');
+      n.proc.kill('SIGKILL');
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', onExit);
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
+    process.removeListener('exit', onExit);
     await Promise.all(all.map((n) => n.kill()));
     rmSync(dir, { recursive: true, force: true });
   };

@@ -171,6 +171,23 @@ void describe('redis cluster launcher', { skip, timeout: 150_000 }, () => {
     assert.doesNotMatch(children, /redis-server/);
   });
 
+  void it('takes its nodes along when the process exits without stop()', () => {
+    const launcher = new URL('../../scripts/redis-cluster.ts', import.meta.url).href;
+    const code = `const c = await (await import(${JSON.stringify(launcher)})).startRedisCluster({ replicas: 0 });
+      console.log(c.nodes.map((n) => n.port).join(','));
+      process.exit(0);`;
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    const ports = run.stdout.trim().split(',').map(Number);
+    assert.equal(ports.length, 3, run.stderr);
+    assert.deepEqual(
+      processes().filter((p) => ports.some((port) => p.includes(`127.0.0.1:${port}`))),
+      [],
+    );
+  });
+
   void it('refuses a cluster of fewer than 3 masters before starting anything', async () => {
     await assert.rejects(startRedisCluster({ masters: 2 }), /at least 3 masters/);
   });
