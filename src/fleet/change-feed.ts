@@ -89,6 +89,8 @@ export class ChangeFeed {
   #lastGiven: { epoch: string | undefined; seq: number } = { epoch: undefined, seq: 0 };
   /** The digest of the log entry at the cursor's number, as last read (a rollback replaces it). */
   #digest = '';
+  /** The epochs this instance has been in, newest last (a few). */
+  readonly #epochs: string[] = [];
   /** Change records that did not open (not sealed by the fleet) or parse: each dropped every entry. */
   recordsRejected = 0;
   /** Drops of this process's entries because the change log could not be read for too long. */
@@ -165,6 +167,11 @@ export class ChangeFeed {
    */
   isCurrent(a: string, s: number, userId: string | undefined, identityId: string | undefined): boolean {
     return this.#index.current(a, s, userId, identityId);
+  }
+
+  /** Whether this instance has been in `epoch` (read it from the log): the current one or an earlier one. */
+  knownEpoch(epoch: string): boolean {
+    return this.#epochs.includes(epoch);
   }
 
   /** An entry was loaded without the tier. */
@@ -496,6 +503,10 @@ export class ChangeFeed {
     }
     const step = this.#cursor.caughtUp(epoch, Number(seqText), logged);
     this.#digest = digest;
+    if (!this.#epochs.includes(epoch)) {
+      this.#epochs.push(epoch);
+      if (this.#epochs.length > 16) this.#epochs.shift();
+    }
     if (step.dropAll) this.#dropAll();
     if (step.restart !== undefined) {
       // The index starts over from what the log holds (a first read, another epoch, a gap).

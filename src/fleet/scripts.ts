@@ -57,10 +57,17 @@ local g = ''
 if redis.call('TYPE', KEYS[3])['ok'] == 'string' and redis.call('STRLEN', KEYS[3]) <= 64 then
   g = redis.call('GET', KEYS[3])
 end
-if redis.call('TYPE', KEYS[1])['ok'] == 'hash' and redis.call('HSTRLEN', KEYS[1], 'v') <= cap then
+-- Fields the fleet writes short (numbers, epochs, names): a longer one is a writer's, never sent.
+local function short(k, ...)
+  for _, f in ipairs({...}) do
+    if redis.call('HSTRLEN', k, f) > 64 then return false end
+  end
+  return true
+end
+if redis.call('TYPE', KEYS[1])['ok'] == 'hash' and redis.call('HSTRLEN', KEYS[1], 'v') <= cap and short(KEYS[1], 's', 'a') then
   local e = redis.call('HMGET', KEYS[1], 'v', 's', 'a')
   if e[1] and e[2] and e[3] and (ARGV[3] == '' or redis.sha1hex(e[1]) ~= ARGV[3]) then
-    if redis.call('HSTRLEN', KEYS[1], 'cv') <= cap then
+    if redis.call('HSTRLEN', KEYS[1], 'cv') <= cap and short(KEYS[1], 'cn', 'cs', 'ca') then
       local c = redis.call('HMGET', KEYS[1], 'cn', 'cv', 'cs', 'ca')
       if c[1] and c[2] and c[3] and c[4] then return {'hit', g, e[1], e[2], e[3], c[1], c[2], c[3], c[4]} end
     end
@@ -126,7 +133,8 @@ return 1
  * KEYS: marker. ARGV: epoch, seq, ttl ms. Returns 1.
  */
 export const BUMP = script(`
-local cur = redis.call('TYPE', KEYS[1])['ok'] == 'string' and redis.call('GET', KEYS[1]) or ''
+local cur = ''
+if redis.call('TYPE', KEYS[1])['ok'] == 'string' and redis.call('STRLEN', KEYS[1]) <= 64 then cur = redis.call('GET', KEYS[1]) end
 local tag, n = string.match(cur, '^(.*):(%d+)$')
 if tag == ARGV[1] and tonumber(n) >= tonumber(ARGV[2]) then
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
@@ -143,16 +151,21 @@ export const MAX_MEMBERS = 256;
 /**
  * Adds a user to the set of those whose entries name an identity (up to a cap: past it, the others
  * learn the identity's changes from the log only). A key of another type (a writer's) is replaced.
- * KEYS: the identity's member set. ARGV: the user's member name, ttl ms, cap. Returns 1.
+ * KEYS: the identity's member set. ARGV: the user's member name, ttl ms, cap. Returns 1 (a member),
+ * or 0 (the set is full: not one, and the user's entry is not to be stored).
  */
 export const JOIN = script(`
 local t = redis.call('TYPE', KEYS[1])['ok']
 if t ~= 'set' and t ~= 'none' then redis.call('DEL', KEYS[1]) end
-if redis.call('SCARD', KEYS[1]) < tonumber(ARGV[3]) or redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then
+local joined = 0
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then
+  joined = 1
+elseif redis.call('SCARD', KEYS[1]) < tonumber(ARGV[3]) then
   redis.call('SADD', KEYS[1], ARGV[1])
+  joined = 1
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1
+return joined
 `);
 
 /**
@@ -217,7 +230,10 @@ local epoch, seq = state(ARGV[1])
 if epoch == ARGV[5] and seq < (tonumber(ARGV[7]) or 0) then epoch = renew(ARGV[1]) end
 if renewed or epoch ~= ARGV[5] or tostring(seq + 1) ~= ARGV[6] then return {'retry', epoch, tostring(seq)} end
 seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-redis.call('LPUSH', KEYS[2], seq .. ' ' .. ARGV[2])
+local entry = seq .. ' ' .. ARGV[2]
+redis.call('LPUSH', KEYS[2], entry)
+-- The digest of the newest entry: a reader that comes back checks the entry at its number by it.
+redis.call('HSET', KEYS[1], 'd', redis.sha1hex(entry))
 redis.call('LTRIM', KEYS[2], 0, ${LOG_CHANGES - 1})
 publish(ARGV[3], 'I ' .. epoch .. ' ' .. seq, ARGV[4])
 return {'ok', epoch, tostring(seq)}
@@ -230,7 +246,7 @@ return {'ok', epoch, tostring(seq)}
  * ARGV: known epoch ('' for none), known seq, a new epoch, the longest record returned (a longer
  * one is returned as its number alone), the digest (SHA-1) of the log entry the caller read last
  * at its number (or '').
- * Returns {epoch, seq, digest of the newest log entry (or ''), ...log entries newest first} or
+ * Returns {epoch, seq, digest of the newest log entry as recorded (or ''), ...log entries newest first} or
  * {'type'} when a key has the wrong type (a writer's: the namespace cannot be trusted). A counter
  * behind the one this instance knows in the same epoch, or a log entry at that number that is not
  * the one it read, is Redis restored from a snapshot or failed over to a late replica: changes went
@@ -241,16 +257,27 @@ export const SYNC = script(`${TYPE_CHECK}${FEED_STATE}
 if not (ok(KEYS[1], 'hash') and ok(KEYS[2], 'list')) then return {'type'} end
 local epoch, seq = state(ARGV[3])
 local known = tonumber(ARGV[2]) or 0
+-- The digest of the newest entry, as INVALIDATE wrote it (a long one is a writer's: none).
+local function digest()
+  if redis.call('HSTRLEN', KEYS[1], 'd') > 64 then return '' end
+  return redis.call('HGET', KEYS[1], 'd') or ''
+end
 if not renewed and epoch == ARGV[1] then
   if seq < known then
     epoch = renew(ARGV[3])
   elseif ARGV[5] ~= '' and known > 0 and seq - known < ${LOG_CHANGES} then
-    local e = redis.call('LINDEX', KEYS[2], seq - known)
-    if not e or redis.sha1hex(e) ~= ARGV[5] then epoch = renew(ARGV[3]) end
+    -- The entry at the reader's number is still the one it read there (its digest then).
+    local d
+    if seq == known then
+      d = digest()
+    else
+      local e = redis.call('LINDEX', KEYS[2], seq - known)
+      d = e and redis.sha1hex(e) or ''
+    end
+    if d ~= ARGV[5] then epoch = renew(ARGV[3]) end
   end
 end
-local newest = redis.call('LINDEX', KEYS[2], 0)
-local out = {epoch, tostring(seq), newest and redis.sha1hex(newest) or ''}
+local out = {epoch, tostring(seq), renewed and '' or digest()}
 if renewed then return out end
 if epoch ~= ARGV[1] then known = 0 end
 if seq <= known then return out end

@@ -41,6 +41,8 @@ export interface SharedLoadsOptions {
   readonly sync: () => Promise<void>;
   /** Whether a shared entry is current here (see `ChangeFeed.isCurrent`). */
   readonly isCurrent: (a: string, s: number, userId: string | undefined, identityId: string | undefined) => boolean;
+  /** Whether this instance has been in `epoch` (the current one, or one it left). */
+  readonly knownEpoch: (epoch: string) => boolean;
   /** `'s'` on a cluster: load wake-ups go on the feed's sharded channel, by a command of their own. */
   readonly publishMode: PublishMode;
 }
@@ -62,6 +64,8 @@ interface Sealed {
   readonly v: string;
   readonly s: string;
   readonly a: string;
+  /** Its owner's marker, read with it. */
+  readonly marked?: Marker | undefined;
 }
 
 /**
@@ -135,7 +139,8 @@ export class SharedLoads {
     if (came !== undefined) {
       this.#prefetched.delete(entryKey);
       const value = this.#open(request, came);
-      if (value !== undefined && request.accept(value)) {
+      // Judged as an entry read on its own: against the changes known here, and its owner's marker.
+      if (value !== undefined && this.#current(request, value, came.s, came.a, came.marked) && request.accept(value)) {
         this.sharedHits += 1;
         return value;
       }
@@ -163,7 +168,9 @@ export class SharedLoads {
       // The last change that named the owner, marked in its slot by the instance that made it: one
       // this instance has not read yet is read now.
       const marked = typeof g === 'string' ? markerOf(g) : undefined;
-      if (marked !== undefined && marked.epoch === at.epoch && marked.seq > at.seq) await this.#o.sync();
+      // A marker of an epoch this instance has not seen yet (the feed started over): read too.
+      if (marked !== undefined && (marked.epoch === at.epoch ? marked.seq > at.seq : !this.#o.knownEpoch(marked.epoch)))
+        await this.#o.sync();
       if (kind === 'hit' && typeof v === 'string' && typeof s === 'string' && typeof a === 'string') {
         const value = this.#open(request, { v, s, a });
         if (value !== undefined && this.#current(request, value, s, a, marked) && request.accept(value)) {
@@ -178,7 +185,7 @@ export class SharedLoads {
             typeof ca === 'string' &&
             !after(marked, cs, ca)
           )
-            this.#prefetched.set(k.entry(tag, cn), { v: cv, s: cs, a: ca });
+            this.#prefetched.set(k.entry(tag, cn), { v: cv, s: cs, a: ca, marked });
           return value;
         }
         // Refused (stale, due for refresh, or not opening): skipped by its hash, never sent back.
@@ -263,7 +270,7 @@ export class SharedLoads {
       joined = await runner
         .run(JOIN, [k.members(identity)], [FleetKeys.member(held.tag), String(MARKER_TTL_MS), String(MAX_MEMBERS)])
         .then(
-          () => true,
+          (reply) => reply === 1,
           () => false,
         );
     }

@@ -104,6 +104,7 @@ export class RedisTier implements FleetBinding {
       position: () => this.#feed.position,
       sync: () => this.#feed.sync(),
       isCurrent: (a, s, userId, identityId) => this.#feed.isCurrent(a, s, userId, identityId),
+      knownEpoch: (epoch) => this.#feed.knownEpoch(epoch),
       publishMode,
     });
     this.#feed = new ChangeFeed({

@@ -38,6 +38,7 @@ function setup(epoch = 'a1', seq = '4') {
   const redis = new FakeRedis();
   redis.know(BUMP, JOIN, MEMBERS, GET_OR_LEASE, PUT, RELEASE, INVALIDATE, SYNC, LOCK, UNLOCK, PROBE);
   redis.answer(SYNC, () => [epoch, seq, '']);
+  redis.answer(JOIN, () => 1);
   const clock = new ManualClock();
   const changes: { u: readonly string[]; i: readonly string[] }[] = [];
   let drops = 0;
@@ -208,6 +209,69 @@ void describe('fleet tier (fake client)', () => {
       [t.keys.marker(t.keys.identityTag(IDENTITY)), ['a1', '7']],
       [t.keys.marker(t.keys.userTag('bob@example.com')), ['a1', '7']],
     ]);
+    await t.tier.close();
+  });
+
+  void it('reads the log when a marker names an epoch it has not been in, not one it has', async () => {
+    const t = setup();
+    const value: Value = { validUntil: t.clock.now() + 1000, refreshAt: t.clock.now() + 500, identityId: IDENTITY };
+    const entry = t.cipher.seal(t.keys.entryAad('token', `token:${USER}`, '4', 'a1'), JSON.stringify(value));
+    await new Promise((r) => setTimeout(r, 5));
+    let marker = 'a0:9';
+    t.redis.answer(GET_OR_LEASE, () => ['hit', marker, entry, '4', 'a1']);
+    const syncs = () => t.redis.callsOf(SYNC).length;
+    const before = syncs();
+    await t.tier.load(t.request());
+    assert.equal(syncs(), before + 1, 'a marker of an unknown epoch: the feed may have started over');
+    // The log says the epoch is e2 now: the entry of a1 is stale.
+    assert.equal(t.loads(), 0, 'still a1 in the log: served');
+    t.redis.answer(SYNC, () => ['e2', '0', '']);
+    marker = 'e2:1';
+    t.redis.answer(PUT, () => 1);
+    t.redis.answer(GET_OR_LEASE, (_k, args) =>
+      args[2] === '' ? ['hit', marker, entry, '4', 'a1'] : ['lease', marker],
+    );
+    await t.tier.load(t.request());
+    assert.equal(t.loads(), 1, 'the epoch it read is e2: the a1 entry is refused');
+    const known = syncs();
+    marker = 'a1:7';
+    await t.tier.load(t.request({ key: 'token:other' }));
+    assert.equal(syncs() - known <= 1, true, 'a marker of an epoch it left costs no read of its own');
+    await t.tier.close();
+  });
+
+  void it('judges the credentials that came with a token as if read alone, and stores nothing it could not join', async () => {
+    const t = setup();
+    const value: Value = { validUntil: t.clock.now() + 1000, refreshAt: t.clock.now() + 500, identityId: IDENTITY };
+    const credentialsKey = `credentials:${IDENTITY}`;
+    const sealed = (kind: 'token' | 'credentials', key: string, s: string) =>
+      t.cipher.seal(t.keys.entryAad(kind, key, s, 'a1'), JSON.stringify(value));
+    // The identity changed at 5 (this instance read it); the token was loaded at 5, its credentials at 4.
+    const other = t.cipher.seal(t.keys.changeAad('a1', 5), JSON.stringify({ n: 'other', u: [], i: [IDENTITY] }));
+    t.redis.answer(SYNC, () => ['a1', '5', '', `5 ${other}`]);
+    t.redis.subscriber.deliver('I a1 5');
+    await new Promise((r) => setTimeout(r, 5));
+    t.redis.answer(GET_OR_LEASE, (keys) =>
+      keys[0]?.includes(':e:token:')
+        ? [
+            'hit',
+            '',
+            sealed('token', `token:${USER}`, '5'),
+            '5',
+            'a1',
+            t.keys.loadId('credentials', credentialsKey),
+            sealed('credentials', credentialsKey, '4'),
+            '4',
+            'a1',
+          ]
+        : ['lease', ''],
+    );
+    t.redis.answer(JOIN, () => 0);
+    await t.tier.load(t.request());
+    assert.equal(t.loads(), 0, 'the token is current');
+    await t.tier.load(t.request({ kind: 'credentials', key: credentialsKey, identityId: IDENTITY }));
+    assert.equal(t.loads(), 1, 'the credentials predate the change of their identity: loaded');
+    assert.equal(t.redis.callsOf(PUT).length, 0, 'the identity set was full: not stored');
     await t.tier.close();
   });
 
