@@ -187,7 +187,9 @@ export class SharedLoads {
       }
       if (kind === 'lease') {
         if (waited) this.leaseTakeovers += 1;
-        const held = { lease, id, tag, entryKey, leaseKey, s: String(at.seq), a: at.epoch };
+        // The position now (read again above when the marker was ahead): the load begins after it.
+        const start = this.#o.position() ?? at;
+        const held = { lease, id, tag, entryKey, leaseKey, s: String(start.seq), a: start.epoch };
         const loaded = await this.#loadHolding(request, held);
         if (loaded !== undefined) return loaded;
         // A change this instance learned of during the load names its user or identity: the answer

@@ -93,7 +93,8 @@ export class RedisTier implements FleetBinding {
       cipher: options.cipher,
       host,
       cleanups: this.#cleanups,
-      unpublished: () => this.#feed.unpublished,
+      // Changes of its own not out yet, or the log unread too long: no shared entry is taken.
+      unpublished: () => this.#feed.unpublished || this.#feed.cutOff,
       servedAlone: () => {
         this.#feed.servedAlone();
       },
