@@ -49,10 +49,12 @@ export interface ChangeFeedOptions {
 }
 
 /**
- * The fleet's change feed as one instance sees it: publishes this instance's changes (bumping the
- * generations of the users and identities named, appending to the change log, sending a wake-up),
- * applies the others' changes, and reads the log periodically (and after every gap, reconnect or
- * recovery) so that a lost message delays a change by at most `syncIntervalMs`.
+ * The fleet's change feed as one instance sees it: publishes this instance's changes (numbering
+ * each in the change log and sending a wake-up, then raising the markers of the users and
+ * identities named, each in its own slot), applies the others' changes, keeps the index of the
+ * changes read (what shared entries are judged against), and reads the log periodically (and after
+ * every gap, reconnect or recovery) so that a lost message delays a change by at most
+ * `syncIntervalMs`.
  */
 export class ChangeFeed {
   readonly #o: ChangeFeedOptions;
