@@ -163,7 +163,8 @@ export function createBroker(options: BrokerOptions): Broker {
             }),
     }),
     // The classic flow's entries, shared in a fleet like the tokens: the user is known before the
-    // load, the identity only from its answer (its generation then guards the store).
+    // load, the identity only from its answer (changes naming it, read after the answer, then guard
+    // the store).
     scoped: new RefreshingCache({
       telemetry: { name: 'scoped', telemetry },
       max: o.cacheMax,

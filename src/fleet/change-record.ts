@@ -13,7 +13,7 @@ export interface Change {
   readonly all?: true;
 }
 
-/** A fresh random value (an epoch, a namespace generation, a lease). */
+/** A fresh random value (an epoch, an instance's id). */
 export function token(): string {
   return randomBytes(12).toString('base64url');
 }

@@ -34,9 +34,11 @@ function policyOf(reply: unknown): string | undefined {
 
 /**
  * Reads the server's `maxmemory-policy` (CONFIG GET, where the server allows it) and says once,
- * loudly, when it is not `noeviction` or cannot be read. An evicting server may drop the keys that
- * tell a current entry from a stale one: the tier then refuses the entry (a missing generation never
- * validates one), but a generation evicted during a load can hide a change from that load's store.
+ * loudly, when it is not `noeviction` or cannot be read. Eviction never makes a stale entry current
+ * (each instance judges entries against the changes it has read), but it costs: an evicted entry is
+ * a Cognito load, an evicted change state drops every instance's cache (an evicted log, the caches
+ * of the instances that had not read it), and an evicted owner's marker leaves that owner's entries
+ * to the log's bound (`syncIntervalMs` for an instance that missed the change's wake-up).
  */
 export async function checkEvictionPolicy(client: unknown, log: Logger, timeoutMs: number): Promise<EvictionPolicy> {
   let found: EvictionPolicy;

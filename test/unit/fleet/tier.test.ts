@@ -7,7 +7,19 @@ import { pino } from 'pino';
 import type { FleetHost, FleetLoad } from '../../../src/broker/fleet.js';
 import { EntryCipher } from '../../../src/fleet/cipher.js';
 import { FleetKeys } from '../../../src/fleet/keys.js';
-import { BUMP, GET_OR_LEASE, INVALIDATE, LOCK, PROBE, PUT, RELEASE, SYNC, UNLOCK } from '../../../src/fleet/scripts.js';
+import {
+  BUMP,
+  GET_OR_LEASE,
+  INVALIDATE,
+  JOIN,
+  MEMBERS,
+  LOCK,
+  PROBE,
+  PUT,
+  RELEASE,
+  SYNC,
+  UNLOCK,
+} from '../../../src/fleet/scripts.js';
 import { RedisTier } from '../../../src/fleet/tier.js';
 import { ManualClock } from '../../helpers/manual-clock.js';
 import { FakeRedis } from './fake-redis.js';
@@ -24,8 +36,9 @@ const IDENTITY = 'us-east-1:00000000-aaaa-bbbb-cccc-000000000001';
 /** A tier on a fake client whose change log stands at change `seq` of `epoch`. */
 function setup(epoch = 'a1', seq = '4') {
   const redis = new FakeRedis();
-  redis.know(BUMP, GET_OR_LEASE, PUT, RELEASE, INVALIDATE, SYNC, LOCK, UNLOCK, PROBE);
-  redis.answer(SYNC, () => [epoch, seq]);
+  redis.know(BUMP, JOIN, MEMBERS, GET_OR_LEASE, PUT, RELEASE, INVALIDATE, SYNC, LOCK, UNLOCK, PROBE);
+  redis.answer(SYNC, () => [epoch, seq, '']);
+  redis.answer(JOIN, () => 1);
   const clock = new ManualClock();
   const changes: { u: readonly string[]; i: readonly string[] }[] = [];
   let drops = 0;
@@ -130,7 +143,7 @@ void describe('fleet tier (fake client)', () => {
           if (first) {
             first = false;
             // Another instance changes the user while this load runs.
-            t.redis.answer(SYNC, () => ['a1', '5', `5 ${other}`]);
+            t.redis.answer(SYNC, () => ['a1', '5', '', `5 ${other}`]);
             t.redis.subscriber.deliver('I a1 5');
             await new Promise((r) => setTimeout(r, 5));
           }
@@ -149,7 +162,7 @@ void describe('fleet tier (fake client)', () => {
     const t = setup();
     const value: Value = { validUntil: t.clock.now() + 1000, refreshAt: t.clock.now() + 500, identityId: IDENTITY };
     const other = t.cipher.seal(t.keys.changeAad('a1', 5), JSON.stringify({ n: 'other', u: [], i: [IDENTITY] }));
-    t.redis.answer(SYNC, () => ['a1', '5', `5 ${other}`]);
+    t.redis.answer(SYNC, () => ['a1', '5', '', `5 ${other}`]);
     let round = 0;
     const aad = t.keys.entryAad('token', `token:${USER}`, '4', 'a1');
     t.redis.answer(GET_OR_LEASE, () =>
@@ -178,14 +191,87 @@ void describe('fleet tier (fake client)', () => {
     t.redis.answer(PUT, () => 1);
     await t.tier.load(t.request());
     assert.equal(t.loads(), 1, 'the entry predates the marked change');
-    // A change made here raises the markers of every user and identity it names, in their slots.
+    // The loader joined the identity's members before it read the log again and stored.
+    const order = t.redis.calls.map((c) => c.script.sha);
+    const join = order.indexOf(JOIN.sha);
+    assert.ok(join >= 0, 'joined');
+    assert.deepEqual(t.redis.callsOf(JOIN)[0]?.keys, [t.keys.members(IDENTITY)]);
+    assert.ok(order.indexOf(SYNC.sha, join) > join && order.indexOf(PUT.sha) > order.indexOf(SYNC.sha, join));
+    // A change made here raises the markers of every user and identity it names, in their slots,
+    // and of the identity's members (a forged member is not taken).
+    const bob = FleetKeys.member(t.keys.userTag('bob@example.com'));
+    t.redis.answer(MEMBERS, () => [bob, 'x:{evil}', FleetKeys.member(t.keys.userTag(USER))]);
     t.redis.answer(INVALIDATE, () => ['ok', 'a1', '7']);
     await t.tier.record([USER], [IDENTITY]);
     const bumped = t.redis.callsOf(BUMP).map((c) => [c.keys[0], c.args.slice(0, 2)]);
     assert.deepEqual(bumped, [
       [t.keys.marker(t.keys.userTag(USER)), ['a1', '7']],
-      [t.keys.marker(t.keys.ownerTag({ userId: undefined, identityId: IDENTITY }) ?? ''), ['a1', '7']],
+      [t.keys.marker(t.keys.identityTag(IDENTITY)), ['a1', '7']],
+      [t.keys.marker(t.keys.userTag('bob@example.com')), ['a1', '7']],
     ]);
+    await t.tier.close();
+  });
+
+  void it('reads the log when a marker names an epoch it has not been in, not one it has', async () => {
+    const t = setup();
+    const value: Value = { validUntil: t.clock.now() + 1000, refreshAt: t.clock.now() + 500, identityId: IDENTITY };
+    const entry = t.cipher.seal(t.keys.entryAad('token', `token:${USER}`, '4', 'a1'), JSON.stringify(value));
+    await new Promise((r) => setTimeout(r, 5));
+    let marker = 'a0:9';
+    t.redis.answer(GET_OR_LEASE, () => ['hit', marker, entry, '4', 'a1']);
+    const syncs = () => t.redis.callsOf(SYNC).length;
+    const before = syncs();
+    await t.tier.load(t.request());
+    assert.equal(syncs(), before + 1, 'a marker of an unknown epoch: the feed may have started over');
+    // The log says the epoch is e2 now: the entry of a1 is stale.
+    assert.equal(t.loads(), 0, 'still a1 in the log: served');
+    t.redis.answer(SYNC, () => ['e2', '0', '']);
+    marker = 'e2:1';
+    t.redis.answer(PUT, () => 1);
+    t.redis.answer(GET_OR_LEASE, (_k, args) =>
+      args[2] === '' ? ['hit', marker, entry, '4', 'a1'] : ['lease', marker],
+    );
+    await t.tier.load(t.request());
+    assert.equal(t.loads(), 1, 'the epoch it read is e2: the a1 entry is refused');
+    const known = syncs();
+    marker = 'a1:7';
+    await t.tier.load(t.request({ key: 'token:other' }));
+    assert.equal(syncs() - known <= 1, true, 'a marker of an epoch it left costs no read of its own');
+    await t.tier.close();
+  });
+
+  void it('judges the credentials that came with a token as if read alone, and stores nothing it could not join', async () => {
+    const t = setup();
+    const value: Value = { validUntil: t.clock.now() + 1000, refreshAt: t.clock.now() + 500, identityId: IDENTITY };
+    const credentialsKey = `credentials:${IDENTITY}`;
+    const sealed = (kind: 'token' | 'credentials', key: string, s: string) =>
+      t.cipher.seal(t.keys.entryAad(kind, key, s, 'a1'), JSON.stringify(value));
+    // The identity changed at 5 (this instance read it); the token was loaded at 5, its credentials at 4.
+    const other = t.cipher.seal(t.keys.changeAad('a1', 5), JSON.stringify({ n: 'other', u: [], i: [IDENTITY] }));
+    t.redis.answer(SYNC, () => ['a1', '5', '', `5 ${other}`]);
+    t.redis.subscriber.deliver('I a1 5');
+    await new Promise((r) => setTimeout(r, 5));
+    t.redis.answer(GET_OR_LEASE, (keys) =>
+      keys[0]?.includes(':e:token:')
+        ? [
+            'hit',
+            '',
+            sealed('token', `token:${USER}`, '5'),
+            '5',
+            'a1',
+            t.keys.loadId('credentials', credentialsKey),
+            sealed('credentials', credentialsKey, '4'),
+            '4',
+            'a1',
+          ]
+        : ['lease', ''],
+    );
+    t.redis.answer(JOIN, () => 0);
+    await t.tier.load(t.request());
+    assert.equal(t.loads(), 0, 'the token is current');
+    await t.tier.load(t.request({ kind: 'credentials', key: credentialsKey, identityId: IDENTITY }));
+    assert.equal(t.loads(), 1, 'the credentials predate the change of their identity: loaded');
+    assert.equal(t.redis.callsOf(PUT).length, 0, 'the identity set was full: not stored');
     await t.tier.close();
   });
 
@@ -224,29 +310,31 @@ void describe('fleet tier (fake client)', () => {
     await new Promise((r) => setTimeout(r, 5));
     assert.equal(tries, 2);
     const [, published] = t.redis.callsOf(INVALIDATE);
-    assert.deepEqual(published?.args.slice(4), ['e1', '1']);
+    assert.deepEqual(published?.args.slice(4, 6), ['e1', '1']);
     assert.deepEqual(published.keys, [t.keys.changeState, t.keys.changeLog], "the feed's slot only");
     for (const s of t.redis.sent()) assert.ok(!s.includes(USER) && !s.includes(IDENTITY), `clear id sent: ${s}`);
     const record = published.args[1] ?? '';
     // The log holds the real change; a forged wake-up announces more.
-    t.redis.answer(SYNC, () => ['e1', '1', `1 ${record}`]);
+    t.redis.answer(SYNC, () => ['e1', '1', '', `1 ${record}`]);
     const syncs = t.redis.callsOf(SYNC).length;
     t.redis.subscriber.deliver('I e1 1');
     await new Promise((r) => setImmediate(r));
     assert.equal(t.redis.callsOf(SYNC).length, syncs + 1);
-    assert.deepEqual(t.changes, [], 'its own change is not applied again');
+    const own = { u: [USER], i: [IDENTITY] };
+    // Applied here once it is out (what was loaded while it was on its way may predate it), not again from the log.
+    assert.deepEqual(t.changes, [own], 'its own change is not applied again');
     // Another instance's record (sealed by the fleet) is applied; an unsealed one drops everything.
     const other = t.cipher.seal(t.keys.changeAad('e1', 2), JSON.stringify({ n: 'other', u: ['bob'], i: [] }));
-    t.redis.answer(SYNC, () => ['e1', '3', `3 {"n":"x","u":[],"i":[]}`, `2 ${other}`]);
+    t.redis.answer(SYNC, () => ['e1', '3', '', `3 {"n":"x","u":[],"i":[]}`, `2 ${other}`]);
     t.redis.subscriber.deliver('I e1 3');
     await new Promise((r) => setTimeout(r, 5));
-    assert.deepEqual(t.changes, [{ u: ['bob'], i: [] }]);
+    assert.deepEqual(t.changes, [own, { u: ['bob'], i: [] }]);
     assert.equal(t.drops(), 1);
     // A genuine record moved to another number (its own, or another's) does not open: everything goes.
-    t.redis.answer(SYNC, () => ['e1', '5', `5 ${other}`, `4 ${record}`]);
+    t.redis.answer(SYNC, () => ['e1', '5', '', `5 ${other}`, `4 ${record}`]);
     t.redis.subscriber.deliver('I e1 5');
     await new Promise((r) => setTimeout(r, 5));
-    assert.deepEqual(t.changes, [{ u: ['bob'], i: [] }], 'the moved record is not applied');
+    assert.deepEqual(t.changes, [own, { u: ['bob'], i: [] }], 'the moved record is not applied');
     assert.equal(t.drops(), 3);
     await t.tier.close();
   });
