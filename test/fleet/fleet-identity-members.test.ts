@@ -4,42 +4,21 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FleetRedisClient } from '../../src/fleet/index.js';
-import { redisSkipReason } from '../helpers/redis-server.js';
-import { connectRedis, startFleetStack, type FleetStack } from '../helpers/fleet-stack.js';
+import { fleetSkipReason, startFleetStack, type FleetStack } from '../helpers/fleet-stack.js';
 
-const skip = redisSkipReason();
+const skip = fleetSkipReason();
 
 void describe("fleet: a change of an identity reaches its other users' shared entries", { skip }, () => {
   let stack: FleetStack;
-  const deafClients: Awaited<ReturnType<typeof connectRedis>>[] = [];
   before(async () => {
     stack = await startFleetStack();
   });
   after(async () => {
     await stack.stop();
-    for (const r of deafClients) r.destroy();
   });
 
   /** A client whose tier never hears a wake-up: it learns changes from the log every minute only. */
-  const deafClient = async (): Promise<FleetRedisClient> => {
-    const redis = await connectRedis(stack.redisServer.url);
-    deafClients.push(redis);
-    return {
-      get isReady() {
-        return redis.isReady;
-      },
-      evalSha: (sha, options) => redis.evalSha(sha, options),
-      eval: (source, options) => redis.eval(source, options),
-      on: (event, listener) => redis.on(event, listener),
-      duplicate: () => ({
-        isReady: true,
-        on: () => undefined,
-        connect: () => Promise.resolve(),
-        subscribe: () => Promise.resolve(),
-        destroy: () => undefined,
-      }),
-    };
-  };
+  const deafClient = (): Promise<FleetRedisClient> => stack.deafClient();
 
   void it('an instance that has not read the merge refuses the moved user’s entry and loads it anew', async () => {
     const healthy = { commandTimeoutMs: 5000 };

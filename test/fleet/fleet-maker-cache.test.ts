@@ -4,10 +4,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { INVALIDATE } from '../../src/fleet/scripts.js';
-import { redisSkipReason } from '../helpers/redis-server.js';
-import { startFleetStack, type FleetStack } from '../helpers/fleet-stack.js';
+import { fleetSkipReason, startFleetStack, type FleetStack } from '../helpers/fleet-stack.js';
 
-const skip = redisSkipReason();
+const skip = fleetSkipReason();
 
 void describe('fleet: the maker of a change', { skip }, () => {
   let stack: FleetStack;

@@ -3,10 +3,9 @@
 // for one the instances already hold, and never applied.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { redisSkipReason } from '../helpers/redis-server.js';
-import { startFleetStack, type FleetStack } from '../helpers/fleet-stack.js';
+import { fleetSkipReason, startFleetStack, type FleetStack } from '../helpers/fleet-stack.js';
 
-const skip = redisSkipReason();
+const skip = fleetSkipReason();
 
 async function eventually(condition: () => boolean | Promise<boolean>, what = 'condition'): Promise<void> {
   for (let i = 0; i < 500; i++) {
@@ -35,13 +34,13 @@ void describe('fleet: a change log that went back', { skip }, () => {
     const alice = 'rb-alice@example.com';
     const old = (await x.broker.getToken(alice)).identityId;
     assert.equal((await y.broker.getToken(alice)).identityId, old);
-    const [state = ''] = await stack.admin.keys('rb:*:changes');
-    const seq = Number(await stack.admin.hGet(state, 'seq'));
+    const [state = ''] = await stack.keys('rb:*:changes');
+    const seq = Number(await stack.client.hGet(state, 'seq'));
     await eventually(() => (x.broker.stats().fleet?.invalidationsApplied ?? 0) >= 5, 'x read every change');
     // The promoted replica lacked the last two changes.
-    await stack.admin.hSet(state, 'seq', String(seq - 2));
-    await stack.admin.lPop(`${state}:log`);
-    await stack.admin.lPop(`${state}:log`);
+    await stack.client.hSet(state, 'seq', String(seq - 2));
+    await stack.client.lPop(`${state}:log`);
+    await stack.client.lPop(`${state}:log`);
     // Y changes alice, then two more changes bring the counter past what X had read.
     await y.broker.unlinkDeveloperUser(alice);
     await y.broker.unlinkDeveloperUser('rb-other-1').catch(() => undefined);

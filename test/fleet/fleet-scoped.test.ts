@@ -12,12 +12,10 @@ import { emulatorStsClient } from '../helpers/emulator-sdk.js';
 import { holdingStsClient } from '../helpers/held-answers.js';
 import { SecretLedger } from '../helpers/secret-ledger.js';
 import {
-  asFleetClient,
   FLEET_KEY,
   FLEET_PROVIDER,
   fleetSkipReason,
   startFleetStack,
-  type FleetConnection,
   type FleetInstance,
   type FleetStack,
 } from '../helpers/fleet-stack.js';
@@ -45,7 +43,6 @@ async function eventually(condition: () => boolean): Promise<void> {
 void describe('fleet: scoped credentials shared by the instances', { skip }, () => {
   let stack: FleetStack;
   const stsClients: STSClient[] = [];
-  const deafClients: FleetConnection[] = [];
   before(async () => {
     stack = await startFleetStack({
       seed: [
@@ -62,7 +59,6 @@ void describe('fleet: scoped credentials shared by the instances', { skip }, () 
   after(async () => {
     await stack.stop();
     for (const s of stsClients) s.destroy();
-    for (const r of deafClients) r.destroy();
   });
   const instance = (
     fleetOptions: Partial<RedisFleetOptions> = {},
@@ -77,28 +73,7 @@ void describe('fleet: scoped credentials shared by the instances', { skip }, () 
    * and, with a long `syncIntervalMs`, learns other instances' changes only when it reads the log
    * itself: messages lost or late, as the order of two connections never promises otherwise.
    */
-  const deafClient = async (): Promise<FleetRedisClient> => {
-    const redis = await stack.connect();
-    deafClients.push(redis);
-    const deaf = {
-      isReady: true,
-      on: () => undefined,
-      connect: () => Promise.resolve(),
-      subscribe: () => Promise.resolve(),
-      sSubscribe: () => Promise.resolve(),
-      destroy: () => undefined,
-    };
-    // The client itself (a single client or a cluster, as the tier tells them apart), but for its
-    // subscriber. Read with the client as `this`: its getters read its own private fields.
-    const client = new Proxy(redis, {
-      get(target, prop) {
-        if (prop === 'duplicate') return () => deaf;
-        const value: unknown = Reflect.get(target, prop);
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
-    });
-    return asFleetClient(client);
-  };
+  const deafClient = (): Promise<FleetRedisClient> => stack.deafClient();
   const sts = (): number => stack.calls()[STS] ?? 0;
   /** Waits until `b` has applied `n` changes of other instances. */
   const applied = (b: Broker, n: number) => eventually(() => (b.stats().fleet?.invalidationsApplied ?? 0) >= n);

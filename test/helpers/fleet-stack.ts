@@ -92,6 +92,11 @@ export interface FleetStack {
   readonly client: FleetConnection;
   /** A new connection of the stack's kind (the test destroys it, or gives it to an instance). */
   connect(): Promise<FleetConnection>;
+  /**
+   * A new connection for an instance that never hears a wake-up (its subscriber subscribes to
+   * nothing): it learns other instances' changes only when it reads the log itself. Closed at stop.
+   */
+  deafClient(): Promise<FleetRedisClient>;
   /** Every key of every master matching `pattern`. */
   keys(pattern: string): Promise<string[]>;
   /** The keys matching `pattern` of each master now (one list on a single node). */
@@ -186,6 +191,7 @@ export async function startFleetStack(emulatorOptions: Partial<EmulatorOptions> 
   const instances: FleetInstance[] = [];
   const sdks: ReturnType<typeof emulatorClient>[] = [];
   const own: RedisClient[] = [];
+  const deaf: FleetConnection[] = [];
 
   const urls = async (): Promise<string[]> => (server !== undefined ? [server.url] : masterUrls(cluster!));
   /** A plain connection to every master now (the admin on a single node), closed at stop. */
@@ -253,6 +259,28 @@ export async function startFleetStack(emulatorOptions: Partial<EmulatorOptions> 
     },
     client,
     connect,
+    async deafClient() {
+      const redis = await connect();
+      deaf.push(redis);
+      const subscriber = {
+        isReady: true,
+        on: () => undefined,
+        connect: () => Promise.resolve(),
+        subscribe: () => Promise.resolve(),
+        sSubscribe: () => Promise.resolve(),
+        destroy: () => undefined,
+      };
+      // The client itself (a single client or a cluster, as the tier tells them apart) but for its
+      // subscriber. Read with the client as `this`: its getters read its own private fields.
+      const client = new Proxy(redis, {
+        get(target, prop) {
+          if (prop === 'duplicate') return () => subscriber;
+          const value: unknown = Reflect.get(target, prop);
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+      return asFleetClient(client);
+    },
     async keys(pattern) {
       return (await keysByMaster(pattern)).flat();
     },
@@ -320,7 +348,7 @@ export async function startFleetStack(emulatorOptions: Partial<EmulatorOptions> 
         i.redis.destroy();
       }
       for (const sdk of sdks) sdk.destroy();
-      for (const c of own) c.destroy();
+      for (const c of [...own, ...deaf]) c.destroy();
       client.destroy();
       await emu.stop();
       await server?.stop();
