@@ -1,0 +1,294 @@
+// The example app in fleet mode on a real Redis Cluster (3 masters, 3 replicas of Debian's
+// redis-server, started here; REDIS_CLUSTER_NODES): connect-redis over a node-redis cluster client
+// for what express-session calls (get, set, touch, destroy) with sessions on every master; a login
+// on one instance used on the others; three instances serving one user the same credentials at one
+// token and one credentials call; a cluster that wants a password, which every node gets.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { RedisStore } from 'connect-redis';
+import type { SessionData } from 'express-session';
+import { createCluster } from 'redis';
+import { clusterOptions } from '../../examples/express-app/redis-clients.js';
+import { createSealer, sealedSessions } from '../../examples/express-app/sealing.js';
+import { startEmulator } from '../../src/emulator/index.js';
+import type { RunningEmulator } from '../../src/emulator/types.js';
+import {
+  keySlot,
+  redisClusterSkipReason,
+  redisCommand,
+  startRedisCluster,
+  type RedisCluster,
+} from '../helpers/redis-cluster.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const dropWarning = pathToFileURL(join(root, 'scripts', 'drop-sdk-node-version-warning.mjs')).href;
+const skip = redisClusterSkipReason();
+const KEY = randomBytes(32).toString('base64');
+const SECRET = randomBytes(24).toString('base64url');
+const LIMIT_MS = 90_000;
+const TOKEN = 'GetOpenIdTokenForDeveloperIdentity';
+const CREDS = 'GetCredentialsForIdentity';
+const PASSWORD = randomBytes(12).toString('hex');
+
+let cluster: RedisCluster;
+let emu: RunningEmulator;
+const procs: ChildProcess[] = [];
+
+interface Instance {
+  readonly proc: ChildProcess;
+  readonly url: string;
+  output(): string;
+}
+
+function env(overrides: Record<string, string>): Record<string, string> {
+  const pool = emu.pools[0]!;
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => ['PATH', 'HOME', 'TMPDIR', 'LANG'].includes(name)),
+  ) as Record<string, string>;
+  return {
+    ...inherited,
+    PORT: '0',
+    LOG_FORMAT: 'json',
+    LOG_LEVEL: 'warn',
+    REDIS_CLUSTER_NODES: cluster.seedUrls,
+    SESSION_SECRET: SECRET,
+    CACHE_ENCRYPTION_KEYS: `k1:${KEY}`,
+    COGNITO_IDENTITY_POOL_ID: pool.identityPoolId,
+    COGNITO_DEVELOPER_PROVIDER: pool.developerProviderName!,
+    COGNITO_ALLOW_GUESTS: 'true',
+    AWS_ENDPOINT_URL_COGNITO_IDENTITY: emu.endpoint,
+    AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+    AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+    AWS_CONFIG_FILE: join(root, 'no-such-aws-config'),
+    AWS_SHARED_CREDENTIALS_FILE: join(root, 'no-such-aws-credentials'),
+    AWS_EC2_METADATA_DISABLED: 'true',
+    ...overrides,
+  };
+}
+
+function spawnServer(overrides: Record<string, string>): ChildProcess {
+  const proc = spawn(process.execPath, ['--import', dropWarning, '--import', 'tsx', 'examples/express-app/server.ts'], {
+    cwd: root,
+    env: env(overrides),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  procs.push(proc);
+  return proc;
+}
+
+/** Starts an instance; resolves once it prints its URL. */
+function startInstance(overrides: Record<string, string> = {}): Promise<Instance> {
+  const proc = spawnServer(overrides);
+  let out = '';
+  proc.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error(`no banner within ${LIMIT_MS} ms: ${out}`));
+    }, LIMIT_MS);
+    proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      const url = /Cognito identity broker demo: (http:\/\/\S+?)\/\s/.exec(out)?.[1];
+      if (url === undefined) return;
+      clearTimeout(timer);
+      resolve({ proc, url, output: () => out });
+    });
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the instance exited (${String(code)}): ${out}`));
+    });
+  });
+}
+
+/** Runs an instance that must fail to start: its exit code and stderr. */
+async function failedStart(overrides: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+  const proc = spawnServer(overrides);
+  let err = '';
+  proc.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  proc.stdout!.resume();
+  const timer = setTimeout(() => proc.kill('SIGKILL'), LIMIT_MS);
+  const [code] = (await once(proc, 'close')) as [number | null];
+  clearTimeout(timer);
+  return { code, stderr: err };
+}
+
+async function login(
+  base: string,
+  username: string,
+  password: string,
+): Promise<{ cookie: string; identityId: string }> {
+  const res = await fetch(`${base}/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
+  const text = await res.text();
+  assert.equal(res.status, 200, text);
+  const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0]!;
+  assert.match(cookie, /^demo\.sid=/);
+  return { cookie, identityId: (JSON.parse(text) as { identityId: string }).identityId };
+}
+
+async function credentials(base: string, cookie: string): Promise<{ identityId: string; accessKeyId: string }> {
+  const res = await fetch(`${base}/aws/credentials`, { headers: { cookie } });
+  const text = await res.text();
+  assert.equal(res.status, 200, `${base}: ${text}`);
+  return JSON.parse(text) as { identityId: string; accessKeyId: string };
+}
+
+async function stopProcs(): Promise<void> {
+  for (const proc of procs) {
+    if (proc.exitCode !== null || proc.signalCode !== null) continue;
+    const exited = once(proc, 'exit');
+    proc.kill('SIGTERM');
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+void describe('the example app on a real Redis Cluster (REDIS_CLUSTER_NODES)', { skip }, () => {
+  let apps: Instance[] = [];
+
+  before(async () => {
+    cluster = await startRedisCluster();
+    emu = await startEmulator({
+      seed: [
+        {
+          name: 'cluster-example',
+          developerProviderName: 'login.demo.app',
+          allowUnauthenticatedIdentities: true,
+          supportedLoginProviders: { 'graph.facebook.com': 'demo-app-id' },
+        },
+      ],
+    });
+  });
+
+  after(async () => {
+    await stopProcs();
+    await emu.stop();
+    await cluster.stop();
+  });
+
+  void test("connect-redis over a cluster client: express-session's get, set, touch and destroy, on every master", async () => {
+    const client = createCluster(clusterOptions(cluster.seedUrls.split(','), true));
+    client.on('error', () => undefined);
+    await client.connect();
+    try {
+      const sealer = createSealer({ k1: KEY }, undefined, SECRET);
+      const store = new RedisStore({ client, prefix: 'cib-demo:sess:', serializer: sealedSessions(sealer) });
+      const call = <T>(fn: (cb: (err?: unknown, value?: T) => void) => void): Promise<T | undefined> =>
+        new Promise((resolve, reject) => {
+          fn((err, value) => {
+            if (err !== undefined && err !== null) reject(err instanceof Error ? err : new Error('store error'));
+            else resolve(value);
+          });
+        });
+      const session = (user: string, seconds: number): SessionData =>
+        ({
+          cookie: { originalMaxAge: seconds * 1000, expires: new Date(Date.now() + seconds * 1000) },
+          passport: { user },
+        }) as unknown as SessionData;
+
+      const sids = Array.from({ length: 24 }, () => randomBytes(18).toString('base64url'));
+      for (const [i, sid] of sids.entries()) await call((cb) => void store.set(sid, session(`user-${i}`, 60), cb));
+      // The sessions' keys fall on every master: the store is not working through one node by luck.
+      const masters = new Set<number>();
+      for (const sid of sids) masters.add((await cluster.masterOf(keySlot(`cib-demo:sess:${sid}`))).port);
+      assert.equal(masters.size, 3, 'sessions on all three masters');
+
+      for (const [i, sid] of sids.entries()) {
+        const got = await call<SessionData | null>((cb) => void store.get(sid, cb));
+        assert.equal((got as unknown as { passport: { user: string } } | null)?.passport.user, `user-${i}`);
+      }
+      const sid = sids[0]!;
+      const key = `cib-demo:sess:${sid}`;
+      assert.ok((await client.ttl(key)) <= 60);
+      await call((cb) => void store.touch(sid, session('user-0', 3600), cb));
+      assert.ok((await client.ttl(key)) > 60, 'touch moved the expiry');
+      for (const s of sids) await call((cb) => void store.destroy(s, cb));
+      for (const s of sids) assert.equal(await call((cb) => void store.get(s, cb)), null);
+      assert.equal(await client.exists(key), 0);
+    } finally {
+      await client.close();
+    }
+  });
+
+  void test('a login on one instance is known on the others (sessions in the cluster)', async () => {
+    apps = await Promise.all([startInstance(), startInstance(), startInstance()]);
+    const [a, b, c] = apps;
+    const bob = await login(a!.url, 'bob', 'bob-demo-pass');
+    for (const other of [b!, c!]) {
+      const me = await fetch(`${other.url}/aws/identity`, { headers: { cookie: bob.cookie } });
+      assert.equal(me.status, 200, await me.clone().text());
+      assert.equal(((await me.json()) as { identityId: string }).identityId, bob.identityId);
+    }
+    // Logging out on one ends the session on all: destroy reached the session's master.
+    const out = await fetch(`${b!.url}/logout`, { method: 'POST', headers: { cookie: bob.cookie } });
+    assert.ok(out.status < 400, String(out.status));
+    const gone = await fetch(`${c!.url}/aws/identity`, { headers: { cookie: bob.cookie } });
+    assert.equal(gone.status, 401);
+  });
+
+  void test('three instances serve one user the same credentials, at one token and one credentials call', async () => {
+    const [a, b, c] = apps;
+    assert.ok(a !== undefined && b !== undefined && c !== undefined);
+    emu.resetCounters();
+    const alice = await login(a.url, 'alice', 'alice-demo-pass');
+    const fromB = await credentials(b.url, alice.cookie);
+    const fromC = await credentials(c.url, alice.cookie);
+    const fromA = await credentials(a.url, alice.cookie);
+    assert.equal(fromB.identityId, alice.identityId);
+    assert.deepEqual([fromC.accessKeyId, fromA.accessKeyId], [fromB.accessKeyId, fromB.accessKeyId]);
+    const calls = emu.counters();
+    assert.equal(calls[TOKEN], 1, JSON.stringify(calls));
+    assert.equal(calls[CREDS], 1, JSON.stringify(calls));
+    for (const app of apps) {
+      const ready = await fetch(`${app.url}/readyz`);
+      assert.equal(ready.status, 200);
+      assert.deepEqual(await ready.json(), {
+        status: 'ready',
+        fleet: { state: 'shared', sessions: 'connected', keys: 'ok' },
+      });
+    }
+  });
+
+  void test('a cluster that wants a password: every node gets it from the seeds; a wrong one stops the start', async () => {
+    // Last: the running instances keep their authenticated connections.
+    for (const node of cluster.nodes) {
+      await redisCommand(node.port, ['CONFIG', 'SET', 'masterauth', PASSWORD]);
+      await redisCommand(node.port, ['CONFIG', 'SET', 'requirepass', PASSWORD]);
+    }
+    const seeds = (password: string): string =>
+      cluster.nodes
+        .slice(0, 2)
+        .map((n) => `redis://:${password}@127.0.0.1:${n.port}`)
+        .join(',');
+    const d = await startInstance({ REDIS_CLUSTER_NODES: seeds(PASSWORD) });
+    assert.match(
+      d.output(),
+      /Fleet mode: sessions and the broker's shared tier in the Redis Cluster of redis:\/\/:\*\*\*@/,
+    );
+    const carol = await login(d.url, 'alice.work', 'alice-work-pass');
+    await credentials(d.url, carol.cookie);
+    const me = await fetch(`${apps[0]!.url}/aws/identity`, { headers: { cookie: carol.cookie } });
+    assert.equal(me.status, 200);
+
+    const wrong = await failedStart({ REDIS_CLUSTER_NODES: seeds('a-wrong-password') });
+    assert.equal(wrong.code, 1, wrong.stderr);
+    assert.match(
+      wrong.stderr,
+      /^cannot start the example app: Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+\/?,redis:\/\/:\*\*\*@127\.0\.0\.1:\d+\/? refused the connection's credentials \(WRONGPASS\)\. Fix the user and password in REDIS_CLUSTER_NODES/,
+    );
+    const none = await failedStart({ REDIS_CLUSTER_NODES: seeds('').replaceAll(':@', '') });
+    assert.equal(none.code, 1, none.stderr);
+    assert.match(none.stderr, /refused the connection's credentials \(NOAUTH\)/);
+    for (const out of [wrong.stderr, none.stderr, d.output()]) {
+      assert.ok(!out.includes(PASSWORD) && !out.includes('a-wrong-password'), out);
+    }
+  });
+});
