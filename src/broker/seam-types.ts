@@ -55,4 +55,19 @@ export interface FleetStats {
   readonly degradations: number;
   /** Redis commands that failed or timed out. */
   readonly redisErrors: number;
+  /** What the tier was given: one Redis server (`createClient`) or a Redis Cluster (`createCluster`). */
+  readonly redis: 'single' | 'cluster';
+  /**
+   * Set while Redis refuses the tier's commands for a reason that retrying cannot fix (a
+   * misconfiguration): `CROSSSLOT` (keys of several slots: a proxy or client that does not route
+   * by slot), `MOVED` (a single-node client given a cluster: use `createCluster`), `NOPERM` or
+   * `NOAUTH` (the ACL user may not run the tier's commands), `NOSCRIPT` (scripting disabled),
+   * `UNKNOWN_COMMAND` (a server without a command the tier needs, such as SPUBLISH before Redis 7),
+   * `WRONGTYPE`, `OOM` (full, with `noeviction`). The tier works per process meanwhile.
+   */
+  readonly problem?: RedisProblem;
 }
+
+/** A reason Redis refuses the fleet tier's commands that retrying cannot fix. */
+export type RedisProblem =
+  'CROSSSLOT' | 'MOVED' | 'NOPERM' | 'NOAUTH' | 'NOSCRIPT' | 'UNKNOWN_COMMAND' | 'WRONGTYPE' | 'OOM';

@@ -120,7 +120,7 @@ export interface TelemetrySource {
 }
 
 /** `FleetStats` counters as the values of `cognito_broker.fleet.event`. */
-const FLEET_EVENTS: readonly (readonly [Exclude<keyof FleetStats, 'state'>, string])[] = [
+const FLEET_EVENTS: readonly (readonly [Exclude<keyof FleetStats, 'state' | 'redis' | 'problem'>, string])[] = [
   ['sharedHits', 'shared_hit'],
   ['sharedLoads', 'shared_load'],
   ['leaseWaits', 'lease_wait'],

@@ -14,8 +14,14 @@ export interface LoggedChange<R> {
 export interface CatchUp<R> {
   /** Drop every cached entry: changes may have been missed (another epoch, a gap, a late start). */
   readonly dropAll: boolean;
-  /** Changes not applied yet, oldest first (empty when `dropAll`). */
-  readonly apply: readonly R[];
+  /** Changes not applied yet, oldest first (empty when `dropAll` or on the first read). */
+  readonly apply: readonly LoggedChange<R>[];
+  /**
+   * When the change index must start over (the first read, another epoch, a gap): every change
+   * numbered above `horizon` is in `known` (the log's unbroken run down from its newest), oldest
+   * first; the rest of the read is then ignored.
+   */
+  readonly restart?: { readonly horizon: number; readonly known: readonly LoggedChange<R>[] };
 }
 
 export class ChangeCursor {
@@ -55,35 +61,42 @@ export class ChangeCursor {
   }
 
   /**
-   * The log read: its epoch and sequence, and the changes newest first (`'gap'` when it no longer
-   * holds every change since the cursor's).
+   * The log read: its epoch and sequence, and the changes it returned (newest first: the ones after
+   * the cursor's in the same epoch, else as many as the log holds). A record whose body was not
+   * returned (too long) is still a number of the run, with no record: `undefined`.
    */
-  caughtUp<R>(epoch: string, seq: number, changes: readonly LoggedChange<R>[] | 'gap'): CatchUp<R> {
+  caughtUp<R>(epoch: string, seq: number, changes: readonly LoggedChange<R>[]): CatchUp<R> {
     const first = this.#epoch === undefined;
-    const sameEpoch = epoch === this.#epoch || (this.#epoch === '' && epoch !== '');
+    const known = this.#seq;
+    const bySeq = new Map<number, LoggedChange<R>>();
+    let repeated = false;
+    for (const c of changes) {
+      if (!Number.isSafeInteger(c.seq) || c.seq < 1 || c.seq > seq) continue;
+      if (bySeq.has(c.seq)) repeated = true;
+      bySeq.set(c.seq, c);
+    }
+    // The unbroken run of numbers down from the log's newest: every change above `low` is known.
+    let low = seq;
+    while (bySeq.has(low)) low -= 1;
+    // A log altered in Redis (a number twice): nothing in it is trusted.
+    if (repeated) low = seq;
+    const run = (above: number): LoggedChange<R>[] =>
+      [...bySeq.values()].filter((c) => c.seq > above && c.seq > low).sort((a, b) => a.seq - b.seq);
     let out: CatchUp<R>;
     if (first) {
       // The first look: whatever happened before this instance started is not in its cache, unless
       // it has been serving since an earlier look failed.
-      out = { dropAll: this.#missedAtStart && this.#servedAlone, apply: [] };
-    } else if (!sameEpoch || changes === 'gap') {
-      // Another epoch (Redis flushed, restarted or rolled back), or more changes than the log holds.
-      out = { dropAll: true, apply: [] };
+      out = {
+        dropAll: this.#missedAtStart && this.#servedAlone,
+        apply: [],
+        restart: { horizon: low, known: run(low) },
+      };
+    } else if (epoch !== this.#epoch || low > known || seq < known) {
+      // Another epoch (Redis flushed, restarted or rolled back), or more changes than the log holds
+      // (or a log altered in Redis): what was missed cannot be known.
+      out = { dropAll: true, apply: [], restart: { horizon: low, known: run(low) } };
     } else {
-      const known = this.#seq;
-      const fresh = new Map<number, R>();
-      let repeated = false;
-      for (const c of changes) {
-        if (c.seq <= known || c.seq > seq) continue;
-        if (fresh.has(c.seq)) repeated = true;
-        fresh.set(c.seq, c.record);
-      }
-      // Every number from the cursor's to the log's, each once: anything else is a log altered in
-      // Redis (or lost), and what was missed cannot be known.
-      const complete = !repeated && seq >= known && fresh.size === seq - known;
-      out = complete
-        ? { dropAll: false, apply: [...fresh.entries()].sort(([a], [b]) => a - b).map(([, r]) => r) }
-        : { dropAll: true, apply: [] };
+      out = { dropAll: false, apply: run(known) };
     }
     this.#epoch = epoch;
     this.#seq = seq;

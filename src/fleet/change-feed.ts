@@ -1,11 +1,18 @@
 import type { FleetHost } from '../broker/fleet.js';
 import { ChangeCursor, type LoggedChange } from './change-cursor.js';
+import { ChangeIndex } from './change-index.js';
 import { FleetTypeMismatch, parseChange, token, type Change } from './change-record.js';
 import type { CleanupQueue } from './cleanups.js';
 import type { EntryCipher } from './cipher.js';
-import { GENERATION_TTL_MS, type FleetKeys } from './keys.js';
-import type { FleetRedisSubscriber, RedisRunner, Script } from './runner.js';
-import { INVALIDATE, MAX_RECORD_BYTES, SYNC } from './scripts.js';
+import { MARKER_TTL_MS, type FleetKeys } from './keys.js';
+import type { FleetRedisSubscriber, PublishMode, RedisRunner, Script } from './runner.js';
+import { BUMP, INVALIDATE, MAX_RECORD_BYTES, SYNC } from './scripts.js';
+
+/** The number a change was given in the log. */
+interface Given {
+  readonly epoch: string;
+  readonly seq: number;
+}
 
 /** Changes kept while Redis is out, published when it answers again; beyond, everything is dropped. */
 const MAX_PENDING = 1000;
@@ -21,6 +28,8 @@ export interface ChangeFeedOptions {
   readonly cipher: EntryCipher;
   readonly host: FleetHost;
   readonly subscriber: FleetRedisSubscriber;
+  /** `'s'` on a cluster: wake-ups on a sharded channel (SPUBLISH, SSUBSCRIBE); `''`: classic pub/sub. */
+  readonly publishMode: PublishMode;
   readonly cleanups: CleanupQueue;
   readonly syncIntervalMs: number;
   /**
@@ -48,6 +57,7 @@ export interface ChangeFeedOptions {
 export class ChangeFeed {
   readonly #o: ChangeFeedOptions;
   readonly #cursor = new ChangeCursor();
+  readonly #index = new ChangeIndex();
   readonly #instance = token();
   readonly #pending: Change[] = [];
   readonly #timer: ReturnType<typeof setInterval>;
@@ -123,18 +133,31 @@ export class ChangeFeed {
     this.#watch(Math.min(this.#o.syncIntervalMs, this.#o.cutOffAfterMs));
   }
 
+  /** The log has gone unread for `cutOffAfterMs`: this instance cannot judge shared entries. */
+  get cutOff(): boolean {
+    return this.#cutOff;
+  }
+
   /** Changes of this instance not yet published: the shared entries they make stale are not marked yet. */
   get unpublished(): boolean {
     return this.#pending.length > 0 || this.#republishing > 0;
   }
 
   /**
-   * Resolves once the changes up to `seq` are applied here: at once when this instance has, else
-   * after one read of the log (which may fail: the caller's store then checks the generations).
+   * Where this instance stands in the feed (the epoch and the number of the last change applied
+   * here), or `undefined` before its first read of the log: what a load begins under.
    */
-  async appliedThrough(seq: number): Promise<void> {
-    if (this.#cursor.epoch !== undefined && this.#cursor.seq >= seq) return;
-    await this.sync();
+  get position(): { readonly epoch: string; readonly seq: number } | undefined {
+    const epoch = this.#cursor.epoch;
+    return epoch === undefined || epoch !== this.#index.epoch ? undefined : { epoch, seq: this.#cursor.seq };
+  }
+
+  /**
+   * Whether a shared entry loaded from change `s` of epoch `a`, for this user and identity, is
+   * current as far as this instance knows (see {@link ChangeIndex}).
+   */
+  isCurrent(a: string, s: number, userId: string | undefined, identityId: string | undefined): boolean {
+    return this.#index.current(a, s, userId, identityId);
   }
 
   /** An entry was loaded without the tier. */
@@ -174,9 +197,18 @@ export class ChangeFeed {
     try {
       await this.#o.subscriber.connect();
       if (this.#closed) return;
-      await this.#o.subscriber.subscribe(this.#o.keys.channel, (message) => {
+      const listener = (message: string): void => {
         this.#onMessage(message);
-      });
+      };
+      const { subscriber, keys } = this.#o;
+      if (this.#o.publishMode === 's') {
+        // A cluster: the channel is sharded (in the feed's slot); the client follows it across
+        // resharding and failover.
+        if (subscriber.sSubscribe === undefined) throw new Error('the cluster client cannot SSUBSCRIBE');
+        await subscriber.sSubscribe(keys.channel, listener);
+      } else {
+        await subscriber.subscribe(keys.channel, listener);
+      }
     } catch (err) {
       if (this.#closed) return;
       this.#o.host.log.warn(
@@ -194,11 +226,15 @@ export class ChangeFeed {
   publish(change: Change, republished = false): Promise<boolean> {
     if (this.#closed) return Promise.resolve(false);
     const k = this.#o.keys;
-    const keys = [k.changeState, k.changeLog, k.allGeneration];
-    for (const u of change.u) keys.push(k.userGeneration(u));
-    for (const i of change.i) keys.push(k.identityGeneration(i));
+    const keys = [k.changeState, k.changeLog];
     if (republished) this.#republishing += 1;
     return this.#record(keys, change)
+      .then(async (given) => {
+        // Marked in the slot of each user and identity named, before the change is reported made:
+        // a read of their entries anywhere sees it, also by an instance that has not read the log.
+        await this.#mark(change, given);
+        return given;
+      })
       .then(
         () => {
           this.published += 1;
@@ -228,7 +264,7 @@ export class ChangeFeed {
    * Seals `change` for the number it is to get and sends it; when another instance took that number
    * first, seals it again for the next (a few times). A record is bound to its epoch and number.
    */
-  #record(keys: string[], change: Change): Promise<void> {
+  #record(keys: string[], change: Change): Promise<Given> {
     // Redis out: sent (or refused) at once, as before the outage: one is the runner's probe, the
     // others are refused and kept by the caller, not queued behind the probe.
     if (!this.#closing && this.#o.runner.degraded) return this.#recordOnce(keys, change);
@@ -239,7 +275,27 @@ export class ChangeFeed {
     return run;
   }
 
-  async #recordOnce(keys: string[], change: Change): Promise<void> {
+  /**
+   * Raises the markers of the users and identities `change` names to its number (one command per
+   * slot, at once). One that fails is left: the instances learn the change from the log, as they
+   * would have without the marker (within `syncIntervalMs`).
+   */
+  async #mark(change: Change, given: Given): Promise<void> {
+    if (change.all === true) return;
+    const k = this.#o.keys;
+    const tags = [
+      ...change.u.map((u) => k.userTag(u)),
+      ...change.i.map((i) => k.ownerTag({ userId: undefined, identityId: i }) ?? ''),
+    ];
+    const run = this.#closing ? this.#o.lastTry : this.#o.runner.run.bind(this.#o.runner);
+    await Promise.all(
+      tags.map((tag) =>
+        run(BUMP, [k.marker(tag)], [given.epoch, String(given.seq), String(MARKER_TTL_MS)]).catch(() => undefined),
+      ),
+    );
+  }
+
+  async #recordOnce(keys: string[], change: Change): Promise<Given> {
     const k = this.#o.keys;
     // The last number this instance saw given (by its own changes or the log), the likeliest next.
     const known = this.#lastGiven.seq >= this.#cursor.seq && this.#lastGiven.epoch === this.#cursor.epoch;
@@ -254,16 +310,17 @@ export class ChangeFeed {
         token(),
         record,
         k.channel,
-        String(GENERATION_TTL_MS),
-        token(),
-        change.all === true ? '1' : '',
+        this.#o.publishMode,
         epoch,
         String(seq + 1),
       ]);
       const [status, e, s] = Array.isArray(reply) ? (reply as unknown[]) : [];
       if (status === 'ok') {
-        if (typeof e === 'string' && typeof s === 'string') this.#lastGiven = { epoch: e, seq: Number(s) };
-        return;
+        if (typeof e !== 'string' || typeof s !== 'string') break;
+        this.#lastGiven = { epoch: e, seq: Number(s) };
+        // Known here at once: this instance's loads refuse what the change made stale.
+        this.#index.add(e, Number(s), change);
+        return { epoch: e, seq: Number(s) };
       }
       if (status === 'type') {
         this.typeMismatch();
@@ -375,7 +432,7 @@ export class ChangeFeed {
     try {
       reply = await this.#o.runner.run(
         SYNC,
-        [k.changeState, k.changeLog, k.allGeneration],
+        [k.changeState, k.changeLog],
         [this.#cursor.epoch ?? '', String(this.#cursor.seq), token(), String(MAX_RECORD_BYTES)],
       );
     } catch {
@@ -394,26 +451,39 @@ export class ChangeFeed {
     this.#typeMismatch = false;
     const [epoch, seqText, ...entries] = reply as unknown[];
     if (typeof epoch !== 'string' || typeof seqText !== 'string') return;
-    const logged: LoggedChange<LoggedChange<string>>[] = [];
+    // 'seq record', or 'seq' alone for a record too long to be read.
+    const logged: LoggedChange<string | undefined>[] = [];
     for (const entry of entries) {
       if (typeof entry !== 'string') continue;
       const space = entry.indexOf(' ');
-      const seq = Number(entry.slice(0, space));
-      logged.push({ seq, record: { seq, record: entry.slice(space + 1) } });
+      const seq = Number(space < 0 ? entry : entry.slice(0, space));
+      logged.push({ seq, record: space < 0 ? undefined : entry.slice(space + 1) });
     }
     if (!this.#closed && !this.#closing) {
       this.#cutOff = false;
       this.#watch(this.#o.cutOffAfterMs - (performance.now() - sentAt));
     }
-    const step = this.#cursor.caughtUp(epoch, Number(seqText), entries[0] === 'gap' ? 'gap' : logged);
+    const step = this.#cursor.caughtUp(epoch, Number(seqText), logged);
     if (step.dropAll) this.#dropAll();
+    if (step.restart !== undefined) {
+      // The index starts over from what the log holds (a first read, another epoch, a gap).
+      this.#index.reset(epoch, step.restart.horizon);
+      for (const { seq, record } of step.restart.known) this.#index.add(epoch, seq, this.#read(epoch, seq, record));
+    }
     for (const { seq, record } of step.apply) {
-      // Sealed for this epoch and number: a genuine record moved to another place does not open.
-      const json = this.#o.cipher.open(this.#o.keys.changeAad(epoch, seq), record);
-      const change = json === undefined ? undefined : parseChange(json);
-      if (change === undefined) this.recordsRejected += 1;
+      const change = this.#read(epoch, seq, record);
+      this.#index.add(epoch, seq, change);
       // One of this instance's own (its id is sealed in the record, at this number): applied when made.
       if (change?.n !== this.#instance) this.#apply(change);
     }
+  }
+
+  /** A record opened and parsed, or `undefined` (counted) when it was not sealed by the fleet for this place. */
+  #read(epoch: string, seq: number, record: string | undefined): ReturnType<typeof parseChange> {
+    // Sealed for this epoch and number: a genuine record moved to another place does not open.
+    const json = record === undefined ? undefined : this.#o.cipher.open(this.#o.keys.changeAad(epoch, seq), record);
+    const change = json === undefined ? undefined : parseChange(json);
+    if (change === undefined) this.recordsRejected += 1;
+    return change;
   }
 }

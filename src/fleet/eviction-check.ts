@@ -5,6 +5,12 @@ interface CommandSender {
   sendCommand(args: string[]): Promise<unknown>;
 }
 
+/** The part of a node-redis cluster that gives a master's own client. */
+interface ClusterNodes {
+  readonly masters: readonly unknown[];
+  nodeClient(node: unknown): Promise<Partial<CommandSender>>;
+}
+
 /** What the check found: the policy, or why it could not be read. */
 export type EvictionPolicy = { readonly policy: string } | { readonly unknown: string };
 
@@ -34,7 +40,18 @@ function policyOf(reply: unknown): string | undefined {
  */
 export async function checkEvictionPolicy(client: unknown, log: Logger, timeoutMs: number): Promise<EvictionPolicy> {
   let found: EvictionPolicy;
-  const sender = client as Partial<CommandSender>;
+  let sender = client as Partial<CommandSender>;
+  // A cluster: each master keeps its own configuration; the first one's is read (every master of
+  // a cluster is meant to run with the same).
+  const cluster = client as Partial<ClusterNodes>;
+  if (Array.isArray(cluster.masters) && typeof cluster.nodeClient === 'function') {
+    try {
+      const master: unknown = cluster.masters[0];
+      sender = master === undefined ? {} : await cluster.nodeClient(master);
+    } catch {
+      sender = {};
+    }
+  }
   if (typeof sender.sendCommand !== 'function') {
     found = { unknown: 'the client cannot send CONFIG GET' };
   } else {
@@ -60,7 +77,7 @@ export async function checkEvictionPolicy(client: unknown, log: Logger, timeoutM
   if ('policy' in found && found.policy !== 'noeviction') {
     log.error(
       { maxmemoryPolicy: found.policy },
-      'fleet: Redis maxmemory-policy is not noeviction; fleet mode requires noeviction (an evicted key costs Cognito loads, and one evicted during a load can hide a change from it)',
+      'fleet: Redis maxmemory-policy is not noeviction; fleet mode requires noeviction (an evicted entry costs a Cognito load, and an evicted change log drops every instance cache)',
     );
   } else if ('unknown' in found) {
     log.warn(

@@ -17,8 +17,9 @@ export interface RedisFleetOptions {
    * A node-redis client (`createClient({ url })` of the `redis` package), connected by the app
    * (`await client.connect()`). The tier sends its commands on it and opens one more connection
    * (`client.duplicate()`) to hear the other instances; it adds an `'error'` listener to both, so a
-   * lost connection never ends the process. Not Redis Cluster: every key of a step must be on one
-   * server.
+   * lost connection never ends the process. Or a node-redis cluster (`createCluster({ rootNodes })`,
+   * connected): each step then runs on the node of its keys' slot (a user's keys share one slot,
+   * users spread over all), and changes go out on a sharded channel (Redis 7 or later).
    */
   readonly client: FleetRedisClient;
   /**

@@ -4,13 +4,10 @@ import { createHmac } from 'node:crypto';
  * The format of the tier's keys, values and scripts. Part of every key: instances of another
  * format share nothing with this one (a rolling upgrade across formats runs as two fleets).
  */
-export const FLEET_FORMAT = 'v2';
+export const FLEET_FORMAT = 'v3';
 
-/**
- * How long a generation lives without a change or a store: longer than any entry (tokens last at
- * most a day); a store extends it to outlive its entry.
- */
-export const GENERATION_TTL_MS = 25 * 3600 * 1000;
+/** How long an owner's marker lives after the last change that named the owner: longer than any entry (a day at most). */
+export const MARKER_TTL_MS = 25 * 3600 * 1000;
 
 /** Characters of a keyed name: 162 bits of HMAC-SHA256, base64url. */
 const NAME_CHARS = 27;
@@ -18,24 +15,39 @@ const NAME_CHARS = 27;
 /** The kinds of shared entries. */
 export type EntryKind = 'token' | 'credentials' | 'scoped';
 
+/** Where a load's entry and lease live: its user's slot, else its identity's. */
+export interface LoadOwner {
+  readonly userId: string | undefined;
+  readonly identityId: string | undefined;
+}
+
 /**
  * Every Redis key and channel name of one tier, in one place (as bullmq's queue keys): the app's
- * prefix, the broker's namespace in braces, the format, then the part. A user id, identity id or
- * cache key never appears in clear: each is named by an HMAC under a key derived from the fleet's
- * encryption keys, so that a reader of Redis can neither read nor guess one (a bare hash of a
- * guessable id, such as an e-mail address, would be reversed by trying candidates).
+ * prefix, the broker's namespace, the format, a hash tag in braces, then the part. A user id,
+ * identity id or cache key never appears in clear: each is named by an HMAC under a key derived from
+ * the fleet's encryption keys, so that a reader of Redis can neither read nor guess one (a bare hash
+ * of a guessable id, such as an e-mail address, would be reversed by trying candidates).
  *
- * The braces make the namespace the key's hash tag: every key of a namespace sits in one cluster
- * slot, so that no script needs keys of two slots.
+ * The hash tag (the part in braces) decides a key's cluster slot. Each script touches the keys of
+ * one tag only, so that it runs on one node of a Redis Cluster:
+ * - `{u<user>}`: a user's entries, their leases and the user's quota budget: users spread over
+ *   every slot, and a user's token and credentials sit together;
+ * - `{i<identity>}`: the entries of a load with no user (a guest's credentials);
+ * - `{f<namespace>}`: the change feed (its state, its log and its channel);
+ * - `{q<namespace>:<operation>}`: an operation's quota buckets; `{l<lock>}`: one lock;
+ *   `{h<namespace>}`: the quota heartbeat.
+ * On a single node the tags are just characters.
  */
 export class FleetKeys {
-  /** `prefix:{namespace}:format:`, the start of every key. */
+  /** `prefix:namespace:format:`, the start of every key. */
   readonly base: string;
+  readonly #namespace: string;
   readonly #nameKey: Buffer;
 
   /** @param nameKey 32 bytes (from `EntryCipher.derive`), the same on every instance. */
   constructor(prefix: string, namespace: string, nameKey: Buffer) {
-    this.base = `${prefix}:{${namespace}}:${FLEET_FORMAT}:`;
+    this.base = `${prefix}:${namespace}:${FLEET_FORMAT}:`;
+    this.#namespace = namespace;
     this.#nameKey = nameKey;
   }
 
@@ -49,40 +61,40 @@ export class FleetKeys {
     return `${kind}:${this.name(cacheKey)}`;
   }
 
-  /** A shared entry (a hash: the sealed value and the generations it was stored under). */
-  entry(loadId: string): string {
-    return `${this.base}e:${loadId}`;
+  /** The hash tag of a load's keys: its user's, else its identity's (`undefined`: neither known). */
+  ownerTag(owner: LoadOwner): string | undefined {
+    if (owner.userId !== undefined) return this.userTag(owner.userId);
+    if (owner.identityId !== undefined) return `{i${this.name(`i:${owner.identityId}`)}}`;
+    return undefined;
+  }
+
+  /** The hash tag of a user's keys. */
+  userTag(userId: string): string {
+    return `{u${this.name(userId)}}`;
+  }
+
+  /** A shared entry (a hash: the sealed value and the change number and epoch it was loaded under). */
+  entry(tag: string, loadId: string): string {
+    return `${this.base}${tag}:e:${loadId}`;
+  }
+
+  /**
+   * The last change that named the owner of a tag (a user, or an identity): `epoch:seq`, set by
+   * the instance that made the change, in the owner's slot, so that a read of an entry there sees it.
+   */
+  marker(tag: string): string {
+    return `${this.base}${tag}:g`;
   }
 
   /** The lease of one load of an entry. */
-  lease(loadId: string): string {
-    return `${this.base}l:${loadId}`;
-  }
-
-  /** The generation of a user: changed by every change naming the user. */
-  userGeneration(userId: string): string {
-    return `${this.base}g:u:${this.name(userId)}`;
-  }
-
-  /** The generation of an identity: changed by every change naming the identity. */
-  identityGeneration(identityId: string): string {
-    return `${this.base}g:i:${this.name(identityId)}`;
-  }
-
-  /** A key never written: the identity generation of a load whose identity is not known yet. */
-  get noGeneration(): string {
-    return `${this.base}g:none`;
-  }
-
-  /** The namespace's generation: a change of every entry (changes lost, Redis rolled back). */
-  get allGeneration(): string {
-    return `${this.base}g:all`;
+  lease(tag: string, loadId: string): string {
+    return `${this.base}${tag}:l:${loadId}`;
   }
 
   /**
    * The additional data a shared entry is sealed with: the entry (kind and cache key) and the
-   * change number and namespace generation it was loaded under, so that a value moved to another
-   * entry, or its numbers rewritten in Redis, fails to open.
+   * change number and epoch it was loaded under, so that a value moved to another entry, or its
+   * numbers rewritten in Redis, fails to open.
    */
   entryAad(kind: EntryKind, cacheKey: string, s: string, a: string): string {
     return `${this.base}|${kind}|${cacheKey}|${s}|${a}`;
@@ -96,28 +108,44 @@ export class FleetKeys {
     return `${this.base}|change|${epoch}|${seq}`;
   }
 
+  get #feed(): string {
+    return `${this.base}{f${this.#namespace}}:`;
+  }
+
   /** The change feed's state (epoch, sequence). */
   get changeState(): string {
-    return `${this.base}changes`;
+    return `${this.#feed}changes`;
   }
 
   /** The change log (the last changes, newest first). */
   get changeLog(): string {
-    return `${this.base}changes:log`;
+    return `${this.#feed}changes:log`;
   }
 
-  /** The channel of change wake-ups and load messages. */
+  /** The channel of change wake-ups and load messages (in the feed's slot: a sharded channel on a cluster). */
   get channel(): string {
-    return `${this.base}events`;
+    return `${this.#feed}events`;
   }
 
   /** A fleet-wide lock. */
   lock(name: string): string {
-    return `${this.base}lk:${this.name(name)}`;
+    const n = this.name(name);
+    return `${this.base}{l${n}}:lk:${n}`;
   }
 
-  /** The quota store's prefix (its buckets are `${quotaPrefix}q:…`). */
-  get quotaPrefix(): string {
-    return this.base;
+  /** An operation's quota bucket (`key` an operation, or an operation's cap: `operation#share`). */
+  operationBucket(key: string): string {
+    const operation = key.split('#', 1)[0] ?? key;
+    return `${this.base}{q${this.#namespace}:${operation}}:q:o:${key}`;
+  }
+
+  /** A user's quota budget, in the user's slot. */
+  userBucket(userId: string): string {
+    return `${this.base}${this.userTag(userId)}:q:u`;
+  }
+
+  /** The set of live instances (the quota heartbeat). */
+  get liveSet(): string {
+    return `${this.base}{h${this.#namespace}}:q:live`;
   }
 }

@@ -24,8 +24,8 @@ export const DEFAULT_MAX_INSTANCES = 100;
 
 /** Options of {@link fallbackStore}. */
 export interface FallbackOptions {
-  /** The namespace's key prefix (`cib:<namespace>:`); the heartbeat is `${prefix}q:live`. */
-  readonly prefix: string;
+  /** The heartbeat's key: the set of live instances (`FleetKeys.liveSet`). */
+  readonly liveSet: string;
   /** This instance's random id (names nothing else). */
   readonly instance: string;
   /** Most user buckets kept in this process while degraded (the broker's `cache.max`). */
@@ -94,7 +94,7 @@ export function shareOf(bucket: BucketShape, n: number): BucketShape {
  */
 export function fallbackStore(runner: RedisRunner, shared: QuotaStore, options: FallbackOptions): FallbackQuotaStore {
   const users = new InMemoryQuotaStore({ maxUsers: options.maxUsers });
-  const liveKey = `${options.prefix}q:live`;
+  const liveKey = options.liveSet;
   const handOverMs = options.retryMs + options.commandTimeoutMs + 2 * HEARTBEAT_MS;
   /** Live counts the heartbeat answered, with this process's time, newest last (within LIVE_MS). */
   const seen: { at: number; count: number }[] = [];

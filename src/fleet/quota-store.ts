@@ -12,10 +12,11 @@ export const QUOTA_EXPIRY_MARGIN_MS = 1000;
 export interface RedisQuotaStoreOptions {
   /** Runs the scripts; decides whether Redis is usable. */
   readonly runner: RedisRunner;
-  /** Prefix of every key, e.g. `cib:ns:`. Buckets are `${prefix}q:o:${operation}` and `${prefix}q:u:${name(userId)}`. */
-  readonly prefix: string;
-  /** The keyed name of a user id (the tier's `FleetKeys.name`): Redis never sees the id. */
-  readonly name: (userId: string) => string;
+  /**
+   * The buckets' keys (the tier's `FleetKeys`): an operation's bucket and its caps share a slot;
+   * a user's bucket is in the user's slot, named by a keyed name (Redis never sees the id).
+   */
+  readonly keys: { operationBucket(key: string): string; userBucket(userId: string): string };
 }
 
 const GRANTED: QuotaTakeResult = Object.freeze({ granted: true });
@@ -30,22 +31,20 @@ const GRANTED: QuotaTakeResult = Object.freeze({ granted: true });
  *
  * @example
  * const runner = new RedisRunner({ client, commandTimeoutMs: 200, retryMs: 5000, log });
- * const store = new RedisQuotaStore({ runner, prefix: 'cib:ns:', name: (id) => keys.name(id) });
+ * const store = new RedisQuotaStore({ runner, keys: new FleetKeys('cib', 'ns', nameKey) });
  */
 export class RedisQuotaStore implements QuotaStore {
   readonly #runner: RedisRunner;
-  readonly #prefix: string;
-  readonly #name: (userId: string) => string;
+  readonly #keys: RedisQuotaStoreOptions['keys'];
 
-  /** @throws TypeError naming `runner`, `prefix` or `name` when one is not usable. */
+  /** @throws TypeError naming `runner` or `keys` when one is not usable. */
   constructor(options: RedisQuotaStoreOptions) {
     const o = options as Partial<RedisQuotaStoreOptions> | undefined;
     if (typeof o?.runner?.run !== 'function') throw new TypeError('RedisQuotaStore: `runner` must be a RedisRunner');
-    if (typeof o.prefix !== 'string') throw new TypeError('RedisQuotaStore: `prefix` must be a string');
-    if (typeof o.name !== 'function') throw new TypeError('RedisQuotaStore: `name` must be a function');
+    if (typeof o.keys?.operationBucket !== 'function' || typeof o.keys.userBucket !== 'function')
+      throw new TypeError('RedisQuotaStore: `keys` must name the buckets (FleetKeys)');
     this.#runner = o.runner;
-    this.#prefix = o.prefix;
-    this.#name = o.name;
+    this.#keys = o.keys;
   }
 
   /**
@@ -64,6 +63,8 @@ export class RedisQuotaStore implements QuotaStore {
     ];
     if (take.cap !== undefined) {
       checkShape(take.cap.bucket, 'cap.bucket');
+      // A cap is drawn in the same script as its bucket: both in the operation's slot.
+      if (take.kind !== 'operation') throw new TypeError('RedisQuotaStore: only an operation bucket has a cap');
       keys.push(this.#key('operation', take.cap.key));
       args.push(String(take.cap.bucket.rate), String(take.cap.bucket.burst));
     }
@@ -90,7 +91,7 @@ export class RedisQuotaStore implements QuotaStore {
 
   #key(kind: 'operation' | 'user', key: string): string {
     // User ids are personal data: Redis sees only their keyed name.
-    return kind === 'operation' ? `${this.#prefix}q:o:${key}` : `${this.#prefix}q:u:${this.#name(key)}`;
+    return kind === 'operation' ? this.#keys.operationBucket(key) : this.#keys.userBucket(key);
   }
 }
 

@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
+import type { RedisProblem } from '../broker/seam-types.js';
 
 /**
- * The part of a node-redis client (`createClient()` of the `redis` package, v6) the fleet tier
- * uses. Structural, so that any module set or type mapping of the app's client fits.
+ * The part of a node-redis client (`createClient()` of the `redis` package, v6) or cluster
+ * (`createCluster()`) the fleet tier uses. Structural, so that any module set or type mapping of
+ * the app's client fits. A cluster routes each script by its first key.
  */
 export interface FleetRedisClient {
   readonly isReady: boolean;
@@ -20,8 +22,51 @@ export interface FleetRedisSubscriber {
   on(event: 'error' | 'ready' | 'end', listener: (err?: Error) => void): unknown;
   connect(): Promise<unknown>;
   subscribe(channel: string, listener: (message: string, channel: string) => void): Promise<void>;
+  /** Sharded pub/sub (Redis ≥ 7), on a cluster. */
+  sSubscribe?(channel: string, listener: (message: string, channel: string) => void): Promise<void>;
   destroy(): void;
 }
+
+/** How the tier publishes: `''` classic PUBLISH (one server), `'s'` SPUBLISH (a cluster's sharded channel). */
+export type PublishMode = '' | 's';
+
+/** Whether `client` is a node-redis cluster (`createCluster()`): it knows its masters and their clients. */
+export function isCluster(client: unknown): boolean {
+  const c = client as { masters?: unknown; nodeClient?: unknown } | null;
+  return typeof c === 'object' && c !== null && Array.isArray(c.masters) && typeof c.nodeClient === 'function';
+}
+
+/**
+ * The misconfiguration an error reply shows (one that retrying cannot fix), or `undefined` for an
+ * outage (a timeout, a lost connection, a failover under way: CLUSTERDOWN, READONLY, LOADING, TRYAGAIN).
+ */
+export function problemOf(err: unknown, cluster: boolean): RedisProblem | undefined {
+  const m = err instanceof Error ? err.message : '';
+  if (/^CROSSSLOT\b|do not hash to the same slot|non local key|accessing keys of different slots/i.test(m))
+    return 'CROSSSLOT';
+  // A cluster client follows redirections itself: one that reaches the caller is a single-node
+  // client talking to a cluster node.
+  if (!cluster && /^(MOVED|ASK)\b/.test(m)) return 'MOVED';
+  if (/^NOPERM\b|no permissions to run/i.test(m)) return 'NOPERM';
+  if (/^(NOAUTH|WRONGPASS)\b/.test(m)) return 'NOAUTH';
+  if (/^NOSCRIPT\b|scripting is disabled|unknown command .?(eval|evalsha)/i.test(m)) return 'NOSCRIPT';
+  if (/unknown (redis )?command/i.test(m)) return 'UNKNOWN_COMMAND';
+  if (/^WRONGTYPE\b/.test(m)) return 'WRONGTYPE';
+  if (/^OOM\b/.test(m)) return 'OOM';
+  return undefined;
+}
+
+/** What an operator reads for each problem (never the command's arguments). */
+const HINTS: Record<RedisProblem, string> = {
+  CROSSSLOT: 'a script touched keys of several cluster slots (a proxy or client that does not route by key?)',
+  MOVED: 'a single-node client was given a Redis Cluster: pass a createCluster() client',
+  NOPERM: "the Redis user may not run the tier's commands (ACL: allow EVALSHA, EVAL and the keys of the prefix)",
+  NOAUTH: 'Redis refused the credentials',
+  NOSCRIPT: 'Redis does not run Lua scripts (scripting disabled)',
+  UNKNOWN_COMMAND: 'Redis lacks a command the tier needs (sharded pub/sub needs Redis 7 or later)',
+  WRONGTYPE: 'a key of the tier has another type',
+  OOM: 'Redis is full (maxmemory reached with noeviction)',
+};
 
 /** A Lua script run with EVALSHA (its source sent again after a flush or restart lost it). */
 export interface Script {
@@ -87,11 +132,24 @@ export class RedisRunner {
   #probing = false;
   #degradations = 0;
   #errors = 0;
+  #problem: RedisProblem | undefined;
+  readonly #cluster: boolean;
 
   constructor(options: RedisRunnerOptions) {
     this.#o = options;
     this.#client = options.client;
     this.#now = options.now ?? (() => performance.now());
+    this.#cluster = isCluster(options.client);
+  }
+
+  /** Whether the client is a Redis Cluster. */
+  get cluster(): boolean {
+    return this.#cluster;
+  }
+
+  /** The misconfiguration Redis showed last, until a probe succeeds (see `FleetStats.problem`). */
+  get problem(): RedisProblem | undefined {
+    return this.#problem;
   }
 
   /** True while the tier works per process (Redis failed within the last `retryMs`, or is not connected). */
@@ -145,6 +203,7 @@ export class RedisRunner {
     // one failed, and would end it at once (and the next failure would start a second one).
     if (this.#degraded && probe) {
       this.#degraded = false;
+      this.#problem = undefined;
       this.#o.log.info('fleet: Redis answers again; sharing resumed');
       this.#o.onRecovered?.();
     }
@@ -211,6 +270,15 @@ export class RedisRunner {
 
   #fail(err: unknown): void {
     this.#errors += 1;
+    const problem = problemOf(err, this.#cluster);
+    if (problem !== undefined && problem !== this.#problem) {
+      // Said once per kind, loudly: retrying will not fix it.
+      this.#o.log.error(
+        { problem, hint: HINTS[problem] },
+        'fleet: Redis refuses the tier; working per process until fixed',
+      );
+    }
+    if (problem !== undefined) this.#problem = problem;
     this.#degradedUntil = this.#now() + this.#o.retryMs;
     if (this.#degraded) return;
     this.#degraded = true;

@@ -6,9 +6,9 @@ import type { FleetHost, FleetLoad } from '../broker/fleet.js';
 import type { CacheEntryTimes } from '../broker/seam-types.js';
 import type { EntryCipher } from './cipher.js';
 import type { CleanupQueue } from './cleanups.js';
-import { GENERATION_TTL_MS, type FleetKeys } from './keys.js';
-import type { RedisRunner } from './runner.js';
-import { GET_OR_LEASE, MAX_ENTRY_BYTES, PUT, RELEASE } from './scripts.js';
+import type { FleetKeys } from './keys.js';
+import type { PublishMode, RedisRunner } from './runner.js';
+import { GET_OR_LEASE, MAX_ENTRY_BYTES, NOTIFY, PUT, RELEASE } from './scripts.js';
 
 /** How often a waiter looks at a lease again when no message came, ms. */
 const POLL_MS = 250;
@@ -35,20 +35,24 @@ export interface SharedLoadsOptions {
   readonly unpublished: () => boolean;
   /** An entry was loaded without the tier. */
   readonly servedAlone: () => void;
-  /**
-   * Resolves once this instance has applied every change up to number `seq` (reading the log when
-   * it is behind); never rejects.
-   */
-  readonly appliedThrough: (seq: number) => Promise<void>;
+  /** Where this instance stands in the change feed (see `ChangeFeed.position`). */
+  readonly position: () => { readonly epoch: string; readonly seq: number } | undefined;
+  /** Reads the change log (the first read gives the position); never rejects. */
+  readonly sync: () => Promise<void>;
+  /** Whether a shared entry is current here (see `ChangeFeed.isCurrent`). */
+  readonly isCurrent: (a: string, s: number, userId: string | undefined, identityId: string | undefined) => boolean;
+  /** `'s'` on a cluster: load wake-ups go on the feed's sharded channel, by a command of their own. */
+  readonly publishMode: PublishMode;
 }
 
 /** One load holding its lease. */
 interface Held {
   readonly lease: string;
   readonly id: string;
+  readonly tag: string;
   readonly entryKey: string;
   readonly leaseKey: string;
-  /** The change number and namespace generation read with the lease. */
+  /** The change number and epoch this instance stood at when it took the lease. */
   readonly s: string;
   readonly a: string;
 }
@@ -82,6 +86,8 @@ export class SharedLoads {
   entriesRejected = 0;
   /** Loads whose answer was not stored nor served: a change overlapped them. */
   loadsDiscarded = 0;
+  /** Shared entries refused as stale (a change this instance knows of came after their load began). */
+  entriesStale = 0;
 
   constructor(options: SharedLoadsOptions) {
     this.#o = options;
@@ -112,13 +118,17 @@ export class SharedLoads {
       this.#o.servedAlone();
       return request.load();
     }
+    const tag = k.ownerTag(request);
+    // The position this instance stands at in the change feed: the first read of the log gives it.
+    if (this.#o.position() === undefined) await this.#o.sync();
+    if (tag === undefined || this.#o.position() === undefined) {
+      this.#o.servedAlone();
+      return request.load();
+    }
     const id = k.loadId(request.kind, request.key);
-    const entryKey = k.entry(id);
-    const leaseKey = k.lease(id);
-    const keys = [entryKey, leaseKey, k.changeState, k.allGeneration];
-    if (request.userId !== undefined) keys.push(k.userGeneration(request.userId));
-    if (request.identityId !== undefined) keys.push(k.identityGeneration(request.identityId));
-    const flags = [request.userId === undefined ? '' : '1', request.identityId === undefined ? '' : '1'];
+    const entryKey = k.entry(tag, id);
+    const leaseKey = k.lease(tag, id);
+    const keys = [entryKey, leaseKey, k.marker(tag)];
     const lease = token();
     const waitUntil = performance.now() + host.waitMs;
     const came = this.#prefetched.get(entryKey);
@@ -136,52 +146,54 @@ export class SharedLoads {
     for (let round = 0; round < MAX_ROUNDS; round++) {
       if (request.signal.aborted) throw abortReason(request.signal);
       if (this.#o.unpublished()) return request.load();
+      // Read before the lease is asked for: a load taken now begins no earlier than this.
+      const at = this.#o.position();
+      if (at === undefined) return request.load();
       let reply: unknown;
       const changes = this.#changes;
       try {
-        reply = await runner.run(GET_OR_LEASE, keys, [
-          lease,
-          String(host.loadMs),
-          skip,
-          ...flags,
-          String(GENERATION_TTL_MS),
-          token(),
-          String(MAX_ENTRY_BYTES),
-        ]);
+        reply = await runner.run(GET_OR_LEASE, keys, [lease, String(host.loadMs), skip, String(MAX_ENTRY_BYTES)]);
       } catch (err) {
         // Sent and not answered (a timeout): the script may still run and take the lease; free it
         // once Redis answers.
-        if (sent(err)) this.#o.cleanups.later(RELEASE, [leaseKey], [lease, k.channel, `L ${id}`]);
+        if (sent(err)) this.#o.cleanups.later(RELEASE, [leaseKey], [lease, '', '', '']);
         return request.load();
       }
-      const [kind, v, s, a, ck, cv, cs, ca] = Array.isArray(reply) ? (reply as unknown[]) : [];
+      const [kind, g, v, s, a, cn, cv, cs, ca] = Array.isArray(reply) ? (reply as unknown[]) : [];
+      // The last change that named the owner, marked in its slot by the instance that made it: one
+      // this instance has not read yet is read now.
+      const marked = typeof g === 'string' ? markerOf(g) : undefined;
+      if (marked !== undefined && marked.epoch === at.epoch && marked.seq > at.seq) await this.#o.sync();
       if (kind === 'hit' && typeof v === 'string' && typeof s === 'string' && typeof a === 'string') {
         const value = this.#open(request, { v, s, a });
-        if (value !== undefined && request.accept(value)) {
+        if (value !== undefined && this.#current(request, value, s, a, marked) && request.accept(value)) {
           this.sharedHits += 1;
-          // The user's credentials, current too: kept for the credentials load that follows.
+          // The user's credentials, stored with the token: kept for the credentials load that follows.
           if (
             changes === this.#changes &&
-            typeof ck === 'string' &&
+            typeof cn === 'string' &&
+            cn.length <= 64 &&
             typeof cv === 'string' &&
             typeof cs === 'string' &&
-            typeof ca === 'string'
+            typeof ca === 'string' &&
+            !after(marked, cs, ca)
           )
-            this.#prefetched.set(ck, { v: cv, s: cs, a: ca });
+            this.#prefetched.set(k.entry(tag, cn), { v: cv, s: cs, a: ca });
           return value;
         }
-        // Refused (due for refresh, or not opening): skipped by its hash, never sent back.
+        // Refused (stale, due for refresh, or not opening): skipped by its hash, never sent back.
         skip = createHash('sha1').update(v).digest('hex');
         continue;
       }
-      // ['lease', s, a]: the change number and namespace generation the load begins under.
-      const [, leaseS, leaseA] = kind === 'lease' ? [kind, v, s] : [];
-      if (typeof leaseS === 'string' && typeof leaseA === 'string') {
+      if (kind === 'lease') {
         if (waited) this.leaseTakeovers += 1;
-        const loaded = await this.#loadHolding(request, { lease, id, entryKey, leaseKey, s: leaseS, a: leaseA });
+        // The position now (read again above when the marker was ahead): the load begins after it.
+        const start = this.#o.position() ?? at;
+        const held = { lease, id, tag, entryKey, leaseKey, s: String(start.seq), a: start.epoch };
+        const loaded = await this.#loadHolding(request, held);
         if (loaded !== undefined) return loaded;
-        // A change overlapped the load: its answer may predate the change; load again (a few
-        // times: then once without the tier, checked against the changes this instance knows).
+        // A change this instance learned of during the load names its user or identity: the answer
+        // may predate the change; load again (a few times: then once without the tier).
         refused += 1;
         if (refused >= MAX_REFUSED) return request.load();
         waited = false;
@@ -196,6 +208,23 @@ export class SharedLoads {
       await this.#wait(id, Math.min(POLL_MS, left), request.signal);
     }
     return request.load();
+  }
+
+  /**
+   * Whether a shared entry is current on this instance: no change it knows of, made after the
+   * entry's load began, names the entry's user or identity.
+   */
+  #current<V extends CacheEntryTimes>(
+    request: FleetLoad<V>,
+    value: V,
+    s: string,
+    a: string,
+    marked: Marker | undefined,
+  ): boolean {
+    const identity = request.identityOf?.(value) ?? request.identityId;
+    const current = !after(marked, s, a) && this.#o.isCurrent(a, Number(s), request.userId, identity);
+    if (!current) this.entriesStale += 1;
+    return current;
   }
 
   /** The entry of a sealed value, or `undefined` (counted) when it does not open or parse. */
@@ -214,54 +243,66 @@ export class SharedLoads {
    */
   async #loadHolding<V extends CacheEntryTimes>(request: FleetLoad<V>, held: Held): Promise<V | undefined> {
     const { runner, keys: k, host, cleanups } = this.#o;
-    const releaseArgs = [held.lease, k.channel, `L ${held.id}`];
+    const [channel, mode] = this.#o.publishMode === 's' ? ['', ''] : [k.channel, ''];
+    const releaseArgs = [held.lease, channel, `L ${held.id}`, mode];
     let value: V;
     try {
-      // The load may use this instance's first level (a scoped load, its user's token): every
-      // change up to the lease's number must be applied here first, or a token a change made stale
-      // (its wake-up late or lost) would yield an entry of the old identity stored as current.
-      await this.#o.appliedThrough(Number(held.s));
       value = await request.load();
     } catch (err) {
       cleanups.now(RELEASE, [held.leaseKey], releaseArgs);
+      this.#notify(held.id);
       throw err;
     }
     this.sharedLoads += 1;
+    // The log read once more after the answer: a change recorded anywhere while the load ran is
+    // known here before the answer is judged (one round trip, on a load only).
+    await this.#o.sync();
     const ttl = Math.ceil(value.validUntil - host.clock.now());
     const identity = request.identityOf?.(value) ?? request.identityId;
+    // A change made during the load (numbered after the position it began at) names its user or
+    // identity: the answer may predate the change, and is neither stored nor served.
+    if (!this.#o.isCurrent(held.a, Number(held.s), request.userId, identity)) {
+      cleanups.now(RELEASE, [held.leaseKey], releaseArgs);
+      this.#notify(held.id);
+      this.loadsDiscarded += 1;
+      return undefined;
+    }
     if (ttl <= 0 || identity === undefined) {
       cleanups.now(RELEASE, [held.leaseKey], releaseArgs);
+      this.#notify(held.id);
       return value;
     }
     const sealed = this.#o.cipher.seal(k.entryAad(request.kind, request.key, held.s, held.a), request.encode(value));
-    const keys = [held.entryKey, held.leaseKey, k.changeState, k.allGeneration, k.identityGeneration(identity)];
-    if (request.userId !== undefined) keys.push(k.userGeneration(request.userId));
-    if (request.companionTokenKey !== undefined) keys.push(k.entry(k.loadId('token', request.companionTokenKey)));
-    let reply: unknown;
+    const keys = [held.entryKey, held.leaseKey];
+    // A user's credentials go into the user's token entry too (the same slot: the same user).
+    const companion = request.companionTokenKey !== undefined && request.userId !== undefined;
+    if (companion) keys.push(k.entry(held.tag, k.loadId('token', request.companionTokenKey ?? '')));
     try {
-      reply = await runner.run(PUT, keys, [
+      await runner.run(PUT, keys, [
         held.lease,
         sealed,
         String(ttl),
         held.s,
         held.a,
-        k.channel,
+        companion ? held.id : '',
+        channel,
         `L ${held.id}`,
-        request.userId === undefined ? '' : '1',
-        request.companionTokenKey === undefined ? '' : '1',
-        String(GENERATION_TTL_MS),
+        mode,
       ]);
     } catch {
-      // Redis out: the value is this instance's alone (what a change meanwhile makes stale, the
-      // change feed drops when it is read).
+      // Redis out: the value is this instance's alone.
       cleanups.later(RELEASE, [held.leaseKey], releaseArgs);
       return value;
     }
-    if (reply === 0) {
-      this.loadsDiscarded += 1;
-      return undefined;
-    }
+    this.#notify(held.id);
     return value;
+  }
+
+  /** On a cluster, wakes the load's waiters on the feed's sharded channel (not awaited). */
+  #notify(id: string): void {
+    if (this.#o.publishMode !== 's') return;
+    const k = this.#o.keys;
+    this.#o.runner.run(NOTIFY, [k.changeState], [k.channel, `L ${id}`, 's']).catch(() => undefined);
   }
 
   /** Resolves when `id`'s load message comes, after `ms`, or rejects when `signal` aborts. */
@@ -296,4 +337,22 @@ export class SharedLoads {
 
 function token(): string {
   return randomBytes(12).toString('base64url');
+}
+
+/** An owner's marker: the last change that named it. */
+interface Marker {
+  readonly epoch: string;
+  readonly seq: number;
+}
+
+/** The marker `epoch:seq`, or `undefined` (none, or not one). */
+function markerOf(g: string): Marker | undefined {
+  const at = g.lastIndexOf(':');
+  const seq = Number(g.slice(at + 1));
+  return at > 0 && Number.isSafeInteger(seq) ? { epoch: g.slice(0, at), seq } : undefined;
+}
+
+/** Whether the marked change came after an entry loaded from change `s` of epoch `a` (it is then stale). */
+function after(marked: Marker | undefined, s: string, a: string): boolean {
+  return marked !== undefined && marked.epoch === a && marked.seq > Number(s);
 }

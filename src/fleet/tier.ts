@@ -9,7 +9,13 @@ import { FleetKeys } from './keys.js';
 import { takeLock } from './locks.js';
 import { fallbackStore, type FallbackQuotaStore } from './quota-fallback.js';
 import { RedisQuotaStore } from './quota-store.js';
-import { RedisRunner, type FleetRedisClient, type FleetRedisSubscriber, type Script } from './runner.js';
+import {
+  RedisRunner,
+  type FleetRedisClient,
+  type FleetRedisSubscriber,
+  type PublishMode,
+  type Script,
+} from './runner.js';
 import { PROBE } from './scripts.js';
 import { SharedLoads } from './shared-load.js';
 
@@ -66,20 +72,19 @@ export class RedisTier implements FleetBinding {
     // Once per tier: an evicting server is said so at start (the tier works either way).
     void checkEvictionPolicy(options.client, host.log, Math.max(options.commandTimeoutMs, 1000));
     this.#cleanups = new CleanupQueue(runner);
-    this.quotaStore = fallbackStore(
-      runner,
-      new RedisQuotaStore({ runner, prefix: keys.quotaPrefix, name: (id) => keys.name(id) }),
-      {
-        prefix: keys.quotaPrefix,
-        // A random id for the heartbeat alone (names nothing else).
-        instance: randomBytes(12).toString('base64url'),
-        maxUsers: host.maxUsers,
-        retryMs: options.retryMs,
-        commandTimeoutMs: options.commandTimeoutMs,
-        expectedInstances: options.expectedInstances,
-        maxInstances: options.maxInstances,
-      },
-    );
+    // A cluster's wake-ups go on a sharded channel (ElastiCache's advice for Redis 7: classic
+    // pub/sub is broadcast to every node).
+    const publishMode: PublishMode = runner.cluster ? 's' : '';
+    this.quotaStore = fallbackStore(runner, new RedisQuotaStore({ runner, keys }), {
+      liveSet: keys.liveSet,
+      // A random id for the heartbeat alone (names nothing else).
+      instance: randomBytes(12).toString('base64url'),
+      maxUsers: host.maxUsers,
+      retryMs: options.retryMs,
+      commandTimeoutMs: options.commandTimeoutMs,
+      expectedInstances: options.expectedInstances,
+      maxInstances: options.maxInstances,
+    });
     this.#subscriber = options.client.duplicate();
     this.#subscriber.on('error', () => undefined);
     this.#loads = new SharedLoads({
@@ -88,11 +93,15 @@ export class RedisTier implements FleetBinding {
       cipher: options.cipher,
       host,
       cleanups: this.#cleanups,
-      unpublished: () => this.#feed.unpublished,
+      // Changes of its own not out yet, or the log unread too long: no shared entry is taken.
+      unpublished: () => this.#feed.unpublished || this.#feed.cutOff,
       servedAlone: () => {
         this.#feed.servedAlone();
       },
-      appliedThrough: (seq) => this.#feed.appliedThrough(seq),
+      position: () => this.#feed.position,
+      sync: () => this.#feed.sync(),
+      isCurrent: (a, s, userId, identityId) => this.#feed.isCurrent(a, s, userId, identityId),
+      publishMode,
     });
     this.#feed = new ChangeFeed({
       runner,
@@ -100,6 +109,7 @@ export class RedisTier implements FleetBinding {
       cipher: options.cipher,
       host,
       subscriber: this.#subscriber,
+      publishMode,
       cleanups: this.#cleanups,
       syncIntervalMs: options.syncIntervalMs,
       cutOffAfterMs: options.syncIntervalMs + options.commandTimeoutMs,
@@ -141,6 +151,8 @@ export class RedisTier implements FleetBinding {
       resyncDrops: this.#feed.resyncDrops,
       degradations: this.#runner.degradations,
       redisErrors: this.#runner.errors,
+      redis: this.#runner.cluster ? 'cluster' : 'single',
+      ...(this.#runner.problem === undefined ? {} : { problem: this.#runner.problem }),
     };
   }
 
@@ -163,7 +175,7 @@ export class RedisTier implements FleetBinding {
     if (this.#closed || this.#feed.unpublished) return false;
     try {
       const k = this.#keys;
-      const reply = await this.#runner.run(PROBE, [k.changeState, k.changeLog, k.allGeneration], []);
+      const reply = await this.#runner.run(PROBE, [k.changeState, k.changeLog], []);
       // A key a change writes has the wrong type (a writer's): the change could not be recorded.
       if (reply !== 'ok') {
         this.#feed.typeMismatch();

@@ -94,8 +94,9 @@ const CASES: readonly { readonly name: string; readonly steps: readonly Step[] }
 ];
 
 /** User ids are named as the tier names them: an HMAC under a key derived from the fleet's keys. */
-const names = new FleetKeys('quota', 'ns', randomBytes(32));
-const name = (id: string): string => names.name(id);
+const nameKey = randomBytes(32);
+/** The bucket keys of a tier whose prefix is `p` (a prefix of its own for each test). */
+const keysOf = (p: string): FleetKeys => new FleetKeys(p, 'ns', nameKey);
 
 void describe('RedisQuotaStore', { skip: redisSkipReason() }, () => {
   let server: RedisServer;
@@ -105,7 +106,7 @@ void describe('RedisQuotaStore', { skip: redisSkipReason() }, () => {
   let otherRunner: RedisRunner;
   let n = 0;
   /** A key prefix of its own for each test. */
-  const prefix = (): string => `cib:t${++n}:`;
+  const prefix = (): string => `cib:t${++n}`;
   const runnerOf = (c: FleetRedisClient): RedisRunner =>
     new RedisRunner({ client: c, commandTimeoutMs: 5000, retryMs: 1000, log: logSink().logger });
 
@@ -126,7 +127,7 @@ void describe('RedisQuotaStore', { skip: redisSkipReason() }, () => {
   for (const c of CASES) {
     void it(`decides as the in-memory store: ${c.name}`, async () => {
       const memory = new InMemoryQuotaStore();
-      const redis = new RedisQuotaStore({ runner, prefix: prefix(), name });
+      const redis = new RedisQuotaStore({ runner, keys: keysOf(prefix()) });
       for (const [i, step] of c.steps.entries()) {
         if (step.do === 'refund') {
           memory.refund(step.kind, step.key, step.bucket, 0);
@@ -147,7 +148,7 @@ void describe('RedisQuotaStore', { skip: redisSkipReason() }, () => {
   }
 
   void it('answers a plausible retryInMs, a whole number of ms ≥ 1', async () => {
-    const store = new RedisQuotaStore({ runner, prefix: prefix(), name });
+    const store = new RedisQuotaStore({ runner, keys: keysOf(prefix()) });
     const bucket = { rate: 2, burst: 1 };
     assert.deepEqual(await store.take({ kind: 'operation', key: 'Op', bucket, floor: 0, now: 0 }), { granted: true });
     const r = await store.take({ kind: 'operation', key: 'Op', bucket, floor: 0, now: 0 });
@@ -158,8 +159,8 @@ void describe('RedisQuotaStore', { skip: redisSkipReason() }, () => {
   void it('keeps one bucket for two instances: grants never exceed burst + rate × elapsed', async () => {
     const p = prefix();
     const stores = [
-      new RedisQuotaStore({ runner, prefix: p, name }),
-      new RedisQuotaStore({ runner: otherRunner, prefix: p, name }),
+      new RedisQuotaStore({ runner, keys: keysOf(p) }),
+      new RedisQuotaStore({ runner: otherRunner, keys: keysOf(p) }),
     ];
     const bucket = { rate: 50, burst: 5 };
     const granted = [0, 0];
@@ -187,12 +188,12 @@ void describe('RedisQuotaStore', { skip: redisSkipReason() }, () => {
 
   void it('keeps no user id in clear in Redis', async () => {
     const p = prefix();
-    const store = new RedisQuotaStore({ runner, prefix: p, name });
+    const store = new RedisQuotaStore({ runner, keys: keysOf(p) });
     const users = ['alice@example.com', 'Bob Smith'];
     for (const key of users)
       await store.take({ kind: 'user', key, bucket: { rate: SLOW, burst: 3 }, floor: 0, now: 0 });
     const keys = (await client.keys(`${p}*`)).sort();
-    assert.deepEqual(keys, users.map((u) => `${p}q:u:${name(u)}`).sort());
+    assert.deepEqual(keys, users.map((u) => keysOf(p).userBucket(u)).sort());
     const everything = [...(await client.keys('*'))];
     for (const key of keys) everything.push(...Object.entries(await client.hGetAll(key)).flat());
     for (const id of users) assert.ok(!everything.some((s) => s.includes(id)), `${id} found in Redis`);
@@ -200,7 +201,7 @@ void describe('RedisQuotaStore', { skip: redisSkipReason() }, () => {
 
   void it('lets idle buckets expire once refilled, and drops a bucket refunded to full', async () => {
     const p = prefix();
-    const store = new RedisQuotaStore({ runner, prefix: p, name });
+    const store = new RedisQuotaStore({ runner, keys: keysOf(p) });
     const bucket = { rate: 2, burst: 10 };
     const capBucket = { rate: 0.5, burst: 2 };
     await store.take({
@@ -215,13 +216,13 @@ void describe('RedisQuotaStore', { skip: redisSkipReason() }, () => {
     const bound = (b: BucketShape): number => (b.burst / b.rate) * 1000 + QUOTA_EXPIRY_MARGIN_MS;
     // One token short: refilled in 1 / rate s.
     for (const [key, b] of [
-      [`${p}q:o:Op`, bucket],
-      [`${p}q:o:Op#guest`, capBucket],
+      [keysOf(p).operationBucket('Op'), bucket],
+      [keysOf(p).operationBucket('Op#guest'), capBucket],
     ] as const) {
       const pttl = await client.pTTL(key);
       assert.ok(pttl > 0 && pttl <= 1000 / b.rate + QUOTA_EXPIRY_MARGIN_MS && pttl <= bound(b), `${key}: ${pttl}`);
     }
-    const [userKey] = await client.keys(`${p}q:u:*`);
+    const [userKey] = await client.keys(`${p}*:q:u`);
     assert.ok(userKey !== undefined);
     const userTtl = await client.pTTL(userKey);
     assert.ok(userTtl > 0 && userTtl <= bound(bucket), String(userTtl));
@@ -231,8 +232,8 @@ void describe('RedisQuotaStore', { skip: redisSkipReason() }, () => {
 
   void it('restarts a level stamped in the future at Redis time, refilling nothing', async () => {
     const p = prefix();
-    const store = new RedisQuotaStore({ runner, prefix: p, name });
-    const key = `${p}q:o:Op`;
+    const store = new RedisQuotaStore({ runner, keys: keysOf(p) });
+    const key = keysOf(p).operationBucket('Op');
     const [sec, usec] = (await client.time()) as unknown as [string, string];
     const serverNow = Number(sec) * 1000 + Number(usec) / 1000;
     await client.hSet(key, { tokens: '0', at: String(serverNow + 3_600_000) });
@@ -245,7 +246,7 @@ void describe('RedisQuotaStore', { skip: redisSkipReason() }, () => {
   });
 
   void it('runs again after SCRIPT FLUSH (NOSCRIPT: the source is sent again)', async () => {
-    const store = new RedisQuotaStore({ runner, prefix: prefix(), name });
+    const store = new RedisQuotaStore({ runner, keys: keysOf(prefix()) });
     const bucket = { rate: SLOW, burst: 2 };
     assert.equal((await store.take({ kind: 'user', key: 'u', bucket, floor: 0, now: 0 })).granted, true);
     await client.sendCommand(['SCRIPT', 'FLUSH']);
@@ -261,7 +262,7 @@ void describe('RedisQuotaStore', { skip: redisSkipReason() }, () => {
     const closed = createClient({ url: server.url });
     await closed.connect();
     await closed.close();
-    const store = new RedisQuotaStore({ runner: runnerOf(closed), prefix: prefix(), name });
+    const store = new RedisQuotaStore({ runner: runnerOf(closed), keys: keysOf(prefix()) });
     const bucket = { rate: 1, burst: 1 };
     await assert.rejects(store.take({ kind: 'operation', key: 'Op', bucket, floor: 0, now: 0 }), RedisUnavailable);
     await assert.rejects(store.refund('operation', 'Op', bucket, 0), RedisUnavailable);
@@ -269,11 +270,11 @@ void describe('RedisQuotaStore', { skip: redisSkipReason() }, () => {
 
   void it('refuses bad options and bad shapes with a TypeError naming them', async () => {
     assert.throws(
-      () => new RedisQuotaStore({ runner: undefined as unknown as RedisRunner, prefix: 'p:', name }),
+      () => new RedisQuotaStore({ runner: undefined as unknown as RedisRunner, keys: keysOf('p') }),
       /`runner`/,
     );
-    assert.throws(() => new RedisQuotaStore({ runner, prefix: 1 as unknown as string, name }), /`prefix`/);
-    const store = new RedisQuotaStore({ runner, prefix: prefix(), name });
+    assert.throws(() => new RedisQuotaStore({ runner, keys: 1 as unknown as FleetKeys }), /`keys`/);
+    const store = new RedisQuotaStore({ runner, keys: keysOf(prefix()) });
     await assert.rejects(
       store.take({ kind: 'operation', key: 'Op', bucket: { rate: 0, burst: 1 }, floor: 0, now: 0 }),
       /`bucket\.rate`/,

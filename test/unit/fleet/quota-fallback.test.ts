@@ -49,7 +49,7 @@ async function grantsOver(store: QuotaStore, from: number, ms: number): Promise<
 void it('degraded: one instance of three takes a third of the quota, from an empty share', async () => {
   const { runner, up } = fakeRunner(3);
   const store = fallbackStore(runner, granting, {
-    prefix: 'p:',
+    liveSet: 'p:live',
     instance: 'i',
     maxUsers: 10,
     retryMs: 1000,
@@ -75,7 +75,7 @@ void it('degraded before ever seeing Redis: a share of expectedInstances (defaul
   const { runner, up } = fakeRunner(3);
   up.value = false;
   const store = fallbackStore(runner, granting, {
-    prefix: 'p:',
+    liveSet: 'p:live',
     instance: 'i',
     maxUsers: 10,
     retryMs: 1000,
@@ -92,7 +92,7 @@ void it('a single instance set to expectedInstances 1 takes the whole bucket bef
   const { runner, up } = fakeRunner(3);
   up.value = false;
   const store = fallbackStore(runner, granting, {
-    prefix: 'p:',
+    liveSet: 'p:live',
     instance: 'i',
     maxUsers: 10,
     retryMs: 1000,
@@ -125,7 +125,7 @@ void it('three instances started while Redis never connects stay within the buck
     fallbackStore(
       new RedisRunner({ client, commandTimeoutMs: 250, retryMs: 1000, log: pino({ level: 'silent' }) }),
       failing,
-      { prefix: 'p:', instance: `i${i}`, maxUsers: 10, retryMs: 1000, commandTimeoutMs: 250 },
+      { liveSet: 'p:live', instance: `i${i}`, maxUsers: 10, retryMs: 1000, commandTimeoutMs: 250 },
     ),
   );
   let granted = 0;
@@ -144,7 +144,7 @@ void it('three instances started while Redis never connects stay within the buck
 void it('a heartbeat count a Redis writer inflated is clamped to maxInstances; shares still grant (review 10)', async () => {
   const { runner, up } = fakeRunner(1_000_000);
   const store = fallbackStore(runner, granting, {
-    prefix: 'p:',
+    liveSet: 'p:live',
     instance: 'i',
     maxUsers: 10,
     retryMs: 1000,
@@ -163,7 +163,7 @@ void it('a heartbeat count a Redis writer inflated is clamped to maxInstances; s
 void it('a live set a Redis writer emptied (each counts itself alone) is floored at expectedInstances (review 10)', async () => {
   const { runner, up } = fakeRunner(1);
   const store = fallbackStore(runner, granting, {
-    prefix: 'p:',
+    liveSet: 'p:live',
     instance: 'i',
     maxUsers: 10,
     retryMs: 1000,
@@ -181,7 +181,7 @@ void it('a live set a Redis writer emptied (each counts itself alone) is floored
 void it('a share of a fractional burst with a floor still grants (the floor leaves at least one call)', async () => {
   const { runner, up } = fakeRunner(2);
   const store = fallbackStore(runner, granting, {
-    prefix: 'p:',
+    liveSet: 'p:live',
     instance: 'i',
     maxUsers: 10,
     retryMs: 1000,

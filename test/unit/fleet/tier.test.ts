@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import type { FleetHost, FleetLoad } from '../../../src/broker/fleet.js';
 import { EntryCipher } from '../../../src/fleet/cipher.js';
 import { FleetKeys } from '../../../src/fleet/keys.js';
-import { GET_OR_LEASE, INVALIDATE, LOCK, PROBE, PUT, RELEASE, SYNC, UNLOCK } from '../../../src/fleet/scripts.js';
+import { BUMP, GET_OR_LEASE, INVALIDATE, LOCK, PROBE, PUT, RELEASE, SYNC, UNLOCK } from '../../../src/fleet/scripts.js';
 import { RedisTier } from '../../../src/fleet/tier.js';
 import { ManualClock } from '../../helpers/manual-clock.js';
 import { FakeRedis } from './fake-redis.js';
@@ -21,10 +21,11 @@ interface Value {
 const USER = 'alice@example.com';
 const IDENTITY = 'us-east-1:00000000-aaaa-bbbb-cccc-000000000001';
 
-function setup() {
+/** A tier on a fake client whose change log stands at change `seq` of `epoch`. */
+function setup(epoch = 'a1', seq = '4') {
   const redis = new FakeRedis();
-  redis.know(GET_OR_LEASE, PUT, RELEASE, INVALIDATE, SYNC, LOCK, UNLOCK, PROBE);
-  redis.answer(SYNC, () => ['', '0']);
+  redis.know(BUMP, GET_OR_LEASE, PUT, RELEASE, INVALIDATE, SYNC, LOCK, UNLOCK, PROBE);
+  redis.answer(SYNC, () => [epoch, seq]);
   const clock = new ManualClock();
   const changes: { u: readonly string[]; i: readonly string[] }[] = [];
   let drops = 0;
@@ -75,7 +76,7 @@ void describe('fleet tier (fake client)', () => {
     const t = setup();
     const value: Value = { validUntil: t.clock.now() + 1000, refreshAt: t.clock.now() + 500, identityId: IDENTITY };
     const aad = t.keys.entryAad('token', `token:${USER}`, '4', 'a1');
-    t.redis.answer(GET_OR_LEASE, () => ['hit', t.cipher.seal(aad, JSON.stringify(value)), '4', 'a1']);
+    t.redis.answer(GET_OR_LEASE, () => ['hit', '', t.cipher.seal(aad, JSON.stringify(value)), '4', 'a1']);
     assert.deepEqual(await t.tier.load(t.request()), value);
     assert.equal(t.loads(), 0);
     assert.equal(t.tier.stats().sharedHits, 1);
@@ -88,7 +89,7 @@ void describe('fleet tier (fake client)', () => {
     const other = t.keys.entryAad('token', 'token:mallory', '4', 'a1');
     let round = 0;
     t.redis.answer(GET_OR_LEASE, () =>
-      round++ === 0 ? ['hit', t.cipher.seal(other, JSON.stringify(value)), '4', 'a1'] : ['lease', '0', 'a1'],
+      round++ === 0 ? ['hit', '', t.cipher.seal(other, JSON.stringify(value)), '4', 'a1'] : ['lease', '0', 'a1'],
     );
     t.redis.answer(PUT, () => 1);
     assert.equal((await t.tier.load(t.request())).identityId, IDENTITY);
@@ -105,22 +106,86 @@ void describe('fleet tier (fake client)', () => {
     assert.equal(t.loads(), 1);
     const [put] = t.redis.callsOf(PUT);
     assert.ok(put !== undefined, 'stored');
-    assert.ok(put.keys.includes(t.keys.userGeneration(USER)));
-    assert.ok(put.keys.includes(t.keys.identityGeneration(IDENTITY)), 'the loaded identity is checked too');
+    const tag = t.keys.userTag(USER);
+    assert.ok(put.keys.length > 0 && put.keys.every((k) => k.includes(tag)), "every key in the user's slot");
+    assert.deepEqual(put.args.slice(3, 5), ['4', 'a1'], 'under the position it began at');
     for (const s of t.redis.sent()) {
       assert.ok(!s.includes(USER) && !s.includes(IDENTITY), `clear id sent to Redis: ${s}`);
     }
     await t.tier.close();
   });
 
-  void it('loads again, serving nothing, when a change overlapped the load (the store is refused)', async () => {
+  void it('loads again, storing and serving nothing, when a change of its user came in during the load', async () => {
     const t = setup();
-    t.redis.answer(GET_OR_LEASE, () => ['lease', '0', 'a1']);
-    let puts = 0;
-    t.redis.answer(PUT, () => (puts++ === 0 ? 0 : 1));
+    t.redis.answer(GET_OR_LEASE, () => ['lease']);
+    t.redis.answer(PUT, () => 1);
+    await t.tier.load(t.request()); // the first read of the log is done
+    let first = true;
+    const other = t.cipher.seal(t.keys.changeAad('a1', 5), JSON.stringify({ n: 'other', u: [USER], i: [] }));
+    const base = t.request();
+    const load = () => base.load();
+    await t.tier.load(
+      t.request({
+        load: async () => {
+          if (first) {
+            first = false;
+            // Another instance changes the user while this load runs.
+            t.redis.answer(SYNC, () => ['a1', '5', `5 ${other}`]);
+            t.redis.subscriber.deliver('I a1 5');
+            await new Promise((r) => setTimeout(r, 5));
+          }
+          return load();
+        },
+      }),
+    );
+    assert.equal(t.loads(), 3, 'one before; then the first answer may predate the change: loaded again');
+    assert.equal(t.redis.callsOf(PUT).length, 2, 'stored once before, once after the change');
+    assert.deepEqual(t.redis.callsOf(PUT)[1]?.args.slice(3, 5), ['5', 'a1']);
+    assert.equal(t.tier.stats().sharedLoads, 3);
+    await t.tier.close();
+  });
+
+  void it('refuses a shared entry loaded before a change of its user or identity it knows of', async () => {
+    const t = setup();
+    const value: Value = { validUntil: t.clock.now() + 1000, refreshAt: t.clock.now() + 500, identityId: IDENTITY };
+    const other = t.cipher.seal(t.keys.changeAad('a1', 5), JSON.stringify({ n: 'other', u: [], i: [IDENTITY] }));
+    t.redis.answer(SYNC, () => ['a1', '5', `5 ${other}`]);
+    let round = 0;
+    const aad = t.keys.entryAad('token', `token:${USER}`, '4', 'a1');
+    t.redis.answer(GET_OR_LEASE, () =>
+      round++ === 0 ? ['hit', '', t.cipher.seal(aad, JSON.stringify(value)), '4', 'a1'] : ['lease'],
+    );
+    t.redis.answer(PUT, () => 1);
+    // The first read of the log starts the index at 5 (nothing older known): read a later change.
+    t.redis.subscriber.deliver('I a1 5');
+    await new Promise((r) => setTimeout(r, 5));
     await t.tier.load(t.request());
-    assert.equal(t.loads(), 2);
-    assert.equal(t.redis.callsOf(PUT).length, 2);
+    assert.equal(t.loads(), 1, 'its identity changed at 5, after the load at 4');
+    assert.equal(t.tier.stats().sharedHits, 0);
+    await t.tier.close();
+  });
+
+  void it("refuses an entry older than its owner's marker, set by the change's maker in the owner's slot", async () => {
+    const t = setup();
+    const value: Value = { validUntil: t.clock.now() + 1000, refreshAt: t.clock.now() + 500, identityId: IDENTITY };
+    const aad = t.keys.entryAad('token', `token:${USER}`, '4', 'a1');
+    let round = 0;
+    // This instance has read the log up to 4; the user was changed at 6 (its message not read yet).
+    t.redis.answer(GET_OR_LEASE, (keys) => {
+      assert.equal(keys[2], t.keys.marker(t.keys.userTag(USER)));
+      return round++ === 0 ? ['hit', 'a1:6', t.cipher.seal(aad, JSON.stringify(value)), '4', 'a1'] : ['lease', 'a1:6'];
+    });
+    t.redis.answer(PUT, () => 1);
+    await t.tier.load(t.request());
+    assert.equal(t.loads(), 1, 'the entry predates the marked change');
+    // A change made here raises the markers of every user and identity it names, in their slots.
+    t.redis.answer(INVALIDATE, () => ['ok', 'a1', '7']);
+    await t.tier.record([USER], [IDENTITY]);
+    const bumped = t.redis.callsOf(BUMP).map((c) => [c.keys[0], c.args.slice(0, 2)]);
+    assert.deepEqual(bumped, [
+      [t.keys.marker(t.keys.userTag(USER)), ['a1', '7']],
+      [t.keys.marker(t.keys.ownerTag({ userId: undefined, identityId: IDENTITY }) ?? ''), ['a1', '7']],
+    ]);
     await t.tier.close();
   });
 
@@ -130,7 +195,7 @@ void describe('fleet tier (fake client)', () => {
     const sealed = t.cipher.seal(t.keys.entryAad('token', `token:${USER}`, '4', 'a1'), JSON.stringify(value));
     let round = 0;
     // The same value with its numbers rewritten (as an attacker would, to pass the script's check).
-    t.redis.answer(GET_OR_LEASE, () => (round++ === 0 ? ['hit', sealed, '9', 'a1'] : ['lease', '9', 'a1']));
+    t.redis.answer(GET_OR_LEASE, () => (round++ === 0 ? ['hit', '', sealed, '9', 'a1'] : ['lease', '9', 'a1']));
     t.redis.answer(PUT, () => 1);
     await t.tier.load(t.request());
     assert.equal(t.loads(), 1);
@@ -151,7 +216,7 @@ void describe('fleet tier (fake client)', () => {
   });
 
   void it('publishes a sealed change under keyed names; a wake-up only makes it read the log', async () => {
-    const t = setup();
+    const t = setup('e1', '0');
     // The record is sealed for the number it gets: sealed for another, it is refused and sealed again.
     let tries = 0;
     t.redis.answer(INVALIDATE, () => (++tries === 1 ? ['retry', 'e1', '0'] : ['ok', 'e1', '1']));
@@ -159,8 +224,8 @@ void describe('fleet tier (fake client)', () => {
     await new Promise((r) => setTimeout(r, 5));
     assert.equal(tries, 2);
     const [, published] = t.redis.callsOf(INVALIDATE);
-    assert.deepEqual(published?.args.slice(6), ['e1', '1']);
-    assert.ok(published.keys.includes(t.keys.identityGeneration(IDENTITY)));
+    assert.deepEqual(published?.args.slice(4), ['e1', '1']);
+    assert.deepEqual(published.keys, [t.keys.changeState, t.keys.changeLog], "the feed's slot only");
     for (const s of t.redis.sent()) assert.ok(!s.includes(USER) && !s.includes(IDENTITY), `clear id sent: ${s}`);
     const record = published.args[1] ?? '';
     // The log holds the real change; a forged wake-up announces more.
@@ -191,7 +256,7 @@ void describe('fleet tier (fake client)', () => {
     // INVALIDATE's compare-and-set: a record sealed for a number that is no longer next is refused.
     let seq = 0;
     t.redis.answer(INVALIDATE, (_keys, args) => {
-      const [epoch, wanted] = args.slice(6);
+      const [epoch, wanted] = args.slice(4);
       if (epoch !== 'e1' || wanted !== String(seq + 1)) return ['retry', 'e1', String(seq)];
       seq += 1;
       return ['ok', 'e1', String(seq)];
@@ -257,7 +322,7 @@ void describe('fleet tier (fake client)', () => {
     const t = setup();
     const value: Value = { validUntil: t.clock.now() + 1000, refreshAt: t.clock.now() + 500, identityId: IDENTITY };
     const credentialsKey = `credentials:${IDENTITY}`;
-    const companion = t.keys.entry(t.keys.loadId('credentials', credentialsKey));
+    const companion = t.keys.loadId('credentials', credentialsKey);
     const sealed = (kind: 'token' | 'credentials', key: string) =>
       t.cipher.seal(t.keys.entryAad(kind, key, '4', 'a1'), JSON.stringify(value));
     let answer: (reply: unknown) => void = () => undefined;
@@ -277,6 +342,7 @@ void describe('fleet tier (fake client)', () => {
     t.tier.invalidated(['bob@example.com'], []);
     answer([
       'hit',
+      '',
       sealed('token', `token:${USER}`),
       '4',
       'a1',
