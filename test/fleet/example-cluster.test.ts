@@ -2,7 +2,8 @@
 // redis-server, started here; REDIS_CLUSTER_NODES): connect-redis over a node-redis cluster client
 // for what express-session calls (get, set, touch, destroy) with sessions on every master; a login
 // on one instance used on the others; three instances serving one user the same credentials at one
-// token and one credentials call; a cluster that wants a password, which every node gets.
+// token and one credentials call, with the shared tier's keys over several masters (not one hash tag
+// for all); a cluster that wants a password, which every node gets.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -247,6 +248,14 @@ void describe('the example app on a real Redis Cluster (REDIS_CLUSTER_NODES)', {
     const calls = emu.counters();
     assert.equal(calls[TOKEN], 1, JSON.stringify(calls));
     assert.equal(calls[CREDS], 1, JSON.stringify(calls));
+    // No warning or error of any instance (the tier reports a misconfiguration, e.g. CROSSSLOT, so).
+    for (const app of apps) {
+      const loud = app
+        .output()
+        .split('\n')
+        .filter((line) => line.startsWith('{') && (JSON.parse(line) as { level: number }).level >= 40);
+      assert.deepEqual(loud, [], app.url);
+    }
     for (const app of apps) {
       const ready = await fetch(`${app.url}/readyz`);
       assert.equal(ready.status, 200);
@@ -255,6 +264,30 @@ void describe('the example app on a real Redis Cluster (REDIS_CLUSTER_NODES)', {
         fleet: { state: 'shared', sessions: 'connected', keys: 'ok' },
       });
     }
+  });
+
+  void test("the broker's shared entries spread over the masters: users and guests in slots of their own", async () => {
+    const a = apps[0]!;
+    for (let i = 0; i < 12; i++) {
+      const guest = await fetch(`${a.url}/aws/guest`, { method: 'POST' });
+      assert.equal(guest.status, 200, await guest.clone().text());
+    }
+    const holders: number[] = [];
+    for (const node of cluster.nodes.slice(0, 3)) {
+      let cursor = '0';
+      let count = 0;
+      do {
+        const reply = (await redisCommand(node.port, ['SCAN', cursor, 'MATCH', 'cib:*', 'COUNT', '1000'])) as [
+          string,
+          string[],
+        ];
+        cursor = reply[0];
+        count += reply[1].length;
+      } while (cursor !== '0');
+      if (count > 0) holders.push(node.port);
+    }
+    // One hash tag for everything would put the whole tier on one master.
+    assert.ok(holders.length >= 2, `the shared tier's keys are on ${holders.length} master(s)`);
   });
 
   void test('a cluster that wants a password: every node gets it from the seeds; a wrong one stops the start', async () => {
