@@ -11,6 +11,8 @@ import { StartupError } from './startup-error.js';
 export const REDIS_CONNECT_MS = 5000;
 /** Longest wait for one session or bearer-token command. */
 export const REDIS_COMMAND_MS = 1000;
+/** The slots of a Redis Cluster. */
+const CLUSTER_SLOTS = 16_384;
 /** How long a start waits before asking a cluster's seeds again when none answered. */
 const SEED_RETRY_MS = 200;
 
@@ -166,17 +168,24 @@ export async function connectRedis(client: RedisConnection, target: RedisTarget,
 
 /**
  * Whether every command of the sessions can reach Redis now: the client is ready; for a cluster,
- * every master's connection is too (a session on a lost master's slots would fail).
+ * every slot has a master whose connection is ready too (a session in the slots of a lost master,
+ * or of no master, would fail).
  */
 export function sessionsReady(client: RedisConnection): boolean {
   if (!client.isReady) return false;
-  return !('masters' in client) || client.masters.every((master) => master.client?.isReady === true);
+  if (!('slots' in client)) return true;
+  const { slots } = client;
+  // A plain loop: the slots a cluster does not serve are holes, which every() would skip.
+  for (let slot = 0; slot < CLUSTER_SLOTS; slot++) {
+    if (slots[slot]?.master.client?.isReady !== true) return false;
+  }
+  return true;
 }
 
 /** One warning when the sessions' connection is lost, one line when it is back: never one per retry. */
 export function watchSessionsConnection(client: RedisConnection, logger: Logger, shown: string): void {
   let up = true;
-  const cluster = 'masters' in client;
+  const cluster = 'slots' in client;
   client.on(cluster ? 'node-error' : 'error', (err: unknown) => {
     if (!up) return;
     up = false;

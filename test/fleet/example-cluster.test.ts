@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { RedisStore } from 'connect-redis';
 import type { SessionData } from 'express-session';
-import { createCluster } from 'redis';
+import { createClient, createCluster } from 'redis';
 import { clusterOptions } from '../../examples/express-app/redis-clients.js';
 import { createSealer, sealedSessions } from '../../examples/express-app/sealing.js';
 import { startEmulator } from '../../src/emulator/index.js';
@@ -24,6 +24,7 @@ import {
   redisCommand,
   startRedisCluster,
   type RedisCluster,
+  type RedisClusterNode,
 } from '../helpers/redis-cluster.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -291,11 +292,25 @@ void describe('the example app on a real Redis Cluster (REDIS_CLUSTER_NODES)', {
   });
 
   void test('a cluster that wants a password: every node gets it from the seeds; a wrong one stops the start', async () => {
-    // Last: the running instances keep their authenticated connections.
+    // The running instances keep their authenticated connections; the password goes again after.
     for (const node of cluster.nodes) {
       await redisCommand(node.port, ['CONFIG', 'SET', 'masterauth', PASSWORD]);
       await redisCommand(node.port, ['CONFIG', 'SET', 'requirepass', PASSWORD]);
     }
+    try {
+      await withPassword();
+    } finally {
+      for (const node of cluster.nodes) {
+        const admin = createClient({ url: `redis://:${PASSWORD}@127.0.0.1:${node.port}` });
+        admin.on('error', () => undefined);
+        await admin.connect();
+        await admin.configSet({ requirepass: '', masterauth: '' });
+        await admin.close();
+      }
+    }
+  });
+
+  async function withPassword(): Promise<void> {
     const seeds = (password: string): string =>
       cluster.nodes
         .slice(0, 2)
@@ -323,5 +338,75 @@ void describe('the example app on a real Redis Cluster (REDIS_CLUSTER_NODES)', {
     for (const out of [wrong.stderr, none.stderr, d.output()]) {
       assert.ok(!out.includes(PASSWORD) && !out.includes('a-wrong-password'), out);
     }
+    // Its reconnections would carry a password the cluster no longer wants.
+    const exited = once(d.proc, 'exit');
+    d.proc.kill('SIGTERM');
+    await exited;
+  }
+
+  void test('a master fails over: the sessions reach its promoted replica, and /readyz is ready again', async () => {
+    const [a, b] = apps;
+    assert.ok(a !== undefined && b !== undefined);
+    const { cookie } = await login(a.url, 'bob', 'bob-demo-pass');
+    const master = await cluster.masterOf(keySlot(`cib-demo:sess:${sidOf(cookie)}`));
+    failedOver = await cluster.failover(master);
+    for (const app of [a, b]) {
+      await eventually(`${app.url} ready with its sessions`, async () => {
+        const ready = (await (await fetch(`${app.url}/readyz`)).json()) as { fleet?: { sessions?: string } };
+        return ready.fleet?.sessions === 'connected';
+      });
+      await eventually(`bob's session on ${app.url}`, async () => {
+        const me = await fetch(`${app.url}/aws/identity`, { headers: { cookie } });
+        return me.status === 200;
+      });
+    }
+    const lost = a
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('sessions: lost the Redis connection'));
+    assert.equal(lost.length, 1, a.output());
+  });
+
+  void test('a master lost with no replica left: /readyz not ready, its sessions answer 503, never a 500', async () => {
+    const [a] = apps;
+    assert.ok(a !== undefined && failedOver !== undefined);
+    // A session in the slots of the master about to be lost (its replica was the master before).
+    let cookie = '';
+    for (let i = 0; i < 40 && cookie === ''; i++) {
+      const session = await login(a.url, 'bob', 'bob-demo-pass');
+      const owner = await cluster.masterOf(keySlot(`cib-demo:sess:${sidOf(session.cookie)}`));
+      if (owner === failedOver) cookie = session.cookie;
+    }
+    assert.notEqual(cookie, '', 'no session landed on that master in 40 logins');
+    await failedOver.kill();
+    await eventually(`${a.url} not ready`, async () => {
+      const ready = await fetch(`${a.url}/readyz`);
+      const body = (await ready.json()) as { code?: string; fleet?: { sessions?: string } };
+      return (
+        ready.status === 503 && body.code === 'ERR_SESSIONS_UNAVAILABLE' && body.fleet?.sessions === 'disconnected'
+      );
+    });
+    const me = await fetch(`${a.url}/aws/identity`, { headers: { cookie } });
+    assert.equal(me.status, 503, await me.clone().text());
+    assert.equal(((await me.json()) as { code: string }).code, 'ERR_SESSIONS_UNAVAILABLE');
   });
 });
+
+let failedOver: RedisClusterNode | undefined;
+
+/** The session id in a `demo.sid=s%3A<sid>.<signature>` cookie. */
+function sidOf(cookie: string): string {
+  const value = decodeURIComponent(cookie.slice(cookie.indexOf('=') + 1));
+  const sid = /^s:([^.]+)\./.exec(value)?.[1];
+  assert.ok(sid !== undefined, cookie);
+  return sid;
+}
+
+/** Polls `check` (every 100 ms) until it holds; fails naming `what` after 45 s. */
+async function eventually(what: string, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 45_000;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) assert.fail(`${what}: not within 45 s`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
