@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -289,6 +290,30 @@ void describe('the example app on a real Redis Cluster (REDIS_CLUSTER_NODES)', {
     }
     // One hash tag for everything would put the whole tier on one master.
     assert.ok(holders.length >= 2, `the shared tier's keys are on ${holders.length} master(s)`);
+  });
+
+  void test('no seed answers: the start waits 5 s then names the seeds and the last error; a bad host at once', async () => {
+    const closed = await new Promise<number>((resolve) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as AddressInfo;
+        server.close(() => {
+          resolve(port);
+        });
+      });
+    });
+    const none = await failedStart({ REDIS_CLUSTER_NODES: `redis://:${PASSWORD}@127.0.0.1:${closed}` });
+    assert.equal(none.code, 1, none.stderr);
+    assert.match(
+      none.stderr,
+      /^cannot start the example app: Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+\/? did not answer within 5 s \(ECONNREFUSED\)\. Start it \(or fix REDIS_CLUSTER_NODES\) and try again\n$/,
+    );
+    const unknown = await failedStart({ REDIS_CLUSTER_NODES: 'redis://no-such-host.invalid:7000' });
+    assert.equal(unknown.code, 1, unknown.stderr);
+    assert.match(
+      unknown.stderr,
+      /the host of REDIS_CLUSTER_NODES \(redis:\/\/no-such-host\.invalid:7000\/?\) does not resolve \((ENOTFOUND|EAI_AGAIN)\)/,
+    );
+    assert.ok(!none.stderr.includes(PASSWORD));
   });
 
   void test('a cluster that wants a password: every node gets it from the seeds; a wrong one stops the start', async () => {
