@@ -4,9 +4,9 @@ import { ChangeIndex } from './change-index.js';
 import { FleetTypeMismatch, parseChange, token, type Change } from './change-record.js';
 import type { CleanupQueue } from './cleanups.js';
 import type { EntryCipher } from './cipher.js';
-import { MARKER_TTL_MS, type FleetKeys } from './keys.js';
+import { FleetKeys, MARKER_TTL_MS } from './keys.js';
 import type { FleetRedisSubscriber, PublishMode, RedisRunner, Script } from './runner.js';
-import { BUMP, INVALIDATE, MAX_RECORD_BYTES, SYNC } from './scripts.js';
+import { BUMP, INVALIDATE, MAX_MEMBERS, MAX_RECORD_BYTES, MEMBERS, SYNC } from './scripts.js';
 
 /** The number a change was given in the log. */
 interface Given {
@@ -276,20 +276,31 @@ export class ChangeFeed {
   }
 
   /**
-   * Raises the markers of the users and identities `change` names to its number (one command per
-   * slot, at once). One that fails is left: the instances learn the change from the log, as they
-   * would have without the marker (within `syncIntervalMs`).
+   * Raises to the change's number the markers of the users and identities `change` names, and of
+   * the users whose entries name one of those identities (their members): one command per slot,
+   * at once. One that fails is left: the instances learn the change from the log, as they would
+   * have without the marker (within `syncIntervalMs`).
    */
   async #mark(change: Change, given: Given): Promise<void> {
     if (change.all === true) return;
     const k = this.#o.keys;
-    const tags = [
-      ...change.u.map((u) => k.userTag(u)),
-      ...change.i.map((i) => k.ownerTag({ userId: undefined, identityId: i }) ?? ''),
-    ];
     const run = this.#closing ? this.#o.lastTry : this.#o.runner.run.bind(this.#o.runner);
+    const members = await Promise.all(
+      change.i.map((i) =>
+        run(MEMBERS, [k.members(i)], [String(MAX_MEMBERS)]).then(
+          (reply): unknown[] => (Array.isArray(reply) ? (reply as unknown[]) : []),
+          (): unknown[] => [],
+        ),
+      ),
+    );
+    const tags = new Set([...change.u.map((u) => k.userTag(u)), ...change.i.map((i) => k.identityTag(i))]);
+    for (const m of members.flat().slice(0, MAX_MEMBERS * 4)) {
+      // A member is a writer's to forge: only the shape of a user tag is taken.
+      const tag = typeof m === 'string' ? FleetKeys.memberTag(m) : undefined;
+      if (tag !== undefined) tags.add(tag);
+    }
     await Promise.all(
-      tags.map((tag) =>
+      [...tags].map((tag) =>
         run(BUMP, [k.marker(tag)], [given.epoch, String(given.seq), String(MARKER_TTL_MS)]).catch(() => undefined),
       ),
     );

@@ -137,6 +137,34 @@ redis.call('SET', KEYS[1], ARGV[1] .. ':' .. ARGV[2], 'PX', ARGV[3])
 return 1
 `);
 
+/** The most users an identity's member set holds (a genuine identity has a few). */
+export const MAX_MEMBERS = 256;
+
+/**
+ * Adds a user to the set of those whose entries name an identity (up to a cap: past it, the others
+ * learn the identity's changes from the log only). A key of another type (a writer's) is replaced.
+ * KEYS: the identity's member set. ARGV: the user's member name, ttl ms, cap. Returns 1.
+ */
+export const JOIN = script(`
+local t = redis.call('TYPE', KEYS[1])['ok']
+if t ~= 'set' and t ~= 'none' then redis.call('DEL', KEYS[1]) end
+if redis.call('SCARD', KEYS[1]) < tonumber(ARGV[3]) or redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then
+  redis.call('SADD', KEYS[1], ARGV[1])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+`);
+
+/**
+ * The users whose entries name an identity (at most `cap` of them).
+ * KEYS: the identity's member set. ARGV: cap. Returns the members (an empty list for a key of another type).
+ */
+export const MEMBERS = script(`
+if redis.call('TYPE', KEYS[1])['ok'] ~= 'set' then return {} end
+if redis.call('SCARD', KEYS[1]) <= tonumber(ARGV[1]) then return redis.call('SMEMBERS', KEYS[1]) end
+return redis.call('SRANDMEMBER', KEYS[1], ARGV[1])
+`);
+
 /** How many changes the log holds (the change index keeps as many). */
 export const LOG_CHANGES = 1024;
 

@@ -7,7 +7,19 @@ import { pino } from 'pino';
 import type { FleetHost, FleetLoad } from '../../../src/broker/fleet.js';
 import { EntryCipher } from '../../../src/fleet/cipher.js';
 import { FleetKeys } from '../../../src/fleet/keys.js';
-import { BUMP, GET_OR_LEASE, INVALIDATE, LOCK, PROBE, PUT, RELEASE, SYNC, UNLOCK } from '../../../src/fleet/scripts.js';
+import {
+  BUMP,
+  GET_OR_LEASE,
+  INVALIDATE,
+  JOIN,
+  MEMBERS,
+  LOCK,
+  PROBE,
+  PUT,
+  RELEASE,
+  SYNC,
+  UNLOCK,
+} from '../../../src/fleet/scripts.js';
 import { RedisTier } from '../../../src/fleet/tier.js';
 import { ManualClock } from '../../helpers/manual-clock.js';
 import { FakeRedis } from './fake-redis.js';
@@ -24,7 +36,7 @@ const IDENTITY = 'us-east-1:00000000-aaaa-bbbb-cccc-000000000001';
 /** A tier on a fake client whose change log stands at change `seq` of `epoch`. */
 function setup(epoch = 'a1', seq = '4') {
   const redis = new FakeRedis();
-  redis.know(BUMP, GET_OR_LEASE, PUT, RELEASE, INVALIDATE, SYNC, LOCK, UNLOCK, PROBE);
+  redis.know(BUMP, JOIN, MEMBERS, GET_OR_LEASE, PUT, RELEASE, INVALIDATE, SYNC, LOCK, UNLOCK, PROBE);
   redis.answer(SYNC, () => [epoch, seq]);
   const clock = new ManualClock();
   const changes: { u: readonly string[]; i: readonly string[] }[] = [];
@@ -178,13 +190,23 @@ void describe('fleet tier (fake client)', () => {
     t.redis.answer(PUT, () => 1);
     await t.tier.load(t.request());
     assert.equal(t.loads(), 1, 'the entry predates the marked change');
-    // A change made here raises the markers of every user and identity it names, in their slots.
+    // The loader joined the identity's members before it read the log again and stored.
+    const order = t.redis.calls.map((c) => c.script.sha);
+    const join = order.indexOf(JOIN.sha);
+    assert.ok(join >= 0, 'joined');
+    assert.deepEqual(t.redis.callsOf(JOIN)[0]?.keys, [t.keys.members(IDENTITY)]);
+    assert.ok(order.indexOf(SYNC.sha, join) > join && order.indexOf(PUT.sha) > order.indexOf(SYNC.sha, join));
+    // A change made here raises the markers of every user and identity it names, in their slots,
+    // and of the identity's members (a forged member is not taken).
+    const bob = FleetKeys.member(t.keys.userTag('bob@example.com'));
+    t.redis.answer(MEMBERS, () => [bob, 'x:{evil}', FleetKeys.member(t.keys.userTag(USER))]);
     t.redis.answer(INVALIDATE, () => ['ok', 'a1', '7']);
     await t.tier.record([USER], [IDENTITY]);
     const bumped = t.redis.callsOf(BUMP).map((c) => [c.keys[0], c.args.slice(0, 2)]);
     assert.deepEqual(bumped, [
       [t.keys.marker(t.keys.userTag(USER)), ['a1', '7']],
-      [t.keys.marker(t.keys.ownerTag({ userId: undefined, identityId: IDENTITY }) ?? ''), ['a1', '7']],
+      [t.keys.marker(t.keys.identityTag(IDENTITY)), ['a1', '7']],
+      [t.keys.marker(t.keys.userTag('bob@example.com')), ['a1', '7']],
     ]);
     await t.tier.close();
   });
