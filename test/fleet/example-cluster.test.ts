@@ -3,7 +3,9 @@
 // for what express-session calls (get, set, touch, destroy) with sessions on every master; a login
 // on one instance used on the others; three instances serving one user the same credentials at one
 // token and one credentials call, with the shared tier's keys over several masters (not one hash tag
-// for all); a cluster that wants a password, which every node gets.
+// for all) and nothing on any master naming a user, an identity or a guest in clear; a start with
+// no seed answering or a seed that does not resolve; a cluster that wants a password, which every
+// node gets; a master failed over, and one lost with no replica left (/readyz, 503s).
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -156,6 +158,8 @@ async function stopProcs(): Promise<void> {
 
 void describe('the example app on a real Redis Cluster (REDIS_CLUSTER_NODES)', { skip }, () => {
   let apps: Instance[] = [];
+  /** The identity ids the app handed out: none may be in Redis in clear. */
+  const identityIds: string[] = [];
 
   before(async () => {
     cluster = await startRedisCluster();
@@ -225,6 +229,7 @@ void describe('the example app on a real Redis Cluster (REDIS_CLUSTER_NODES)', {
     apps = await Promise.all([startInstance(), startInstance(), startInstance()]);
     const [a, b, c] = apps;
     const bob = await login(a!.url, 'bob', 'bob-demo-pass');
+    identityIds.push(bob.identityId);
     for (const other of [b!, c!]) {
       const me = await fetch(`${other.url}/aws/identity`, { headers: { cookie: bob.cookie } });
       assert.equal(me.status, 200, await me.clone().text());
@@ -242,6 +247,7 @@ void describe('the example app on a real Redis Cluster (REDIS_CLUSTER_NODES)', {
     assert.ok(a !== undefined && b !== undefined && c !== undefined);
     emu.resetCounters();
     const alice = await login(a.url, 'alice', 'alice-demo-pass');
+    identityIds.push(alice.identityId);
     const fromB = await credentials(b.url, alice.cookie);
     const fromC = await credentials(c.url, alice.cookie);
     const fromA = await credentials(a.url, alice.cookie);
@@ -273,6 +279,7 @@ void describe('the example app on a real Redis Cluster (REDIS_CLUSTER_NODES)', {
     for (let i = 0; i < 12; i++) {
       const guest = await fetch(`${a.url}/aws/guest`, { method: 'POST' });
       assert.equal(guest.status, 200, await guest.clone().text());
+      identityIds.push(((await guest.json()) as { identityId: string }).identityId);
     }
     const holders: number[] = [];
     for (const node of cluster.nodes.slice(0, 3)) {
@@ -290,6 +297,35 @@ void describe('the example app on a real Redis Cluster (REDIS_CLUSTER_NODES)', {
     }
     // One hash tag for everything would put the whole tier on one master.
     assert.ok(holders.length >= 2, `the shared tier's keys are on ${holders.length} master(s)`);
+  });
+
+  void test('no key or value on any master names a user, an identity or a guest in clear', async () => {
+    const issued = await fetch(`${apps[0]!.url}/api/tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'bob', password: 'bob-demo-pass' }),
+    });
+    assert.equal(issued.status, 200);
+    const { accessToken } = (await issued.json()) as { accessToken: string };
+    const found: string[][] = [];
+    for (const node of cluster.nodes.slice(0, 3)) found.push(...(await dumpNode(node.url)));
+    assert.ok(
+      found.some(([key]) => key!.startsWith('cib-demo:sess:')),
+      'sessions in the cluster',
+    );
+    assert.ok(
+      found.some(([key]) => key!.startsWith('cib-demo:bearer:')),
+      'a bearer token in the cluster',
+    );
+    assert.ok(
+      found.some(([key]) => key!.startsWith('cib:')),
+      "the broker's shared tier in the cluster",
+    );
+    assert.ok(identityIds.length >= 14, String(identityIds.length));
+    for (const name of ['user-alice', 'user-bob', 'passport', accessToken, ...identityIds]) {
+      const holders = found.filter((texts) => texts.some((text) => text.includes(name)));
+      assert.deepEqual(holders, [], `${name} in clear in Redis`);
+    }
   });
 
   void test('no seed answers: the start waits 5 s then names the seeds and the last error; a bad host at once', async () => {
@@ -433,5 +469,30 @@ async function eventually(what: string, check: () => Promise<boolean>): Promise<
   while (!(await check().catch(() => false))) {
     if (Date.now() > deadline) assert.fail(`${what}: not within 45 s`);
     await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Every key of one node and every value under it, as text: `[key, ...values]` per key. */
+async function dumpNode(url: string): Promise<string[][]> {
+  const client = createClient({ url });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    const out: string[][] = [];
+    for await (const keys of client.scanIterator({ COUNT: 100 })) {
+      for (const key of keys) {
+        const type = await client.type(key);
+        if (type === 'string') out.push([key, (await client.get(key)) ?? '']);
+        else if (type === 'hash') out.push([key, JSON.stringify(await client.hGetAll(key))]);
+        else if (type === 'list') out.push([key, ...(await client.lRange(key, 0, -1))]);
+        else if (type === 'set') out.push([key, ...(await client.sMembers(key))]);
+        else if (type === 'zset') out.push([key, ...(await client.zRange(key, 0, -1))]);
+        else if (type === 'stream') out.push([key, JSON.stringify(await client.xRange(key, '-', '+'))]);
+        else out.push([key, `a ${type} this test does not read`]);
+      }
+    }
+    return out;
+  } finally {
+    await client.close();
   }
 }
