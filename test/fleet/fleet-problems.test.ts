@@ -138,7 +138,7 @@ void describe('fleet problems: one redis-server', { skip: ONCE ?? redisSkipReaso
     const client = await connectAs('limited');
     const a = instance(emu, client, cleanup, 'np1');
     // At start: the tier's first read of the change log is refused; no broker call made.
-    await a.logs.until(() => refusals(a.logs).length > 0);
+    await eventually('an error line naming the problem', () => refusals(a.logs).length > 0);
     const line = refusals(a.logs)[0];
     assert.equal(line?.level, 50, 'an error line');
     assert.equal(line.problem, 'NOPERM');
@@ -241,7 +241,7 @@ void describe('fleet problems: a Redis Cluster', { skip: ONCE ?? redisClusterSki
     assert.ok(other !== undefined);
     const client = await connectRedis(other.url);
     const a = instance(emu, client, cleanup, 'mv1');
-    await a.logs.until(() => refusals(a.logs).length > 0);
+    await eventually('an error line naming the problem', () => refusals(a.logs).length > 0);
     const line = refusals(a.logs)[0];
     assert.equal(line?.level, 50, 'an error line');
     assert.equal(line.problem, 'MOVED');
