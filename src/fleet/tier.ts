@@ -62,8 +62,11 @@ export class RedisTier implements FleetBinding {
       retryMs: options.retryMs,
       log: host.log,
       onRecovered: () => {
-        this.#feed.flushPending();
-        void this.#feed.sync();
+        // The log first: a counter that went back while Redis was away is found (and the epoch
+        // renewed) before a kept change is given a number again.
+        void this.#feed.sync().then(() => {
+          this.#feed.flushPending();
+        });
       },
     });
     this.#runner = runner;
@@ -93,7 +96,8 @@ export class RedisTier implements FleetBinding {
       cipher: options.cipher,
       host,
       cleanups: this.#cleanups,
-      unpublished: () => this.#feed.unpublished,
+      // Changes of its own not out yet, or the log unread too long: no shared entry is taken.
+      unpublished: () => this.#feed.unpublished || this.#feed.cutOff,
       servedAlone: () => {
         this.#feed.servedAlone();
       },
