@@ -5,8 +5,9 @@
 // the same demo pool as `npm start`'s embedded one), and N instances of examples/express-app/server.ts
 // (default 3) on free ports in fleet mode, all with the same SESSION_SECRET and encryption key. It
 // prints their URLs; Ctrl-C or SIGTERM stops the apps first, then the emulator and Redis, and removes
-// the folder. Options: --instances N (1-9), --json (one JSON line with the URLs and pids once every
-// process is up, for tests).
+// the folder. Options: --instances N (1-9), --cluster (a local Redis Cluster instead of one node: 3
+// masters and 3 replicas from scripts/redis-cluster.ts, the apps given REDIS_CLUSTER_NODES), --json
+// (one JSON line with the URLs and pids once every process is up, for tests).
 //
 // The session secret and the encryption key are generated here because this fleet lives for one run
 // on one machine: this script is the one place that does that. A real fleet gets them from its secret
@@ -20,6 +21,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { redisCommand, startRedisCluster, type RedisCluster } from './redis-cluster.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SELF = fileURLToPath(import.meta.url);
@@ -157,6 +159,8 @@ async function stopChild(child: Child): Promise<void> {
 
 let tempDir: string | undefined;
 let stopped: Promise<never> | undefined;
+/** With --cluster: the local Redis Cluster (its nodes are the launcher's children, not {@link children}). */
+let cluster: Promise<RedisCluster> | undefined;
 
 /** Stops the apps first (they close their Redis connections), then the emulator and Redis. */
 function stopAll(code: number): Promise<never> {
@@ -165,6 +169,8 @@ function stopAll(code: number): Promise<never> {
     const apps = children.filter((c) => c.name.startsWith('app-'));
     await Promise.all(apps.map(stopChild));
     await Promise.all(children.filter((c) => !apps.includes(c)).map(stopChild));
+    // A launch under way is waited for, so that none of its nodes outlives the script.
+    await cluster?.then((c) => c.stop()).catch(() => undefined);
     if (tempDir !== undefined) rmSync(tempDir, { recursive: true, force: true });
     process.exit(code);
   })();
@@ -238,12 +244,28 @@ async function startRedis(dir: string, deadline: number): Promise<{ url: string;
   }
 }
 
+/**
+ * `--cluster`: a local Redis Cluster of 3 masters and 3 replicas (scripts/redis-cluster.ts, its own
+ * temporary folder), its seed URLs for REDIS_CLUSTER_NODES and its nodes' pids (for --json).
+ */
+async function startCluster(): Promise<{ seeds: string; pids: number[] }> {
+  cluster = startRedisCluster({ masters: 3, replicas: 1 });
+  const started = await cluster;
+  const pids = await Promise.all(
+    started.nodes.map(async (node) => {
+      const info = await redisCommand(node.port, ['INFO', 'server']);
+      return Number(/process_id:(\d+)/.exec(String(info))?.[1]);
+    }),
+  );
+  return { seeds: started.seedUrls, pids };
+}
+
 /** The environment of every child: this shell's, without any setting of the app or of AWS. */
 function baseEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(
     Object.entries(process.env).filter(
       ([name]) =>
-        !/^(PORT|HOST|EMULATOR_|COGNITO_|SESSION_SECRET|REDIS_URL|CACHE_ENCRYPTION_|TRUST_PROXY|AWS_|NODE_TEST_CONTEXT|START_FLEET_)/.test(
+        !/^(PORT|HOST|EMULATOR_|COGNITO_|SESSION_SECRET|REDIS_URL|REDIS_CLUSTER_NODES|CACHE_ENCRYPTION_|TRUST_PROXY|AWS_|NODE_TEST_CONTEXT|START_FLEET_)/.test(
           name,
         ),
     ),
@@ -281,6 +303,7 @@ async function main(): Promise<void> {
     options: {
       instances: { type: 'string', default: '3' },
       json: { type: 'boolean', default: false },
+      cluster: { type: 'boolean', default: false },
       emulator: { type: 'boolean', default: false },
     },
   });
@@ -296,7 +319,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'start-fleet-'));
   tempDir = dir;
 
-  const redis = await startRedis(dir, deadline);
+  const redis = values.cluster ? await startCluster() : await startRedis(dir, deadline);
 
   // Made for this run (see the top of the file); never printed.
   const developerKey = {
@@ -320,7 +343,7 @@ async function main(): Promise<void> {
     ...baseEnv(),
     HOST: '127.0.0.1',
     PORT: '0',
-    REDIS_URL: redis.url,
+    ...('seeds' in redis ? { REDIS_CLUSTER_NODES: redis.seeds } : { REDIS_URL: redis.url }),
     SESSION_SECRET: randomBytes(32).toString('base64url'),
     CACHE_ENCRYPTION_KEYS: `local:${randomBytes(32).toString('base64')}`,
     COGNITO_IDENTITY_POOL_ID: pool.identityPoolId,
@@ -360,15 +383,23 @@ async function main(): Promise<void> {
       JSON.stringify({
         apps: apps.map((a, i) => ({ url: urls[i], pid: a.child.proc.pid })),
         emulator: { endpoint, pid: emulator.proc.pid },
-        redis: { url: redis.url, pid: redis.child.proc.pid },
+        redis:
+          'seeds' in redis ? { cluster: redis.seeds, pids: redis.pids } : { url: redis.url, pid: redis.child.proc.pid },
       }),
     );
     return;
   }
   say('');
-  say(`  A local fleet: ${instances} instances of the example app over one Redis and one Cognito emulator`);
+  say(
+    `  A local fleet: ${instances} instances of the example app over ${'seeds' in redis ? 'a Redis Cluster' : 'one Redis'} and one Cognito emulator`,
+  );
   for (const url of urls) say(`    ${url}`);
-  say(`  Redis: ${redis.url} (no persistence, in ${dir}) · emulator: ${endpoint} (pool ${pool.identityPoolId})`);
+  if ('seeds' in redis) {
+    say(`  Redis Cluster: 3 masters and 3 replicas, no persistence: ${redis.seeds}`);
+    say(`  Cognito emulator: ${endpoint} (pool ${pool.identityPoolId})`);
+  } else {
+    say(`  Redis: ${redis.url} (no persistence, in ${dir}) · emulator: ${endpoint} (pool ${pool.identityPoolId})`);
+  }
   say('  Log in on one instance and call another: the session, the tokens and the credentials are shared.');
   say('  Demo logins: alice / alice-demo-pass, bob / bob-demo-pass, alice.work / alice-work-pass');
   say('  The session secret and the encryption key were generated for this run only.');

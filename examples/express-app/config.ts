@@ -1,6 +1,11 @@
 // The example app's configuration: every environment variable server.ts reads, checked at once, so that
 // a bad value stops the start with one line that names the variable and the fix.
 import { isIP } from 'node:net';
+import { readFleetConfig, type FleetConfig } from './fleet-config.js';
+import { set, shown, StartupError, type Env } from './startup-error.js';
+
+export { StartupError } from './startup-error.js';
+export type { FleetConfig, RedisTarget } from './fleet-config.js';
 
 /** What server.ts runs with, read from the environment by {@link readConfig}. */
 export interface ExampleConfig {
@@ -42,47 +47,17 @@ export interface ExampleConfig {
    * (`npm run emulator`). Only with `COGNITO_IDENTITY_POOL_ID` and `COGNITO_DEVELOPER_PROVIDER`.
    */
   readonly cognitoEndpoint: string | undefined;
-  /** Set when `REDIS_URL` is: fleet mode (sessions, bearer tokens and the broker's shared tier in Redis). */
-  readonly fleet: FleetConfig | undefined;
-}
-
-/** Fleet mode's settings, from {@link readConfig}. */
-export interface FleetConfig {
-  /** `REDIS_URL`: `redis://[[user]:password@]host[:port][/db]` or `rediss://…` (TLS). */
-  readonly redisUrl: string;
-  /** {@link redisUrl} with its password replaced by `***`: what a log line or the banner may show. */
-  readonly redisUrlShown: string;
   /**
-   * `CACHE_ENCRYPTION_KEYS`: `id:base64,id:base64`, each key 32 bytes (`openssl rand -base64 32`),
-   * the same on every instance: they encrypt the broker's shared entries in Redis.
+   * Set when `REDIS_URL` or `REDIS_CLUSTER_NODES` is: fleet mode (sessions, bearer tokens and the
+   * broker's shared tier in Redis).
    */
-  readonly encryptionKeys: Readonly<Record<string, string>>;
-  /** `CACHE_ENCRYPTION_KEY_ID`: the key new entries are sealed with; required with more than one key. */
-  readonly currentKeyId: string | undefined;
+  readonly fleet: FleetConfig | undefined;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 type LogLevel = (typeof LOG_LEVELS)[number];
 const LOG_FORMATS = ['dev', 'json'] as const;
 type LogFormat = (typeof LOG_FORMATS)[number];
-
-/** A start the app refuses: `message` names the problem, `fix` says what to run instead. */
-export class StartupError extends Error {
-  readonly fix: string;
-  /** The process exit code: 2 for a bad setting, 1 for a failure to start with good settings. */
-  readonly exitCode: 1 | 2;
-  constructor(message: string, fix: string, exitCode: 1 | 2 = 2) {
-    super(message);
-    this.name = 'StartupError';
-    this.fix = fix;
-    this.exitCode = exitCode;
-  }
-
-  /** The one line the app prints before it exits. */
-  line(): string {
-    return `cannot start the example app: ${this.message}. ${this.fix}`;
-  }
-}
 
 // From the Cognito Identity service model: IdentityPoolId, DeveloperProviderName, IdentityProviderName.
 const POOL_ID = /^[\w-]+:[0-9a-f-]+$/;
@@ -94,23 +69,7 @@ function isHostName(host: string): boolean {
   return host.length <= 253 && host.split('.').every((l) => LABEL.test(l) && !l.startsWith('-') && !l.endsWith('-'));
 }
 
-/** A value quoted for a message: JSON escapes control characters, and long values are cut. */
-function shown(value: string): string {
-  return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
-}
-
-function set(env: Readonly<Record<string, string | undefined>>, name: string): string | undefined {
-  const value = env[name];
-  // An empty value (`PORT= npm start`) means unset, as for most shells' tools.
-  return value === undefined || value === '' ? undefined : value;
-}
-
-function port(
-  env: Readonly<Record<string, string | undefined>>,
-  name: string,
-  fallback: number,
-  example: string,
-): number {
+function port(env: Env, name: string, fallback: number, example: string): number {
   const value = set(env, name);
   if (value === undefined) return fallback;
   const n = /^\d{1,5}$/.test(value) ? Number(value) : NaN;
@@ -127,7 +86,7 @@ function port(
  * Reads and checks the example app's environment.
  * @throws StartupError naming the first bad variable and a command line that works.
  */
-export function readConfig(env: Readonly<Record<string, string | undefined>>): ExampleConfig {
+export function readConfig(env: Env): ExampleConfig {
   const host = set(env, 'HOST') ?? '127.0.0.1';
   if (isIP(host) === 0 && !isHostName(host)) {
     throw new StartupError(
@@ -269,128 +228,6 @@ function isEndpoint(value: string): boolean {
     !value.includes('#') &&
     !value.includes('?')
   );
-}
-
-const KEY_ID = /^[\w-]{1,32}$/;
-const FLEET_FIX = 'or run npm run start:fleet for a local fleet (it sets them all)';
-
-/** `REDIS_URL` with the password masked; `undefined` when it is no redis(s) URL (then it is never shown). */
-function redisUrl(value: string): { url: string; shown: string } | undefined {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return undefined;
-  }
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') return undefined;
-  const db = url.pathname === '' || url.pathname === '/' || /^\/\d{1,2}$/.test(url.pathname);
-  if (url.hostname === '' || url.search !== '' || url.hash !== '' || !db) return undefined;
-  const masked = new URL(value);
-  if (masked.password !== '') masked.password = '***';
-  return { url: value, shown: masked.href };
-}
-
-/** `CACHE_ENCRYPTION_KEYS` parsed; an error names the entry by its id or position, never the key. */
-function encryptionKeys(value: string): Record<string, string> {
-  const keys: Record<string, string> = {};
-  const fix =
-    'Give CACHE_ENCRYPTION_KEYS="k1:$(openssl rand -base64 32)" (id:base64 of 32 bytes, comma-separated), the same on every instance';
-  const entries = value.split(',');
-  for (const [i, entry] of entries.entries()) {
-    const colon = entry.indexOf(':');
-    const id = colon < 0 ? '' : entry.slice(0, colon).trim();
-    const key = colon < 0 ? '' : entry.slice(colon + 1).trim();
-    if (!KEY_ID.test(id)) {
-      throw new StartupError(
-        `CACHE_ENCRYPTION_KEYS entry ${i + 1} does not start with a key id (1-32 of A-Z a-z 0-9 _ -) and a colon`,
-        fix,
-      );
-    }
-    if (Object.hasOwn(keys, id)) throw new StartupError(`CACHE_ENCRYPTION_KEYS names key id "${id}" twice`, fix);
-    // Canonical base64 only, as the fleet tier demands: a hex string or a passphrase is no key.
-    const bytes = Buffer.from(key, 'base64');
-    if (bytes.length !== 32 || bytes.toString('base64') !== key) {
-      throw new StartupError(`CACHE_ENCRYPTION_KEYS key "${id}" is not base64 of 32 bytes`, fix);
-    }
-    keys[id] = key;
-  }
-  return keys;
-}
-
-/** Fleet mode's variables: all or none (besides the optional key id). */
-function readFleetConfig(
-  env: Readonly<Record<string, string | undefined>>,
-  sessionSecret: string | undefined,
-  poolId: string | undefined,
-): FleetConfig | undefined {
-  const url = set(env, 'REDIS_URL');
-  const keys = set(env, 'CACHE_ENCRYPTION_KEYS');
-  const keyId = set(env, 'CACHE_ENCRYPTION_KEY_ID');
-  if (url === undefined) {
-    const stray =
-      keys !== undefined ? 'CACHE_ENCRYPTION_KEYS' : keyId !== undefined ? 'CACHE_ENCRYPTION_KEY_ID' : undefined;
-    if (stray !== undefined) {
-      throw new StartupError(
-        `${stray} is set but REDIS_URL is not: the keys only serve fleet mode`,
-        `Set REDIS_URL too, or unset ${stray}`,
-      );
-    }
-    return undefined;
-  }
-  const redis = redisUrl(url);
-  // The value may hold a password: it is never repeated when it does not parse.
-  if (redis === undefined) {
-    throw new StartupError(
-      'REDIS_URL is not a redis:// or rediss:// URL (redis://[[user]:password@]host[:port][/db])',
-      'Run for example: REDIS_URL=redis://127.0.0.1:6379 npm start',
-    );
-  }
-  // Every missing variable in one line: a start that fails once names everything left to set.
-  const missing = [
-    ...(sessionSecret === undefined ? ['SESSION_SECRET'] : []),
-    ...(keys === undefined ? ['CACHE_ENCRYPTION_KEYS'] : []),
-    ...(poolId === undefined ? ['COGNITO_IDENTITY_POOL_ID', 'COGNITO_DEVELOPER_PROVIDER'] : []),
-  ];
-  if (missing.length > 2 || (missing.length === 2 && poolId !== undefined)) {
-    throw new StartupError(
-      `REDIS_URL is set (fleet mode) but ${missing.slice(0, -1).join(', ')} and ${missing.at(-1) ?? ''} are not: every instance needs the same session secret, cache encryption keys and Cognito`,
-      `Set each to one value on every instance (SESSION_SECRET="$(openssl rand -base64 32)", CACHE_ENCRYPTION_KEYS="k1:$(openssl rand -base64 32)"), ${FLEET_FIX}`,
-    );
-  }
-  if (sessionSecret === undefined) {
-    throw new StartupError(
-      'REDIS_URL is set (fleet mode) but SESSION_SECRET is not: every instance must sign session cookies with the same secret',
-      `Set SESSION_SECRET="$(openssl rand -base64 32)" to one value on every instance, ${FLEET_FIX}`,
-    );
-  }
-  if (keys === undefined) {
-    throw new StartupError(
-      "REDIS_URL is set (fleet mode) but CACHE_ENCRYPTION_KEYS is not: the broker's entries in Redis are encrypted with keys you give, never with one made up at start",
-      `Set CACHE_ENCRYPTION_KEYS="k1:$(openssl rand -base64 32)" to one value on every instance, ${FLEET_FIX}`,
-    );
-  }
-  const encryption = encryptionKeys(keys);
-  const ids = Object.keys(encryption);
-  if (keyId !== undefined && !ids.includes(keyId)) {
-    throw new StartupError(
-      `CACHE_ENCRYPTION_KEY_ID=${shown(keyId)} is not a key id of CACHE_ENCRYPTION_KEYS (${ids.join(', ')})`,
-      'Set it to the id of the key new entries are sealed with',
-    );
-  }
-  if (keyId === undefined && ids.length > 1) {
-    throw new StartupError(
-      `CACHE_ENCRYPTION_KEYS holds ${ids.length} keys (${ids.join(', ')}) but CACHE_ENCRYPTION_KEY_ID is not set`,
-      'Set CACHE_ENCRYPTION_KEY_ID to the id of the key new entries are sealed with',
-    );
-  }
-  // Instances that each start an embedded emulator would each have their own pools and identities.
-  if (poolId === undefined) {
-    throw new StartupError(
-      'REDIS_URL is set (fleet mode) but COGNITO_IDENTITY_POOL_ID and COGNITO_DEVELOPER_PROVIDER are not: every instance needs the same Cognito, not an embedded emulator of its own',
-      `Set them (and AWS_ENDPOINT_URL_COGNITO_IDENTITY for an emulator started with npm run emulator), ${FLEET_FIX}`,
-    );
-  }
-  return { redisUrl: redis.url, redisUrlShown: redis.shown, encryptionKeys: encryption, currentKeyId: keyId };
 }
 
 /** A hop count, true/false, or comma-separated IP addresses and subnets (`10.0.0.0/8`, `::1`). */

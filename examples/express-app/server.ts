@@ -10,7 +10,9 @@
 //   REDIS_URL=… SESSION_SECRET=… CACHE_ENCRYPTION_KEYS=… COGNITO_…=… npm start
 //                                   → fleet mode: sessions, bearer tokens and the broker's shared
 //                                     tier in Redis, so that many instances act as one
-//                                     (npm run start:fleet starts a local fleet)
+//                                     (npm run start:fleet starts a local fleet); with
+//                                     REDIS_CLUSTER_NODES=redis://h1:p1,redis://h2:p2 instead of
+//                                     REDIS_URL, in a Redis Cluster (npm run start:fleet -- --cluster)
 //
 // A start that cannot succeed (a bad variable, a port in use, a pool the broker cannot use) prints one line naming the problem and
 // the fix on stderr and exits: 2 for a bad setting, 1 for a failure with good settings.
@@ -247,7 +249,9 @@ async function main(): Promise<void> {
     ...(config.cognitoEndpoint === undefined ? [] : [`  Cognito endpoint: ${config.cognitoEndpoint}`]),
     ...(config.fleet === undefined
       ? []
-      : [`  Fleet mode: sessions and the broker's shared tier in Redis at ${config.fleet.redisUrlShown}`]),
+      : [
+          `  Fleet mode: sessions and the broker's shared tier in ${config.fleet.redis.mode === 'cluster' ? 'the Redis Cluster of' : 'Redis at'} ${config.fleet.redisUrlShown}`,
+        ]),
     '  Demo logins:',
     ...DEMO_USERS.map((u) => `    ${u.username.padEnd(12)} ${u.password}`),
     '',

@@ -1,6 +1,6 @@
 // The app of app.ts as one of several instances behind a load balancer: sessions and the broker's
-// shared tier in Redis. Run each instance with the same REDIS_URL, SESSION_SECRET and
-// CACHE_ENCRYPTION_KEY (`openssl rand -base64 32`), and COGNITO_* as for app.ts.
+// shared tier in Redis. Run each instance with the same REDIS_URL (or REDIS_CLUSTER_NODES),
+// SESSION_SECRET and CACHE_ENCRYPTION_KEY (`openssl rand -base64 32`), and COGNITO_* as for app.ts.
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RedisStore } from 'connect-redis';
@@ -9,10 +9,13 @@ import { createClient } from 'redis';
 import { createBroker, redactPaths } from 'cognito-identity-broker';
 import { redisFleet } from 'cognito-identity-broker/fleet';
 import { createApp } from './app.js';
+import { clusterClient } from './redis-cluster.js';
 
 async function main(): Promise<void> {
   const logger = pino({ redact: [...redactPaths] });
-  const redis = createClient({ url: process.env.REDIS_URL }); // node-redis: `npm i redis connect-redis`
+  // node-redis (`npm i redis connect-redis`): one node, or a cluster (./redis-cluster.ts).
+  const seeds = process.env.REDIS_CLUSTER_NODES;
+  const redis = seeds ? clusterClient(seeds) : createClient({ url: process.env.REDIS_URL });
   redis.on('error', (err: Error) => {
     logger.warn({ err: err.message }, 'redis'); // node-redis reconnects by itself
   });

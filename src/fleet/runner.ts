@@ -47,7 +47,9 @@ export function problemOf(err: unknown, cluster: boolean): RedisProblem | undefi
   // A cluster client follows redirections itself: one that reaches the caller is a single-node
   // client talking to a cluster node.
   if (!cluster && /^(MOVED|ASK)\b/.test(m)) return 'MOVED';
-  if (/^NOPERM\b|no permissions to run/i.test(m)) return 'NOPERM';
+  // An ACL denial inside a script reads `ERR The user executing the script can't ...` (Redis 7.0):
+  // a command, a key, or a channel (Redis 7 gives a new ACL user no channel unless `&` says so).
+  if (/^NOPERM\b|no permissions to (run|access)|user executing the script can'?t/i.test(m)) return 'NOPERM';
   if (/^(NOAUTH|WRONGPASS)\b/.test(m)) return 'NOAUTH';
   if (/^NOSCRIPT\b|scripting is disabled|unknown command .?(eval|evalsha)/i.test(m)) return 'NOSCRIPT';
   if (/unknown (redis )?command/i.test(m)) return 'UNKNOWN_COMMAND';
@@ -56,11 +58,20 @@ export function problemOf(err: unknown, cluster: boolean): RedisProblem | undefi
   return undefined;
 }
 
+/**
+ * How long after its error line a problem's kind is said again, ms. A problem that only some
+ * commands meet (a single-node client on the cluster node that holds the change feed: MOVED for the
+ * users of other nodes) is cleared by every probe that succeeds, and met again by the next such
+ * user: said once per kind per this, not once per round.
+ */
+export const PROBLEM_LOG_EVERY_MS = 10 * 60_000;
+
 /** What an operator reads for each problem (never the command's arguments). */
 const HINTS: Record<RedisProblem, string> = {
   CROSSSLOT: 'a script touched keys of several cluster slots (a proxy or client that does not route by key?)',
   MOVED: 'a single-node client was given a Redis Cluster: pass a createCluster() client',
-  NOPERM: "the Redis user may not run the tier's commands (ACL: allow EVALSHA, EVAL and the keys of the prefix)",
+  NOPERM:
+    "the Redis user may not run the tier's commands (ACL: allow EVALSHA, EVAL, PUBLISH or SPUBLISH, SUBSCRIBE or SSUBSCRIBE, the keys and channels of the prefix)",
   NOAUTH: 'Redis refused the credentials',
   NOSCRIPT: 'Redis does not run Lua scripts (scripting disabled)',
   UNKNOWN_COMMAND: 'Redis lacks a command the tier needs (sharded pub/sub needs Redis 7 or later)',
@@ -133,6 +144,8 @@ export class RedisRunner {
   #degradations = 0;
   #errors = 0;
   #problem: RedisProblem | undefined;
+  /** When each kind of problem was last said (this process's clock). */
+  readonly #problemSaid = new Map<RedisProblem, number>();
   readonly #cluster: boolean;
 
   constructor(options: RedisRunnerOptions) {
@@ -271,8 +284,10 @@ export class RedisRunner {
   #fail(err: unknown): void {
     this.#errors += 1;
     const problem = problemOf(err, this.#cluster);
-    if (problem !== undefined && problem !== this.#problem) {
+    const said = problem === undefined ? undefined : this.#problemSaid.get(problem);
+    if (problem !== undefined && (said === undefined || this.#now() - said >= PROBLEM_LOG_EVERY_MS)) {
       // Said once per kind, loudly: retrying will not fix it.
+      this.#problemSaid.set(problem, this.#now());
       this.#o.log.error(
         { problem, hint: HINTS[problem] },
         'fleet: Redis refuses the tier; working per process until fixed',

@@ -33,6 +33,7 @@ void test('the README shows the minimal app, the testing examples and the classi
       'examples/classic-flow/worker.ts',
       'deploy/backend-stack.ts',
       'examples/minimal/fleet.ts',
+      'examples/minimal/redis-cluster.ts',
       'examples/testing/emulator-control.test.ts',
     ],
   );
