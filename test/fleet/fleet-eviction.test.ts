@@ -7,10 +7,9 @@ import { createBroker } from '../../src/index.js';
 import { redisFleet } from '../../src/fleet/index.js';
 import { emulatorClient } from '../helpers/emulator-sdk.js';
 import { logSink, type LogLine, type LogSink } from '../helpers/log-sink.js';
-import { redisSkipReason } from '../helpers/redis-server.js';
-import { FLEET_KEY, FLEET_PROVIDER, startFleetStack, type FleetStack } from '../helpers/fleet-stack.js';
+import { FLEET_KEY, FLEET_PROVIDER, singleNodeOnly, startFleetStack, type FleetStack } from '../helpers/fleet-stack.js';
 
-const skip = redisSkipReason();
+const skip = singleNodeOnly('the eviction policy and raw keys of the one server');
 const EVICTING = 'fleet: Redis maxmemory-policy is not noeviction';
 const UNKNOWN = 'fleet: cannot read the Redis eviction policy';
 

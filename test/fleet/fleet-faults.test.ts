@@ -4,10 +4,15 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { logSink } from '../helpers/log-sink.js';
-import { redisSkipReason } from '../helpers/redis-server.js';
-import { startFleetStack, type FleetInstance, type FleetStack } from '../helpers/fleet-stack.js';
+import {
+  fleetSkipReason,
+  skipOnCluster,
+  startFleetStack,
+  type FleetInstance,
+  type FleetStack,
+} from '../helpers/fleet-stack.js';
 
-const skip = redisSkipReason();
+const skip = fleetSkipReason();
 const TOKEN = 'GetOpenIdTokenForDeveloperIdentity';
 const DEGRADED = 'fleet: Redis unavailable; working per process until it answers';
 
@@ -33,7 +38,8 @@ void describe('fleet: Redis faults', { skip, timeout: 60_000 }, () => {
     await stack.stop();
   });
 
-  void it('Redis down: every request served per process, one warning each; shared again after a restart', async () => {
+  void it('Redis down: every request served per process, one warning each; shared again after a restart', async (t) => {
+    if (skipOnCluster(t, 'kills and restarts the one server')) return;
     const logs = logSink();
     const fast = { retryMs: 100, commandTimeoutMs: 200 };
     const a = await stack.instance({ logger: logs.logger }, fast);
@@ -66,12 +72,12 @@ void describe('fleet: Redis faults', { skip, timeout: 60_000 }, () => {
   void it('Redis paused (SIGSTOP): requests complete without waiting for it; resumes sharing', async () => {
     const a = await stack.instance({}, { retryMs: 100, commandTimeoutMs: 200 });
     const b = await stack.instance({}, { retryMs: 100, commandTimeoutMs: 200 });
-    stack.redisServer.pause();
+    stack.pauseRedis();
     try {
       await askAll([a, b], ['paused-1', 'paused-2']);
       assert.equal(a.broker.stats().fleet?.state, 'degraded');
     } finally {
-      stack.redisServer.resume();
+      stack.resumeRedis();
     }
     await eventually(async () => {
       await a.broker.getCredentials('paused-1');
@@ -81,7 +87,7 @@ void describe('fleet: Redis faults', { skip, timeout: 60_000 }, () => {
 
   void it('Redis slow (DEBUG SLEEP past the command timeout): requests complete, then share again', async () => {
     const a = await stack.instance({}, { retryMs: 100, commandTimeoutMs: 100 });
-    const sleeping = stack.admin.sendCommand(['DEBUG', 'SLEEP', '0.5']);
+    const sleeping = stack.slowRedis(0.5);
     await askAll([a], ['slow-1']);
     await sleeping;
     await eventually(async () => {
@@ -99,7 +105,7 @@ void describe('fleet: Redis faults', { skip, timeout: 60_000 }, () => {
     a.broker.forgetUser('flush-0');
     await askAll([a, b], ['flush-1', 'flush-2']);
     await eventually(() => (b.broker.stats().fleet?.invalidationsApplied ?? 0) >= 1);
-    await stack.admin.flushAll();
+    await stack.flushRedis();
     await eventually(
       () => (a.broker.stats().fleet?.resyncDrops ?? 0) >= 1 && (b.broker.stats().fleet?.resyncDrops ?? 0) >= 1,
     );

@@ -4,10 +4,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { isBrokerError } from '../../src/index.js';
-import { redisSkipReason } from '../helpers/redis-server.js';
-import { connectRedis, startFleetStack, type FleetStack } from '../helpers/fleet-stack.js';
+import { connectRedis, singleNodeOnly, startFleetStack, type FleetStack } from '../helpers/fleet-stack.js';
 
-const skip = redisSkipReason();
+const skip = singleNodeOnly('a hostile writer of raw keys on the one server');
 const TOKEN = 'GetOpenIdTokenForDeveloperIdentity';
 const UNLINK = 'UnlinkDeveloperIdentity';
 

@@ -2,10 +2,9 @@
 // skip a real change, and an old sealed entry written back with rewritten numbers does not open.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { redisSkipReason } from '../helpers/redis-server.js';
-import { startFleetStack, type FleetStack } from '../helpers/fleet-stack.js';
+import { singleNodeOnly, startFleetStack, type FleetStack } from '../helpers/fleet-stack.js';
 
-const skip = redisSkipReason();
+const skip = singleNodeOnly('a hostile writer of raw keys on the one server');
 const TOKEN = 'GetOpenIdTokenForDeveloperIdentity';
 
 async function eventually(condition: () => Promise<boolean>, rounds = 150): Promise<void> {

@@ -4,10 +4,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { isBrokerError } from '../../src/index.js';
-import { redisSkipReason } from '../helpers/redis-server.js';
-import { startFleetStack, type FleetStack } from '../helpers/fleet-stack.js';
+import { fleetSkipReason, startFleetStack, type FleetStack } from '../helpers/fleet-stack.js';
 
-const skip = redisSkipReason();
+const skip = fleetSkipReason();
 const UNLINK = 'UnlinkDeveloperIdentity';
 const MERGE = 'MergeDeveloperIdentities';
 const fast = { commandTimeoutMs: 200, retryMs: 200 };
@@ -30,13 +29,13 @@ void describe('fleet: changes while Redis is out', { skip }, () => {
       const identity = (await one.broker.getToken(user)).identityId;
       assert.equal((await zero.broker.getToken(user)).identityId, identity);
       const calls = stack.calls();
-      stack.redisServer.pause();
+      stack.pauseRedis();
       let refused: unknown;
       try {
         await zero.broker.unlinkDeveloperUser(user).catch((err: unknown) => (refused = err));
         await zero.broker.mergeUsers(user, `${user}.other`).catch(() => undefined);
       } finally {
-        stack.redisServer.resume();
+        stack.resumeRedis();
       }
       assert.ok(isBrokerError(refused), `refused: ${String(refused)}`);
       assert.equal(refused.code, 'ERR_FLEET_UNAVAILABLE');

@@ -10,19 +10,19 @@ import { checkScope } from '../../src/broker/scope.js';
 import { givenScopeHash } from '../../src/broker/scoped-entries.js';
 import { emulatorStsClient } from '../helpers/emulator-sdk.js';
 import { holdingStsClient } from '../helpers/held-answers.js';
-import { redisSkipReason } from '../helpers/redis-server.js';
 import { SecretLedger } from '../helpers/secret-ledger.js';
 import {
-  connectRedis,
-  dumpRedis,
+  asFleetClient,
   FLEET_KEY,
   FLEET_PROVIDER,
+  fleetSkipReason,
   startFleetStack,
+  type FleetConnection,
   type FleetInstance,
   type FleetStack,
 } from '../helpers/fleet-stack.js';
 
-const skip = redisSkipReason();
+const skip = fleetSkipReason();
 const TOKEN = 'GetOpenIdTokenForDeveloperIdentity';
 const STS = 'AssumeRoleWithWebIdentity';
 const FB = 'graph.facebook.com';
@@ -45,7 +45,7 @@ async function eventually(condition: () => boolean): Promise<void> {
 void describe('fleet: scoped credentials shared by the instances', { skip }, () => {
   let stack: FleetStack;
   const stsClients: STSClient[] = [];
-  const deafClients: Awaited<ReturnType<typeof connectRedis>>[] = [];
+  const deafClients: FleetConnection[] = [];
   before(async () => {
     stack = await startFleetStack({
       seed: [
@@ -78,23 +78,26 @@ void describe('fleet: scoped credentials shared by the instances', { skip }, () 
    * itself: messages lost or late, as the order of two connections never promises otherwise.
    */
   const deafClient = async (): Promise<FleetRedisClient> => {
-    const redis = await connectRedis(stack.redisServer.url);
+    const redis = await stack.connect();
     deafClients.push(redis);
-    return {
-      get isReady() {
-        return redis.isReady;
-      },
-      evalSha: (sha, options) => redis.evalSha(sha, options),
-      eval: (source, options) => redis.eval(source, options),
-      on: (event, listener) => redis.on(event, listener),
-      duplicate: () => ({
-        isReady: true,
-        on: () => undefined,
-        connect: () => Promise.resolve(),
-        subscribe: () => Promise.resolve(),
-        destroy: () => undefined,
-      }),
+    const deaf = {
+      isReady: true,
+      on: () => undefined,
+      connect: () => Promise.resolve(),
+      subscribe: () => Promise.resolve(),
+      sSubscribe: () => Promise.resolve(),
+      destroy: () => undefined,
     };
+    // The client itself (a single client or a cluster, as the tier tells them apart), but for its
+    // subscriber. Read with the client as `this`: its getters read its own private fields.
+    const client = new Proxy(redis, {
+      get(target, prop) {
+        if (prop === 'duplicate') return () => deaf;
+        const value: unknown = Reflect.get(target, prop);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    return asFleetClient(client);
   };
   const sts = (): number => stack.calls()[STS] ?? 0;
   /** Waits until `b` has applied `n` changes of other instances. */
@@ -233,16 +236,8 @@ void describe('fleet: scoped credentials shared by the instances', { skip }, () 
   void it('no session policy, scope hash, user id, identity id or secret in any key, value or command', async () => {
     const ledger = new SecretLedger();
     ledger.add(FLEET_KEY);
-    const monitor = await connectRedis(stack.redisServer.url);
-    const commands: string[] = [];
-    await monitor.monitor((line) => {
-      commands.push(line);
-    });
-    const messages: string[] = [];
-    const listener = await connectRedis(stack.redisServer.url);
-    await listener.pSubscribe('*', (message, channel) => {
-      messages.push(`${channel} ${message}`);
-    });
+    const monitor = await stack.monitor();
+    const listener = await stack.listen();
     try {
       const a = await instance({ prefix: 'scoped' });
       const b = await instance({ prefix: 'scoped' });
@@ -268,11 +263,12 @@ void describe('fleet: scoped credentials shared by the instances', { skip }, () 
       // Let the last commands and messages arrive.
       await new Promise((r) => setTimeout(r, 200));
     } finally {
-      monitor.destroy();
-      listener.destroy();
+      monitor.stop();
+      listener.stop();
     }
+    const [commands, messages] = [monitor.lines, listener.lines];
     assert.ok(commands.length > 10 && messages.length > 3, `${commands.length} commands, ${messages.length} messages`);
-    const dump = await dumpRedis(stack.admin);
+    const dump = await stack.dump();
     assert.match(dump, /:e:scoped:/, 'scoped entries are in Redis');
     ledger.assertNoLeak(`${dump}\n${commands.join('\n')}\n${messages.join('\n')}`);
   });

@@ -1,10 +1,9 @@
 // Several brokers over one real redis-server and one emulator: what the fleet shares.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { redisSkipReason } from '../helpers/redis-server.js';
-import { connectRedis, startFleetStack, type FleetStack } from '../helpers/fleet-stack.js';
+import { fleetSkipReason, startFleetStack, type FleetStack } from '../helpers/fleet-stack.js';
 
-const skip = redisSkipReason();
+const skip = fleetSkipReason();
 const TOKEN = 'GetOpenIdTokenForDeveloperIdentity';
 const CREDS = 'GetCredentialsForIdentity';
 
@@ -55,22 +54,20 @@ void describe('fleet: a user cached by another instance', { skip }, () => {
     await b.broker.getToken('warm-b');
     await a.broker.getCredentials('one-trip');
     // Let A's writes land before B reads.
-    await stack.admin.ping();
-    const monitor = await connectRedis(stack.redisServer.url);
-    const commands: string[] = [];
-    await monitor.monitor((line) => {
-      commands.push(line);
-    });
+    await stack.pingAll();
+    // Every master's commands (a cluster's: the user's keys are on one of them).
+    const monitor = await stack.monitor();
+    const commands = monitor.lines;
     try {
       const before = commands.length;
       const got = await b.broker.getCredentials('one-trip');
-      await stack.admin.ping();
+      await stack.pingAll();
       const scripts = commands.slice(before).filter((c) => /"evalsha"|"eval"/i.test(c));
       assert.equal(scripts.length, 1, scripts.join('\n'));
       assert.equal(got.accessKeyId, (await a.broker.getCredentials('one-trip')).accessKeyId);
       assert.equal(b.broker.stats().fleet?.sharedHits, 2);
     } finally {
-      monitor.destroy();
+      monitor.stop();
     }
   });
 });

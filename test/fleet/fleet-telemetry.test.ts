@@ -3,10 +3,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { otelHarness, total } from '../helpers/otel.js';
-import { redisSkipReason } from '../helpers/redis-server.js';
-import { FLEET_KEY, startFleetStack, type FleetStack } from '../helpers/fleet-stack.js';
+import { fleetSkipReason, FLEET_KEY, startFleetStack, type FleetStack } from '../helpers/fleet-stack.js';
 
-const skip = redisSkipReason();
+const skip = fleetSkipReason();
 
 void describe('fleet: metrics', { skip }, () => {
   let stack: FleetStack;
