@@ -135,9 +135,14 @@ function fleetDelta(before: readonly AppServerStats[], after: readonly AppServer
     .map((a, k) => {
       const f = fleetOf(a);
       const b = fleetOf(before[k]!);
+      // The rarer counters only when they moved.
+      const rare = (['leaseTakeovers', 'entriesRejected', 'resyncDrops', 'degradations'] as const)
+        .filter((c) => f[c] !== b[c])
+        .map((c) => `, ${f[c] - b[c]} ${c}`)
+        .join('');
       return (
         `#${k}: ${f.sharedLoads - b.sharedLoads} loads, ${f.sharedHits - b.sharedHits} shared hits, ` +
-        `${f.leaseWaits - b.leaseWaits} lease waits, ${f.redisErrors - b.redisErrors} Redis errors, ${f.state}`
+        `${f.leaseWaits - b.leaseWaits} lease waits, ${f.redisErrors - b.redisErrors} Redis errors${rare}, ${f.state}`
       );
     })
     .join('; ');
@@ -457,7 +462,7 @@ async function refresh(report: Report, kind: RedisKind): Promise<void> {
       pass: windowCalls === entries && failed === 0,
     });
     report.notes.push(
-      `${figureOn(kind, 'fleet refresh')}: calls ${JSON.stringify(counters)} (before the jump: ${atJump - calls0}); credential refreshes per instance ${refreshes.join(', ')}; credential cache misses per instance ${misses.join(', ')}; failed responses ${failed}; fleet ${fleetDelta(before, after)}`,
+      `${figureOn(kind, 'fleet refresh')}: calls ${JSON.stringify(counters)} (before the jump: ${atJump - calls0}); credential refreshes per instance ${refreshes.join(', ')}; credential cache misses per instance ${misses.join(', ')}; failed responses ${failed}${failed > 0 ? ` (per instance: ${runs.map((r) => `${JSON.stringify(r.statusCodes)}, ${r.errors} errors, ${r.timeouts} timeouts`).join('; ')})` : ''}; fleet ${fleetDelta(before, after)}`,
     );
   });
 }
