@@ -4,9 +4,9 @@ import { ChangeIndex } from './change-index.js';
 import { FleetTypeMismatch, parseChange, token, type Change } from './change-record.js';
 import type { CleanupQueue } from './cleanups.js';
 import type { EntryCipher } from './cipher.js';
-import { MARKER_TTL_MS, type FleetKeys } from './keys.js';
+import { FleetKeys, MARKER_TTL_MS } from './keys.js';
 import type { FleetRedisSubscriber, PublishMode, RedisRunner, Script } from './runner.js';
-import { BUMP, INVALIDATE, MAX_RECORD_BYTES, SYNC } from './scripts.js';
+import { BUMP, INVALIDATE, MAX_MEMBERS, MAX_RECORD_BYTES, MEMBERS, SYNC } from './scripts.js';
 
 /** The number a change was given in the log. */
 interface Given {
@@ -63,6 +63,11 @@ export class ChangeFeed {
   readonly #timer: ReturnType<typeof setInterval>;
   /** Kept changes being published after an outage. */
   #republishing = 0;
+  /**
+   * Changes being sent: until each is numbered and marked, a shared entry it makes stale is not
+   * known as such, and none is taken.
+   */
+  #sending = 0;
   #syncing: Promise<void> | undefined;
   #syncAgain = false;
   #closed = false;
@@ -82,6 +87,8 @@ export class ChangeFeed {
   typeMismatches = 0;
   #typeMismatch = false;
   #lastGiven: { epoch: string | undefined; seq: number } = { epoch: undefined, seq: 0 };
+  /** The digest of the log entry at the cursor's number, as last read (a rollback replaces it). */
+  #digest = '';
   /** Change records that did not open (not sealed by the fleet) or parse: each dropped every entry. */
   recordsRejected = 0;
   /** Drops of this process's entries because the change log could not be read for too long. */
@@ -140,7 +147,7 @@ export class ChangeFeed {
 
   /** Changes of this instance not yet published: the shared entries they make stale are not marked yet. */
   get unpublished(): boolean {
-    return this.#pending.length > 0 || this.#republishing > 0;
+    return this.#pending.length > 0 || this.#republishing > 0 || this.#sending > 0;
   }
 
   /**
@@ -228,6 +235,7 @@ export class ChangeFeed {
     const k = this.#o.keys;
     const keys = [k.changeState, k.changeLog];
     if (republished) this.#republishing += 1;
+    this.#sending += 1;
     return this.#record(keys, change)
       .then(async (given) => {
         // Marked in the slot of each user and identity named, before the change is reported made:
@@ -238,7 +246,9 @@ export class ChangeFeed {
       .then(
         () => {
           this.published += 1;
-          if (republished) this.#applyLocally(change);
+          // Applied here again: an entry this instance loaded while the change was on its way (or,
+          // for a kept one, during the outage) may predate it.
+          this.#applyLocally(change);
           return true;
         },
         () => {
@@ -249,6 +259,7 @@ export class ChangeFeed {
         },
       )
       .finally(() => {
+        this.#sending -= 1;
         if (republished) this.#republishing -= 1;
       })
       .catch((err: unknown) => {
@@ -276,20 +287,31 @@ export class ChangeFeed {
   }
 
   /**
-   * Raises the markers of the users and identities `change` names to its number (one command per
-   * slot, at once). One that fails is left: the instances learn the change from the log, as they
-   * would have without the marker (within `syncIntervalMs`).
+   * Raises to the change's number the markers of the users and identities `change` names, and of
+   * the users whose entries name one of those identities (their members): one command per slot,
+   * at once. One that fails is left: the instances learn the change from the log, as they would
+   * have without the marker (within `syncIntervalMs`).
    */
   async #mark(change: Change, given: Given): Promise<void> {
     if (change.all === true) return;
     const k = this.#o.keys;
-    const tags = [
-      ...change.u.map((u) => k.userTag(u)),
-      ...change.i.map((i) => k.ownerTag({ userId: undefined, identityId: i }) ?? ''),
-    ];
     const run = this.#closing ? this.#o.lastTry : this.#o.runner.run.bind(this.#o.runner);
+    const members = await Promise.all(
+      change.i.map((i) =>
+        run(MEMBERS, [k.members(i)], [String(MAX_MEMBERS)]).then(
+          (reply): unknown[] => (Array.isArray(reply) ? (reply as unknown[]) : []),
+          (): unknown[] => [],
+        ),
+      ),
+    );
+    const tags = new Set([...change.u.map((u) => k.userTag(u)), ...change.i.map((i) => k.identityTag(i))]);
+    for (const m of members.flat().slice(0, MAX_MEMBERS * 4)) {
+      // A member is a writer's to forge: only the shape of a user tag is taken.
+      const tag = typeof m === 'string' ? FleetKeys.memberTag(m) : undefined;
+      if (tag !== undefined) tags.add(tag);
+    }
     await Promise.all(
-      tags.map((tag) =>
+      [...tags].map((tag) =>
         run(BUMP, [k.marker(tag)], [given.epoch, String(given.seq), String(MARKER_TTL_MS)]).catch(() => undefined),
       ),
     );
@@ -313,6 +335,8 @@ export class ChangeFeed {
         this.#o.publishMode,
         epoch,
         String(seq + 1),
+        // A counter below what this instance has seen went back: Redis renews the epoch.
+        String(this.#highest(epoch)),
       ]);
       const [status, e, s] = Array.isArray(reply) ? (reply as unknown[]) : [];
       if (status === 'ok') {
@@ -331,6 +355,13 @@ export class ChangeFeed {
       seq = Number(s);
     }
     throw new Error('the change could not be numbered in Redis');
+  }
+
+  /** The highest change number this instance has seen in `epoch` (read, or given to its own). */
+  #highest(epoch: string): number {
+    const read = this.#cursor.epoch === epoch ? this.#cursor.seq : 0;
+    const given = this.#lastGiven.epoch === epoch ? this.#lastGiven.seq : 0;
+    return Math.max(read, given);
   }
 
   /**
@@ -433,7 +464,7 @@ export class ChangeFeed {
       reply = await this.#o.runner.run(
         SYNC,
         [k.changeState, k.changeLog],
-        [this.#cursor.epoch ?? '', String(this.#cursor.seq), token(), String(MAX_RECORD_BYTES)],
+        [this.#cursor.epoch ?? '', String(this.#cursor.seq), token(), String(MAX_RECORD_BYTES), this.#digest],
       );
     } catch {
       // Serving already (per process) while changes cannot be read: the first check that succeeds
@@ -449,8 +480,8 @@ export class ChangeFeed {
       return;
     }
     this.#typeMismatch = false;
-    const [epoch, seqText, ...entries] = reply as unknown[];
-    if (typeof epoch !== 'string' || typeof seqText !== 'string') return;
+    const [epoch, seqText, digest, ...entries] = reply as unknown[];
+    if (typeof epoch !== 'string' || typeof seqText !== 'string' || typeof digest !== 'string') return;
     // 'seq record', or 'seq' alone for a record too long to be read.
     const logged: LoggedChange<string | undefined>[] = [];
     for (const entry of entries) {
@@ -464,6 +495,7 @@ export class ChangeFeed {
       this.#watch(this.#o.cutOffAfterMs - (performance.now() - sentAt));
     }
     const step = this.#cursor.caughtUp(epoch, Number(seqText), logged);
+    this.#digest = digest;
     if (step.dropAll) this.#dropAll();
     if (step.restart !== undefined) {
       // The index starts over from what the log holds (a first read, another epoch, a gap).

@@ -64,8 +64,31 @@ export class FleetKeys {
   /** The hash tag of a load's keys: its user's, else its identity's (`undefined`: neither known). */
   ownerTag(owner: LoadOwner): string | undefined {
     if (owner.userId !== undefined) return this.userTag(owner.userId);
-    if (owner.identityId !== undefined) return `{i${this.name(`i:${owner.identityId}`)}}`;
+    if (owner.identityId !== undefined) return this.identityTag(owner.identityId);
     return undefined;
+  }
+
+  /** The hash tag of an identity's keys (its guest entries, its marker, its members). */
+  identityTag(identityId: string): string {
+    return `{i${this.name(`i:${identityId}`)}}`;
+  }
+
+  /**
+   * The users whose shared entries name an identity (a set of user tags without braces, `u<name>`),
+   * in the identity's slot: a change of the identity raises each one's marker, so that the entries
+   * of a user the change does not name (moved along by a merge) are refused everywhere at once.
+   */
+  members(identityId: string): string {
+    return `${this.base}${this.identityTag(identityId)}:m`;
+  }
+
+  /** A user tag as a member of an identity's set, or a member back to its tag (`undefined`: not one). */
+  static member(tag: string): string {
+    return tag.slice(1, -1);
+  }
+
+  static memberTag(member: string): string | undefined {
+    return /^u[\w-]{27}$/.test(member) ? `{${member}}` : undefined;
   }
 
   /** The hash tag of a user's keys. */

@@ -137,37 +137,90 @@ redis.call('SET', KEYS[1], ARGV[1] .. ':' .. ARGV[2], 'PX', ARGV[3])
 return 1
 `);
 
+/** The most users an identity's member set holds (a genuine identity has a few). */
+export const MAX_MEMBERS = 256;
+
+/**
+ * Adds a user to the set of those whose entries name an identity (up to a cap: past it, the others
+ * learn the identity's changes from the log only). A key of another type (a writer's) is replaced.
+ * KEYS: the identity's member set. ARGV: the user's member name, ttl ms, cap. Returns 1.
+ */
+export const JOIN = script(`
+local t = redis.call('TYPE', KEYS[1])['ok']
+if t ~= 'set' and t ~= 'none' then redis.call('DEL', KEYS[1]) end
+if redis.call('SCARD', KEYS[1]) < tonumber(ARGV[3]) or redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then
+  redis.call('SADD', KEYS[1], ARGV[1])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+`);
+
+/**
+ * The users whose entries name an identity (at most `cap` of them).
+ * KEYS: the identity's member set. ARGV: cap. Returns the members (an empty list for a key of another type).
+ */
+export const MEMBERS = script(`
+if redis.call('TYPE', KEYS[1])['ok'] ~= 'set' then return {} end
+if redis.call('SCARD', KEYS[1]) <= tonumber(ARGV[1]) then return redis.call('SMEMBERS', KEYS[1]) end
+return redis.call('SRANDMEMBER', KEYS[1], ARGV[1])
+`);
+
 /** How many changes the log holds (the change index keeps as many). */
 export const LOG_CHANGES = 1024;
+
+/**
+ * The feed's state, checked: `st` its epoch and number, or a new epoch (`fresh`, with the number
+ * 0 and an empty log) when the state is missing or not one the fleet writes (a writer's: an epoch
+ * over 64 characters, a number that is not one). Sets `renewed` when it made a new epoch.
+ */
+const FEED_STATE = `
+local renewed = false
+local function state(fresh)
+  local st = redis.call('HMGET', KEYS[1], 'epoch', 'seq')
+  local seq = tonumber(st[2] or '0')
+  if st[1] and #st[1] <= 64 and seq and seq >= 0 and seq < 2^53 and seq == math.floor(seq) then
+    return st[1], seq
+  end
+  if st[1] then
+    -- Not the fleet's: the numbers cannot be trusted; everything starts over.
+    redis.call('DEL', KEYS[1], KEYS[2])
+    seq = 0
+  end
+  redis.call('HSET', KEYS[1], 'epoch', fresh, 'seq', seq or 0)
+  renewed = true
+  return fresh, seq or 0
+end
+local function renew(fresh)
+  redis.call('HSET', KEYS[1], 'epoch', fresh)
+  renewed = true
+  return fresh
+end
+`;
 
 /**
  * Records a change: numbers it, appends it to the change log (the last ${LOG_CHANGES}) and wakes every
  * instance (the wake-up carries no change: instances read the log). The record is sealed for the
  * epoch and number it is to get (compare-and-set): when those are no longer next, nothing is
- * written and the script replies 'retry' with the state, to seal again. Every key's type is checked
- * before any write: one of the wrong type (a writer's) refuses the change ('type').
+ * written and the script replies 'retry' with the state, to seal again. A counter below the
+ * highest number the caller has seen in this epoch went back (a failover to a late replica, a
+ * restore): the epoch is renewed, so that no number is given twice in one epoch. Every key's type
+ * is checked before any write: one of the wrong type (a writer's) refuses the change ('type').
  * KEYS: state hash, log.
- * ARGV: a new epoch (used when the state is missing), the change record (sealed by the sender),
- * channel, publish mode, the epoch and number the record was sealed for.
+ * ARGV: a new epoch (used when the state is missing or went back), the change record (sealed by
+ * the sender), channel, publish mode, the epoch and number the record was sealed for, the highest
+ * number the sender has seen in that epoch.
  * Returns {'ok', epoch, seq} | {'retry', epoch, seq} | {'type'}.
  */
-export const INVALIDATE = script(`${TYPE_CHECK}${PUBLISH_FN}
+export const INVALIDATE = script(`${TYPE_CHECK}${PUBLISH_FN}${FEED_STATE}
 if not (ok(KEYS[1], 'hash') and ok(KEYS[2], 'list')) then return {'type'} end
-local st = redis.call('HMGET', KEYS[1], 'epoch', 'seq')
-local next = tonumber(st[2] or '0') + 1
-if not st[1] or st[1] ~= ARGV[5] or tostring(next) ~= ARGV[6] then
-  if not st[1] then
-    -- A new feed (first change, or the old one lost): entries stored before it are stale.
-    redis.call('HSET', KEYS[1], 'epoch', ARGV[1])
-    st[1] = ARGV[1]
-  end
-  return {'retry', st[1], tostring(next - 1)}
-end
-local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+local epoch, seq = state(ARGV[1])
+if epoch == ARGV[5] and seq < (tonumber(ARGV[7]) or 0) then epoch = renew(ARGV[1]) end
+if renewed or epoch ~= ARGV[5] or tostring(seq + 1) ~= ARGV[6] then return {'retry', epoch, tostring(seq)} end
+seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 redis.call('LPUSH', KEYS[2], seq .. ' ' .. ARGV[2])
 redis.call('LTRIM', KEYS[2], 0, ${LOG_CHANGES - 1})
-publish(ARGV[3], 'I ' .. st[1] .. ' ' .. seq, ARGV[4])
-return {'ok', st[1], tostring(seq)}
+publish(ARGV[3], 'I ' .. epoch .. ' ' .. seq, ARGV[4])
+return {'ok', epoch, tostring(seq)}
 `);
 
 /**
@@ -175,35 +228,38 @@ return {'ok', st[1], tostring(seq)}
  * known). A missing state is created (a new epoch: entries stored before it are stale).
  * KEYS: state hash, log.
  * ARGV: known epoch ('' for none), known seq, a new epoch, the longest record returned (a longer
- * one is returned as its number alone).
- * Returns {epoch, seq, ...log entries newest first} or {'type'} when a key has the wrong type (a
- * writer's: the namespace cannot be trusted). A counter behind the one this instance knows in the
- * same epoch is Redis restored from a snapshot or failed over to a late replica: changes went back
- * with it, so the epoch is renewed (every instance drops its cache, and every shared entry is
- * stale).
+ * one is returned as its number alone), the digest (SHA-1) of the log entry the caller read last
+ * at its number (or '').
+ * Returns {epoch, seq, digest of the newest log entry (or ''), ...log entries newest first} or
+ * {'type'} when a key has the wrong type (a writer's: the namespace cannot be trusted). A counter
+ * behind the one this instance knows in the same epoch, or a log entry at that number that is not
+ * the one it read, is Redis restored from a snapshot or failed over to a late replica: changes went
+ * back with it (and numbers may have been given again), so the epoch is renewed (every instance
+ * drops its cache, and every shared entry is stale).
  */
-export const SYNC = script(`${TYPE_CHECK}
+export const SYNC = script(`${TYPE_CHECK}${FEED_STATE}
 if not (ok(KEYS[1], 'hash') and ok(KEYS[2], 'list')) then return {'type'} end
-local st = redis.call('HMGET', KEYS[1], 'epoch', 'seq')
-if not st[1] then
-  -- Never made, or gone (flushed, evicted, rolled back to before the first change).
-  redis.call('HSET', KEYS[1], 'epoch', ARGV[3])
-  return {ARGV[3], tostring(tonumber(st[2] or '0') or 0)}
-end
-local seq = tonumber(st[2] or '0') or 0
-local seqText = tostring(seq)
+local epoch, seq = state(ARGV[3])
 local known = tonumber(ARGV[2]) or 0
-if st[1] == ARGV[1] and seq < known then
-  redis.call('HSET', KEYS[1], 'epoch', ARGV[3])
-  return {ARGV[3], seqText}
+if not renewed and epoch == ARGV[1] then
+  if seq < known then
+    epoch = renew(ARGV[3])
+  elseif ARGV[5] ~= '' and known > 0 and seq - known < ${LOG_CHANGES} then
+    local e = redis.call('LINDEX', KEYS[2], seq - known)
+    if not e or redis.sha1hex(e) ~= ARGV[5] then epoch = renew(ARGV[3]) end
+  end
 end
-if st[1] ~= ARGV[1] then known = 0 end
-if seq <= known then return {st[1], seqText} end
-local out = {st[1], seqText}
+local newest = redis.call('LINDEX', KEYS[2], 0)
+local out = {epoch, tostring(seq), newest and redis.sha1hex(newest) or ''}
+if renewed then return out end
+if epoch ~= ARGV[1] then known = 0 end
+if seq <= known then return out end
 local cap = tonumber(ARGV[4])
 for _, e in ipairs(redis.call('LRANGE', KEYS[2], 0, math.min(seq - known, ${LOG_CHANGES}) - 1)) do
   if #e > cap then
-    out[#out + 1] = string.match(e, '^%d+') or ''
+    local n = string.match(e, '^%d+') or ''
+    if #n > 16 then n = '' end
+    out[#out + 1] = n
   else
     out[#out + 1] = e
   end

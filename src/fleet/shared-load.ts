@@ -6,9 +6,9 @@ import type { FleetHost, FleetLoad } from '../broker/fleet.js';
 import type { CacheEntryTimes } from '../broker/seam-types.js';
 import type { EntryCipher } from './cipher.js';
 import type { CleanupQueue } from './cleanups.js';
-import type { FleetKeys } from './keys.js';
+import { FleetKeys, MARKER_TTL_MS } from './keys.js';
 import type { PublishMode, RedisRunner } from './runner.js';
-import { GET_OR_LEASE, MAX_ENTRY_BYTES, NOTIFY, PUT, RELEASE } from './scripts.js';
+import { GET_OR_LEASE, JOIN, MAX_ENTRY_BYTES, MAX_MEMBERS, NOTIFY, PUT, RELEASE } from './scripts.js';
 
 /** How often a waiter looks at a lease again when no message came, ms. */
 const POLL_MS = 250;
@@ -254,11 +254,23 @@ export class SharedLoads {
       throw err;
     }
     this.sharedLoads += 1;
+    const identity = request.identityOf?.(value) ?? request.identityId;
+    // A user's entry names an identity: the user joins the identity's members first (a change of
+    // the identity raises every member's marker), then the log is read once more. A change the
+    // members' read missed was numbered before the join, so the read of the log knows it.
+    let joined = request.userId === undefined || identity === undefined;
+    if (!joined && identity !== undefined) {
+      joined = await runner
+        .run(JOIN, [k.members(identity)], [FleetKeys.member(held.tag), String(MARKER_TTL_MS), String(MAX_MEMBERS)])
+        .then(
+          () => true,
+          () => false,
+        );
+    }
     // The log read once more after the answer: a change recorded anywhere while the load ran is
     // known here before the answer is judged (one round trip, on a load only).
     await this.#o.sync();
     const ttl = Math.ceil(value.validUntil - host.clock.now());
-    const identity = request.identityOf?.(value) ?? request.identityId;
     // A change made during the load (numbered after the position it began at) names its user or
     // identity: the answer may predate the change, and is neither stored nor served.
     if (!this.#o.isCurrent(held.a, Number(held.s), request.userId, identity)) {
@@ -267,7 +279,8 @@ export class SharedLoads {
       this.loadsDiscarded += 1;
       return undefined;
     }
-    if (ttl <= 0 || identity === undefined) {
+    // Not joined (Redis failed): stored, the entry would escape its identity's changes.
+    if (ttl <= 0 || identity === undefined || !joined) {
       cleanups.now(RELEASE, [held.leaseKey], releaseArgs);
       this.#notify(held.id);
       return value;

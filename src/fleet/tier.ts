@@ -62,8 +62,11 @@ export class RedisTier implements FleetBinding {
       retryMs: options.retryMs,
       log: host.log,
       onRecovered: () => {
-        this.#feed.flushPending();
-        void this.#feed.sync();
+        // The log first: a counter that went back while Redis was away is found (and the epoch
+        // renewed) before a kept change is given a number again.
+        void this.#feed.sync().then(() => {
+          this.#feed.flushPending();
+        });
       },
     });
     this.#runner = runner;

@@ -7,7 +7,19 @@ import { pino } from 'pino';
 import type { FleetHost, FleetLoad } from '../../../src/broker/fleet.js';
 import { EntryCipher } from '../../../src/fleet/cipher.js';
 import { FleetKeys } from '../../../src/fleet/keys.js';
-import { BUMP, GET_OR_LEASE, INVALIDATE, LOCK, PROBE, PUT, RELEASE, SYNC, UNLOCK } from '../../../src/fleet/scripts.js';
+import {
+  BUMP,
+  GET_OR_LEASE,
+  INVALIDATE,
+  JOIN,
+  MEMBERS,
+  LOCK,
+  PROBE,
+  PUT,
+  RELEASE,
+  SYNC,
+  UNLOCK,
+} from '../../../src/fleet/scripts.js';
 import { RedisTier } from '../../../src/fleet/tier.js';
 import { ManualClock } from '../../helpers/manual-clock.js';
 import { FakeRedis } from './fake-redis.js';
@@ -24,8 +36,8 @@ const IDENTITY = 'us-east-1:00000000-aaaa-bbbb-cccc-000000000001';
 /** A tier on a fake client whose change log stands at change `seq` of `epoch`. */
 function setup(epoch = 'a1', seq = '4') {
   const redis = new FakeRedis();
-  redis.know(BUMP, GET_OR_LEASE, PUT, RELEASE, INVALIDATE, SYNC, LOCK, UNLOCK, PROBE);
-  redis.answer(SYNC, () => [epoch, seq]);
+  redis.know(BUMP, JOIN, MEMBERS, GET_OR_LEASE, PUT, RELEASE, INVALIDATE, SYNC, LOCK, UNLOCK, PROBE);
+  redis.answer(SYNC, () => [epoch, seq, '']);
   const clock = new ManualClock();
   const changes: { u: readonly string[]; i: readonly string[] }[] = [];
   let drops = 0;
@@ -130,7 +142,7 @@ void describe('fleet tier (fake client)', () => {
           if (first) {
             first = false;
             // Another instance changes the user while this load runs.
-            t.redis.answer(SYNC, () => ['a1', '5', `5 ${other}`]);
+            t.redis.answer(SYNC, () => ['a1', '5', '', `5 ${other}`]);
             t.redis.subscriber.deliver('I a1 5');
             await new Promise((r) => setTimeout(r, 5));
           }
@@ -149,7 +161,7 @@ void describe('fleet tier (fake client)', () => {
     const t = setup();
     const value: Value = { validUntil: t.clock.now() + 1000, refreshAt: t.clock.now() + 500, identityId: IDENTITY };
     const other = t.cipher.seal(t.keys.changeAad('a1', 5), JSON.stringify({ n: 'other', u: [], i: [IDENTITY] }));
-    t.redis.answer(SYNC, () => ['a1', '5', `5 ${other}`]);
+    t.redis.answer(SYNC, () => ['a1', '5', '', `5 ${other}`]);
     let round = 0;
     const aad = t.keys.entryAad('token', `token:${USER}`, '4', 'a1');
     t.redis.answer(GET_OR_LEASE, () =>
@@ -178,13 +190,23 @@ void describe('fleet tier (fake client)', () => {
     t.redis.answer(PUT, () => 1);
     await t.tier.load(t.request());
     assert.equal(t.loads(), 1, 'the entry predates the marked change');
-    // A change made here raises the markers of every user and identity it names, in their slots.
+    // The loader joined the identity's members before it read the log again and stored.
+    const order = t.redis.calls.map((c) => c.script.sha);
+    const join = order.indexOf(JOIN.sha);
+    assert.ok(join >= 0, 'joined');
+    assert.deepEqual(t.redis.callsOf(JOIN)[0]?.keys, [t.keys.members(IDENTITY)]);
+    assert.ok(order.indexOf(SYNC.sha, join) > join && order.indexOf(PUT.sha) > order.indexOf(SYNC.sha, join));
+    // A change made here raises the markers of every user and identity it names, in their slots,
+    // and of the identity's members (a forged member is not taken).
+    const bob = FleetKeys.member(t.keys.userTag('bob@example.com'));
+    t.redis.answer(MEMBERS, () => [bob, 'x:{evil}', FleetKeys.member(t.keys.userTag(USER))]);
     t.redis.answer(INVALIDATE, () => ['ok', 'a1', '7']);
     await t.tier.record([USER], [IDENTITY]);
     const bumped = t.redis.callsOf(BUMP).map((c) => [c.keys[0], c.args.slice(0, 2)]);
     assert.deepEqual(bumped, [
       [t.keys.marker(t.keys.userTag(USER)), ['a1', '7']],
-      [t.keys.marker(t.keys.ownerTag({ userId: undefined, identityId: IDENTITY }) ?? ''), ['a1', '7']],
+      [t.keys.marker(t.keys.identityTag(IDENTITY)), ['a1', '7']],
+      [t.keys.marker(t.keys.userTag('bob@example.com')), ['a1', '7']],
     ]);
     await t.tier.close();
   });
@@ -224,29 +246,31 @@ void describe('fleet tier (fake client)', () => {
     await new Promise((r) => setTimeout(r, 5));
     assert.equal(tries, 2);
     const [, published] = t.redis.callsOf(INVALIDATE);
-    assert.deepEqual(published?.args.slice(4), ['e1', '1']);
+    assert.deepEqual(published?.args.slice(4, 6), ['e1', '1']);
     assert.deepEqual(published.keys, [t.keys.changeState, t.keys.changeLog], "the feed's slot only");
     for (const s of t.redis.sent()) assert.ok(!s.includes(USER) && !s.includes(IDENTITY), `clear id sent: ${s}`);
     const record = published.args[1] ?? '';
     // The log holds the real change; a forged wake-up announces more.
-    t.redis.answer(SYNC, () => ['e1', '1', `1 ${record}`]);
+    t.redis.answer(SYNC, () => ['e1', '1', '', `1 ${record}`]);
     const syncs = t.redis.callsOf(SYNC).length;
     t.redis.subscriber.deliver('I e1 1');
     await new Promise((r) => setImmediate(r));
     assert.equal(t.redis.callsOf(SYNC).length, syncs + 1);
-    assert.deepEqual(t.changes, [], 'its own change is not applied again');
+    const own = { u: [USER], i: [IDENTITY] };
+    // Applied here once it is out (what was loaded while it was on its way may predate it), not again from the log.
+    assert.deepEqual(t.changes, [own], 'its own change is not applied again');
     // Another instance's record (sealed by the fleet) is applied; an unsealed one drops everything.
     const other = t.cipher.seal(t.keys.changeAad('e1', 2), JSON.stringify({ n: 'other', u: ['bob'], i: [] }));
-    t.redis.answer(SYNC, () => ['e1', '3', `3 {"n":"x","u":[],"i":[]}`, `2 ${other}`]);
+    t.redis.answer(SYNC, () => ['e1', '3', '', `3 {"n":"x","u":[],"i":[]}`, `2 ${other}`]);
     t.redis.subscriber.deliver('I e1 3');
     await new Promise((r) => setTimeout(r, 5));
-    assert.deepEqual(t.changes, [{ u: ['bob'], i: [] }]);
+    assert.deepEqual(t.changes, [own, { u: ['bob'], i: [] }]);
     assert.equal(t.drops(), 1);
     // A genuine record moved to another number (its own, or another's) does not open: everything goes.
-    t.redis.answer(SYNC, () => ['e1', '5', `5 ${other}`, `4 ${record}`]);
+    t.redis.answer(SYNC, () => ['e1', '5', '', `5 ${other}`, `4 ${record}`]);
     t.redis.subscriber.deliver('I e1 5');
     await new Promise((r) => setTimeout(r, 5));
-    assert.deepEqual(t.changes, [{ u: ['bob'], i: [] }], 'the moved record is not applied');
+    assert.deepEqual(t.changes, [own, { u: ['bob'], i: [] }], 'the moved record is not applied');
     assert.equal(t.drops(), 3);
     await t.tier.close();
   });
