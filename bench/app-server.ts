@@ -4,7 +4,8 @@
 // baseline route at the Cognito router's mount point, `/aws/baseline`, so that both routes run
 // through exactly the same middleware (session, passport, the bearer check) and differ only in the
 // handler. With `fleet` in its config it is one instance of a fleet: the broker shares its second
-// level through the bench's redis-server (the encryption key comes in the environment, not argv).
+// level through the bench's Redis, one redis-server or a Redis Cluster (the encryption key comes in
+// the environment, not argv).
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { Session } from 'node:inspector';
@@ -16,10 +17,10 @@ import { createApp } from '../examples/express-app/app.js';
 import type { DemoUser } from '../examples/express-app/users.js';
 import { createBroker, type CognitoSendClient } from '../src/index.js';
 import { redisFleet, type BrokerFleet } from '../src/fleet/index.js';
-import { createClient } from 'redis';
 import { offsetClock, type ClockSetting } from './lib/clock.js';
 import { fakeCognito } from './lib/fake-cognito.js';
 import { FLEET_KEY_ENV } from './lib/fleet-env.js';
+import { connectFleetRedis, type FleetRedisConfig, type FleetRedisConnection } from './lib/fleet-redis.js';
 import { serveParent } from './lib/ipc.js';
 import { BASELINE_PATH, userId, userName, userPassword } from './lib/users.js';
 import { benchScope, SCOPED_PATH } from './lib/scope.js';
@@ -43,10 +44,11 @@ export interface AppServerConfig {
    */
   readonly otel?: boolean;
   /**
-   * Fleet mode: the broker's shared tier on this Redis (`redisFleet()`), sealed with the key in the
-   * environment variable `FLEET_KEY_ENV` (base64 of 32 bytes, the same for every instance).
+   * Fleet mode: the broker's shared tier on this Redis, one server or a cluster (`redisFleet()`),
+   * sealed with the key in the environment variable `FLEET_KEY_ENV` (base64 of 32 bytes, the same
+   * for every instance).
    */
-  readonly fleet?: { readonly redisUrl: string };
+  readonly fleet?: FleetRedisConfig;
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as AppServerConfig;
@@ -74,17 +76,16 @@ if (config.upstream === 'fake') {
   delete process.env.AWS_SESSION_TOKEN;
 }
 
-let redis: ReturnType<typeof createClient> | undefined;
+let redis: FleetRedisConnection | undefined;
 let fleet: BrokerFleet | undefined;
 if (config.fleet !== undefined) {
   const key = process.env[FLEET_KEY_ENV];
   if (key === undefined || key === '') throw new Error(`fleet mode needs ${FLEET_KEY_ENV} in the environment`);
   // Read once; nothing else in this process finds it in the environment.
   Reflect.deleteProperty(process.env, FLEET_KEY_ENV);
-  redis = createClient({ url: config.fleet.redisUrl, socket: { connectTimeout: 5000, reconnectStrategy: () => 100 } });
-  redis.on('error', () => undefined);
-  await redis.connect();
-  fleet = redisFleet({ client: redis, encryptionKeys: { bench: key } });
+  const encryptionKeys = { bench: key };
+  redis = await connectFleetRedis(config.fleet, encryptionKeys);
+  fleet = redisFleet({ client: redis.client, encryptionKeys });
 }
 
 // BENCH_LOG=warn (or debug…) shows the broker's and the app's log lines on stderr.
@@ -229,7 +230,8 @@ serveParent(
      * Asks the broker for the credentials of users [from, to), one call at a time, and returns how
      * long each call took (ms): on another instance's users, the cost of a shared (L2) hit. In fleet
      * mode, also times one Redis PING after each call on the same connection (`pings`): the floor
-     * of a round trip on this machine at that moment.
+     * of a round trip on this machine at that moment. On a cluster, the PING goes to the master of
+     * the user's slot on the cluster client's own connection to it (see `FleetRedisConnection.connectionFor`).
      */
     timeCredentials: async ({
       from,
@@ -241,12 +243,13 @@ serveParent(
       const calls: number[] = [];
       const pings: number[] = [];
       for (let i = from; i < to; i++) {
+        const node = await redis?.connectionFor(userId(i));
         const t0 = performance.now();
         await broker.getCredentials(userId(i));
         const t1 = performance.now();
         calls.push(t1 - t0);
-        if (redis !== undefined) {
-          await redis.ping();
+        if (node !== undefined) {
+          await node.ping();
           pings.push(performance.now() - t1);
         }
       }

@@ -1,6 +1,8 @@
 // `npm run bench -- fleet`: several app processes (instances of one app) over one emulator and, in
-// fleet mode, one redis-server that the bench starts (free loopback port, no persistence) and stops.
-// Every figure is a ratio or a count measured in one run; none is asserted on time.
+// fleet mode, a Redis that the bench starts (free loopback ports, no persistence) and stops: one
+// redis-server, or a Redis Cluster of 3 masters. The main figures run on each kind in turn, in the
+// same run, so that the cluster's row reads beside the single node's. Every figure is a ratio or a
+// count measured in one run; none is asserted on time.
 import { randomBytes } from 'node:crypto';
 import type { AppServerConfig, AppServerStats } from './app-server.js';
 import type { EmulatorReady, EmulatorServerConfig } from './emulator-server.js';
@@ -8,6 +10,7 @@ import { callsPerSecondWhilePaused, overloadedBurst, type FleetKit } from './fle
 import { runBurst } from './lib/burst.js';
 import type { ClockSetting } from './lib/clock.js';
 import { FLEET_KEY_ENV } from './lib/fleet-env.js';
+import { figureOn, redisKindsFrom, startFleetRedis, type FleetRedis, type RedisKind } from './lib/fleet-redis.js';
 import { forkChild, type Child } from './lib/ipc.js';
 import { check, failures, getAll, loginAll, runLoad, type LoadResult } from './lib/load.js';
 import {
@@ -22,26 +25,27 @@ import {
 } from './lib/report.js';
 import { fmt, fmtSpread, percentile, sortedCopy, spread, sum } from './lib/stats.js';
 import type { FleetStats } from '../src/fleet/index.js';
-import { redisServerBinary, startRedisServer, type RedisServer } from '../test/helpers/redis-server.js';
+import { redisClusterBinaries } from '../scripts/redis-cluster.js';
+import { redisServerBinary } from '../test/helpers/redis-server.js';
 
 const INSTANCES = 3;
 
-/** Every redis-server the bench started and has not stopped yet. */
-const liveRedis = new Set<RedisServer>();
+/** Every Redis the bench started and has not stopped yet. */
+const liveRedis = new Set<FleetRedis>();
 
 /**
- * Kills every redis-server still running, at once (for the orchestrator's exit path: the signal is
- * sent before the first await).
+ * Kills every Redis process still running, at once (for the orchestrator's exit path: the signals
+ * are sent before the first await).
  */
 export function killRedisServers(): void {
-  for (const server of liveRedis) void server.kill();
+  for (const redis of liveRedis) void redis.stop();
 }
 
-/** One emulator, a redis-server when any app is in fleet mode, and the app processes. */
+/** One emulator, a Redis when any app is in fleet mode, and the app processes. */
 export interface Apps {
   readonly emulator: Child<EmulatorReady>;
-  /** The redis-server of the fleet, if any app is in fleet mode. */
-  readonly redis: RedisServer | undefined;
+  /** The Redis of the fleet (one server or a cluster), if any app is in fleet mode. */
+  readonly redis: FleetRedis | undefined;
   readonly apps: readonly Child<{ port: number }>[];
   readonly ports: readonly number[];
   stats(): Promise<AppServerStats[]>;
@@ -51,7 +55,7 @@ export interface Apps {
   setClock(setting: ClockSetting): Promise<void>;
 }
 
-async function stopAll(apps: readonly Child<unknown>[], emulator: Child<unknown> | undefined, redis?: RedisServer) {
+async function stopAll(apps: readonly Child<unknown>[], emulator: Child<unknown> | undefined, redis?: FleetRedis) {
   try {
     await Promise.allSettled(apps.map((a) => a.stop()));
     await emulator?.stop();
@@ -64,19 +68,20 @@ async function stopAll(apps: readonly Child<unknown>[], emulator: Child<unknown>
 }
 
 /**
- * Runs `fn` with one app process per entry of `fleet` (`true`: in fleet mode over the shared
- * redis-server), and stops every process it started afterwards, also when `fn` or a start fails.
+ * Runs `fn` with one app process per entry of `fleet` (`true`: in fleet mode over the shared Redis,
+ * of kind `redis`, by default one redis-server), and stops every process it started afterwards, also
+ * when `fn` or a start fails.
  */
 export async function withApps<T>(
-  o: { users: number; fleet: readonly boolean[]; emulator?: EmulatorServerConfig },
+  o: { users: number; fleet: readonly boolean[]; redis?: RedisKind; emulator?: EmulatorServerConfig },
   fn: (s: Apps) => Promise<T>,
 ): Promise<T> {
-  let redis: RedisServer | undefined;
+  let redis: FleetRedis | undefined;
   let emulator: Child<EmulatorReady> | undefined;
   const apps: Child<{ port: number }>[] = [];
   try {
     if (o.fleet.includes(true)) {
-      redis = await startRedisServer();
+      redis = await startFleetRedis(o.redis ?? 'single');
       liveRedis.add(redis);
     }
     emulator = await forkChild<EmulatorReady>('emulator-server.ts', o.emulator ?? {});
@@ -92,7 +97,7 @@ export async function withApps<T>(
             upstream: { endpoint: emu.ready.endpoint, region: emu.ready.region },
             identityPoolId: emu.ready.identityPoolId,
             developerProviderName: emu.ready.developerProviderName,
-            ...(inFleet && redis !== undefined ? { fleet: { redisUrl: redis.url } } : {}),
+            ...(inFleet && redis !== undefined ? { fleet: redis.config } : {}),
           } satisfies AppServerConfig,
           [],
           inFleet ? { [FLEET_KEY_ENV]: key } : {},
@@ -130,9 +135,14 @@ function fleetDelta(before: readonly AppServerStats[], after: readonly AppServer
     .map((a, k) => {
       const f = fleetOf(a);
       const b = fleetOf(before[k]!);
+      // The rarer counters only when they moved.
+      const rare = (['leaseTakeovers', 'entriesRejected', 'resyncDrops', 'degradations'] as const)
+        .filter((c) => f[c] !== b[c])
+        .map((c) => `, ${f[c] - b[c]} ${c}`)
+        .join('');
       return (
         `#${k}: ${f.sharedLoads - b.sharedLoads} loads, ${f.sharedHits - b.sharedHits} shared hits, ` +
-        `${f.leaseWaits - b.leaseWaits} lease waits, ${f.redisErrors - b.redisErrors} Redis errors, ${f.state}`
+        `${f.leaseWaits - b.leaseWaits} lease waits, ${f.redisErrors - b.redisErrors} Redis errors${rare}, ${f.state}`
       );
     })
     .join('; ');
@@ -161,7 +171,7 @@ async function settleChanges(s: Apps, before: readonly AppServerStats[], perInst
 // ---------------------------------------------------------------------------------------------
 // 1. Upstream economy across instances: 200 users, requests to all three instances at once, cold.
 
-async function economy(report: Report): Promise<void> {
+async function economy(report: Report, kind: RedisKind): Promise<void> {
   const users = 200;
   const total = 10_000;
   const perInstance = Math.ceil(total / INSTANCES);
@@ -172,10 +182,14 @@ async function economy(report: Report): Promise<void> {
     fleet: { ratios: [], detail: [] },
     'per process': { ratios: [], detail: [] },
   };
-  for (const mode of ['fleet', 'per process'] as const) {
+  let described = '';
+  // The per-process caches use no Redis: measured once, beside the single node.
+  const modes = kind === 'single' ? (['fleet', 'per process'] as const) : (['fleet'] as const);
+  for (const mode of modes) {
     const inFleet = mode === 'fleet';
-    await withApps({ users, fleet: Array.from({ length: INSTANCES }, () => inFleet) }, async (s) => {
-      log(`fleet economy (${mode}): logging ${users} users in on each of ${INSTANCES} instances`);
+    await withApps({ users, fleet: Array.from({ length: INSTANCES }, () => inFleet), redis: kind }, async (s) => {
+      if (s.redis !== undefined) described = s.redis.described;
+      log(`fleet economy (${mode}, ${kind}): logging ${users} users in on each of ${INSTANCES} instances`);
       const cookies = await Promise.all(s.ports.map((port) => loginAll(port, users)));
       for (let round = 0; round < 3; round++) {
         // Cold caches, sessions kept: every instance forgets every user (in fleet mode this also
@@ -208,38 +222,40 @@ async function economy(report: Report): Promise<void> {
           `${requests} × 200, calls ${JSON.stringify(counters)}` +
             (inFleet ? `, fleet ${fleetDelta(start, await s.stats())}` : ''),
         );
-        log(`fleet economy (${mode}) round ${round + 1}: ${results[mode].detail[round]!}`);
+        log(`fleet economy (${mode}, ${kind}) round ${round + 1}: ${results[mode].detail[round]!}`);
       }
     });
   }
   const shared = spread(results.fleet.ratios);
-  const alone = spread(results['per process'].ratios);
   report.rows.push({
-    figure: 'fleet: upstream economy',
-    how: `${INSTANCES} app processes in fleet mode over one redis-server and one emulator; ${users} users logged in on each; every entry forgotten; ${INSTANCES} × ${perInstance} requests at once (${Math.ceil(100 / INSTANCES)} connections per instance, runs of ${run} requests for one user, every user twice, the same order on every instance): Cognito calls ÷ (2 × users)`,
+    figure: figureOn(kind, 'fleet: upstream economy'),
+    how: `${INSTANCES} app processes in fleet mode over ${described} and one emulator; ${users} users logged in on each; every entry forgotten; ${INSTANCES} × ${perInstance} requests at once (${Math.ceil(100 / INSTANCES)} connections per instance, runs of ${run} requests for one user, every user twice, the same order on every instance): Cognito calls ÷ (2 × users)`,
     measured: fmtSpread(shared),
     goal: '= 1.00',
     pass: shared.min === 1 && shared.max === 1,
   });
-  report.rows.push({
-    figure: 'fleet: upstream economy, per-process caches',
-    how: 'the same load on the same 3 app processes without fleet mode (each with its own cache)',
-    measured: fmtSpread(alone),
-    goal: 'reported (3.00 expected)',
-    pass: undefined,
-  });
+  if (kind === 'single') {
+    report.rows.push({
+      figure: 'fleet: upstream economy, per-process caches',
+      how: 'the same load on the same 3 app processes without fleet mode (each with its own cache)',
+      measured: fmtSpread(spread(results['per process'].ratios)),
+      goal: 'reported (3.00 expected)',
+      pass: undefined,
+    });
+  }
   report.notes.push(
-    `fleet economy: fleet ${results.fleet.detail.join('; ')}; per process ${results['per process'].detail.join('; ')}`,
+    `${figureOn(kind, 'fleet economy')}: fleet ${results.fleet.detail.join('; ')}` +
+      (kind === 'single' ? `; per process ${results['per process'].detail.join('; ')}` : ''),
   );
 }
 
 // ---------------------------------------------------------------------------------------------
 // 2. Hot path on an L1 hit, fleet mode on vs off: two app processes side by side.
 
-async function hotPath(report: Report): Promise<void> {
+async function hotPath(report: Report, kind: RedisKind): Promise<void> {
   const users = 1000;
-  await withApps({ users, fleet: [true, false] }, async (s) => {
-    log(`fleet hot path: logging ${users} users in on both processes`);
+  await withApps({ users, fleet: [true, false], redis: kind }, async (s) => {
+    log(`fleet hot path (${kind}): logging ${users} users in on both processes`);
     const sides = { on: 0, off: 1 } as const;
     const cookies = await Promise.all(s.ports.map((port) => loginAll(port, users)));
     await Promise.all(s.ports.map((port, k) => getAll(port, CREDENTIALS_PATH, cookies[k]!)));
@@ -274,28 +290,28 @@ async function hotPath(report: Report): Promise<void> {
       ratio.push(rps.on! / rps.off!);
       cpuRatio.push(cpu.on! / cpu.off!);
       detail.push(`${fmt(rps.on!, 0)}/${fmt(rps.off!, 0)} req/s, ${fmt(cpu.on!, 0)}/${fmt(cpu.off!, 0)} µs CPU`);
-      log(`fleet hot path round ${round + 1}: ${detail[round]!} (on/off)`);
+      log(`fleet hot path (${kind}) round ${round + 1}: ${detail[round]!} (on/off)`);
     }
     const after = await s.stats();
     const misses = after.map((a, k) => a.broker.credentials.misses - before[k]!.broker.credentials.misses);
     const onFleet = fleetOf(after[0]!);
     const t = spread(ratio);
     report.rows.push({
-      figure: 'fleet: hot path (L1 hit), throughput',
-      how: `GET /aws/credentials (warm, ${users} users) on an app in fleet mode ÷ the same app without; two processes, one emulator, ${CONNECTIONS} connections, ${ROUNDS} × ${ROUND_SECONDS} s`,
+      figure: figureOn(kind, 'fleet: hot path (L1 hit), throughput'),
+      how: `GET /aws/credentials (warm, ${users} users) on an app in fleet mode over ${s.redis?.described ?? ''} ÷ the same app without; two processes, one emulator, ${CONNECTIONS} connections, ${ROUNDS} × ${ROUND_SECONDS} s`,
       measured: fmtSpread(t),
       goal: '≥ 0.95',
       pass: t.median >= 0.95,
     });
     report.rows.push({
-      figure: 'fleet: hot path (L1 hit), CPU',
+      figure: figureOn(kind, 'fleet: hot path (L1 hit), CPU'),
       how: 'same rounds, CPU time of the app process per request, on ÷ off (less sensitive to other load on the machine)',
       measured: fmtSpread(spread(cpuRatio)),
       goal: 'reported',
       pass: undefined,
     });
     report.notes.push(
-      `fleet hot path rounds (on/off): ${detail.join('; ')}; credential cache misses during the rounds (on, off): ${misses.join(', ')}; fleet side ${onFleet.state}, ${onFleet.redisErrors} Redis errors`,
+      `${figureOn(kind, 'fleet hot path')} rounds (on/off): ${detail.join('; ')}; credential cache misses during the rounds (on, off): ${misses.join(', ')}; fleet side ${onFleet.state}, ${onFleet.redisErrors} Redis errors`,
     );
   });
 }
@@ -303,13 +319,17 @@ async function hotPath(report: Report): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // 3. L2 hit: a user another instance loaded, asked for on this one for the first time.
 
-async function sharedHit(report: Report): Promise<void> {
+/** On a cluster: the most an L2 hit's p99 may be, in p99s of a PING to its user's node (issue 21). */
+const L2_PER_PING_GOAL = 1.25;
+
+async function sharedHit(report: Report, kind: RedisKind): Promise<void> {
   const users = QUICK ? 200 : 600;
   // Users [users, users + warm) warm each instance's path up (JIT, connections) and are not timed.
   const warm = 50;
-  await withApps({ users: users + warm, fleet: Array.from({ length: INSTANCES }, () => true) }, async (s) => {
+  const fleet = Array.from({ length: INSTANCES }, () => true);
+  await withApps({ users: users + warm, fleet, redis: kind }, async (s) => {
     const [a, ...others] = s.apps;
-    log(`fleet L2 hit: instance 0 loads ${users + warm} users`);
+    log(`fleet L2 hit (${kind}): instance 0 loads ${users + warm} users`);
     await a!.call('fill', { from: 0, to: users + warm, concurrency: 16 });
     const callsAfterFill = sum(await s.counters());
     for (const app of others) await app.call('timeCredentials', { from: users, to: users + warm });
@@ -335,30 +355,35 @@ async function sharedHit(report: Report): Promise<void> {
     const l1p99 = percentile(l1s, 99);
     const l1p50 = percentile(l1s, 50);
     const pingSorted = sortedCopy(pings);
+    const pingP99 = percentile(pingSorted, 99);
     const hits = after.slice(1).map((st, k) => fleetOf(st).sharedHits - fleetOf(before[k + 1]!).sharedHits);
     report.rows.push({
-      figure: 'fleet: L2 hit p99',
-      how: `instance 0 loads ${users} users (and ${warm} more that warm the other instances up, untimed); instances 1 and 2 then each call broker.getCredentials once per user, one at a time, timed inside the process (token and credentials from the shared tier: one Redis round trip over loopback, the token entry bringing its user's credentials entry along, and two decryptions); ${l2.length} calls`,
+      figure: figureOn(kind, 'fleet: L2 hit p99'),
+      how: `over ${s.redis?.described ?? ''}: instance 0 loads ${users} users (and ${warm} more that warm the other instances up, untimed); instances 1 and 2 then each call broker.getCredentials once per user, one at a time, timed inside the process (token and credentials from the shared tier: one Redis round trip over loopback, the token entry bringing its user's credentials entry along, and two decryptions); ${l2.length} calls`,
       measured: `${fmt(p99, 3)} ms (p50 ${fmt(p50, 3)} ms, max ${fmt(l2s[l2s.length - 1] ?? Number.NaN, 3)} ms)`,
       goal: '≤ 2 ms',
       pass: p99 <= 2 && extraCalls === 0,
     });
     report.rows.push({
-      figure: 'fleet: L2 hit ÷ L1 hit',
+      figure: figureOn(kind, 'fleet: L2 hit ÷ L1 hit'),
       how: 'the same calls once more on the same instances (L1 hits), timed the same way: p99 of the L2 hits ÷ p99 of the L1 hits',
       measured: `${fmt(p99 / l1p99, 1)} (L1 p99 ${fmt(l1p99, 3)} ms; p50 ${fmt(p50 / l1p50, 1)}, L1 p50 ${fmt(l1p50, 3)} ms)`,
       goal: 'reported',
       pass: undefined,
     });
+    const perPing = p99 / pingP99;
     report.rows.push({
-      figure: 'fleet: L2 hit ÷ Redis round trip',
-      how: 'a Redis PING timed on the same connection right after each L2 hit (the floor of one round trip on this machine at that moment): p99 of the L2 hits ÷ p99 of the PINGs',
-      measured: `${fmt(p99 / percentile(pingSorted, 99))} (PING p99 ${fmt(percentile(pingSorted, 99), 3)} ms, p50 ${fmt(percentile(pingSorted, 50), 3)} ms)`,
-      goal: 'reported',
-      pass: undefined,
+      figure: figureOn(kind, 'fleet: L2 hit ÷ Redis round trip'),
+      how:
+        kind === 'cluster'
+          ? 'a Redis PING timed right after each L2 hit on the connection that served it: the cluster client’s own connection to the master of the user’s slot (getNodeClientForKey on the user’s hash tag, resolved before the timing), the floor of one round trip to that node at that moment: p99 of the L2 hits ÷ p99 of the PINGs'
+          : 'a Redis PING timed on the same connection right after each L2 hit (the floor of one round trip on this machine at that moment): p99 of the L2 hits ÷ p99 of the PINGs',
+      measured: `${fmt(perPing)} (PING p99 ${fmt(pingP99, 3)} ms, p50 ${fmt(percentile(pingSorted, 50), 3)} ms)`,
+      goal: kind === 'cluster' ? `≤ ${fmt(L2_PER_PING_GOAL)}` : 'reported',
+      pass: kind === 'cluster' ? perPing <= L2_PER_PING_GOAL && extraCalls === 0 : undefined,
     });
     report.notes.push(
-      `fleet L2 hit: shared hits on instances 1, 2: ${hits.join(', ')} (2 per user expected); Cognito calls after the fill: ${extraCalls}; fleet ${fleetDelta(before, after)}`,
+      `${figureOn(kind, 'fleet L2 hit')}: shared hits on instances 1, 2: ${hits.join(', ')} (2 per user expected); Cognito calls after the fill: ${extraCalls}; fleet ${fleetDelta(before, after)}`,
     );
   });
 }
@@ -371,7 +396,7 @@ const CREDENTIALS_SERVABLE_MS = (3600 - 300) * 1000;
 const SWEEP_FROM_MS = CREDENTIALS_SERVABLE_MS * 0.85;
 const SWEEP_TO_MS = CREDENTIALS_SERVABLE_MS - 30_000;
 
-async function refresh(report: Report): Promise<void> {
+async function refresh(report: Report, kind: RedisKind): Promise<void> {
   const users = 300;
   const ratePerInstance = 150;
   const steadyMs = (QUICK ? 2 : 3) * 1000;
@@ -379,8 +404,8 @@ async function refresh(report: Report): Promise<void> {
   const sweepWallMs = Math.ceil(users / 40) * 1000;
   const windowMs = sweepWallMs + 4000;
   const afterMs = (QUICK ? 2 : 3) * 1000;
-  await withApps({ users, fleet: Array.from({ length: INSTANCES }, () => true) }, async (s) => {
-    log(`fleet refresh: logging ${users} users in on each of ${INSTANCES} instances`);
+  await withApps({ users, fleet: Array.from({ length: INSTANCES }, () => true), redis: kind }, async (s) => {
+    log(`fleet refresh (${kind}): logging ${users} users in on each of ${INSTANCES} instances`);
     const cookies = await Promise.all(s.ports.map((port) => loginAll(port, users)));
     const issuedFrom = Date.now();
     await Promise.all(s.ports.map((port, k) => getAll(port, CREDENTIALS_PATH, cookies[k]!)));
@@ -430,14 +455,14 @@ async function refresh(report: Report): Promise<void> {
     const misses = after.map((a, k) => a.broker.credentials.misses - before[k]!.broker.credentials.misses);
     const failed = runs.reduce((n, r) => n + failures(r), 0);
     report.rows.push({
-      figure: 'fleet: refresh once fleet-wide',
-      how: `${INSTANCES} instances in fleet mode serve the same ${users} users (${ratePerInstance} req/s each); after ${steadyMs / 1000} s every clock (brokers and emulator) sweeps ${fmt((SWEEP_TO_MS - SWEEP_FROM_MS) / 60_000, 1)} min of credential life past every refresh point in ${sweepWallMs / 1000} s (×${fmt(clockRate, 0)}), then runs at normal speed (window ${windowMs / 1000} s, then ${afterMs / 1000} s more): Cognito calls from the jump to the end ÷ entries (each user's token and credentials: ${entries})`,
+      figure: figureOn(kind, 'fleet: refresh once fleet-wide'),
+      how: `${INSTANCES} instances in fleet mode over ${s.redis?.described ?? ''} serve the same ${users} users (${ratePerInstance} req/s each); after ${steadyMs / 1000} s every clock (brokers and emulator) sweeps ${fmt((SWEEP_TO_MS - SWEEP_FROM_MS) / 60_000, 1)} min of credential life past every refresh point in ${sweepWallMs / 1000} s (×${fmt(clockRate, 0)}), then runs at normal speed (window ${windowMs / 1000} s, then ${afterMs / 1000} s more): Cognito calls from the jump to the end ÷ entries (each user's token and credentials: ${entries})`,
       measured: `${fmt(ratio)} (${windowCalls} calls)`,
       goal: '= 1.00',
       pass: windowCalls === entries && failed === 0,
     });
     report.notes.push(
-      `fleet refresh: calls ${JSON.stringify(counters)} (before the jump: ${atJump - calls0}); credential refreshes per instance ${refreshes.join(', ')}; credential cache misses per instance ${misses.join(', ')}; failed responses ${failed}; fleet ${fleetDelta(before, after)}`,
+      `${figureOn(kind, 'fleet refresh')}: calls ${JSON.stringify(counters)} (before the jump: ${atJump - calls0}); credential refreshes per instance ${refreshes.join(', ')}; credential cache misses per instance ${misses.join(', ')}; failed responses ${failed}${failed > 0 ? ` (per instance: ${runs.map((r) => `${JSON.stringify(r.statusCodes)}, ${r.errors} errors, ${r.timeouts} timeouts`).join('; ')})` : ''}; fleet ${fleetDelta(before, after)}`,
     );
   });
 }
@@ -445,16 +470,16 @@ async function refresh(report: Report): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // 5. Login burst across three instances against the 50 rps quota.
 
-async function burst(report: Report): Promise<void> {
+async function burst(report: Report, kind: RedisKind): Promise<void> {
   const users = 2000;
   const spreadMs = 10_000;
   const giveUpMs = 90_000;
-  await withApps({ users, fleet: Array.from({ length: INSTANCES }, () => true) }, async (s) => {
+  await withApps({ users, fleet: Array.from({ length: INSTANCES }, () => true), redis: kind }, async (s) => {
     await s.emulator.call('setFault', {
       op: 'GetOpenIdTokenForDeveloperIdentity',
       spec: { throttleRps: QUOTA_RPS },
     });
-    log(`fleet burst: ${users} users log in over ${INSTANCES} instances within ${spreadMs / 1000} s`);
+    log(`fleet burst (${kind}): ${users} users log in over ${INSTANCES} instances within ${spreadMs / 1000} s`);
     const { statuses, bad, retried, connectionErrors, servedAt } = await runBurst({
       ports: s.ports,
       users,
@@ -468,21 +493,21 @@ async function burst(report: Report): Promise<void> {
     const perUser = tokenCalls / Math.max(1, servedAt.length);
     const floorMs = (users / QUOTA_RPS) * 1000;
     report.rows.push({
-      figure: 'fleet: login burst: responses',
-      how: `${users} users log in within ${spreadMs / 1000} s, user i on instance i mod ${INSTANCES} (fleet mode, the governor's buckets in the fleet's quota store), GetOpenIdTokenForDeveloperIdentity throttled at ${QUOTA_RPS} rps by the one emulator, clients retry after Retry-After: responses other than 200 or 503/429 + Retry-After`,
+      figure: figureOn(kind, 'fleet: login burst: responses'),
+      how: `${users} users log in within ${spreadMs / 1000} s, user i on instance i mod ${INSTANCES} (fleet mode over ${s.redis?.described ?? ''}, the governor's buckets in the fleet's quota store), GetOpenIdTokenForDeveloperIdentity throttled at ${QUOTA_RPS} rps by the one emulator, clients retry after Retry-After: responses other than 200 or 503/429 + Retry-After`,
       measured: `${bad}${connectionErrors > 0 ? ` (and ${connectionErrors} connection resets, retried)` : ''}`,
       goal: '0',
       pass: bad === 0,
     });
     report.rows.push({
-      figure: 'fleet: login burst: token calls per user',
+      figure: figureOn(kind, 'fleet: login burst: token calls per user'),
       how: 'GetOpenIdTokenForDeveloperIdentity calls the emulator received ÷ users served',
       measured: `${fmt(perUser)} (${tokenCalls} for ${servedAt.length})`,
       goal: '≤ 1.10',
       pass: perUser <= 1.1,
     });
     report.rows.push({
-      figure: 'fleet: login burst: all served',
+      figure: figureOn(kind, 'fleet: login burst: all served'),
       how: `time until the last user got credentials ÷ the quota floor (users ÷ ${QUOTA_RPS} rps)`,
       measured: `${fmt(last / floorMs)} (${servedAt.length}/${users} in ${fmt(last / 1000, 1)} s, floor ${fmt(floorMs / 1000, 1)} s)`,
       goal: 'reported, all served',
@@ -491,14 +516,18 @@ async function burst(report: Report): Promise<void> {
     const refused = stats.map((st) => JSON.stringify(st.broker.quotaRefused)).join(', ');
     const throttled = stats.map((st) => JSON.stringify(st.broker.upstreamThrottles)).join(', ');
     report.notes.push(
-      `fleet login burst: ${JSON.stringify(statuses)}, ${retried} retries, emulator calls ${JSON.stringify(counters)}; per instance: refused by the governor ${refused}; throttled by Cognito ${throttled}`,
+      `${figureOn(kind, 'fleet login burst')}: ${JSON.stringify(statuses)}, ${retried} retries, emulator calls ${JSON.stringify(counters)}; per instance: refused by the governor ${refused}; throttled by Cognito ${throttled}`,
     );
   });
 }
 
 const kit: FleetKit = { withApps, fleetOf };
 
-/** The fleet group, figure by figure; a figure that fails adds a failed row and the next one runs. */
+/**
+ * The fleet group, figure by figure; a figure that fails adds a failed row and the next one runs.
+ * The first five run on one redis-server, then on a Redis Cluster (BENCH_FLEET_REDIS=single or
+ * cluster runs one kind only); the figures under faults on the single node only.
+ */
 export async function fleetFigures(report: Report): Promise<void> {
   if (redisServerBinary() === undefined) {
     report.rows.push({
@@ -510,31 +539,45 @@ export async function fleetFigures(report: Report): Promise<void> {
     });
     return;
   }
-  const figures: [string, (r: Report) => Promise<void>][] = [
-    ['economy', economy],
-    ['hot', hotPath],
-    ['l2', sharedHit],
-    ['refresh', refresh],
-    ['burst', burst],
-    ['overload', (r) => overloadedBurst(r, kit)],
-    ['paused', (r) => callsPerSecondWhilePaused(r, kit)],
+  let kinds = redisKindsFrom(process.env.BENCH_FLEET_REDIS);
+  if (kinds.includes('cluster') && redisClusterBinaries() === undefined) {
+    kinds = kinds.filter((k) => k !== 'cluster');
+    report.rows.push({
+      figure: figureOn('cluster', 'fleet'),
+      how: 'skipped',
+      measured: 'redis-cli is not installed (apt-get install redis-server)',
+      goal: '',
+      pass: undefined,
+    });
+  }
+  const figures: [string, readonly RedisKind[], (r: Report, kind: RedisKind) => Promise<void>][] = [
+    ['economy', kinds, economy],
+    ['hot', kinds, hotPath],
+    ['l2', kinds, sharedHit],
+    ['refresh', kinds, refresh],
+    ['burst', kinds, burst],
+    ['overload', ['single'], (r) => overloadedBurst(r, kit)],
+    ['paused', ['single'], (r) => callsPerSecondWhilePaused(r, kit)],
   ];
   // BENCH_FLEET=refresh,l2 runs only those figures of the group (for diagnosis).
   const only = process.env.BENCH_FLEET?.split(',').filter((n) => n !== '');
-  for (const [name, fn] of figures) {
+  for (const [name, on, fn] of figures) {
     if (only !== undefined && only.length > 0 && !only.includes(name)) continue;
-    log(`fleet figure: ${name}`);
-    try {
-      await fn(report);
-    } catch (err) {
-      report.rows.push({
-        figure: `fleet: ${name}`,
-        how: 'failed',
-        measured: (err as Error).message.split('\n')[0] ?? '',
-        goal: '',
-        pass: false,
-      });
-      log(`fleet ${name} failed: ${(err as Error).stack ?? String(err)}`);
+    for (const kind of on) {
+      if (!kinds.includes(kind)) continue;
+      log(`fleet figure: ${name} (${kind})`);
+      try {
+        await fn(report, kind);
+      } catch (err) {
+        report.rows.push({
+          figure: figureOn(kind, `fleet: ${name}`),
+          how: 'failed',
+          measured: (err as Error).message.split('\n')[0] ?? '',
+          goal: '',
+          pass: false,
+        });
+        log(`fleet ${name} (${kind}) failed: ${(err as Error).stack ?? String(err)}`);
+      }
     }
   }
 }

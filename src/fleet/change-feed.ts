@@ -144,11 +144,6 @@ export class ChangeFeed {
     this.#watch(Math.min(this.#o.syncIntervalMs, this.#o.cutOffAfterMs));
   }
 
-  /** The log has gone unread for `cutOffAfterMs`: this instance cannot judge shared entries. */
-  get cutOff(): boolean {
-    return this.#cutOff;
-  }
-
   /** Changes of this instance not yet published: the shared entries they make stale are not marked yet. */
   get unpublished(): boolean {
     return this.#pending.length > 0 || this.#republishing > 0 || this.#sending > 0;

@@ -96,8 +96,9 @@ export class RedisTier implements FleetBinding {
       cipher: options.cipher,
       host,
       cleanups: this.#cleanups,
-      // Changes of its own not out yet, or the log unread too long: no shared entry is taken.
-      unpublished: () => this.#feed.unpublished || this.#feed.cutOff,
+      // Changes of its own not out yet: no shared entry is taken. (An instance cut off from the
+      // log still takes them: a change it missed raised the markers of those it made stale.)
+      unpublished: () => this.#feed.unpublished,
       servedAlone: () => {
         this.#feed.servedAlone();
       },
