@@ -4,17 +4,14 @@
 // guest, login (the guest upgraded), credentials, token, link, merge, bearer login, logout (a
 // response, not a 404).
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
-import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startEmulator } from '../../src/emulator/index.js';
 import type { RunningEmulator } from '../../src/emulator/types.js';
+import { Browser as AppBrowser, emulatorEnv, inheritedEnv, spawnTsx } from '../helpers/example-app.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const dropWarning = pathToFileURL(join(root, 'scripts', 'drop-sdk-node-version-warning.mjs')).href;
 const PROVIDER = 'graph.facebook.com';
 
 let emu: RunningEmulator;
@@ -22,25 +19,10 @@ let child: ChildProcess | undefined;
 let base = '';
 let stderr = '';
 
-/** Only what the app and Node need: no AWS profile or settings of this shell reach a child. */
-function inheritedEnv(): Record<string, string | undefined> {
-  return Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => ['PATH', 'HOME', 'TMPDIR', 'LANG'].includes(name)),
-  );
-}
-
 /** The environment of an app on the emulator's pool (or on `overrides`). */
 function appEnv(overrides: Record<string, string> = {}): Record<string, string> {
-  const pool = emu.pools[0]!;
   return {
-    COGNITO_IDENTITY_POOL_ID: pool.identityPoolId,
-    COGNITO_DEVELOPER_PROVIDER: pool.developerProviderName!,
-    AWS_ENDPOINT_URL_COGNITO_IDENTITY: emu.endpoint,
-    AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
-    AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
-    AWS_CONFIG_FILE: join(root, 'no-such-aws-config'),
-    AWS_SHARED_CREDENTIALS_FILE: join(root, 'no-such-aws-credentials'),
-    AWS_EC2_METADATA_DISABLED: 'true',
+    ...emulatorEnv(emu),
     SESSION_SECRET: 'minimal-example-session-secret',
     PORT: '0',
     ...overrides,
@@ -52,11 +34,7 @@ async function runToExit(
   args: string[],
   env: Record<string, string>,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const proc = spawn(process.execPath, ['--import', dropWarning, '--import', 'tsx', ...args], {
-    cwd: root,
-    env: { ...inheritedEnv(), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const proc = spawnTsx(args, { ...inheritedEnv(), ...env });
   let stdout = '';
   let out = '';
   proc.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -69,11 +47,7 @@ async function runToExit(
 
 /** Starts the example app as `node --import tsx examples/minimal/app.ts`; resolves with its URL. */
 function startApp(env: Record<string, string>): Promise<string> {
-  const proc = spawn(process.execPath, ['--import', dropWarning, '--import', 'tsx', 'examples/minimal/app.ts'], {
-    cwd: root,
-    env: { ...inheritedEnv(), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const proc = spawnTsx(['examples/minimal/app.ts'], { ...inheritedEnv(), ...env });
   child = proc;
   proc.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   return new Promise((resolve, reject) => {
@@ -113,28 +87,10 @@ after(async () => {
   await emu.stop();
 });
 
-/** A browser's cookie jar of one cookie: the session's. */
-class Browser {
-  cookie = '';
-  async send(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: {
-        ...(this.cookie === '' ? {} : { cookie: this.cookie }),
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        ...headers,
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const set = res.headers.get('set-cookie');
-    if (set !== null) this.cookie = set.split(';')[0]!;
-    return res;
-  }
-  async json<T>(method: string, path: string, body?: unknown, status = 200): Promise<T> {
-    const res = await this.send(method, path, body);
-    const text = await res.text();
-    assert.equal(res.status, status, `${method} ${path}: ${text}`);
-    return JSON.parse(text) as T;
+/** A browser's cookie jar of one cookie, the session's, on the app the tests started. */
+class Browser extends AppBrowser {
+  constructor() {
+    super(() => base);
   }
 }
 

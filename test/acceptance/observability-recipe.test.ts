@@ -3,18 +3,14 @@
 // collector (here a loopback server that keeps what it receives). Every Cognito call of a login and
 // a credentials fetch is exactly one span, the broker's, although the AWS SDK's instrumentation is on.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startEmulator } from '../../src/emulator/index.js';
 import type { RunningEmulator } from '../../src/emulator/types.js';
+import { emulatorEnv, inheritedEnv, spawnTsx } from '../helpers/example-app.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const dropWarning = pathToFileURL(join(root, 'scripts', 'drop-sdk-node-version-warning.mjs')).href;
 const LIMIT_MS = 60_000;
 
 interface ReceivedSpan {
@@ -59,39 +55,12 @@ after(async () => {
 });
 
 void test('one span per Cognito call reaches the OTLP collector, with the AWS SDK instrumentation on', async () => {
-  const pool = emu.pools[0]!;
-  const inherited = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => ['PATH', 'HOME', 'TMPDIR', 'LANG'].includes(name)),
-  );
-  const app = spawn(
-    process.execPath,
-    [
-      '--import',
-      dropWarning,
-      '--import',
-      'tsx',
-      '--import',
-      './examples/observability/telemetry.ts',
-      'examples/minimal/app.ts',
-    ],
-    {
-      cwd: root,
-      env: {
-        ...inherited,
-        PORT: '0',
-        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: endpoint,
-        COGNITO_IDENTITY_POOL_ID: pool.identityPoolId,
-        COGNITO_DEVELOPER_PROVIDER: pool.developerProviderName!,
-        AWS_ENDPOINT_URL_COGNITO_IDENTITY: emu.endpoint,
-        AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
-        AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
-        AWS_CONFIG_FILE: join(root, 'no-such-aws-config'),
-        AWS_SHARED_CREDENTIALS_FILE: join(root, 'no-such-aws-credentials'),
-        AWS_EC2_METADATA_DISABLED: 'true',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const app = spawnTsx(['--import', './examples/observability/telemetry.ts', 'examples/minimal/app.ts'], {
+    ...inheritedEnv(),
+    PORT: '0',
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: endpoint,
+    ...emulatorEnv(emu),
+  });
   let out = '';
   app.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
   app.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));

@@ -7,20 +7,25 @@
 // no seed answering or a seed that does not resolve; a cluster that wants a password, which every
 // node gets; a master failed over, and one lost with no replica left (/readyz, 503s).
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { RedisStore } from 'connect-redis';
 import type { SessionData } from 'express-session';
 import { createClient, createCluster } from 'redis';
 import { clusterOptions } from '../../examples/express-app/redis-clients.js';
 import { createSealer, sealedSessions } from '../../examples/express-app/sealing.js';
-import { startEmulator } from '../../src/emulator/index.js';
 import type { RunningEmulator } from '../../src/emulator/types.js';
+import {
+  assertFleetReady,
+  assertNoneNamed,
+  dumpRedis,
+  exampleAppEnv,
+  ExampleApps,
+  startExampleEmulator,
+  type ExampleInstance,
+} from '../helpers/example-app.js';
 import {
   keySlot,
   redisClusterSkipReason,
@@ -30,8 +35,6 @@ import {
   type RedisClusterNode,
 } from '../helpers/redis-cluster.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const dropWarning = pathToFileURL(join(root, 'scripts', 'drop-sdk-node-version-warning.mjs')).href;
 const skip = redisClusterSkipReason();
 const KEY = randomBytes(32).toString('base64');
 const SECRET = randomBytes(24).toString('base64url');
@@ -42,84 +45,13 @@ const PASSWORD = randomBytes(12).toString('hex');
 
 let cluster: RedisCluster;
 let emu: RunningEmulator;
-const procs: ChildProcess[] = [];
-
-interface Instance {
-  readonly proc: ChildProcess;
-  readonly url: string;
-  output(): string;
-}
-
-function env(overrides: Record<string, string>): Record<string, string> {
-  const pool = emu.pools[0]!;
-  const inherited = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => ['PATH', 'HOME', 'TMPDIR', 'LANG'].includes(name)),
-  ) as Record<string, string>;
-  return {
-    ...inherited,
-    PORT: '0',
-    LOG_FORMAT: 'json',
-    LOG_LEVEL: 'warn',
+const servers = new ExampleApps(
+  () => ({
+    ...exampleAppEnv(emu, { sessionSecret: SECRET, cacheKey: KEY }),
     REDIS_CLUSTER_NODES: cluster.seedUrls,
-    SESSION_SECRET: SECRET,
-    CACHE_ENCRYPTION_KEYS: `k1:${KEY}`,
-    COGNITO_IDENTITY_POOL_ID: pool.identityPoolId,
-    COGNITO_DEVELOPER_PROVIDER: pool.developerProviderName!,
-    COGNITO_ALLOW_GUESTS: 'true',
-    AWS_ENDPOINT_URL_COGNITO_IDENTITY: emu.endpoint,
-    AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
-    AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
-    AWS_CONFIG_FILE: join(root, 'no-such-aws-config'),
-    AWS_SHARED_CREDENTIALS_FILE: join(root, 'no-such-aws-credentials'),
-    AWS_EC2_METADATA_DISABLED: 'true',
-    ...overrides,
-  };
-}
-
-function spawnServer(overrides: Record<string, string>): ChildProcess {
-  const proc = spawn(process.execPath, ['--import', dropWarning, '--import', 'tsx', 'examples/express-app/server.ts'], {
-    cwd: root,
-    env: env(overrides),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  procs.push(proc);
-  return proc;
-}
-
-/** Starts an instance; resolves once it prints its URL. */
-function startInstance(overrides: Record<string, string> = {}): Promise<Instance> {
-  const proc = spawnServer(overrides);
-  let out = '';
-  proc.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new Error(`no banner within ${LIMIT_MS} ms: ${out}`));
-    }, LIMIT_MS);
-    proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-      const url = /Cognito identity broker demo: (http:\/\/\S+?)\/\s/.exec(out)?.[1];
-      if (url === undefined) return;
-      clearTimeout(timer);
-      resolve({ proc, url, output: () => out });
-    });
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the instance exited (${String(code)}): ${out}`));
-    });
-  });
-}
-
-/** Runs an instance that must fail to start: its exit code and stderr. */
-async function failedStart(overrides: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
-  const proc = spawnServer(overrides);
-  let err = '';
-  proc.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-  proc.stdout!.resume();
-  const timer = setTimeout(() => proc.kill('SIGKILL'), LIMIT_MS);
-  const [code] = (await once(proc, 'close')) as [number | null];
-  clearTimeout(timer);
-  return { code, stderr: err };
-}
+  }),
+  LIMIT_MS,
+);
 
 async function login(
   base: string,
@@ -145,38 +77,18 @@ async function credentials(base: string, cookie: string): Promise<{ identityId: 
   return JSON.parse(text) as { identityId: string; accessKeyId: string };
 }
 
-async function stopProcs(): Promise<void> {
-  for (const proc of procs) {
-    if (proc.exitCode !== null || proc.signalCode !== null) continue;
-    const exited = once(proc, 'exit');
-    proc.kill('SIGTERM');
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
-  }
-}
-
 void describe('the example app on a real Redis Cluster (REDIS_CLUSTER_NODES)', { skip }, () => {
-  let apps: Instance[] = [];
+  let apps: ExampleInstance[] = [];
   /** The identity ids the app handed out: none may be in Redis in clear. */
   const identityIds: string[] = [];
 
   before(async () => {
     cluster = await startRedisCluster();
-    emu = await startEmulator({
-      seed: [
-        {
-          name: 'cluster-example',
-          developerProviderName: 'login.demo.app',
-          allowUnauthenticatedIdentities: true,
-          supportedLoginProviders: { 'graph.facebook.com': 'demo-app-id' },
-        },
-      ],
-    });
+    emu = await startExampleEmulator('cluster-example');
   });
 
   after(async () => {
-    await stopProcs();
+    await servers.stop();
     await emu.stop();
     await cluster.stop();
   });
@@ -226,7 +138,7 @@ void describe('the example app on a real Redis Cluster (REDIS_CLUSTER_NODES)', {
   });
 
   void test('a login on one instance is known on the others (sessions in the cluster)', async () => {
-    apps = await Promise.all([startInstance(), startInstance(), startInstance()]);
+    apps = await Promise.all([servers.start(), servers.start(), servers.start()]);
     const [a, b, c] = apps;
     const bob = await login(a!.url, 'bob', 'bob-demo-pass');
     identityIds.push(bob.identityId);
@@ -264,14 +176,7 @@ void describe('the example app on a real Redis Cluster (REDIS_CLUSTER_NODES)', {
         .filter((line) => line.startsWith('{') && (JSON.parse(line) as { level: number }).level >= 40);
       assert.deepEqual(loud, [], app.url);
     }
-    for (const app of apps) {
-      const ready = await fetch(`${app.url}/readyz`);
-      assert.equal(ready.status, 200);
-      assert.deepEqual(await ready.json(), {
-        status: 'ready',
-        fleet: { state: 'shared', sessions: 'connected', keys: 'ok' },
-      });
-    }
+    for (const app of apps) await assertFleetReady(app.url);
   });
 
   void test("the broker's shared entries spread over the masters: users and guests in slots of their own", async () => {
@@ -308,7 +213,7 @@ void describe('the example app on a real Redis Cluster (REDIS_CLUSTER_NODES)', {
     assert.equal(issued.status, 200);
     const { accessToken } = (await issued.json()) as { accessToken: string };
     const found: string[][] = [];
-    for (const node of cluster.nodes.slice(0, 3)) found.push(...(await dumpNode(node.url)));
+    for (const node of cluster.nodes.slice(0, 3)) found.push(...(await dumpRedis(node.url)));
     assert.ok(
       found.some(([key]) => key!.startsWith('cib-demo:sess:')),
       'sessions in the cluster',
@@ -322,10 +227,7 @@ void describe('the example app on a real Redis Cluster (REDIS_CLUSTER_NODES)', {
       "the broker's shared tier in the cluster",
     );
     assert.ok(identityIds.length >= 14, String(identityIds.length));
-    for (const name of ['user-alice', 'user-bob', 'passport', accessToken, ...identityIds]) {
-      const holders = found.filter((texts) => texts.some((text) => text.includes(name)));
-      assert.deepEqual(holders, [], `${name} in clear in Redis`);
-    }
+    assertNoneNamed(found, ['user-alice', 'user-bob', 'passport', accessToken, ...identityIds]);
   });
 
   void test('no seed answers: the start waits 5 s then names the seeds and the last error; a bad host at once', async () => {
@@ -337,13 +239,13 @@ void describe('the example app on a real Redis Cluster (REDIS_CLUSTER_NODES)', {
         });
       });
     });
-    const none = await failedStart({ REDIS_CLUSTER_NODES: `redis://:${PASSWORD}@127.0.0.1:${closed}` });
+    const none = await servers.failedStart({ REDIS_CLUSTER_NODES: `redis://:${PASSWORD}@127.0.0.1:${closed}` });
     assert.equal(none.code, 1, none.stderr);
     assert.match(
       none.stderr,
       /^cannot start the example app: Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+\/? did not answer within 5 s \(ECONNREFUSED\)\. Start it \(or fix REDIS_CLUSTER_NODES\) and try again\n$/,
     );
-    const unknown = await failedStart({ REDIS_CLUSTER_NODES: 'redis://no-such-host.invalid:7000' });
+    const unknown = await servers.failedStart({ REDIS_CLUSTER_NODES: 'redis://no-such-host.invalid:7000' });
     assert.equal(unknown.code, 1, unknown.stderr);
     assert.match(
       unknown.stderr,
@@ -377,7 +279,7 @@ void describe('the example app on a real Redis Cluster (REDIS_CLUSTER_NODES)', {
         .slice(0, 2)
         .map((n) => `redis://:${password}@127.0.0.1:${n.port}`)
         .join(',');
-    const d = await startInstance({ REDIS_CLUSTER_NODES: seeds(PASSWORD) });
+    const d = await servers.start({ REDIS_CLUSTER_NODES: seeds(PASSWORD) });
     assert.match(
       d.output(),
       /Fleet mode: sessions and the broker's shared tier in the Redis Cluster of redis:\/\/:\*\*\*@/,
@@ -387,13 +289,13 @@ void describe('the example app on a real Redis Cluster (REDIS_CLUSTER_NODES)', {
     const me = await fetch(`${apps[0]!.url}/aws/identity`, { headers: { cookie: carol.cookie } });
     assert.equal(me.status, 200);
 
-    const wrong = await failedStart({ REDIS_CLUSTER_NODES: seeds('a-wrong-password') });
+    const wrong = await servers.failedStart({ REDIS_CLUSTER_NODES: seeds('a-wrong-password') });
     assert.equal(wrong.code, 1, wrong.stderr);
     assert.match(
       wrong.stderr,
       /^cannot start the example app: Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+\/?,redis:\/\/:\*\*\*@127\.0\.0\.1:\d+\/? refused the connection's credentials \(WRONGPASS\)\. Fix the user and password in REDIS_CLUSTER_NODES/,
     );
-    const none = await failedStart({ REDIS_CLUSTER_NODES: seeds('').replaceAll(':@', '') });
+    const none = await servers.failedStart({ REDIS_CLUSTER_NODES: seeds('').replaceAll(':@', '') });
     assert.equal(none.code, 1, none.stderr);
     assert.match(none.stderr, /refused the connection's credentials \(NOAUTH\)/);
     for (const out of [wrong.stderr, none.stderr, d.output()]) {
@@ -469,30 +371,5 @@ async function eventually(what: string, check: () => Promise<boolean>): Promise<
   while (!(await check().catch(() => false))) {
     if (Date.now() > deadline) assert.fail(`${what}: not within 45 s`);
     await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-/** Every key of one node and every value under it, as text: `[key, ...values]` per key. */
-async function dumpNode(url: string): Promise<string[][]> {
-  const client = createClient({ url });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    const out: string[][] = [];
-    for await (const keys of client.scanIterator({ COUNT: 100 })) {
-      for (const key of keys) {
-        const type = await client.type(key);
-        if (type === 'string') out.push([key, (await client.get(key)) ?? '']);
-        else if (type === 'hash') out.push([key, JSON.stringify(await client.hGetAll(key))]);
-        else if (type === 'list') out.push([key, ...(await client.lRange(key, 0, -1))]);
-        else if (type === 'set') out.push([key, ...(await client.sMembers(key))]);
-        else if (type === 'zset') out.push([key, ...(await client.zRange(key, 0, -1))]);
-        else if (type === 'stream') out.push([key, JSON.stringify(await client.xRange(key, '-', '+'))]);
-        else out.push([key, `a ${type} this test does not read`]);
-      }
-    }
-    return out;
-  } finally {
-    await client.close();
   }
 }

@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { EmulatorControlClient } from '../../src/emulator/control-client.js';
+import { assertFleetReady } from '../helpers/example-app.js';
 import { redisClusterSkipReason } from '../helpers/redis-cluster.js';
 import { redisSkipReason } from '../helpers/redis-server.js';
 
@@ -151,14 +152,7 @@ function fleetSuite(title: string, args: readonly string[], instances: number, s
     });
 
     void test('/readyz reports the shared tier and the sessions connection', async () => {
-      for (const app of fleet.apps) {
-        const res = await fetch(`${app.url}/readyz`);
-        assert.equal(res.status, 200);
-        assert.deepEqual(await res.json(), {
-          status: 'ready',
-          fleet: { state: 'shared', sessions: 'connected', keys: 'ok' },
-        });
-      }
+      for (const app of fleet.apps) await assertFleetReady(app.url);
     });
 
     void test('SIGTERM stops the script and every process it started', async () => {

@@ -3,14 +3,13 @@
 // wants a password (REDIS_CLUSTER_NODES), and one emulator. A login on one instance works on the
 // other, and SIGTERM ends each process (fleet.close()).
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startEmulator } from '../../src/emulator/index.js';
 import type { RunningEmulator } from '../../src/emulator/types.js';
+import { emulatorEnv, inheritedEnv, spawnTsx } from '../helpers/example-app.js';
 import {
   redisClusterSkipReason,
   redisCommand,
@@ -19,8 +18,6 @@ import {
 } from '../helpers/redis-cluster.js';
 import { redisSkipReason, startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const dropWarning = pathToFileURL(join(root, 'scripts', 'drop-sdk-node-version-warning.mjs')).href;
 const LIMIT_MS = 60_000;
 const SHARED = { SESSION_SECRET: randomBytes(24).toString('base64url'), KEY: randomBytes(32).toString('base64') };
 
@@ -35,28 +32,13 @@ const instances: Instance[] = [];
 
 /** Starts examples/minimal/fleet.ts with `redisEnv` (REDIS_URL or REDIS_CLUSTER_NODES). */
 function start(redisEnv: Record<string, string>): Promise<Instance> {
-  const pool = emu.pools[0]!;
-  const inherited = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => ['PATH', 'HOME', 'TMPDIR', 'LANG'].includes(name)),
-  );
-  const proc = spawn(process.execPath, ['--import', dropWarning, '--import', 'tsx', 'examples/minimal/fleet.ts'], {
-    cwd: root,
-    env: {
-      ...inherited,
-      PORT: '0',
-      ...redisEnv,
-      SESSION_SECRET: SHARED.SESSION_SECRET,
-      CACHE_ENCRYPTION_KEY: SHARED.KEY,
-      COGNITO_IDENTITY_POOL_ID: pool.identityPoolId,
-      COGNITO_DEVELOPER_PROVIDER: pool.developerProviderName!,
-      AWS_ENDPOINT_URL_COGNITO_IDENTITY: emu.endpoint,
-      AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
-      AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
-      AWS_CONFIG_FILE: join(root, 'no-such-aws-config'),
-      AWS_SHARED_CREDENTIALS_FILE: join(root, 'no-such-aws-credentials'),
-      AWS_EC2_METADATA_DISABLED: 'true',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const proc = spawnTsx(['examples/minimal/fleet.ts'], {
+    ...inheritedEnv(),
+    PORT: '0',
+    ...redisEnv,
+    SESSION_SECRET: SHARED.SESSION_SECRET,
+    CACHE_ENCRYPTION_KEY: SHARED.KEY,
+    ...emulatorEnv(emu),
   });
   let out = '';
   proc.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
