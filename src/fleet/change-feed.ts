@@ -207,7 +207,12 @@ export class ChangeFeed {
   async #subscribe(): Promise<void> {
     try {
       await this.#o.subscriber.connect();
-      if (this.#closed) return;
+      // Stopped while connecting: the tier's destroy() may have come before the connection (a
+      // cluster's, to nodes found meanwhile), which would then keep the process alive.
+      if (this.#closed) {
+        this.#dropSubscriber();
+        return;
+      }
       const listener = (message: string): void => {
         this.#onMessage(message);
       };
@@ -220,12 +225,25 @@ export class ChangeFeed {
       } else {
         await subscriber.subscribe(keys.channel, listener);
       }
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by close() during the awaits
+      if (this.#closed) this.#dropSubscriber();
     } catch (err) {
-      if (this.#closed) return;
+      if (this.#closed) {
+        this.#dropSubscriber();
+        return;
+      }
       this.#o.host.log.warn(
         { err: err instanceof Error ? err.message : 'unknown' },
         'fleet: cannot subscribe to changes; the periodic check stands in',
       );
+    }
+  }
+
+  #dropSubscriber(): void {
+    try {
+      this.#o.subscriber.destroy();
+    } catch {
+      // Already closed.
     }
   }
 

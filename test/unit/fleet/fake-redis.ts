@@ -16,6 +16,10 @@ export class FakeSubscriber implements FleetRedisSubscriber {
   readonly channels = new Map<string, (message: string, channel: string) => void>();
   readonly #listeners = new Map<string, ((err?: Error) => void)[]>();
   destroyed = false;
+  /** Times destroy() was called. */
+  destroys = 0;
+  /** When set, connect() waits for it. */
+  connecting: Promise<void> | undefined;
 
   on(event: 'error' | 'ready' | 'end', listener: (err?: Error) => void): unknown {
     this.#listeners.set(event, [...(this.#listeners.get(event) ?? []), listener]);
@@ -23,6 +27,7 @@ export class FakeSubscriber implements FleetRedisSubscriber {
   }
 
   connect(): Promise<unknown> {
+    if (this.connecting !== undefined) return this.connecting.then(() => this);
     return Promise.resolve(this);
   }
 
@@ -32,6 +37,7 @@ export class FakeSubscriber implements FleetRedisSubscriber {
   }
 
   destroy(): void {
+    this.destroys += 1;
     this.destroyed = true;
   }
 

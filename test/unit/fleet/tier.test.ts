@@ -275,6 +275,36 @@ void describe('fleet tier (fake client)', () => {
     await t.tier.close();
   });
 
+  void it('a subscriber that connects after the tier closed is closed then (its connection kept no process alive)', async () => {
+    const redis = new FakeRedis();
+    redis.know(SYNC);
+    redis.answer(SYNC, () => ['a1', '0', '']);
+    let connected: () => void = () => undefined;
+    redis.subscriber.connecting = new Promise<void>((r) => (connected = r));
+    const host: FleetHost = {
+      namespace: 'ns',
+      log: pino({ level: 'silent' }),
+      clock: new ManualClock(),
+      loadMs: 1000,
+      waitMs: 200,
+      maxUsers: 10,
+      invalidateLocal: () => undefined,
+      dropAll: () => undefined,
+      dropStored: () => undefined,
+    };
+    const cipher = new EntryCipher({ k1: randomBytes(32) }, undefined);
+    const tier = new RedisTier(
+      { client: redis, cipher, prefix: 'cib', commandTimeoutMs: 100, retryMs: 1000, syncIntervalMs: 60_000 },
+      host,
+    );
+    await tier.close();
+    const before = redis.subscriber.destroys;
+    connected();
+    await new Promise((r) => setImmediate(r));
+    assert.equal(redis.subscriber.destroys, before + 1, 'destroyed again once connected');
+    assert.equal(redis.subscriber.channels.size, 0, 'never subscribed');
+  });
+
   void it('opens a shared entry only with the numbers it was sealed with', async () => {
     const t = setup();
     const value: Value = { validUntil: t.clock.now() + 1000, refreshAt: t.clock.now() + 500, identityId: IDENTITY };
