@@ -1,24 +1,18 @@
 import type { FleetHost } from '../broker/fleet.js';
 import { ChangeCursor, type LoggedChange } from './change-cursor.js';
 import { ChangeIndex } from './change-index.js';
-import { FleetTypeMismatch, parseChange, token, type Change } from './change-record.js';
+import { parseChange, token, type Change } from './change-record.js';
+import { ChangeRecorder, type Given } from './change-recorder.js';
+import { subscribeToChanges } from './change-subscription.js';
 import type { CleanupQueue } from './cleanups.js';
 import type { EntryCipher } from './cipher.js';
-import { FleetKeys, MARKER_TTL_MS } from './keys.js';
+import { CutOffWatch } from './cut-off-watch.js';
+import type { FleetKeys } from './keys.js';
 import type { FleetRedisSubscriber, PublishMode, RedisRunner, Script } from './runner.js';
-import { BUMP, INVALIDATE, MAX_MEMBERS, MAX_RECORD_BYTES, MEMBERS, SYNC } from './scripts.js';
-
-/** The number a change was given in the log. */
-interface Given {
-  readonly epoch: string;
-  readonly seq: number;
-}
+import { MAX_RECORD_BYTES, SYNC } from './scripts.js';
 
 /** Changes kept while Redis is out, published when it answers again; beyond, everything is dropped. */
 const MAX_PENDING = 1000;
-
-/** Seals of one change for a number another instance took meanwhile (compare-and-set), before giving up. */
-const MAX_SEAL_TRIES = 5;
 
 /** Options of {@link ChangeFeed}. */
 export interface ChangeFeedOptions {
@@ -61,6 +55,7 @@ export class ChangeFeed {
   readonly #cursor = new ChangeCursor();
   readonly #index = new ChangeIndex();
   readonly #instance = token();
+  readonly #recorder: ChangeRecorder;
   readonly #pending: Change[] = [];
   readonly #timer: ReturnType<typeof setInterval>;
   /** Kept changes being published after an outage. */
@@ -75,73 +70,49 @@ export class ChangeFeed {
   #closed = false;
   /** `close()` is sending what it holds (once, not kept again on failure). */
   #closing = false;
-  /** The records being sent, one after the other. */
-  #recording: Promise<unknown> = Promise.resolve();
   /** A republish of kept changes under way (close() waits for it). */
   #flushing: Promise<void> = Promise.resolve();
-  /** Fires when the log has gone unread for `cutOffAfterMs`, then every `syncIntervalMs` while it stays unread. */
-  #cutOffTimer: ReturnType<typeof setTimeout> | undefined;
-  #cutOff = false;
+  readonly #cutOff: CutOffWatch;
   published = 0;
   applied = 0;
   resyncDrops = 0;
   /** Times a fleet key of the wrong type was seen (each dropped every entry). */
   typeMismatches = 0;
   #typeMismatch = false;
-  #lastGiven: { epoch: string | undefined; seq: number } = { epoch: undefined, seq: 0 };
   /** The digest of the log entry at the cursor's number, as last read (a rollback replaces it). */
   #digest = '';
   /** The epochs this instance has been in, newest last (a few). */
   readonly #epochs: string[] = [];
   /** Change records that did not open (not sealed by the fleet) or parse: each dropped every entry. */
   recordsRejected = 0;
-  /** Drops of this process's entries because the change log could not be read for too long. */
-  cutOffDrops = 0;
 
   constructor(options: ChangeFeedOptions) {
     this.#o = options;
     // Subscriptions come back by themselves after a reconnect; messages sent meanwhile are found by
     // the check that follows.
     options.subscriber.on('ready', () => void this.sync());
-    void this.#subscribe();
+    this.#recorder = new ChangeRecorder({
+      ...options,
+      instance: this.#instance,
+      read: () => ({ epoch: this.#cursor.epoch, seq: this.#cursor.seq }),
+      onTypeMismatch: () => {
+        this.typeMismatch();
+      },
+    });
+    void subscribeToChanges({
+      subscriber: options.subscriber,
+      publishMode: options.publishMode,
+      channel: options.keys.channel,
+      log: options.host.log,
+      closed: () => this.#closed,
+      onMessage: (message) => {
+        this.#onMessage(message);
+      },
+    });
     this.#timer = setInterval(() => void this.sync(), options.syncIntervalMs);
     this.#timer.unref();
-    this.#watch(options.cutOffAfterMs);
+    this.#cutOff = new CutOffWatch(options);
     void this.sync();
-  }
-
-  /**
-   * An instance that cannot read the change log (cut off from Redis while others change
-   * identities) serves nothing older than the bound: once the log has gone unread for
-   * `cutOffAfterMs`, every entry is dropped, and while it stays unread, what was loaded meanwhile
-   * (from Cognito) is dropped again every `syncIntervalMs`.
-   */
-  #watch(delayMs: number): void {
-    clearTimeout(this.#cutOffTimer);
-    this.#cutOffTimer = setTimeout(
-      () => {
-        this.#onCutOff();
-      },
-      Math.max(0, delayMs),
-    );
-    this.#cutOffTimer.unref();
-  }
-
-  #onCutOff(): void {
-    if (this.#closed) return;
-    this.cutOffDrops += 1;
-    this.#o.onChange();
-    if (this.#cutOff) {
-      this.#o.host.dropStored();
-    } else {
-      this.#cutOff = true;
-      this.#o.host.log.warn(
-        { afterMs: this.#o.cutOffAfterMs },
-        'fleet: change log unread too long; cache entries are dropped until it is read again',
-      );
-      this.#o.host.dropAll();
-    }
-    this.#watch(Math.min(this.#o.syncIntervalMs, this.#o.cutOffAfterMs));
   }
 
   /** Changes of this instance not yet published: the shared entries they make stale are not marked yet. */
@@ -183,7 +154,7 @@ export class ChangeFeed {
    */
   async close(): Promise<void> {
     clearInterval(this.#timer);
-    clearTimeout(this.#cutOffTimer);
+    this.#cutOff.stop();
     // Tried even while the runner waits out its degraded window: Redis may be back already.
     this.#closing = true;
     // A republish under way finishes first (or stops at its first failure, its rest kept).
@@ -201,50 +172,7 @@ export class ChangeFeed {
     }
     if (lost > 0) this.#o.host.log.warn({ changes: lost }, 'fleet: changes not sent to Redis before the stop');
     this.#closed = true;
-    clearTimeout(this.#cutOffTimer);
-  }
-
-  async #subscribe(): Promise<void> {
-    try {
-      await this.#o.subscriber.connect();
-      // Stopped while connecting: the tier's destroy() may have come before the connection (a
-      // cluster's, to nodes found meanwhile), which would then keep the process alive.
-      if (this.#closed) {
-        this.#dropSubscriber();
-        return;
-      }
-      const listener = (message: string): void => {
-        this.#onMessage(message);
-      };
-      const { subscriber, keys } = this.#o;
-      if (this.#o.publishMode === 's') {
-        // A cluster: the channel is sharded (in the feed's slot); the client follows it across
-        // resharding and failover.
-        if (subscriber.sSubscribe === undefined) throw new Error('the cluster client cannot SSUBSCRIBE');
-        await subscriber.sSubscribe(keys.channel, listener);
-      } else {
-        await subscriber.subscribe(keys.channel, listener);
-      }
-      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by close() during the awaits
-      if (this.#closed) this.#dropSubscriber();
-    } catch (err) {
-      if (this.#closed) {
-        this.#dropSubscriber();
-        return;
-      }
-      this.#o.host.log.warn(
-        { err: err instanceof Error ? err.message : 'unknown' },
-        'fleet: cannot subscribe to changes; the periodic check stands in',
-      );
-    }
-  }
-
-  #dropSubscriber(): void {
-    try {
-      this.#o.subscriber.destroy();
-    } catch {
-      // Already closed.
-    }
+    this.#cutOff.stop();
   }
 
   /**
@@ -254,15 +182,17 @@ export class ChangeFeed {
    */
   publish(change: Change, republished = false): Promise<boolean> {
     if (this.#closed) return Promise.resolve(false);
-    const k = this.#o.keys;
-    const keys = [k.changeState, k.changeLog];
     if (republished) this.#republishing += 1;
     this.#sending += 1;
-    return this.#record(keys, change)
-      .then(async (given) => {
+    const closing = this.#closing;
+    return this.#recorder
+      .record(change, closing)
+      .then(async (given: Given) => {
+        // Known here at once: this instance's loads refuse what the change made stale.
+        this.#index.add(given.epoch, given.seq, change);
         // Marked in the slot of each user and identity named, before the change is reported made:
         // a read of their entries anywhere sees it, also by an instance that has not read the log.
-        await this.#mark(change, given);
+        await this.#recorder.mark(change, given, closing);
         return given;
       })
       .then(
@@ -291,99 +221,6 @@ export class ChangeFeed {
         );
         return false;
       });
-  }
-
-  /**
-   * Seals `change` for the number it is to get and sends it; when another instance took that number
-   * first, seals it again for the next (a few times). A record is bound to its epoch and number.
-   */
-  #record(keys: string[], change: Change): Promise<Given> {
-    // Redis out: sent (or refused) at once, as before the outage: one is the runner's probe, the
-    // others are refused and kept by the caller, not queued behind the probe.
-    if (!this.#closing && this.#o.runner.degraded) return this.#recordOnce(keys, change);
-    // One at a time on this instance: records sent at once would be sealed for the same number, and
-    // all but one refused each round (then failed past the tries with Redis healthy).
-    const run = this.#recording.then(() => this.#recordOnce(keys, change));
-    this.#recording = run.catch(() => undefined);
-    return run;
-  }
-
-  /**
-   * Raises to the change's number the markers of the users and identities `change` names, and of
-   * the users whose entries name one of those identities (their members): one command per slot,
-   * at once. One that fails is left: the instances learn the change from the log, as they would
-   * have without the marker (within `syncIntervalMs`).
-   */
-  async #mark(change: Change, given: Given): Promise<void> {
-    if (change.all === true) return;
-    const k = this.#o.keys;
-    const run = this.#closing ? this.#o.lastTry : this.#o.runner.run.bind(this.#o.runner);
-    const members = await Promise.all(
-      change.i.map((i) =>
-        run(MEMBERS, [k.members(i)], [String(MAX_MEMBERS)]).then(
-          (reply): unknown[] => (Array.isArray(reply) ? (reply as unknown[]) : []),
-          (): unknown[] => [],
-        ),
-      ),
-    );
-    const tags = new Set([...change.u.map((u) => k.userTag(u)), ...change.i.map((i) => k.identityTag(i))]);
-    for (const m of members.flat().slice(0, MAX_MEMBERS * 4)) {
-      // A member is a writer's to forge: only the shape of a user tag is taken.
-      const tag = typeof m === 'string' ? FleetKeys.memberTag(m) : undefined;
-      if (tag !== undefined) tags.add(tag);
-    }
-    await Promise.all(
-      [...tags].map((tag) =>
-        run(BUMP, [k.marker(tag)], [given.epoch, String(given.seq), String(MARKER_TTL_MS)]).catch(() => undefined),
-      ),
-    );
-  }
-
-  async #recordOnce(keys: string[], change: Change): Promise<Given> {
-    const k = this.#o.keys;
-    // The last number this instance saw given (by its own changes or the log), the likeliest next.
-    const known = this.#lastGiven.seq >= this.#cursor.seq && this.#lastGiven.epoch === this.#cursor.epoch;
-    let epoch = (known ? this.#lastGiven.epoch : this.#cursor.epoch) ?? '';
-    let seq = known ? this.#lastGiven.seq : this.#cursor.seq;
-    const json = JSON.stringify({ n: this.#instance, ...change });
-    for (let attempt = 0; attempt < MAX_SEAL_TRIES; attempt++) {
-      const record = this.#o.cipher.seal(k.changeAad(epoch, seq + 1), json);
-      // At close, one last bounded try even inside the runner's retry window.
-      const send = this.#closing ? this.#o.lastTry : this.#o.runner.run.bind(this.#o.runner);
-      const reply = await send(INVALIDATE, keys, [
-        token(),
-        record,
-        k.channel,
-        this.#o.publishMode,
-        epoch,
-        String(seq + 1),
-        // A counter below what this instance has seen went back: Redis renews the epoch.
-        String(this.#highest(epoch)),
-      ]);
-      const [status, e, s] = Array.isArray(reply) ? (reply as unknown[]) : [];
-      if (status === 'ok') {
-        if (typeof e !== 'string' || typeof s !== 'string') break;
-        this.#lastGiven = { epoch: e, seq: Number(s) };
-        // Known here at once: this instance's loads refuse what the change made stale.
-        this.#index.add(e, Number(s), change);
-        return { epoch: e, seq: Number(s) };
-      }
-      if (status === 'type') {
-        this.typeMismatch();
-        throw new FleetTypeMismatch('a fleet key in Redis has the wrong type');
-      }
-      if (status !== 'retry' || typeof e !== 'string' || typeof s !== 'string') break;
-      epoch = e;
-      seq = Number(s);
-    }
-    throw new Error('the change could not be numbered in Redis');
-  }
-
-  /** The highest change number this instance has seen in `epoch` (read, or given to its own). */
-  #highest(epoch: string): number {
-    const read = this.#cursor.epoch === epoch ? this.#cursor.seq : 0;
-    const given = this.#lastGiven.epoch === epoch ? this.#lastGiven.seq : 0;
-    return Math.max(read, given);
   }
 
   /**
@@ -513,8 +350,7 @@ export class ChangeFeed {
       logged.push({ seq, record: space < 0 ? undefined : entry.slice(space + 1) });
     }
     if (!this.#closed && !this.#closing) {
-      this.#cutOff = false;
-      this.#watch(this.#o.cutOffAfterMs - (performance.now() - sentAt));
+      this.#cutOff.read(performance.now() - sentAt);
     }
     const step = this.#cursor.caughtUp(epoch, Number(seqText), logged);
     this.#digest = digest;
