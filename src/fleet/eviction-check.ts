@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { isCluster } from './runner.js';
 
 /** The part of a node-redis client that reads the server's configuration (absent from some fakes). */
 interface CommandSender {
@@ -45,8 +46,8 @@ export async function checkEvictionPolicy(client: unknown, log: Logger, timeoutM
   let sender = client as Partial<CommandSender>;
   // A cluster: each master keeps its own configuration; the first one's is read (every master of
   // a cluster is meant to run with the same).
-  const cluster = client as Partial<ClusterNodes>;
-  if (Array.isArray(cluster.masters) && typeof cluster.nodeClient === 'function') {
+  if (isCluster(client)) {
+    const cluster = client as ClusterNodes;
     try {
       const master: unknown = cluster.masters[0];
       sender = master === undefined ? {} : await cluster.nodeClient(master);
