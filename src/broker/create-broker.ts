@@ -34,7 +34,8 @@ import { Governor } from './quota/governor.js';
 import { RefreshingCache, type CacheEntryTimes } from './refreshing-cache.js';
 import { encodeScoped, sharedScoped } from './scoped-entries.js';
 import { defaultStsClient } from './sts-client.js';
-import { Telemetry, type TelemetrySource } from './telemetry.js';
+import { Telemetry } from './telemetry.js';
+import type { TelemetrySource } from './telemetry-observables.js';
 import type { Broker, BrokerStats } from './types.js';
 import { Upstream } from './upstream.js';
 
