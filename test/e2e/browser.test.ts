@@ -394,6 +394,90 @@ void it(
   },
 );
 
+void it(
+  "what the user typed before the page's first look at the session answered stays in the form, in Chromium",
+  { timeout: 60_000 },
+  async () => {
+    const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    // The page's first GET /me (signed out) answers after the user has typed, before the click.
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let answered: () => void = () => undefined;
+    const meDone = new Promise<void>((resolve) => {
+      answered = resolve;
+    });
+    let first = true;
+    await page.route('**/me', async (route) => {
+      if (!first) return route.continue();
+      first = false;
+      const response = await route.fetch();
+      await held;
+      await route.fulfill({ response });
+      answered();
+    });
+    try {
+      await page.goto(baseUrl + '/');
+      await page.fill('#username', 'alice');
+      await page.fill('#password', 'alice-demo-pass');
+      release();
+      await meDone;
+      await page.waitForTimeout(200);
+      assert.equal(await page.inputValue('#username'), 'alice');
+      await page.click('#login-button');
+      await page.locator('#signed-in').waitFor({ state: 'visible' });
+      assert.equal(await page.inputValue('#password'), '', 'a sign-in still clears the form');
+    } finally {
+      release();
+      await context.close();
+    }
+  },
+);
+
+void it(
+  "a click's message is not overwritten by the sign-in's identity refresh answering late, in Chromium",
+  { timeout: 60_000 },
+  async () => {
+    const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    // The identity panel's refresh after sign-in (GET /aws/identity) answers after the next click.
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let answered: () => void = () => undefined;
+    const identityDone = new Promise<void>((resolve) => {
+      answered = resolve;
+    });
+    await page.route('**/aws/identity', async (route) => {
+      const response = await route.fetch();
+      await held;
+      await route.fulfill({ response });
+      answered();
+    });
+    try {
+      await page.goto(baseUrl + '/');
+      await page.fill('#username', 'alice');
+      await page.fill('#password', 'alice-demo-pass');
+      await page.click('#login-button');
+      await page.locator('#signed-in').waitFor({ state: 'visible' });
+      await page.click('#get-credentials');
+      await page.locator('#status', { hasText: 'Credentials fetched.' }).waitFor();
+      release();
+      await identityDone;
+      await page.waitForTimeout(300);
+      assert.equal(await page.locator('#status').innerText(), 'Credentials fetched.');
+    } finally {
+      release();
+      await context.close();
+    }
+  },
+);
+
 void it('tells the user to wait when logins are rate-limited (429) in Chromium', { timeout: 60_000 }, async () => {
   const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
   const page = await context.newPage();

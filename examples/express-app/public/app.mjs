@@ -208,9 +208,11 @@ function signedIn(user) {
   return refreshIdentity();
 }
 
-function signedOut() {
+// The signed-out view. A sign-out or an ended session also wipes every form field (`wipe`); the
+// page's first look at the session does not, so that what the user is already typing stays.
+function signedOut({ wipe = true } = {}) {
   credentials.clear();
-  clearForms();
+  if (wipe) clearForms();
   $('session').hidden = true;
   $('signed-out').hidden = false;
   $('signed-in').hidden = true;
@@ -231,8 +233,10 @@ $('login-form').addEventListener('submit', async (event) => {
       password: $('password').value,
     });
     clearForms();
-    await signedIn(user);
+    // The message before the identity panel's refresh: that refresh may answer after the user's next
+    // click (Get credentials), whose message it must not overwrite.
     show(loginMessage(identityId, guest));
+    await signedIn(user);
   } catch (err) {
     $('password').value = '';
     if (err.code === 'ERR_UNAUTHENTICATED') show('Wrong username or password.', true);
@@ -384,7 +388,7 @@ async function start() {
   try {
     const { user } = await call('GET', '/me');
     if (sessionChanges !== changes) return;
-    if (user === null) signedOut();
+    if (user === null) signedOut({ wipe: false });
     else await signedIn(user);
   } catch (err) {
     if (sessionChanges === changes) fail(err);
