@@ -357,6 +357,35 @@ void it(
     }
   },
 );
+/**
+ * Holds the page's first answer (or every answer) to `pattern` until `release()`; `answered` settles
+ * once a held answer has reached the page.
+ */
+async function holdAnswers(
+  page: Page,
+  pattern: string,
+  only: 'first' | 'all',
+): Promise<{ release: () => void; answered: Promise<void> }> {
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let delivered: () => void = () => undefined;
+  const answered = new Promise<void>((resolve) => {
+    delivered = resolve;
+  });
+  let first = true;
+  await page.route(pattern, async (route) => {
+    if (only === 'first' && !first) return route.continue();
+    first = false;
+    const response = await route.fetch();
+    await held;
+    await route.fulfill({ response });
+    delivered();
+  });
+  return { release, answered };
+}
+
 void it(
   "a sign-in that answers before the page's first look at the session stays signed in, in Chromium",
   { timeout: 60_000 },
@@ -365,18 +394,7 @@ void it(
     const page = await context.newPage();
     page.setDefaultTimeout(15_000);
     // The page's first GET /me answers late, after the sign-in below (a slow server at load).
-    let release: () => void = () => undefined;
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let first = true;
-    await page.route('**/me', async (route) => {
-      if (!first) return route.continue();
-      first = false;
-      const response = await route.fetch();
-      await held;
-      await route.fulfill({ response });
-    });
+    const { release } = await holdAnswers(page, '**/me', 'first');
     try {
       await page.goto(baseUrl + '/');
       await page.fill('#username', 'alice.work');
@@ -402,29 +420,13 @@ void it(
     const page = await context.newPage();
     page.setDefaultTimeout(15_000);
     // The page's first GET /me (signed out) answers after the user has typed, before the click.
-    let release: () => void = () => undefined;
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let answered: () => void = () => undefined;
-    const meDone = new Promise<void>((resolve) => {
-      answered = resolve;
-    });
-    let first = true;
-    await page.route('**/me', async (route) => {
-      if (!first) return route.continue();
-      first = false;
-      const response = await route.fetch();
-      await held;
-      await route.fulfill({ response });
-      answered();
-    });
+    const { release, answered } = await holdAnswers(page, '**/me', 'first');
     try {
       await page.goto(baseUrl + '/');
       await page.fill('#username', 'alice');
       await page.fill('#password', 'alice-demo-pass');
       release();
-      await meDone;
+      await answered;
       await page.waitForTimeout(200);
       assert.equal(await page.inputValue('#username'), 'alice');
       await page.click('#login-button');
@@ -445,20 +447,7 @@ void it(
     const page = await context.newPage();
     page.setDefaultTimeout(15_000);
     // The identity panel's refresh after sign-in (GET /aws/identity) answers after the next click.
-    let release: () => void = () => undefined;
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let answered: () => void = () => undefined;
-    const identityDone = new Promise<void>((resolve) => {
-      answered = resolve;
-    });
-    await page.route('**/aws/identity', async (route) => {
-      const response = await route.fetch();
-      await held;
-      await route.fulfill({ response });
-      answered();
-    });
+    const { release, answered } = await holdAnswers(page, '**/aws/identity', 'all');
     try {
       await page.goto(baseUrl + '/');
       await page.fill('#username', 'alice');
@@ -468,7 +457,7 @@ void it(
       await page.click('#get-credentials');
       await page.locator('#status', { hasText: 'Credentials fetched.' }).waitFor();
       release();
-      await identityDone;
+      await answered;
       await page.waitForTimeout(300);
       assert.equal(await page.locator('#status').innerText(), 'Credentials fetched.');
     } finally {
