@@ -184,8 +184,21 @@ function resetCredentials() {
   renderDeveloperUsers([], false);
 }
 
+// The identity panel, from three requests. A sign-in, sign-out or guest session since it began makes its
+// answers (and its errors) someone else's: they are dropped, not shown.
 async function refreshIdentity() {
+  const changes = sessionChanges;
+  const stale = () => sessionChanges !== changes;
+  try {
+    await fillIdentity(stale);
+  } catch (err) {
+    if (!stale()) throw err;
+  }
+}
+
+async function fillIdentity(stale) {
   const identity = await call('GET', '/aws/identity');
+  if (stale()) return;
   showId($('identity-id'), identity.identityId);
   renderLogins(identity.logins);
   const developerUsers = identity.developerUsers ?? [];
@@ -193,8 +206,10 @@ async function refreshIdentity() {
     developerUsers.length === 0
       ? { names: {} }
       : await call('GET', `/demo/account-names?ids=${encodeURIComponent(developerUsers.join(','))}`);
+  if (stale()) return;
   renderDeveloperUsers(developerUsers, identity.developerUsersTruncated === true, names);
   const token = await call('GET', '/aws/token');
+  if (stale()) return;
   showId($('identity-pool-id'), token.identityPoolId);
 }
 
@@ -219,30 +234,33 @@ function signedOut({ wipe = true } = {}) {
   resetCredentials();
 }
 
-// Sign-ins and sign-outs since the page loaded: the page's first look at the session (`start()`)
-// must not undo one that answered before it did.
+// Sign-ins, sign-outs and guest sessions since the page loaded: an answer to a request made before
+// the latest of them (the page's first look at the session, an identity refresh, a guest request) must
+// not undo it.
 let sessionChanges = 0;
 
 $('login-form').addEventListener('submit', async (event) => {
   event.preventDefault();
   clearStatus();
   sessionChanges += 1;
+  let answer;
   try {
-    const { user, identityId, guest } = await call('POST', '/login', {
+    answer = await call('POST', '/login', {
       username: $('username').value,
       password: $('password').value,
     });
-    clearForms();
-    // The message before the identity panel's refresh: that refresh may answer after the user's next
-    // click (Get credentials), whose message it must not overwrite.
-    show(loginMessage(identityId, guest));
-    await signedIn(user);
   } catch (err) {
     $('password').value = '';
     if (err.code === 'ERR_UNAUTHENTICATED') show('Wrong username or password.', true);
     else if (err.code === 'ERR_RATE_LIMITED') show(`Too many login attempts. Try again ${waitText(err)}.`, true);
     else fail(err);
+    return;
   }
+  clearForms();
+  // The message before the identity panel's refresh: that refresh may answer after the user's next
+  // click (Get credentials), whose message it must not overwrite. Its own errors are not the sign-in's.
+  show(loginMessage(answer.identityId, answer.guest));
+  signedIn(answer.user).catch(fail);
 });
 
 // What became of the guest identity at sign-in (the login response's `guest`), in words.
@@ -262,16 +280,18 @@ function loginMessage(identityId, guest) {
 
 $('guest-button').addEventListener('click', async () => {
   sessionChanges += 1;
+  const changes = sessionChanges;
   clearStatus();
   try {
     const c = await call('POST', '/aws/guest');
+    if (sessionChanges !== changes) return;
     showId($('guest-identity-id'), c.identityId);
     $('guest-access-key-id').textContent = c.accessKeyId;
     $('guest-expiration').textContent = formatExpiry(c.expiration);
     $('guest-panel').hidden = false;
     show('Guest credentials issued.');
   } catch (err) {
-    fail(err);
+    if (sessionChanges === changes) fail(err);
   }
 });
 
@@ -364,8 +384,9 @@ $('merge-form').addEventListener('submit', async (event) => {
   $('merge-password').value = '';
   try {
     const { identityId } = await call('POST', '/aws/merge', { username, password });
-    await refreshIdentity();
+    // Said first: a failed or late panel refresh must not hide that the merge was made.
     show(`Merged: ${username} now shares identity ${identityId}.`);
+    refreshIdentity().catch(fail);
   } catch (err) {
     fail(err);
   }
@@ -392,6 +413,10 @@ async function start() {
     else await signedIn(user);
   } catch (err) {
     if (sessionChanges === changes) fail(err);
+  } finally {
+    // Start-up has settled, whatever it found (a mark for tests: there is nothing else to wait for
+    // when its answer was dropped).
+    document.body.dataset.started = 'true';
   }
 }
 
