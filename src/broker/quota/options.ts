@@ -211,7 +211,8 @@ export function resolveQuotaOptions(value: unknown, maxUsers: number): ResolvedQ
     }
     // Any 60 s window holds at most burst + 60 × rate = n calls. Two thirds of them at once: a login
     // with a guest upgrade that Cognito throttles twice, then the page's first requests, is ~12 calls.
-    const burst = Math.ceil((2 * n) / 3);
+    // At least one is left to the refill (n = 2 would otherwise never refill: a Retry-After of never).
+    const burst = Math.min(Math.ceil((2 * n) / 3), n - 1);
     perUser = Object.freeze({ burst, rate: (n - burst) / 60 });
   }
 

@@ -226,6 +226,28 @@ void describe('quota governor: the per-user budget', () => {
     await gov.admit(TOKEN, { userId: 'alice' }, signal, 60_000);
   });
 
+  void it('refills the smallest budget (callsPerMinute 2): a finite Retry-After, and a call again after it', async () => {
+    const roomy = { rate: 1000, burst: 100 };
+    const { gov, timers } = governor({ perUser: { callsPerMinute: 2 }, operations: { [TOKEN]: roomy } });
+    const signal = new AbortController().signal;
+    let admitted = 0;
+    let limited: Awaited<ReturnType<typeof refusal>> | undefined;
+    while (limited === undefined && admitted <= 2) {
+      try {
+        await gov.admit(TOKEN, { userId: 'alice' }, signal, 60_000);
+        admitted += 1;
+      } catch (err) {
+        limited = refusalOf(err);
+      }
+    }
+    assert.equal(limited?.code, 'ERR_RATE_LIMITED');
+    // Two a minute, one at once: the next one in 60 s (not never).
+    assert.equal(limited.retryAfterSeconds, 60);
+    assert.equal(admitted, 1);
+    await timers.advance(60_000);
+    await gov.admit(TOKEN, { userId: 'alice' }, signal, 60_000);
+  });
+
   void it('gives the user’s token back when the operation’s bucket refuses the call', async () => {
     const { gov, timers } = governor({
       perUser: { callsPerMinute: 4 },
