@@ -8,12 +8,16 @@ interface CommandSender {
 
 /** The part of a node-redis cluster that gives a master's own client. */
 interface ClusterNodes {
-  readonly masters: readonly unknown[];
+  readonly masters: readonly { readonly address?: unknown }[];
   nodeClient(node: unknown): Promise<Partial<CommandSender>>;
 }
 
-/** What the check found: the policy, or why it could not be read. */
-export type EvictionPolicy = { readonly policy: string } | { readonly unknown: string };
+/**
+ * What the check found: the policy, or why it could not be read. On a cluster, `node` is the master
+ * (`host:port`) it is about: the first one found evicting, else the first one that could not be read.
+ */
+export type EvictionPolicy =
+  { readonly policy: string; readonly node?: string } | { readonly unknown: string; readonly node?: string };
 
 /** The value of `maxmemory-policy` in a CONFIG GET reply (RESP2 array or RESP3 map). */
 function policyOf(reply: unknown): string | undefined {
@@ -42,51 +46,76 @@ function policyOf(reply: unknown): string | undefined {
  * to the log's bound (`syncIntervalMs` for an instance that missed the change's wake-up).
  */
 export async function checkEvictionPolicy(client: unknown, log: Logger, timeoutMs: number): Promise<EvictionPolicy> {
-  let found: EvictionPolicy;
-  let sender = client as Partial<CommandSender>;
-  // A cluster: each master keeps its own configuration; the first one's is read (every master of
-  // a cluster is meant to run with the same).
-  if (isCluster(client)) {
-    const cluster = client as ClusterNodes;
-    try {
-      const master: unknown = cluster.masters[0];
-      sender = master === undefined ? {} : await cluster.nodeClient(master);
-    } catch {
-      sender = {};
-    }
-  }
-  if (typeof sender.sendCommand !== 'function') {
-    found = { unknown: 'the client cannot send CONFIG GET' };
-  } else {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    try {
-      const reply = await Promise.race([
-        sender.sendCommand(['CONFIG', 'GET', 'maxmemory-policy']),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => {
-            reject(new Error(`no answer within ${timeoutMs} ms`));
-          }, timeoutMs);
-        }),
-      ]);
-      const policy = policyOf(reply);
-      found = policy === undefined ? { unknown: 'CONFIG GET gave no maxmemory-policy' } : { policy };
-    } catch (err) {
-      // The error's message only (e.g. NOPERM, unknown command on a managed server).
-      found = { unknown: err instanceof Error ? err.message : 'CONFIG GET failed' };
-    } finally {
-      clearTimeout(timer);
-    }
-  }
+  const found = isCluster(client)
+    ? await clusterPolicy(client as ClusterNodes, timeoutMs)
+    : await readPolicy(client, timeoutMs);
+  const node = found.node === undefined ? {} : { node: found.node };
   if ('policy' in found && found.policy !== 'noeviction') {
     log.error(
-      { maxmemoryPolicy: found.policy },
+      { maxmemoryPolicy: found.policy, ...node },
       'fleet: Redis maxmemory-policy is not noeviction; fleet mode requires noeviction (an evicted entry costs a Cognito load, and an evicted change log drops every instance cache)',
     );
   } else if ('unknown' in found) {
     log.warn(
-      { reason: found.unknown },
+      { reason: found.unknown, ...node },
       'fleet: cannot read the Redis eviction policy; fleet mode requires maxmemory-policy noeviction: check it on the server',
     );
   }
   return found;
+}
+
+/**
+ * A cluster: each master keeps its own configuration, so each one's is read (a cluster resized or
+ * configured by hand can have one master that evicts). An evicting master is reported first, then
+ * one that could not be read; else every master runs `noeviction`.
+ */
+async function clusterPolicy(cluster: ClusterNodes, timeoutMs: number): Promise<EvictionPolicy> {
+  let masters: readonly { readonly address?: unknown }[];
+  try {
+    masters = [...cluster.masters];
+  } catch {
+    masters = [];
+  }
+  if (masters.length === 0) return { unknown: 'the cluster client knows no master' };
+  const found = await Promise.all(
+    masters.map(async (master): Promise<EvictionPolicy> => {
+      const at = typeof master.address === 'string' ? { node: master.address } : {};
+      let sender: unknown;
+      try {
+        sender = await cluster.nodeClient(master);
+      } catch (err) {
+        return { unknown: err instanceof Error ? err.message : 'no connection to the master', ...at };
+      }
+      return { ...(await readPolicy(sender, timeoutMs)), ...at };
+    }),
+  );
+  return (
+    found.find((f) => 'policy' in f && f.policy !== 'noeviction') ??
+    found.find((f) => 'unknown' in f) ??
+    found[0] ?? { unknown: 'the cluster client knows no master' }
+  );
+}
+
+/** One server's `maxmemory-policy` by CONFIG GET, bounded by `timeoutMs`. */
+async function readPolicy(client: unknown, timeoutMs: number): Promise<EvictionPolicy> {
+  const sender = (typeof client === 'object' && client !== null ? client : {}) as Partial<CommandSender>;
+  if (typeof sender.sendCommand !== 'function') return { unknown: 'the client cannot send CONFIG GET' };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const reply = await Promise.race([
+      sender.sendCommand(['CONFIG', 'GET', 'maxmemory-policy']),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => {
+          reject(new Error(`no answer within ${timeoutMs} ms`));
+        }, timeoutMs);
+      }),
+    ]);
+    const policy = policyOf(reply);
+    return policy === undefined ? { unknown: 'CONFIG GET gave no maxmemory-policy' } : { policy };
+  } catch (err) {
+    // The error's message only (e.g. NOPERM, unknown command on a managed server).
+    return { unknown: err instanceof Error ? err.message : 'CONFIG GET failed' };
+  } finally {
+    clearTimeout(timer);
+  }
 }

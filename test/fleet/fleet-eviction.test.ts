@@ -7,7 +7,15 @@ import { createBroker } from '../../src/index.js';
 import { redisFleet } from '../../src/fleet/index.js';
 import { emulatorClient } from '../helpers/emulator-sdk.js';
 import { logSink, type LogLine, type LogSink } from '../helpers/log-sink.js';
-import { FLEET_KEY, FLEET_PROVIDER, singleNodeOnly, startFleetStack, type FleetStack } from '../helpers/fleet-stack.js';
+import { redisCommand } from '../helpers/redis-cluster.js';
+import {
+  FLEET_KEY,
+  FLEET_PROVIDER,
+  FLEET_REDIS,
+  singleNodeOnly,
+  startFleetStack,
+  type FleetStack,
+} from '../helpers/fleet-stack.js';
 
 const skip = singleNodeOnly('the eviction policy and raw keys of the one server');
 const EVICTING = 'fleet: Redis maxmemory-policy is not noeviction';
@@ -99,3 +107,50 @@ void describe('fleet: an evicting Redis', { skip }, () => {
     }
   });
 });
+
+void describe(
+  'fleet: an evicting master of a Redis Cluster',
+  {
+    skip: FLEET_REDIS === 'cluster' ? undefined : 'a cluster only: runs under FLEET_REDIS=cluster',
+  },
+  () => {
+    let stack: FleetStack;
+    before(async () => {
+      stack = await startFleetStack();
+    });
+    after(async () => {
+      await stack.stop();
+    });
+
+    void it('reads every master: one evicting master (not the first) is said once, with its address', async () => {
+      // The master of the last slot: not the one that serves slot 0, the first a client lists.
+      const last = await stack.cluster.masterOf(16383);
+      const first = await stack.cluster.masterOf(0);
+      assert.notEqual(last.port, first.port);
+      await redisCommand(last.port, ['CONFIG', 'SET', 'maxmemory-policy', 'allkeys-lru']);
+      try {
+        const logs = logSink();
+        const a = await stack.instance({ logger: logs.logger }, { prefix: 'evc1' });
+        await until(() => said(logs, EVICTING).length > 0);
+        await a.broker.getToken('evc-1@example.com');
+        const lines = said(logs, EVICTING);
+        const [line] = lines;
+        assert.equal(lines.length, 1);
+        assert.ok(line);
+        assert.equal(line.maxmemoryPolicy, 'allkeys-lru');
+        assert.equal(line.node, `127.0.0.1:${String(last.port)}`);
+        assert.equal(said(logs, UNKNOWN).length, 0);
+      } finally {
+        await redisCommand(last.port, ['CONFIG', 'SET', 'maxmemory-policy', 'noeviction']);
+      }
+      const quiet = logSink();
+      await stack.instance({ logger: quiet.logger }, { prefix: 'evc2' });
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(
+        said(quiet, EVICTING).length + said(quiet, UNKNOWN).length,
+        0,
+        'every master under noeviction: nothing said',
+      );
+    });
+  },
+);
