@@ -518,6 +518,41 @@ void it(
   },
 );
 
+void it(
+  'a merge that answers after a sign-out is not announced on the signed-out page, in Chromium',
+  { timeout: 60_000 },
+  async () => {
+    const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    const release = await holdAnswers(page, '**/aws/merge', 'all');
+    try {
+      await page.goto(baseUrl + '/');
+      await started(page);
+      await page.fill('#username', 'alice');
+      await page.fill('#password', 'alice-demo-pass');
+      await page.click('#login-button');
+      await page.locator('#status', { hasText: 'Signed in' }).waitFor();
+      // A wrong password: the merge is refused, but only after the sign-out below.
+      await page.fill('#merge-username', 'alice.work');
+      await page.fill('#merge-password', 'not-the-password');
+      const answered = page.waitForResponse((r) => r.url().endsWith('/aws/merge'));
+      await page.click('#merge-button');
+      await page.click('#logout');
+      await page.locator('#status', { hasText: 'Signed out.' }).waitFor();
+      release();
+      await answered;
+      // Nothing to wait for when the answer is dropped: give a wrongly shown one time to show.
+      await page.waitForTimeout(500);
+      assert.equal(await page.locator('#status').innerText(), 'Signed out.');
+    } finally {
+      release();
+      await page.unrouteAll({ behavior: 'ignoreErrors' });
+      await context.close();
+    }
+  },
+);
+
 void it('tells the user to wait when logins are rate-limited (429) in Chromium', { timeout: 60_000 }, async () => {
   const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
   const page = await context.newPage();

@@ -182,13 +182,23 @@ function resetCredentials() {
     $(id).textContent = '—';
   }
   renderDeveloperUsers([], false);
+  renderLogins([]);
 }
 
-// The identity panel, from three requests. A sign-in, sign-out or guest session since it began makes its
-// answers (and its errors) someone else's: they are dropped, not shown.
-async function refreshIdentity() {
-  const changes = sessionChanges;
-  const stale = () => sessionChanges !== changes;
+// Sign-ins, sign-outs and guest sessions since the page loaded (each one counts when it is asked for
+// and when its view is shown): an answer to a request made before the latest of them (the page's
+// first look at the session, an identity refresh, a guest request, a merge) is someone else's, and
+// is dropped.
+let sessionChanges = 0;
+// Identity refreshes started: only the latest one's answers fill the panel.
+let refreshes = 0;
+
+// The identity panel, from three requests, for the session as it was at `changes`. Its answers (and
+// its errors) are dropped when the session has changed since, or a newer refresh has started.
+async function refreshIdentity(changes = sessionChanges) {
+  refreshes += 1;
+  const mine = refreshes;
+  const stale = () => sessionChanges !== changes || refreshes !== mine;
   try {
     await fillIdentity(stale);
   } catch (err) {
@@ -213,7 +223,8 @@ async function fillIdentity(stale) {
   showId($('identity-pool-id'), token.identityPoolId);
 }
 
-function signedIn(user) {
+async function signedIn(user) {
+  sessionChanges += 1;
   credentials.clear();
   $('current-user').textContent = `${user.name} (${user.username})`;
   $('session').hidden = false;
@@ -226,6 +237,7 @@ function signedIn(user) {
 // The signed-out view. A sign-out or an ended session also wipes every form field (`wipe`); the
 // page's first look at the session does not, so that what the user is already typing stays.
 function signedOut({ wipe = true } = {}) {
+  sessionChanges += 1;
   credentials.clear();
   if (wipe) clearForms();
   $('session').hidden = true;
@@ -233,11 +245,6 @@ function signedOut({ wipe = true } = {}) {
   $('signed-in').hidden = true;
   resetCredentials();
 }
-
-// Sign-ins, sign-outs and guest sessions since the page loaded: an answer to a request made before
-// the latest of them (the page's first look at the session, an identity refresh, a guest request) must
-// not undo it.
-let sessionChanges = 0;
 
 $('login-form').addEventListener('submit', async (event) => {
   event.preventDefault();
@@ -258,7 +265,7 @@ $('login-form').addEventListener('submit', async (event) => {
   }
   clearForms();
   // The message before the identity panel's refresh: that refresh may answer after the user's next
-  // click (Get credentials), whose message it must not overwrite. Its own errors are not the sign-in's.
+  // click (Get credentials), and then writes only the panel. Its errors are its own, not the sign-in's.
   show(loginMessage(answer.identityId, answer.guest));
   signedIn(answer.user).catch(fail);
 });
@@ -377,6 +384,7 @@ $('unlink-provider').addEventListener('click', async () => {
 $('merge-form').addEventListener('submit', async (event) => {
   event.preventDefault();
   clearStatus();
+  const changes = sessionChanges;
   const username = $('merge-username').value;
   const password = $('merge-password').value;
   // Cleared whatever the answer: a failed attempt's password must not wait in the form.
@@ -384,11 +392,13 @@ $('merge-form').addEventListener('submit', async (event) => {
   $('merge-password').value = '';
   try {
     const { identityId } = await call('POST', '/aws/merge', { username, password });
+    // Signed out (or in as someone else) meanwhile: the merge is not this page's to announce.
+    if (sessionChanges !== changes) return;
     // Said first: a failed or late panel refresh must not hide that the merge was made.
     show(`Merged: ${username} now shares identity ${identityId}.`);
-    refreshIdentity().catch(fail);
+    refreshIdentity(changes).catch(fail);
   } catch (err) {
-    fail(err);
+    if (sessionChanges === changes) fail(err);
   }
 });
 
@@ -410,7 +420,8 @@ async function start() {
     const { user } = await call('GET', '/me');
     if (sessionChanges !== changes) return;
     if (user === null) signedOut({ wipe: false });
-    else await signedIn(user);
+    // The panel's errors are its own (and dropped if the session changes meanwhile).
+    else signedIn(user).catch(fail);
   } catch (err) {
     if (sessionChanges === changes) fail(err);
   } finally {
