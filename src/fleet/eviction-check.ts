@@ -48,7 +48,7 @@ function policyOf(reply: unknown): string | undefined {
 export async function checkEvictionPolicy(client: unknown, log: Logger, timeoutMs: number): Promise<EvictionPolicy> {
   const found = isCluster(client)
     ? await clusterPolicy(client as ClusterNodes, timeoutMs)
-    : await readPolicy(client, timeoutMs);
+    : await readPolicy(() => client, timeoutMs);
   const node = found.node === undefined ? {} : { node: found.node };
   if ('policy' in found && found.policy !== 'noeviction') {
     log.error(
@@ -77,16 +77,12 @@ async function clusterPolicy(cluster: ClusterNodes, timeoutMs: number): Promise<
     masters = [];
   }
   if (masters.length === 0) return { unknown: 'the cluster client knows no master' };
+  // Each master's whole read (its connection, then CONFIG GET) is bounded: a master that cannot be
+  // reached is reported as unread, and does not hold up the others' answer.
   const found = await Promise.all(
     masters.map(async (master): Promise<EvictionPolicy> => {
       const at = typeof master.address === 'string' ? { node: master.address } : {};
-      let sender: unknown;
-      try {
-        sender = await cluster.nodeClient(master);
-      } catch (err) {
-        return { unknown: err instanceof Error ? err.message : 'no connection to the master', ...at };
-      }
-      return { ...(await readPolicy(sender, timeoutMs)), ...at };
+      return { ...(await readPolicy(() => cluster.nodeClient(master), timeoutMs)), ...at };
     }),
   );
   return (
@@ -96,14 +92,24 @@ async function clusterPolicy(cluster: ClusterNodes, timeoutMs: number): Promise<
   );
 }
 
-/** One server's `maxmemory-policy` by CONFIG GET, bounded by `timeoutMs`. */
-async function readPolicy(client: unknown, timeoutMs: number): Promise<EvictionPolicy> {
-  const sender = (typeof client === 'object' && client !== null ? client : {}) as Partial<CommandSender>;
-  if (typeof sender.sendCommand !== 'function') return { unknown: 'the client cannot send CONFIG GET' };
+/** The client could not send the command (a fake, a client of another library). */
+class NoCommands extends Error {}
+
+/**
+ * One server's `maxmemory-policy` by CONFIG GET on the client `connect()` gives: the whole read
+ * (the connection too) bounded by `timeoutMs`.
+ */
+async function readPolicy(connect: () => unknown, timeoutMs: number): Promise<EvictionPolicy> {
   let timer: ReturnType<typeof setTimeout> | undefined;
+  const read = async (): Promise<unknown> => {
+    const client: unknown = await connect();
+    const sender = (typeof client === 'object' && client !== null ? client : {}) as Partial<CommandSender>;
+    if (typeof sender.sendCommand !== 'function') throw new NoCommands();
+    return sender.sendCommand(['CONFIG', 'GET', 'maxmemory-policy']);
+  };
   try {
     const reply = await Promise.race([
-      sender.sendCommand(['CONFIG', 'GET', 'maxmemory-policy']),
+      read(),
       new Promise((_, reject) => {
         timer = setTimeout(() => {
           reject(new Error(`no answer within ${timeoutMs} ms`));
@@ -113,6 +119,7 @@ async function readPolicy(client: unknown, timeoutMs: number): Promise<EvictionP
     const policy = policyOf(reply);
     return policy === undefined ? { unknown: 'CONFIG GET gave no maxmemory-policy' } : { policy };
   } catch (err) {
+    if (err instanceof NoCommands) return { unknown: 'the client cannot send CONFIG GET' };
     // The error's message only (e.g. NOPERM, unknown command on a managed server).
     return { unknown: err instanceof Error ? err.message : 'CONFIG GET failed' };
   } finally {

@@ -36,7 +36,7 @@ export type QuotaBucketOption = number | { readonly rate: number; readonly burst
 
 /** The per-user budget: Cognito calls one user's requests may cause in any 60 seconds. */
 export interface QuotaPerUserOptions {
-  /** Integer in [2, 10000]. Default `20`. */
+  /** Integer in [2, 10000]. Default `30`. */
   readonly callsPerMinute?: number;
 }
 
@@ -85,7 +85,8 @@ export interface QuotaOptions {
   readonly guestShare?: number;
   /**
    * Cognito calls one user may cause in any minute (first loads, account operations; background
-   * refreshes and the SDK's retries are not counted), at most half of them at once; past it, `ERR_RATE_LIMITED` (429) with
+   * refreshes and the SDK's retries are not counted), two thirds of them at once (at least one is left
+   * to the refill: 2 a minute is 1 at once); past it, `ERR_RATE_LIMITED` (429) with
    * `retryAfterSeconds`. `false` turns it off. Default `{ callsPerMinute: 30 }` (20 of them at once).
    */
   readonly perUser?: QuotaPerUserOptions | false;
