@@ -381,43 +381,58 @@ async function holdAnswers(page: Page, pattern: string, only: 'first' | 'all'): 
   return release;
 }
 
+/** A test's own page (1200×900): `hold` holds answers as {@link holdAnswers}; all released and closed after. */
+async function onPage(
+  fn: (page: Page, hold: (pattern: string, only: 'first' | 'all') => Promise<() => void>) => Promise<void>,
+): Promise<void> {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  const releases: (() => void)[] = [];
+  try {
+    await fn(page, async (pattern, only) => {
+      const release = await holdAnswers(page, pattern, only);
+      releases.push(release);
+      return release;
+    });
+  } finally {
+    for (const release of releases) release();
+    await page.unrouteAll({ behavior: 'ignoreErrors' });
+    await context.close();
+  }
+}
+
+/** Types a username and password into the sign-in form and sends it. */
+async function signIn(page: Page, username: string, password: string): Promise<void> {
+  await page.fill('#username', username);
+  await page.fill('#password', password);
+  await page.click('#login-button');
+}
+
 void it(
   "a sign-in that answers before the page's first look at the session stays signed in, in Chromium",
   { timeout: 60_000 },
-  async () => {
-    const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    // The page's first GET /me answers late, after the sign-in below (a slow server at load).
-    const release = await holdAnswers(page, '**/me', 'first');
-    try {
+  () =>
+    onPage(async (page, hold) => {
+      // The page's first GET /me answers late, after the sign-in below (a slow server at load).
+      const release = await hold('**/me', 'first');
       await page.goto(baseUrl + '/');
-      await page.fill('#username', 'alice.work');
-      await page.fill('#password', 'alice-work-pass');
-      await page.click('#login-button');
+      await signIn(page, 'alice.work', 'alice-work-pass');
       await page.locator('#signed-in').waitFor({ state: 'visible' });
       release();
       // The late answer (signed out, as the session was when it was asked) must not sign the page out.
       await started(page);
       assert.equal(await page.locator('#signed-in').isVisible(), true);
-    } finally {
-      release();
-      await page.unrouteAll({ behavior: 'ignoreErrors' });
-      await context.close();
-    }
-  },
+    }),
 );
 
 void it(
   "what the user typed before the page's first look at the session answered stays in the form, in Chromium",
   { timeout: 60_000 },
-  async () => {
-    const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    // The page's first GET /me (signed out) answers after the user has typed, before the click.
-    const release = await holdAnswers(page, '**/me', 'first');
-    try {
+  () =>
+    onPage(async (page, hold) => {
+      // The page's first GET /me (signed out) answers after the user has typed, before the click.
+      const release = await hold('**/me', 'first');
       await page.goto(baseUrl + '/');
       await page.fill('#username', 'alice');
       await page.fill('#password', 'alice-demo-pass');
@@ -427,28 +442,18 @@ void it(
       await page.click('#login-button');
       await page.locator('#signed-in').waitFor({ state: 'visible' });
       assert.equal(await page.inputValue('#password'), '', 'a sign-in still clears the form');
-    } finally {
-      release();
-      await page.unrouteAll({ behavior: 'ignoreErrors' });
-      await context.close();
-    }
-  },
+    }),
 );
 
 void it(
   "a click's message is not overwritten by the sign-in's identity refresh answering late, in Chromium",
   { timeout: 60_000 },
-  async () => {
-    const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    // The identity panel's refresh after sign-in (GET /aws/identity) answers after the next click.
-    const release = await holdAnswers(page, '**/aws/identity', 'all');
-    try {
+  () =>
+    onPage(async (page, hold) => {
+      // The identity panel's refresh after sign-in (GET /aws/identity) answers after the next click.
+      const release = await hold('**/aws/identity', 'all');
       await page.goto(baseUrl + '/');
-      await page.fill('#username', 'alice');
-      await page.fill('#password', 'alice-demo-pass');
-      await page.click('#login-button');
+      await signIn(page, 'alice', 'alice-demo-pass');
       await page.locator('#signed-in').waitFor({ state: 'visible' });
       await page.click('#get-credentials');
       await page.locator('#status', { hasText: 'Credentials fetched.' }).waitFor();
@@ -456,22 +461,14 @@ void it(
       // The pool id is the refresh's last write: after it the sign-in has nothing left to show.
       await page.locator('#identity-pool-id', { hasText: stack.identityPoolId.split(':')[1]! }).waitFor();
       assert.equal(await page.locator('#status').innerText(), 'Credentials fetched.');
-    } finally {
-      release();
-      await page.unrouteAll({ behavior: 'ignoreErrors' });
-      await context.close();
-    }
-  },
+    }),
 );
 
 void it(
   "the sign-in's identity refresh: its refusal is not called a failed sign-in, and its late answer after a sign-out is dropped, in Chromium",
   { timeout: 60_000 },
-  async () => {
-    const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    try {
+  () =>
+    onPage(async (page, hold) => {
       await page.goto(baseUrl + '/');
       await started(page);
       // The sign-in succeeds; the identity panel's refresh is throttled.
@@ -482,9 +479,7 @@ void it(
           body: JSON.stringify(problem('ERR_RATE_LIMITED', 429)),
         }),
       );
-      await page.fill('#username', 'alice');
-      await page.fill('#password', 'alice-demo-pass');
-      await page.click('#login-button');
+      await signIn(page, 'alice', 'alice-demo-pass');
       await page.locator('#status.error', { hasText: '(ERR_RATE_LIMITED) Try again in 42 s.' }).waitFor();
       assert.equal(await page.locator('#signed-in').isVisible(), true);
       assert.doesNotMatch(await page.locator('#status').innerText(), /Too many login attempts/);
@@ -493,45 +488,30 @@ void it(
       await page.locator('#status', { hasText: 'Signed out.' }).waitFor();
 
       // Signed in again, then out before the refresh answers: the answer is the old session's.
-      const release = await holdAnswers(page, '**/aws/identity', 'all');
-      try {
-        await page.fill('#username', 'alice');
-        await page.fill('#password', 'alice-demo-pass');
-        const answered = page.waitForResponse((r) => r.url().endsWith('/aws/identity'));
-        await page.click('#login-button');
-        await page.locator('#signed-in').waitFor({ state: 'visible' });
-        await page.click('#logout');
-        await page.locator('#status', { hasText: 'Signed out.' }).waitFor();
-        release();
-        await answered;
-        // Nothing to wait for when the answer is dropped: give a wrongly kept one time to show.
-        await page.waitForTimeout(500);
-        assert.equal(await page.locator('#identity-id').innerText(), '—');
-        assert.equal(await page.locator('#status').innerText(), 'Signed out.');
-      } finally {
-        release();
-      }
-    } finally {
-      await page.unrouteAll({ behavior: 'ignoreErrors' });
-      await context.close();
-    }
-  },
+      const release = await hold('**/aws/identity', 'all');
+      const answered = page.waitForResponse((r) => r.url().endsWith('/aws/identity'));
+      await signIn(page, 'alice', 'alice-demo-pass');
+      await page.locator('#signed-in').waitFor({ state: 'visible' });
+      await page.click('#logout');
+      await page.locator('#status', { hasText: 'Signed out.' }).waitFor();
+      release();
+      await answered;
+      // Nothing to wait for when the answer is dropped: give a wrongly kept one time to show.
+      await page.waitForTimeout(500);
+      assert.equal(await page.locator('#identity-id').innerText(), '—');
+      assert.equal(await page.locator('#status').innerText(), 'Signed out.');
+    }),
 );
 
 void it(
   'a merge that answers after a sign-out is not announced on the signed-out page, in Chromium',
   { timeout: 60_000 },
-  async () => {
-    const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    const release = await holdAnswers(page, '**/aws/merge', 'all');
-    try {
+  () =>
+    onPage(async (page, hold) => {
+      const release = await hold('**/aws/merge', 'all');
       await page.goto(baseUrl + '/');
       await started(page);
-      await page.fill('#username', 'alice');
-      await page.fill('#password', 'alice-demo-pass');
-      await page.click('#login-button');
+      await signIn(page, 'alice', 'alice-demo-pass');
       await page.locator('#status', { hasText: 'Signed in' }).waitFor();
       // A wrong password: the merge is refused, but only after the sign-out below.
       await page.fill('#merge-username', 'alice.work');
@@ -545,12 +525,7 @@ void it(
       // Nothing to wait for when the answer is dropped: give a wrongly shown one time to show.
       await page.waitForTimeout(500);
       assert.equal(await page.locator('#status').innerText(), 'Signed out.');
-    } finally {
-      release();
-      await page.unrouteAll({ behavior: 'ignoreErrors' });
-      await context.close();
-    }
-  },
+    }),
 );
 
 void it('tells the user to wait when logins are rate-limited (429) in Chromium', { timeout: 60_000 }, async () => {
