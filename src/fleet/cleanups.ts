@@ -1,4 +1,4 @@
-import type { RedisRunner, Script } from './runner.js';
+import { problemOf, type RedisRunner, type Script } from './runner.js';
 
 /** Most clean-up steps kept while Redis is out; beyond, the oldest is dropped (it expires with its TTL). */
 const MAX_CLEANUPS = 1000;
@@ -26,23 +26,34 @@ export class CleanupQueue {
     return this.#steps.length;
   }
 
-  /** Keeps `script` to run later. */
-  later(script: Script, keys: string[], args: string[]): void {
-    if (this.#closed) return;
+  /**
+   * Keeps `script` to run once Redis answers again, after the step it cleans up after failed with
+   * `err`. A refusal that retrying cannot fix (MOVED to a single-node client, NOPERM, CROSSSLOT, …)
+   * is not kept: the clean-up would be refused the same way for ever, and each try would degrade
+   * the tier again right after it recovered. What it would free expires with its TTL.
+   */
+  later(script: Script, keys: string[], args: string[], err?: unknown): void {
+    if (this.#closed || this.#refused(err)) return;
     if (this.#steps.length >= MAX_CLEANUPS) this.#steps.shift();
     this.#steps.push({ script, keys, args });
   }
 
   /** Runs `script` now; kept for later when Redis does not take it. */
   now(script: Script, keys: string[], args: string[]): void {
-    this.#runner.run(script, keys, args).catch(() => {
-      this.later(script, keys, args);
+    this.#runner.run(script, keys, args).catch((err: unknown) => {
+      this.later(script, keys, args, err);
     });
   }
 
   /** Runs every kept step (Redis answers again). */
   flush(): void {
     for (const c of this.#steps.splice(0)) this.now(c.script, c.keys, c.args);
+  }
+
+  /** Whether `err` (a step's failure, as the runner gives it) is a refusal rather than an outage. */
+  #refused(err: unknown): boolean {
+    if (!(err instanceof Error)) return false;
+    return problemOf(err.cause ?? err, this.#runner.cluster) !== undefined;
   }
 
   close(): void {

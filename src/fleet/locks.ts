@@ -46,7 +46,7 @@ export async function takeLock(
       reply = await c.runner.run(LOCK, [key], [value, String(ttlMs), ownerName]);
     } catch (err) {
       // A command sent may still have taken the lock: free it once Redis answers.
-      if (sent(err)) c.cleanups.later(UNLOCK, [key], [value]);
+      if (sent(err)) c.cleanups.later(UNLOCK, [key], [value], err);
       return unlocked;
     }
     if (reply === 'ok') {

@@ -161,7 +161,7 @@ export class SharedLoads {
       } catch (err) {
         // Sent and not answered (a timeout): the script may still run and take the lease; free it
         // once Redis answers.
-        if (sent(err)) this.#o.cleanups.later(RELEASE, [leaseKey], [lease, '', '', '']);
+        if (sent(err)) this.#o.cleanups.later(RELEASE, [leaseKey], [lease, '', '', ''], err);
         return request.load();
       }
       const [kind, g, v, s, a, cn, cv, cs, ca] = Array.isArray(reply) ? (reply as unknown[]) : [];
@@ -309,9 +309,9 @@ export class SharedLoads {
         `L ${held.id}`,
         mode,
       ]);
-    } catch {
+    } catch (err) {
       // Redis out: the value is this instance's alone.
-      cleanups.later(RELEASE, [held.leaseKey], releaseArgs);
+      cleanups.later(RELEASE, [held.leaseKey], releaseArgs, err);
       return value;
     }
     this.#notify(held.id);
