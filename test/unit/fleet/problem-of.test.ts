@@ -108,8 +108,8 @@ void describe('problemOf', () => {
 });
 
 void describe('RedisRunner.problem', () => {
-  /** A client whose every command fails with `text` until `fixed` is set. */
-  function failing(text: string): { client: FleetRedisClient; fix: () => void } {
+  /** A client whose every command fails with `text` until `fix()` (and again after `breakAgain()`). */
+  function failing(text: string): { client: FleetRedisClient; fix: () => void; breakAgain: () => void } {
     let fixed = false;
     const send = (): Promise<unknown> => (fixed ? Promise.resolve('ok') : Promise.reject(reply(text)));
     const client = {
@@ -125,6 +125,9 @@ void describe('RedisRunner.problem', () => {
       client,
       fix: () => {
         fixed = true;
+      },
+      breakAgain: () => {
+        fixed = false;
       },
     };
   }
@@ -179,28 +182,17 @@ void describe('RedisRunner.problem', () => {
     // Some commands refused, others not (a single-node client on one node of a cluster: MOVED for
     // the keys of the other nodes): every successful probe clears the problem, the next refusal
     // sets it again.
-    let refuse = true;
-    const send = (): Promise<unknown> =>
-      refuse ? Promise.reject(reply('MOVED 15495 127.0.0.1:44973')) : Promise.resolve('ok');
-    const client = {
-      isReady: true,
-      evalSha: send,
-      eval: send,
-      duplicate: () => {
-        throw new Error('not used');
-      },
-      on: () => undefined,
-    } as unknown as FleetRedisClient;
+    const { client, fix, breakAgain } = failing('MOVED 15495 127.0.0.1:44973');
     const logs = logSink();
     let t = 0;
     const runner = new RedisRunner({ client, commandTimeoutMs: 250, retryMs: 100, log: logs.logger, now: () => t });
     const said = (): number => logs.lines().filter((l) => l.level === 50 && l.problem === 'MOVED').length;
     for (let round = 0; round < 5; round++) {
-      refuse = true;
+      breakAgain();
       await assert.rejects(runner.run(script('return 1'), ['k'], []), RedisUnavailable);
       assert.equal(runner.problem, 'MOVED');
       t += 100;
-      refuse = false;
+      fix();
       await runner.run(script('return 1'), ['k'], []);
       assert.equal(runner.problem, undefined);
       assert.equal(runner.degraded, false);
@@ -208,7 +200,7 @@ void describe('RedisRunner.problem', () => {
     assert.equal(runner.degradations, 5);
     assert.equal(said(), 1, 'one error line for five rounds');
     t += PROBLEM_LOG_EVERY_MS;
-    refuse = true;
+    breakAgain();
     await assert.rejects(runner.run(script('return 1'), ['k'], []), RedisUnavailable);
     assert.equal(said(), 2, 'said again once the interval passed');
   });
