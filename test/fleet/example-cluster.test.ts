@@ -19,6 +19,7 @@ import { createSealer, sealedSessions } from '../../examples/express-app/sealing
 import type { RunningEmulator } from '../../src/emulator/types.js';
 import {
   assertFleetReady,
+  assertHasKey,
   assertNoneNamed,
   dumpRedis,
   exampleAppEnv,
@@ -214,18 +215,9 @@ void describe('the example app on a real Redis Cluster (REDIS_CLUSTER_NODES)', {
     const { accessToken } = (await issued.json()) as { accessToken: string };
     const found: string[][] = [];
     for (const node of cluster.nodes.slice(0, 3)) found.push(...(await dumpRedis(node.url)));
-    assert.ok(
-      found.some(([key]) => key!.startsWith('cib-demo:sess:')),
-      'sessions in the cluster',
-    );
-    assert.ok(
-      found.some(([key]) => key!.startsWith('cib-demo:bearer:')),
-      'a bearer token in the cluster',
-    );
-    assert.ok(
-      found.some(([key]) => key!.startsWith('cib:')),
-      "the broker's shared tier in the cluster",
-    );
+    assertHasKey(found, 'cib-demo:sess:', 'sessions in the cluster');
+    assertHasKey(found, 'cib-demo:bearer:', 'a bearer token in the cluster');
+    assertHasKey(found, 'cib:', "the broker's shared tier in the cluster");
     assert.ok(identityIds.length >= 14, String(identityIds.length));
     assertNoneNamed(found, ['user-alice', 'user-bob', 'passport', accessToken, ...identityIds]);
   });

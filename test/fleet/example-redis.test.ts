@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { createClient } from 'redis';
 import type { RunningEmulator } from '../../src/emulator/types.js';
 import {
+  assertHasKey,
   assertNoneNamed,
   Browser,
   dumpRedis,
@@ -67,14 +68,8 @@ void describe('the example app in fleet mode over a real redis-server', { skip }
 
     dump = await dumpRedis(redis.url);
     const own = dump.filter(([key]) => key!.startsWith('cib-demo:'));
-    assert.ok(
-      own.some(([key]) => key!.startsWith('cib-demo:sess:')),
-      'a session is in Redis',
-    );
-    assert.ok(
-      own.some(([key]) => key!.startsWith('cib-demo:bearer:')),
-      'a bearer token is in Redis',
-    );
+    assertHasKey(own, 'cib-demo:sess:', 'a session is in Redis');
+    assertHasKey(own, 'cib-demo:bearer:', 'a bearer token is in Redis');
     assertNoneNamed(own, [
       ...found.userIds,
       ...found.identityIds,

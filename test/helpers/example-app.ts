@@ -223,6 +223,14 @@ export async function dumpRedis(url: string): Promise<string[][]> {
   }
 }
 
+/** Asserts that `entries` (from dumpRedis) hold a key starting with `prefix`. */
+export function assertHasKey(entries: readonly string[][], prefix: string, what: string): void {
+  assert.ok(
+    entries.some(([key]) => key?.startsWith(prefix) === true),
+    what,
+  );
+}
+
 /** Asserts that no key or value of `entries` (from dumpRedis) holds any of `names` in clear. */
 export function assertNoneNamed(entries: readonly string[][], names: readonly string[]): void {
   for (const name of names) {
