@@ -1,4 +1,4 @@
-import { problemOf, type RedisRunner, type Script } from './runner.js';
+import { RedisUnavailable, type RedisRunner, type Script } from './runner.js';
 
 /** Most clean-up steps kept while Redis is out; beyond, the oldest is dropped (it expires with its TTL). */
 const MAX_CLEANUPS = 1000;
@@ -33,7 +33,8 @@ export class CleanupQueue {
    * the tier again right after it recovered. What it would free expires with its TTL.
    */
   later(script: Script, keys: string[], args: string[], err?: unknown): void {
-    if (this.#closed || this.#refused(err)) return;
+    // The runner says whether the step was refused for good (RedisUnavailable.problem).
+    if (this.#closed || (err instanceof RedisUnavailable && err.problem !== undefined)) return;
     if (this.#steps.length >= MAX_CLEANUPS) this.#steps.shift();
     this.#steps.push({ script, keys, args });
   }
@@ -48,12 +49,6 @@ export class CleanupQueue {
   /** Runs every kept step (Redis answers again). */
   flush(): void {
     for (const c of this.#steps.splice(0)) this.now(c.script, c.keys, c.args);
-  }
-
-  /** Whether `err` (a step's failure, as the runner gives it) is a refusal rather than an outage. */
-  #refused(err: unknown): boolean {
-    if (!(err instanceof Error)) return false;
-    return problemOf(err.cause ?? err, this.#runner.cluster) !== undefined;
   }
 
   close(): void {

@@ -110,6 +110,13 @@ export function wallCapMs(limit: number): number {
 /** The fleet tier could not use Redis for this step: the caller works per process instead. */
 export class RedisUnavailable extends Error {
   override readonly name = 'RedisUnavailable';
+  /** The misconfiguration Redis refused the step for (retrying cannot fix it), if that was why. */
+  readonly problem: RedisProblem | undefined;
+
+  constructor(message: string, options?: ErrorOptions & { readonly problem?: RedisProblem | undefined }) {
+    super(message, options);
+    this.problem = options?.problem;
+  }
 }
 
 /** Options of {@link RedisRunner}. */
@@ -207,8 +214,7 @@ export class RedisRunner {
         out = await this.#timed(this.#client.eval(s.source, { keys, arguments: args }));
       }
     } catch (err) {
-      this.#fail(err);
-      throw new RedisUnavailable('Redis is unavailable', { cause: err });
+      throw new RedisUnavailable('Redis is unavailable', { cause: err, problem: this.#fail(err) });
     } finally {
       if (probe) this.#probing = false;
     }
@@ -281,7 +287,8 @@ export class RedisRunner {
     });
   }
 
-  #fail(err: unknown): void {
+  /** Counts a failure and degrades the tier; returns the misconfiguration it shows, if any. */
+  #fail(err: unknown): RedisProblem | undefined {
     this.#errors += 1;
     const problem = problemOf(err, this.#cluster);
     const said = problem === undefined ? undefined : this.#problemSaid.get(problem);
@@ -295,7 +302,7 @@ export class RedisRunner {
     }
     if (problem !== undefined) this.#problem = problem;
     this.#degradedUntil = this.#now() + this.#o.retryMs;
-    if (this.#degraded) return;
+    if (this.#degraded) return problem;
     this.#degraded = true;
     this.#degradations += 1;
     // The error's message only (a connection refused, a timeout): node-redis never puts a command's
@@ -304,5 +311,6 @@ export class RedisRunner {
       { err: err instanceof Error ? err.message : 'unknown', retryMs: this.#o.retryMs },
       'fleet: Redis unavailable; working per process until it answers',
     );
+    return problem;
   }
 }
