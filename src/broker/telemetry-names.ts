@@ -53,7 +53,7 @@ export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5
  * node's transport errors. Anything else is `_OTHER` (OpenTelemetry's value for an unlisted type),
  * so a surprising error cannot grow the number of series.
  */
-export const ERROR_TYPES: ReadonlySet<string> = new Set([
+const ERROR_TYPES: ReadonlySet<string> = new Set([
   'ConcurrentModificationException',
   'DeveloperUserAlreadyRegisteredException',
   'ExternalServiceException',

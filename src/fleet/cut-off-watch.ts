@@ -22,8 +22,6 @@ export class CutOffWatch {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #cutOff = false;
   #stopped = false;
-  /** Drops of this process's entries because the change log could not be read for too long. */
-  drops = 0;
 
   constructor(options: CutOffWatchOptions) {
     this.#o = options;
@@ -55,7 +53,6 @@ export class CutOffWatch {
 
   #fire(): void {
     if (this.#stopped) return;
-    this.drops += 1;
     this.#o.onChange();
     if (this.#cutOff) {
       this.#o.host.dropStored();

@@ -12,6 +12,10 @@ export const MARKER_TTL_MS = 25 * 3600 * 1000;
 /** Characters of a keyed name: 162 bits of HMAC-SHA256, base64url. */
 const NAME_CHARS = 27;
 
+/** A member of an identity's set: a user tag without its braces (`u` and a keyed name). */
+// eslint-disable-next-line security/detect-non-literal-regexp -- built from a constant
+const MEMBER = new RegExp(`^u[\\w-]{${String(NAME_CHARS)}}$`);
+
 /** The kinds of shared entries. */
 export type EntryKind = 'token' | 'credentials' | 'scoped';
 
@@ -88,7 +92,7 @@ export class FleetKeys {
   }
 
   static memberTag(member: string): string | undefined {
-    return /^u[\w-]{27}$/.test(member) ? `{${member}}` : undefined;
+    return MEMBER.test(member) ? `{${member}}` : undefined;
   }
 
   /** The hash tag of a user's keys. */

@@ -88,10 +88,6 @@ export class SharedLoads {
   leaseWaits = 0;
   leaseTakeovers = 0;
   entriesRejected = 0;
-  /** Loads whose answer was not stored nor served: a change overlapped them. */
-  loadsDiscarded = 0;
-  /** Shared entries refused as stale (a change this instance knows of came after their load began). */
-  entriesStale = 0;
 
   constructor(options: SharedLoadsOptions) {
     this.#o = options;
@@ -229,9 +225,7 @@ export class SharedLoads {
     marked: Marker | undefined,
   ): boolean {
     const identity = request.identityOf?.(value) ?? request.identityId;
-    const current = !after(marked, s, a) && this.#o.isCurrent(a, Number(s), request.userId, identity);
-    if (!current) this.entriesStale += 1;
-    return current;
+    return !after(marked, s, a) && this.#o.isCurrent(a, Number(s), request.userId, identity);
   }
 
   /** The entry of a sealed value, or `undefined` (counted) when it does not open or parse. */
@@ -252,12 +246,16 @@ export class SharedLoads {
     const { runner, keys: k, host, cleanups } = this.#o;
     const [channel, mode] = this.#o.publishMode === 's' ? ['', ''] : [k.channel, ''];
     const releaseArgs = [held.lease, channel, `L ${held.id}`, mode];
+    // The lease given back unused, and its waiters woken (they load, or take the next lease).
+    const release = (): void => {
+      cleanups.now(RELEASE, [held.leaseKey], releaseArgs);
+      this.#notify(held.id);
+    };
     let value: V;
     try {
       value = await request.load();
     } catch (err) {
-      cleanups.now(RELEASE, [held.leaseKey], releaseArgs);
-      this.#notify(held.id);
+      release();
       throw err;
     }
     this.sharedLoads += 1;
@@ -281,15 +279,12 @@ export class SharedLoads {
     // A change made during the load (numbered after the position it began at) names its user or
     // identity: the answer may predate the change, and is neither stored nor served.
     if (!this.#o.isCurrent(held.a, Number(held.s), request.userId, identity)) {
-      cleanups.now(RELEASE, [held.leaseKey], releaseArgs);
-      this.#notify(held.id);
-      this.loadsDiscarded += 1;
+      release();
       return undefined;
     }
     // Not joined (Redis failed): stored, the entry would escape its identity's changes.
     if (ttl <= 0 || identity === undefined || !joined) {
-      cleanups.now(RELEASE, [held.leaseKey], releaseArgs);
-      this.#notify(held.id);
+      release();
       return value;
     }
     const sealed = this.#o.cipher.seal(k.entryAad(request.kind, request.key, held.s, held.a), request.encode(value));
